@@ -1,0 +1,113 @@
+// Feature-map codecs and the self-describing DISC stream that carries their output.
+//
+// A stream (doc/FORMAT.md) = header (magic, version, codec id, shape, hyper-parameters)
+// + codec payload + CRC-32. compress() writes one; decompress() validates every byte of
+// one and returns an Error for anything malformed, never crashing or over-allocating.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "disc/status.hpp"
+#include "disc/tensor.hpp"
+
+namespace disc {
+
+using Bytes = std::vector<uint8_t>;
+
+// Stream codec ids. Values are part of the wire format: never renumber.
+enum class CodecId : uint8_t {
+  kRaw = 1,     // fp32 as is
+  kFp16 = 2,    // IEEE half precision
+  kQ8Zstd = 3,  // 8-bit uniform quantization + zstd (JALAD-style baseline)
+  kJpeg = 4,    // planes tiled into one 8-bit grayscale JPEG (the paper's baseline)
+  kZstd = 5,    // zstd on the fp32 bytes, lossless
+  kZfp = 6,     // ZFP fixed-accuracy
+  kDisc = 7,    // the DISC codec
+};
+
+// One numeric hyper-parameter. All hyper-parameters are stored in the stream as fp32,
+// so codecs only ever see fp32-representable values.
+struct ParamInfo {
+  std::string name;
+  std::string help;
+  float default_value = 0;
+  float min = 0;
+  float max = 0;
+  bool integer = false;
+};
+
+// A codec with its settings, written and read as "name" or "name:key=value,key=value".
+// Parameters not named take their defaults.
+struct CodecSpec {
+  std::string name;
+  std::vector<std::pair<std::string, float>> params;
+
+  static Result<CodecSpec> parse(std::string_view text);
+  std::string to_string() const;
+};
+
+// Static description of a codec, for listings and validation.
+struct CodecInfo {
+  CodecId id;
+  std::string name;
+  std::string summary;
+  bool lossless;
+  std::vector<ParamInfo> params;
+};
+
+// A configured codec. Implementations are stateless after construction and thread-safe.
+class Codec {
+ public:
+  virtual ~Codec() = default;
+  virtual const CodecInfo& info() const = 0;
+  // Parameter values, in the order of info().params.
+  const std::vector<float>& params() const { return params_; }
+  CodecSpec spec() const;
+
+  // The codec-specific payload for `tensor` (no header, no checksum).
+  virtual Result<Bytes> encode_payload(const Tensor& tensor) const = 0;
+  // Inverse of encode_payload. `shape` has been validated by the caller; the payload has not.
+  virtual Result<Tensor> decode_payload(std::span<const uint8_t> payload, const Shape& shape) const = 0;
+
+ protected:
+  explicit Codec(std::vector<float> params) : params_(std::move(params)) {}
+
+ private:
+  std::vector<float> params_;
+};
+
+// Every codec this build knows, in id order.
+const std::vector<CodecInfo>& codec_list();
+Result<const CodecInfo*> find_codec(std::string_view name);
+
+// Builds a codec from a spec; rejects unknown names, unknown keys and out-of-range values.
+Result<std::unique_ptr<Codec>> make_codec(const CodecSpec& spec);
+Result<std::unique_ptr<Codec>> make_codec(std::string_view spec_text);
+
+// What a stream's header says, without decoding the payload.
+struct StreamInfo {
+  uint8_t version = 0;
+  CodecSpec spec;
+  CodecId codec = CodecId::kRaw;
+  Shape shape;
+  size_t header_bytes = 0;   // everything before the payload
+  size_t payload_bytes = 0;
+  size_t total_bytes = 0;    // header + payload + checksum
+};
+
+struct DecodeLimits {
+  // Largest tensor a decoder will allocate (elements). Default: 256 Mi elements = 1 GiB fp32.
+  size_t max_elements = size_t{1} << 28;
+};
+
+Result<Bytes> compress(const Tensor& tensor, const Codec& codec);
+Result<StreamInfo> inspect(std::span<const uint8_t> stream, const DecodeLimits& limits = {});
+Result<Tensor> decompress(std::span<const uint8_t> stream, const DecodeLimits& limits = {});
+
+}  // namespace disc

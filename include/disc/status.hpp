@@ -1,0 +1,99 @@
+// Errors as values. Every fallible public function returns Status or Result<T>;
+// nothing in the library throws across its API, and no decoder aborts on bad input.
+#pragma once
+
+#include <cassert>
+#include <string>
+#include <utility>
+#include <variant>
+
+namespace disc {
+
+// A failure with a human-readable, one-line message (no trailing newline).
+class Error {
+ public:
+  explicit Error(std::string message) : message_(std::move(message)) {}
+  const std::string& message() const { return message_; }
+
+  // Returns a copy whose message is prefixed by `context: `.
+  Error with_context(const std::string& context) const { return Error(context + ": " + message_); }
+
+ private:
+  std::string message_;
+};
+
+// Success, or an Error.
+class [[nodiscard]] Status {
+ public:
+  Status() = default;
+  Status(Error e) : error_(std::move(e)), ok_(false) {}  // NOLINT: implicit by design
+  static Status ok_status() { return Status(); }
+
+  bool ok() const { return ok_; }
+  explicit operator bool() const { return ok_; }
+  const Error& error() const {
+    assert(!ok_);
+    return error_;
+  }
+
+ private:
+  Error error_{""};
+  bool ok_ = true;
+};
+
+// A value of T, or an Error. Accessing value() of a failed Result is a programming error.
+template <class T>
+class [[nodiscard]] Result {
+ public:
+  Result(T value) : v_(std::move(value)) {}        // NOLINT: implicit by design
+  Result(Error error) : v_(std::move(error)) {}    // NOLINT: implicit by design
+  Result(Status status) : v_(status.error()) { assert(!status.ok()); }  // NOLINT
+
+  bool ok() const { return v_.index() == 0; }
+  explicit operator bool() const { return ok(); }
+
+  T& value() & {
+    assert(ok());
+    return std::get<0>(v_);
+  }
+  const T& value() const& {
+    assert(ok());
+    return std::get<0>(v_);
+  }
+  T&& value() && {
+    assert(ok());
+    return std::get<0>(std::move(v_));
+  }
+  T* operator->() { return &value(); }
+  const T* operator->() const { return &value(); }
+  T& operator*() & { return value(); }
+  const T& operator*() const& { return value(); }
+
+  const Error& error() const {
+    assert(!ok());
+    return std::get<1>(v_);
+  }
+  Status status() const { return ok() ? Status() : Status(error()); }
+
+ private:
+  std::variant<T, Error> v_;
+};
+
+}  // namespace disc
+
+// Propagates a failed Status/Result from the current function.
+#define DISC_RETURN_IF_ERROR(expr)               \
+  do {                                           \
+    auto&& disc_status_ = (expr);                \
+    if (!disc_status_.ok()) return disc_status_.error(); \
+  } while (0)
+
+#define DISC_CONCAT_INNER_(a, b) a##b
+#define DISC_CONCAT_(a, b) DISC_CONCAT_INNER_(a, b)
+// `DISC_ASSIGN_OR_RETURN(auto x, f());` binds the value of a Result or propagates its Error.
+#define DISC_ASSIGN_OR_RETURN(lhs, expr) \
+  DISC_ASSIGN_OR_RETURN_IMPL_(DISC_CONCAT_(disc_result_, __LINE__), lhs, expr)
+#define DISC_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
+  auto tmp = (expr);                                \
+  if (!tmp.ok()) return tmp.error();                \
+  lhs = std::move(tmp).value()

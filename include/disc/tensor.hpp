@@ -1,0 +1,58 @@
+// A dense fp32 tensor in C (row-major) order, usually NCHW.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "disc/status.hpp"
+
+namespace disc {
+
+// Dimensions, outermost first. A valid shape has rank 1..kMaxRank and every dim >= 1.
+using Shape = std::vector<int64_t>;
+
+inline constexpr size_t kMaxRank = 8;
+
+// Number of elements of `shape`, or an Error if it is invalid or exceeds `max_elements`.
+Result<size_t> element_count(const Shape& shape, size_t max_elements = size_t{1} << 32);
+
+// "1x64x56x56"
+std::string shape_to_string(const Shape& shape);
+
+// The plane view a codec works on: `planes` = product of all but the last two dims,
+// each plane `height` x `width` (rank 1: 1 x 1 x n, rank 2: 1 x h x w).
+struct PlaneView {
+  size_t planes = 0;
+  size_t height = 0;
+  size_t width = 0;
+  size_t plane_size() const { return height * width; }
+};
+PlaneView plane_view(const Shape& shape);
+
+class Tensor {
+ public:
+  Tensor() = default;
+  // Zero-filled tensor. `shape` must be valid (checked by assert; use make() for untrusted shapes).
+  explicit Tensor(Shape shape);
+  Tensor(Shape shape, std::vector<float> data);
+
+  // Zero-filled tensor of an untrusted shape.
+  static Result<Tensor> make(Shape shape, size_t max_elements = size_t{1} << 32);
+
+  const Shape& shape() const { return shape_; }
+  size_t size() const { return data_.size(); }
+  size_t bytes() const { return data_.size() * sizeof(float); }
+  float* data() { return data_.data(); }
+  const float* data() const { return data_.data(); }
+  std::span<float> values() { return data_; }
+  std::span<const float> values() const { return data_; }
+  std::vector<float>& storage() { return data_; }
+
+ private:
+  Shape shape_;
+  std::vector<float> data_;
+};
+
+}  // namespace disc

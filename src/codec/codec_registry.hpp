@@ -1,0 +1,22 @@
+// Internal: the table of codec implementations behind make_codec().
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "disc/codec.hpp"
+
+namespace disc {
+
+// One entry per codec implementation. `make` receives parameter values already checked
+// against info().params (count, range, integrality).
+struct CodecEntry {
+  const CodecInfo& (*info)();
+  Result<std::unique_ptr<Codec>> (*make)(std::vector<float> params);
+};
+
+// Each codec's translation unit defines its entry.
+extern const CodecEntry kRawCodec;
+extern const CodecEntry kZstdCodec;
+
+}  // namespace disc

@@ -1,0 +1,40 @@
+// "raw": the fp32 values as little-endian bytes. The reference that ratios are measured against.
+#include <cstring>
+
+#include "codec/codec_registry.hpp"
+
+namespace disc {
+namespace {
+
+const CodecInfo& raw_info() {
+  static const CodecInfo info{CodecId::kRaw, "raw", "fp32 values as is (lossless reference)", true, {}};
+  return info;
+}
+
+class RawCodec final : public Codec {
+ public:
+  explicit RawCodec(std::vector<float> params) : Codec(std::move(params)) {}
+  const CodecInfo& info() const override { return raw_info(); }
+
+  Result<Bytes> encode_payload(const Tensor& tensor) const override {
+    const auto* p = reinterpret_cast<const uint8_t*>(tensor.data());
+    return Bytes(p, p + tensor.bytes());
+  }
+
+  Result<Tensor> decode_payload(std::span<const uint8_t> payload, const Shape& shape) const override {
+    DISC_ASSIGN_OR_RETURN(Tensor t, Tensor::make(shape));
+    if (payload.size() != t.bytes())
+      return Error("raw payload has " + std::to_string(payload.size()) + " bytes, shape needs " +
+                   std::to_string(t.bytes()));
+    std::memcpy(t.data(), payload.data(), payload.size());
+    return t;
+  }
+};
+
+}  // namespace
+
+const CodecEntry kRawCodec{raw_info, [](std::vector<float> p) -> Result<std::unique_ptr<Codec>> {
+                             return std::unique_ptr<Codec>(new RawCodec(std::move(p)));
+                           }};
+
+}  // namespace disc

@@ -1,0 +1,121 @@
+// The DISC stream container; byte layout in doc/FORMAT.md ("Stream container").
+#include <zlib.h>
+
+#include <algorithm>
+
+#include "core/bytes.hpp"
+#include "disc/codec.hpp"
+
+namespace disc {
+namespace {
+
+constexpr uint8_t kMagic[4] = {'D', 'I', 'S', 'C'};
+constexpr uint8_t kVersion = 1;
+constexpr size_t kMaxParams = 32;
+
+uint32_t crc32_of(std::span<const uint8_t> bytes) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  // zlib takes uInt lengths; feed in chunks so >4 GiB inputs stay correct.
+  size_t off = 0;
+  while (off < bytes.size()) {
+    const size_t n = std::min<size_t>(bytes.size() - off, 1u << 30);
+    crc = crc32(crc, bytes.data() + off, static_cast<uInt>(n));
+    off += n;
+  }
+  return static_cast<uint32_t>(crc);
+}
+
+const CodecInfo* codec_by_id(uint8_t id) {
+  for (const CodecInfo& info : codec_list())
+    if (static_cast<uint8_t>(info.id) == id) return &info;
+  return nullptr;
+}
+
+// Parses and validates the header; on success `reader` is positioned at the payload.
+Result<StreamInfo> parse_header(std::span<const uint8_t> stream, const DecodeLimits& limits) {
+  ByteReader r(stream);
+  DISC_ASSIGN_OR_RETURN(auto magic, r.bytes(4, "magic"));
+  if (!std::equal(magic.begin(), magic.end(), kMagic)) return Error("not a DISC stream (bad magic)");
+  StreamInfo info;
+  DISC_ASSIGN_OR_RETURN(info.version, r.u8("version"));
+  if (info.version != kVersion)
+    return Error("unsupported DISC stream version " + std::to_string(info.version) + " (this build reads " +
+                 std::to_string(kVersion) + ")");
+  DISC_ASSIGN_OR_RETURN(uint8_t codec_id, r.u8("codec id"));
+  const CodecInfo* codec = codec_by_id(codec_id);
+  if (!codec) return Error("unknown codec id " + std::to_string(codec_id));
+  info.codec = codec->id;
+  DISC_ASSIGN_OR_RETURN(uint8_t rank, r.u8("rank"));
+  DISC_ASSIGN_OR_RETURN(uint8_t param_count, r.u8("parameter count"));
+  if (rank < 1 || rank > kMaxRank) return Error("stream rank " + std::to_string(rank) + " is outside 1..8");
+  for (uint8_t i = 0; i < rank; ++i) {
+    DISC_ASSIGN_OR_RETURN(uint32_t d, r.u32("dimension"));
+    info.shape.push_back(d);
+  }
+  auto count = element_count(info.shape, limits.max_elements);
+  if (!count.ok()) return count.error().with_context("stream shape");
+  if (param_count != codec->params.size())
+    return Error("codec '" + codec->name + "' takes " + std::to_string(codec->params.size()) +
+                 " parameters, stream has " + std::to_string(param_count));
+  info.spec.name = codec->name;
+  for (uint8_t i = 0; i < param_count; ++i) {
+    DISC_ASSIGN_OR_RETURN(float v, r.f32("parameter"));
+    info.spec.params.emplace_back(codec->params[i].name, v);
+  }
+  DISC_ASSIGN_OR_RETURN(uint32_t payload_bytes, r.u32("payload length"));
+  info.header_bytes = r.position();
+  info.payload_bytes = payload_bytes;
+  if (r.remaining() < size_t{payload_bytes} + 4)
+    return Error("truncated stream: header announces " + std::to_string(payload_bytes) +
+                 " payload bytes + 4 checksum bytes, " + std::to_string(r.remaining()) + " left");
+  if (r.remaining() > size_t{payload_bytes} + 4)
+    return Error("stream has " + std::to_string(r.remaining() - payload_bytes - 4) + " trailing bytes");
+  info.total_bytes = stream.size();
+  const size_t body = stream.size() - 4;
+  ByteReader tail(stream.subspan(body));
+  DISC_ASSIGN_OR_RETURN(uint32_t stored_crc, tail.u32("checksum"));
+  if (stored_crc != crc32_of(stream.first(body))) return Error("stream checksum mismatch (corrupt stream)");
+  return info;
+}
+
+}  // namespace
+
+Result<Bytes> compress(const Tensor& tensor, const Codec& codec) {
+  DISC_RETURN_IF_ERROR(element_count(tensor.shape()).status());
+  for (int64_t d : tensor.shape())
+    if (d > UINT32_MAX) return Error("dimension " + std::to_string(d) + " does not fit the stream format");
+  const CodecInfo& info = codec.info();
+  if (codec.params().size() > kMaxParams) return Error("codec has too many parameters");
+  DISC_ASSIGN_OR_RETURN(Bytes payload, codec.encode_payload(tensor));
+  if (payload.size() > UINT32_MAX) return Error("payload exceeds 4 GiB");
+  Bytes out;
+  out.reserve(payload.size() + 64);
+  ByteWriter w(&out);
+  w.bytes(kMagic);
+  w.u8(kVersion);
+  w.u8(static_cast<uint8_t>(info.id));
+  w.u8(static_cast<uint8_t>(tensor.shape().size()));
+  w.u8(static_cast<uint8_t>(codec.params().size()));
+  for (int64_t d : tensor.shape()) w.u32(static_cast<uint32_t>(d));
+  for (float p : codec.params()) w.f32(p);
+  w.u32(static_cast<uint32_t>(payload.size()));
+  w.bytes(payload);
+  w.u32(crc32_of(out));
+  return out;
+}
+
+Result<StreamInfo> inspect(std::span<const uint8_t> stream, const DecodeLimits& limits) {
+  return parse_header(stream, limits);
+}
+
+Result<Tensor> decompress(std::span<const uint8_t> stream, const DecodeLimits& limits) {
+  DISC_ASSIGN_OR_RETURN(StreamInfo info, parse_header(stream, limits));
+  auto codec = make_codec(info.spec);
+  if (!codec.ok()) return codec.error().with_context("stream parameters");
+  auto tensor = codec.value()->decode_payload(stream.subspan(info.header_bytes, info.payload_bytes), info.shape);
+  if (!tensor.ok()) return tensor.error().with_context(info.spec.name + " payload");
+  if (tensor->shape() != info.shape) return Error(info.spec.name + " payload decoded to the wrong shape");
+  return tensor;
+}
+
+}  // namespace disc

@@ -1,0 +1,200 @@
+#include "disc/npy.hpp"
+
+#include <cctype>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+
+namespace disc {
+namespace {
+
+constexpr uint8_t kMagic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
+
+// The header is a Python dict literal; we accept exactly the keys numpy writes.
+class HeaderParser {
+ public:
+  explicit HeaderParser(std::string_view s) : s_(s) {}
+
+  Status parse(std::string* descr, bool* fortran, Shape* shape) {
+    bool have_descr = false, have_fortran = false, have_shape = false;
+    skip_ws();
+    if (!eat('{')) return fail("expected '{'");
+    while (true) {
+      skip_ws();
+      if (eat('}')) break;
+      std::string key;
+      DISC_RETURN_IF_ERROR(parse_string(&key));
+      skip_ws();
+      if (!eat(':')) return fail("expected ':' after key");
+      skip_ws();
+      if (key == "descr") {
+        DISC_RETURN_IF_ERROR(parse_string(descr));
+        have_descr = true;
+      } else if (key == "fortran_order") {
+        if (s_.substr(pos_, 4) == "True") { *fortran = true; pos_ += 4; }
+        else if (s_.substr(pos_, 5) == "False") { *fortran = false; pos_ += 5; }
+        else return fail("fortran_order must be True or False");
+        have_fortran = true;
+      } else if (key == "shape") {
+        DISC_RETURN_IF_ERROR(parse_shape(shape));
+        have_shape = true;
+      } else {
+        return fail("unexpected key '" + key + "'");
+      }
+      skip_ws();
+      if (eat(',')) continue;
+      skip_ws();
+      if (eat('}')) break;
+      return fail("expected ',' or '}'");
+    }
+    if (!have_descr || !have_fortran || !have_shape)
+      return fail("header lacks one of 'descr', 'fortran_order', 'shape'");
+    return Status();
+  }
+
+ private:
+  Status fail(const std::string& what) const {
+    return Error("npy header: " + what + " at offset " + std::to_string(pos_));
+  }
+  void skip_ws() {
+    while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\n' || s_[pos_] == '\t')) ++pos_;
+  }
+  bool eat(char c) {
+    if (pos_ < s_.size() && s_[pos_] == c) { ++pos_; return true; }
+    return false;
+  }
+  Status parse_string(std::string* out) {
+    if (pos_ >= s_.size() || (s_[pos_] != '\'' && s_[pos_] != '"')) return fail("expected a string");
+    const char quote = s_[pos_++];
+    const size_t end = s_.find(quote, pos_);
+    if (end == std::string_view::npos) return fail("unterminated string");
+    *out = std::string(s_.substr(pos_, end - pos_));
+    pos_ = end + 1;
+    return Status();
+  }
+  Status parse_shape(Shape* shape) {
+    shape->clear();
+    if (!eat('(')) return fail("expected '(' for shape");
+    while (true) {
+      skip_ws();
+      if (eat(')')) return Status();
+      if (pos_ >= s_.size() || !std::isdigit(static_cast<unsigned char>(s_[pos_])))
+        return fail("expected a dimension");
+      int64_t v = 0;
+      while (pos_ < s_.size() && std::isdigit(static_cast<unsigned char>(s_[pos_]))) {
+        if (v > (int64_t{1} << 40)) return fail("dimension too large");
+        v = v * 10 + (s_[pos_++] - '0');
+      }
+      if (shape->size() >= kMaxRank) return fail("more than " + std::to_string(kMaxRank) + " dimensions");
+      shape->push_back(v);
+      skip_ws();
+      if (eat(',')) continue;
+      skip_ws();
+      if (eat(')')) return Status();
+      return fail("expected ',' or ')' in shape");
+    }
+  }
+
+  std::string_view s_;
+  size_t pos_ = 0;
+};
+
+}  // namespace
+
+Result<Tensor> parse_npy(std::span<const uint8_t> bytes) {
+  if (bytes.size() < 10 || std::memcmp(bytes.data(), kMagic, 6) != 0)
+    return Error("not a .npy file (bad magic)");
+  const uint8_t major = bytes[6];
+  size_t header_len = 0, offset = 0;
+  if (major == 1) {
+    header_len = bytes[8] | (size_t{bytes[9]} << 8);
+    offset = 10;
+  } else if (major == 2) {
+    if (bytes.size() < 12) return Error("truncated .npy header");
+    header_len = bytes[8] | (size_t{bytes[9]} << 8) | (size_t{bytes[10]} << 16) | (size_t{bytes[11]} << 24);
+    offset = 12;
+  } else {
+    return Error("unsupported .npy format version " + std::to_string(major) + "." +
+                 std::to_string(bytes[7]) + " (1.0 and 2.0 are supported)");
+  }
+  if (header_len > bytes.size() - offset) return Error("truncated .npy header");
+  std::string_view header(reinterpret_cast<const char*>(bytes.data() + offset), header_len);
+  std::string descr;
+  bool fortran = false;
+  Shape shape;
+  DISC_RETURN_IF_ERROR(HeaderParser(header).parse(&descr, &fortran, &shape));
+  if (descr != "<f4")
+    return Error("unsupported .npy dtype '" + descr + "' (only little-endian float32 '<f4')");
+  if (fortran) return Error("Fortran-order .npy arrays are not supported (save with C order)");
+  if (shape.empty()) return Error(".npy holds a 0-d scalar; a tensor needs at least one dimension");
+  DISC_ASSIGN_OR_RETURN(size_t n, element_count(shape));
+  const size_t data_offset = offset + header_len;
+  const size_t available = bytes.size() - data_offset;
+  if (available / sizeof(float) < n)
+    return Error(".npy data is truncated: shape " + shape_to_string(shape) + " needs " +
+                 std::to_string(n * sizeof(float)) + " bytes, file has " + std::to_string(available));
+  if (available != n * sizeof(float))
+    return Error(".npy has " + std::to_string(available - n * sizeof(float)) + " trailing bytes");
+  std::vector<float> data(n);
+  std::memcpy(data.data(), bytes.data() + data_offset, n * sizeof(float));  // host is little-endian
+  return Tensor(std::move(shape), std::move(data));
+}
+
+std::vector<uint8_t> serialize_npy(const Tensor& tensor) {
+  std::string dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (";
+  for (size_t i = 0; i < tensor.shape().size(); ++i) {
+    dict += std::to_string(tensor.shape()[i]);
+    dict += (tensor.shape().size() == 1 || i + 1 < tensor.shape().size()) ? "," : "";
+    if (i + 1 < tensor.shape().size()) dict += ' ';
+  }
+  dict += "), }";
+  // Pad with spaces so that magic + version + length + header is a multiple of 64, ending in '\n'.
+  const bool v2 = dict.size() + 11 > 65535;
+  const size_t prefix = v2 ? 12 : 10;
+  const size_t total = (prefix + dict.size() + 1 + 63) / 64 * 64;
+  dict.append(total - prefix - dict.size() - 1, ' ');
+  dict += '\n';
+  std::vector<uint8_t> out(kMagic, kMagic + 6);
+  out.push_back(v2 ? 2 : 1);
+  out.push_back(0);
+  const size_t len = dict.size();
+  out.push_back(len & 0xff);
+  out.push_back((len >> 8) & 0xff);
+  if (v2) {
+    out.push_back((len >> 16) & 0xff);
+    out.push_back((len >> 24) & 0xff);
+  }
+  out.insert(out.end(), dict.begin(), dict.end());
+  const auto* p = reinterpret_cast<const uint8_t*>(tensor.data());
+  out.insert(out.end(), p, p + tensor.bytes());
+  return out;
+}
+
+Result<std::vector<uint8_t>> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Error("cannot open '" + path + "'");
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) return Error("cannot read '" + path + "'");
+  return bytes;
+}
+
+Status write_file(const std::string& path, std::span<const uint8_t> bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out) return Error("cannot create '" + path + "'");
+  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  if (!out) return Error("cannot write '" + path + "'");
+  return Status();
+}
+
+Result<Tensor> read_npy(const std::string& path) {
+  DISC_ASSIGN_OR_RETURN(auto bytes, read_file(path));
+  auto t = parse_npy(bytes);
+  if (!t.ok()) return t.error().with_context(path);
+  return t;
+}
+
+Status write_npy(const std::string& path, const Tensor& tensor) {
+  return write_file(path, serialize_npy(tensor));
+}
+
+}  // namespace disc

@@ -1,0 +1,103 @@
+// Container-level tests; every registered codec goes through the same checks.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <random>
+
+#include "disc/codec.hpp"
+
+namespace disc {
+namespace {
+
+Tensor sample_tensor() {
+  Tensor t({1, 4, 6, 5});
+  std::mt19937 rng(7);
+  std::normal_distribution<float> n(0.0f, 1.0f);
+  for (float& v : t.values()) v = std::max(0.0f, n(rng));
+  return t;
+}
+
+TEST(CodecSpec, ParsesAndPrints) {
+  auto s = CodecSpec::parse("disc:bits=4, prune=0.05");
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->name, "disc");
+  ASSERT_EQ(s->params.size(), 2u);
+  EXPECT_EQ(s->params[1].first, "prune");
+  EXPECT_FLOAT_EQ(s->params[1].second, 0.05f);
+  EXPECT_EQ(s->to_string(), "disc:bits=4,prune=0.05");
+  EXPECT_FALSE(CodecSpec::parse(":bits=4").ok());
+  EXPECT_FALSE(CodecSpec::parse("disc:bits").ok());
+  EXPECT_FALSE(CodecSpec::parse("disc:bits=four").ok());
+  EXPECT_FALSE(CodecSpec::parse("disc:bits=nan").ok());
+}
+
+TEST(CodecSpec, MakeCodecValidatesNamesKeysAndRanges) {
+  EXPECT_TRUE(make_codec("zstd:level=5").ok());
+  auto unknown = make_codec("nope");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.error().message().find("known:"), std::string::npos);
+  EXPECT_FALSE(make_codec("zstd:speed=1").ok());
+  EXPECT_FALSE(make_codec("zstd:level=99").ok());
+  EXPECT_FALSE(make_codec("zstd:level=2.5").ok());
+  EXPECT_FALSE(make_codec("raw:level=1").ok());
+}
+
+TEST(Stream, LosslessCodecsRoundTripBitExactly) {
+  const Tensor t = sample_tensor();
+  for (const CodecInfo& info : codec_list()) {
+    if (!info.lossless) continue;
+    auto codec = make_codec(info.name);
+    ASSERT_TRUE(codec.ok()) << info.name;
+    auto stream = compress(t, **codec);
+    ASSERT_TRUE(stream.ok()) << info.name << ": " << stream.error().message();
+    auto back = decompress(*stream);
+    ASSERT_TRUE(back.ok()) << info.name << ": " << back.error().message();
+    EXPECT_EQ(back->shape(), t.shape());
+    EXPECT_EQ(0, std::memcmp(back->data(), t.data(), t.bytes())) << info.name;
+  }
+}
+
+TEST(Stream, InspectReportsHeaderFields) {
+  const Tensor t = sample_tensor();
+  auto stream = compress(t, *make_codec("zstd:level=7").value());
+  ASSERT_TRUE(stream.ok());
+  auto info = inspect(*stream);
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->codec, CodecId::kZstd);
+  EXPECT_EQ(info->shape, t.shape());
+  EXPECT_EQ(info->spec.to_string(), "zstd:level=7");
+  EXPECT_EQ(info->total_bytes, stream->size());
+  EXPECT_EQ(info->header_bytes + info->payload_bytes + 4, stream->size());
+}
+
+// Every prefix, every single-bit flip and appended garbage must be rejected, for every codec.
+TEST(Stream, EveryTruncationAndBitFlipIsRejected) {
+  const Tensor t = sample_tensor();
+  for (const CodecInfo& info : codec_list()) {
+    auto stream = compress(t, *make_codec(info.name).value());
+    ASSERT_TRUE(stream.ok()) << info.name;
+    const Bytes& s = *stream;
+    for (size_t n = 0; n < s.size(); ++n)
+      ASSERT_FALSE(decompress(std::span(s).first(n)).ok()) << info.name << " prefix " << n;
+    for (size_t bit = 0; bit < s.size() * 8; ++bit) {
+      Bytes flipped = s;
+      flipped[bit / 8] ^= static_cast<uint8_t>(1u << (bit % 8));
+      ASSERT_FALSE(decompress(flipped).ok()) << info.name << " bit " << bit;
+    }
+    Bytes longer = s;
+    longer.push_back(0);
+    EXPECT_FALSE(decompress(longer).ok()) << info.name;
+  }
+}
+
+TEST(Stream, RefusesShapesOverTheAllocationLimit) {
+  Tensor t({1, 2, 64, 64});
+  auto stream = compress(t, *make_codec("raw").value());
+  ASSERT_TRUE(stream.ok());
+  auto r = decompress(*stream, DecodeLimits{1000});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message().find("limit"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace disc

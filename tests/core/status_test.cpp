@@ -1,0 +1,46 @@
+#include "disc/status.hpp"
+
+#include <gtest/gtest.h>
+
+#include "disc/tensor.hpp"
+
+namespace disc {
+namespace {
+
+Result<int> half(int x) {
+  if (x % 2) return Error(std::to_string(x) + " is odd");
+  return x / 2;
+}
+
+Result<int> quarter(int x) {
+  DISC_ASSIGN_OR_RETURN(int h, half(x));
+  return half(h);
+}
+
+TEST(Status, AssignOrReturnPropagatesTheFirstError) {
+  EXPECT_EQ(quarter(8).value(), 2);
+  ASSERT_FALSE(quarter(6).ok());
+  EXPECT_EQ(quarter(6).error().message(), "3 is odd");
+  EXPECT_EQ(half(3).error().with_context("input").message(), "input: 3 is odd");
+}
+
+TEST(Tensor, ElementCountValidatesShapes) {
+  EXPECT_EQ(element_count({2, 3, 4}).value(), 24u);
+  EXPECT_FALSE(element_count({}).ok());
+  EXPECT_FALSE(element_count({2, -1}).ok());
+  EXPECT_FALSE(element_count({1, 1, 1, 1, 1, 1, 1, 1, 1}).ok());
+  EXPECT_FALSE(element_count({1 << 20, 1 << 20}, size_t{1} << 32).ok());
+  EXPECT_FALSE(element_count({int64_t{1} << 40, int64_t{1} << 40, int64_t{1} << 40}).ok());
+}
+
+TEST(Tensor, PlaneViewFoldsLeadingDims) {
+  auto v = plane_view({2, 3, 5, 7});
+  EXPECT_EQ(v.planes, 6u);
+  EXPECT_EQ(v.height, 5u);
+  EXPECT_EQ(v.width, 7u);
+  auto flat = plane_view({10});
+  EXPECT_EQ(flat.planes * flat.height * flat.width, 10u);
+}
+
+}  // namespace
+}  // namespace disc

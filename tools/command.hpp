@@ -1,0 +1,40 @@
+// Subcommands of the `disc` CLI. Each tools/cmd_*.cpp registers its commands with a
+// static CommandRegistration; main.cpp builds the CLI11 app from the registry.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "disc/status.hpp"
+
+namespace disc::cli {
+
+// Options every subcommand can read (set on the top-level app).
+struct GlobalOptions {
+  std::string assets_dir;  // models/ and data/ live here
+  bool quiet = false;      // no progress output
+};
+const GlobalOptions& globals();
+
+// `setup` declares the subcommand's options on `app` and returns the action that runs
+// once parsing succeeded; the action returns the process exit status.
+struct Command {
+  std::string name;
+  std::string help;
+  std::function<std::function<int()>(CLI::App& app)> setup;
+};
+
+std::vector<Command>& command_registry();
+
+struct CommandRegistration {
+  explicit CommandRegistration(Command c) { command_registry().push_back(std::move(c)); }
+};
+
+// Prints "disc: <message>" on stderr and returns exit status 1.
+int fail(const Error& error);
+inline int fail(const Status& status) { return fail(status.error()); }
+
+}  // namespace disc::cli

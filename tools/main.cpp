@@ -1,0 +1,57 @@
+#include <algorithm>
+#include <cstdlib>
+#include <iostream>
+
+#include "command.hpp"
+
+namespace disc::cli {
+namespace {
+GlobalOptions g_options;
+}
+
+const GlobalOptions& globals() { return g_options; }
+
+std::vector<Command>& command_registry() {
+  static std::vector<Command> commands;
+  return commands;
+}
+
+int fail(const Error& error) {
+  std::cerr << "disc: " << error.message() << "\n";
+  return 1;
+}
+
+}  // namespace disc::cli
+
+int main(int argc, char** argv) {
+  using namespace disc::cli;
+  CLI::App app{"DISC: split CNN inference with training-free feature-map compression"};
+  app.require_subcommand(1);
+  const char* env_assets = std::getenv("DISC_ASSETS");
+  g_options.assets_dir = env_assets ? env_assets : DISC_DEFAULT_ASSETS_DIR;
+  app.add_option("--assets", g_options.assets_dir, "assets directory with models/ and data/ (env DISC_ASSETS)")
+      ->capture_default_str();
+  app.add_flag("-q,--quiet", g_options.quiet, "no progress output");
+
+  auto& commands = command_registry();
+  std::sort(commands.begin(), commands.end(), [](const Command& a, const Command& b) { return a.name < b.name; });
+  std::vector<std::pair<CLI::App*, std::function<int()>>> actions;
+  for (const Command& c : commands) {
+    CLI::App* sub = app.add_subcommand(c.name, c.help);
+    actions.emplace_back(sub, c.setup(*sub));
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  for (auto& [sub, action] : actions)
+    if (sub->parsed()) {
+      try {
+        return action();
+      } catch (const std::exception& e) {  // third-party code (OpenCV, protobuf) may throw
+        return fail(disc::Error(e.what()));
+      }
+    }
+  return 1;
+}
