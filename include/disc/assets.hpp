@@ -1,0 +1,68 @@
+// The assets directory: models/models.json (models and their exact preprocessing) and
+// data/ (labelled image sets). Nothing here is specific to one model.
+#pragma once
+
+#include <array>
+#include <string>
+#include <vector>
+
+#include "disc/status.hpp"
+#include "disc/tensor.hpp"
+
+namespace disc {
+
+// x = (pixel * scale - mean[c]) / std[c], channels in `color` order, NCHW.
+struct Preprocessing {
+  enum class Color { kRgb, kBgr };
+  // kDirect: resize the whole image to height x width.
+  // kCenter: scale the shorter side to round(height / crop), then take the central height x width.
+  enum class Resize { kDirect, kCenter };
+  Color color = Color::kRgb;
+  Resize resize = Resize::kDirect;
+  float crop = 1.0f;
+  float scale = 1.0f;
+  std::array<float, 3> mean{0, 0, 0};
+  std::array<float, 3> std{1, 1, 1};
+  int height = 0;
+  int width = 0;
+};
+
+struct ModelEntry {
+  std::string name;
+  std::string path;         // absolute or relative to the working directory
+  std::string dataset;      // name of a folder under data/
+  std::string input_name;
+  Shape input_shape;
+  Preprocessing preprocessing;
+  int classes = 0;
+  int label_offset = 0;     // output index i is dataset class i - label_offset
+  double top1 = 0;          // as measured with OpenCV DNN 4.6 (models.json)
+  double top5 = 0;          // 0 when models.json gives none
+};
+
+struct LabelledImage {
+  std::string path;
+  int label = 0;
+};
+
+struct Dataset {
+  std::string name;
+  std::vector<LabelledImage> images;     // in a fixed, documented order
+  std::vector<std::string> class_names;  // index = dataset class
+};
+
+class AssetCatalog {
+ public:
+  static Result<AssetCatalog> load(const std::string& assets_dir);
+
+  const std::string& dir() const { return dir_; }
+  const std::vector<ModelEntry>& models() const { return models_; }
+  Result<ModelEntry> find_model(const std::string& name) const;
+  Result<Dataset> load_dataset(const std::string& name) const;
+
+ private:
+  std::string dir_;
+  std::vector<ModelEntry> models_;
+};
+
+}  // namespace disc

@@ -1,0 +1,97 @@
+// ONNX models: cut enumeration, splitting into an edge head and a server tail, and
+// execution of either half (or the whole model) with OpenCV DNN.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "disc/assets.hpp"
+#include "disc/status.hpp"
+#include "disc/tensor.hpp"
+
+namespace disc {
+
+using Bytes = std::vector<uint8_t>;
+
+// A tensor at which the graph can be split: every path from the graph inputs to its
+// outputs passes through it (so nothing inside a residual block qualifies).
+struct CutPoint {
+  std::string tensor;     // ONNX tensor name
+  std::string node;       // name of the node that produces it
+  std::string op_type;
+  size_t position = 0;    // producer's index in topological order (cuts are sorted by it)
+  Shape shape;            // static, batch 1
+  size_t elements = 0;
+  size_t fp32_bytes() const { return elements * 4; }
+};
+
+// Head: graph inputs -> cut tensor. Tail: cut tensor -> graph outputs. Both are complete
+// ONNX models (serialized ModelProto) that OpenCV DNN loads from memory.
+struct SplitModel {
+  CutPoint cut;
+  Bytes head;
+  Bytes tail;
+};
+
+// A loaded, normalized ONNX model: Identity(initializer) nodes folded, symbolic batch
+// dimensions fixed to 1, shapes inferred. Immutable after load.
+class OnnxModel {
+ public:
+  static Result<OnnxModel> load_file(const std::string& path);
+  static Result<OnnxModel> load_bytes(const uint8_t* data, size_t size);
+  OnnxModel(OnnxModel&&) noexcept;
+  OnnxModel& operator=(OnnxModel&&) noexcept;
+  ~OnnxModel();
+
+  const std::string& input_name() const;
+  const Shape& input_shape() const;
+  const std::vector<CutPoint>& cuts() const;  // in topological order
+  Result<CutPoint> find_cut(const std::string& tensor) const;
+  Result<SplitModel> split(const std::string& cut_tensor) const;
+  Bytes serialized() const;  // the whole normalized model
+
+ private:
+  struct Impl;
+  explicit OnnxModel(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// One OpenCV DNN network (a whole model, a head or a tail) with one input and one output.
+// Not thread-safe: use one Network per thread.
+class Network {
+ public:
+  static Result<Network> from_onnx(const Bytes& onnx);
+  Network(Network&&) noexcept;
+  Network& operator=(Network&&) noexcept;
+  ~Network();
+
+  // Runs the network; `input` must have the shape the network expects.
+  Result<Tensor> run(const Tensor& input);
+
+ private:
+  struct Impl;
+  explicit Network(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Sets OpenCV's worker thread count for every Network in the process (0 = OpenCV default).
+void set_inference_threads(int threads);
+
+// Decodes an image file (JPEG, PNG, ...) and applies `pre`: a 1x3xHxW tensor.
+Result<Tensor> load_image(const std::string& path, const Preprocessing& pre);
+// Same, from encoded image bytes (e.g. an upload).
+Result<Tensor> decode_image(const uint8_t* data, size_t size, const Preprocessing& pre);
+
+struct Prediction {
+  int label = 0;        // dataset class (label offset applied); -1 for an output with no class
+  float probability = 0;  // softmax of the logits
+  std::string name;     // class name, if known
+};
+
+// The k most probable classes of a logits tensor (1xN), best first.
+std::vector<Prediction> top_k(const Tensor& logits, int k, int label_offset,
+                              const std::vector<std::string>& class_names);
+
+}  // namespace disc
