@@ -93,7 +93,9 @@ class JpegCodec final : public Codec {
     ByteReader r(payload);
     DISC_ASSIGN_OR_RETURN(ByteQuantizer quantizer, ByteQuantizer::read(r));
     DISC_ASSIGN_OR_RETURN(auto jpeg, r.bytes(r.remaining(), "JPEG image"));
-    if (jpeg.empty()) return Error("JPEG image is empty");
+    // libjpeg stops at the EOI marker and would ignore anything after it.
+    if (jpeg.size() < 2 || jpeg[jpeg.size() - 2] != 0xff || jpeg[jpeg.size() - 1] != 0xd9)
+      return Error("JPEG image does not end with its EOI marker");
 
     TjHandle handle(tjInitDecompress());
     if (!handle) return Error(std::string("TurboJPEG: ") + tjGetErrorStr2(nullptr));
