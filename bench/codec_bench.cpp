@@ -1,0 +1,155 @@
+// Encode/decode throughput (GB/s of fp32 input, single thread) and compression ratio of
+// every registered codec on realistic feature maps, beside memcpy and plain zstd level 1
+// on the same bytes. Maps: the synthetic ones plus every .npy in $DISC_BENCH_FEATURES.
+#include <benchmark/benchmark.h>
+#include <zstd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+
+#include "disc/codec.hpp"
+#include "disc/npy.hpp"
+#include "synthetic_maps.hpp"
+
+namespace {
+
+using disc::bench::FeatureMap;
+
+std::vector<FeatureMap> load_maps() {
+  std::vector<FeatureMap> maps = disc::bench::synthetic_feature_maps();
+  const char* dir = std::getenv("DISC_BENCH_FEATURES");
+  if (!dir) return maps;
+  std::vector<std::filesystem::path> files;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec))
+    if (entry.path().extension() == ".npy") files.push_back(entry.path());
+  if (ec) std::cerr << "DISC_BENCH_FEATURES: " << ec.message() << "\n";
+  std::sort(files.begin(), files.end());
+  for (const auto& file : files) {
+    auto tensor = disc::read_npy(file.string());
+    if (!tensor.ok()) {
+      std::cerr << file.string() << ": " << tensor.error().message() << "\n";
+      continue;
+    }
+    maps.push_back({file.stem().string(), std::move(tensor).value()});
+  }
+  return maps;
+}
+
+// Each codec at its defaults, and at speed=1 if it has a `speed` parameter.
+std::vector<std::string> codec_specs() {
+  std::vector<std::string> specs;
+  for (const disc::CodecInfo& info : disc::codec_list()) {
+    specs.push_back(info.name);
+    for (const disc::ParamInfo& p : info.params)
+      if (p.name == "speed") specs.push_back(info.name + ":speed=1");
+  }
+  return specs;
+}
+
+void set_throughput(benchmark::State& state, const disc::Tensor& t) {
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(t.bytes()));
+}
+
+void bench_memcpy(benchmark::State& state, const disc::Tensor* t) {
+  std::vector<float> copy(t->size());
+  for (auto _ : state) {
+    std::memcpy(copy.data(), t->data(), t->bytes());
+    benchmark::DoNotOptimize(copy.data());
+    benchmark::ClobberMemory();
+  }
+  set_throughput(state, *t);
+}
+
+void bench_zstd1_compress(benchmark::State& state, const disc::Tensor* t) {
+  std::vector<char> out(ZSTD_compressBound(t->bytes()));
+  size_t n = 0;
+  for (auto _ : state) {
+    n = ZSTD_compress(out.data(), out.size(), t->data(), t->bytes(), 1);
+    benchmark::DoNotOptimize(out.data());
+  }
+  if (ZSTD_isError(n)) return state.SkipWithError(ZSTD_getErrorName(n));
+  set_throughput(state, *t);
+  state.counters["ratio"] = static_cast<double>(t->bytes()) / static_cast<double>(n);
+}
+
+void bench_zstd1_decompress(benchmark::State& state, const disc::Tensor* t) {
+  std::vector<char> frame(ZSTD_compressBound(t->bytes()));
+  frame.resize(ZSTD_compress(frame.data(), frame.size(), t->data(), t->bytes(), 1));
+  std::vector<float> out(t->size());
+  for (auto _ : state) {
+    const size_t n = ZSTD_decompress(out.data(), t->bytes(), frame.data(), frame.size());
+    if (n != t->bytes()) return state.SkipWithError("zstd round trip failed");
+    benchmark::DoNotOptimize(out.data());
+  }
+  set_throughput(state, *t);
+}
+
+// Stream size (header + payload + CRC), as sent over the wire.
+void bench_encode(benchmark::State& state, const disc::Tensor* t, std::string spec) {
+  auto codec = disc::make_codec(spec);
+  if (!codec.ok()) return state.SkipWithError(codec.error().message().c_str());
+  size_t stream_bytes = 0;
+  for (auto _ : state) {
+    auto stream = disc::compress(*t, **codec);
+    if (!stream.ok()) return state.SkipWithError(stream.error().message().c_str());
+    stream_bytes = stream->size();
+    benchmark::DoNotOptimize(stream->data());
+  }
+  set_throughput(state, *t);
+  state.counters["ratio"] = static_cast<double>(t->bytes()) / static_cast<double>(stream_bytes);
+}
+
+// Also reports the reconstruction error relative to the map's max |x|.
+void bench_decode(benchmark::State& state, const disc::Tensor* t, std::string spec) {
+  auto codec = disc::make_codec(spec);
+  if (!codec.ok()) return state.SkipWithError(codec.error().message().c_str());
+  auto stream = disc::compress(*t, **codec);
+  if (!stream.ok()) return state.SkipWithError(stream.error().message().c_str());
+  disc::Tensor back;
+  for (auto _ : state) {
+    auto decoded = disc::decompress(*stream);
+    if (!decoded.ok()) return state.SkipWithError(decoded.error().message().c_str());
+    back = std::move(decoded).value();
+  }
+  set_throughput(state, *t);
+  double max_abs = 0, max_err = 0, squared = 0;
+  for (size_t i = 0; i < t->size(); ++i) {
+    const double err = std::fabs(double{t->data()[i]} - back.data()[i]);
+    max_abs = std::max(max_abs, std::fabs(double{t->data()[i]}));
+    max_err = std::max(max_err, err);
+    squared += err * err;
+  }
+  const double norm = max_abs > 0 ? max_abs : 1;
+  state.counters["ratio"] = static_cast<double>(t->bytes()) / static_cast<double>(stream->size());
+  state.counters["max_err"] = max_err / norm;
+  state.counters["rmse"] = std::sqrt(squared / static_cast<double>(t->size())) / norm;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  // Benchmarks hold pointers into `maps`, which lives until they have run.
+  const std::vector<FeatureMap> maps = load_maps();
+  const std::vector<std::string> specs = codec_specs();
+  for (const FeatureMap& map : maps) {
+    const disc::Tensor* t = &map.tensor;
+    const std::string suffix = "/" + map.name;
+    benchmark::RegisterBenchmark(("memcpy" + suffix).c_str(), bench_memcpy, t);
+    benchmark::RegisterBenchmark(("zstd1_compress" + suffix).c_str(), bench_zstd1_compress, t);
+    benchmark::RegisterBenchmark(("zstd1_decompress" + suffix).c_str(), bench_zstd1_decompress, t);
+    for (const std::string& spec : specs) {
+      benchmark::RegisterBenchmark(("encode/" + spec + suffix).c_str(), bench_encode, t, spec);
+      benchmark::RegisterBenchmark(("decode/" + spec + suffix).c_str(), bench_decode, t, spec);
+    }
+  }
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
