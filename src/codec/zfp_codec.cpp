@@ -1,4 +1,4 @@
-// "zfp": ZFP fixed-accuracy on the planes x height x width array. The tolerance
+// "zfp": ZFP fixed-accuracy on the planes stacked into one 2-D array. The tolerance
 // parameter is relative to the tensor's max |value|, so one setting suits every cut.
 // Payload layout: doc/FORMAT.md, "Payload: zfp (id 6)".
 #include <zfp.h>
@@ -31,13 +31,16 @@ struct BitstreamClose {
   void operator()(bitstream* s) const { stream_close(s); }
 };
 
-// The array zfp sees: planes x height x width, dropping leading unit dimensions so that
-// zfp's 4^d blocks are not mostly padding.
+// The array zfp sees: the planes stacked into one (planes * height) x width 2-D array
+// (1-D if that has one row). Channels are nearly uncorrelated, so 3-D blocks spanning
+// planes compress worse: at tolerance 0.01 the 2-D layout gave ratio 4.97 vs 3.90 (3-D)
+// on a real SqueezeNet /MaxPool map, 5.77 vs 3.74 on /Concat_3, 3.01 vs 2.73 on a
+// MobileNetV2 /Add map.
 std::unique_ptr<zfp_field, ZfpFieldFree> make_field(float* data, const Shape& shape) {
   const PlaneView v = plane_view(shape);
-  if (v.planes > 1) return std::unique_ptr<zfp_field, ZfpFieldFree>(zfp_field_3d(data, zfp_type_float, v.width, v.height, v.planes));
-  if (v.height > 1) return std::unique_ptr<zfp_field, ZfpFieldFree>(zfp_field_2d(data, zfp_type_float, v.width, v.height));
-  return std::unique_ptr<zfp_field, ZfpFieldFree>(zfp_field_1d(data, zfp_type_float, v.width));
+  const size_t rows = v.planes * v.height;
+  return std::unique_ptr<zfp_field, ZfpFieldFree>(rows > 1 ? zfp_field_2d(data, zfp_type_float, v.width, rows)
+                                                           : zfp_field_1d(data, zfp_type_float, v.width));
 }
 
 // A zfp stream in fixed-accuracy mode, serial execution, reading or writing `buffer`.

@@ -233,8 +233,8 @@ TEST(Baselines, PayloadDecodedUnderAnotherShapeIsRejected) {
   }
   auto zfp = make_codec("zfp");
   const Bytes payload = zfp.value()->encode_payload(t).value();
-  // Same element count and, for the first, the same number of zfp blocks.
-  for (const Shape& other : {Shape{1, 8, 4, 8}, Shape{16, 16}, Shape{256}})
+  // Same element count and, for the first two, the same number of zfp blocks.
+  for (const Shape& other : {Shape{1, 4, 4, 16}, Shape{16, 16}, Shape{256}})
     EXPECT_FALSE(zfp.value()->decode_payload(payload, other).ok()) << "zfp as " << shape_to_string(other);
 }
 
