@@ -33,9 +33,10 @@ nlohmann::json plan_json(const Plan& p) {
 
 std::string table_row(size_t rank, const Plan& p) {
   const LatencyBreakdown& l = p.latency;
-  return fmt::format("{:>3}  {:<44} {:>12.0f} {:>8.2f} {:>9.3f} {:>8.3f} {:>9.3f} {:>8.3f} {:>8.3f} {:>9.3f} {:>9.3f}\n",
-                     rank, p.label(), p.bytes, p.top1_loss_pp, l.head_ms, l.encode_ms, l.transfer_ms, l.rtt_ms,
-                     l.decode_ms, l.tail_ms, l.total_ms());
+  return fmt::format(
+      "{:>3}  {:<44} {:>12.0f} {:>8.2f} {:>9.3f} {:>8.3f} {:>9.3f} {:>8.3f} {:>8.3f} {:>9.3f} {:>9.3f}\n", rank,
+      p.label(), p.bytes, p.top1_loss_pp, l.head_ms, l.encode_ms, l.transfer_ms, l.rtt_ms, l.decode_ms, l.tail_ms,
+      l.total_ms());
 }
 
 const CommandRegistration plan_command{{

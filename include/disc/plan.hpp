@@ -120,24 +120,26 @@ struct Link {
   double rtt_ms = 0;         // added once to every plan that uses the link
 };
 
-namespace plan_internal {
-struct Candidate;
-}
-
 struct PlanQuery {
   Link link;
   double top1_budget_pp = 1.0;  // >= 0; rows losing more are infeasible
-  size_t alternatives = 5;
+  size_t alternatives = 5;  // how many next best plans to return
 };
+
+namespace plan_internal {
+struct Candidate;  // src/plan/latency_model.hpp
+}
 
 // The candidate space of one (profile, table, machines): edge-only, server-only, raw at
 // every profiled cut (unless the table measured "raw" there) and every table row.
-// Immutable after creation; plan() is thread-safe and O(rows + rows log k).
+// Immutable after creation (copies share it); plan() is thread-safe, O(rows + rows log k)
+// for k alternatives. Errors: model names or cuts that disagree, edge_speed not > 0.
 //
 // plan() returns the feasible plan of minimal predicted total. Equal totals are broken by
 // lower top-1 loss, then fewer bytes, then earlier position (server-only < cuts in
 // profile order < edge-only), then codec text. Edge-only (loss 0, no link) is always
-// feasible, so a plan always exists.
+// feasible, so a plan always exists. Errors: negative or NaN bandwidth, RTT not finite
+// and >= 0, budget negative or NaN.
 class Planner {
  public:
   static Result<Planner> create(const Profile& profile, const RateTable& table, const Machines& machines = {});

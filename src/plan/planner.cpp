@@ -38,8 +38,9 @@ Result<PlanResult> Planner::plan(const PlanQuery& query) const {
 
   // Candidates are sorted by loss first, so the feasible ones are a prefix.
   const Candidates& all = *candidates_;
-  const auto feasible_end = std::upper_bound(all.begin(), all.end(), query.top1_budget_pp,
-                                             [](double budget, const Candidate& c) { return budget < c.plan.top1_loss_pp; });
+  const auto feasible_end =
+      std::upper_bound(all.begin(), all.end(), query.top1_budget_pp,
+                       [](double budget, const Candidate& c) { return budget < c.plan.top1_loss_pp; });
   struct Scored {
     double total_ms;
     size_t index;  // into `all`: smaller wins ties
@@ -54,7 +55,7 @@ Result<PlanResult> Planner::plan(const PlanQuery& query) const {
       scored.push_back({it->compute_ms + link_ms, static_cast<size_t>(it - all.begin())});
     }
   }
-  // Edge-only has loss 0 <= budget and needs no link.
+  // Never empty: edge-only has loss 0 <= budget and needs no link.
   const size_t kept = std::min(scored.size(), query.alternatives + 1);
   std::partial_sort(scored.begin(), scored.begin() + static_cast<std::ptrdiff_t>(kept), scored.end(),
                     [](const Scored& a, const Scored& b) {

@@ -42,7 +42,8 @@ class PlanCli : public ::testing::Test {
     std::ofstream(table_) << R"({"model": "m", "rows": [
       {"cut": "a", "codec": "disc:bits=4", "mean_bytes": 900, "top1_loss_pp": 0.5, "encode_ms": 0.5, "decode_ms": 0.5},
       {"cut": "a", "codec": "disc:bits=2", "mean_bytes": 400, "top1_loss_pp": 2.5, "encode_ms": 0.5, "decode_ms": 0.5},
-      {"cut": "b", "codec": "disc:bits=4", "mean_bytes": 200, "top1_loss_pp": 0.2, "encode_ms": 0.2, "decode_ms": 0.2}]})";
+      {"cut": "b", "codec": "disc:bits=4", "mean_bytes": 200, "top1_loss_pp": 0.2, "encode_ms": 0.2,
+       "decode_ms": 0.2}]})";
   }
 
   std::string files() const { return "plan --profile " + profile_ + " --table " + table_; }

@@ -130,7 +130,8 @@ TEST(PlanInputs, RejectsBadTables) {
     return table_error(j);
   };
   for (const char* key : {"cut", "codec", "mean_bytes", "top1_loss_pp", "encode_ms", "decode_ms"})
-    EXPECT_EQ(with([&](json& j) { j["rows"][1].erase(key); }), std::string("rate table: rows[1].") + key + " is missing");
+    EXPECT_EQ(with([&](json& j) { j["rows"][1].erase(key); }),
+              std::string("rate table: rows[1].") + key + " is missing");
   EXPECT_EQ(with([](json& j) { j.erase("rows"); }), "rate table: rows is missing");
   EXPECT_EQ(with([](json& j) { j["rows"][0]["mean_bytes"] = 0; }), "rate table: rows[0].mean_bytes is not positive");
   EXPECT_EQ(with([](json& j) { j["rows"][0]["top1_loss_pp"] = true; }),
