@@ -56,7 +56,7 @@ Result<PlanResult> Planner::plan(const PlanQuery& query) const {
     }
   }
   // Never empty: edge-only has loss 0 <= budget and needs no link.
-  const size_t kept = std::min(scored.size(), query.alternatives + 1);
+  const size_t kept = std::min(scored.size() - 1, query.alternatives) + 1;
   std::partial_sort(scored.begin(), scored.begin() + static_cast<std::ptrdiff_t>(kept), scored.end(),
                     [](const Scored& a, const Scored& b) {
                       return a.total_ms < b.total_ms || (a.total_ms == b.total_ms && a.index < b.index);

@@ -346,6 +346,9 @@ TEST(Planner, AlternativesAreDistinctAndCappedByTheFeasibleSet) {
   }
   std::sort(all.begin(), all.end());
   EXPECT_EQ(std::adjacent_find(all.begin(), all.end()), all.end());
+  q.alternatives = std::numeric_limits<size_t>::max();
+  EXPECT_EQ(planner->plan(q)->best.label(), r->best.label());
+  EXPECT_EQ(planner->plan(q)->alternatives.size(), planner->candidate_count() - 1);
   q.alternatives = 0;
   EXPECT_TRUE(planner->plan(q)->alternatives.empty());
 }
