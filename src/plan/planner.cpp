@@ -1,0 +1,79 @@
+#include <algorithm>
+#include <cmath>
+
+#include "plan/latency_model.hpp"
+
+namespace disc {
+
+using plan_internal::Candidate;
+
+const char* plan_kind_name(Plan::Kind kind) {
+  switch (kind) {
+    case Plan::Kind::kEdgeOnly:
+      return "edge-only";
+    case Plan::Kind::kServerOnly:
+      return "server-only";
+    case Plan::Kind::kSplit:
+      break;
+  }
+  return "split";
+}
+
+std::string Plan::label() const { return kind == Kind::kSplit ? cut + " " + codec : plan_kind_name(kind); }
+
+Result<Planner> Planner::create(const Profile& profile, const RateTable& table, const Machines& machines) {
+  DISC_ASSIGN_OR_RETURN(std::vector<Candidate> candidates,
+                        plan_internal::enumerate_candidates(profile, table, machines));
+  return Planner(std::make_shared<const Candidates>(std::move(candidates)));
+}
+
+size_t Planner::candidate_count() const { return candidates_->size(); }
+
+Result<PlanResult> Planner::plan(const PlanQuery& query) const {
+  const double bandwidth = query.link.bandwidth_bps;
+  if (std::isnan(bandwidth) || bandwidth < 0) return Error("bandwidth must be >= 0 bits/s");
+  if (!std::isfinite(query.link.rtt_ms) || query.link.rtt_ms < 0) return Error("RTT must be a finite number >= 0");
+  if (std::isnan(query.top1_budget_pp) || query.top1_budget_pp < 0)
+    return Error("top-1 loss budget must be >= 0 percentage points");
+
+  // Candidates are sorted by loss first, so the feasible ones are a prefix.
+  const Candidates& all = *candidates_;
+  const auto feasible_end =
+      std::upper_bound(all.begin(), all.end(), query.top1_budget_pp,
+                       [](double budget, const Candidate& c) { return budget < c.plan.top1_loss_pp; });
+  struct Scored {
+    double total_ms;
+    size_t index;  // into `all`: smaller wins ties
+  };
+  std::vector<Scored> scored;
+  scored.reserve(static_cast<size_t>(feasible_end - all.begin()));
+  for (auto it = all.begin(); it != feasible_end; ++it) {
+    if (!it->uses_link) {
+      scored.push_back({it->compute_ms, static_cast<size_t>(it - all.begin())});
+    } else if (bandwidth > 0) {
+      const double link_ms = plan_internal::transfer_ms(it->plan.bytes, bandwidth) + query.link.rtt_ms;
+      scored.push_back({it->compute_ms + link_ms, static_cast<size_t>(it - all.begin())});
+    }
+  }
+  // Never empty: edge-only has loss 0 <= budget and needs no link.
+  const size_t kept = std::min(scored.size() - 1, query.alternatives) + 1;
+  std::partial_sort(scored.begin(), scored.begin() + static_cast<std::ptrdiff_t>(kept), scored.end(),
+                    [](const Scored& a, const Scored& b) {
+                      return a.total_ms < b.total_ms || (a.total_ms == b.total_ms && a.index < b.index);
+                    });
+
+  auto to_plan = [&](const Scored& s) {
+    const Candidate& c = all[s.index];
+    Plan p = c.plan;
+    if (c.uses_link) {
+      p.latency.transfer_ms = plan_internal::transfer_ms(c.plan.bytes, bandwidth);
+      p.latency.rtt_ms = query.link.rtt_ms;
+    }
+    return p;
+  };
+  PlanResult result{to_plan(scored.front()), {}};
+  for (size_t i = 1; i < kept; ++i) result.alternatives.push_back(to_plan(scored[i]));
+  return result;
+}
+
+}  // namespace disc

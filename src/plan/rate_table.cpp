@@ -1,0 +1,56 @@
+// `disc eval` JSON -> RateTable (format in doc/PLANNER.md).
+#include <set>
+#include <utility>
+
+#include "disc/codec.hpp"
+#include "disc/plan.hpp"
+#include "plan/json_fields.hpp"
+
+namespace disc {
+namespace {
+
+using plan_json::Fields;
+using plan_json::Json;
+
+Result<RateRow> row_from(const Json& value, std::string path) {
+  DISC_ASSIGN_OR_RETURN(Fields f, Fields::of(value, std::move(path)));
+  RateRow row;
+  DISC_ASSIGN_OR_RETURN(row.cut, f.string("cut"));
+  DISC_ASSIGN_OR_RETURN(std::string codec, f.string("codec"));
+  auto spec = CodecSpec::parse(codec);
+  if (!spec.ok()) return spec.error().with_context(f.name("codec"));
+  row.codec = spec->to_string();
+  DISC_ASSIGN_OR_RETURN(row.mean_bytes, f.positive("mean_bytes"));
+  DISC_ASSIGN_OR_RETURN(row.top1_loss_pp, f.number("top1_loss_pp"));
+  DISC_ASSIGN_OR_RETURN(row.encode_ms, f.non_negative("encode_ms"));
+  DISC_ASSIGN_OR_RETURN(row.decode_ms, f.non_negative("decode_ms"));
+  return row;
+}
+
+Result<RateTable> table_from(const Json& document) {
+  DISC_ASSIGN_OR_RETURN(Fields root, Fields::of(document, ""));
+  RateTable table;
+  DISC_ASSIGN_OR_RETURN(table.model, root.string("model"));
+  DISC_ASSIGN_OR_RETURN(const Json* rows, root.array("rows"));
+  std::set<std::pair<std::string, std::string>> seen;
+  for (size_t i = 0; i < rows->size(); ++i) {
+    const std::string path = plan_json::element_path("rows", i);
+    DISC_ASSIGN_OR_RETURN(RateRow row, row_from((*rows)[i], path));
+    if (!seen.emplace(row.cut, row.codec).second)
+      return Error(path + " repeats cut '" + row.cut + "' with codec '" + row.codec + "'");
+    table.rows.push_back(std::move(row));
+  }
+  return table;
+}
+
+}  // namespace
+
+Result<RateTable> parse_rate_table(std::string_view json) {
+  return plan_json::convert_document<RateTable>(plan_json::parse_document(json), "rate table", table_from);
+}
+
+Result<RateTable> load_rate_table(const std::string& path) {
+  return plan_json::convert_document<RateTable>(plan_json::load_document(path), "rate table " + path, table_from);
+}
+
+}  // namespace disc

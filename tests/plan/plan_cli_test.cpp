@@ -1,0 +1,102 @@
+// `disc plan` end to end: files in, the library's decision out, errors as exit status 1.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include "disc/plan.hpp"
+
+namespace disc {
+namespace {
+
+struct CliRun {
+  int status;
+  std::string output;  // stdout and stderr
+};
+
+CliRun run_cli(const std::string& args) {
+  const std::string command = std::string(DISC_CLI) + " " + args + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  if (!pipe) return {-1, "popen failed"};
+  std::string output;
+  char buffer[4096];
+  for (size_t n; (n = fread(buffer, 1, sizeof buffer, pipe)) > 0;) output.append(buffer, n);
+  const int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+class PlanCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = ::testing::TempDir();
+    profile_ = dir_ + "/plan_cli_profile.json";
+    table_ = dir_ + "/plan_cli_table.json";
+    std::ofstream(profile_) << R"({"model": "m", "input": {"name": "x", "shape": [1, 3, 8, 8], "fp32_bytes": 768,
+      "upload_bytes": 4000}, "full_ms": 40, "cuts": [
+      {"tensor": "a", "node": "n", "op_type": "Relu", "position": 1, "shape": [1, 32, 16, 16], "elements": 8192,
+       "fp32_bytes": 32768, "head_ms": 5, "tail_ms": 30},
+      {"tensor": "b", "node": "n2", "op_type": "Relu", "position": 2, "shape": [1, 64, 4, 4], "elements": 1024,
+       "fp32_bytes": 4096, "head_ms": 20, "tail_ms": 10}]})";
+    std::ofstream(table_) << R"({"model": "m", "rows": [
+      {"cut": "a", "codec": "disc:bits=4", "mean_bytes": 900, "top1_loss_pp": 0.5, "encode_ms": 0.5, "decode_ms": 0.5},
+      {"cut": "a", "codec": "disc:bits=2", "mean_bytes": 400, "top1_loss_pp": 2.5, "encode_ms": 0.5, "decode_ms": 0.5},
+      {"cut": "b", "codec": "disc:bits=4", "mean_bytes": 200, "top1_loss_pp": 0.2, "encode_ms": 0.2,
+       "decode_ms": 0.2}]})";
+  }
+
+  std::string files() const { return "plan --profile " + profile_ + " --table " + table_; }
+
+  std::string dir_, profile_, table_;
+};
+
+TEST_F(PlanCli, JsonOutputIsTheLibrarysDecision) {
+  const CliRun run = run_cli(files() + " --bandwidth 2Mbit --rtt 10ms --budget 1 --edge-speed 0.5 --top 3 --json");
+  ASSERT_EQ(run.status, 0) << run.output;
+  const auto out = nlohmann::json::parse(run.output);
+
+  auto planner = Planner::create(load_profile(profile_).value(), load_rate_table(table_).value(), {0.5});
+  auto expected = planner->plan({{2e6, 10}, 1.0, 3});
+  ASSERT_TRUE(expected.ok());
+  EXPECT_EQ(out["best"]["kind"], plan_kind_name(expected->best.kind));
+  EXPECT_DOUBLE_EQ(out["best"]["latency_ms"]["total"].get<double>(), expected->best.latency.total_ms());
+  ASSERT_EQ(out["alternatives"].size(), expected->alternatives.size());
+  for (size_t i = 0; i < expected->alternatives.size(); ++i)
+    EXPECT_DOUBLE_EQ(out["alternatives"][i]["latency_ms"]["total"].get<double>(),
+                     expected->alternatives[i].latency.total_ms());
+  EXPECT_DOUBLE_EQ(out["bandwidth_bps"].get<double>(), 2e6);
+  EXPECT_DOUBLE_EQ(out["rtt_ms"].get<double>(), 10);
+}
+
+TEST_F(PlanCli, TablePrintsTheChosenPlanAndItsBreakdown) {
+  // Edge at full speed, 2 Mbit/s, 5 ms: b disc:bits=4 = 20 + 0.2 + 0.8 + 5 + 0.2 + 10 = 36.2 ms < 40 edge-only.
+  const CliRun run = run_cli(files() + " --bandwidth 2Mbit --rtt 5ms");
+  ASSERT_EQ(run.status, 0) << run.output;
+  EXPECT_NE(run.output.find("chosen: b disc:bits=4  (36.200 ms predicted"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("edge-only"), std::string::npos) << run.output;
+}
+
+TEST_F(PlanCli, BadInputsFailWithAMessage) {
+  CliRun run = run_cli(files() + " --bandwidth 2Mbps");
+  EXPECT_EQ(run.status, 1);
+  EXPECT_NE(run.output.find("disc: bandwidth '2Mbps' has an unknown unit"), std::string::npos) << run.output;
+  run = run_cli(files() + " --bandwidth 2Mbit --rtt 10");
+  EXPECT_EQ(run.status, 1);
+  EXPECT_NE(run.output.find("disc: duration '10' has no unit"), std::string::npos) << run.output;
+  run = run_cli("plan --profile " + table_ + " --table " + table_ + " --bandwidth 2Mbit");
+  EXPECT_EQ(run.status, 1);
+  EXPECT_NE(run.output.find("input is missing"), std::string::npos) << run.output;
+  run = run_cli(files() + " --bandwidth 2Mbit --server-profile " + dir_ + "/missing.json");
+  EXPECT_EQ(run.status, 1);
+  EXPECT_NE(run.output.find("cannot open"), std::string::npos) << run.output;
+  run = run_cli(files() + " --bandwidth 2Mbit --edge-speed 0");
+  EXPECT_EQ(run.status, 1);
+  EXPECT_NE(run.output.find("edge speed"), std::string::npos) << run.output;
+  run = run_cli(files() + " --bandwidth 2Mbit --budget -1");
+  EXPECT_EQ(run.status, 1);
+  EXPECT_NE(run.output.find("budget"), std::string::npos) << run.output;
+}
+
+}  // namespace
+}  // namespace disc

@@ -1,0 +1,43 @@
+#include <gtest/gtest.h>
+
+#include "disc/plan.hpp"
+
+namespace disc {
+namespace {
+
+TEST(Units, ParsesBandwidthsToBitsPerSecond) {
+  EXPECT_DOUBLE_EQ(parse_bandwidth("5Mbit").value(), 5e6);
+  EXPECT_DOUBLE_EQ(parse_bandwidth("500kbit").value(), 5e5);
+  EXPECT_DOUBLE_EQ(parse_bandwidth("1.5Gbit").value(), 1.5e9);
+  EXPECT_DOUBLE_EQ(parse_bandwidth("10MB/s").value(), 8e7);
+  EXPECT_DOUBLE_EQ(parse_bandwidth("64 kbit/s").value(), 64e3);
+  EXPECT_DOUBLE_EQ(parse_bandwidth("5mbit").value(), 5e6);  // tc's spelling
+  EXPECT_DOUBLE_EQ(parse_bandwidth("250B/s").value(), 2000);
+  EXPECT_DOUBLE_EQ(parse_bandwidth("0bit").value(), 0);
+}
+
+TEST(Units, RejectsAmbiguousOrInvalidBandwidths) {
+  EXPECT_EQ(parse_bandwidth("5").error().message(),
+            "bandwidth '5' has no unit (use bit, kbit, Mbit, Gbit (bits/s) or B/s, kB/s, MB/s, GB/s (bytes/s))");
+  EXPECT_FALSE(parse_bandwidth("5Mbps").ok());  // bits or bytes? tc says bytes
+  EXPECT_FALSE(parse_bandwidth("5 parsecs").ok());
+  EXPECT_FALSE(parse_bandwidth("-5Mbit").ok());
+  EXPECT_FALSE(parse_bandwidth("nanMbit").ok());
+  EXPECT_FALSE(parse_bandwidth("infMbit").ok());
+  EXPECT_FALSE(parse_bandwidth("Mbit").ok());
+  EXPECT_FALSE(parse_bandwidth("").ok());
+}
+
+TEST(Units, ParsesDurationsToMilliseconds) {
+  EXPECT_DOUBLE_EQ(parse_duration_ms("20ms").value(), 20);
+  EXPECT_DOUBLE_EQ(parse_duration_ms("0.5s").value(), 500);
+  EXPECT_DOUBLE_EQ(parse_duration_ms("300us").value(), 0.3);
+  EXPECT_DOUBLE_EQ(parse_duration_ms(" 0 ms ").value(), 0);
+  EXPECT_FALSE(parse_duration_ms("20").ok());
+  EXPECT_FALSE(parse_duration_ms("20 min").ok());
+  EXPECT_FALSE(parse_duration_ms("-1ms").ok());
+  EXPECT_FALSE(parse_duration_ms("1e400s").ok());
+}
+
+}  // namespace
+}  // namespace disc
