@@ -132,7 +132,7 @@ const CommandRegistration features_command{{
       o->model.add_to(app);
       app.add_option("IMAGES", o->images, "input images");
       app.add_option("--cut", o->cut, "cut tensor (see `disc cuts`)")->required();
-      app.add_option("--out", o->out, "output folder")->required();
+      app.add_option("--out", o->out, "output folder (files NNNN_<image name>.npy, in input order)")->required();
       app.add_option("--dataset-images", o->dataset_images, "also take the first N images of the model's data set");
       return [o] {
         auto loaded = o->model.load();
@@ -151,13 +151,15 @@ const CommandRegistration features_command{{
         std::error_code ec;
         std::filesystem::create_directories(o->out, ec);
         if (ec) return fail(Error("cannot create " + o->out + ": " + ec.message()));
-        for (const std::string& image : images) {
+        for (size_t i = 0; i < images.size(); ++i) {
+          const std::string& image = images[i];
           auto input = load_image(image, loaded->entry.preprocessing);
           if (!input.ok()) return fail(input.error());
           auto features = head->run(*input);
           if (!features.ok()) return fail(features.error().with_context(image));
-          const std::string path =
-              (std::filesystem::path(o->out) / std::filesystem::path(image).stem()).string() + ".npy";
+          // Numbered because different folders may hold files of the same name.
+          const std::string file = fmt::format("{:04}_{}.npy", i, std::filesystem::path(image).stem().string());
+          const std::string path = (std::filesystem::path(o->out) / file).string();
           if (auto s = write_npy(path, *features); !s.ok()) return fail(s);
           std::cout << fmt::format("{} -> {} ({})\n", image, path, shape_to_string(features->shape()));
         }

@@ -66,7 +66,7 @@ Result<Tensor> decode_image(const uint8_t* data, size_t size, const Preprocessin
     if (bgr.empty()) return Error("cannot decode image (unsupported or corrupt)");
     return preprocess(bgr, pre);
   } catch (const cv::Exception& e) {
-    return Error("cannot decode image: " + e.msg);
+    return Error("cannot decode image: " + e.err);
   }
 }
 

@@ -1,5 +1,6 @@
 // Network: one OpenCV DNN net with one input and one output, fp32 NCHW in and out.
 #include <opencv2/core.hpp>
+#include <opencv2/core/utils/logger.hpp>
 #include <opencv2/dnn.hpp>
 
 #include <algorithm>
@@ -8,6 +9,23 @@
 #include "model/onnx_graph.hpp"
 
 namespace disc {
+namespace {
+
+// OpenCV's multi-line exception text as one line.
+std::string one_line(const std::string& text) {
+  std::string line;
+  for (char c : text) {
+    if (c == '\n' || c == '\r') {
+      if (!line.empty() && line.back() != ' ') line += ' ';
+    } else {
+      line += c;
+    }
+  }
+  while (!line.empty() && line.back() == ' ') line.pop_back();
+  return line;
+}
+
+}  // namespace
 
 struct Network::Impl {
   cv::dnn::Net net;
@@ -37,6 +55,8 @@ Result<Network> Network::from_onnx(const Bytes& onnx) {
   }
   if (impl->input_shape.empty()) return Error("network has no input");
   impl->output_shape = model::static_shape(graph.output(0).type());
+  // Failures come back as Errors; OpenCV's own log lines would only duplicate them.
+  cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);
   try {
     impl->net = cv::dnn::readNetFromONNX(reinterpret_cast<const char*>(onnx.data()), onnx.size());
     impl->net.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
@@ -54,7 +74,7 @@ Result<Network> Network::from_onnx(const Bytes& onnx) {
       impl->output_layer = unconnected[0];
     }
   } catch (const cv::Exception& e) {
-    return Error("OpenCV DNN cannot load the model: " + e.msg);
+    return Error("OpenCV DNN cannot load the model: " + one_line(e.msg));
   }
   return Network(std::move(impl));
 }
@@ -71,7 +91,7 @@ Result<Tensor> Network::run(const Tensor& input) {
     impl_->net.setInput(blob);
     output = impl_->net.forward(impl_->output_layer);
   } catch (const cv::Exception& e) {
-    return Error("OpenCV DNN inference failed: " + e.msg);
+    return Error("OpenCV DNN inference failed: " + one_line(e.msg));
   }
   if (output.type() != CV_32F || !output.isContinuous()) return Error("OpenCV DNN returned a non-fp32 output");
   Shape shape;
