@@ -1,4 +1,4 @@
-// Model subcommands: cuts, split, features, classify, accuracy, profile, check-split.
+// Model subcommands: models, cuts, split, features, classify, accuracy, profile, check-split.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -34,6 +34,19 @@ Result<std::vector<std::string>> dataset_images(const ModelOptions& options, con
   for (size_t i = 0; i < std::min(count, dataset.images.size()); ++i) paths.push_back(dataset.images[i].path);
   return paths;
 }
+
+const CommandRegistration models_command{{
+    "models", "list the models of models.json: name, data set, input shape, reference top-1",
+    [](CLI::App&) -> std::function<int()> {
+      return [] {
+        auto catalog = AssetCatalog::load(globals().assets_dir);
+        if (!catalog.ok()) return fail(catalog.error());
+        for (const ModelEntry& m : catalog->models())
+          std::cout << fmt::format("{:<24} {:<18} {:<12} {:.3f}\n", m.name, m.dataset, shape_to_string(m.input_shape),
+                                   m.top1);
+        return 0;
+      };
+    }}};
 
 const CommandRegistration cuts_command{{
     "cuts", "list the tensors at which a model can be split",
@@ -78,12 +91,14 @@ const CommandRegistration cuts_command{{
           std::cout << nlohmann::ordered_json{{"model", loaded->entry.name}, {"cuts", cuts}}.dump(2) << "\n";
           return 0;
         }
-        std::cout << fmt::format("{:>4}  {:<28} {:<18} {:<14} {:>9} {:>10}{}\n", "pos", "tensor", "op", "shape",
+        size_t width = 6;
+        for (const CutPoint& c : model.cuts()) width = std::max(width, c.tensor.size());
+        std::cout << fmt::format("{:>4}  {:<{}}  {:<18} {:<14} {:>9} {:>10}{}\n", "pos", "tensor", width, "op", "shape",
                                  "elements", "fp32 KiB", zeros.empty() ? "" : "  zeros");
         for (size_t i = 0; i < model.cuts().size(); ++i) {
           const CutPoint& c = model.cuts()[i];
-          std::cout << fmt::format("{:>4}  {:<28} {:<18} {:<14} {:>9} {:>10.1f}{}\n", c.position, c.tensor, c.op_type,
-                                   shape_to_string(c.shape), c.elements, c.fp32_bytes() / 1024.0,
+          std::cout << fmt::format("{:>4}  {:<{}}  {:<18} {:<14} {:>9} {:>10.1f}{}\n", c.position, c.tensor, width,
+                                   c.op_type, shape_to_string(c.shape), c.elements, c.fp32_bytes() / 1024.0,
                                    zeros.empty() ? "" : fmt::format("  {:.3f}", zeros[i]));
         }
         return 0;

@@ -157,7 +157,7 @@ TEST(OnnxLoad, RejectsNewOpsetsUnknownDomainsAndSecondInputs) {
 
 TEST(OnnxLoad, RejectsACycle) {
   auto m = tiny_model();
-  m.mutable_graph()->mutable_node(1)->set_input(0, "y");  // Conv reads the final output
+  m.mutable_graph()->mutable_node(1)->mutable_input(0)->assign(1, 'y');  // Conv reads the final output
   expect_error(m, "cycle");
 }
 
