@@ -130,6 +130,8 @@ TEST(Cli, BadInputsFailWithAMessage) {
            "classify resnet20_cifar10 " + cifar_image("cat") + " --mean 1,2",
            "split resnet20_cifar10 --cut /layer1/layer1.0/conv1/Conv_output_0 --head /tmp/h --tail /tmp/t",
            "cuts /work/nonexistent.onnx",
+           "split resnet20_cifar10 --head /tmp/h.onnx",
+           "profile resnet20_cifar10 --out /tmp/p.json --repeats 0",
            "accuracy " + garbage,
        }) {
     CliRun run = disc(args);
