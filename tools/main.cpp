@@ -42,8 +42,12 @@ int main(int argc, char** argv) {
   }
   try {
     app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
+  } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {  // bad arguments: the same one-line form as every other error
+    return fail(disc::Error(e.what()));
   }
   for (auto& [sub, action] : actions)
     if (sub->parsed()) {

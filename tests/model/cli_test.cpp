@@ -1,0 +1,145 @@
+// The model subcommands of the `disc` binary, run as a user would.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <regex>
+
+#include "disc/model.hpp"
+#include "disc/npy.hpp"
+#include "model/test_assets.hpp"
+
+namespace disc {
+namespace {
+
+struct CliRun {
+  int status;
+  std::string output;  // stdout and stderr
+};
+
+CliRun disc(const std::string& args) {
+  const std::string command = std::string(DISC_CLI) + " -q --assets '" + testing::assets_dir() + "' " + args + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  CliRun run{-1, ""};
+  if (!pipe) return run;
+  std::array<char, 4096> buffer;
+  while (size_t n = fread(buffer.data(), 1, buffer.size(), pipe)) run.output.append(buffer.data(), n);
+  const int status = pclose(pipe);
+  run.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return run;
+}
+
+std::string cifar_image(const std::string& cls) { return testing::assets_dir() + "/data/cifar10-test/" + cls + "/0000.jpg"; }
+
+TEST(Cli, CutsListsResidualJoinsAsJson) {
+  CliRun table = disc("cuts resnet20_cifar10");
+  ASSERT_EQ(table.status, 0) << table.output;
+  EXPECT_NE(table.output.find("/layer1/layer1.0/Add_output_0"), std::string::npos);
+  CliRun json = disc("cuts resnet20_cifar10 --json --image " + cifar_image("cat"));
+  ASSERT_EQ(json.status, 0) << json.output;
+  EXPECT_NE(json.output.find("\"zero_fraction\""), std::string::npos);
+  EXPECT_NE(json.output.find("\"fp32_bytes\": 65536"), std::string::npos);
+}
+
+TEST(Cli, SplitWritesLoadableHalves) {
+  const auto dir = std::filesystem::temp_directory_path() / "disc_cli_split";
+  std::filesystem::create_directories(dir);
+  const std::string head = (dir / "head.onnx").string(), tail = (dir / "tail.onnx").string();
+  CliRun run = disc("split resnet20_cifar10 --cut /layer2/layer2.0/Relu_1_output_0 --head " + head + " --tail " + tail);
+  ASSERT_EQ(run.status, 0) << run.output;
+  for (const std::string& path : {head, tail}) {
+    auto bytes = read_file(path);
+    ASSERT_TRUE(bytes.ok());
+    EXPECT_TRUE(Network::from_onnx(*bytes).ok()) << path;
+  }
+  auto head_model = OnnxModel::load_file(head);
+  ASSERT_TRUE(head_model.ok()) << head_model.error().message();
+  EXPECT_EQ(head_model->input_shape(), (Shape{1, 3, 32, 32}));
+  auto tail_model = OnnxModel::load_file(tail);
+  ASSERT_TRUE(tail_model.ok()) << tail_model.error().message();
+  EXPECT_EQ(tail_model->input_shape(), (Shape{1, 32, 16, 16}));
+}
+
+TEST(Cli, ClassifyPrintsClassNamesWholeAndSplit) {
+  for (const std::string& cut : {std::string(), std::string(" --cut /layer3/layer3.0/Relu_1_output_0")}) {
+    CliRun run = disc("classify resnet20_cifar10 " + cifar_image("ship") + " " + cifar_image("truck") + cut);
+    ASSERT_EQ(run.status, 0) << run.output;
+    EXPECT_TRUE(std::regex_search(run.output, std::regex(R"(%\s+8\s+ship)"))) << run.output;
+    EXPECT_TRUE(std::regex_search(run.output, std::regex(R"(%\s+9\s+truck)"))) << run.output;
+  }
+}
+
+TEST(Cli, FeaturesWritesNpyOfTheCutShape) {
+  const auto dir = std::filesystem::temp_directory_path() / "disc_cli_features";
+  std::filesystem::remove_all(dir);
+  CliRun run = disc("features resnet20_cifar10 --cut /layer3/layer3.2/Relu_1_output_0 --dataset-images 2 --out " +
+                 dir.string());
+  ASSERT_EQ(run.status, 0) << run.output;
+  size_t files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    auto t = read_npy(entry.path().string());
+    ASSERT_TRUE(t.ok());
+    EXPECT_EQ(t->shape(), (Shape{1, 64, 8, 8}));
+    ++files;
+  }
+  EXPECT_EQ(files, 2u);
+}
+
+// 200 round-robin CIFAR images; models.json gives 81.0% on all 10,000. Wrong preprocessing
+// (channel order, normalization) costs far more than the tolerance.
+TEST(Cli, AccuracySmokeIsNearTheReference) {
+  CliRun run = disc("accuracy resnet20_cifar10 --limit 200");
+  ASSERT_EQ(run.status, 0) << run.output;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(run.output, m, std::regex(R"(top-1 ([0-9.]+)% \(models.json ([0-9.]+)%)")))
+      << run.output;
+  EXPECT_NEAR(std::stod(m[1]), std::stod(m[2]), 5.0);
+}
+
+TEST(Cli, ProfileWritesJson) {
+  const auto path = std::filesystem::temp_directory_path() / "disc_cli_profile.json";
+  CliRun run = disc("profile resnet20_cifar10 --repeats 2 --images 1 --out " + path.string());
+  ASSERT_EQ(run.status, 0) << run.output;
+  auto bytes = read_file(path.string());
+  ASSERT_TRUE(bytes.ok());
+  const auto json = nlohmann::json::parse(bytes->begin(), bytes->end());
+  EXPECT_EQ(json["model"], "resnet20_cifar10");
+  EXPECT_EQ(json["repeats"], 2);
+  EXPECT_EQ(json["input"]["shape"], nlohmann::json({1, 3, 32, 32}));
+  EXPECT_EQ(json["input"]["fp32_bytes"], 3 * 32 * 32 * 4);
+  EXPECT_GT(json["input"]["upload_bytes"].get<double>(), 0);
+  EXPECT_GT(json["full_ms"].get<double>(), 0);
+  ASSERT_GT(json["cuts"].size(), 10u);
+  for (const auto& cut : json["cuts"]) {
+    EXPECT_EQ(cut["fp32_bytes"].get<size_t>(), 4 * cut["elements"].get<size_t>());
+    EXPECT_GT(cut["head_ms"].get<double>(), 0);
+    EXPECT_GT(cut["tail_ms"].get<double>(), 0);
+  }
+}
+
+TEST(Cli, BadInputsFailWithAMessage) {
+  const std::string garbage = (std::filesystem::temp_directory_path() / "disc_cli_garbage.onnx").string();
+  ASSERT_TRUE(write_file(garbage, std::vector<uint8_t>{8, 1, 2, 3, 0xff, 0xff}).ok());
+  for (const std::string& args : std::vector<std::string>{
+           "cuts no_such_model",
+           "cuts " + garbage,
+           "classify resnet20_cifar10 /nonexistent.jpg",
+           "classify resnet20_cifar10 " + cifar_image("cat") + " --cut nope",
+           "classify resnet20_cifar10 " + cifar_image("cat") + " --mean 1,2",
+           "split resnet20_cifar10 --cut /layer1/layer1.0/conv1/Conv_output_0 --head /tmp/h --tail /tmp/t",
+           "cuts /work/nonexistent.onnx",
+           "split resnet20_cifar10 --head /tmp/h.onnx",
+           "profile resnet20_cifar10 --out /tmp/p.json --repeats 0",
+           "accuracy " + garbage,
+       }) {
+    CliRun run = disc(args);
+    EXPECT_EQ(run.status, 1) << args << "\n" << run.output;
+    EXPECT_EQ(run.output.rfind("disc: ", 0), 0u) << args << "\n" << run.output;
+    EXPECT_EQ(std::count(run.output.begin(), run.output.end(), '\n'), 1) << args << "\n" << run.output;
+  }
+}
+
+}  // namespace
+}  // namespace disc

@@ -1,0 +1,165 @@
+// Models the loader must reject with a clear Error (and tiny ones it must normalize),
+// built with the ONNX C++ API.
+#include <gtest/gtest.h>
+#include <onnx/onnx_pb.h>
+
+#include <random>
+
+#include "disc/model.hpp"
+#include "disc/npy.hpp"
+#include "model/test_assets.hpp"
+
+namespace disc {
+namespace {
+
+onnx::ValueInfoProto value_info(const std::string& name, const std::vector<std::string>& dims) {
+  onnx::ValueInfoProto v;
+  v.set_name(name);
+  auto* t = v.mutable_type()->mutable_tensor_type();
+  t->set_elem_type(onnx::TensorProto::FLOAT);
+  for (const std::string& d : dims) {
+    auto* dim = t->mutable_shape()->add_dim();
+    if (std::isdigit(static_cast<unsigned char>(d[0]))) dim->set_dim_value(std::stoll(d));
+    else dim->set_dim_param(d);
+  }
+  return v;
+}
+
+onnx::NodeProto node(const std::string& op, std::vector<std::string> in, std::vector<std::string> out) {
+  onnx::NodeProto n;
+  n.set_op_type(op);
+  n.set_name(op + "_" + out[0]);
+  for (auto& i : in) n.add_input(i);
+  for (auto& o : out) n.add_output(o);
+  return n;
+}
+
+onnx::NodeProto conv(const std::string& in, const std::string& weights, const std::string& out) {
+  onnx::NodeProto n = node("Conv", {in, weights}, {out});
+  auto* kernel = n.add_attribute();
+  kernel->set_name("kernel_shape");
+  kernel->set_type(onnx::AttributeProto::INTS);
+  kernel->add_ints(1);
+  kernel->add_ints(1);
+  return n;
+}
+
+// x[batch,2,4,4] -> Conv(Identity(W)) -> Relu -> Conv(W) -> Relu -> y; W is 2x2x1x1.
+onnx::ModelProto tiny_model() {
+  onnx::ModelProto m;
+  m.set_ir_version(6);
+  m.add_opset_import()->set_version(11);
+  auto* g = m.mutable_graph();
+  g->set_name("tiny");
+  *g->add_input() = value_info("x", {"batch", "2", "4", "4"});
+  *g->add_output() = value_info("y", {"batch", "2", "4", "4"});
+  auto* w = g->add_initializer();
+  w->set_name("W");
+  w->set_data_type(onnx::TensorProto::FLOAT);
+  for (int64_t d : {2, 2, 1, 1}) w->add_dims(d);
+  for (float v : {1.0f, -0.5f, 0.25f, 2.0f}) w->add_float_data(v);
+  *g->add_node() = node("Identity", {"W"}, {"W_copy"});
+  *g->add_node() = conv("x", "W_copy", "a");
+  *g->add_node() = node("Relu", {"a"}, {"b"});
+  *g->add_node() = conv("b", "W", "c");
+  *g->add_node() = node("Relu", {"c"}, {"y"});
+  return m;
+}
+
+Result<OnnxModel> load(const onnx::ModelProto& m) {
+  std::string bytes = m.SerializeAsString();
+  return OnnxModel::load_bytes(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+}
+
+void expect_error(const onnx::ModelProto& m, const std::string& fragment) {
+  auto model = load(m);
+  ASSERT_FALSE(model.ok()) << "expected an error mentioning " << fragment;
+  EXPECT_NE(model.error().message().find(fragment), std::string::npos) << model.error().message();
+}
+
+TEST(OnnxLoad, NormalizesTinyModelAndSplitsIt) {
+  auto model = load(tiny_model());
+  ASSERT_TRUE(model.ok()) << model.error().message();
+  EXPECT_EQ(model->input_shape(), (Shape{1, 2, 4, 4}));
+  ASSERT_EQ(model->cuts().size(), 3u);  // a, b, c
+  EXPECT_EQ(model->cuts()[0].tensor, "a");
+  EXPECT_EQ(model->cuts()[0].position, 0u);  // the Identity node is gone
+  EXPECT_EQ(model->cuts()[2].shape, (Shape{1, 2, 4, 4}));
+
+  Tensor input({1, 2, 4, 4});
+  for (size_t i = 0; i < input.size(); ++i) input.data()[i] = static_cast<float>(i % 7) - 3.0f;
+  auto whole = Network::from_onnx(model->serialized());
+  ASSERT_TRUE(whole.ok()) << whole.error().message();
+  auto expected = whole->run(input);
+  ASSERT_TRUE(expected.ok());
+  for (const CutPoint& cut : model->cuts()) {
+    auto split = model->split(cut.tensor);
+    ASSERT_TRUE(split.ok());
+    auto head = Network::from_onnx(split->head);
+    auto tail = Network::from_onnx(split->tail);
+    ASSERT_TRUE(head.ok() && tail.ok());
+    auto mid = head->run(input);
+    ASSERT_TRUE(mid.ok());
+    auto out = tail->run(*mid);
+    ASSERT_TRUE(out.ok());
+    for (size_t i = 0; i < out->size(); ++i) EXPECT_FLOAT_EQ(out->data()[i], expected->data()[i]);
+  }
+}
+
+TEST(OnnxLoad, RejectsRandomBytesAndEmptyInput) {
+  std::mt19937 rng(1);
+  std::vector<uint8_t> noise(4096);
+  for (auto& b : noise) b = static_cast<uint8_t>(rng());
+  EXPECT_FALSE(OnnxModel::load_bytes(noise.data(), noise.size()).ok());
+  EXPECT_FALSE(OnnxModel::load_bytes(noise.data(), 0).ok());
+}
+
+TEST(OnnxLoad, RejectsEveryTruncationOfARealModel) {
+  auto bytes = read_file(testing::assets_dir() + "/models/resnet20_cifar10.onnx");
+  ASSERT_TRUE(bytes.ok());
+  for (size_t keep : {size_t{1}, size_t{100}, bytes->size() / 3, bytes->size() / 2, bytes->size() - 1}) {
+    auto model = OnnxModel::load_bytes(bytes->data(), keep);
+    EXPECT_FALSE(model.ok()) << "kept " << keep << " bytes";
+  }
+  EXPECT_FALSE(OnnxModel::load_file("/nonexistent/model.onnx").ok());
+}
+
+TEST(OnnxLoad, RejectsMissingInitializer) {
+  auto m = tiny_model();
+  m.mutable_graph()->clear_initializer();
+  expect_error(m, "input 'W' is neither produced");
+}
+
+TEST(OnnxLoad, RejectsControlFlow) {
+  auto m = tiny_model();
+  auto* n = m.mutable_graph()->add_node();
+  *n = node("If", {"b"}, {"z"});
+  n->add_attribute()->set_name("then_branch");
+  n->mutable_attribute(0)->set_type(onnx::AttributeProto::GRAPH);
+  n->mutable_attribute(0)->mutable_g()->set_name("then");
+  expect_error(m, "node 'If_z' (If): control-flow");
+}
+
+TEST(OnnxLoad, RejectsNewOpsetsUnknownDomainsAndSecondInputs) {
+  auto newer = tiny_model();
+  newer.mutable_opset_import(0)->set_version(13);
+  expect_error(newer, "opset 13");
+  auto domain = tiny_model();
+  domain.mutable_graph()->mutable_node(2)->set_domain("com.microsoft");
+  expect_error(domain, "node 'Relu_b' (Relu): operator domain 'com.microsoft'");
+  auto two = tiny_model();
+  *two.mutable_graph()->add_input() = value_info("x2", {"1", "2", "4", "4"});
+  expect_error(two, "more than one input");
+  auto dynamic = tiny_model();
+  *dynamic.mutable_graph()->mutable_input(0) = value_info("x", {"1", "2", "h", "4"});
+  expect_error(dynamic, "dynamic dimension 'h'");
+}
+
+TEST(OnnxLoad, RejectsACycle) {
+  auto m = tiny_model();
+  m.mutable_graph()->mutable_node(1)->mutable_input(0)->assign(1, 'y');  // Conv reads the final output
+  expect_error(m, "cycle");
+}
+
+}  // namespace
+}  // namespace disc

@@ -1,0 +1,111 @@
+// Image preprocessing against hand-computed pixels, and the data set order.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <opencv2/imgcodecs.hpp>
+
+#include "disc/assets.hpp"
+#include "disc/model.hpp"
+#include "model/test_assets.hpp"
+
+namespace disc {
+namespace {
+
+// A lossless image of 2x2 blocks of constant colour; block (r, c) has
+// B = 10 r + c, G = 100 + r, R = 200 - c. Returns its path.
+std::string block_image(int rows, int cols) {
+  cv::Mat image(rows, cols, CV_8UC3);
+  for (int y = 0; y < rows; ++y)
+    for (int x = 0; x < cols; ++x) {
+      const int r = y / 2, c = x / 2;
+      image.at<cv::Vec3b>(y, x) = cv::Vec3b(10 * r + c, 100 + r, 200 - c);
+    }
+  const std::string path =
+      (std::filesystem::temp_directory_path() / ("disc_pre_" + std::to_string(rows) + "x" + std::to_string(cols) + ".png"))
+          .string();
+  EXPECT_TRUE(cv::imwrite(path, image));
+  return path;
+}
+
+float at(const Tensor& t, int c, int y, int x) {
+  const auto& s = t.shape();
+  return t.data()[(c * s[2] + y) * s[3] + x];
+}
+
+Preprocessing make(Preprocessing::Color color, Preprocessing::Resize resize, int size, float crop) {
+  Preprocessing pre;
+  pre.color = color;
+  pre.resize = resize;
+  pre.height = pre.width = size;
+  pre.crop = crop;
+  pre.scale = 0.5f;
+  pre.mean = {1, 2, 3};
+  pre.std = {2, 4, 8};
+  return pre;
+}
+
+TEST(Preprocess, DirectHalvingAveragesBlocksRgb) {
+  // 16x16 -> 8x8: each output pixel is one 2x2 block (INTER_LINEAR at scale 1/2).
+  const std::string path = block_image(16, 16);
+  auto t = load_image(path, make(Preprocessing::Color::kRgb, Preprocessing::Resize::kDirect, 8, 1));
+  ASSERT_TRUE(t.ok()) << t.error().message();
+  ASSERT_EQ(t->shape(), (Shape{1, 3, 8, 8}));
+  const int r = 3, c = 5;  // output (3, 5) = block (3, 5)
+  EXPECT_FLOAT_EQ(at(*t, 0, r, c), ((200 - c) * 0.5f - 1) / 2);  // R first
+  EXPECT_FLOAT_EQ(at(*t, 1, r, c), ((100 + r) * 0.5f - 2) / 4);
+  EXPECT_FLOAT_EQ(at(*t, 2, r, c), ((10 * r + c) * 0.5f - 3) / 8);
+}
+
+TEST(Preprocess, DirectBgrKeepsOpenCvOrder) {
+  const std::string path = block_image(16, 16);
+  auto t = load_image(path, make(Preprocessing::Color::kBgr, Preprocessing::Resize::kDirect, 8, 1));
+  ASSERT_TRUE(t.ok());
+  EXPECT_FLOAT_EQ(at(*t, 0, 2, 1), ((10 * 2 + 1) * 0.5f - 1) / 2);  // B first
+  EXPECT_FLOAT_EQ(at(*t, 2, 2, 1), ((200 - 1) * 0.5f - 3) / 8);
+}
+
+TEST(Preprocess, CenterScalesShorterSideThenCrops) {
+  // 16x24, size 4, crop 0.5: shorter side 16 -> round(4 / 0.5) = 8, so 8x12 (blocks become
+  // pixels), then the central 4x4 starts at row (8-4)/2 = 2, column (12-4)/2 = 4.
+  const std::string path = block_image(16, 24);
+  for (auto color : {Preprocessing::Color::kRgb, Preprocessing::Color::kBgr}) {
+    auto t = load_image(path, make(color, Preprocessing::Resize::kCenter, 4, 0.5f));
+    ASSERT_TRUE(t.ok()) << t.error().message();
+    const int r = 2 + 1, c = 4 + 3;  // output (1, 3)
+    const float blue = ((10 * r + c) * 0.5f), red = ((200 - c) * 0.5f);
+    const bool rgb = color == Preprocessing::Color::kRgb;
+    EXPECT_FLOAT_EQ(at(*t, 0, 1, 3), ((rgb ? red : blue) - 1) / 2);
+    EXPECT_FLOAT_EQ(at(*t, 1, 1, 3), ((100 + r) * 0.5f - 2) / 4);
+    EXPECT_FLOAT_EQ(at(*t, 2, 1, 3), ((rgb ? blue : red) - 3) / 8);
+  }
+}
+
+TEST(Preprocess, RejectsUndecodableImages) {
+  const uint8_t junk[] = {1, 2, 3, 4, 5};
+  Preprocessing pre = make(Preprocessing::Color::kRgb, Preprocessing::Resize::kDirect, 4, 1);
+  EXPECT_FALSE(decode_image(junk, sizeof junk, pre).ok());
+  EXPECT_FALSE(load_image("/nonexistent.png", pre).ok());
+  pre.height = 0;
+  EXPECT_FALSE(load_image(block_image(4, 4), pre).ok());
+}
+
+TEST(Datasets, CifarIsRoundRobinAndImagenetFollowsLabels) {
+  auto catalog = AssetCatalog::load(testing::assets_dir());
+  ASSERT_TRUE(catalog.ok());
+  auto cifar = catalog->load_dataset("cifar10-test");
+  ASSERT_TRUE(cifar.ok());
+  ASSERT_EQ(cifar->class_names.size(), 10u);
+  EXPECT_EQ(cifar->class_names[0], "airplane");
+  EXPECT_EQ(cifar->class_names[9], "truck");
+  for (size_t i = 0; i < 30; ++i) EXPECT_EQ(cifar->images[i].label, static_cast<int>(i % 10));
+  EXPECT_NE(cifar->images[3].path.find("cat/"), std::string::npos);
+  auto imagenet = catalog->load_dataset("imagenet-val1300");
+  ASSERT_TRUE(imagenet.ok());
+  ASSERT_EQ(imagenet->class_names.size(), 1000u);
+  EXPECT_EQ(imagenet->class_names[0].rfind("tench", 0), 0u);
+  EXPECT_FALSE(catalog->load_dataset("../models").ok());
+  EXPECT_FALSE(catalog->find_model("nope").ok());
+}
+
+}  // namespace
+}  // namespace disc

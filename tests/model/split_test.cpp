@@ -1,0 +1,181 @@
+// Cut enumeration and splitting on real models: head + tail must reproduce the whole model.
+#include <gtest/gtest.h>
+#include <onnx/onnx_pb.h>
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+#include <unordered_map>
+
+#include "disc/assets.hpp"
+#include "disc/model.hpp"
+#include "disc/npy.hpp"
+#include "model/test_assets.hpp"
+
+namespace disc {
+namespace {
+
+struct Fixture {
+  ModelEntry entry;
+  OnnxModel model;
+  Tensor image;
+};
+
+Fixture load(const std::string& name) {
+  auto catalog = AssetCatalog::load(testing::assets_dir());
+  EXPECT_TRUE(catalog.ok()) << catalog.error().message();
+  auto entry = catalog->find_model(name);
+  EXPECT_TRUE(entry.ok());
+  auto model = OnnxModel::load_file(entry->path);
+  EXPECT_TRUE(model.ok()) << model.error().message();
+  auto dataset = catalog->load_dataset(entry->dataset);
+  EXPECT_TRUE(dataset.ok());
+  auto image = load_image(dataset->images.at(0).path, entry->preprocessing);
+  EXPECT_TRUE(image.ok());
+  return {*entry, std::move(model).value(), std::move(image).value()};
+}
+
+void expect_split_equals_whole(const std::string& name) {
+  Fixture f = load(name);
+  auto whole = Network::from_onnx(f.model.serialized());
+  ASSERT_TRUE(whole.ok()) << whole.error().message();
+  auto expected = whole->run(f.image);
+  ASSERT_TRUE(expected.ok());
+  ASSERT_FALSE(f.model.cuts().empty());
+  for (const CutPoint& cut : f.model.cuts()) {
+    SCOPED_TRACE(cut.tensor);
+    auto split = f.model.split(cut.tensor);
+    ASSERT_TRUE(split.ok()) << split.error().message();
+    auto head = Network::from_onnx(split->head);
+    auto tail = Network::from_onnx(split->tail);
+    ASSERT_TRUE(head.ok() && tail.ok());
+    auto features = head->run(f.image);
+    ASSERT_TRUE(features.ok()) << features.error().message();
+    EXPECT_EQ(features->shape(), cut.shape);
+    auto logits = tail->run(*features);
+    ASSERT_TRUE(logits.ok()) << logits.error().message();
+    ASSERT_EQ(logits->shape(), expected->shape());
+    float scale = 0, diff = 0;
+    for (size_t i = 0; i < logits->size(); ++i) {
+      scale = std::max(scale, std::abs(expected->data()[i]));
+      diff = std::max(diff, std::abs(expected->data()[i] - logits->data()[i]));
+    }
+    EXPECT_LE(diff, 1e-5f * scale);
+  }
+}
+
+TEST(Split, HeadThenTailEqualsWholeResnet20) { expect_split_equals_whole("resnet20_cifar10"); }
+TEST(Split, HeadThenTailEqualsWholeMobilenetV1) { expect_split_equals_whole("mobilenet_v1_0.25_128"); }
+
+// Separators computed independently of the library: a tensor T separates the graph input
+// from the output iff the output is unreachable from the input by a forward walk that
+// does not pass through T.
+std::set<std::string> separators(const onnx::ModelProto& model) {
+  const auto& g = model.graph();
+  std::set<std::string> initializers;
+  for (const auto& init : g.initializer()) initializers.insert(init.name());
+  std::string input;
+  for (const auto& in : g.input())
+    if (!initializers.count(in.name())) input = in.name();
+  auto output_reachable = [&](const std::string& blocked) {
+    std::set<std::string> reached{input};
+    for (bool grew = true; grew;) {
+      grew = false;
+      for (const auto& node : g.node()) {
+        bool fed = std::any_of(node.input().begin(), node.input().end(), [&](const std::string& t) {
+          return reached.count(t) && t != blocked;
+        });
+        for (const auto& out : node.output())
+          if (fed && reached.insert(out).second) grew = true;
+      }
+    }
+    return reached.count(g.output(0).name()) && blocked != g.output(0).name();
+  };
+  std::set<std::string> result;
+  for (const auto& node : g.node())
+    for (const auto& out : node.output())
+      if (out != g.output(0).name() && !output_reachable(out)) result.insert(out);
+  return result;
+}
+
+TEST(Cuts, Resnet20CutsAreExactlyTheSeparatorsAndExcludeBlockInternals) {
+  Fixture first = load("resnet20_cifar10");
+  Fixture second = load("resnet20_cifar10");
+  auto bytes = read_file(first.entry.path);
+  ASSERT_TRUE(bytes.ok());
+  onnx::ModelProto proto;
+  ASSERT_TRUE(proto.ParseFromArray(bytes->data(), static_cast<int>(bytes->size())));
+
+  std::set<std::string> cut_tensors;
+  for (const CutPoint& c : first.model.cuts()) cut_tensors.insert(c.tensor);
+  EXPECT_EQ(cut_tensors, separators(proto));
+
+  // Residual joins: an Add of two computed tensors; its output is a cut, and so is the ReLU
+  // after it. The convolutions inside the block are not.
+  std::set<std::string> initializers;
+  for (const auto& init : proto.graph().initializer()) initializers.insert(init.name());
+  std::unordered_map<std::string, const onnx::NodeProto*> producer;
+  for (const auto& node : proto.graph().node())
+    for (const auto& out : node.output()) producer[out] = &node;
+  size_t joins = 0;
+  for (const auto& node : proto.graph().node()) {
+    if (node.op_type() != "Add" || initializers.count(node.input(0)) || initializers.count(node.input(1))) continue;
+    ++joins;
+    EXPECT_TRUE(cut_tensors.count(node.output(0))) << node.name();
+    for (const auto& consumer : proto.graph().node())
+      if (consumer.op_type() == "Relu" && consumer.input(0) == node.output(0)) {
+        EXPECT_TRUE(cut_tensors.count(consumer.output(0))) << consumer.name();
+      }
+    for (const std::string& branch : node.input()) {
+      const onnx::NodeProto* p = producer.at(branch);
+      if (p->op_type() == "Conv") {
+        EXPECT_FALSE(cut_tensors.count(branch)) << "inside block: " << branch;
+      }
+    }
+  }
+  EXPECT_EQ(joins, 9u);  // ResNet-20: 3 stages x 3 basic blocks
+
+  // Topological order and stability across loads.
+  ASSERT_EQ(first.model.cuts().size(), second.model.cuts().size());
+  for (size_t i = 0; i < first.model.cuts().size(); ++i) {
+    EXPECT_EQ(first.model.cuts()[i].tensor, second.model.cuts()[i].tensor);
+    if (i) {
+      EXPECT_LT(first.model.cuts()[i - 1].position, first.model.cuts()[i].position);
+    }
+    EXPECT_EQ(first.model.cuts()[i].elements * 4, first.model.cuts()[i].fp32_bytes());
+  }
+}
+
+TEST(Cuts, PlainChainMobilenetCutsAreTheSeparators) {
+  Fixture f = load("mobilenet_v1_0.25_128");
+  auto bytes = read_file(f.entry.path);
+  ASSERT_TRUE(bytes.ok());
+  onnx::ModelProto proto;
+  ASSERT_TRUE(proto.ParseFromArray(bytes->data(), static_cast<int>(bytes->size())));
+  std::set<std::string> cut_tensors;
+  for (const CutPoint& c : f.model.cuts()) cut_tensors.insert(c.tensor);
+  EXPECT_EQ(cut_tensors, separators(proto));
+  EXPECT_EQ(f.model.input_shape(), (Shape{1, 3, 128, 128}));
+}
+
+TEST(Split, UnknownCutIsAnError) {
+  Fixture f = load("resnet20_cifar10");
+  auto split = f.model.split("no_such_tensor");
+  ASSERT_FALSE(split.ok());
+  EXPECT_NE(split.error().message().find("no_such_tensor"), std::string::npos);
+  // A tensor inside a residual block exists but is no cut.
+  auto inside = f.model.split("/layer1/layer1.0/conv1/Conv_output_0");
+  EXPECT_FALSE(inside.ok());
+}
+
+TEST(Network, RejectsAnInputOfTheWrongShape) {
+  Fixture f = load("resnet20_cifar10");
+  auto net = Network::from_onnx(f.model.serialized());
+  ASSERT_TRUE(net.ok());
+  auto out = net->run(Tensor({1, 3, 16, 16}));
+  ASSERT_FALSE(out.ok());
+  EXPECT_NE(out.error().message().find("1x3x32x32"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace disc
