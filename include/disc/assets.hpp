@@ -45,9 +45,16 @@ struct LabelledImage {
   int label = 0;
 };
 
+// Two layouts, recognized by the presence of labels.txt:
+// - labels.txt ("FILE LABEL" per line; files under images/ if that folder exists), class
+//   names from synset_words.txt if present ("WNID name, synonyms" per line). images are in
+//   labels.txt order.
+// - one folder per class, class index = alphabetical folder order, class names = folder
+//   names. images are round-robin over the classes (the i-th file, by name, of each class
+//   in turn), so every prefix is class-balanced.
 struct Dataset {
   std::string name;
-  std::vector<LabelledImage> images;     // in a fixed, documented order
+  std::vector<LabelledImage> images;
   std::vector<std::string> class_names;  // index = dataset class
 };
 

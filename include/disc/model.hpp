@@ -15,8 +15,10 @@ namespace disc {
 
 using Bytes = std::vector<uint8_t>;
 
-// A tensor at which the graph can be split: every path from the graph inputs to its
-// outputs passes through it (so nothing inside a residual block qualifies).
+// A tensor at which the graph can be split: every path from the graph input to its
+// outputs passes through it (so nothing inside a residual block qualifies). Precisely: a
+// non-constant node output, not a graph input or output, such that the nodes computing the
+// outputs backwards from it read no non-initializer tensor besides it and their own outputs.
 struct CutPoint {
   std::string tensor;     // ONNX tensor name
   std::string node;       // name of the node that produces it
@@ -36,7 +38,10 @@ struct SplitModel {
 };
 
 // A loaded, normalized ONNX model: Identity(initializer) nodes folded, symbolic batch
-// dimensions fixed to 1, shapes inferred. Immutable after load.
+// dimensions fixed to 1, nodes topologically sorted and named, shapes inferred. Immutable
+// after load. Loading rejects, with a message naming the node: opset > 11 or other
+// domains, control flow (If/Loop/Scan), more than one input, unresolvable dynamic shapes,
+// and node inputs that are neither produced, nor an initializer, nor the graph input.
 class OnnxModel {
  public:
   static Result<OnnxModel> load_file(const std::string& path);
@@ -93,5 +98,38 @@ struct Prediction {
 // The k most probable classes of a logits tensor (1xN), best first.
 std::vector<Prediction> top_k(const Tensor& logits, int k, int label_offset,
                               const std::vector<std::string>& class_names);
+
+struct ProfileOptions {
+  int repeats = 10;  // timed runs per image, after one untimed warm-up run
+  int threads = 1;   // OpenCV worker threads (set_inference_threads)
+};
+
+struct CutTiming {
+  CutPoint cut;
+  double head_ms = 0;  // median over repeats x images
+  double tail_ms = 0;
+};
+
+struct ModelProfile {
+  std::string model;
+  int threads = 0;
+  int repeats = 0;
+  int images = 0;
+  std::string input_name;
+  Shape input_shape;
+  double upload_bytes = 0;  // mean encoded size of the images: what server-only inference uploads
+  double full_ms = 0;       // median latency of the whole model
+  std::vector<CutTiming> cuts;  // every cut of the model, in order
+};
+
+// Times the whole model, and the head and tail of every cut, on the given images.
+Result<ModelProfile> profile_model(const std::string& name, const OnnxModel& model,
+                                   const std::vector<std::string>& image_paths, const Preprocessing& pre,
+                                   const ProfileOptions& options);
+
+// {"model", "threads", "repeats", "images", "input": {"name", "shape", "fp32_bytes",
+// "upload_bytes"}, "full_ms", "cuts": [{"tensor", "node", "op_type", "position", "shape",
+// "elements", "fp32_bytes", "head_ms", "tail_ms"}]}; times in ms, sizes in bytes.
+std::string profile_to_json(const ModelProfile& profile);
 
 }  // namespace disc

@@ -1,0 +1,199 @@
+// models/models.json and the labelled image sets under data/.
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "disc/assets.hpp"
+
+namespace disc {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+// Reads `key` of `object` as T, or an Error naming the key.
+template <class T>
+Result<T> field(const json& object, const char* key) {
+  auto it = object.find(key);
+  if (it == object.end()) return Error(std::string("missing field '") + key + "'");
+  try {
+    return it->get<T>();
+  } catch (const json::exception&) {
+    return Error(std::string("field '") + key + "' has the wrong type");
+  }
+}
+
+Result<std::array<float, 3>> triple(const json& object, const char* key) {
+  DISC_ASSIGN_OR_RETURN(auto values, field<std::vector<float>>(object, key));
+  if (values.size() != 3) return Error(std::string("field '") + key + "' must have 3 values");
+  return std::array<float, 3>{values[0], values[1], values[2]};
+}
+
+Result<Preprocessing> parse_preprocessing(const json& input, const Shape& shape) {
+  Preprocessing pre;
+  if (shape.size() != 4 || shape[0] != 1 || shape[1] != 3 || shape[2] < 1 || shape[3] < 1)
+    return Error("input shape must be [1,3,H,W], got " + shape_to_string(shape));
+  pre.height = static_cast<int>(shape[2]);
+  pre.width = static_cast<int>(shape[3]);
+  DISC_ASSIGN_OR_RETURN(std::string color, field<std::string>(input, "color"));
+  if (color == "RGB") pre.color = Preprocessing::Color::kRgb;
+  else if (color == "BGR") pre.color = Preprocessing::Color::kBgr;
+  else return Error("color must be RGB or BGR, got '" + color + "'");
+  DISC_ASSIGN_OR_RETURN(std::string resize, field<std::string>(input, "resize"));
+  if (resize == "direct") {
+    pre.resize = Preprocessing::Resize::kDirect;
+  } else if (resize == "center") {
+    pre.resize = Preprocessing::Resize::kCenter;
+    DISC_ASSIGN_OR_RETURN(pre.crop, field<float>(input, "crop"));
+    if (!(pre.crop > 0 && pre.crop <= 1)) return Error("crop must be in (0, 1]");
+  } else {
+    return Error("resize must be direct or center, got '" + resize + "'");
+  }
+  DISC_ASSIGN_OR_RETURN(pre.scale, field<float>(input, "scale"));
+  DISC_ASSIGN_OR_RETURN(pre.mean, triple(input, "mean"));
+  DISC_ASSIGN_OR_RETURN(pre.std, triple(input, "std"));
+  for (float s : pre.std)
+    if (!(s > 0)) return Error("std values must be positive");
+  return pre;
+}
+
+Result<ModelEntry> parse_model(const json& m, const fs::path& models_dir) {
+  ModelEntry e;
+  DISC_ASSIGN_OR_RETURN(e.name, field<std::string>(m, "name"));
+  DISC_ASSIGN_OR_RETURN(std::string file, field<std::string>(m, "file"));
+  e.path = (models_dir / file).string();
+  DISC_ASSIGN_OR_RETURN(e.dataset, field<std::string>(m, "dataset"));
+  if (!m.contains("input") || !m["input"].is_object()) return Error("missing object 'input'");
+  const json& input = m["input"];
+  DISC_ASSIGN_OR_RETURN(e.input_name, field<std::string>(input, "name"));
+  DISC_ASSIGN_OR_RETURN(e.input_shape, field<Shape>(input, "shape"));
+  DISC_ASSIGN_OR_RETURN(e.preprocessing, parse_preprocessing(input, e.input_shape));
+  DISC_ASSIGN_OR_RETURN(e.classes, field<int>(m, "classes"));
+  DISC_ASSIGN_OR_RETURN(e.label_offset, field<int>(m, "label_offset"));
+  if (e.classes < 1 || e.label_offset < 0) return Error("classes must be >= 1 and label_offset >= 0");
+  DISC_ASSIGN_OR_RETURN(e.top1, field<double>(m, "top1"));
+  if (m.contains("top5")) {
+    DISC_ASSIGN_OR_RETURN(e.top5, field<double>(m, "top5"));
+  }
+  return e;
+}
+
+Result<std::vector<std::string>> read_lines(const fs::path& path) {
+  std::ifstream in(path);
+  if (!in) return Error("cannot open " + path.string());
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (!line.empty()) lines.push_back(line);
+  }
+  return lines;
+}
+
+// "n01440764 tench, Tinca tinca" -> "tench, Tinca tinca"
+Result<std::vector<std::string>> read_synset_words(const fs::path& path) {
+  DISC_ASSIGN_OR_RETURN(auto lines, read_lines(path));
+  std::vector<std::string> names;
+  for (const std::string& line : lines) {
+    const size_t space = line.find(' ');
+    names.push_back(space == std::string::npos ? line : line.substr(space + 1));
+  }
+  return names;
+}
+
+// labels.txt: "FILE LABEL" per line, FILE relative to images/ (or to the data set folder
+// if it has no images/). Order: as listed.
+Result<Dataset> load_listed_dataset(const fs::path& dir, Dataset dataset) {
+  const fs::path image_dir = fs::is_directory(dir / "images") ? dir / "images" : dir;
+  if (fs::exists(dir / "synset_words.txt")) {
+    DISC_ASSIGN_OR_RETURN(dataset.class_names, read_synset_words(dir / "synset_words.txt"));
+  }
+  DISC_ASSIGN_OR_RETURN(auto lines, read_lines(dir / "labels.txt"));
+  for (size_t i = 0; i < lines.size(); ++i) {
+    std::istringstream fields(lines[i]);
+    std::string file;
+    int label = -1;
+    std::string rest;
+    if (!(fields >> file >> label) || (fields >> rest) || label < 0 ||
+        (!dataset.class_names.empty() && static_cast<size_t>(label) >= dataset.class_names.size()))
+      return Error("labels.txt line " + std::to_string(i + 1) + ": expected 'FILE LABEL' with a valid label");
+    dataset.images.push_back({(image_dir / file).string(), label});
+  }
+  return dataset;
+}
+
+// <class>/<file>: class index = alphabetical folder order. Order: round-robin over the
+// classes (the i-th file of every class in turn, files sorted by name), so every prefix
+// is as class-balanced as possible.
+Result<Dataset> load_folder_dataset(const fs::path& dir, Dataset dataset) {
+  std::vector<std::vector<std::string>> files;
+  for (const auto& entry : fs::directory_iterator(dir))
+    if (entry.is_directory()) dataset.class_names.push_back(entry.path().filename().string());
+  std::sort(dataset.class_names.begin(), dataset.class_names.end());
+  if (dataset.class_names.empty()) return Error("data set " + dir.string() + " has no labels.txt and no class folders");
+  size_t longest = 0;
+  for (const std::string& name : dataset.class_names) {
+    auto& list = files.emplace_back();
+    for (const auto& entry : fs::directory_iterator(dir / name))
+      if (entry.is_regular_file()) list.push_back(entry.path().string());
+    std::sort(list.begin(), list.end());
+    longest = std::max(longest, list.size());
+  }
+  for (size_t i = 0; i < longest; ++i)
+    for (size_t c = 0; c < files.size(); ++c)
+      if (i < files[c].size()) dataset.images.push_back({files[c][i], static_cast<int>(c)});
+  return dataset;
+}
+
+}  // namespace
+
+Result<AssetCatalog> AssetCatalog::load(const std::string& assets_dir) {
+  const fs::path models_dir = fs::path(assets_dir) / "models";
+  const fs::path index = models_dir / "models.json";
+  std::ifstream in(index);
+  if (!in) return Error("cannot open " + index.string() + " (set --assets or DISC_ASSETS)");
+  json doc;
+  try {
+    doc = json::parse(in);
+  } catch (const json::exception& e) {
+    return Error(index.string() + ": invalid JSON: " + e.what());
+  }
+  if (!doc.contains("models") || !doc["models"].is_array()) return Error(index.string() + ": missing array 'models'");
+  AssetCatalog catalog;
+  catalog.dir_ = assets_dir;
+  for (size_t i = 0; i < doc["models"].size(); ++i) {
+    auto entry = parse_model(doc["models"][i], models_dir);
+    if (!entry.ok()) return entry.error().with_context(index.string() + ": model " + std::to_string(i));
+    catalog.models_.push_back(std::move(entry).value());
+  }
+  return catalog;
+}
+
+Result<ModelEntry> AssetCatalog::find_model(const std::string& name) const {
+  std::string known;
+  for (const ModelEntry& m : models_) {
+    if (m.name == name) return m;
+    known += (known.empty() ? "" : ", ") + m.name;
+  }
+  return Error("unknown model '" + name + "' (known: " + known + ")");
+}
+
+Result<Dataset> AssetCatalog::load_dataset(const std::string& name) const {
+  if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..")
+    return Error("invalid data set name '" + name + "'");
+  const fs::path dir = fs::path(dir_) / "data" / name;
+  if (!fs::is_directory(dir)) return Error("data set folder " + dir.string() + " not found");
+  Dataset dataset;
+  dataset.name = name;
+  try {
+    auto loaded = fs::exists(dir / "labels.txt") ? load_listed_dataset(dir, std::move(dataset))
+                                                : load_folder_dataset(dir, std::move(dataset));
+    if (loaded.ok() && loaded->images.empty()) return Error("data set " + name + " has no images");
+    return loaded;
+  } catch (const fs::filesystem_error& e) {
+    return Error(e.what());
+  }
+}
+
+}  // namespace disc

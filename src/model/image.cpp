@@ -1,0 +1,80 @@
+// Image decoding and preprocessing into a 1x3xHxW fp32 tensor.
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include <climits>
+#include <cmath>
+
+#include "disc/model.hpp"
+#include "disc/npy.hpp"
+
+namespace disc {
+namespace {
+
+Status check(const Preprocessing& pre) {
+  if (pre.height < 1 || pre.width < 1) return Error("preprocessing size must be positive");
+  if (!(pre.crop > 0 && pre.crop <= 1)) return Error("crop fraction must be in (0, 1]");
+  for (float s : pre.std)
+    if (!(s > 0)) return Error("std values must be positive");
+  return Status();
+}
+
+// `bgr` resized (and for kCenter cropped) to pre.height x pre.width.
+Result<cv::Mat> resize(const cv::Mat& bgr, const Preprocessing& pre) {
+  cv::Mat resized;
+  if (pre.resize == Preprocessing::Resize::kDirect) {
+    cv::resize(bgr, resized, cv::Size(pre.width, pre.height), 0, 0, cv::INTER_LINEAR);
+    return resized;
+  }
+  const int shorter = std::min(bgr.rows, bgr.cols);
+  const double target = std::round(pre.height / static_cast<double>(pre.crop));
+  const int rows = bgr.rows == shorter ? static_cast<int>(target) : static_cast<int>(std::round(bgr.rows * target / shorter));
+  const int cols = bgr.cols == shorter ? static_cast<int>(target) : static_cast<int>(std::round(bgr.cols * target / shorter));
+  if (rows < pre.height || cols < pre.width)
+    return Error("center crop " + std::to_string(pre.height) + "x" + std::to_string(pre.width) +
+                 " does not fit the resized image " + std::to_string(rows) + "x" + std::to_string(cols));
+  cv::resize(bgr, resized, cv::Size(cols, rows), 0, 0, cv::INTER_LINEAR);
+  return resized(cv::Rect((cols - pre.width) / 2, (rows - pre.height) / 2, pre.width, pre.height)).clone();
+}
+
+Result<Tensor> preprocess(const cv::Mat& bgr, const Preprocessing& pre) {
+  DISC_RETURN_IF_ERROR(check(pre));
+  DISC_ASSIGN_OR_RETURN(cv::Mat image, resize(bgr, pre));
+  Tensor tensor({1, 3, pre.height, pre.width});
+  const size_t plane = static_cast<size_t>(pre.height) * pre.width;
+  for (int c = 0; c < 3; ++c) {
+    const int source = pre.color == Preprocessing::Color::kRgb ? 2 - c : c;  // cv::Mat is BGR
+    float* out = tensor.data() + c * plane;
+    for (int y = 0; y < pre.height; ++y) {
+      const cv::Vec3b* row = image.ptr<cv::Vec3b>(y);
+      for (int x = 0; x < pre.width; ++x)
+        *out++ = (row[x][source] * pre.scale - pre.mean[c]) / pre.std[c];
+    }
+  }
+  return tensor;
+}
+
+}  // namespace
+
+Result<Tensor> decode_image(const uint8_t* data, size_t size, const Preprocessing& pre) {
+  if (size == 0 || size > static_cast<size_t>(INT_MAX)) return Error("image is empty or too large");
+  cv::Mat bgr;
+  try {
+    const cv::Mat encoded(1, static_cast<int>(size), CV_8U, const_cast<uint8_t*>(data));
+    bgr = cv::imdecode(encoded, cv::IMREAD_COLOR);
+    if (bgr.empty()) return Error("cannot decode image (unsupported or corrupt)");
+    return preprocess(bgr, pre);
+  } catch (const cv::Exception& e) {
+    return Error("cannot decode image: " + e.msg);
+  }
+}
+
+Result<Tensor> load_image(const std::string& path, const Preprocessing& pre) {
+  DISC_ASSIGN_OR_RETURN(Bytes bytes, read_file(path));
+  auto tensor = decode_image(bytes.data(), bytes.size(), pre);
+  if (!tensor.ok()) return tensor.error().with_context(path);
+  return tensor;
+}
+
+}  // namespace disc

@@ -1,0 +1,227 @@
+#include "model/onnx_graph.hpp"
+
+#include <onnx/defs/schema.h>
+#include <onnx/shape_inference/implementation.h>
+
+#include <climits>
+#include <unordered_set>
+
+namespace disc::model {
+namespace {
+
+constexpr int64_t kMaxOpset = 11;  // the newest opset OpenCV DNN 4.6 reads
+
+std::string describe(const onnx::NodeProto& node) { return "node '" + node.name() + "' (" + node.op_type() + ")"; }
+
+bool is_default_domain(const std::string& domain) { return domain.empty() || domain == "ai.onnx"; }
+
+Status check_opsets(const onnx::ModelProto& model) {
+  bool has_default = false;
+  for (const auto& opset : model.opset_import()) {
+    if (!is_default_domain(opset.domain()))
+      return Error("operator domain '" + opset.domain() + "' is not supported (only the default ONNX domain)");
+    if (opset.version() > kMaxOpset)
+      return Error("opset " + std::to_string(opset.version()) + " is newer than " + std::to_string(kMaxOpset) +
+                   ", the newest OpenCV DNN 4.6 reads");
+    has_default = true;
+  }
+  if (!has_default) return Error("model imports no default-domain opset");
+  return Status();
+}
+
+Status check_nodes(const onnx::GraphProto& graph) {
+  for (const auto& node : graph.node()) {
+    if (!is_default_domain(node.domain()))
+      return Error(describe(node) + ": operator domain '" + node.domain() + "' is not supported");
+    for (const auto& attr : node.attribute())
+      if (attr.has_g() || attr.graphs_size() > 0 || attr.type() == onnx::AttributeProto::GRAPH ||
+          attr.type() == onnx::AttributeProto::GRAPHS)
+        return Error(describe(node) + ": control-flow subgraphs are not supported");
+    if (node.op_type() == "If" || node.op_type() == "Loop" || node.op_type() == "Scan")
+      return Error(describe(node) + ": control-flow subgraphs are not supported");
+  }
+  for (const auto& init : graph.initializer())
+    if (init.data_location() == onnx::TensorProto::EXTERNAL)
+      return Error("initializer '" + init.name() + "' uses external data, which is not supported");
+  return Status();
+}
+
+void name_nodes(onnx::GraphProto& graph) {
+  std::unordered_set<std::string> used;
+  for (const auto& node : graph.node()) used.insert(node.name());
+  for (int i = 0; i < graph.node_size(); ++i) {
+    auto* node = graph.mutable_node(i);
+    if (!node->name().empty()) continue;
+    std::string name = node->op_type() + "_" + std::to_string(i);
+    while (used.count(name)) name += "_";
+    used.insert(name);
+    node->set_name(name);
+  }
+}
+
+// The single graph input that is not an initializer.
+Result<onnx::ValueInfoProto*> real_input(onnx::GraphProto& graph) {
+  std::unordered_set<std::string> initializers;
+  for (const auto& init : graph.initializer()) initializers.insert(init.name());
+  onnx::ValueInfoProto* found = nullptr;
+  for (auto& input : *graph.mutable_input()) {
+    if (initializers.count(input.name())) continue;
+    if (found) return Error("model has more than one input ('" + found->name() + "', '" + input.name() + "')");
+    found = &input;
+  }
+  if (!found) return Error("model has no input");
+  return found;
+}
+
+// Batch (axis 0) may be symbolic or unknown and becomes 1; every other dim must be known.
+Status fix_input_shape(onnx::ValueInfoProto& input) {
+  if (!input.type().has_tensor_type() || !input.type().tensor_type().has_shape())
+    return Error("input '" + input.name() + "' has no tensor shape");
+  auto* shape = input.mutable_type()->mutable_tensor_type()->mutable_shape();
+  if (shape->dim_size() == 0) return Error("input '" + input.name() + "' is a scalar");
+  for (int i = 0; i < shape->dim_size(); ++i) {
+    auto* dim = shape->mutable_dim(i);
+    if (dim->has_dim_value() && dim->dim_value() > 0) continue;
+    if (i != 0)
+      return Error("input '" + input.name() + "' has dynamic dimension '" + dim->dim_param() + "' at axis " +
+                   std::to_string(i));
+    dim->set_dim_value(1);
+  }
+  return Status();
+}
+
+// Symbolic dims of the declared outputs are forgotten so that inference can fill them in.
+void forget_symbolic_output_dims(onnx::GraphProto& graph) {
+  for (auto& output : *graph.mutable_output()) {
+    if (!output.type().has_tensor_type() || !output.type().tensor_type().has_shape()) continue;
+    for (auto& dim : *output.mutable_type()->mutable_tensor_type()->mutable_shape()->mutable_dim())
+      if (!dim.has_dim_value()) dim.clear_dim_param();
+  }
+}
+
+void fold_identity_initializers(onnx::GraphProto& graph) {
+  std::unordered_set<std::string> initializers, outputs;
+  for (const auto& init : graph.initializer()) initializers.insert(init.name());
+  for (const auto& out : graph.output()) outputs.insert(out.name());
+  std::unordered_map<std::string, std::string> renamed;
+  google::protobuf::RepeatedPtrField<onnx::NodeProto> kept;
+  for (auto& node : *graph.mutable_node()) {
+    for (auto& in : *node.mutable_input()) {
+      auto it = renamed.find(in);
+      if (it != renamed.end()) in = it->second;
+    }
+    if (node.op_type() == "Identity" && node.input_size() == 1 && node.output_size() == 1 &&
+        initializers.count(node.input(0)) && !outputs.count(node.output(0))) {
+      renamed[node.output(0)] = node.input(0);
+      continue;
+    }
+    *kept.Add() = std::move(node);
+  }
+  graph.mutable_node()->Swap(&kept);
+}
+
+// Stable topological sort; fails on a missing input or a cycle.
+Status sort_nodes(onnx::GraphProto& graph) {
+  std::unordered_set<std::string> available, produced;
+  for (const auto& init : graph.initializer()) available.insert(init.name());
+  for (const auto& in : graph.input()) available.insert(in.name());
+  for (const auto& node : graph.node())
+    for (const auto& out : node.output()) produced.insert(out);
+  for (const auto& node : graph.node())
+    for (const auto& in : node.input())
+      if (!in.empty() && !available.count(in) && !produced.count(in))
+        return Error(describe(node) + ": input '" + in +
+                     "' is neither produced by a node, nor an initializer, nor a graph input");
+  for (const auto& out : graph.output())
+    if (!available.count(out.name()) && !produced.count(out.name()))
+      return Error("graph output '" + out.name() + "' is never produced");
+
+  std::vector<bool> placed(graph.node_size(), false);
+  google::protobuf::RepeatedPtrField<onnx::NodeProto> sorted;
+  for (int placed_count = 0; placed_count < graph.node_size();) {
+    bool progress = false;
+    for (int i = 0; i < graph.node_size(); ++i) {
+      if (placed[i]) continue;
+      const auto& node = graph.node(i);
+      bool ready = true;
+      for (const auto& in : node.input()) ready = ready && (in.empty() || available.count(in));
+      if (!ready) continue;
+      for (const auto& out : node.output()) available.insert(out);
+      placed[i] = progress = true;
+      ++placed_count;
+      *sorted.Add() = node;
+    }
+    if (!progress)
+      for (int i = 0; i < graph.node_size(); ++i)
+        if (!placed[i]) return Error(describe(graph.node(i)) + ": is part of a cycle");
+  }
+  graph.mutable_node()->Swap(&sorted);
+  return Status();
+}
+
+Status infer_shapes(onnx::ModelProto& model) {
+  model.mutable_graph()->clear_value_info();
+  try {
+    onnx::ShapeInferenceOptions options(/*check_type=*/true, /*error_mode=*/1, /*data_propagation=*/true);
+    onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(), options);
+  } catch (const std::exception& e) {
+    return Error(std::string("shape inference failed: ") + e.what());
+  }
+  return Status();
+}
+
+}  // namespace
+
+Result<onnx::ModelProto> parse_onnx(const uint8_t* data, size_t size) {
+  if (size == 0) return Error("empty ONNX model");
+  if (size > static_cast<size_t>(INT_MAX)) return Error("ONNX model larger than 2 GiB is not supported");
+  onnx::ModelProto model;
+  try {
+    if (!model.ParseFromArray(data, static_cast<int>(size)))
+      return Error("not a valid ONNX model (protobuf parse failed; truncated or corrupt file?)");
+  } catch (const std::exception& e) {
+    return Error(std::string("not a valid ONNX model: ") + e.what());
+  }
+  if (!model.has_graph() || model.graph().node_size() == 0 || model.graph().output_size() == 0)
+    return Error("ONNX model has no graph, no nodes or no outputs (truncated file?)");
+  return model;
+}
+
+Status normalize_onnx(onnx::ModelProto& model) {
+  DISC_RETURN_IF_ERROR(check_opsets(model));
+  onnx::GraphProto& graph = *model.mutable_graph();
+  DISC_RETURN_IF_ERROR(check_nodes(graph));
+  DISC_ASSIGN_OR_RETURN(onnx::ValueInfoProto * input, real_input(graph));
+  DISC_RETURN_IF_ERROR(fix_input_shape(*input));
+  forget_symbolic_output_dims(graph);
+  name_nodes(graph);
+  DISC_RETURN_IF_ERROR(sort_nodes(graph));
+  fold_identity_initializers(graph);
+  return infer_shapes(model);
+}
+
+Shape static_shape(const onnx::TypeProto& type) {
+  if (!type.has_tensor_type() || !type.tensor_type().has_shape() ||
+      type.tensor_type().elem_type() != onnx::TensorProto::FLOAT)
+    return {};
+  Shape shape;
+  for (const auto& dim : type.tensor_type().shape().dim()) {
+    if (!dim.has_dim_value() || dim.dim_value() < 1) return {};
+    shape.push_back(dim.dim_value());
+  }
+  return shape;
+}
+
+ShapeMap static_shapes(const onnx::GraphProto& graph) {
+  ShapeMap shapes;
+  auto record = [&](const onnx::ValueInfoProto& info) {
+    Shape s = static_shape(info.type());
+    if (!s.empty()) shapes[info.name()] = std::move(s);
+  };
+  for (const auto& v : graph.input()) record(v);
+  for (const auto& v : graph.output()) record(v);
+  for (const auto& v : graph.value_info()) record(v);
+  return shapes;
+}
+
+}  // namespace disc::model

@@ -1,0 +1,38 @@
+// Internal: parsing and normalization of an ONNX model into the form the splitter needs.
+#pragma once
+
+#include <onnx/onnx_pb.h>
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+
+#include "disc/status.hpp"
+#include "disc/tensor.hpp"
+
+namespace disc::model {
+
+// Static shapes (every dim known and positive) of fp32 tensors, by name.
+using ShapeMap = std::unordered_map<std::string, Shape>;
+
+// Parses a serialized ModelProto; never throws.
+Result<onnx::ModelProto> parse_onnx(const uint8_t* data, size_t size);
+
+// Brings `model` into normal form, or explains (naming the node) why it cannot be handled:
+// - default-domain opset <= 11 only, no other domains, no control flow (If/Loop/Scan or
+//   any graph-valued attribute);
+// - exactly one non-initializer graph input, of static shape once a symbolic or unknown
+//   batch dimension is fixed to 1;
+// - every node named (unnamed ones get "<op_type>_<index>"), Identity(initializer) nodes
+//   removed with their consumers reading the initializer directly;
+// - nodes in topological order, every node input produced, an initializer or the input;
+// - shapes inferred (value_info refreshed).
+Status normalize_onnx(onnx::ModelProto& model);
+
+// The static fp32 shapes recorded in the graph's input, output and value_info.
+ShapeMap static_shapes(const onnx::GraphProto& graph);
+
+// The shape of an fp32 tensor type if static, else an empty Shape.
+Shape static_shape(const onnx::TypeProto& type);
+
+}  // namespace disc::model

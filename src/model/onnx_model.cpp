@@ -1,0 +1,70 @@
+// OnnxModel: a normalized ONNX model with its cuts (public face of onnx_graph, cut_finder
+// and splitter).
+#include <memory>
+
+#include "disc/model.hpp"
+#include "disc/npy.hpp"
+#include "model/cut_finder.hpp"
+#include "model/graph_index.hpp"
+#include "model/onnx_graph.hpp"
+#include "model/splitter.hpp"
+
+namespace disc {
+
+struct OnnxModel::Impl {
+  onnx::ModelProto model;
+  std::unique_ptr<model::GraphIndex> index;  // over model.graph(), which never changes
+  std::string input_name;
+  Shape input_shape;
+  std::vector<CutPoint> cuts;
+};
+
+OnnxModel::OnnxModel(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+OnnxModel::OnnxModel(OnnxModel&&) noexcept = default;
+OnnxModel& OnnxModel::operator=(OnnxModel&&) noexcept = default;
+OnnxModel::~OnnxModel() = default;
+
+Result<OnnxModel> OnnxModel::load_file(const std::string& path) {
+  DISC_ASSIGN_OR_RETURN(Bytes bytes, read_file(path));
+  auto model = load_bytes(bytes.data(), bytes.size());
+  if (!model.ok()) return model.error().with_context(path);
+  return model;
+}
+
+Result<OnnxModel> OnnxModel::load_bytes(const uint8_t* data, size_t size) {
+  auto impl = std::make_unique<Impl>();
+  DISC_ASSIGN_OR_RETURN(impl->model, model::parse_onnx(data, size));
+  DISC_RETURN_IF_ERROR(model::normalize_onnx(impl->model));
+  impl->index = std::make_unique<model::GraphIndex>(impl->model.graph());
+  for (const auto& in : impl->model.graph().input())
+    if (!impl->index->is_initializer(in.name())) {
+      impl->input_name = in.name();
+      impl->input_shape = model::static_shape(in.type());
+    }
+  if (impl->input_shape.empty()) return Error("input '" + impl->input_name + "' is not an fp32 tensor");
+  DISC_ASSIGN_OR_RETURN(impl->cuts, model::find_cuts(*impl->index, model::static_shapes(impl->model.graph())));
+  return OnnxModel(std::move(impl));
+}
+
+const std::string& OnnxModel::input_name() const { return impl_->input_name; }
+const Shape& OnnxModel::input_shape() const { return impl_->input_shape; }
+const std::vector<CutPoint>& OnnxModel::cuts() const { return impl_->cuts; }
+
+Result<CutPoint> OnnxModel::find_cut(const std::string& tensor) const {
+  for (const CutPoint& cut : impl_->cuts)
+    if (cut.tensor == tensor) return cut;
+  return Error("'" + tensor + "' is not a valid cut of this model (see `disc cuts`)");
+}
+
+Result<SplitModel> OnnxModel::split(const std::string& cut_tensor) const {
+  DISC_ASSIGN_OR_RETURN(CutPoint cut, find_cut(cut_tensor));
+  return model::split_graph(impl_->model, *impl_->index, cut);
+}
+
+Bytes OnnxModel::serialized() const {
+  Bytes bytes(impl_->model.ByteSizeLong());
+  impl_->model.SerializeToArray(bytes.data(), static_cast<int>(bytes.size()));
+  return bytes;
+}
+
+}  // namespace disc

@@ -1,0 +1,134 @@
+#include "model_options.hpp"
+
+#include <filesystem>
+#include <sstream>
+
+#include "command.hpp"
+
+namespace disc::cli {
+namespace {
+
+bool is_path(const std::string& model) {
+  return model.find('/') != std::string::npos || std::filesystem::path(model).extension() == ".onnx";
+}
+
+Result<std::array<float, 3>> parse_triple(const std::string& text, const char* what) {
+  std::array<float, 3> values{};
+  std::istringstream in(text);
+  char comma = ',';
+  for (size_t i = 0; i < 3; ++i)
+    if ((i && !(in >> comma)) || comma != ',' || !(in >> values[i]))
+      return Error(std::string("--") + what + " expects three comma-separated numbers, got '" + text + "'");
+  if (std::string rest; in >> rest) return Error(std::string("--") + what + ": trailing text in '" + text + "'");
+  return values;
+}
+
+Result<std::pair<int, int>> parse_size(const std::string& text) {
+  int h = 0, w = 0;
+  char x = 0;
+  std::istringstream in(text);
+  if (!(in >> h >> x >> w) || (x != 'x' && x != 'X') || h < 1 || w < 1 || h > 65536 || w > 65536)
+    return Error("--size expects HxW, got '" + text + "'");
+  return std::make_pair(h, w);
+}
+
+}  // namespace
+
+void ModelOptions::add_to(CLI::App& app) {
+  app_ = &app;
+  app.add_option("MODEL", model_, "models.json name, or path to an .onnx file")->required();
+  auto* group = app.add_option_group("preprocessing", "for an .onnx path (override a named model's)");
+  group->add_option("--size", size_, "input HxW (default: the model's input shape)");
+  group->add_option("--color", color_, "channel order fed to the model")->check(CLI::IsMember({"rgb", "bgr"}));
+  group->add_option("--resize", resize_, "direct or center")->check(CLI::IsMember({"direct", "center"}));
+  group->add_option("--crop", crop_, "center-crop fraction")->check(CLI::Range(0.01f, 1.0f));
+  group->add_option("--scale", scale_, "pixel scale");
+  group->add_option("--mean", mean_, "per-channel mean a,b,c");
+  group->add_option("--std", std_, "per-channel std a,b,c");
+  group->add_option("--labels-offset", labels_offset_, "output index i is class i - N")->check(CLI::NonNegativeNumber);
+  group->add_option("--dataset", dataset_, "data set folder under data/ (for an .onnx path)");
+}
+
+Result<ModelEntry> ModelOptions::entry() const {
+  ModelEntry e;
+  if (is_path(model_)) {
+    e.name = std::filesystem::path(model_).stem().string();
+    e.path = model_;
+  } else {
+    DISC_ASSIGN_OR_RETURN(AssetCatalog catalog, AssetCatalog::load(globals().assets_dir));
+    DISC_ASSIGN_OR_RETURN(e, catalog.find_model(model_));
+  }
+  auto given = [&](const char* name) { return app_->count(name) > 0; };
+  Preprocessing& pre = e.preprocessing;
+  if (given("--size")) {
+    DISC_ASSIGN_OR_RETURN(auto hw, parse_size(size_));
+    pre.height = hw.first;
+    pre.width = hw.second;
+  }
+  if (given("--color")) pre.color = color_ == "rgb" ? Preprocessing::Color::kRgb : Preprocessing::Color::kBgr;
+  if (given("--resize"))
+    pre.resize = resize_ == "direct" ? Preprocessing::Resize::kDirect : Preprocessing::Resize::kCenter;
+  if (given("--crop")) pre.crop = crop_;
+  if (given("--scale")) pre.scale = scale_;
+  if (given("--mean")) {
+    DISC_ASSIGN_OR_RETURN(pre.mean, parse_triple(mean_, "mean"));
+  }
+  if (given("--std")) {
+    DISC_ASSIGN_OR_RETURN(pre.std, parse_triple(std_, "std"));
+  }
+  for (float s : pre.std)
+    if (!(s > 0)) return Error("--std values must be positive");
+  if (given("--labels-offset")) e.label_offset = labels_offset_;
+  if (given("--dataset")) e.dataset = dataset_;
+  return e;
+}
+
+Result<LoadedModel> ModelOptions::load() const {
+  DISC_ASSIGN_OR_RETURN(ModelEntry e, entry());
+  DISC_ASSIGN_OR_RETURN(OnnxModel model, OnnxModel::load_file(e.path));
+  const Shape& input = model.input_shape();
+  if (input.size() != 4 || input[1] != 3)
+    return Error("model input '" + model.input_name() + "' is " + shape_to_string(input) + ", expected 1x3xHxW");
+  Preprocessing& pre = e.preprocessing;
+  if (pre.height == 0) {
+    pre.height = static_cast<int>(input[2]);
+    pre.width = static_cast<int>(input[3]);
+  }
+  if (pre.height != input[2] || pre.width != input[3])
+    return Error("preprocessing size " + std::to_string(pre.height) + "x" + std::to_string(pre.width) +
+                 " does not match the model input " + shape_to_string(input));
+  e.input_name = model.input_name();
+  e.input_shape = input;
+  return LoadedModel{std::move(e), std::move(model)};
+}
+
+Result<Dataset> ModelOptions::dataset(const ModelEntry& entry) const {
+  if (entry.dataset.empty()) return Error("model '" + entry.name + "' has no data set (pass --dataset)");
+  DISC_ASSIGN_OR_RETURN(AssetCatalog catalog, AssetCatalog::load(globals().assets_dir));
+  return catalog.load_dataset(entry.dataset);
+}
+
+Result<Inference> Inference::make(const OnnxModel& model, const std::string& cut) {
+  Inference inference;
+  if (cut.empty()) {
+    DISC_ASSIGN_OR_RETURN(Network whole, Network::from_onnx(model.serialized()));
+    inference.stages_.push_back(std::move(whole));
+    return inference;
+  }
+  DISC_ASSIGN_OR_RETURN(SplitModel split, model.split(cut));
+  DISC_ASSIGN_OR_RETURN(Network head, Network::from_onnx(split.head));
+  DISC_ASSIGN_OR_RETURN(Network tail, Network::from_onnx(split.tail));
+  inference.stages_.push_back(std::move(head));
+  inference.stages_.push_back(std::move(tail));
+  return inference;
+}
+
+Result<Tensor> Inference::run(const Tensor& input) {
+  Tensor value = input;
+  for (Network& stage : stages_) {
+    DISC_ASSIGN_OR_RETURN(value, stage.run(value));
+  }
+  return value;
+}
+
+}  // namespace disc::cli
