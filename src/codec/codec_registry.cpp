@@ -9,7 +9,7 @@ namespace disc {
 namespace {
 
 const std::vector<const CodecEntry*>& entries() {
-  static const std::vector<const CodecEntry*> all = {&kRawCodec, &kZstdCodec};
+  static const std::vector<const CodecEntry*> all = {&kRawCodec, &kZstdCodec, &kDiscCodec};
   return all;
 }
 

@@ -18,5 +18,6 @@ struct CodecEntry {
 // Each codec's translation unit defines its entry.
 extern const CodecEntry kRawCodec;
 extern const CodecEntry kZstdCodec;
+extern const CodecEntry kDiscCodec;
 
 }  // namespace disc
