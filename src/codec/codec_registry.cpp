@@ -9,7 +9,8 @@ namespace disc {
 namespace {
 
 const std::vector<const CodecEntry*>& entries() {
-  static const std::vector<const CodecEntry*> all = {&kRawCodec, &kZstdCodec, &kDiscCodec};
+  static const std::vector<const CodecEntry*> all = {&kRawCodec,  &kFp16Codec, &kQ8ZstdCodec, &kJpegCodec,
+                                                     &kZstdCodec, &kZfpCodec,  &kDiscCodec};
   return all;
 }
 

@@ -17,7 +17,11 @@ struct CodecEntry {
 
 // Each codec's translation unit defines its entry.
 extern const CodecEntry kRawCodec;
+extern const CodecEntry kFp16Codec;
+extern const CodecEntry kQ8ZstdCodec;
+extern const CodecEntry kJpegCodec;
 extern const CodecEntry kZstdCodec;
 extern const CodecEntry kDiscCodec;
+extern const CodecEntry kZfpCodec;
 
 }  // namespace disc

@@ -1,9 +1,6 @@
 // "zstd": zstd over the fp32 bytes. Lossless; shows how little generic compression gets.
-#include <zstd.h>
-
-#include <cstring>
-
 #include "codec/codec_registry.hpp"
+#include "codec/zstd_frame.hpp"
 
 namespace disc {
 namespace {
@@ -20,22 +17,13 @@ class ZstdCodec final : public Codec {
   const CodecInfo& info() const override { return zstd_info(); }
 
   Result<Bytes> encode_payload(const Tensor& tensor) const override {
-    Bytes out(ZSTD_compressBound(tensor.bytes()));
-    const size_t n = ZSTD_compress(out.data(), out.size(), tensor.data(), tensor.bytes(),
-                                   static_cast<int>(params()[0]));
-    if (ZSTD_isError(n)) return Error(std::string("zstd: ") + ZSTD_getErrorName(n));
-    out.resize(n);
-    return out;
+    const auto* p = reinterpret_cast<const uint8_t*>(tensor.data());
+    return zstd_compress_frame({p, tensor.bytes()}, static_cast<int>(params()[0]));
   }
 
   Result<Tensor> decode_payload(std::span<const uint8_t> payload, const Shape& shape) const override {
     DISC_ASSIGN_OR_RETURN(Tensor t, Tensor::make(shape));
-    const unsigned long long content = ZSTD_getFrameContentSize(payload.data(), payload.size());
-    if (content != t.bytes())
-      return Error("zstd frame does not hold the " + std::to_string(t.bytes()) + " bytes the shape needs");
-    const size_t n = ZSTD_decompress(t.data(), t.bytes(), payload.data(), payload.size());
-    if (ZSTD_isError(n)) return Error(std::string("zstd: ") + ZSTD_getErrorName(n));
-    if (n != t.bytes()) return Error("zstd frame decoded to " + std::to_string(n) + " bytes");
+    DISC_RETURN_IF_ERROR(zstd_decompress_frame(payload, {reinterpret_cast<uint8_t*>(t.data()), t.bytes()}));
     return t;
   }
 };

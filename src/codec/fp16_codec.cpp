@@ -1,0 +1,46 @@
+// "fp16": every value as an IEEE half (round to nearest even). Halves the size; values
+// beyond ±65504 become ±infinity, below 2^-24 lose precision or flush to zero.
+#include "codec/codec_registry.hpp"
+#include "codec/half.hpp"
+
+namespace disc {
+namespace {
+
+const CodecInfo& fp16_info() {
+  static const CodecInfo info{CodecId::kFp16, "fp16", "IEEE half precision (round to nearest even)", false, {}};
+  return info;
+}
+
+class Fp16Codec final : public Codec {
+ public:
+  explicit Fp16Codec(std::vector<float> params) : Codec(std::move(params)) {}
+  const CodecInfo& info() const override { return fp16_info(); }
+
+  Result<Bytes> encode_payload(const Tensor& tensor) const override {
+    Bytes out(tensor.size() * 2);
+    for (size_t i = 0; i < tensor.size(); ++i) {
+      const uint16_t h = float_to_half(tensor.data()[i]);
+      out[2 * i] = static_cast<uint8_t>(h);
+      out[2 * i + 1] = static_cast<uint8_t>(h >> 8);
+    }
+    return out;
+  }
+
+  Result<Tensor> decode_payload(std::span<const uint8_t> payload, const Shape& shape) const override {
+    DISC_ASSIGN_OR_RETURN(Tensor t, Tensor::make(shape));
+    if (payload.size() != t.size() * 2)
+      return Error("fp16 payload has " + std::to_string(payload.size()) + " bytes, shape needs " +
+                   std::to_string(t.size() * 2));
+    for (size_t i = 0; i < t.size(); ++i)
+      t.data()[i] = half_to_float(static_cast<uint16_t>(payload[2 * i] | (payload[2 * i + 1] << 8)));
+    return t;
+  }
+};
+
+}  // namespace
+
+const CodecEntry kFp16Codec{fp16_info, [](std::vector<float> p) -> Result<std::unique_ptr<Codec>> {
+                              return std::unique_ptr<Codec>(new Fp16Codec(std::move(p)));
+                            }};
+
+}  // namespace disc

@@ -1,0 +1,123 @@
+// "zfp": ZFP fixed-accuracy on the planes x height x width array. The tolerance
+// parameter is relative to the tensor's max |value|, so one setting suits every cut.
+// Payload layout: doc/FORMAT.md, "Payload: zfp (id 6)".
+#include <zfp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include "codec/codec_registry.hpp"
+#include "core/bytes.hpp"
+
+namespace disc {
+namespace {
+
+const CodecInfo& zfp_info() {
+  static const CodecInfo info{CodecId::kZfp, "zfp", "ZFP fixed-accuracy, tolerance relative to max |x|", false,
+                              {{"tolerance", "absolute error bound / max |x|", 0.01f, 1e-6f, 0.5f, false}}};
+  return info;
+}
+
+struct ZfpFieldFree {
+  void operator()(zfp_field* f) const { zfp_field_free(f); }
+};
+struct ZfpStreamClose {
+  void operator()(zfp_stream* s) const { zfp_stream_close(s); }
+};
+struct BitstreamClose {
+  void operator()(bitstream* s) const { stream_close(s); }
+};
+
+// The array zfp sees: planes x height x width, dropping leading unit dimensions so that
+// zfp's 4^d blocks are not mostly padding.
+std::unique_ptr<zfp_field, ZfpFieldFree> make_field(float* data, const Shape& shape) {
+  const PlaneView v = plane_view(shape);
+  if (v.planes > 1) return std::unique_ptr<zfp_field, ZfpFieldFree>(zfp_field_3d(data, zfp_type_float, v.width, v.height, v.planes));
+  if (v.height > 1) return std::unique_ptr<zfp_field, ZfpFieldFree>(zfp_field_2d(data, zfp_type_float, v.width, v.height));
+  return std::unique_ptr<zfp_field, ZfpFieldFree>(zfp_field_1d(data, zfp_type_float, v.width));
+}
+
+// A zfp stream in fixed-accuracy mode, serial execution, reading or writing `buffer`.
+struct ZfpStream {
+  std::unique_ptr<bitstream, BitstreamClose> bits;
+  std::unique_ptr<zfp_stream, ZfpStreamClose> zfp;
+};
+Result<ZfpStream> open_stream(float tolerance) {
+  ZfpStream s;
+  s.zfp.reset(zfp_stream_open(nullptr));
+  if (!s.zfp) return Error("zfp: cannot open a stream");
+  zfp_stream_set_accuracy(s.zfp.get(), tolerance);
+  return s;
+}
+void attach(ZfpStream& s, std::span<uint8_t> buffer) {
+  s.bits.reset(stream_open(buffer.data(), buffer.size()));
+  zfp_stream_set_bit_stream(s.zfp.get(), s.bits.get());
+  zfp_stream_rewind(s.zfp.get());
+}
+
+class ZfpCodec final : public Codec {
+ public:
+  explicit ZfpCodec(std::vector<float> params) : Codec(std::move(params)) {}
+  const CodecInfo& info() const override { return zfp_info(); }
+
+  Result<Bytes> encode_payload(const Tensor& tensor) const override {
+    float max_abs = 0;
+    for (float v : tensor.values()) {
+      if (!std::isfinite(v)) return Error("tensor holds NaN or infinity; zfp needs finite values");
+      max_abs = std::max(max_abs, std::fabs(v));
+    }
+    const float tolerance = params()[0] * max_abs;
+    // zfp only reads through the field pointer when compressing.
+    auto field = make_field(const_cast<float*>(tensor.data()), tensor.shape());
+    DISC_ASSIGN_OR_RETURN(ZfpStream s, open_stream(tolerance));
+    if (!field) return Error("zfp: cannot describe the array");
+    const size_t max_size = zfp_stream_maximum_size(s.zfp.get(), field.get());
+    Bytes out;
+    out.reserve(4 + max_size);
+    ByteWriter(&out).f32(tolerance);
+    const size_t header = out.size();
+    out.resize(header + max_size);
+    attach(s, std::span(out).subspan(header));
+    const size_t n = zfp_compress(s.zfp.get(), field.get());
+    if (n == 0) return Error("zfp compression failed");
+    out.resize(header + n);
+    return out;
+  }
+
+  Result<Tensor> decode_payload(std::span<const uint8_t> payload, const Shape& shape) const override {
+    ByteReader r(payload);
+    DISC_ASSIGN_OR_RETURN(float tolerance, r.f32("tolerance"));
+    if (!std::isfinite(tolerance) || tolerance < 0) return Error("zfp tolerance is negative or not finite");
+    DISC_ASSIGN_OR_RETURN(Tensor t, Tensor::make(shape));
+    auto field = make_field(t.data(), shape);
+    DISC_ASSIGN_OR_RETURN(ZfpStream s, open_stream(tolerance));
+    if (!field) return Error("zfp: cannot describe the array");
+    // zfp's bit reader has no bounds checks; it consumes at most maximum_size bytes for
+    // these parameters (whatever the bits say), so decode from a zero-padded copy of that
+    // size plus one spare word, and require the decoder to have used exactly the payload.
+    const size_t max_size = zfp_stream_maximum_size(s.zfp.get(), field.get());
+    const size_t body_size = r.remaining();
+    if (body_size > max_size)
+      return Error("zfp stream has " + std::to_string(body_size) + " bytes, these parameters allow at most " +
+                   std::to_string(max_size));
+    DISC_ASSIGN_OR_RETURN(auto body, r.bytes(body_size, "zfp stream"));
+    Bytes padded(max_size + 8, 0);
+    std::copy(body.begin(), body.end(), padded.begin());
+    attach(s, padded);
+    const size_t used = zfp_decompress(s.zfp.get(), field.get());
+    if (used != body_size)
+      return Error("zfp stream is " + std::to_string(body_size) + " bytes, decoding used " + std::to_string(used));
+    return t;
+  }
+};
+
+}  // namespace
+
+const CodecEntry kZfpCodec{zfp_info, [](std::vector<float> p) -> Result<std::unique_ptr<Codec>> {
+                             return std::unique_ptr<Codec>(new ZfpCodec(std::move(p)));
+                           }};
+
+}  // namespace disc
