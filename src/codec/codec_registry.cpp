@@ -9,8 +9,8 @@ namespace disc {
 namespace {
 
 const std::vector<const CodecEntry*>& entries() {
-  static const std::vector<const CodecEntry*> all = {&kRawCodec,  &kFp16Codec, &kQ8ZstdCodec,
-                                                     &kJpegCodec, &kZstdCodec, &kZfpCodec};
+  static const std::vector<const CodecEntry*> all = {&kRawCodec,  &kFp16Codec, &kQ8ZstdCodec, &kJpegCodec,
+                                                     &kZstdCodec, &kZfpCodec,  &kDiscCodec};
   return all;
 }
 

@@ -21,6 +21,7 @@ extern const CodecEntry kFp16Codec;
 extern const CodecEntry kQ8ZstdCodec;
 extern const CodecEntry kJpegCodec;
 extern const CodecEntry kZstdCodec;
+extern const CodecEntry kDiscCodec;
 extern const CodecEntry kZfpCodec;
 
 }  // namespace disc

@@ -1,0 +1,99 @@
+// The edge side of the gRPC runtime: sends DISC streams (or whole images) to one or
+// more inference servers and measures every request.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "disc/model.hpp"
+#include "disc/status.hpp"
+#include "disc/tensor.hpp"
+
+namespace disc {
+
+struct ClientOptions {
+  // host:port of each server; with several, requests are balanced round robin and every
+  // address must be a numeric IPv4 address.
+  std::vector<std::string> servers;
+  int deadline_ms = 30000;  // per attempt
+  int retries = 2;          // further attempts after UNAVAILABLE, with doubling backoff
+  int backoff_ms = 100;     // wait before the first retry
+  std::string tls_ca_file;  // PEM roots; TLS is on when given
+  std::string token;        // sent as "authorization: Bearer <token>" when non-empty
+};
+
+// Seconds the server reports for one request (see ServerTiming in the proto).
+struct ServerTiming {
+  double queue = 0;
+  double decode = 0;
+  double tail = 0;
+  double total = 0;
+};
+
+struct RemoteAnswer {
+  std::vector<Prediction> top;
+  std::vector<float> logits;  // only if requested
+  std::string codec;          // the codec spec the server read from the stream header
+  ServerTiming server;
+  size_t request_bytes = 0;   // serialized request message, i.e. what crossed the link
+  double round_trip_seconds = 0;  // of the successful attempt
+  int attempts = 0;
+  // Time on the wire and in the gRPC stacks: round trip minus the server's own total.
+  double transfer_seconds() const {
+    const double t = round_trip_seconds - server.total;
+    return t > 0 ? t : 0;
+  }
+};
+
+struct RemoteCut {
+  std::string tensor;
+  std::string node;
+  std::string op_type;
+  Shape shape;
+  uint64_t fp32_bytes = 0;
+};
+
+struct RemoteModel {
+  std::string name;
+  std::string dataset;
+  Shape input_shape;
+  int classes = 0;
+  std::vector<RemoteCut> cuts;
+};
+
+struct RemoteCodec {
+  uint32_t id = 0;
+  std::string name;
+  bool lossless = false;
+};
+
+struct ServerDescription {
+  std::vector<RemoteModel> models;
+  std::vector<RemoteCodec> codecs;
+  uint64_t max_message_bytes = 0;
+};
+
+// A failed call's message is "<rpc>: <GRPC_CODE>: <server message>". Thread-safe.
+class EdgeClient {
+ public:
+  static Result<std::unique_ptr<EdgeClient>> connect(const ClientOptions& options);
+  ~EdgeClient();
+
+  Result<ServerDescription> describe();
+  // Runs the tail of `model` after `cut` on the server; `stream` is a DISC stream.
+  Result<RemoteAnswer> infer(const std::string& model, const std::string& cut, std::span<const uint8_t> stream,
+                             int top_k, bool return_logits = false);
+  // Server-only: the server decodes `image` (an encoded file) and runs the whole model.
+  Result<RemoteAnswer> infer_image(const std::string& model, std::span<const uint8_t> image, int top_k,
+                                   bool return_logits = false);
+
+ private:
+  struct Impl;
+  explicit EdgeClient(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace disc

@@ -1,0 +1,58 @@
+// Adaptive probabilities and context selection for coding integer symbols plane by plane.
+//
+// A symbol's context comes from already-coded neighbours: left (a), up (b), up-left (c),
+// up-right (d) in the same plane and the same position in the previous plane (e); missing
+// neighbours count as 0. See doc/FORMAT.md ("disc contexts") for the exact formulas.
+#pragma once
+
+#include <algorithm>
+#include <bit>
+#include <cstdint>
+#include <cstdlib>
+
+#include "codec/disc/plane_traversal.hpp"
+#include "codec/disc/range_coder.hpp"
+
+namespace disc::codec_disc {
+
+// Activity buckets: bit length of 2a + 2b + c + d, capped.
+inline constexpr int kActivityBuckets = 13;
+inline constexpr int kNeighbourCounts = 5;   // non-zero neighbours among a, b, c, d
+inline constexpr int kPreviousBuckets = 3;   // min(e, 2)
+inline constexpr int kZeroContexts = kActivityBuckets * kNeighbourCounts * kPreviousBuckets;
+inline constexpr int kMagnitudeSets = kActivityBuckets * kPreviousBuckets;
+// Exp-Golomb prefix length bound: residual magnitudes reach at most 2 * 255 = 510 < 2^9.
+inline constexpr int kMaxPrefix = 9;
+inline constexpr int kSignContexts = 9;
+
+inline int activity_bucket(const Neighbours<int16_t>& n) {
+  const unsigned activity = static_cast<unsigned>(2 * std::abs(n.left) + 2 * std::abs(n.up) +
+                                                  std::abs(n.up_left) + std::abs(n.up_right));
+  return std::min(kActivityBuckets - 1, static_cast<int>(std::bit_width(activity)));
+}
+
+inline int previous_bucket(const Neighbours<int16_t>& n) { return std::min(2, std::abs(n.previous)); }
+
+inline int zero_context(const Neighbours<int16_t>& n, int activity) {
+  const int count = (n.left != 0) + (n.up != 0) + (n.up_left != 0) + (n.up_right != 0);
+  return (activity * kNeighbourCounts + count) * kPreviousBuckets + previous_bucket(n);
+}
+
+inline int magnitude_set(const Neighbours<int16_t>& n, int activity) {
+  return activity * kPreviousBuckets + previous_bucket(n);
+}
+
+inline int sign_context(const Neighbours<int16_t>& n) {
+  const auto sign = [](int v) { return (v > 0) - (v < 0); };
+  return 3 * (sign(n.left) + 1) + sign(n.up) + 1;
+}
+
+struct SymbolContexts {
+  BitModel plane_empty[2];                         // see traverse_planes
+  BitModel zero[kZeroContexts];                    // symbol != 0
+  BitModel prefix[kMagnitudeSets][kMaxPrefix];     // Exp-Golomb prefix bit i of |symbol|
+  BitModel suffix[kMaxPrefix + 1][kMaxPrefix];     // suffix bit j of an n-bit suffix
+  BitModel sign[kSignContexts];                    // symbol < 0
+};
+
+}  // namespace disc::codec_disc

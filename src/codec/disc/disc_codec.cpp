@@ -1,0 +1,124 @@
+// "disc": the DISC feature-map codec. Lossy: prune, clip, quantize to `bits`-bit levels,
+// then context-model and range-code them (or, with speed=1, zstd one byte per level).
+// Lossless (bits=0): context-model and range-code the fp32 bit patterns.
+// Payload layout in doc/FORMAT.md ("Payload: disc").
+#include <cstring>
+#include <string>
+
+#include "codec/codec_registry.hpp"
+#include "codec/disc/fast_coder.hpp"
+#include "codec/disc/lossless_coder.hpp"
+#include "codec/disc/predictor.hpp"
+#include "codec/disc/quantizer.hpp"
+#include "codec/disc/symbol_coder.hpp"
+#include "core/bytes.hpp"
+
+namespace disc {
+namespace {
+
+using namespace codec_disc;
+
+enum Param { kBits, kPrune, kClip, kPredict, kSpeed };
+
+const CodecInfo& disc_info() {
+  static const CodecInfo info{
+      CodecId::kDisc,
+      "disc",
+      "prune + clip + b-bit quantization + context-modelled range coding of feature maps (bits=0: lossless)",
+      false,
+      {
+          {"bits", "bits per quantized level, 1..8 (signed maps: sign included); 0 = lossless", 4, 0, 8, true},
+          {"prune", "magnitudes below prune x clip value become exactly 0", 0.0f, 0, 1, false},
+          {"clip", "clip magnitudes at clip x RMS of the non-zero values; 0 = no clipping", 6, 0, 1000, false},
+          {"predict", "1 = code median-edge prediction residuals of the levels (spatial DPCM)", 0, 0, 1, true},
+          {"speed", "1 = fast entropy stage (one byte per level + zstd) instead of the range coder", 0, 0, 1, true},
+      }};
+  return info;
+}
+
+constexpr uint8_t kSignedFlag = 1;
+
+class DiscCodec final : public Codec {
+ public:
+  explicit DiscCodec(std::vector<float> params) : Codec(std::move(params)) {}
+  const CodecInfo& info() const override { return disc_info(); }
+
+  int bits() const { return static_cast<int>(params()[kBits]); }
+  bool predict() const { return params()[kPredict] != 0; }
+  bool fast() const { return params()[kSpeed] != 0; }
+
+  Result<Bytes> encode_payload(const Tensor& tensor) const override {
+    const PlaneView view = plane_view(tensor.shape());
+    Bytes out;
+    if (bits() == 0) {
+      std::vector<uint32_t> raw(tensor.size());
+      std::memcpy(raw.data(), tensor.data(), tensor.bytes());
+      encode_lossless(view, raw.data(), &out);
+      return out;
+    }
+    DISC_ASSIGN_OR_RETURN(const Quantizer quantizer,
+                          fit_quantizer(tensor.values(), {bits(), params()[kPrune], params()[kClip]}));
+    ByteWriter w(&out);
+    w.u8(quantizer.is_signed ? kSignedFlag : 0);
+    w.f32(quantizer.step);
+    if (fast()) {
+      DISC_RETURN_IF_ERROR(encode_fast(quantizer, tensor.values(), &out));
+      return out;
+    }
+    std::vector<int16_t> levels(tensor.size());
+    for (size_t i = 0; i < levels.size(); ++i) levels[i] = static_cast<int16_t>(quantizer.level(tensor.data()[i]));
+    if (predict()) levels_to_residuals(view, levels.data());
+    DISC_RETURN_IF_ERROR(encode_symbols(view, symbol_format(quantizer), levels.data(), &out));
+    return out;
+  }
+
+  Result<Tensor> decode_payload(std::span<const uint8_t> payload, const Shape& shape) const override {
+    DISC_ASSIGN_OR_RETURN(Tensor tensor, Tensor::make(shape));
+    const PlaneView view = plane_view(shape);
+    if (bits() == 0) {
+      std::vector<uint32_t> raw(tensor.size());
+      DISC_RETURN_IF_ERROR(decode_lossless(payload, view, raw.data()));
+      std::memcpy(tensor.data(), raw.data(), tensor.bytes());
+      return tensor;
+    }
+    ByteReader r(payload);
+    DISC_ASSIGN_OR_RETURN(const uint8_t flags, r.u8("flags"));
+    if (flags & ~kSignedFlag) return Error("unknown flags " + std::to_string(flags));
+    DISC_ASSIGN_OR_RETURN(const float step, r.f32("quantization step"));
+    DISC_ASSIGN_OR_RETURN(const Quantizer quantizer, make_decoder_quantizer(bits(), flags & kSignedFlag, step));
+    DISC_ASSIGN_OR_RETURN(const auto body, r.bytes(r.remaining(), "body"));
+    if (fast()) {
+      DISC_RETURN_IF_ERROR(decode_fast(body, quantizer, tensor.values()));
+      return tensor;
+    }
+    std::vector<int16_t> levels(tensor.size());
+    DISC_RETURN_IF_ERROR(decode_symbols(body, view, symbol_format(quantizer), levels.data()));
+    if (predict())
+      DISC_RETURN_IF_ERROR(residuals_to_levels(view, quantizer.is_signed ? -quantizer.max_level : 0,
+                                               quantizer.max_level, levels.data()));
+    for (size_t i = 0; i < levels.size(); ++i) tensor.data()[i] = quantizer.value(levels[i]);
+    return tensor;
+  }
+
+ private:
+  // Residuals of levels in [-M, M] (signed) or [0, M] lie in [-2M, 2M] or [-M, M].
+  SymbolFormat symbol_format(const Quantizer& q) const {
+    if (!predict()) return {q.max_level, q.is_signed};
+    return {q.is_signed ? 2 * q.max_level : q.max_level, true};
+  }
+};
+
+Result<std::unique_ptr<Codec>> make_disc(std::vector<float> params) {
+  const bool lossless = params[kBits] == 0;
+  if (params[kPredict] != 0 && params[kSpeed] != 0)
+    return Error("disc: predict=1 needs the range coder (speed=0)");
+  if (lossless && (params[kPredict] != 0 || params[kSpeed] != 0))
+    return Error("disc: lossless mode (bits=0) has no predict or speed variant");
+  return std::unique_ptr<Codec>(new DiscCodec(std::move(params)));
+}
+
+}  // namespace
+
+const CodecEntry kDiscCodec{disc_info, make_disc};
+
+}  // namespace disc

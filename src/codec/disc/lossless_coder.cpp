@@ -1,0 +1,60 @@
+#include "codec/disc/lossless_coder.hpp"
+
+#include <memory>
+
+#include "codec/disc/plane_traversal.hpp"
+#include "codec/disc/range_coder.hpp"
+
+namespace disc::codec_disc {
+namespace {
+
+// Each byte is coded MSB first down a binary tree: node 1 is the root, node 2k+b the child
+// after bit b, so a byte uses entries 1..255 of its 256-entry table.
+struct FloatContexts {
+  BitModel plane_empty[2];    // see traverse_planes
+  BitModel nonzero[5][2];     // by: non-zero among left, up, up-left, up-right; previous != 0
+  BitModel top[256][256];     // byte 3 (sign, exponent high bits), by byte 3 of the left neighbour
+  BitModel second[256][256];  // byte 2, by this value's byte 3
+  BitModel low[2][256];       // byte 1, byte 0
+};
+
+template <class Coder>
+uint32_t code_byte(Coder& coder, BitModel* tree, uint32_t byte) {
+  uint32_t node = 1;
+  for (int i = 7; i >= 0; --i) node = 2 * node + static_cast<uint32_t>(coder.bit(tree[node], (byte >> i) & 1));
+  return node - 256;
+}
+
+template <class Coder>
+bool code_floats(Coder& coder, const PlaneView& view, CodedPointer<Coder, uint32_t> bits) {
+  auto ctx = std::make_unique<FloatContexts>();
+  return traverse_planes<uint32_t>(coder, view, bits, ctx->plane_empty, [&](const Neighbours<uint32_t>& n, uint32_t& u) {
+    const int count = (n.left != 0) + (n.up != 0) + (n.up_left != 0) + (n.up_right != 0);
+    if (!coder.bit(ctx->nonzero[count][n.previous != 0], u != 0)) {
+      u = 0;
+      return true;
+    }
+    const uint32_t b3 = code_byte(coder, ctx->top[n.left >> 24], u >> 24);
+    const uint32_t b2 = code_byte(coder, ctx->second[b3], (u >> 16) & 0xFF);
+    const uint32_t b1 = code_byte(coder, ctx->low[0], (u >> 8) & 0xFF);
+    const uint32_t b0 = code_byte(coder, ctx->low[1], u & 0xFF);
+    u = b3 << 24 | b2 << 16 | b1 << 8 | b0;
+    return true;
+  });
+}
+
+}  // namespace
+
+void encode_lossless(const PlaneView& view, const uint32_t* bits, std::vector<uint8_t>* out) {
+  RangeEncoder coder(out);
+  code_floats(coder, view, bits);
+  coder.finish();
+}
+
+Status decode_lossless(std::span<const uint8_t> in, const PlaneView& view, uint32_t* bits) {
+  RangeDecoder coder(in);
+  code_floats(coder, view, bits);
+  return coder.finish();
+}
+
+}  // namespace disc::codec_disc

@@ -1,0 +1,167 @@
+#include "disc/edge_client.hpp"
+
+#include <grpcpp/grpcpp.h>
+
+#include <thread>
+
+#include "auth.hpp"
+#include "disc/npy.hpp"
+#include "disc/timing.hpp"
+#include "disc/v1/inference.grpc.pb.h"
+
+namespace disc {
+namespace {
+
+// Requests can be large (raw fp32 feature maps); answers carry at most the logits.
+constexpr int kMaxMessageBytes = INT32_MAX;
+
+Result<std::string> channel_target(const std::vector<std::string>& servers) {
+  if (servers.empty()) return Error("no server address");
+  if (servers.size() == 1) return servers.front();
+  std::string target = "ipv4:";
+  for (size_t i = 0; i < servers.size(); ++i) {
+    const std::string& s = servers[i];
+    const auto colon = s.rfind(':');
+    if (colon == std::string::npos || s.find_first_not_of("0123456789.") != colon)
+      return Error("load balancing needs numeric IPv4 host:port addresses, got '" + s + "'");
+    target += (i ? "," : "") + s;
+  }
+  return target;
+}
+
+Result<std::shared_ptr<grpc::ChannelCredentials>> channel_credentials(const ClientOptions& options) {
+  if (options.tls_ca_file.empty()) return grpc::InsecureChannelCredentials();
+  DISC_ASSIGN_OR_RETURN(auto roots, read_file(options.tls_ca_file));
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs.assign(roots.begin(), roots.end());
+  return grpc::SslCredentials(ssl);
+}
+
+std::string describe_failure(const char* rpc, const grpc::Status& status, const std::string& target) {
+  static const char* const kNames[] = {"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
+                                       "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
+                                       "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED",
+                                       "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"};
+  const int code = status.error_code();
+  const std::string name = code >= 0 && code <= 16 ? kNames[code] : std::to_string(code);
+  if (status.error_code() == grpc::StatusCode::UNAVAILABLE)
+    return std::string(rpc) + ": UNAVAILABLE: server " + target + " unreachable (" + status.error_message() + ")";
+  return std::string(rpc) + ": " + name + ": " + status.error_message();
+}
+
+RemoteAnswer to_answer(const disc::v1::InferResponse& response) {
+  RemoteAnswer answer;
+  for (const auto& p : response.top()) answer.top.push_back({p.label(), p.probability(), p.name()});
+  answer.logits.assign(response.logits().begin(), response.logits().end());
+  answer.codec = response.codec();
+  const auto& t = response.timing();
+  answer.server = {t.queue_seconds(), t.decode_seconds(), t.tail_seconds(), t.total_seconds()};
+  return answer;
+}
+
+}  // namespace
+
+struct EdgeClient::Impl {
+  ClientOptions options;
+  std::string target;
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<disc::v1::Inference::Stub> stub;
+
+  // Calls `rpc` with a fresh context per attempt, retrying UNAVAILABLE with doubling backoff.
+  // Returns the round trip of the successful attempt and the number of attempts.
+  template <class Call>
+  Result<std::pair<double, int>> call(const char* name, Call rpc) {
+    int backoff_ms = options.backoff_ms;
+    for (int attempt = 1;; ++attempt) {
+      grpc::ClientContext context;
+      context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(options.deadline_ms));
+      net::attach_bearer_token(context, options.token);
+      const Stopwatch round_trip;
+      const grpc::Status status = rpc(&context);
+      if (status.ok()) return std::make_pair(round_trip.seconds(), attempt);
+      if (status.error_code() != grpc::StatusCode::UNAVAILABLE || attempt > options.retries)
+        return Error(describe_failure(name, status, target) +
+                     (attempt > 1 ? " after " + std::to_string(attempt) + " attempts" : ""));
+      std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
+      backoff_ms *= 2;
+    }
+  }
+
+  // An inference RPC (`method` of the stub) and what the answer and its transfer measured.
+  template <class Request>
+  Result<RemoteAnswer> inference(const char* name,
+                                 grpc::Status (disc::v1::Inference::Stub::*method)(
+                                     grpc::ClientContext*, const Request&, disc::v1::InferResponse*),
+                                 const Request& request) {
+    disc::v1::InferResponse response;
+    DISC_ASSIGN_OR_RETURN(auto measured, call(name, [&](grpc::ClientContext* context) {
+      response.Clear();
+      return (stub.get()->*method)(context, request, &response);
+    }));
+    RemoteAnswer answer = to_answer(response);
+    answer.request_bytes = request.ByteSizeLong();
+    std::tie(answer.round_trip_seconds, answer.attempts) = measured;
+    return answer;
+  }
+};
+
+Result<std::unique_ptr<EdgeClient>> EdgeClient::connect(const ClientOptions& options) {
+  if (options.deadline_ms < 1) return Error("deadline must be at least 1 ms");
+  if (options.retries < 0) return Error("retries must not be negative");
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  DISC_ASSIGN_OR_RETURN(impl->target, channel_target(options.servers));
+  DISC_ASSIGN_OR_RETURN(auto credentials, channel_credentials(options));
+  grpc::ChannelArguments args;
+  args.SetMaxSendMessageSize(kMaxMessageBytes);
+  args.SetMaxReceiveMessageSize(kMaxMessageBytes);
+  if (options.servers.size() > 1) args.SetLoadBalancingPolicyName("round_robin");
+  impl->channel = grpc::CreateCustomChannel(impl->target, credentials, args);
+  impl->stub = disc::v1::Inference::NewStub(impl->channel);
+  return std::unique_ptr<EdgeClient>(new EdgeClient(std::move(impl)));
+}
+
+EdgeClient::EdgeClient(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+EdgeClient::~EdgeClient() = default;
+
+Result<ServerDescription> EdgeClient::describe() {
+  disc::v1::DescribeResponse response;
+  DISC_RETURN_IF_ERROR(impl_->call("Describe", [&](grpc::ClientContext* context) {
+    response.Clear();
+    return impl_->stub->Describe(context, disc::v1::DescribeRequest(), &response);
+  }));
+  ServerDescription description;
+  for (const auto& m : response.models()) {
+    RemoteModel model{m.name(), m.dataset(), Shape(m.input_shape().begin(), m.input_shape().end()), m.classes(), {}};
+    for (const auto& c : m.cuts())
+      model.cuts.push_back({c.tensor(), c.node(), c.op_type(), Shape(c.shape().begin(), c.shape().end()),
+                            c.fp32_bytes()});
+    description.models.push_back(std::move(model));
+  }
+  for (const auto& c : response.codecs()) description.codecs.push_back({c.id(), c.name(), c.lossless()});
+  description.max_message_bytes = response.max_message_bytes();
+  return description;
+}
+
+Result<RemoteAnswer> EdgeClient::infer(const std::string& model, const std::string& cut,
+                                       std::span<const uint8_t> stream, int top_k, bool return_logits) {
+  disc::v1::InferRequest request;
+  request.set_model(model);
+  request.set_cut(cut);
+  request.set_stream(stream.data(), stream.size());
+  request.set_top_k(top_k);
+  request.set_return_logits(return_logits);
+  return impl_->inference("Infer", &disc::v1::Inference::Stub::Infer, request);
+}
+
+Result<RemoteAnswer> EdgeClient::infer_image(const std::string& model, std::span<const uint8_t> image, int top_k,
+                                             bool return_logits) {
+  disc::v1::InferImageRequest request;
+  request.set_model(model);
+  request.set_image(image.data(), image.size());
+  request.set_top_k(top_k);
+  request.set_return_logits(return_logits);
+  return impl_->inference("InferImage", &disc::v1::Inference::Stub::InferImage, request);
+}
+
+}  // namespace disc

@@ -1,0 +1,116 @@
+#include <optional>
+
+#include "disc/edge.hpp"
+#include "disc/npy.hpp"
+#include "disc/timing.hpp"
+
+namespace disc {
+
+struct EdgePipeline::Impl {
+  ModelEntry model;
+  std::vector<std::string> class_names;
+  EdgeConfig config;
+  EdgeClient* client = nullptr;
+  std::optional<Network> local;          // the head (split) or the whole model (edge-only)
+  std::unique_ptr<Codec> codec;          // split only
+  size_t cut_fp32_bytes = 0;             // split only
+
+  // Fills the server-side stages of `result` from a remote answer.
+  static void take_remote(const RemoteAnswer& answer, EdgeResult& result) {
+    result.top = answer.top;
+    result.bytes_sent = answer.request_bytes;
+    result.attempts = answer.attempts;
+    result.timing.transfer = answer.transfer_seconds();
+    result.timing.server_queue = answer.server.queue;
+    result.timing.server_decode = answer.server.decode;
+    result.timing.tail = answer.server.tail;
+  }
+
+  Result<EdgeResult> run_split(const std::string& path) {
+    EdgeResult result;
+    const Stopwatch total;
+    Stopwatch stage;
+    DISC_ASSIGN_OR_RETURN(Tensor image, load_image(path, model.preprocessing));
+    result.timing.load = stage.seconds();
+    stage.restart();
+    DISC_ASSIGN_OR_RETURN(Tensor feature_map, local->run(image));
+    result.timing.head = stage.seconds();
+    stage.restart();
+    DISC_ASSIGN_OR_RETURN(Bytes stream, compress(feature_map, *codec));
+    result.timing.encode = stage.seconds();
+    DISC_ASSIGN_OR_RETURN(RemoteAnswer answer, client->infer(model.name, config.cut, stream, config.top_k));
+    take_remote(answer, result);
+    result.raw_bytes = cut_fp32_bytes;
+    result.timing.total = total.seconds();
+    return result;
+  }
+
+  Result<EdgeResult> run_edge_only(const std::string& path) {
+    EdgeResult result;
+    const Stopwatch total;
+    Stopwatch stage;
+    DISC_ASSIGN_OR_RETURN(Tensor image, load_image(path, model.preprocessing));
+    result.timing.load = stage.seconds();
+    stage.restart();
+    DISC_ASSIGN_OR_RETURN(Tensor logits, local->run(image));
+    result.timing.head = stage.seconds();
+    result.top = top_k(logits, config.top_k, model.label_offset, class_names);
+    result.timing.total = total.seconds();
+    return result;
+  }
+
+  Result<EdgeResult> run_server_only(const std::string& path) {
+    EdgeResult result;
+    const Stopwatch total;
+    Stopwatch stage;
+    DISC_ASSIGN_OR_RETURN(Bytes file, read_file(path));
+    result.timing.load = stage.seconds();
+    DISC_ASSIGN_OR_RETURN(RemoteAnswer answer, client->infer_image(model.name, file, config.top_k));
+    take_remote(answer, result);
+    result.raw_bytes = file.size();
+    result.timing.total = total.seconds();
+    return result;
+  }
+};
+
+Result<std::unique_ptr<EdgePipeline>> EdgePipeline::create(const ModelEntry& model,
+                                                           std::vector<std::string> class_names,
+                                                           const EdgeConfig& config, EdgeClient* client) {
+  if (config.top_k < 1) return Error("top_k must be at least 1");
+  if (config.mode != EdgeMode::kEdgeOnly && !client) return Error("this mode needs a server");
+  auto impl = std::make_unique<Impl>();
+  impl->model = model;
+  impl->class_names = std::move(class_names);
+  impl->config = config;
+  impl->client = client;
+  if (config.mode != EdgeMode::kServerOnly) {
+    DISC_ASSIGN_OR_RETURN(OnnxModel onnx, OnnxModel::load_file(model.path));
+    if (config.mode == EdgeMode::kSplit) {
+      DISC_ASSIGN_OR_RETURN(SplitModel split, onnx.split(config.cut));
+      DISC_ASSIGN_OR_RETURN(impl->codec, make_codec(config.codec));
+      DISC_ASSIGN_OR_RETURN(impl->local, Network::from_onnx(split.head));
+      impl->cut_fp32_bytes = split.cut.fp32_bytes();
+    } else {
+      DISC_ASSIGN_OR_RETURN(impl->local, Network::from_onnx(onnx.serialized()));
+    }
+  }
+  return std::unique_ptr<EdgePipeline>(new EdgePipeline(std::move(impl)));
+}
+
+EdgePipeline::EdgePipeline(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+EdgePipeline::~EdgePipeline() = default;
+
+Result<EdgeResult> EdgePipeline::run(const std::string& image_path) {
+  Result<EdgeResult> result = [&] {
+    switch (impl_->config.mode) {
+      case EdgeMode::kSplit: return impl_->run_split(image_path);
+      case EdgeMode::kEdgeOnly: return impl_->run_edge_only(image_path);
+      case EdgeMode::kServerOnly: return impl_->run_server_only(image_path);
+    }
+    return Result<EdgeResult>(Error("unknown edge mode"));
+  }();
+  if (!result.ok()) return result.error().with_context(image_path);
+  return result;
+}
+
+}  // namespace disc

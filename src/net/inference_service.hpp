@@ -1,0 +1,38 @@
+// The gRPC handlers of disc.v1.Inference. Each request: authenticate, validate, take a
+// worker slot, decode, run the cached tail, answer with top-k and timings.
+#pragma once
+
+#include <string>
+
+#include "disc/v1/inference.grpc.pb.h"
+#include "model_store.hpp"
+#include "tail_cache.hpp"
+#include "worker_slots.hpp"
+
+namespace disc::net {
+
+struct ServiceLimits {
+  int workers = 2;
+  size_t max_message_bytes = 0;
+  std::string token;
+};
+
+class InferenceService final : public disc::v1::Inference::Service {
+ public:
+  InferenceService(ModelStore models, const ServiceLimits& limits);
+
+  grpc::Status Infer(grpc::ServerContext* context, const disc::v1::InferRequest* request,
+                     disc::v1::InferResponse* response) override;
+  grpc::Status InferImage(grpc::ServerContext* context, const disc::v1::InferImageRequest* request,
+                          disc::v1::InferResponse* response) override;
+  grpc::Status Describe(grpc::ServerContext* context, const disc::v1::DescribeRequest* request,
+                        disc::v1::DescribeResponse* response) override;
+
+ private:
+  const ModelStore models_;
+  const ServiceLimits limits_;
+  TailCache tails_;
+  WorkerSlots slots_;
+};
+
+}  // namespace disc::net

@@ -1,0 +1,30 @@
+#include "model_store.hpp"
+
+#include <algorithm>
+
+namespace disc::net {
+
+Result<ModelStore> ModelStore::load(const std::string& assets_dir, const std::vector<std::string>& names) {
+  if (names.empty()) return Error("no model to serve");
+  DISC_ASSIGN_OR_RETURN(AssetCatalog catalog, AssetCatalog::load(assets_dir));
+  ModelStore store;
+  for (const std::string& name : names) {
+    if (store.find(name)) continue;
+    DISC_ASSIGN_OR_RETURN(ModelEntry entry, catalog.find_model(name));
+    auto dataset = catalog.load_dataset(entry.dataset);
+    if (!dataset.ok()) return dataset.error().with_context(name);
+    auto onnx = OnnxModel::load_file(entry.path);
+    if (!onnx.ok()) return onnx.error().with_context(name);
+    store.models_.push_back(std::make_unique<ServedModel>(
+        ServedModel{std::move(entry), std::move(dataset->class_names), std::move(onnx).value()}));
+  }
+  return store;
+}
+
+const ServedModel* ModelStore::find(const std::string& name) const {
+  const auto it = std::find_if(models_.begin(), models_.end(),
+                               [&](const auto& m) { return m->entry.name == name; });
+  return it == models_.end() ? nullptr : it->get();
+}
+
+}  // namespace disc::net

@@ -1,0 +1,71 @@
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/security/server_credentials.h>
+
+#include <algorithm>
+
+#include "disc/npy.hpp"
+#include "disc/server.hpp"
+#include "inference_service.hpp"
+
+namespace disc {
+
+struct InferenceServer::Impl {
+  std::unique_ptr<net::InferenceService> service;
+  std::unique_ptr<grpc::Server> server;
+  int port = 0;
+};
+
+namespace {
+
+Result<std::shared_ptr<grpc::ServerCredentials>> server_credentials(const ServerOptions& options) {
+  if (options.tls_cert_file.empty() != options.tls_key_file.empty())
+    return Error("TLS needs both a certificate and a key");
+  if (options.tls_cert_file.empty()) return grpc::InsecureServerCredentials();
+  DISC_ASSIGN_OR_RETURN(auto cert, read_file(options.tls_cert_file));
+  DISC_ASSIGN_OR_RETURN(auto key, read_file(options.tls_key_file));
+  grpc::SslServerCredentialsOptions ssl;
+  ssl.pem_key_cert_pairs.push_back({std::string(key.begin(), key.end()), std::string(cert.begin(), cert.end())});
+  return grpc::SslServerCredentials(ssl);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<InferenceServer>> InferenceServer::start(const ServerOptions& options) {
+  if (options.workers < 1) return Error("workers must be at least 1");
+  if (options.max_message_bytes < 1 || options.max_message_bytes > static_cast<size_t>(INT32_MAX))
+    return Error("max message bytes must be in 1..2^31-1");
+  DISC_ASSIGN_OR_RETURN(auto credentials, server_credentials(options));
+  DISC_ASSIGN_OR_RETURN(net::ModelStore models, net::ModelStore::load(options.assets_dir, options.models));
+
+  auto impl = std::make_unique<Impl>();
+  impl->service = std::make_unique<net::InferenceService>(
+      std::move(models), net::ServiceLimits{options.workers, options.max_message_bytes, options.token});
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(options.listen, credentials, &impl->port);
+  builder.SetMaxReceiveMessageSize(static_cast<int>(options.max_message_bytes));
+  // Handler threads mostly wait for a worker slot; cap them so a flood cannot exhaust the host.
+  grpc::ResourceQuota quota("disc-serve");
+  quota.SetMaxThreads(std::max(64, 8 * options.workers));
+  builder.SetResourceQuota(quota);
+  builder.RegisterService(impl->service.get());
+  impl->server = builder.BuildAndStart();
+  if (!impl->server || impl->port == 0) return Error("cannot listen on " + options.listen);
+  return std::unique_ptr<InferenceServer>(new InferenceServer(std::move(impl)));
+}
+
+InferenceServer::InferenceServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+InferenceServer::~InferenceServer() {
+  impl_->server->Shutdown(std::chrono::system_clock::now());
+  impl_->server->Wait();
+}
+
+int InferenceServer::port() const { return impl_->port; }
+
+void InferenceServer::shutdown(std::chrono::milliseconds grace) {
+  impl_->server->Shutdown(std::chrono::system_clock::now() + grace);
+}
+
+void InferenceServer::wait() { impl_->server->Wait(); }
+
+}  // namespace disc

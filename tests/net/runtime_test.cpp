@@ -1,0 +1,346 @@
+// Loopback end to end: an in-process server, the EdgeClient and raw gRPC stubs.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "disc/codec.hpp"
+#include "disc/edge.hpp"
+#include "disc/edge_client.hpp"
+#include "disc/npy.hpp"
+#include "test_server.hpp"
+
+namespace disc::testing {
+namespace {
+
+class RuntimeTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    reference_ = new Reference(Reference::load());
+    server_ = start_server(test_server_options()).release();
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    delete reference_;
+  }
+
+  static std::unique_ptr<EdgeClient> client(ClientOptions options = {}) {
+    options.servers = {address(*server_)};
+    auto c = EdgeClient::connect(options);
+    EXPECT_TRUE(c.ok()) << c.error().message();
+    return std::move(c).value();
+  }
+
+  static Bytes stream(const std::string& cut, size_t image, const std::string& codec = "raw") {
+    auto c = make_codec(codec);
+    EXPECT_TRUE(c.ok()) << c.error().message();
+    auto s = compress(reference_->features(cut, image), **c);
+    EXPECT_TRUE(s.ok());
+    return std::move(s).value();
+  }
+
+  static grpc::Status call(const disc::v1::InferRequest& request, disc::v1::InferResponse* response) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+    return raw_stub(*server_)->Infer(&context, request, response);
+  }
+
+  static disc::v1::InferRequest request(const std::string& cut, const Bytes& bytes) {
+    disc::v1::InferRequest r;
+    r.set_model(kModel);
+    r.set_cut(cut);
+    r.set_stream(bytes.data(), bytes.size());
+    r.set_top_k(3);
+    return r;
+  }
+
+  static Reference* reference_;
+  static InferenceServer* server_;
+};
+Reference* RuntimeTest::reference_ = nullptr;
+InferenceServer* RuntimeTest::server_ = nullptr;
+
+void expect_same_top(const std::vector<Prediction>& remote, const std::vector<Prediction>& local) {
+  ASSERT_EQ(remote.size(), local.size());
+  for (size_t i = 0; i < local.size(); ++i) {
+    EXPECT_EQ(remote[i].label, local[i].label) << "rank " << i;
+    EXPECT_NEAR(remote[i].probability, local[i].probability, 1e-5) << "rank " << i;
+    EXPECT_EQ(remote[i].name, local[i].name);
+  }
+}
+
+TEST_F(RuntimeTest, LosslessCodecsAnswerAsTheLocalModel) {
+  auto edge = client();
+  const std::string cut = reference_->middle_cut().tensor;
+  for (const std::string codec : {"raw", "zstd", "disc:bits=0"}) {
+    for (size_t image : {0, 1, 2}) {
+      SCOPED_TRACE(codec + " image " + std::to_string(image));
+      auto answer = edge->infer(kModel, cut, stream(cut, image, codec), 5);
+      ASSERT_TRUE(answer.ok()) << answer.error().message();
+      expect_same_top(answer->top, reference_->local_top(image, 5));
+      EXPECT_EQ(CodecSpec::parse(answer->codec)->name, CodecSpec::parse(codec)->name);
+      EXPECT_GT(answer->request_bytes, 0u);
+      EXPECT_GT(answer->round_trip_seconds, answer->server.total);
+      EXPECT_GE(answer->server.total, answer->server.tail);
+    }
+  }
+}
+
+TEST_F(RuntimeTest, EveryCutAnswersAsTheLocalModel) {
+  auto edge = client();
+  const auto local = reference_->local_top(3, 3);
+  for (const CutPoint& cut : reference_->onnx.cuts()) {
+    SCOPED_TRACE(cut.tensor);
+    auto answer = edge->infer(kModel, cut.tensor, stream(cut.tensor, 3), 3);
+    ASSERT_TRUE(answer.ok()) << answer.error().message();
+    expect_same_top(answer->top, local);
+  }
+}
+
+TEST_F(RuntimeTest, ServerOnlyUploadsTheImageFile) {
+  auto edge = client();
+  auto file = read_file(reference_->dataset.images[4].path);
+  ASSERT_TRUE(file.ok());
+  auto answer = edge->infer_image(kModel, *file, 5, /*return_logits=*/true);
+  ASSERT_TRUE(answer.ok()) << answer.error().message();
+  expect_same_top(answer->top, reference_->local_top(4, 5));
+  EXPECT_EQ(answer->logits.size(), static_cast<size_t>(reference_->entry.classes));
+  EXPECT_GT(answer->request_bytes, file->size());
+}
+
+TEST_F(RuntimeTest, EdgePipelineModesAgree) {
+  auto edge = client();
+  std::vector<std::vector<Prediction>> tops;
+  for (EdgeMode mode : {EdgeMode::kSplit, EdgeMode::kEdgeOnly, EdgeMode::kServerOnly}) {
+    EdgeConfig config{mode, reference_->middle_cut().tensor, "zstd", 3};
+    auto pipeline = EdgePipeline::create(reference_->entry, reference_->dataset.class_names, config, edge.get());
+    ASSERT_TRUE(pipeline.ok()) << pipeline.error().message();
+    auto result = (*pipeline)->run(reference_->dataset.images[5].path);
+    ASSERT_TRUE(result.ok()) << result.error().message();
+    EXPECT_GT(result->timing.total, 0);
+    if (mode == EdgeMode::kSplit) {
+      EXPECT_EQ(result->raw_bytes, reference_->middle_cut().fp32_bytes());
+      EXPECT_GT(result->timing.head, 0);
+      EXPECT_GT(result->timing.tail, 0);
+    }
+    if (mode == EdgeMode::kEdgeOnly) {
+      EXPECT_EQ(result->bytes_sent, 0u);
+    }
+    tops.push_back(result->top);
+  }
+  expect_same_top(tops[0], tops[1]);
+  expect_same_top(tops[2], tops[1]);
+}
+
+TEST_F(RuntimeTest, DescribeListsModelsCutsAndCodecs) {
+  auto description = client()->describe();
+  ASSERT_TRUE(description.ok()) << description.error().message();
+  ASSERT_EQ(description->models.size(), 1u);
+  const RemoteModel& m = description->models[0];
+  EXPECT_EQ(m.name, kModel);
+  ASSERT_EQ(m.cuts.size(), reference_->onnx.cuts().size());
+  EXPECT_EQ(m.cuts[0].shape, reference_->onnx.cuts()[0].shape);
+  EXPECT_EQ(description->codecs.size(), codec_list().size());
+}
+
+TEST_F(RuntimeTest, BadRequestsGetTheRightStatus) {
+  const CutPoint& cut = reference_->middle_cut();
+  const Bytes good = stream(cut.tensor, 0);
+  disc::v1::InferResponse response;
+
+  auto unknown_model = request(cut.tensor, good);
+  unknown_model.set_model("no_such_model");
+  EXPECT_EQ(call(unknown_model, &response).error_code(), grpc::StatusCode::NOT_FOUND);
+
+  EXPECT_EQ(call(request("no_such_tensor", good), &response).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+
+  const Bytes truncated(good.begin(), good.begin() + good.size() / 2);
+  const grpc::Status t = call(request(cut.tensor, truncated), &response);
+  EXPECT_EQ(t.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(t.error_message().find("stream"), std::string::npos) << t.error_message();
+
+  Bytes corrupt = good;
+  corrupt[corrupt.size() / 2] ^= 0x40;
+  EXPECT_EQ(call(request(cut.tensor, corrupt), &response).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+
+  EXPECT_EQ(call(request(cut.tensor, Bytes{}), &response).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+
+  const auto other = std::find_if(reference_->onnx.cuts().begin(), reference_->onnx.cuts().end(),
+                                  [&](const CutPoint& c) { return c.shape != cut.shape; });
+  ASSERT_NE(other, reference_->onnx.cuts().end());
+  const grpc::Status mismatch = call(request(cut.tensor, stream(other->tensor, 0)), &response);
+  EXPECT_EQ(mismatch.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(mismatch.error_message().find("shape"), std::string::npos) << mismatch.error_message();
+
+  auto bad_k = request(cut.tensor, good);
+  bad_k.set_top_k(reference_->entry.classes + 1);
+  EXPECT_EQ(call(bad_k, &response).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+
+  // The server is still healthy after all of that.
+  EXPECT_TRUE(call(request(cut.tensor, good), &response).ok());
+}
+
+TEST_F(RuntimeTest, UndecodableImagesAreInvalidArguments) {
+  auto edge = client();
+  const Bytes garbage = {0xff, 0xd8, 0xff, 0x00, 0x01, 0x02};
+  auto answer = edge->infer_image(kModel, garbage, 3);
+  ASSERT_FALSE(answer.ok());
+  EXPECT_NE(answer.error().message().find("INVALID_ARGUMENT"), std::string::npos) << answer.error().message();
+  EXPECT_FALSE(edge->infer_image(kModel, Bytes{}, 3).ok());
+}
+
+TEST_F(RuntimeTest, ExpiredDeadlineIsReported) {
+  ClientOptions options;
+  options.deadline_ms = 1;
+  auto edge = client(options);
+  const std::string cut = reference_->middle_cut().tensor;
+  const Bytes bytes = stream(cut, 0);
+  // A 1 ms deadline cannot cover a round trip with inference on every attempt.
+  bool expired = false;
+  for (int i = 0; i < 20 && !expired; ++i) {
+    auto answer = edge->infer(kModel, cut, bytes, 3);
+    expired = !answer.ok() && answer.error().message().find("DEADLINE_EXCEEDED") != std::string::npos;
+  }
+  EXPECT_TRUE(expired);
+}
+
+TEST_F(RuntimeTest, ConcurrentClientsAllGetTheirAnswers) {
+  constexpr int kClients = 8;
+  constexpr int kRequests = 50;
+  const std::string cut = reference_->middle_cut().tensor;
+  std::vector<Bytes> streams;
+  std::vector<int> expected;
+  for (int i = 0; i < kClients; ++i) {
+    streams.push_back(stream(cut, i));
+    expected.push_back(reference_->local_top(i, 1)[0].label);
+  }
+  std::atomic<int> correct{0};
+  std::vector<std::thread> threads;
+  for (int c = 0; c < kClients; ++c)
+    threads.emplace_back([&, c] {
+      auto edge = client();
+      for (int r = 0; r < kRequests; ++r) {
+        auto answer = edge->infer(kModel, cut, streams[c], 1);
+        if (answer.ok() && answer->top[0].label == expected[c]) ++correct;
+      }
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(correct.load(), kClients * kRequests);
+}
+
+TEST_F(RuntimeTest, CancelledRequestsDoNotDisturbOthers) {
+  const std::string cut = reference_->middle_cut().tensor;
+  const Bytes bytes = stream(cut, 0);
+  const int expected = reference_->local_top(0, 1)[0].label;
+  std::atomic<bool> done{false};
+  std::atomic<int> cancelled{0};
+  std::thread canceller([&] {
+    auto stub = raw_stub(*server_);
+    for (int i = 0; !done; ++i) {
+      grpc::ClientContext context;
+      disc::v1::InferResponse response;
+      std::thread cancel([&context, i] {
+        std::this_thread::sleep_for(std::chrono::microseconds(100 * (i % 20)));
+        context.TryCancel();
+      });
+      const grpc::Status s = stub->Infer(&context, request(cut, bytes), &response);
+      cancel.join();
+      cancelled += s.error_code() == grpc::StatusCode::CANCELLED;
+    }
+  });
+  auto edge = client();
+  int correct = 0;
+  for (int r = 0; r < 100; ++r) {
+    auto answer = edge->infer(kModel, cut, bytes, 1);
+    correct += answer.ok() && answer->top[0].label == expected;
+  }
+  done = true;
+  canceller.join();
+  EXPECT_EQ(correct, 100);
+  EXPECT_GT(cancelled.load(), 0);
+}
+
+TEST(RuntimeAuthTest, TokenIsRequired) {
+  ServerOptions options = test_server_options();
+  options.token = "correct horse";
+  auto server = start_server(options);
+  ASSERT_TRUE(server);
+  auto describe_with = [&](const std::string& token) {
+    ClientOptions client_options;
+    client_options.servers = {address(*server)};
+    client_options.token = token;
+    return (*EdgeClient::connect(client_options))->describe();
+  };
+  auto wrong = describe_with("battery staple");
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_NE(wrong.error().message().find("UNAUTHENTICATED"), std::string::npos) << wrong.error().message();
+  auto missing = describe_with("");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.error().message().find("UNAUTHENTICATED"), std::string::npos);
+  EXPECT_TRUE(describe_with("correct horse").ok());
+}
+
+TEST(RuntimeLimitsTest, OversizedRequestIsResourceExhausted) {
+  ServerOptions options = test_server_options();
+  options.max_message_bytes = 4096;
+  auto server = start_server(options);
+  ASSERT_TRUE(server);
+  disc::v1::InferRequest request;
+  request.set_model(kModel);
+  request.set_cut("anything");
+  request.set_stream(std::string(8192, 'x'));
+  disc::v1::InferResponse response;
+  grpc::ClientContext context;
+  EXPECT_EQ(raw_stub(*server)->Infer(&context, request, &response).error_code(),
+            grpc::StatusCode::RESOURCE_EXHAUSTED);
+}
+
+TEST(RuntimeClientTest, UnreachableServerFailsAfterRetries) {
+  // Bind and release a port so that nothing listens on it.
+  auto server = start_server(test_server_options());
+  ASSERT_TRUE(server);
+  const std::string dead = address(*server);
+  server.reset();
+  ClientOptions options;
+  options.servers = {dead};
+  options.retries = 2;
+  options.backoff_ms = 10;
+  auto answer = (*EdgeClient::connect(options))->describe();
+  ASSERT_FALSE(answer.ok());
+  EXPECT_NE(answer.error().message().find("UNAVAILABLE"), std::string::npos) << answer.error().message();
+  EXPECT_NE(answer.error().message().find("after 3 attempts"), std::string::npos) << answer.error().message();
+}
+
+TEST(RuntimeClientTest, RoundRobinOverTwoServers) {
+  auto a = start_server(test_server_options());
+  auto b = start_server(test_server_options());
+  ASSERT_TRUE(a && b);
+  ClientOptions options;
+  options.servers = {address(*a), address(*b)};
+  auto edge = EdgeClient::connect(options);
+  ASSERT_TRUE(edge.ok()) << edge.error().message();
+  for (int i = 0; i < 4; ++i) EXPECT_TRUE((*edge)->describe().ok());
+  // Requests keep flowing when one server goes away.
+  b.reset();
+  for (int i = 0; i < 4; ++i) {
+    auto d = (*edge)->describe();
+    EXPECT_TRUE(d.ok()) << d.error().message();
+  }
+}
+
+TEST(RuntimeClientTest, LoadBalancingNeedsNumericAddresses) {
+  ClientOptions options;
+  options.servers = {"localhost:1", "localhost:2"};
+  EXPECT_FALSE(EdgeClient::connect(options).ok());
+  options.servers = {};
+  EXPECT_FALSE(EdgeClient::connect(options).ok());
+}
+
+TEST(RuntimeServerTest, UnknownModelDoesNotStart) {
+  ServerOptions options = test_server_options();
+  options.models = {"no_such_model"};
+  EXPECT_FALSE(InferenceServer::start(options).ok());
+}
+
+}  // namespace
+}  // namespace disc::testing

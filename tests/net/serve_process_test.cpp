@@ -1,0 +1,137 @@
+// The `disc serve` and `disc edge` processes (DISC_CLI).
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <string>
+#include <thread>
+
+#include "disc/edge_client.hpp"
+#include "disc/timing.hpp"
+
+namespace {
+
+// `disc serve` as a child process whose stdout we read.
+class ServeProcess {
+ public:
+  explicit ServeProcess(std::vector<std::string> extra) {
+    int out[2];
+    EXPECT_EQ(pipe(out), 0);
+    pid_ = fork();
+    if (pid_ == 0) {
+      dup2(out[1], STDOUT_FILENO);
+      close(out[0]);
+      std::vector<std::string> args = {DISC_CLI, "--assets", DISC_TEST_ASSETS_DIR, "serve", "--listen",
+                                       "127.0.0.1:0", "--model", "resnet20_cifar10"};
+      args.insert(args.end(), extra.begin(), extra.end());
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(DISC_CLI, argv.data());
+      _exit(127);
+    }
+    close(out[1]);
+    stdout_ = fdopen(out[0], "r");
+  }
+  ~ServeProcess() {
+    if (pid_ > 0 && !reaped_) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+    if (stdout_) fclose(stdout_);
+  }
+
+  // The address from the "listening on HOST:PORT" line, or "" if the server died.
+  std::string address() {
+    char line[256];
+    if (!fgets(line, sizeof line, stdout_)) return "";
+    std::string text(line);
+    const auto at = text.find("listening on ");
+    if (at == std::string::npos) return "";
+    text = text.substr(at + 13);
+    return text.substr(0, text.find_first_of("\r\n"));
+  }
+
+  // Exit status after `signal`, or -1 if the process does not exit within `timeout` seconds.
+  int stop(int signal, double timeout) {
+    kill(pid_, signal);
+    const disc::Stopwatch waited;
+    while (waited.seconds() < timeout) {
+      int status = 0;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        reaped_ = true;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return -1;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  FILE* stdout_ = nullptr;
+  bool reaped_ = false;
+};
+
+std::unique_ptr<disc::EdgeClient> client_for(const std::string& address) {
+  disc::ClientOptions options;
+  options.servers = {address};
+  return std::move(disc::EdgeClient::connect(options)).value();
+}
+
+TEST(ServeProcessTest, ExitsCleanlyOnSigterm) {
+  ServeProcess serve({"--workers", "2"});
+  const std::string address = serve.address();
+  ASSERT_FALSE(address.empty());
+  auto described = client_for(address)->describe();
+  ASSERT_TRUE(described.ok()) << described.error().message();
+  EXPECT_EQ(described->models.at(0).name, "resnet20_cifar10");
+  EXPECT_EQ(serve.stop(SIGTERM, 30), 0);
+}
+
+TEST(ServeProcessTest, ExitsCleanlyOnSigint) {
+  ServeProcess serve({});
+  ASSERT_FALSE(serve.address().empty());
+  EXPECT_EQ(serve.stop(SIGINT, 30), 0);
+}
+
+TEST(ServeProcessTest, EdgeCommandClassifiesThroughTheServer) {
+  ServeProcess serve({"--token", "t0ken"});
+  const std::string address = serve.address();
+  ASSERT_FALSE(address.empty());
+  auto description = client_for(address)->describe();
+  ASSERT_FALSE(description.ok());  // no token
+  const std::string command = std::string(DISC_CLI) + " -q --assets " + DISC_TEST_ASSETS_DIR +
+                              " edge --server " + address + " --token t0ken --model resnet20_cifar10" +
+                              " --server-only --dataset-images 4 --check-local --json";
+  FILE* edge = popen(command.c_str(), "r");
+  ASSERT_NE(edge, nullptr);
+  std::string output;
+  char buffer[4096];
+  while (size_t n = fread(buffer, 1, sizeof buffer, edge)) output.append(buffer, n);
+  EXPECT_EQ(pclose(edge), 0) << output;
+  EXPECT_NE(output.find("\"local_agreement\": 1.0"), std::string::npos) << output;
+  EXPECT_NE(output.find("\"images\": 4"), std::string::npos) << output;
+  EXPECT_EQ(serve.stop(SIGTERM, 30), 0);
+}
+
+TEST(ServeProcessTest, EdgeReportsAnUnreachableServerInOneLine) {
+  ServeProcess serve({});
+  const std::string address = serve.address();
+  ASSERT_EQ(serve.stop(SIGTERM, 30), 0);
+  const std::string command = std::string(DISC_CLI) + " -q --assets " + DISC_TEST_ASSETS_DIR + " edge --server " +
+                              address + " --retries 1 --model resnet20_cifar10 --server-only --dataset-images 1 2>&1";
+  FILE* edge = popen(command.c_str(), "r");
+  ASSERT_NE(edge, nullptr);
+  std::string output;
+  char buffer[4096];
+  while (size_t n = fread(buffer, 1, sizeof buffer, edge)) output.append(buffer, n);
+  EXPECT_NE(pclose(edge), 0);
+  EXPECT_NE(output.find("UNAVAILABLE"), std::string::npos) << output;
+  EXPECT_EQ(std::count(output.begin(), output.end(), '\n'), 1) << output;
+}
+
+}  // namespace

@@ -1,0 +1,32 @@
+// How a client subcommand reaches servers: addresses, deadline, retries, TLS, token.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include "disc/edge_client.hpp"
+
+namespace disc::cli {
+
+class ConnectionOptions {
+ public:
+  // `server_required`: false for commands that can also run without a server.
+  void add_to(CLI::App& app, bool server_required = true) {
+    app.add_option("-s,--server", options_.servers, "server host:port; several (comma-separated) balance round robin")
+        ->delimiter(',')
+        ->required(server_required);
+    app.add_option("--deadline-ms", options_.deadline_ms, "deadline of each attempt")
+        ->check(CLI::Range(1, 3600000))
+        ->capture_default_str();
+    app.add_option("--retries", options_.retries, "further attempts when the server is unavailable")
+        ->check(CLI::Range(0, 100))
+        ->capture_default_str();
+    app.add_option("--tls-ca", options_.tls_ca_file, "PEM roots to verify the server with (TLS on)");
+    app.add_option("--token", options_.token, "bearer token (env DISC_TOKEN)")->envname("DISC_TOKEN");
+  }
+  const ClientOptions& client_options() const { return options_; }
+
+ private:
+  ClientOptions options_;
+};
+
+}  // namespace disc::cli
