@@ -1,0 +1,91 @@
+// Rate–accuracy evaluation of codecs at cut points of a real model, and label-free
+// calibration of codec settings.
+//
+// Accuracy is always measured against the uncompressed split model on the same images:
+// the reference prediction of an image at a cut is tail(head(image)) with no codec.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "disc/assets.hpp"
+#include "disc/codec.hpp"
+#include "disc/status.hpp"
+
+namespace disc {
+
+// Expands a sweep description into concrete codec settings. Each item is a codec name
+// (its default sweep grid, see doc/EVAL.md) or an explicit grid where `|` separates
+// alternatives: "disc:bits=2|3|4,prune=0.1|0.2" yields the 6 combinations.
+Result<std::vector<CodecSpec>> expand_sweep(const std::vector<std::string>& items);
+
+struct EvalProgress {
+  std::string stage;  // e.g. "features /MaxPool_output_0" or "jpeg:quality=50"
+  size_t done = 0;
+  size_t total = 0;
+};
+
+struct EvalOptions {
+  std::vector<std::string> cuts;   // tensor names; empty = every valid cut
+  std::vector<CodecSpec> settings;
+  size_t first_image = 0;          // evaluate dataset images [first_image, first_image + images)
+  size_t images = 100;
+  int threads = 1;                 // worker threads, each with its own networks
+  std::function<void(const EvalProgress&)> progress;  // called from the calling thread only
+};
+
+// One (cut, codec setting) over all evaluated images.
+struct EvalRow {
+  std::string cut;
+  size_t cut_position = 0;
+  Shape shape;
+  std::string codec;          // the setting, as a CodecSpec string
+  std::string codec_name;
+  double mean_bytes = 0;      // whole stream (header, side information, checksum)
+  double ratio = 0;           // fp32 bytes / mean_bytes
+  double bits_per_element = 0;
+  double top1 = 0;            // accuracy of the compressed pipeline vs labels
+  double top5 = 0;
+  double top1_loss_pp = 0;    // reference top-1 minus compressed top-1, percentage points
+  double top5_loss_pp = 0;
+  double agreement = 0;       // fraction of images whose top-1 equals the reference top-1
+  double mean_kl = 0;         // mean KL(reference softmax || compressed softmax), nats
+  double encode_ms = 0;       // mean per image
+  double decode_ms = 0;
+};
+
+struct EvalReport {
+  std::string model;
+  size_t images = 0;
+  size_t first_image = 0;
+  double reference_top1 = 0;  // uncompressed model on the same images
+  double reference_top5 = 0;
+  std::vector<EvalRow> rows;
+};
+
+Result<EvalReport> evaluate(const ModelEntry& model, const Dataset& dataset, const EvalOptions& options);
+
+// Per cut and codec: the rows no other row of the same cut and codec beats in both ratio
+// and top-1 loss, sorted by ratio.
+std::vector<EvalRow> pareto_front(const std::vector<EvalRow>& rows);
+
+// The highest-ratio row of each (cut, codec) with top1_loss_pp <= budget_pp.
+std::vector<EvalRow> best_within_budget(const std::vector<EvalRow>& rows, double budget_pp);
+
+// Writes rows.csv, report.json (the rate table `disc plan` reads), summary.md and plots
+// (SVG through gnuplot when it is installed) into `dir`.
+Status write_eval_report(const EvalReport& report, const std::string& dir);
+
+// Label-free choice of settings for one cut: the highest-ratio setting whose disagreement
+// with the uncompressed model's top-1 on the calibration images, in percentage points, is
+// within the budget (disagreement bounds the top-1 loss from above).
+struct Calibration {
+  CodecSpec chosen;
+  EvalRow calibration_row;   // measured on the calibration images (labels unused)
+  std::vector<EvalRow> candidates;
+};
+Result<Calibration> choose_calibrated(const std::vector<EvalRow>& calibration_rows, double budget_pp);
+
+}  // namespace disc

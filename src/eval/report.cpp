@@ -1,0 +1,205 @@
+// Evaluation outputs: rows.csv, pareto.csv, report.json, summary.md and SVG plots.
+#include <fmt/format.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "disc/eval.hpp"
+
+namespace disc {
+namespace {
+
+constexpr double kBudgetsPp[] = {1.0, 0.5};
+
+std::string csv_quote(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+Status write_text(const std::filesystem::path& path, const std::string& text) {
+  std::ofstream out(path);
+  out << text;
+  if (!out) return Error("cannot write '" + path.string() + "'");
+  return Status();
+}
+
+std::string rows_csv(const std::vector<EvalRow>& rows) {
+  std::string s =
+      "cut,cut_position,shape,codec,codec_name,mean_bytes,ratio,bits_per_element,top1,top5,top1_loss_pp,"
+      "top5_loss_pp,agreement,mean_kl,encode_ms,decode_ms\n";
+  for (const EvalRow& r : rows)
+    s += fmt::format("{},{},{},{},{},{:.1f},{:.3f},{:.5f},{:.5f},{:.5f},{:.3f},{:.3f},{:.5f},{:.6f},{:.4f},{:.4f}\n",
+                     csv_quote(r.cut), r.cut_position, shape_to_string(r.shape), csv_quote(r.codec), r.codec_name,
+                     r.mean_bytes, r.ratio, r.bits_per_element, r.top1, r.top5, r.top1_loss_pp, r.top5_loss_pp,
+                     r.agreement, r.mean_kl, r.encode_ms, r.decode_ms);
+  return s;
+}
+
+nlohmann::json report_json(const EvalReport& report) {
+  nlohmann::json rows = nlohmann::json::array();
+  for (const EvalRow& r : report.rows)
+    rows.push_back({{"cut", r.cut},
+                    {"cut_position", r.cut_position},
+                    {"shape", r.shape},
+                    {"codec", r.codec},
+                    {"mean_bytes", r.mean_bytes},
+                    {"ratio", r.ratio},
+                    {"bits_per_element", r.bits_per_element},
+                    {"top1", r.top1},
+                    {"top5", r.top5},
+                    {"top1_loss_pp", r.top1_loss_pp},
+                    {"top5_loss_pp", r.top5_loss_pp},
+                    {"agreement", r.agreement},
+                    {"mean_kl", r.mean_kl},
+                    {"encode_ms", r.encode_ms},
+                    {"decode_ms", r.decode_ms}});
+  return {{"model", report.model},
+          {"images", report.images},
+          {"first_image", report.first_image},
+          {"reference_top1", report.reference_top1},
+          {"reference_top5", report.reference_top5},
+          {"rows", rows}};
+}
+
+// Per cut: best ratio at the budget for each codec, and DISC's margin over the best baseline.
+std::string budget_table(const EvalReport& report, double budget_pp) {
+  const std::vector<EvalRow> best = best_within_budget(report.rows, budget_pp);
+  std::set<std::string> codecs;
+  for (const EvalRow& r : report.rows) codecs.insert(r.codec_name);
+  std::map<std::string, std::map<std::string, const EvalRow*>> by_cut;  // cut -> codec -> row
+  std::vector<std::string> cut_order;
+  for (const EvalRow& r : best) {
+    if (!by_cut.count(r.cut)) cut_order.push_back(r.cut);
+    by_cut[r.cut][r.codec_name] = &r;
+  }
+  std::string s = fmt::format("\n### Best ratio at ≤ {:.1f} pp top-1 loss\n\n| cut | shape |", budget_pp);
+  for (const std::string& c : codecs) s += " " + c + " |";
+  s += " DISC / best baseline |\n|---|---|";
+  for (size_t i = 0; i <= codecs.size(); ++i) s += "---|";
+  s += "\n";
+  for (const std::string& cut : cut_order) {
+    const auto& row = by_cut[cut];
+    s += fmt::format("| `{}` | {} |", cut, shape_to_string(row.begin()->second->shape));
+    double best_baseline = 0;
+    for (const std::string& c : codecs) {
+      auto it = row.find(c);
+      if (it == row.end()) {
+        s += " — |";
+        continue;
+      }
+      s += fmt::format(" {:.1f}× ({:+.2f} pp) |", it->second->ratio, -it->second->top1_loss_pp);
+      if (c != "disc" && c != "raw" && c != "zstd") best_baseline = std::max(best_baseline, it->second->ratio);
+    }
+    auto disc_row = row.find("disc");
+    if (disc_row != row.end() && best_baseline > 0)
+      s += fmt::format(" {:.2f}× |\n", disc_row->second->ratio / best_baseline);
+    else
+      s += " — |\n";
+  }
+  s += "\nEach cell: compression ratio vs raw fp32 (whole stream) and top-1 change in pp.\n";
+  return s;
+}
+
+std::string summary_markdown(const EvalReport& report) {
+  std::string s = fmt::format(
+      "# Rate–accuracy evaluation: {}\n\nImages {}..{} of the dataset ({} images). Uncompressed model on these "
+      "images: top-1 {:.2f}%, top-5 {:.2f}%. Losses are against the uncompressed split model on the same "
+      "images.\n",
+      report.model, report.first_image, report.first_image + report.images - 1, report.images,
+      100 * report.reference_top1, 100 * report.reference_top5);
+  for (double b : kBudgetsPp) s += budget_table(report, b);
+  s += "\n### Best settings at ≤ 1.0 pp\n\n| cut | codec setting | ratio | bits/elem | top-1 loss pp | agreement | "
+       "encode ms | decode ms |\n|---|---|---|---|---|---|---|---|\n";
+  for (const EvalRow& r : best_within_budget(report.rows, 1.0))
+    s += fmt::format("| `{}` | `{}` | {:.1f}× | {:.3f} | {:.2f} | {:.4f} | {:.3f} | {:.3f} |\n", r.cut, r.codec,
+                     r.ratio, r.bits_per_element, r.top1_loss_pp, r.agreement, r.encode_ms, r.decode_ms);
+  s += "\nPlots: `rate_*.svg` (top-1 loss vs ratio per cut), `best_ratio.svg` (best ratio at ≤ 1 pp along the "
+       "network). All rows: `rows.csv`, Pareto fronts: `pareto.csv`, rate table for `disc plan`: `report.json`.\n";
+  return s;
+}
+
+bool have_gnuplot() { return std::system("command -v gnuplot >/dev/null 2>&1") == 0; }
+
+// One gnuplot script per plot; data inline so each script stands alone.
+std::string rate_plot_script(const std::string& cut, const std::vector<EvalRow>& front, const std::string& svg) {
+  std::map<std::string, std::vector<const EvalRow*>> by_codec;
+  for (const EvalRow& r : front)
+    if (r.cut == cut) by_codec[r.codec_name].push_back(&r);
+  std::string s = fmt::format(
+      "set terminal svg size 800,500 dynamic font 'sans,12'\nset output '{}'\nset title 'top-1 loss vs "
+      "compression ratio at {}' noenhanced\nset logscale x\nset xlabel 'compression ratio vs fp32 (×)'\n"
+      "set ylabel 'top-1 loss (pp)'\nset grid\nset key top left\nset yrange [-1:*]\n",
+      svg, cut);
+  std::string plots;
+  for (auto& [codec, rows] : by_codec) {
+    s += "$" + codec + " << EOD\n";
+    for (const EvalRow* r : rows) s += fmt::format("{} {}\n", r->ratio, r->top1_loss_pp);
+    s += "EOD\n";
+    plots += (plots.empty() ? "plot " : ", ") + fmt::format("${} with linespoints title '{}'", codec, codec);
+  }
+  return s + plots + ", 1 with lines dt 2 lc rgb 'gray' title '1 pp'\n";
+}
+
+std::string best_plot_script(const std::vector<EvalRow>& best, const std::string& svg) {
+  std::map<std::string, std::vector<const EvalRow*>> by_codec;
+  std::map<size_t, std::string> cut_names;
+  for (const EvalRow& r : best) {
+    by_codec[r.codec_name].push_back(&r);
+    cut_names[r.cut_position] = r.cut;
+  }
+  std::string s = fmt::format(
+      "set terminal svg size 900,500 dynamic font 'sans,12'\nset output '{}'\nset title 'best compression "
+      "ratio at ≤ 1 pp top-1 loss, along the network'\nset logscale y\nset ylabel 'ratio vs fp32 (×)'\n"
+      "set xlabel 'cut (topological position)'\nset grid\nset key top left\n",
+      svg);
+  std::string plots;
+  for (auto& [codec, rows] : by_codec) {
+    s += "$" + codec + " << EOD\n";
+    for (const EvalRow* r : rows) s += fmt::format("{} {}\n", r->cut_position, r->ratio);
+    s += "EOD\n";
+    plots += (plots.empty() ? "plot " : ", ") + fmt::format("${} with linespoints title '{}'", codec, codec);
+  }
+  return s + plots + "\n";
+}
+
+Status render(const std::filesystem::path& dir, const std::string& name, const std::string& script) {
+  const auto gp = dir / (name + ".gp");
+  DISC_RETURN_IF_ERROR(write_text(gp, script));
+  const std::string cmd = "gnuplot '" + gp.string() + "' 2>/dev/null";
+  if (std::system(cmd.c_str()) != 0) return Error("gnuplot failed on '" + gp.string() + "'");
+  return Status();
+}
+
+}  // namespace
+
+Status write_eval_report(const EvalReport& report, const std::string& dir_name) {
+  const std::filesystem::path dir(dir_name);
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return Error("cannot create '" + dir_name + "': " + ec.message());
+  DISC_RETURN_IF_ERROR(write_text(dir / "rows.csv", rows_csv(report.rows)));
+  const std::vector<EvalRow> front = pareto_front(report.rows);
+  DISC_RETURN_IF_ERROR(write_text(dir / "pareto.csv", rows_csv(front)));
+  DISC_RETURN_IF_ERROR(write_text(dir / "report.json", report_json(report).dump(1) + "\n"));
+  DISC_RETURN_IF_ERROR(write_text(dir / "summary.md", summary_markdown(report)));
+  if (!have_gnuplot()) return Status();  // plots are optional; the data is all in the CSV
+  std::vector<std::string> cuts;
+  for (const EvalRow& r : report.rows)
+    if (std::find(cuts.begin(), cuts.end(), r.cut) == cuts.end()) cuts.push_back(r.cut);
+  for (const std::string& cut : cuts) {
+    const size_t position = std::find_if(report.rows.begin(), report.rows.end(), [&](const EvalRow& r) {
+                              return r.cut == cut;
+                            })->cut_position;
+    const std::string name = fmt::format("rate_{:03d}", position);
+    DISC_RETURN_IF_ERROR(render(dir, name, rate_plot_script(cut, front, (dir / (name + ".svg")).string())));
+  }
+  return render(dir, "best_ratio",
+                best_plot_script(best_within_budget(report.rows, 1.0), (dir / "best_ratio.svg").string()));
+}
+
+}  // namespace disc

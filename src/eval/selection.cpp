@@ -1,0 +1,84 @@
+// Choosing among evaluated rows: Pareto fronts, best-within-budget, calibration.
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <tuple>
+
+#include "disc/eval.hpp"
+
+namespace disc {
+namespace {
+
+using GroupKey = std::pair<std::string, std::string>;  // (cut, codec name)
+
+std::map<GroupKey, std::vector<const EvalRow*>> group_by_cut_and_codec(const std::vector<EvalRow>& rows) {
+  std::map<GroupKey, std::vector<const EvalRow*>> groups;
+  for (const EvalRow& r : rows) groups[{r.cut, r.codec_name}].push_back(&r);
+  return groups;
+}
+
+// Orders rows by cut position, then codec name, so outputs follow the network.
+void sort_along_network(std::vector<EvalRow>& rows) {
+  std::stable_sort(rows.begin(), rows.end(), [](const EvalRow& a, const EvalRow& b) {
+    return std::tie(a.cut_position, a.codec_name) < std::tie(b.cut_position, b.codec_name);
+  });
+}
+
+}  // namespace
+
+std::vector<EvalRow> pareto_front(const std::vector<EvalRow>& rows) {
+  std::vector<EvalRow> front;
+  for (auto& [key, group] : group_by_cut_and_codec(rows)) {
+    std::vector<const EvalRow*> sorted = group;
+    // Highest ratio first; among equal ratios the smallest loss first.
+    std::sort(sorted.begin(), sorted.end(), [](const EvalRow* a, const EvalRow* b) {
+      return a->ratio != b->ratio ? a->ratio > b->ratio : a->top1_loss_pp < b->top1_loss_pp;
+    });
+    double best_loss = INFINITY;
+    std::vector<EvalRow> kept;
+    for (const EvalRow* r : sorted)
+      if (r->top1_loss_pp < best_loss) {
+        best_loss = r->top1_loss_pp;
+        kept.push_back(*r);
+      }
+    std::reverse(kept.begin(), kept.end());
+    front.insert(front.end(), kept.begin(), kept.end());
+  }
+  sort_along_network(front);
+  return front;
+}
+
+std::vector<EvalRow> best_within_budget(const std::vector<EvalRow>& rows, double budget_pp) {
+  std::vector<EvalRow> best;
+  for (auto& [key, group] : group_by_cut_and_codec(rows)) {
+    const EvalRow* winner = nullptr;
+    for (const EvalRow* r : group)
+      if (r->top1_loss_pp <= budget_pp && (!winner || r->ratio > winner->ratio)) winner = r;
+    if (winner) best.push_back(*winner);
+  }
+  sort_along_network(best);
+  return best;
+}
+
+Result<Calibration> choose_calibrated(const std::vector<EvalRow>& calibration_rows, double budget_pp) {
+  if (calibration_rows.empty()) return Error("calibration evaluated no settings");
+  Calibration c;
+  const EvalRow* winner = nullptr;
+  for (const EvalRow& r : calibration_rows) {
+    const double disagreement_pp = 100.0 * (1.0 - r.agreement);
+    if (disagreement_pp > budget_pp) continue;
+    c.candidates.push_back(r);
+    // Highest ratio; ties go to the higher agreement.
+    if (!winner || r.ratio > winner->ratio || (r.ratio == winner->ratio && r.agreement > winner->agreement))
+      winner = &r;
+  }
+  if (!winner)
+    return Error("no setting keeps the disagreement with the uncompressed model within " +
+                 std::to_string(budget_pp) + " pp on the calibration images; widen the sweep toward "
+                 "milder settings or raise the budget");
+  c.calibration_row = *winner;
+  DISC_ASSIGN_OR_RETURN(c.chosen, CodecSpec::parse(winner->codec));
+  return c;
+}
+
+}  // namespace disc

@@ -1,0 +1,68 @@
+// Sweep grids: what `--codecs NAME` evaluates when no explicit grid is given.
+#include <map>
+
+#include "disc/eval.hpp"
+
+namespace disc {
+namespace {
+
+// Default grids span each codec's useful range from near-lossless to heavily lossy.
+// A codec without an entry is evaluated at its defaults only.
+const std::map<std::string, std::string>& default_grids() {
+  static const std::map<std::string, std::string> grids = {
+      {"jpeg", "jpeg:quality=5|10|20|30|40|50|60|70|80|90|95"},
+      {"zfp", "zfp:tolerance=0.5|0.3|0.2|0.1|0.05|0.02|0.01|0.005"},
+  };
+  return grids;
+}
+
+// Splits `text` at `sep`.
+std::vector<std::string> split(const std::string& text, char sep) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (true) {
+    const size_t end = text.find(sep, start);
+    parts.push_back(text.substr(start, end == std::string::npos ? std::string::npos : end - start));
+    if (end == std::string::npos) return parts;
+    start = end + 1;
+  }
+}
+
+// "name:a=1|2,b=3" -> specs for every combination, validated by make_codec.
+Result<std::vector<CodecSpec>> expand_grid(const std::string& grid) {
+  const size_t colon = grid.find(':');
+  const std::string name = grid.substr(0, colon);
+  std::vector<std::string> combos = {name};
+  if (colon != std::string::npos) {
+    for (const std::string& item : split(grid.substr(colon + 1), ',')) {
+      const size_t eq = item.find('=');
+      if (eq == std::string::npos) return Error("sweep item '" + item + "' is not key=value|value...");
+      std::vector<std::string> next;
+      for (const std::string& prefix : combos)
+        for (const std::string& value : split(item.substr(eq + 1), '|'))
+          next.push_back(prefix + (prefix == name ? ":" : ",") + item.substr(0, eq) + "=" + value);
+      combos = std::move(next);
+    }
+  }
+  std::vector<CodecSpec> specs;
+  for (const std::string& text : combos) {
+    DISC_ASSIGN_OR_RETURN(auto codec, make_codec(text));  // validates names, keys and ranges
+    specs.push_back(codec->spec());
+  }
+  return specs;
+}
+
+}  // namespace
+
+Result<std::vector<CodecSpec>> expand_sweep(const std::vector<std::string>& items) {
+  std::vector<CodecSpec> all;
+  for (const std::string& item : items) {
+    const auto grid = default_grids().find(item);
+    auto specs = expand_grid(grid != default_grids().end() ? grid->second : item);
+    if (!specs.ok()) return specs.error().with_context("sweep '" + item + "'");
+    all.insert(all.end(), specs->begin(), specs->end());
+  }
+  return all;
+}
+
+}  // namespace disc

@@ -1,0 +1,150 @@
+// A small, real evaluation: resnet20_cifar10, two cuts, 50 images.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "disc/eval.hpp"
+#include "disc/model.hpp"
+
+namespace disc {
+namespace {
+
+std::string assets_dir() {
+  const char* env = std::getenv("DISC_ASSETS");
+  return env ? env : DISC_TEST_ASSETS_DIR;
+}
+
+class EvalTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto catalog = AssetCatalog::load(assets_dir());
+    ASSERT_TRUE(catalog.ok()) << catalog.error().message();
+    auto model = catalog->find_model("resnet20_cifar10");
+    ASSERT_TRUE(model.ok()) << model.error().message();
+    model_ = new ModelEntry(*model);
+    auto dataset = catalog->load_dataset(model->dataset);
+    ASSERT_TRUE(dataset.ok()) << dataset.error().message();
+    dataset_ = new Dataset(*dataset);
+    auto onnx = OnnxModel::load_file(model->path);
+    ASSERT_TRUE(onnx.ok()) << onnx.error().message();
+    ASSERT_GE(onnx->cuts().size(), 3u);
+    // An early and a middle cut, taken from the graph rather than named.
+    cuts_ = new std::vector<std::string>{onnx->cuts()[1].tensor, onnx->cuts()[onnx->cuts().size() / 2].tensor};
+  }
+  static void TearDownTestSuite() {
+    delete model_;
+    delete dataset_;
+    delete cuts_;
+  }
+
+  EvalOptions options(std::vector<std::string> sweep, size_t first, size_t images) const {
+    EvalOptions o;
+    o.cuts = *cuts_;
+    o.settings = expand_sweep(sweep).value();
+    o.first_image = first;
+    o.images = images;
+    o.threads = 2;
+    return o;
+  }
+
+  static ModelEntry* model_;
+  static Dataset* dataset_;
+  static std::vector<std::string>* cuts_;
+};
+ModelEntry* EvalTest::model_ = nullptr;
+Dataset* EvalTest::dataset_ = nullptr;
+std::vector<std::string>* EvalTest::cuts_ = nullptr;
+
+TEST_F(EvalTest, LosslessCodecsLoseNothingAndRatiosComeFromRealStreams) {
+  auto report = evaluate(*model_, *dataset_, options({"raw", "zstd", "jpeg:quality=5"}, 0, 50));
+  ASSERT_TRUE(report.ok()) << report.error().message();
+  ASSERT_EQ(report->rows.size(), 6u);
+  EXPECT_EQ(report->images, 50u);
+  EXPECT_GT(report->reference_top1, 0.5);  // resnet20 is ~80% on this set; a broken pipeline is near 10%
+  for (const EvalRow& r : report->rows) {
+    const double fp32 = 4.0 * element_count(r.shape).value();
+    EXPECT_NEAR(r.ratio, fp32 / r.mean_bytes, 1e-9);
+    if (r.codec_name == "jpeg") {
+      EXPECT_GT(r.ratio, 4.0) << r.cut;  // quality 5 must compress hard...
+      continue;
+    }
+    EXPECT_EQ(r.top1_loss_pp, 0.0) << r.codec << " at " << r.cut;
+    EXPECT_EQ(r.top5_loss_pp, 0.0) << r.codec << " at " << r.cut;
+    EXPECT_EQ(r.agreement, 1.0) << r.codec << " at " << r.cut;
+    EXPECT_NEAR(r.mean_kl, 0.0, 1e-12);
+  }
+  // raw streams: exactly the fp32 bytes plus the container's fixed overhead.
+  const EvalRow& raw = report->rows[0];
+  ASSERT_EQ(raw.codec_name, "raw");
+  Tensor zeros(raw.shape);
+  EXPECT_EQ(raw.mean_bytes, static_cast<double>(compress(zeros, *make_codec("raw").value()).value().size()));
+  // ...and a hard JPEG setting changes some predictions (the evaluation sees the codec's damage).
+  bool any_jpeg_damage = false;
+  for (const EvalRow& r : report->rows) any_jpeg_damage |= r.codec_name == "jpeg" && r.mean_kl > 0;
+  EXPECT_TRUE(any_jpeg_damage);
+}
+
+TEST_F(EvalTest, CalibrationMeetsTheBudgetOnItsOwnImages) {
+  const double budget = 2.0;
+  const std::vector<std::string> sweep = {"jpeg:quality=2|5|10|20|40|60|80|95"};
+  auto report = evaluate(*model_, *dataset_, options(sweep, dataset_->images.size() - 50, 50));
+  ASSERT_TRUE(report.ok()) << report.error().message();
+  std::vector<EvalRow> one_cut;
+  for (const EvalRow& r : report->rows)
+    if (r.cut == (*cuts_)[1]) one_cut.push_back(r);
+  auto choice = choose_calibrated(one_cut, budget);
+  ASSERT_TRUE(choice.ok()) << choice.error().message();
+  EXPECT_LE(100.0 * (1.0 - choice->calibration_row.agreement), budget);
+  EXPECT_LE(choice->calibration_row.top1_loss_pp, budget);  // disagreement bounds the loss
+  for (const EvalRow& r : one_cut)  // nothing with a higher ratio also met the budget
+    if (r.ratio > choice->calibration_row.ratio) EXPECT_GT(100.0 * (1.0 - r.agreement), budget) << r.codec;
+  EXPECT_FALSE(choose_calibrated(one_cut, -1.0).ok());
+}
+
+TEST(EvalSelection, ParetoFrontAndBudget) {
+  auto row = [](const char* codec, double ratio, double loss) {
+    EvalRow r;
+    r.cut = "c";
+    r.codec_name = codec;
+    r.codec = codec;
+    r.ratio = ratio;
+    r.top1_loss_pp = loss;
+    return r;
+  };
+  const std::vector<EvalRow> rows = {row("a", 10, 0.0), row("a", 20, 0.5), row("a", 15, 0.7),
+                                     row("a", 40, 3.0), row("b", 30, 0.9)};
+  const auto front = pareto_front(rows);
+  ASSERT_EQ(front.size(), 4u);  // a@15 is dominated by a@20
+  for (const EvalRow& r : front) EXPECT_NE(r.ratio, 15);
+  const auto best = best_within_budget(rows, 1.0);
+  ASSERT_EQ(best.size(), 2u);
+  EXPECT_EQ(best[0].ratio, 20);
+  EXPECT_EQ(best[1].ratio, 30);
+}
+
+TEST(EvalSweep, ExpandsGridsAndRejectsBadOnes) {
+  auto specs = expand_sweep({"jpeg:quality=10|20,", "raw"});
+  EXPECT_FALSE(specs.ok());  // empty item
+  specs = expand_sweep({"zstd:level=1|2|3", "raw"});
+  ASSERT_TRUE(specs.ok()) << specs.error().message();
+  ASSERT_EQ(specs->size(), 4u);
+  EXPECT_EQ((*specs)[1].to_string(), "zstd:level=2");
+  EXPECT_FALSE(expand_sweep({"zstd:level=1|99"}).ok());
+  EXPECT_FALSE(expand_sweep({"nosuchcodec"}).ok());
+  EXPECT_FALSE(expand_sweep({"zstd:level"}).ok());
+}
+
+TEST_F(EvalTest, WritesReportFiles) {
+  auto report = evaluate(*model_, *dataset_, options({"raw"}, 0, 8));
+  ASSERT_TRUE(report.ok()) << report.error().message();
+  const auto dir = std::filesystem::temp_directory_path() / "disc_eval_test_report";
+  std::filesystem::remove_all(dir);
+  ASSERT_TRUE(write_eval_report(*report, dir.string()).ok());
+  for (const char* f : {"rows.csv", "pareto.csv", "report.json", "summary.md"})
+    EXPECT_GT(std::filesystem::file_size(dir / f), 50u) << f;
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace disc

@@ -1,0 +1,172 @@
+// Evaluation subcommands: eval (rate–accuracy sweep) and calibrate (label-free settings).
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <iostream>
+
+#include "command.hpp"
+#include "model_options.hpp"
+#include "progress.hpp"
+#include "disc/eval.hpp"
+#include "disc/npy.hpp"
+
+namespace disc::cli {
+namespace {
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> items;
+  size_t start = 0;
+  // Commas separate items, except inside an explicit grid ("disc:bits=2|3,prune=0.1"),
+  // so items are separated by ';' when they carry parameters and by ',' otherwise.
+  const char sep = text.find(':') != std::string::npos ? ';' : ',';
+  while (start <= text.size()) {
+    const size_t end = text.find(sep, start);
+    const std::string item = text.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    if (!item.empty()) items.push_back(item);
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return items;
+}
+
+// One progress bar per evaluation stage.
+std::function<void(const EvalProgress&)> progress_printer() {
+  auto bar = std::make_shared<std::unique_ptr<Progress>>();
+  auto stage = std::make_shared<std::string>();
+  return [bar, stage](const EvalProgress& p) {
+    if (!*bar || p.stage != *stage) {
+      if (*bar) (*bar)->finish();
+      *stage = p.stage;
+      *bar = std::make_unique<Progress>(p.stage, p.total);
+    }
+    (*bar)->update(p.done, "");
+    if (p.done == p.total) {
+      (*bar)->finish();
+      bar->reset();
+    }
+  };
+}
+
+struct ModelAndData {
+  ModelEntry model;
+  Dataset dataset;
+};
+
+Result<ModelAndData> load_model_and_data(const ModelOptions& options) {
+  DISC_ASSIGN_OR_RETURN(LoadedModel loaded, options.load());
+  DISC_ASSIGN_OR_RETURN(Dataset dataset, options.dataset(loaded.entry));
+  return ModelAndData{std::move(loaded.entry), std::move(dataset)};
+}
+
+const CommandRegistration eval_command{{
+    "eval", "rate–accuracy sweep of codecs at cuts of a model, against the uncompressed model",
+    [](CLI::App& app) -> std::function<int()> {
+      struct Opts {
+        ModelOptions model;
+        std::string cuts = "all", codecs = "disc,jpeg,q8zstd,fp16,zfp", out;
+        size_t images = 100, first = 0;
+        int threads = 2;
+      };
+      auto o = std::make_shared<Opts>();
+      o->model.add_to(app);
+      app.add_option("--cuts", o->cuts, "'all' or comma-separated cut tensor names")->capture_default_str();
+      app.add_option("--codecs", o->codecs,
+                     "codec names (default grids) separated by ',', or explicit grids separated by ';' "
+                     "such as 'disc:bits=2|3|4,prune=0.1|0.2;jpeg:quality=50'")
+          ->capture_default_str();
+      app.add_option("--images", o->images, "number of images")->capture_default_str();
+      app.add_option("--first-image", o->first, "index of the first dataset image")->capture_default_str();
+      app.add_option("--threads", o->threads, "worker threads")->capture_default_str();
+      app.add_option("--out", o->out, "output directory")->required();
+      return [o] {
+        auto data = load_model_and_data(o->model);
+        if (!data.ok()) return fail(data.error());
+        EvalOptions options;
+        if (o->cuts != "all") options.cuts = split_list(o->cuts);
+        auto sweep = expand_sweep(split_list(o->codecs));
+        if (!sweep.ok()) return fail(sweep.error());
+        options.settings = std::move(sweep).value();
+        options.images = o->images;
+        options.first_image = o->first;
+        options.threads = o->threads;
+        options.progress = progress_printer();
+        auto report = evaluate(data->model, data->dataset, options);
+        if (!report.ok()) return fail(report.error());
+        if (auto s = write_eval_report(*report, o->out); !s.ok()) return fail(s);
+        std::cout << fmt::format("{} rows over {} images written to {}\n\n", report->rows.size(), report->images,
+                                 o->out);
+        auto summary = read_file((std::filesystem::path(o->out) / "summary.md").string());
+        if (summary.ok()) std::cout.write(reinterpret_cast<const char*>(summary->data()), summary->size());
+        return 0;
+      };
+    }}};
+
+const CommandRegistration calibrate_command{{
+    "calibrate", "choose codec settings for a cut from unlabelled images (agreement with the uncompressed model)",
+    [](CLI::App& app) -> std::function<int()> {
+      struct Opts {
+        ModelOptions model;
+        std::string cut, codecs = "disc";
+        size_t images = 100, verify = 0;
+        double budget = 1.0;
+        int threads = 2;
+      };
+      auto o = std::make_shared<Opts>();
+      o->model.add_to(app);
+      app.add_option("--cut", o->cut, "cut tensor name")->required();
+      app.add_option("--images", o->images,
+                     "calibration images: the last N images of the model's dataset (labels unused)")
+          ->capture_default_str();
+      app.add_option("--budget", o->budget, "allowed top-1 loss in percentage points")->capture_default_str();
+      app.add_option("--codecs", o->codecs, "sweep to choose from (as for `disc eval --codecs`)")
+          ->capture_default_str();
+      app.add_option("--verify", o->verify,
+                     "then measure the chosen setting's top-1 loss on the first N labelled images (disjoint)")
+          ->capture_default_str();
+      app.add_option("--threads", o->threads, "worker threads")->capture_default_str();
+      return [o] {
+        auto data = load_model_and_data(o->model);
+        if (!data.ok()) return fail(data.error());
+        const size_t total = data->dataset.images.size();
+        if (o->images == 0 || o->images + o->verify > total)
+          return fail(Error(fmt::format("{} calibration + {} verification images exceed the {} images of {}",
+                                        o->images, o->verify, total, data->dataset.name)));
+        EvalOptions options;
+        options.cuts = {o->cut};
+        auto sweep = expand_sweep(split_list(o->codecs));
+        if (!sweep.ok()) return fail(sweep.error());
+        options.settings = std::move(sweep).value();
+        options.first_image = total - o->images;
+        options.images = o->images;
+        options.threads = o->threads;
+        options.progress = progress_printer();
+        auto calibration_report = evaluate(data->model, data->dataset, options);
+        if (!calibration_report.ok()) return fail(calibration_report.error());
+        auto choice = choose_calibrated(calibration_report->rows, o->budget);
+        if (!choice.ok()) return fail(choice.error());
+        const EvalRow& c = choice->calibration_row;
+        std::cout << fmt::format(
+            "chosen     {}\nexpected   {:.1f}x ({:.3f} bits/element, {:.0f} bytes per image)\n"
+            "calibrated on images {}..{}: agreement {:.4f} with the uncompressed model ({} candidates met "
+            "the {:.2f} pp budget)\n",
+            choice->chosen.to_string(), c.ratio, c.bits_per_element, c.mean_bytes, options.first_image, total - 1,
+            c.agreement, choice->candidates.size(), o->budget);
+        if (o->verify == 0) return 0;
+        options.settings = {choice->chosen};
+        options.first_image = 0;
+        options.images = o->verify;
+        auto verification = evaluate(data->model, data->dataset, options);
+        if (!verification.ok()) return fail(verification.error());
+        const EvalRow& v = verification->rows.front();
+        std::cout << fmt::format(
+            "verified on labelled images 0..{}: ratio {:.1f}x, top-1 loss {:.2f} pp (budget {:.2f}: {}), "
+            "agreement {:.4f}\n",
+            o->verify - 1, v.ratio, v.top1_loss_pp, o->budget, v.top1_loss_pp <= o->budget ? "met" : "NOT met",
+            v.agreement);
+        return 0;
+      };
+    }}};
+
+}  // namespace
+}  // namespace disc::cli
