@@ -32,7 +32,8 @@ struct EvalOptions {
   std::vector<CodecSpec> settings;
   size_t first_image = 0;          // evaluate dataset images [first_image, first_image + images)
   size_t images = 100;
-  int threads = 1;                 // worker threads, each with its own networks
+  int threads = 1;                 // worker threads, each with its own networks (> 1 sets
+                                   // OpenCV to one thread per network, process-wide)
   std::function<void(const EvalProgress&)> progress;  // called from the calling thread only
 };
 

@@ -223,6 +223,8 @@ class Evaluation {
 
 Result<EvalReport> evaluate(const ModelEntry& model, const Dataset& dataset, const EvalOptions& options) {
   if (options.settings.empty()) return Error("no codec settings to evaluate");
+  // Parallelism comes from the workers; OpenCV's own pool would oversubscribe the cores.
+  if (options.threads > 1) set_inference_threads(1);
   return Evaluation(model, dataset, options).run();
 }
 

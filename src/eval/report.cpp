@@ -92,7 +92,7 @@ std::string budget_table(const EvalReport& report, double budget_pp) {
         s += " — |";
         continue;
       }
-      s += fmt::format(" {:.1f}× ({:+.2f} pp) |", it->second->ratio, -it->second->top1_loss_pp);
+      s += fmt::format(" {:.1f}× / {:.2f} |", it->second->ratio, it->second->top1_loss_pp);
       if (c != "disc" && c != "raw" && c != "zstd") best_baseline = std::max(best_baseline, it->second->ratio);
     }
     auto disc_row = row.find("disc");
@@ -101,7 +101,8 @@ std::string budget_table(const EvalReport& report, double budget_pp) {
     else
       s += " — |\n";
   }
-  s += "\nEach cell: compression ratio vs raw fp32 (whole stream) and top-1 change in pp.\n";
+  s += "\nEach cell: compression ratio vs raw fp32 (whole stream) / top-1 loss in pp (negative: the compressed "
+       "pipeline was right more often than the uncompressed one).\n";
   return s;
 }
 

@@ -10,6 +10,7 @@ namespace {
 // A codec without an entry is evaluated at its defaults only.
 const std::map<std::string, std::string>& default_grids() {
   static const std::map<std::string, std::string> grids = {
+      {"disc", "disc:bits=2|3|4|5|6,prune=0|0.1|0.2,clip=3|6"},
       {"jpeg", "jpeg:quality=5|10|20|30|40|50|60|70|80|90|95"},
       {"zfp", "zfp:tolerance=0.5|0.3|0.2|0.1|0.05|0.02|0.01|0.005"},
   };
