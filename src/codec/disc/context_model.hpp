@@ -21,8 +21,8 @@ inline constexpr int kNeighbourCounts = 5;   // non-zero neighbours among a, b, 
 inline constexpr int kPreviousBuckets = 3;   // min(e, 2)
 inline constexpr int kZeroContexts = kActivityBuckets * kNeighbourCounts * kPreviousBuckets;
 inline constexpr int kMagnitudeSets = kActivityBuckets * kPreviousBuckets;
-// Exp-Golomb prefix length bound: residual magnitudes reach at most 2 * 255 = 510 < 2^9.
-inline constexpr int kMaxPrefix = 9;
+// Exp-Golomb prefix length bound: magnitudes reach at most 255 < 2^8.
+inline constexpr int kMaxPrefix = 8;
 inline constexpr int kSignContexts = 9;
 
 inline int activity_bucket(const Neighbours<int16_t>& n) {

@@ -10,7 +10,6 @@ namespace {
 
 constexpr int kZstdLevel = 1;
 
-uint8_t zigzag(int level) { return static_cast<uint8_t>(level >= 0 ? 2 * level : -2 * level - 1); }
 int unzigzag(uint8_t byte) { return byte & 1 ? -(byte + 1) / 2 : byte / 2; }
 
 }  // namespace
@@ -18,9 +17,12 @@ int unzigzag(uint8_t byte) { return byte & 1 ? -(byte + 1) / 2 : byte / 2; }
 Status encode_fast(const Quantizer& quantizer, std::span<const float> values, std::vector<uint8_t>* out) {
   std::vector<uint8_t> bytes(values.size());
   if (quantizer.is_signed) {
-    for (size_t i = 0; i < values.size(); ++i) bytes[i] = zigzag(quantizer.level(values[i]));
+    for (size_t i = 0; i < values.size(); ++i) {
+      const int magnitude = quantizer.magnitude(values[i]);
+      bytes[i] = static_cast<uint8_t>(2 * magnitude - ((values[i] < 0) & (magnitude != 0)));
+    }
   } else {
-    for (size_t i = 0; i < values.size(); ++i) bytes[i] = static_cast<uint8_t>(quantizer.level(values[i]));
+    for (size_t i = 0; i < values.size(); ++i) bytes[i] = static_cast<uint8_t>(quantizer.magnitude(values[i]));
   }
   const size_t start = out->size();
   out->resize(start + ZSTD_compressBound(bytes.size()));
