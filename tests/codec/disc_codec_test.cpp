@@ -174,8 +174,10 @@ TEST(DiscLossy, KeptValuesWithinHalfAStepAndPrunedValuesExactlyZero) {
 TEST(DiscLossy, OddShapes) {
   for (const Shape& shape :
        std::vector<Shape>{{1}, {1, 1, 1, 1}, {13}, {3, 17}, {2, 4, 1, 9}, {2, 4, 9, 1}, {1, 2, 300, 301}}) {
-    expect_quantization_contract(realistic_sparse_map(shape, 0.6, 4), 4, 0.05, 6, false);
-    expect_quantization_contract(dense_signed_map(shape, 4), 3, 0.0, 4, false);
+    for (const bool fast : {false, true}) {
+      expect_quantization_contract(realistic_sparse_map(shape, 0.6, 4), 4, 0.05, 6, fast);
+      expect_quantization_contract(dense_signed_map(shape, 4), 3, 0.0, 4, fast);
+    }
   }
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 namespace disc::codec_disc {
@@ -16,20 +17,24 @@ struct Statistics {
   bool all_finite = true;
 };
 
-// Blocks of 8 independent lanes so the compiler can vectorize without reassociating.
+// Blocks of 8 independent lanes so the compiler can vectorize without reassociating. The
+// magnitude is tracked as the bit pattern with the sign cleared: for non-negative floats
+// integer order is numeric order, and patterns >= 0x7F800000 are infinities and NaNs.
 Statistics gather_statistics(std::span<const float> values) {
   constexpr size_t kLanes = 8;
+  constexpr uint32_t kInfinityBits = 0x7F800000u;
   Statistics s;
-  float max_abs[kLanes] = {}, sum_sq[kLanes] = {};
-  uint32_t nonzero[kLanes] = {}, negative[kLanes] = {}, non_finite[kLanes] = {};
+  float sum_sq[kLanes] = {};
+  uint32_t max_bits[kLanes] = {}, nonzero[kLanes] = {}, sign_bits[kLanes] = {};
   size_t i = 0;
   const auto accumulate = [&](size_t k, float v) {
-    const float m = std::fabs(v);
-    max_abs[k] = std::max(max_abs[k], m);
+    uint32_t u;
+    std::memcpy(&u, &v, 4);
+    const uint32_t magnitude = u & 0x7FFFFFFFu;
+    max_bits[k] = std::max(max_bits[k], magnitude);
     sum_sq[k] += v * v;
-    nonzero[k] += v != 0;
-    negative[k] |= v < 0;
-    non_finite[k] |= !(m <= std::numeric_limits<float>::max());
+    nonzero[k] += magnitude != 0;
+    sign_bits[k] |= (magnitude != 0 ? u : 0u) & 0x80000000u;  // negative zero is not negative
   };
   const auto flush = [&] {
     for (size_t k = 0; k < kLanes; ++k) {
@@ -48,11 +53,13 @@ Statistics gather_statistics(std::span<const float> values) {
   }
   for (; i < values.size(); ++i) accumulate(0, values[i]);
   flush();
+  uint32_t max_magnitude = 0;
   for (size_t k = 0; k < kLanes; ++k) {
-    s.max_abs = std::max(s.max_abs, max_abs[k]);
-    s.any_negative |= negative[k] != 0;
-    s.all_finite &= non_finite[k] == 0;
+    max_magnitude = std::max(max_magnitude, max_bits[k]);
+    s.any_negative |= sign_bits[k] != 0;
   }
+  s.all_finite = max_magnitude < kInfinityBits;
+  std::memcpy(&s.max_abs, &max_magnitude, 4);
   return s;
 }
 
