@@ -29,7 +29,7 @@ const CodecInfo& disc_info() {
           {"bits", "bits per quantized level, 1..8 (signed maps: sign included); 0 = lossless", 4, 0, 8, true},
           {"prune", "magnitudes below prune x clip value become exactly 0", 0.0f, 0, 1, false},
           {"clip", "clip magnitudes at clip x RMS of the non-zero values; 0 = no clipping", 6, 0, 1000, false},
-          {"speed", "1 = fast entropy stage (one byte per level + zstd) instead of the range coder", 0, 0, 1, true},
+          {"speed", "1 = fast entropy stage (levels packed into bytes + zstd) instead of the range coder", 0, 0, 1, true},
       }};
   return info;
 }
@@ -97,7 +97,7 @@ class DiscCodec final : public Codec {
 Result<std::unique_ptr<Codec>> make_disc(std::vector<float> params) {
   const bool lossless = params[kBits] == 0;
   if (lossless && params[kSpeed] != 0)
-    return Error("disc: lossless mode (bits=0) has no speed=1 variant");
+    return Error("codec 'disc': lossless mode (bits=0) has no speed=1 variant");
   return std::unique_ptr<Codec>(new DiscCodec(std::move(params)));
 }
 
