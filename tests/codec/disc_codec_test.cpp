@@ -301,6 +301,16 @@ TEST(DiscRobustness, RejectsBadSideInformation) {
   EXPECT_FALSE(c->decode_payload(longer, t.shape()).ok());
 }
 
+TEST(DiscRobustness, ShortPayloadForALargeShapeIsRejected) {
+  const Shape large = {1, 16, 512, 512};
+  for (const char* spec : {"disc", "disc:bits=0"}) {
+    const auto c = codec(spec);
+    const Bytes payload = c->encode_payload(dense_signed_map({1, 1, 4, 4}, 41)).value();
+    auto r = c->decode_payload(payload, large);
+    EXPECT_FALSE(r.ok()) << spec;
+  }
+}
+
 // --- range coder --------------------------------------------------------------------------
 
 TEST(DiscRangeCoder, RoundTripsNearTheEntropy) {

@@ -63,7 +63,7 @@ void encode_lossless(const PlaneView& view, const uint32_t* bits, std::vector<ui
 
 Status decode_lossless(std::span<const uint8_t> in, const PlaneView& view, uint32_t* bits) {
   RangeDecoder coder(in);
-  code_floats(coder, view, bits);
+  if (!code_floats(coder, view, bits)) return Error("range-coded data ends early");
   return coder.finish();
 }
 
