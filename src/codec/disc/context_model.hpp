@@ -2,7 +2,7 @@
 //
 // A symbol's context comes from already-coded neighbours: left (a), up (b), up-left (c),
 // up-right (d) in the same plane and the same position in the previous plane (e); missing
-// neighbours count as 0. See doc/FORMAT.md ("disc contexts") for the exact formulas.
+// neighbours count as 0. See doc/FORMAT.md ("Lossy elements") for the exact formulas.
 #pragma once
 
 #include <algorithm>

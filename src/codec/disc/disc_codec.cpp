@@ -1,5 +1,5 @@
 // "disc": the DISC feature-map codec. Lossy: prune, clip, quantize to `bits`-bit levels,
-// then context-model and range-code them (or, with speed=1, zstd one byte per level).
+// then context-model and range-code them (or, with speed=1, pack them into bytes and zstd them).
 // Lossless (bits=0): context-model and range-code the fp32 bit patterns.
 // Payload layout in doc/FORMAT.md ("Payload: disc").
 #include <cstring>
@@ -27,7 +27,7 @@ const CodecInfo& disc_info() {
       false,
       {
           {"bits", "bits per quantized level, 1..8 (signed maps: sign included); 0 = lossless", 4, 0, 8, true},
-          {"prune", "magnitudes below prune x clip value become exactly 0", 0.0f, 0, 1, false},
+          {"prune", "magnitudes below prune x clip value become exactly 0", 0, 0, 1, false},
           {"clip", "clip magnitudes at clip x RMS of the non-zero values; 0 = no clipping", 6, 0, 1000, false},
           {"speed", "1 = fast entropy stage (levels packed into bytes + zstd) instead of the range coder", 0, 0, 1, true},
       }};

@@ -15,9 +15,9 @@
 namespace disc::codec_disc {
 
 struct QuantizerSettings {
-  int bits = 4;        // 1..8
-  float prune = 0;     // magnitudes below prune * clip_value become 0
-  float clip = 0;      // clip_value = clip * RMS of the non-zero values (0: the largest magnitude)
+  int bits;     // 1..8
+  float prune;  // magnitudes below prune * clip_value become 0
+  float clip;   // clip_value = clip * RMS of the non-zero values (0: the largest magnitude)
 };
 
 struct Quantizer {
