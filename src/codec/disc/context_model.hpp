@@ -2,7 +2,7 @@
 //
 // A symbol's context comes from already-coded neighbours: left (a), up (b), up-left (c),
 // up-right (d) in the same plane and the same position in the previous plane (e); missing
-// neighbours count as 0. See doc/FORMAT.md ("disc contexts") for the exact formulas.
+// neighbours count as 0. See doc/FORMAT.md ("Lossy elements") for the exact formulas.
 #pragma once
 
 #include <algorithm>
@@ -21,8 +21,8 @@ inline constexpr int kNeighbourCounts = 5;   // non-zero neighbours among a, b, 
 inline constexpr int kPreviousBuckets = 3;   // min(e, 2)
 inline constexpr int kZeroContexts = kActivityBuckets * kNeighbourCounts * kPreviousBuckets;
 inline constexpr int kMagnitudeSets = kActivityBuckets * kPreviousBuckets;
-// Exp-Golomb prefix length bound: residual magnitudes reach at most 2 * 255 = 510 < 2^9.
-inline constexpr int kMaxPrefix = 9;
+// Exp-Golomb prefix length bound: magnitudes reach at most 255 < 2^8.
+inline constexpr int kMaxPrefix = 8;
 inline constexpr int kSignContexts = 9;
 
 inline int activity_bucket(const Neighbours<int16_t>& n) {

@@ -1,5 +1,5 @@
 // "disc": the DISC feature-map codec. Lossy: prune, clip, quantize to `bits`-bit levels,
-// then context-model and range-code them (or, with speed=1, zstd one byte per level).
+// then context-model and range-code them (or, with speed=1, pack them into bytes and zstd them).
 // Lossless (bits=0): context-model and range-code the fp32 bit patterns.
 // Payload layout in doc/FORMAT.md ("Payload: disc").
 #include <cstring>
@@ -8,7 +8,6 @@
 #include "codec/codec_registry.hpp"
 #include "codec/disc/fast_coder.hpp"
 #include "codec/disc/lossless_coder.hpp"
-#include "codec/disc/predictor.hpp"
 #include "codec/disc/quantizer.hpp"
 #include "codec/disc/symbol_coder.hpp"
 #include "core/bytes.hpp"
@@ -18,7 +17,7 @@ namespace {
 
 using namespace codec_disc;
 
-enum Param { kBits, kPrune, kClip, kPredict, kSpeed };
+enum Param { kBits, kPrune, kClip, kSpeed };
 
 const CodecInfo& disc_info() {
   static const CodecInfo info{
@@ -28,10 +27,9 @@ const CodecInfo& disc_info() {
       false,
       {
           {"bits", "bits per quantized level, 1..8 (signed maps: sign included); 0 = lossless", 4, 0, 8, true},
-          {"prune", "magnitudes below prune x clip value become exactly 0", 0.0f, 0, 1, false},
+          {"prune", "magnitudes below prune x clip value become exactly 0", 0, 0, 1, false},
           {"clip", "clip magnitudes at clip x RMS of the non-zero values; 0 = no clipping", 6, 0, 1000, false},
-          {"predict", "1 = code median-edge prediction residuals of the levels (spatial DPCM)", 0, 0, 1, true},
-          {"speed", "1 = fast entropy stage (one byte per level + zstd) instead of the range coder", 0, 0, 1, true},
+          {"speed", "1 = fast entropy stage (levels packed into bytes + zstd) instead of the range coder", 0, 0, 1, true},
       }};
   return info;
 }
@@ -44,7 +42,6 @@ class DiscCodec final : public Codec {
   const CodecInfo& info() const override { return disc_info(); }
 
   int bits() const { return static_cast<int>(params()[kBits]); }
-  bool predict() const { return params()[kPredict] != 0; }
   bool fast() const { return params()[kSpeed] != 0; }
 
   Result<Bytes> encode_payload(const Tensor& tensor) const override {
@@ -67,8 +64,7 @@ class DiscCodec final : public Codec {
     }
     std::vector<int16_t> levels(tensor.size());
     for (size_t i = 0; i < levels.size(); ++i) levels[i] = static_cast<int16_t>(quantizer.level(tensor.data()[i]));
-    if (predict()) levels_to_residuals(view, levels.data());
-    DISC_RETURN_IF_ERROR(encode_symbols(view, symbol_format(quantizer), levels.data(), &out));
+    DISC_RETURN_IF_ERROR(encode_symbols(view, {quantizer.max_level, quantizer.is_signed}, levels.data(), &out));
     return out;
   }
 
@@ -92,28 +88,16 @@ class DiscCodec final : public Codec {
       return tensor;
     }
     std::vector<int16_t> levels(tensor.size());
-    DISC_RETURN_IF_ERROR(decode_symbols(body, view, symbol_format(quantizer), levels.data()));
-    if (predict())
-      DISC_RETURN_IF_ERROR(residuals_to_levels(view, quantizer.is_signed ? -quantizer.max_level : 0,
-                                               quantizer.max_level, levels.data()));
+    DISC_RETURN_IF_ERROR(decode_symbols(body, view, {quantizer.max_level, quantizer.is_signed}, levels.data()));
     for (size_t i = 0; i < levels.size(); ++i) tensor.data()[i] = quantizer.value(levels[i]);
     return tensor;
-  }
-
- private:
-  // Residuals of levels in [-M, M] (signed) or [0, M] lie in [-2M, 2M] or [-M, M].
-  SymbolFormat symbol_format(const Quantizer& q) const {
-    if (!predict()) return {q.max_level, q.is_signed};
-    return {q.is_signed ? 2 * q.max_level : q.max_level, true};
   }
 };
 
 Result<std::unique_ptr<Codec>> make_disc(std::vector<float> params) {
   const bool lossless = params[kBits] == 0;
-  if (params[kPredict] != 0 && params[kSpeed] != 0)
-    return Error("disc: predict=1 needs the range coder (speed=0)");
-  if (lossless && (params[kPredict] != 0 || params[kSpeed] != 0))
-    return Error("disc: lossless mode (bits=0) has no predict or speed variant");
+  if (lossless && params[kSpeed] != 0)
+    return Error("codec 'disc': lossless mode (bits=0) has no speed=1 variant");
   return std::unique_ptr<Codec>(new DiscCodec(std::move(params)));
 }
 

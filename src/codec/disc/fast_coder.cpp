@@ -3,6 +3,7 @@
 #include <zstd.h>
 
 #include <algorithm>
+#include <memory>
 #include <string>
 
 namespace disc::codec_disc {
@@ -10,38 +11,76 @@ namespace {
 
 constexpr int kZstdLevel = 1;
 
-uint8_t zigzag(int level) { return static_cast<uint8_t>(level >= 0 ? 2 * level : -2 * level - 1); }
-int unzigzag(uint8_t byte) { return byte & 1 ? -(byte + 1) / 2 : byte / 2; }
+// Level codes: the level itself if unsigned, else zig-zag (0, -1, 1, -2, ... -> 0, 1, 2, 3, ...).
+int largest_code(const Quantizer& q) { return q.is_signed ? 2 * q.max_level : q.max_level; }
+int decode_level(const Quantizer& q, int code) {
+  if (!q.is_signed) return code;
+  return code & 1 ? -(code + 1) / 2 : code / 2;
+}
+
+// Codes of at most 15 are packed two per byte, first element in the low nibble.
+bool packs_nibbles(const Quantizer& q) { return largest_code(q) <= 15; }
+size_t packed_size(const Quantizer& q, size_t count) { return packs_nibbles(q) ? (count + 1) / 2 : count; }
+
+struct ContextDeleter {
+  void operator()(ZSTD_CCtx* c) const { ZSTD_freeCCtx(c); }
+  void operator()(ZSTD_DCtx* c) const { ZSTD_freeDCtx(c); }
+};
 
 }  // namespace
 
 Status encode_fast(const Quantizer& quantizer, std::span<const float> values, std::vector<uint8_t>* out) {
-  std::vector<uint8_t> bytes(values.size());
+  std::vector<uint8_t> codes(values.size() + 1, 0);
   if (quantizer.is_signed) {
-    for (size_t i = 0; i < values.size(); ++i) bytes[i] = zigzag(quantizer.level(values[i]));
+    for (size_t i = 0; i < values.size(); ++i) {
+      const int magnitude = quantizer.magnitude(values[i]);
+      codes[i] = static_cast<uint8_t>(2 * magnitude - ((values[i] < 0) & (magnitude != 0)));
+    }
   } else {
-    for (size_t i = 0; i < values.size(); ++i) bytes[i] = static_cast<uint8_t>(quantizer.level(values[i]));
+    for (size_t i = 0; i < values.size(); ++i) codes[i] = static_cast<uint8_t>(quantizer.magnitude(values[i]));
   }
+  const size_t packed = packed_size(quantizer, values.size());
+  if (packs_nibbles(quantizer))
+    for (size_t i = 0; i < packed; ++i) codes[i] = static_cast<uint8_t>(codes[2 * i] | codes[2 * i + 1] << 4);
+  thread_local std::unique_ptr<ZSTD_CCtx, ContextDeleter> context(ZSTD_createCCtx());
+  if (!context) return Error("zstd: cannot allocate a compression context");
   const size_t start = out->size();
-  out->resize(start + ZSTD_compressBound(bytes.size()));
-  const size_t n = ZSTD_compress(out->data() + start, out->size() - start, bytes.data(), bytes.size(), kZstdLevel);
+  out->resize(start + ZSTD_compressBound(packed));
+  const size_t n =
+      ZSTD_compressCCtx(context.get(), out->data() + start, out->size() - start, codes.data(), packed, kZstdLevel);
   if (ZSTD_isError(n)) return Error(std::string("zstd: ") + ZSTD_getErrorName(n));
   out->resize(start + n);
   return Status();
 }
 
 Status decode_fast(std::span<const uint8_t> in, const Quantizer& quantizer, std::span<float> values) {
-  if (ZSTD_getFrameContentSize(in.data(), in.size()) != values.size())
-    return Error("zstd frame does not hold the " + std::to_string(values.size()) + " levels the shape needs");
-  std::vector<uint8_t> bytes(values.size());
-  const size_t n = ZSTD_decompress(bytes.data(), bytes.size(), in.data(), in.size());
+  const size_t packed = packed_size(quantizer, values.size());
+  if (ZSTD_getFrameContentSize(in.data(), in.size()) != packed)
+    return Error("zstd frame does not hold the " + std::to_string(packed) + " bytes the shape needs");
+  thread_local std::unique_ptr<ZSTD_DCtx, ContextDeleter> context(ZSTD_createDCtx());
+  if (!context) return Error("zstd: cannot allocate a decompression context");
+  std::vector<uint8_t> bytes(packed);
+  const size_t n = ZSTD_decompressDCtx(context.get(), bytes.data(), bytes.size(), in.data(), in.size());
   if (ZSTD_isError(n)) return Error(std::string("zstd: ") + ZSTD_getErrorName(n));
   if (n != bytes.size()) return Error("zstd frame decoded to " + std::to_string(n) + " bytes");
-  const int largest = quantizer.is_signed ? 2 * quantizer.max_level : quantizer.max_level;
+  const int largest = largest_code(quantizer);
+  if (packs_nibbles(quantizer)) {
+    for (const uint8_t b : bytes)
+      if ((b & 15) > largest || (b >> 4) > largest) return Error("level code exceeds " + std::to_string(largest));
+    if (values.size() % 2 && bytes.back() >> 4) return Error("padding nibble is not 0");
+    float table[16];
+    for (int c = 0; c < 16; ++c) table[c] = quantizer.value(decode_level(quantizer, c));
+    for (size_t i = 0; i + 1 < values.size(); i += 2) {
+      values[i] = table[bytes[i / 2] & 15];
+      values[i + 1] = table[bytes[i / 2] >> 4];
+    }
+    if (values.size() % 2) values.back() = table[bytes.back() & 15];
+    return Status();
+  }
   if (!bytes.empty() && *std::max_element(bytes.begin(), bytes.end()) > largest)
-    return Error("level byte exceeds " + std::to_string(largest));
+    return Error("level code exceeds " + std::to_string(largest));
   float table[256];
-  for (int b = 0; b < 256; ++b) table[b] = quantizer.value(quantizer.is_signed ? unzigzag(static_cast<uint8_t>(b)) : b);
+  for (int c = 0; c < 256; ++c) table[c] = quantizer.value(decode_level(quantizer, c));
   for (size_t i = 0; i < values.size(); ++i) values[i] = table[bytes[i]];
   return Status();
 }

@@ -1,5 +1,5 @@
-// The fast entropy stage (speed=1): one byte per level (zig-zag mapped when signed:
-// 0, -1, 1, -2, 2, ... -> 0, 1, 2, 3, 4, ...) compressed as a single zstd frame.
+// The fast entropy stage (speed=1): level codes (zig-zag mapped when signed), two per byte
+// when they fit a nibble, else one per byte, compressed as a single zstd frame.
 #pragma once
 
 #include <cstdint>

@@ -13,6 +13,8 @@ namespace {
 struct FloatContexts {
   BitModel plane_empty[2];    // see traverse_planes
   BitModel nonzero[5][2];     // by: non-zero among left, up, up-left, up-right; previous != 0
+  BitModel same_as_left[2];   // value == left neighbour (left != 0), by: left == up
+  BitModel same_as_up;        // value == up neighbour (up != 0, up != left)
   BitModel top[256][256];     // byte 3 (sign, exponent high bits), by byte 3 of the left neighbour
   BitModel second[256][256];  // byte 2, by this value's byte 3
   BitModel low[2][256];       // byte 1, byte 0
@@ -34,6 +36,14 @@ bool code_floats(Coder& coder, const PlaneView& view, CodedPointer<Coder, uint32
       u = 0;
       return true;
     }
+    if (n.left != 0 && coder.bit(ctx->same_as_left[n.left == n.up], u == n.left)) {
+      u = n.left;
+      return true;
+    }
+    if (n.up != 0 && n.up != n.left && coder.bit(ctx->same_as_up, u == n.up)) {
+      u = n.up;
+      return true;
+    }
     const uint32_t b3 = code_byte(coder, ctx->top[n.left >> 24], u >> 24);
     const uint32_t b2 = code_byte(coder, ctx->second[b3], (u >> 16) & 0xFF);
     const uint32_t b1 = code_byte(coder, ctx->low[0], (u >> 8) & 0xFF);
@@ -53,7 +63,7 @@ void encode_lossless(const PlaneView& view, const uint32_t* bits, std::vector<ui
 
 Status decode_lossless(std::span<const uint8_t> in, const PlaneView& view, uint32_t* bits) {
   RangeDecoder coder(in);
-  code_floats(coder, view, bits);
+  if (!code_floats(coder, view, bits)) return Error("range-coded data ends early");
   return coder.finish();
 }
 

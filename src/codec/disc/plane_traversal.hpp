@@ -20,7 +20,7 @@ struct Neighbours {
 
 // `code_element(neighbours, value)` codes one element: the encoder passes the value, the
 // decoder receives it in `value`. It returns false on malformed input, which stops the
-// traversal and makes it return false.
+// traversal and makes it return false; so does a decoder that ran past its input. so does a decoder that ran past its input.
 template <class T, class Coder, class CodeElement>
 bool traverse_planes(Coder& coder, const PlaneView& view, CodedPointer<Coder, T> data, BitModel (&plane_empty)[2],
                      CodeElement&& code_element) {
@@ -52,6 +52,7 @@ bool traverse_planes(Coder& coder, const PlaneView& view, CodedPointer<Coder, T>
         row[x] = value;
         if constexpr (!kIsEncoder<Coder>) out[x] = value;
       }
+      if (coder.overran()) return false;
     }
     std::swap(current, previous);
   }

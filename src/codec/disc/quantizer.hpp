@@ -15,9 +15,9 @@
 namespace disc::codec_disc {
 
 struct QuantizerSettings {
-  int bits = 4;        // 1..8
-  float prune = 0;     // magnitudes below prune * clip_value become 0
-  float clip = 0;      // clip_value = clip * RMS of the non-zero values (0: the largest magnitude)
+  int bits;     // 1..8
+  float prune;  // magnitudes below prune * clip_value become 0
+  float clip;   // clip_value = clip * RMS of the non-zero values (0: the largest magnitude)
 };
 
 struct Quantizer {
@@ -29,13 +29,15 @@ struct Quantizer {
 
   float value(int level) const { return static_cast<float>(level) * step; }
 
-  // The level of a finite value: 0 below the threshold, else round(|v| / step) capped at M, with v's sign.
-  int level(float v) const {
+  // |level| of a finite value: 0 below the threshold, else round(|v| / step) capped at M.
+  // Branch-free so that loops over it vectorize.
+  int magnitude(float v) const {
     const float m = std::fabs(v);
-    const int magnitude =
-        m < threshold ? 0 : static_cast<int>(std::min(static_cast<float>(max_level), m * inv_step + 0.5f));
-    return v < 0 ? -magnitude : magnitude;
+    const float rounded = std::min(static_cast<float>(max_level), m * inv_step + 0.5f);
+    return static_cast<int>(m < threshold ? 0.0f : rounded);
   }
+  // The level of a finite value: magnitude(v) with v's sign.
+  int level(float v) const { return v < 0 ? -magnitude(v) : magnitude(v); }
 };
 
 int max_level(int bits, bool is_signed);

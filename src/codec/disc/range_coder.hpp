@@ -50,6 +50,8 @@ class RangeEncoder {
 
   // Flushes the pending state; the output then ends exactly where the decoder stops reading.
   void finish();
+  // Interface parity with RangeDecoder::overran().
+  bool overran() const { return false; }
 
  private:
   void shift_low();
@@ -85,6 +87,10 @@ class RangeDecoder {
     }
     return value;
   }
+
+  // True once a byte past the end was needed: a valid section never reads past its end,
+  // so decoding can stop early.
+  bool overran() const { return pos_ > in_.size(); }
 
   // Ok iff the first byte was 0 and the coded data ended exactly at the end of the input.
   Status finish() const;

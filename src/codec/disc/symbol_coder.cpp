@@ -61,7 +61,9 @@ Status decode_symbols(std::span<const uint8_t> in, const PlaneView& view, const 
                       int16_t* symbols) {
   RangeDecoder coder(in);
   if (!code_symbols(coder, view, format, symbols))
-    return Error("coded symbol is malformed or its magnitude exceeds " + std::to_string(format.max_magnitude));
+    return coder.overran() ? Error("range-coded data ends early")
+                           : Error("coded symbol is malformed or its magnitude exceeds " +
+                                   std::to_string(format.max_magnitude));
   return coder.finish();
 }
 

@@ -1,5 +1,4 @@
-// Entropy coding of a planes x height x width grid of small signed integers (quantized
-// levels or prediction residuals) with the adaptive range coder and SymbolContexts.
+// Entropy coding of a planes x height x width grid of quantized levels with the adaptive range coder and SymbolContexts.
 #pragma once
 
 #include <cstdint>
@@ -12,7 +11,7 @@
 namespace disc::codec_disc {
 
 struct SymbolFormat {
-  int max_magnitude = 0;  // |symbol| <= max_magnitude <= 510
+  int max_magnitude = 0;  // |symbol| <= max_magnitude <= 255
   bool has_sign = false;  // false: every symbol is >= 0 and no sign is coded
 };
 

@@ -1,0 +1,340 @@
+// The disc codec: exactness of the lossless mode, the quantization contract of the lossy
+// modes, compression against baselines on realistic maps, and robustness to bad payloads.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <random>
+
+#include "codec/disc/range_coder.hpp"
+#include "disc/codec.hpp"
+
+namespace disc {
+namespace {
+
+std::unique_ptr<Codec> codec(const std::string& spec) {
+  auto c = make_codec(spec);
+  EXPECT_TRUE(c.ok()) << spec << ": " << (c.ok() ? "" : c.error().message());
+  return std::move(c).value();
+}
+
+Tensor round_trip(const Tensor& t, const Codec& c) {
+  auto stream = compress(t, c);
+  EXPECT_TRUE(stream.ok()) << stream.error().message();
+  auto back = decompress(*stream);
+  EXPECT_TRUE(back.ok()) << back.error().message();
+  EXPECT_EQ(back->shape(), t.shape());
+  return std::move(back).value();
+}
+
+size_t compressed_size(const Tensor& t, const std::string& spec) { return compress(t, *codec(spec)).value().size(); }
+
+double relative_mse(const Tensor& a, const Tensor& b) {
+  double err = 0, sig = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    err += (double{a.data()[i]} - b.data()[i]) * (double{a.data()[i]} - b.data()[i]);
+    sig += double{a.data()[i]} * a.data()[i];
+  }
+  return err / sig;
+}
+
+// Mimics measured post-ReLU maps: a smooth random field per plane (spatially clustered
+// activity), thresholded to `zero_fraction` zeros, half-normal magnitudes where active.
+Tensor realistic_sparse_map(Shape shape, double zero_fraction, uint32_t seed) {
+  Tensor t(std::move(shape));
+  const PlaneView v = plane_view(t.shape());
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal(0, 1);
+  std::vector<float> field(v.plane_size()), blurred(v.plane_size());
+  for (size_t p = 0; p < v.planes; ++p) {
+    for (float& f : field) f = normal(rng);
+    for (int pass = 0; pass < 3; ++pass) {  // 3x3 box blur, three times
+      for (size_t y = 0; y < v.height; ++y)
+        for (size_t x = 0; x < v.width; ++x) {
+          float s = 0;
+          for (int dy = -1; dy <= 1; ++dy)
+            for (int dx = -1; dx <= 1; ++dx) {
+              const size_t yy = std::clamp<long>(static_cast<long>(y) + dy, 0, static_cast<long>(v.height) - 1);
+              const size_t xx = std::clamp<long>(static_cast<long>(x) + dx, 0, static_cast<long>(v.width) - 1);
+              s += field[yy * v.width + xx];
+            }
+          blurred[y * v.width + x] = s / 9;
+        }
+      field.swap(blurred);
+    }
+    std::vector<float> sorted = field;
+    std::nth_element(sorted.begin(), sorted.begin() + static_cast<long>(zero_fraction * (sorted.size() - 1)),
+                     sorted.end());
+    const float cut = sorted[static_cast<size_t>(zero_fraction * (sorted.size() - 1))];
+    const float gain = 0.5f + static_cast<float>(p % 5);  // channels differ in scale
+    for (size_t i = 0; i < v.plane_size(); ++i)
+      t.data()[p * v.plane_size() + i] = field[i] > cut ? gain * std::fabs(normal(rng)) * (1 + field[i] - cut) : 0.0f;
+  }
+  return t;
+}
+
+Tensor dense_signed_map(Shape shape, uint32_t seed) {
+  Tensor t(std::move(shape));
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal(0, 1);
+  float previous = 0;
+  for (float& v : t.values()) v = previous = 0.7f * previous + normal(rng);  // spatially correlated
+  return t;
+}
+
+// --- lossless ---------------------------------------------------------------------------
+
+TEST(DiscLossless, RoundTripsEveryBitPattern) {
+  Tensor t({2, 3, 7, 5});
+  std::mt19937 rng(3);
+  for (float& v : t.values()) {
+    const uint32_t u = rng();
+    std::memcpy(&v, &u, 4);  // includes NaNs, infinities, denormals, both zeros
+  }
+  const float specials[] = {-0.0f, 0.0f, std::numeric_limits<float>::denorm_min(),
+                            -std::numeric_limits<float>::denorm_min(), std::numeric_limits<float>::infinity(),
+                            -std::numeric_limits<float>::infinity(), std::numeric_limits<float>::quiet_NaN(),
+                            std::numeric_limits<float>::max(), std::numeric_limits<float>::min()};
+  for (size_t i = 0; i < std::size(specials); ++i) t.data()[i * 11] = specials[i];
+  std::fill(t.data() + 35, t.data() + 70, 0.0f);  // an all-zero plane
+  const Tensor back = round_trip(t, *codec("disc:bits=0"));
+  EXPECT_EQ(0, std::memcmp(back.data(), t.data(), t.bytes()));
+}
+
+TEST(DiscLossless, RoundTripsOddShapes) {
+  for (const Shape& shape : std::vector<Shape>{{1}, {1, 1, 1, 1}, {13}, {3, 17}, {2, 4, 1, 9}, {2, 4, 9, 1}}) {
+    const Tensor t = realistic_sparse_map(shape, 0.5, 11);
+    const Tensor back = round_trip(t, *codec("disc:bits=0"));
+    EXPECT_EQ(0, std::memcmp(back.data(), t.data(), t.bytes())) << shape_to_string(shape);
+  }
+}
+
+TEST(DiscLossless, BeatsZstdOnSparseMaps) {
+  const Tensor t = realistic_sparse_map({1, 32, 28, 28}, 0.6, 5);
+  EXPECT_LT(compressed_size(t, "disc:bits=0"), compressed_size(t, "zstd"));
+}
+
+// --- lossy ------------------------------------------------------------------------------
+
+// Reference of the quantization contract, in double precision.
+struct Expectation {
+  double clip_value = 0;
+  double step = 0;
+};
+Expectation expected_quantizer(const Tensor& t, int bits, double clip) {
+  double max_abs = 0, sum_sq = 0;
+  size_t nonzero = 0;
+  bool is_signed = false;
+  for (float v : t.values()) {
+    max_abs = std::max(max_abs, double{std::fabs(v)});
+    sum_sq += double{v} * v;
+    nonzero += v != 0;
+    is_signed |= v < 0;
+  }
+  const int levels = is_signed ? std::max(1, (1 << (bits - 1)) - 1) : (1 << bits) - 1;
+  const double clip_value = clip > 0 ? std::min(max_abs, clip * std::sqrt(sum_sq / nonzero)) : max_abs;
+  return {clip_value, clip_value / levels};
+}
+
+void expect_quantization_contract(const Tensor& t, int bits, double prune, double clip, bool fast) {
+  const std::string spec = "disc:bits=" + std::to_string(bits) + ",prune=" + std::to_string(prune) +
+                           ",clip=" + std::to_string(clip) + ",speed=" + std::to_string(fast);
+  const Tensor back = round_trip(t, *codec(spec));
+  const Expectation e = expected_quantizer(t, bits, clip);
+  const double slack = 1e-4 * e.step;  // fp32 rounding of step, threshold and products
+  const double threshold = prune * e.clip_value;
+  for (size_t i = 0; i < t.size(); ++i) {
+    const double v = t.data()[i];
+    const double d = back.data()[i];
+    if (std::fabs(v) < threshold - slack) {
+      ASSERT_EQ(d, 0.0) << spec << " pruned value " << v << " at " << i;
+      continue;
+    }
+    if (d == 0 && std::fabs(v) < threshold + slack) continue;  // at the threshold either way is right
+    const double clipped = std::copysign(std::min(std::fabs(v), e.clip_value), v);
+    ASSERT_LE(std::fabs(d - clipped), e.step / 2 + slack) << spec << " value " << v << " at " << i;
+    ASSERT_TRUE(d == 0 || std::signbit(d) == std::signbit(v)) << spec << " sign of " << v;
+  }
+}
+
+TEST(DiscLossy, KeptValuesWithinHalfAStepAndPrunedValuesExactlyZero) {
+  const Tensor sparse = realistic_sparse_map({1, 6, 20, 19}, 0.6, 1);
+  const Tensor dense = dense_signed_map({1, 6, 20, 19}, 2);
+  for (int bits = 1; bits <= 8; ++bits)
+    for (const bool fast : {false, true}) {
+      expect_quantization_contract(sparse, bits, 0.0, 0.0, fast);
+      expect_quantization_contract(sparse, bits, 0.2, 3.0, fast);
+      expect_quantization_contract(dense, bits, 0.0, 0.0, fast);
+      expect_quantization_contract(dense, bits, 0.1, 2.5, fast);
+    }
+}
+
+TEST(DiscLossy, OddShapes) {
+  for (const Shape& shape :
+       std::vector<Shape>{{1}, {1, 1, 1, 1}, {13}, {3, 17}, {2, 4, 1, 9}, {2, 4, 9, 1}, {1, 2, 300, 301}}) {
+    for (const bool fast : {false, true}) {
+      expect_quantization_contract(realistic_sparse_map(shape, 0.6, 4), 4, 0.05, 6, fast);
+      expect_quantization_contract(dense_signed_map(shape, 4), 3, 0.0, 4, fast);
+    }
+  }
+}
+
+TEST(DiscLossy, FastStageReconstructsExactlyLikeTheRangeCoder) {
+  for (const Tensor& t : {realistic_sparse_map({1, 8, 14, 14}, 0.6, 8), dense_signed_map({1, 8, 14, 14}, 8)}) {
+    const Tensor a = round_trip(t, *codec("disc:bits=5,prune=0.05"));
+    const Tensor b = round_trip(t, *codec("disc:bits=5,prune=0.05,speed=1"));
+    EXPECT_EQ(0, std::memcmp(a.data(), b.data(), a.bytes()));
+  }
+}
+
+TEST(DiscLossy, AllZeroAndConstantTensors) {
+  const Tensor zeros({1, 3, 4, 4});
+  for (const char* spec : {"disc", "disc:speed=1", "disc:bits=0"}) {
+    const Tensor back = round_trip(zeros, *codec(spec));
+    EXPECT_TRUE(std::all_of(back.values().begin(), back.values().end(), [](float v) { return v == 0; })) << spec;
+  }
+  Tensor constant({1, 2, 3, 3});
+  std::fill(constant.values().begin(), constant.values().end(), -2.5f);
+  const Tensor back = round_trip(constant, *codec("disc:bits=2"));
+  for (float v : back.values()) EXPECT_FLOAT_EQ(v, -2.5f);
+}
+
+TEST(DiscLossy, RejectsNonFiniteValuesAtEncode) {
+  Tensor t({1, 1, 2, 2});
+  t.data()[3] = std::numeric_limits<float>::quiet_NaN();
+  auto r = compress(t, *codec("disc"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message().find("NaN"), std::string::npos);
+  t.data()[3] = -std::numeric_limits<float>::infinity();
+  EXPECT_FALSE(compress(t, *codec("disc:speed=1")).ok());
+}
+
+TEST(DiscParams, RejectsInvalidCombinations) {
+  EXPECT_FALSE(make_codec("disc:bits=9").ok());
+  EXPECT_FALSE(make_codec("disc:bits=2.5").ok());
+  EXPECT_FALSE(make_codec("disc:prune=-0.1").ok());
+  EXPECT_FALSE(make_codec("disc:bits=0,speed=1").ok());
+  EXPECT_TRUE(make_codec("disc:bits=8,prune=1,clip=1000,speed=1").ok());
+}
+
+// --- compression --------------------------------------------------------------------------
+
+TEST(DiscCompression, BeatsBaselinesOnRealisticSparseMaps) {
+  const Tensor t = realistic_sparse_map({1, 64, 28, 28}, 0.6, 21);
+  // Same quantizer, so identical reconstructions: only the entropy stage differs.
+  EXPECT_LT(compressed_size(t, "disc:bits=8,clip=0"), compressed_size(t, "disc:bits=8,clip=0,speed=1"));
+  // The default setting against lossless zstd and 8-bit quantization + zstd.
+  const Tensor back = round_trip(t, *codec("disc"));
+  EXPECT_LT(relative_mse(t, back), 0.02);
+  const size_t disc_bytes = compressed_size(t, "disc");
+  EXPECT_LT(disc_bytes * 8, compressed_size(t, "zstd"));
+  EXPECT_LT(disc_bytes * 2, compressed_size(t, "disc:bits=8,clip=0,speed=1"));
+  // Zeros are cheap: even charging every bit to the zeros, a zero costs far under one bit.
+  const Tensor mostly_zero = realistic_sparse_map({1, 64, 28, 28}, 0.9, 23);
+  const size_t zeros = static_cast<size_t>(std::count(mostly_zero.values().begin(), mostly_zero.values().end(), 0.0f));
+  EXPECT_LT(8.0 * compressed_size(mostly_zero, "disc") / zeros, 0.6);
+}
+
+TEST(DiscCompression, RatioSpansAWideRange) {
+  const Tensor t = realistic_sparse_map({1, 64, 28, 28}, 0.6, 22);
+  const double raw = static_cast<double>(t.bytes());
+  EXPECT_LT(raw / compressed_size(t, "disc:bits=8,clip=0"), 12);
+  EXPECT_GT(raw / compressed_size(t, "disc:bits=1,prune=0.8,clip=3"), 150);
+}
+
+// --- robustness ---------------------------------------------------------------------------
+
+// Decoding a damaged payload must return an error or a tensor of the requested shape.
+void expect_safe_decode(const Codec& c, std::span<const uint8_t> payload, const Shape& shape) {
+  auto r = c.decode_payload(payload, shape);
+  if (r.ok()) {
+    ASSERT_EQ(r->shape(), shape);
+  }
+}
+
+TEST(DiscRobustness, DamagedPayloadsNeverCrash) {
+  const Tensor sparse = realistic_sparse_map({1, 4, 9, 11}, 0.6, 31);
+  const Tensor dense = dense_signed_map({1, 4, 9, 11}, 32);
+  std::mt19937 rng(33);
+  for (const char* spec : {"disc", "disc:bits=1", "disc:bits=8,clip=0", "disc:speed=1", "disc:bits=0"}) {
+    const auto c = codec(spec);
+    for (const Tensor* t : {&sparse, &dense}) {
+      const Bytes payload = c->encode_payload(*t).value();
+      for (size_t n = 0; n < payload.size(); ++n) {
+        const auto r = c->decode_payload(std::span(payload).first(n), t->shape());
+        if (std::string(spec).find("speed") == std::string::npos) {
+          EXPECT_FALSE(r.ok()) << spec << " prefix " << n;
+        }
+      }
+      for (int trial = 0; trial < 400; ++trial) {
+        Bytes damaged = payload;
+        for (int flips = 1 + trial % 3; flips > 0; --flips) damaged[rng() % damaged.size()] ^= uint8_t(1u << (rng() % 8));
+        expect_safe_decode(*c, damaged, t->shape());
+      }
+      Bytes garbage(payload.size());
+      for (uint8_t& b : garbage) b = static_cast<uint8_t>(rng());
+      expect_safe_decode(*c, garbage, t->shape());
+      expect_safe_decode(*c, {}, t->shape());
+    }
+  }
+}
+
+TEST(DiscRobustness, RejectsBadSideInformation) {
+  const auto c = codec("disc");
+  const Tensor t = dense_signed_map({1, 2, 4, 4}, 40);
+  Bytes payload = c->encode_payload(t).value();
+  ASSERT_TRUE(c->decode_payload(payload, t.shape()).ok());
+  const float bad_steps[] = {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(), 0.0f,
+                             -1.0f};
+  for (float step : bad_steps) {
+    Bytes damaged = payload;
+    std::memcpy(damaged.data() + 1, &step, 4);
+    EXPECT_FALSE(c->decode_payload(damaged, t.shape()).ok()) << step;
+  }
+  Bytes flags = payload;
+  flags[0] |= 2;
+  EXPECT_FALSE(c->decode_payload(flags, t.shape()).ok());
+  Bytes longer = payload;
+  longer.push_back(0);
+  EXPECT_FALSE(c->decode_payload(longer, t.shape()).ok());
+}
+
+TEST(DiscRobustness, ShortPayloadForALargeShapeIsRejected) {
+  const Shape large = {1, 16, 512, 512};
+  for (const char* spec : {"disc", "disc:bits=0"}) {
+    const auto c = codec(spec);
+    const Bytes payload = c->encode_payload(dense_signed_map({1, 1, 4, 4}, 41)).value();
+    auto r = c->decode_payload(payload, large);
+    EXPECT_FALSE(r.ok()) << spec;
+  }
+}
+
+// --- range coder --------------------------------------------------------------------------
+
+TEST(DiscRangeCoder, RoundTripsNearTheEntropy) {
+  using namespace codec_disc;
+  std::mt19937 rng(50);
+  std::bernoulli_distribution one(0.1);
+  std::vector<int> bits(100000);
+  for (int& b : bits) b = one(rng);
+  std::vector<uint8_t> out;
+  RangeEncoder enc(&out);
+  BitModel model;
+  for (int b : bits) enc.bit(model, b);
+  enc.finish();
+  const double entropy_bits = bits.size() * (-0.1 * std::log2(0.1) - 0.9 * std::log2(0.9));
+  EXPECT_LT(out.size() * 8, 1.03 * entropy_bits);
+  RangeDecoder dec(out);
+  BitModel decoder_model;
+  for (size_t i = 0; i < bits.size(); ++i) ASSERT_EQ(dec.bit(decoder_model, 0), bits[i]) << i;
+  EXPECT_TRUE(dec.finish().ok());
+  RangeDecoder short_dec(std::span<const uint8_t>(out).first(out.size() - 1));
+  BitModel short_model;
+  for (size_t i = 0; i < bits.size(); ++i) short_dec.bit(short_model, 0);
+  EXPECT_FALSE(short_dec.finish().ok());
+}
+
+}  // namespace
+}  // namespace disc
