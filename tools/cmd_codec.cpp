@@ -139,7 +139,7 @@ const CommandRegistration stats_command{{
             "empty planes   {} of {}\nrange          [{:.6g}, {:.6g}]\nmean           {:.6g}\n"
             "std            {:.6g}\nentropy        {:.4f} bits/element at {} bits uniform over the range "
             "(order-0 bound: {:.1f}x vs fp32)\n",
-            shape_to_string(tensor->shape()), v.size(), zeros / n, negatives / n, empty_planes, pv.planes, lo, hi,
+            shape_to_string(tensor->shape()), v.size(), zeros / n, negatives / n, empty_planes, pv.planes, lo + 0.0f, hi,
             mean, std::sqrt(std::max(0.0, sum2 / n - mean * mean)), h, o->bits, h > 0 ? 32.0 / h : INFINITY);
         return 0;
       };
