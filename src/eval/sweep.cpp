@@ -6,13 +6,18 @@
 namespace disc {
 namespace {
 
-// Default grids span each codec's useful range from near-lossless to heavily lossy.
-// A codec without an entry is evaluated at its defaults only.
-const std::map<std::string, std::string>& default_grids() {
-  static const std::map<std::string, std::string> grids = {
-      {"disc", "disc:bits=2|3|4|5|6,prune=0|0.1|0.2,clip=3|6"},
-      {"jpeg", "jpeg:quality=5|10|20|30|40|50|60|70|80|90|95"},
-      {"zfp", "zfp:tolerance=0.5|0.3|0.2|0.1|0.05|0.02|0.01|0.005"},
+// Default grids span each codec's useful range from near-lossless to heavily lossy; a
+// codec's default sweep is the union of its grids. For disc the accuracy follows the
+// quantization step (clip value / levels) more than either parameter alone, so the grids
+// step through clip at each bit depth. A codec without an entry is evaluated at its
+// defaults only.
+const std::map<std::string, std::vector<std::string>>& default_grids() {
+  static const std::map<std::string, std::vector<std::string>> grids = {
+      {"disc",
+       {"disc:bits=2,clip=1|1.5|2|3", "disc:bits=3,clip=2|3|4|5|6", "disc:bits=4,clip=4|6|8",
+        "disc:bits=3,clip=4,prune=0.25|0.4"}},
+      {"jpeg", {"jpeg:quality=10|20|30|40|50|60|70|80|90"}},
+      {"zfp", {"zfp:tolerance=0.2|0.1|0.05|0.02"}},
   };
   return grids;
 }
@@ -58,10 +63,14 @@ Result<std::vector<CodecSpec>> expand_grid(const std::string& grid) {
 Result<std::vector<CodecSpec>> expand_sweep(const std::vector<std::string>& items) {
   std::vector<CodecSpec> all;
   for (const std::string& item : items) {
-    const auto grid = default_grids().find(item);
-    auto specs = expand_grid(grid != default_grids().end() ? grid->second : item);
-    if (!specs.ok()) return specs.error().with_context("sweep '" + item + "'");
-    all.insert(all.end(), specs->begin(), specs->end());
+    const auto defaults = default_grids().find(item);
+    const std::vector<std::string> grids =
+        defaults != default_grids().end() ? defaults->second : std::vector<std::string>{item};
+    for (const std::string& grid : grids) {
+      auto specs = expand_grid(grid);
+      if (!specs.ok()) return specs.error().with_context("sweep '" + item + "'");
+      all.insert(all.end(), specs->begin(), specs->end());
+    }
   }
   return all;
 }
