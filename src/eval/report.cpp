@@ -126,46 +126,46 @@ std::string summary_markdown(const EvalReport& report) {
 
 bool have_gnuplot() { return std::system("command -v gnuplot >/dev/null 2>&1") == 0; }
 
-// One gnuplot script per plot; data inline so each script stands alone.
-std::string rate_plot_script(const std::string& cut, const std::vector<EvalRow>& front, const std::string& svg) {
+// Inline data blocks (one per codec, points (x, y)) and the `plot` clause drawing them.
+std::string codec_series(const std::vector<const EvalRow*>& rows, double (*x)(const EvalRow&),
+                         double (*y)(const EvalRow&)) {
   std::map<std::string, std::vector<const EvalRow*>> by_codec;
-  for (const EvalRow& r : front)
-    if (r.cut == cut) by_codec[r.codec_name].push_back(&r);
-  std::string s = fmt::format(
-      "set terminal svg size 800,500 dynamic font 'sans,12'\nset output '{}'\nset title 'top-1 loss vs "
-      "compression ratio at {}' noenhanced\nset logscale x\nset xlabel 'compression ratio vs fp32 (×)'\n"
-      "set ylabel 'top-1 loss (pp)'\nset grid\nset key top left\nset yrange [-1:*]\n",
-      svg, cut);
-  std::string plots;
-  for (auto& [codec, rows] : by_codec) {
-    s += "$" + codec + " << EOD\n";
-    for (const EvalRow* r : rows) s += fmt::format("{} {}\n", r->ratio, r->top1_loss_pp);
-    s += "EOD\n";
+  for (const EvalRow* r : rows) by_codec[r->codec_name].push_back(r);
+  std::string blocks, plots;
+  for (auto& [codec, points] : by_codec) {
+    blocks += "$" + codec + " << EOD\n";
+    for (const EvalRow* r : points) blocks += fmt::format("{} {}\n", x(*r), y(*r));
+    blocks += "EOD\n";
     plots += (plots.empty() ? "plot " : ", ") + fmt::format("${} with linespoints title '{}'", codec, codec);
   }
-  return s + plots + ", 1 with lines dt 2 lc rgb 'gray' title '1 pp'\n";
+  return blocks + plots;
+}
+
+// One gnuplot script per plot; data inline so each script stands alone.
+std::string rate_plot_script(const std::string& cut, const std::vector<EvalRow>& front, const std::string& svg) {
+  std::vector<const EvalRow*> rows;
+  for (const EvalRow& r : front)
+    if (r.cut == cut) rows.push_back(&r);
+  return fmt::format(
+             "set terminal svg size 800,500 dynamic font 'sans,12'\nset output '{}'\nset title 'top-1 loss vs "
+             "compression ratio at {}' noenhanced\nset logscale x\nset xlabel 'compression ratio vs fp32 (×)'\n"
+             "set ylabel 'top-1 loss (pp)'\nset grid\nset key top left\nset yrange [-1:*]\n",
+             svg, cut) +
+         codec_series(rows, [](const EvalRow& r) { return r.ratio; }, [](const EvalRow& r) { return r.top1_loss_pp; }) +
+         ", 1 with lines dt 2 lc rgb 'gray' title '1 pp'\n";
 }
 
 std::string best_plot_script(const std::vector<EvalRow>& best, const std::string& svg) {
-  std::map<std::string, std::vector<const EvalRow*>> by_codec;
-  std::map<size_t, std::string> cut_names;
-  for (const EvalRow& r : best) {
-    by_codec[r.codec_name].push_back(&r);
-    cut_names[r.cut_position] = r.cut;
-  }
-  std::string s = fmt::format(
-      "set terminal svg size 900,500 dynamic font 'sans,12'\nset output '{}'\nset title 'best compression "
-      "ratio at ≤ 1 pp top-1 loss, along the network'\nset logscale y\nset ylabel 'ratio vs fp32 (×)'\n"
-      "set xlabel 'cut (topological position)'\nset grid\nset key top left\n",
-      svg);
-  std::string plots;
-  for (auto& [codec, rows] : by_codec) {
-    s += "$" + codec + " << EOD\n";
-    for (const EvalRow* r : rows) s += fmt::format("{} {}\n", r->cut_position, r->ratio);
-    s += "EOD\n";
-    plots += (plots.empty() ? "plot " : ", ") + fmt::format("${} with linespoints title '{}'", codec, codec);
-  }
-  return s + plots + "\n";
+  std::vector<const EvalRow*> rows;
+  for (const EvalRow& r : best) rows.push_back(&r);
+  return fmt::format(
+             "set terminal svg size 900,500 dynamic font 'sans,12'\nset output '{}'\nset title 'best compression "
+             "ratio at ≤ 1 pp top-1 loss, along the network'\nset logscale y\nset ylabel 'ratio vs fp32 (×)'\n"
+             "set xlabel 'cut (topological position)'\nset grid\nset key top left\n",
+             svg) +
+         codec_series(rows, [](const EvalRow& r) { return static_cast<double>(r.cut_position); },
+                      [](const EvalRow& r) { return r.ratio; }) +
+         "\n";
 }
 
 Status render(const std::filesystem::path& dir, const std::string& name, const std::string& script) {
