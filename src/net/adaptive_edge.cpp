@@ -1,5 +1,6 @@
 #include "disc/adaptive_edge.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 
@@ -71,12 +72,16 @@ struct AdaptiveEdge::Impl {
 
   // Feeds the bytes-proportional part of the transfer (transfer - RTT) to the estimator
   // when the request was large enough to measure the link. Returns whether it did.
+  // A transfer no slower than the RTT only bounds the link from below; its proportional
+  // part is floored at kMinProportionalShare of the transfer, so it raises the estimate
+  // without claiming an infinite link.
   bool observe(const Plan& plan, const EdgeResult& result) {
+    constexpr double kMinProportionalShare = 0.1;
     if (plan.kind == Plan::Kind::kEdgeOnly || result.bytes_sent < options.min_sample_bytes) return false;
     const double transfer =
         options.transfer_seconds ? options.transfer_seconds(result) : result.timing.transfer;
-    const double proportional = transfer - rtt_ms / 1e3;
-    return proportional > 0 && estimator->add_sample(static_cast<double>(result.bytes_sent), proportional).ok();
+    const double proportional = std::max(transfer - rtt_ms / 1e3, kMinProportionalShare * transfer);
+    return estimator->add_sample(static_cast<double>(result.bytes_sent), proportional).ok();
   }
 };
 
