@@ -10,6 +10,7 @@
 #include "disc/edge.hpp"
 #include "disc/model.hpp"
 #include "disc/timing.hpp"
+#include "edge_auto.hpp"
 #include "progress.hpp"
 
 namespace disc::cli {
@@ -27,11 +28,8 @@ struct Opts {
   int threads = 0;
   bool check_local = false;
   bool json = false;
-};
-
-struct ImageJob {
-  std::string path;
-  int label = -1;  // -1: unknown
+  bool auto_plan = false;
+  AutoSettings auto_settings;
 };
 
 struct ImageReport {
@@ -170,10 +168,13 @@ void print_json(const Opts& o, const std::vector<ImageReport>& reports) {
 }
 
 int run_edge(Opts& o) {
+  const Stopwatch clock;
   if (o.edge_only && o.server_only) return fail(Error("--edge-only and --server-only exclude each other"));
+  if (o.auto_plan && (o.edge_only || o.server_only || !o.config.cut.empty()))
+    return fail(Error("--auto chooses the plan itself: drop --cut, --edge-only and --server-only"));
   o.config.mode = o.edge_only ? EdgeMode::kEdgeOnly : o.server_only ? EdgeMode::kServerOnly : EdgeMode::kSplit;
-  if (o.config.mode == EdgeMode::kSplit && o.config.cut.empty())
-    return fail(Error("split mode needs --cut (see `disc cuts MODEL`), or use --edge-only / --server-only"));
+  if (!o.auto_plan && o.config.mode == EdgeMode::kSplit && o.config.cut.empty())
+    return fail(Error("split mode needs --cut (see `disc cuts MODEL`), or use --edge-only / --server-only / --auto"));
   if (o.config.mode != EdgeMode::kEdgeOnly && o.connection.client_options().servers.empty())
     return fail(Error("--server is required unless --edge-only"));
   set_inference_threads(o.threads);
@@ -193,8 +194,6 @@ int run_edge(Opts& o) {
     if (!connected.ok()) return fail(connected.error());
     client = std::move(connected).value();
   }
-  auto pipeline = EdgePipeline::create(*entry, class_names, o.config, client.get());
-  if (!pipeline.ok()) return fail(pipeline.error());
   std::unique_ptr<EdgePipeline> local;
   if (o.check_local) {
     EdgeConfig local_config = o.config;
@@ -203,6 +202,14 @@ int run_edge(Opts& o) {
     if (!made.ok()) return fail(made.error());
     local = std::move(made).value();
   }
+  if (o.auto_plan) {
+    o.auto_settings.json = o.json;
+    o.auto_settings.options.top_k = o.config.top_k;
+    o.auto_settings.options.warm_new_plans = o.warmup > 0;
+    return run_edge_auto(o.auto_settings, *entry, class_names, *jobs, *client, local.get(), clock);
+  }
+  auto pipeline = EdgePipeline::create(*entry, class_names, o.config, client.get());
+  if (!pipeline.ok()) return fail(pipeline.error());
 
   // Untimed runs first: the server builds the cut's tail and both sides warm up.
   for (int i = 0; i < o.warmup; ++i)
@@ -251,6 +258,24 @@ const CommandRegistration edge_command{{
       app.add_option("--threads", o->threads, "OpenCV threads (0 = OpenCV default)")->check(CLI::Range(0, 256));
       app.add_flag("--check-local", o->check_local, "also run the whole model locally and report top-1 agreement");
       app.add_flag("--json", o->json, "machine-readable output");
+      app.add_flag("--auto", o->auto_plan, "AGLOP online mode: re-plan cut and codec per request (needs --profile, --table)");
+      AutoSettings& a = o->auto_settings;
+      app.add_option("--profile", a.profile, "--auto: profile JSON from `disc profile`");
+      app.add_option("--table", a.table, "--auto: rate-accuracy table JSON (report.json of `disc eval`)");
+      app.add_option("--budget", a.options.top1_budget_pp, "--auto: largest acceptable top-1 loss, percentage points")
+          ->capture_default_str();
+      app.add_option("--edge-speed", a.options.edge_speed, "--auto: edge speed relative to the profiling machine")
+          ->capture_default_str();
+      app.add_option("--rtt-ms", a.rtt_ms, "--auto: fixed transfer cost in ms (default: median Describe round trip)")
+          ->check(CLI::Range(0.0, 1e6));
+      app.add_option("--initial-bandwidth", a.initial_bandwidth, "--auto: bandwidth estimate before any transfer")
+          ->capture_default_str();
+      app.add_option("--min-sample-bytes", a.options.min_sample_bytes,
+                     "--auto: smallest request that feeds the bandwidth estimator")
+          ->capture_default_str();
+      app.add_option("--probe-every", a.options.probe_every,
+                     "--auto: requests in a row without a bandwidth sample before a probe (0 = never)")
+          ->capture_default_str();
       return [o] { return run_edge(*o); };
     }}};
 

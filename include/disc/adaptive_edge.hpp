@@ -1,0 +1,75 @@
+// AGLOP online mode: an edge device that re-plans every request. It estimates the uplink
+// from its own transfers, asks the Planner for the plan of least predicted latency within
+// the accuracy budget, and runs it (split at any cut with any codec setting, edge-only or
+// server-only), building each plan's pipeline on first use and keeping it.
+// doc/PLANNER.md "Online mode" explains the bandwidth sampling and probing rules.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "disc/assets.hpp"
+#include "disc/edge.hpp"
+#include "disc/edge_client.hpp"
+#include "disc/plan.hpp"
+#include "disc/status.hpp"
+
+namespace disc {
+
+struct AdaptiveEdgeOptions {
+  double top1_budget_pp = 1.0;
+  double edge_speed = 1.0;            // as Machines::edge_speed
+  std::optional<double> rtt_ms;       // fixed part of every transfer; unset: median Describe round trip
+  int rtt_pings = 5;                  // Describe calls when estimating the RTT
+  BandwidthEstimatorOptions estimator;
+  // A transfer feeds the estimator only if its request carried at least this many bytes:
+  // smaller ones are dominated by the fixed cost and by the link's burst allowance.
+  size_t min_sample_bytes = 8192;
+  // After this many requests in a row without a bandwidth sample, the next request runs
+  // the best plan that sends >= min_sample_bytes (a probe), so a stale estimate recovers.
+  // 0 disables probing.
+  size_t probe_every = 8;
+  bool warm_new_plans = true;  // one untimed run before a plan's first timed run
+  int top_k = 5;
+  // Seconds one request spent on the link (round trip - server total by default). A seam:
+  // tests script the link through it.
+  std::function<double(const EdgeResult&)> transfer_seconds;
+};
+
+// One request: the plan as chosen (its latency breakdown is the prediction) and what it did.
+struct AdaptiveStep {
+  Plan plan;
+  bool probe = false;             // chosen to measure the link, not as the best plan
+  double bandwidth_bps = 0;       // estimate the plan was chosen with
+  double rtt_ms = 0;
+  EdgeResult result;              // measured; result.timing.total is the request's latency
+  bool sampled = false;           // the transfer fed the estimator
+  double bandwidth_after_bps = 0;  // estimate after this request
+};
+
+class AdaptiveEdge {
+ public:
+  // `client` must outlive the object. Estimates the RTT (unless given) with Describe calls.
+  // Errors: invalid options, profile/table that disagree with each other or the model.
+  static Result<std::unique_ptr<AdaptiveEdge>> create(const ModelEntry& model, std::vector<std::string> class_names,
+                                                      const Profile& profile, const RateTable& table,
+                                                      EdgeClient* client, AdaptiveEdgeOptions options);
+  ~AdaptiveEdge();
+
+  Result<AdaptiveStep> run(const std::string& image_path);
+
+  double rtt_ms() const;
+  double bandwidth_estimate_bps() const;
+  size_t cached_pipelines() const;
+
+ private:
+  struct Impl;
+  explicit AdaptiveEdge(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace disc

@@ -1,0 +1,142 @@
+#include "disc/adaptive_edge.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "disc/timing.hpp"
+
+namespace disc {
+
+struct AdaptiveEdge::Impl {
+  ModelEntry model;
+  std::vector<std::string> class_names;
+  EdgeClient* client = nullptr;
+  AdaptiveEdgeOptions options;
+  std::optional<Planner> planner;
+  std::optional<BandwidthEstimator> estimator;
+  double rtt_ms = 0;
+  size_t requests_since_sample = 0;
+  std::map<std::string, std::unique_ptr<EdgePipeline>> pipelines;  // by Plan::label()
+
+  Result<double> measure_rtt_ms() {
+    std::vector<double> round_trips;
+    for (int i = 0; i < options.rtt_pings; ++i) {
+      const Stopwatch watch;
+      DISC_RETURN_IF_ERROR(client->describe());
+      round_trips.push_back(1e3 * watch.seconds());
+    }
+    return quantile(round_trips, 0.5);
+  }
+
+  // The planner's best plan, or, when a probe is due and the best plan sends too few bytes
+  // to measure the link, the best plan that sends enough (if any).
+  Result<std::pair<Plan, bool>> choose() const {
+    const Link link{estimator->estimate_bps(), rtt_ms};
+    const bool probe_due = options.probe_every > 0 && requests_since_sample >= options.probe_every;
+    const size_t alternatives = probe_due ? planner->candidate_count() : 0;
+    DISC_ASSIGN_OR_RETURN(PlanResult ranked, planner->plan({link, options.top1_budget_pp, alternatives}));
+    const auto measurable = [&](const Plan& p) {
+      return p.kind != Plan::Kind::kEdgeOnly && p.bytes >= static_cast<double>(options.min_sample_bytes);
+    };
+    if (!probe_due || measurable(ranked.best)) return std::make_pair(ranked.best, false);
+    for (const Plan& p : ranked.alternatives)
+      if (measurable(p)) return std::make_pair(p, true);
+    return std::make_pair(ranked.best, false);
+  }
+
+  Result<EdgePipeline*> pipeline_for(const Plan& plan, const std::string& warm_image) {
+    auto& slot = pipelines[plan.label()];
+    if (slot) return slot.get();
+    EdgeConfig config;
+    config.top_k = options.top_k;
+    config.mode = plan.kind == Plan::Kind::kSplit      ? EdgeMode::kSplit
+                  : plan.kind == Plan::Kind::kEdgeOnly ? EdgeMode::kEdgeOnly
+                                                       : EdgeMode::kServerOnly;
+    config.cut = plan.cut;
+    config.codec = plan.codec;
+    auto made = EdgePipeline::create(model, class_names, config, client);
+    if (!made.ok()) {
+      pipelines.erase(plan.label());
+      return made.error().with_context(plan.label());
+    }
+    if (options.warm_new_plans) {
+      if (auto warm = (*made)->run(warm_image); !warm.ok()) {
+        pipelines.erase(plan.label());
+        return warm.error().with_context("warming " + plan.label());
+      }
+    }
+    slot = std::move(made).value();
+    return slot.get();
+  }
+
+  // Feeds the bytes-proportional part of the transfer (transfer - RTT) to the estimator
+  // when the request was large enough to measure the link. Returns whether it did.
+  // A transfer no slower than the RTT only bounds the link from below; its proportional
+  // part is floored at kMinProportionalShare of the transfer, so it raises the estimate
+  // without claiming an infinite link.
+  bool observe(const Plan& plan, const EdgeResult& result) {
+    constexpr double kMinProportionalShare = 0.1;
+    if (plan.kind == Plan::Kind::kEdgeOnly || result.bytes_sent < options.min_sample_bytes) return false;
+    const double transfer =
+        options.transfer_seconds ? options.transfer_seconds(result) : result.timing.transfer;
+    const double proportional = std::max(transfer - rtt_ms / 1e3, kMinProportionalShare * transfer);
+    return estimator->add_sample(static_cast<double>(result.bytes_sent), proportional).ok();
+  }
+};
+
+Result<std::unique_ptr<AdaptiveEdge>> AdaptiveEdge::create(const ModelEntry& model,
+                                                           std::vector<std::string> class_names,
+                                                           const Profile& profile, const RateTable& table,
+                                                           EdgeClient* client, AdaptiveEdgeOptions options) {
+  if (!client) return Error("the online mode needs a server");
+  if (profile.model != model.name)
+    return Error("profile is for model '" + profile.model + "', not '" + model.name + "'");
+  if (options.rtt_ms && !(std::isfinite(*options.rtt_ms) && *options.rtt_ms >= 0))
+    return Error("RTT must be a finite number of milliseconds >= 0");
+  if (!options.rtt_ms && options.rtt_pings < 1) return Error("RTT estimation needs at least one ping");
+  if (options.top_k < 1) return Error("top_k must be at least 1");
+
+  auto impl = std::make_unique<Impl>();
+  impl->model = model;
+  impl->class_names = std::move(class_names);
+  impl->client = client;
+  DISC_ASSIGN_OR_RETURN(Planner planner, Planner::create(profile, table, {options.edge_speed, nullptr}));
+  impl->planner = std::move(planner);
+  DISC_ASSIGN_OR_RETURN(BandwidthEstimator estimator, BandwidthEstimator::create(options.estimator));
+  impl->estimator = std::move(estimator);
+  impl->options = std::move(options);
+  // Validates the budget once, so that run() fails only on the request itself.
+  DISC_RETURN_IF_ERROR(impl->planner->plan({{impl->estimator->estimate_bps(), 0}, impl->options.top1_budget_pp, 0}));
+  if (impl->options.rtt_ms) {
+    impl->rtt_ms = *impl->options.rtt_ms;
+  } else {
+    auto rtt = impl->measure_rtt_ms();
+    if (!rtt.ok()) return rtt.error().with_context("estimating the RTT");
+    impl->rtt_ms = *rtt;
+  }
+  return std::unique_ptr<AdaptiveEdge>(new AdaptiveEdge(std::move(impl)));
+}
+
+AdaptiveEdge::AdaptiveEdge(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+AdaptiveEdge::~AdaptiveEdge() = default;
+
+Result<AdaptiveStep> AdaptiveEdge::run(const std::string& image_path) {
+  Impl& s = *impl_;
+  AdaptiveStep step;
+  step.bandwidth_bps = s.estimator->estimate_bps();
+  step.rtt_ms = s.rtt_ms;
+  DISC_ASSIGN_OR_RETURN(std::tie(step.plan, step.probe), s.choose());
+  DISC_ASSIGN_OR_RETURN(EdgePipeline * pipeline, s.pipeline_for(step.plan, image_path));
+  DISC_ASSIGN_OR_RETURN(step.result, pipeline->run(image_path));
+  step.sampled = s.observe(step.plan, step.result);
+  s.requests_since_sample = step.sampled ? 0 : s.requests_since_sample + 1;
+  step.bandwidth_after_bps = s.estimator->estimate_bps();
+  return step;
+}
+
+double AdaptiveEdge::rtt_ms() const { return impl_->rtt_ms; }
+double AdaptiveEdge::bandwidth_estimate_bps() const { return impl_->estimator->estimate_bps(); }
+size_t AdaptiveEdge::cached_pipelines() const { return impl_->pipelines.size(); }
+
+}  // namespace disc

@@ -1,0 +1,272 @@
+// AGLOP online mode on loopback: an in-process server, resnet20_cifar10, a hand-made
+// profile and rate table, and a scripted link (the transfer-time seam) so that every plan
+// switch is deterministic.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <string>
+
+#include "disc/adaptive_edge.hpp"
+#include "test_server.hpp"
+
+namespace disc::testing {
+namespace {
+
+constexpr double kRttMs = 1.0;
+
+// One cut in the middle: cheap halves (1 ms each) against a slow whole model (40 ms) on
+// the edge, and a server-only upload too large to win. So offloading wins on a fast link
+// and edge-only on a slow one; the crossover is near 8 * fp32_bytes / 37 ms.
+Profile make_profile(const Reference& ref) {
+  const CutPoint& cut = ref.middle_cut();
+  Profile p;
+  p.model = kModel;
+  p.input_name = "input";
+  p.input_shape = {1, 3, 32, 32};
+  p.input_fp32_bytes = 4 * 3 * 32 * 32;
+  p.upload_bytes = 1e9;
+  p.full_ms = 40;
+  p.cuts.push_back({cut.tensor, cut.node, cut.op_type, cut.position, cut.shape, cut.elements, cut.fp32_bytes(), 1, 1});
+  return p;
+}
+
+// A lossless setting that is predicted smaller than raw, so the fast-link plan is "zstd".
+RateTable make_table(const Reference& ref) {
+  const CutPoint& cut = ref.middle_cut();
+  return RateTable{kModel, {{cut.tensor, "zstd", cut.fp32_bytes() / 2.0, 0.0, 0.01, 0.01}}};
+}
+
+class AdaptiveEdgeTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    reference_ = new Reference(Reference::load());
+    server_ = start_server(test_server_options()).release();
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    delete reference_;
+  }
+
+  void SetUp() override {
+    ClientOptions options;
+    options.servers = {address(*server_)};
+    auto c = EdgeClient::connect(options);
+    ASSERT_TRUE(c.ok()) << c.error().message();
+    client_ = std::move(c).value();
+  }
+
+  // Window 1 and alpha 1: the estimate is the last sample, so each step is predictable.
+  AdaptiveEdgeOptions scripted_options() {
+    AdaptiveEdgeOptions o;
+    o.rtt_ms = kRttMs;
+    o.estimator.initial_bps = 1e9;
+    o.estimator.window = 1;
+    o.estimator.alpha = 1;
+    o.min_sample_bytes = 1024;
+    o.probe_every = 3;
+    o.top_k = 3;
+    o.transfer_seconds = [this](const EdgeResult& r) {
+      return kRttMs / 1e3 + 8.0 * static_cast<double>(r.bytes_sent) / link_bps_;
+    };
+    return o;
+  }
+
+  std::unique_ptr<AdaptiveEdge> make(AdaptiveEdgeOptions options) {
+    auto edge = AdaptiveEdge::create(reference_->entry, reference_->dataset.class_names, make_profile(*reference_),
+                                     make_table(*reference_), client_.get(), std::move(options));
+    EXPECT_TRUE(edge.ok()) << edge.error().message();
+    return edge.ok() ? std::move(edge).value() : nullptr;
+  }
+
+  // Runs image `i`, checks the answer against the local whole model, returns the step.
+  AdaptiveStep run(AdaptiveEdge& edge, size_t i) {
+    auto step = edge.run(reference_->dataset.images.at(i).path);
+    EXPECT_TRUE(step.ok()) << step.error().message();
+    if (!step.ok()) return {};
+    const auto local = reference_->local_top(i, 3);
+    EXPECT_EQ(step->result.top.size(), local.size());
+    for (size_t k = 0; k < std::min(local.size(), step->result.top.size()); ++k) {
+      EXPECT_EQ(step->result.top[k].label, local[k].label) << "image " << i << " rank " << k;
+      EXPECT_NEAR(step->result.top[k].probability, local[k].probability, 1e-5);
+    }
+    return std::move(step).value();
+  }
+
+  static Reference* reference_;
+  static InferenceServer* server_;
+  std::unique_ptr<EdgeClient> client_;
+  double link_bps_ = 1e9;
+};
+Reference* AdaptiveEdgeTest::reference_ = nullptr;
+InferenceServer* AdaptiveEdgeTest::server_ = nullptr;
+
+TEST_F(AdaptiveEdgeTest, SwitchesToEdgeOnlyWhenTheLinkSlowsAndBackAfterAProbe) {
+  auto edge = make(scripted_options());
+  ASSERT_TRUE(edge);
+  size_t image = 0;
+
+  // Fast link: the compressed split, and every transfer is a sample.
+  for (int i = 0; i < 3; ++i) {
+    const AdaptiveStep s = run(*edge, image++);
+    EXPECT_EQ(s.plan.kind, Plan::Kind::kSplit);
+    EXPECT_EQ(s.plan.codec, "zstd");
+    EXPECT_TRUE(s.sampled);
+    EXPECT_FALSE(s.probe);
+    EXPECT_NEAR(s.bandwidth_after_bps, 1e9, 1e3);
+  }
+
+  // The link drops to 100 kbit/s: the next request still offloads (planned with the old
+  // estimate) and measures the drop; from then on the edge runs the whole model.
+  link_bps_ = 1e5;
+  const AdaptiveStep measuring = run(*edge, image++);
+  EXPECT_EQ(measuring.plan.kind, Plan::Kind::kSplit);
+  EXPECT_NEAR(measuring.bandwidth_after_bps, 1e5, 1);
+  for (int i = 0; i < 3; ++i) {
+    const AdaptiveStep s = run(*edge, image++);
+    EXPECT_EQ(s.plan.kind, Plan::Kind::kEdgeOnly);
+    EXPECT_FALSE(s.sampled);
+    EXPECT_EQ(s.result.bytes_sent, 0u);
+  }
+
+  // Three requests without a sample: a probe offloads although edge-only is predicted
+  // faster. The link is fast again, so the probe's sample brings the split back.
+  link_bps_ = 1e9;
+  const AdaptiveStep probe = run(*edge, image++);
+  EXPECT_TRUE(probe.probe);
+  EXPECT_EQ(probe.plan.kind, Plan::Kind::kSplit);
+  EXPECT_TRUE(probe.sampled);
+  EXPECT_NEAR(probe.bandwidth_after_bps, 1e9, 1e3);
+  const AdaptiveStep back = run(*edge, image++);
+  EXPECT_EQ(back.plan.kind, Plan::Kind::kSplit);
+  EXPECT_FALSE(back.probe);
+  EXPECT_EQ(edge->cached_pipelines(), 2u);  // the zstd split and edge-only, each built once
+}
+
+TEST_F(AdaptiveEdgeTest, PredictionUsesTheEstimateAndTheRtt) {
+  auto edge = make(scripted_options());
+  ASSERT_TRUE(edge);
+  const AdaptiveStep s = run(*edge, 0);
+  const CutPoint& cut = reference_->middle_cut();
+  EXPECT_DOUBLE_EQ(s.bandwidth_bps, 1e9);
+  EXPECT_DOUBLE_EQ(s.plan.latency.rtt_ms, kRttMs);
+  EXPECT_DOUBLE_EQ(s.plan.latency.transfer_ms, 8.0 * (cut.fp32_bytes() / 2.0) / 1e9 * 1e3);
+}
+
+TEST_F(AdaptiveEdgeTest, SmallTransfersDoNotMoveTheEstimate) {
+  AdaptiveEdgeOptions options = scripted_options();
+  options.min_sample_bytes = 1 << 30;
+  options.probe_every = 0;
+  auto edge = make(std::move(options));
+  ASSERT_TRUE(edge);
+  link_bps_ = 1e5;
+  for (size_t i = 0; i < 4; ++i) {
+    const AdaptiveStep s = run(*edge, i);
+    EXPECT_FALSE(s.sampled);
+    EXPECT_FALSE(s.probe);
+    EXPECT_EQ(s.plan.kind, Plan::Kind::kSplit);
+  }
+  EXPECT_DOUBLE_EQ(edge->bandwidth_estimate_bps(), 1e9);
+}
+
+TEST_F(AdaptiveEdgeTest, TransfersFasterThanTheRttOnlyRaiseTheEstimate) {
+  AdaptiveEdgeOptions options = scripted_options();
+  options.estimator.initial_bps = 1e8;
+  options.transfer_seconds = [](const EdgeResult&) { return kRttMs / 2e3; };  // below the RTT
+  auto edge = make(std::move(options));
+  ASSERT_TRUE(edge);
+  const AdaptiveStep s = run(*edge, 0);
+  EXPECT_TRUE(s.sampled);
+  // Floored at 10% of the transfer: bytes / 50 us.
+  EXPECT_NEAR(s.bandwidth_after_bps, 8.0 * static_cast<double>(s.result.bytes_sent) / 5e-5, 1);
+}
+
+TEST_F(AdaptiveEdgeTest, MeasuresTheRttWithDescribeWhenNotGiven) {
+  AdaptiveEdgeOptions options = scripted_options();
+  options.rtt_ms.reset();
+  auto edge = make(std::move(options));
+  ASSERT_TRUE(edge);
+  EXPECT_GT(edge->rtt_ms(), 0);
+  EXPECT_LT(edge->rtt_ms(), 1000);
+}
+
+TEST_F(AdaptiveEdgeTest, RejectsInconsistentInputs) {
+  const Profile profile = make_profile(*reference_);
+  const RateTable table = make_table(*reference_);
+  const auto error = [&](const Profile& p, const RateTable& t, AdaptiveEdgeOptions o, EdgeClient* client) {
+    auto edge = AdaptiveEdge::create(reference_->entry, {}, p, t, client, std::move(o));
+    return edge.ok() ? std::string("ok") : edge.error().message();
+  };
+  EXPECT_EQ(error(profile, table, scripted_options(), nullptr), "the online mode needs a server");
+
+  Profile other = profile;
+  other.model = "squeezenet_v1.1";
+  EXPECT_EQ(error(other, table, scripted_options(), client_.get()),
+            "profile is for model 'squeezenet_v1.1', not 'resnet20_cifar10'");
+
+  RateTable unknown_cut = table;
+  unknown_cut.rows[0].cut = "no such tensor";
+  EXPECT_NE(error(profile, unknown_cut, scripted_options(), client_.get()).find("no such tensor"), std::string::npos);
+
+  AdaptiveEdgeOptions bad = scripted_options();
+  bad.rtt_ms = -1;
+  EXPECT_EQ(error(profile, table, bad, client_.get()), "RTT must be a finite number of milliseconds >= 0");
+  bad = scripted_options();
+  bad.top1_budget_pp = -1;
+  EXPECT_NE(error(profile, table, bad, client_.get()), "ok");
+  bad = scripted_options();
+  bad.estimator.alpha = 0;
+  EXPECT_EQ(error(profile, table, bad, client_.get()), "EWMA alpha must be in (0, 1]");
+}
+
+// `disc edge --auto` end to end against the in-process server, with a real (tiny) profile
+// and table written by the test.
+TEST_F(AdaptiveEdgeTest, CliPrintsPlansAndSummary) {
+  const std::string dir = ::testing::TempDir();
+  const std::string profile = dir + "/aglop_profile.json", table = dir + "/aglop_table.json";
+  const Profile p = make_profile(*reference_);
+  const ProfiledCut& c = p.cuts[0];
+  std::string shape;
+  for (int64_t d : c.shape) shape += (shape.empty() ? "" : ",") + std::to_string(d);
+  FILE* f = fopen(profile.c_str(), "w");
+  ASSERT_TRUE(f);
+  fprintf(f,
+          R"({"model":"%s","input":{"name":"input","shape":[1,3,32,32],"fp32_bytes":12288,"upload_bytes":1e9},)"
+          R"("full_ms":40,"cuts":[{"tensor":"%s","node":"%s","op_type":"%s","position":%zu,"shape":[%s],)"
+          R"("elements":%zu,"fp32_bytes":%zu,"head_ms":1,"tail_ms":1}]})",
+          kModel, c.tensor.c_str(), c.node.c_str(), c.op_type.c_str(), c.position, shape.c_str(), c.elements,
+          c.fp32_bytes);
+  fclose(f);
+  f = fopen(table.c_str(), "w");
+  ASSERT_TRUE(f);
+  fprintf(f, R"({"model":"%s","rows":[{"cut":"%s","codec":"zstd","mean_bytes":%zu,"top1_loss_pp":0,)"
+             R"("encode_ms":0.01,"decode_ms":0.01}]})",
+          kModel, c.tensor.c_str(), c.fp32_bytes / 2);
+  fclose(f);
+
+  const std::string command = std::string(DISC_CLI) + " -q --assets " + DISC_TEST_ASSETS_DIR +
+                              " edge --auto --json --server " + address(*server_) + " -m " + kModel +
+                              " --profile " + profile + " --table " + table +
+                              " --initial-bandwidth 1Gbit --rtt-ms 1 --dataset-images 4 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  ASSERT_TRUE(pipe);
+  std::string out;
+  char buffer[4096];
+  while (size_t n = fread(buffer, 1, sizeof buffer, pipe)) out.append(buffer, n);
+  EXPECT_EQ(pclose(pipe), 0) << out;
+  EXPECT_NE(out.find("\"mode\": \"auto\""), std::string::npos) << out;
+  EXPECT_NE(out.find("\"label\": \"" + c.tensor + " zstd\""), std::string::npos) << out;
+  EXPECT_NE(out.find("\"requests\": 4"), std::string::npos) << out;
+
+  const std::string conflicting = std::string(DISC_CLI) + " -q --assets " + DISC_TEST_ASSETS_DIR +
+                                  " edge --auto --edge-only --server 127.0.0.1:1 -m " + kModel +
+                                  " --dataset-images 1 2>&1";
+  pipe = popen(conflicting.c_str(), "r");
+  ASSERT_TRUE(pipe);
+  out.clear();
+  while (size_t n = fread(buffer, 1, sizeof buffer, pipe)) out.append(buffer, n);
+  EXPECT_NE(pclose(pipe), 0);
+  EXPECT_NE(out.find("--auto chooses the plan itself"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace disc::testing

@@ -1,0 +1,181 @@
+#include "edge_auto.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "command.hpp"
+#include "progress.hpp"
+
+namespace disc::cli {
+namespace {
+
+struct Request {
+  ImageJob job;
+  double start_seconds = 0;  // since the command started
+  AdaptiveStep step;
+  int local_top1 = -1;  // with --check-local
+};
+
+int top1_of(const EdgeResult& r) { return r.top.empty() ? -2 : r.top.front().label; }
+
+double predicted_ms(const Request& r) { return r.step.plan.latency.total_ms(); }
+double measured_ms(const Request& r) { return 1e3 * r.step.result.timing.total; }
+// The planner models head..tail; image decoding and preprocessing (`load`) are outside it.
+double modelled_measured_ms(const Request& r) { return 1e3 * (r.step.result.timing.total - r.step.result.timing.load); }
+double prediction_error(const Request& r) {
+  const double measured = modelled_measured_ms(r);
+  return measured > 0 ? std::abs(predicted_ms(r) - measured) / measured : 0;
+}
+
+struct Summary {
+  std::vector<double> latency_ms, prediction_errors;
+  std::map<std::string, size_t> plan_uses;
+  size_t probes = 0, samples = 0, labelled = 0, correct = 0, checked = 0, agree = 0;
+  double mean_latency_ms = 0, mean_predicted_ms = 0;
+};
+
+Summary summarize(const std::vector<Request>& requests) {
+  Summary s;
+  for (const Request& r : requests) {
+    s.latency_ms.push_back(measured_ms(r));
+    s.prediction_errors.push_back(prediction_error(r));
+    s.mean_latency_ms += measured_ms(r) / static_cast<double>(requests.size());
+    s.mean_predicted_ms += predicted_ms(r) / static_cast<double>(requests.size());
+    ++s.plan_uses[r.step.plan.label()];
+    s.probes += r.step.probe;
+    s.samples += r.step.sampled;
+    const int top1 = top1_of(r.step.result);
+    if (r.job.label >= 0) ++s.labelled, s.correct += top1 == r.job.label;
+    if (r.local_top1 != -1) ++s.checked, s.agree += top1 == r.local_top1;
+  }
+  return s;
+}
+
+void print_table(const std::vector<Request>& requests, double rtt_ms) {
+  std::cout << fmt::format("{:>4} {:>8} {:<28} {:<46} {:>9} {:>9} {:>9} {:>9} {:>6}\n", "#", "t_s", "image", "plan",
+                           "sent B", "est Mbit", "pred ms", "meas ms", "top-1");
+  for (size_t i = 0; i < requests.size(); ++i) {
+    const Request& r = requests[i];
+    std::string name = r.job.path.substr(r.job.path.find_last_of('/') + 1);
+    if (r.job.label >= 0) name += fmt::format(" [{}]", r.job.label);
+    const std::string plan = r.step.plan.label() + (r.step.probe ? " (probe)" : "");
+    std::cout << fmt::format("{:>4} {:>8.3f} {:<28} {:<46} {:>9} {:>9.3f} {:>9.2f} {:>9.2f} {:>6}\n", i + 1,
+                             r.start_seconds, name.substr(0, 28), plan.substr(0, 46), r.step.result.bytes_sent,
+                             r.step.bandwidth_bps / 1e6, predicted_ms(r), measured_ms(r), top1_of(r.step.result));
+  }
+  const Summary s = summarize(requests);
+  std::cout << fmt::format(
+      "latency: median {:.2f} ms, mean {:.2f} ms, p95 {:.2f} ms; predicted mean {:.2f} ms\n"
+      "prediction error vs measured (load excluded): median {:.1f}%, p95 {:.1f}%\n"
+      "RTT {:.3f} ms; bandwidth samples {}, probes {}, final estimate {:.3f} Mbit/s\n",
+      quantile(s.latency_ms, 0.5), s.mean_latency_ms, quantile(s.latency_ms, 0.95), s.mean_predicted_ms,
+      100 * quantile(s.prediction_errors, 0.5), 100 * quantile(s.prediction_errors, 0.95), rtt_ms, s.samples,
+      s.probes, requests.back().step.bandwidth_after_bps / 1e6);
+  std::cout << "plans used:\n";
+  for (const auto& [label, uses] : s.plan_uses) std::cout << fmt::format("  {:>5}  {}\n", uses, label);
+  if (s.labelled) std::cout << fmt::format("top-1 vs labels: {}/{} = {:.3f}\n", s.correct, s.labelled, double(s.correct) / s.labelled);
+  if (s.checked)
+    std::cout << fmt::format("agreement with the local full model: {}/{} = {:.3f}\n", s.agree, s.checked,
+                             double(s.agree) / s.checked);
+}
+
+nlohmann::ordered_json plan_json(const Plan& p) {
+  const LatencyBreakdown& l = p.latency;
+  return {{"label", p.label()},   {"kind", plan_kind_name(p.kind)}, {"cut", p.cut},
+          {"codec", p.codec},     {"bytes", p.bytes},               {"top1_loss_pp", p.top1_loss_pp},
+          {"predicted_ms", {{"head", l.head_ms}, {"encode", l.encode_ms}, {"transfer", l.transfer_ms},
+                            {"rtt", l.rtt_ms}, {"decode", l.decode_ms}, {"tail", l.tail_ms}, {"total", l.total_ms()}}}};
+}
+
+void print_json(const std::string& model, const AutoSettings& settings, double rtt_ms,
+                const std::vector<Request>& requests) {
+  nlohmann::ordered_json list = nlohmann::ordered_json::array();
+  for (const Request& r : requests) {
+    const EdgeTiming& t = r.step.result.timing;
+    nlohmann::ordered_json j = {
+        {"t", r.start_seconds},
+        {"path", r.job.path},
+        {"plan", plan_json(r.step.plan)},
+        {"probe", r.step.probe},
+        {"bandwidth_bps", r.step.bandwidth_bps},
+        {"bandwidth_after_bps", r.step.bandwidth_after_bps},
+        {"sampled", r.step.sampled},
+        {"bytes_sent", r.step.result.bytes_sent},
+        {"top1", top1_of(r.step.result)},
+        {"timing", {{"load", t.load}, {"head", t.head}, {"encode", t.encode}, {"transfer", t.transfer},
+                    {"queue", t.server_queue}, {"decode", t.server_decode}, {"tail", t.tail}, {"total", t.total}}}};
+    if (r.job.label >= 0) j["label"] = r.job.label;
+    if (r.local_top1 != -1) j["local_top1"] = r.local_top1;
+    list.push_back(j);
+  }
+  const Summary s = summarize(requests);
+  nlohmann::ordered_json uses = nlohmann::ordered_json::object();
+  for (const auto& [label, n] : s.plan_uses) uses[label] = n;
+  nlohmann::ordered_json summary = {
+      {"requests", requests.size()},
+      {"latency_ms", {{"median", quantile(s.latency_ms, 0.5)}, {"mean", s.mean_latency_ms},
+                      {"p95", quantile(s.latency_ms, 0.95)}}},
+      {"predicted_mean_ms", s.mean_predicted_ms},
+      {"prediction_error", {{"median", quantile(s.prediction_errors, 0.5)}, {"p95", quantile(s.prediction_errors, 0.95)}}},
+      {"samples", s.samples},
+      {"probes", s.probes},
+      {"final_bandwidth_bps", requests.back().step.bandwidth_after_bps},
+      {"plans", uses}};
+  summary["top1_accuracy"] = s.labelled ? nlohmann::ordered_json(double(s.correct) / s.labelled) : nullptr;
+  summary["local_agreement"] = s.checked ? nlohmann::ordered_json(double(s.agree) / s.checked) : nullptr;
+  std::cout << nlohmann::ordered_json{{"model", model},
+                                      {"mode", "auto"},
+                                      {"budget_pp", settings.options.top1_budget_pp},
+                                      {"rtt_ms", rtt_ms},
+                                      {"summary", summary},
+                                      {"requests", list}}
+                   .dump(2)
+            << "\n";
+}
+
+}  // namespace
+
+int run_edge_auto(AutoSettings settings, const ModelEntry& model, std::vector<std::string> class_names,
+                  const std::vector<ImageJob>& jobs, EdgeClient& client, EdgePipeline* local, const Stopwatch& clock) {
+  if (settings.profile.empty() || settings.table.empty()) return fail(Error("--auto needs --profile and --table"));
+  auto profile = load_profile(settings.profile);
+  if (!profile.ok()) return fail(profile.error());
+  auto table = load_rate_table(settings.table);
+  if (!table.ok()) return fail(table.error());
+  auto initial = parse_bandwidth(settings.initial_bandwidth);
+  if (!initial.ok()) return fail(initial.error().with_context("--initial-bandwidth"));
+  settings.options.estimator.initial_bps = *initial;
+  if (settings.rtt_ms >= 0) settings.options.rtt_ms = settings.rtt_ms;
+
+  auto edge = AdaptiveEdge::create(model, std::move(class_names), *profile, *table, &client, settings.options);
+  if (!edge.ok()) return fail(edge.error());
+  std::vector<Request> requests;
+  Progress progress("edge --auto", jobs.size());
+  for (const ImageJob& job : jobs) {
+    Request request;
+    request.job = job;
+    request.start_seconds = clock.seconds();
+    auto step = (*edge)->run(job.path);
+    if (!step.ok()) return fail(step.error());
+    request.step = std::move(step).value();
+    if (local) {
+      auto reference = local->run(job.path);
+      if (!reference.ok()) return fail(reference.error());
+      request.local_top1 = top1_of(*reference);
+    }
+    progress.update(requests.size() + 1, request.step.plan.label());
+    requests.push_back(std::move(request));
+  }
+  progress.finish();
+  if (settings.json)
+    print_json(model.name, settings, (*edge)->rtt_ms(), requests);
+  else
+    print_table(requests, (*edge)->rtt_ms());
+  return 0;
+}
+
+}  // namespace disc::cli
