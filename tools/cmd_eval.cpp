@@ -148,10 +148,11 @@ const CommandRegistration calibrate_command{{
         const EvalRow& c = choice->calibration_row;
         std::cout << fmt::format(
             "chosen     {}\nexpected   {:.1f}x ({:.3f} bits/element, {:.0f} bytes per image)\n"
-            "calibrated on images {}..{}: agreement {:.4f} with the uncompressed model ({} candidates met "
-            "the {:.2f} pp budget)\n",
+            "calibrated on images {}..{} (labels unused): estimated top-1 loss {:.2f} ± {:.2f} pp, agreement "
+            "{:.4f} with the uncompressed model ({} of {} settings met the {:.2f} pp budget)\n",
             choice->chosen.to_string(), c.ratio, c.bits_per_element, c.mean_bytes, options.first_image, total - 1,
-            c.agreement, choice->candidates.size(), o->budget);
+            c.estimated_loss_pp, c.estimated_loss_se_pp, c.agreement, choice->candidates.size(),
+            calibration_report->rows.size(), o->budget);
         if (o->verify == 0) return 0;
         options.settings = {choice->chosen};
         options.first_image = 0;

@@ -53,6 +53,12 @@ struct EvalRow {
   double top5_loss_pp = 0;
   double agreement = 0;       // fraction of images whose top-1 equals the reference top-1
   double mean_kl = 0;         // mean KL(reference softmax || compressed softmax), nats
+  // Label-free estimate of top1_loss_pp: over images whose top-1 changed from r to c, the
+  // mean of p_ref(r) - p_ref(c) (reference softmax taken as the chance each class is right),
+  // in percentage points, and the standard error of the realized loss on these images
+  // (each flip is +1 with probability p_ref(r), -1 with p_ref(c), else 0).
+  double estimated_loss_pp = 0;
+  double estimated_loss_se_pp = 0;
   double encode_ms = 0;       // mean per image
   double decode_ms = 0;
 };
@@ -79,9 +85,9 @@ std::vector<EvalRow> best_within_budget(const std::vector<EvalRow>& rows, double
 // (SVG through gnuplot when it is installed) into `dir`.
 Status write_eval_report(const EvalReport& report, const std::string& dir);
 
-// Label-free choice of settings for one cut: the highest-ratio setting whose disagreement
-// with the uncompressed model's top-1 on the calibration images, in percentage points, is
-// within the budget (disagreement bounds the top-1 loss from above).
+// Label-free choice of settings for one cut: the highest-ratio setting whose estimated
+// top-1 loss on the calibration images, plus one standard error, is within the budget.
+// Labels are never read.
 struct Calibration {
   CodecSpec chosen;
   EvalRow calibration_row;   // measured on the calibration images (labels unused)

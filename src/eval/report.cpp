@@ -31,12 +31,12 @@ Status write_text(const std::filesystem::path& path, const std::string& text) {
 std::string rows_csv(const std::vector<EvalRow>& rows) {
   std::string s =
       "cut,cut_position,shape,codec,codec_name,mean_bytes,ratio,bits_per_element,top1,top5,top1_loss_pp,"
-      "top5_loss_pp,agreement,mean_kl,encode_ms,decode_ms\n";
+      "top5_loss_pp,agreement,mean_kl,estimated_loss_pp,estimated_loss_se_pp,encode_ms,decode_ms\n";
   for (const EvalRow& r : rows)
-    s += fmt::format("{},{},{},{},{},{:.1f},{:.3f},{:.5f},{:.5f},{:.5f},{:.3f},{:.3f},{:.5f},{:.6f},{:.4f},{:.4f}\n",
+    s += fmt::format("{},{},{},{},{},{:.1f},{:.3f},{:.5f},{:.5f},{:.5f},{:.3f},{:.3f},{:.5f},{:.6f},{:.4f},{:.4f},{:.4f},{:.4f}\n",
                      csv_quote(r.cut), r.cut_position, shape_to_string(r.shape), csv_quote(r.codec), r.codec_name,
                      r.mean_bytes, r.ratio, r.bits_per_element, r.top1, r.top5, r.top1_loss_pp, r.top5_loss_pp,
-                     r.agreement, r.mean_kl, r.encode_ms, r.decode_ms);
+                     r.agreement, r.mean_kl, r.estimated_loss_pp, r.estimated_loss_se_pp, r.encode_ms, r.decode_ms);
   return s;
 }
 
@@ -56,6 +56,8 @@ nlohmann::json report_json(const EvalReport& report) {
                     {"top5_loss_pp", r.top5_loss_pp},
                     {"agreement", r.agreement},
                     {"mean_kl", r.mean_kl},
+                    {"estimated_loss_pp", r.estimated_loss_pp},
+                    {"estimated_loss_se_pp", r.estimated_loss_se_pp},
                     {"encode_ms", r.encode_ms},
                     {"decode_ms", r.decode_ms}});
   return {{"model", report.model},

@@ -4,6 +4,8 @@
 #include <map>
 #include <tuple>
 
+#include <fmt/format.h>
+
 #include "disc/eval.hpp"
 
 namespace disc {
@@ -65,17 +67,17 @@ Result<Calibration> choose_calibrated(const std::vector<EvalRow>& calibration_ro
   Calibration c;
   const EvalRow* winner = nullptr;
   for (const EvalRow& r : calibration_rows) {
-    const double disagreement_pp = 100.0 * (1.0 - r.agreement);
-    if (disagreement_pp > budget_pp) continue;
+    if (r.estimated_loss_pp + r.estimated_loss_se_pp > budget_pp) continue;
     c.candidates.push_back(r);
     // Highest ratio; ties go to the higher agreement.
     if (!winner || r.ratio > winner->ratio || (r.ratio == winner->ratio && r.agreement > winner->agreement))
       winner = &r;
   }
   if (!winner)
-    return Error("no setting keeps the disagreement with the uncompressed model within " +
-                 std::to_string(budget_pp) + " pp on the calibration images; widen the sweep toward "
-                 "milder settings or raise the budget");
+    return Error(fmt::format("no setting's estimated top-1 loss (plus one standard error) is within {:.2f} pp "
+                             "on the calibration images; widen the sweep toward milder settings or raise the "
+                             "budget",
+                             budget_pp));
   c.calibration_row = *winner;
   DISC_ASSIGN_OR_RETURN(c.chosen, CodecSpec::parse(winner->codec));
   return c;

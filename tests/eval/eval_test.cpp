@@ -73,6 +73,7 @@ TEST_F(EvalTest, LosslessCodecsLoseNothingAndRatiosComeFromRealStreams) {
     EXPECT_EQ(r.top5_loss_pp, 0.0) << r.codec << " at " << r.cut;
     EXPECT_EQ(r.agreement, 1.0) << r.codec << " at " << r.cut;
     EXPECT_NEAR(r.mean_kl, 0.0, 1e-12);
+    EXPECT_EQ(r.estimated_loss_pp, 0.0);
   }
   // raw streams: exactly the fp32 bytes plus the container's fixed overhead.
   const EvalRow& raw = report->rows[0];
@@ -95,10 +96,12 @@ TEST_F(EvalTest, CalibrationMeetsTheBudgetOnItsOwnImages) {
     if (r.cut == (*cuts_)[1]) one_cut.push_back(r);
   auto choice = choose_calibrated(one_cut, budget);
   ASSERT_TRUE(choice.ok()) << choice.error().message();
-  EXPECT_LE(100.0 * (1.0 - choice->calibration_row.agreement), budget);
-  EXPECT_LE(choice->calibration_row.top1_loss_pp, budget);  // disagreement bounds the loss
+  const EvalRow& chosen = choice->calibration_row;
+  EXPECT_LE(chosen.estimated_loss_pp + chosen.estimated_loss_se_pp, budget);
+  EXPECT_LE(chosen.top1_loss_pp, budget);  // measured with the labels calibration never read
+  EXPECT_GT(chosen.ratio, 4.0);
   for (const EvalRow& r : one_cut)  // nothing with a higher ratio also met the budget
-    if (r.ratio > choice->calibration_row.ratio) EXPECT_GT(100.0 * (1.0 - r.agreement), budget) << r.codec;
+    if (r.ratio > chosen.ratio) EXPECT_GT(r.estimated_loss_pp + r.estimated_loss_se_pp, budget) << r.codec;
   EXPECT_FALSE(choose_calibrated(one_cut, -1.0).ok());
 }
 
