@@ -11,7 +11,6 @@ namespace {
 
 constexpr uint8_t kMagic[4] = {'D', 'I', 'S', 'C'};
 constexpr uint8_t kVersion = 1;
-constexpr size_t kMaxParams = 32;
 
 uint32_t crc32_of(std::span<const uint8_t> bytes) {
   uLong crc = crc32(0L, Z_NULL, 0);
@@ -85,7 +84,6 @@ Result<Bytes> compress(const Tensor& tensor, const Codec& codec) {
   for (int64_t d : tensor.shape())
     if (d > UINT32_MAX) return Error("dimension " + std::to_string(d) + " does not fit the stream format");
   const CodecInfo& info = codec.info();
-  if (codec.params().size() > kMaxParams) return Error("codec has too many parameters");
   DISC_ASSIGN_OR_RETURN(Bytes payload, codec.encode_payload(tensor));
   if (payload.size() > UINT32_MAX) return Error("payload exceeds 4 GiB");
   Bytes out;
@@ -105,7 +103,9 @@ Result<Bytes> compress(const Tensor& tensor, const Codec& codec) {
 }
 
 Result<StreamInfo> inspect(std::span<const uint8_t> stream, const DecodeLimits& limits) {
-  return parse_header(stream, limits);
+  DISC_ASSIGN_OR_RETURN(StreamInfo info, parse_header(stream, limits));
+  if (auto codec = make_codec(info.spec); !codec.ok()) return codec.error().with_context("stream parameters");
+  return info;
 }
 
 Result<Tensor> decompress(std::span<const uint8_t> stream, const DecodeLimits& limits) {

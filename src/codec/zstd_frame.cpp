@@ -2,6 +2,7 @@
 
 #include <zstd.h>
 
+#include <memory>
 #include <string>
 
 namespace disc {
@@ -22,7 +23,10 @@ Status zstd_decompress_frame(std::span<const uint8_t> frame, std::span<uint8_t> 
   if (ZSTD_isError(frame_size)) return Error(std::string("zstd: ") + ZSTD_getErrorName(frame_size));
   if (frame_size != frame.size())
     return Error("zstd frame is followed by " + std::to_string(frame.size() - frame_size) + " stray bytes");
-  const size_t n = ZSTD_decompress(output.data(), output.size(), frame.data(), frame.size());
+  // One context per thread: creating one per call costs more than decoding a small frame.
+  thread_local std::unique_ptr<ZSTD_DCtx, decltype(&ZSTD_freeDCtx)> context(ZSTD_createDCtx(), ZSTD_freeDCtx);
+  if (!context) return Error("zstd: cannot allocate a decompression context");
+  const size_t n = ZSTD_decompressDCtx(context.get(), output.data(), output.size(), frame.data(), frame.size());
   if (ZSTD_isError(n)) return Error(std::string("zstd: ") + ZSTD_getErrorName(n));
   if (n != output.size()) return Error("zstd frame decoded to " + std::to_string(n) + " bytes");
   return Status();

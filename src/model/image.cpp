@@ -12,6 +12,9 @@
 namespace disc {
 namespace {
 
+// Upper bound on the intermediate image of a center crop (2^26 pixels = 192 MiB of BGR).
+constexpr double kMaxResizedPixels = double{1 << 26};
+
 Status check(const Preprocessing& pre) {
   if (pre.height < 1 || pre.width < 1) return Error("preprocessing size must be positive");
   if (!(pre.crop > 0 && pre.crop <= 1)) return Error("crop fraction must be in (0, 1]");
@@ -29,8 +32,13 @@ Result<cv::Mat> resize(const cv::Mat& bgr, const Preprocessing& pre) {
   }
   const int shorter = std::min(bgr.rows, bgr.cols);
   const double target = std::round(pre.height / static_cast<double>(pre.crop));
-  const int rows = bgr.rows == shorter ? static_cast<int>(target) : static_cast<int>(std::round(bgr.rows * target / shorter));
-  const int cols = bgr.cols == shorter ? static_cast<int>(target) : static_cast<int>(std::round(bgr.cols * target / shorter));
+  const double scaled_rows = bgr.rows == shorter ? target : std::round(bgr.rows * target / shorter);
+  const double scaled_cols = bgr.cols == shorter ? target : std::round(bgr.cols * target / shorter);
+  // A tiny file of extreme aspect ratio must not make the resize allocate gigabytes.
+  if (scaled_rows * scaled_cols > kMaxResizedPixels)
+    return Error("image aspect ratio " + std::to_string(bgr.cols) + "x" + std::to_string(bgr.rows) +
+                 " is too extreme for a center crop");
+  const int rows = static_cast<int>(scaled_rows), cols = static_cast<int>(scaled_cols);
   if (rows < pre.height || cols < pre.width)
     return Error("center crop " + std::to_string(pre.height) + "x" + std::to_string(pre.width) +
                  " does not fit the resized image " + std::to_string(rows) + "x" + std::to_string(cols));

@@ -4,6 +4,8 @@
 #include <opencv2/dnn.hpp>
 
 #include <algorithm>
+#include <cmath>
+#include <mutex>
 
 #include "disc/model.hpp"
 #include "model/onnx_graph.hpp"
@@ -56,7 +58,9 @@ Result<Network> Network::from_onnx(const Bytes& onnx) {
   if (impl->input_shape.empty()) return Error("network has no input");
   impl->output_shape = model::static_shape(graph.output(0).type());
   // Failures come back as Errors; OpenCV's own log lines would only duplicate them.
-  cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);
+  // setLogLevel is not thread-safe, and networks are built from many threads.
+  static std::once_flag silence_opencv;
+  std::call_once(silence_opencv, [] { cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT); });
   try {
     impl->net = cv::dnn::readNetFromONNX(reinterpret_cast<const char*>(onnx.data()), onnx.size());
     impl->net.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
@@ -106,6 +110,9 @@ Result<Tensor> Network::run(const Tensor& input) {
     shape = impl_->output_shape;
   }
   const float* data = output.ptr<float>();
+  // A non-finite input (a legal raw/fp16 stream may carry NaN) must not become an answer.
+  if (!std::all_of(data, data + elements, [](float v) { return std::isfinite(v); }))
+    return Error("network output is not finite (the input holds NaN or infinity, or overflowed)");
   return Tensor(std::move(shape), std::vector<float>(data, data + elements));
 }
 

@@ -1,6 +1,7 @@
 #include "inference_service.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include "auth.hpp"
 #include "disc/codec.hpp"
@@ -134,6 +135,9 @@ Status InferenceService::Infer(grpc::ServerContext* context, const disc::v1::Inf
       [&]() -> Result<Tensor> {
         auto tensor = decompress(stream, decode_limits);
         if (!tensor.ok()) return tensor.error().with_context("stream");
+        const auto values = tensor->values();
+        if (!std::all_of(values.begin(), values.end(), [](float v) { return std::isfinite(v); }))
+          return Error("stream: the feature map holds NaN or infinity");
         return tensor;
       },
       response);

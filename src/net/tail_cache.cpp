@@ -23,6 +23,12 @@ Result<std::shared_ptr<NetworkPool>> TailCache::get(const ServedModel& model, co
     entry = slot;
   }
   std::call_once(entry->built, [&] { entry->pool = build(model, cut); });
+  if (!entry->pool.ok()) {
+    // A failure is not kept: the next request for this cut tries again.
+    std::lock_guard lock(mutex_);
+    auto it = entries_.find({model.entry.name, cut});
+    if (it != entries_.end() && it->second == entry) entries_.erase(it);
+  }
   return entry->pool;
 }
 

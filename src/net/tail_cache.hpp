@@ -1,5 +1,6 @@
 // Tails built on first use: for each (model, cut) the tail is split out of the ONNX
-// model once and kept, with its pool of networks, for the server's lifetime. The empty
+// model once and kept, with its pool of networks, for the server's lifetime (so memory
+// grows to at most cuts x workers networks per model); a failed build is not kept. The empty
 // cut stands for the whole model (server-only inference).
 #pragma once
 

@@ -17,8 +17,15 @@ std::variant<WorkerSlots::Slot, WorkerSlots::Refusal> WorkerSlots::acquire(
     if (now >= deadline) return Refusal::kDeadline;
     freed_.wait_until(lock, std::min(deadline, now + kCancelPoll));
   }
-  if (cancelled()) return Refusal::kCancelled;
-  if (std::chrono::steady_clock::now() >= deadline) return Refusal::kDeadline;
+  // A slot is free: a refusal now passes the wake-up this waiter may have consumed on.
+  if (cancelled()) {
+    freed_.notify_one();
+    return Refusal::kCancelled;
+  }
+  if (std::chrono::steady_clock::now() >= deadline) {
+    freed_.notify_one();
+    return Refusal::kDeadline;
+  }
   --free_;
   return Slot(this);
 }

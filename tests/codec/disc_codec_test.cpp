@@ -338,3 +338,26 @@ TEST(DiscRangeCoder, RoundTripsNearTheEntropy) {
 
 }  // namespace
 }  // namespace disc
+
+namespace disc {
+namespace {
+
+// zstd decodes every frame it is given; a skippable or empty frame after the real one
+// must not let a stream carry hidden bytes.
+TEST(DiscRobustness, FastStageRejectsFramesAfterTheLevels) {
+  Tensor t({1, 4, 8, 8});
+  for (size_t i = 0; i < t.size(); ++i) t.data()[i] = static_cast<float>(i % 7);
+  for (const char* spec : {"disc:speed=1", "disc:speed=1,bits=8", "q8zstd", "zstd"}) {
+    auto c = make_codec(spec).value();
+    Bytes payload = c->encode_payload(t).value();
+    ASSERT_TRUE(c->decode_payload(payload, t.shape()).ok()) << spec;
+    const Bytes skippable = {0x50, 0x2A, 0x4D, 0x18, 0, 0, 0, 0};
+    payload.insert(payload.end(), skippable.begin(), skippable.end());
+    auto r = c->decode_payload(payload, t.shape());
+    ASSERT_FALSE(r.ok()) << spec;
+    EXPECT_NE(r.error().message().find("stray"), std::string::npos) << spec << ": " << r.error().message();
+  }
+}
+
+}  // namespace
+}  // namespace disc

@@ -1,5 +1,6 @@
 // Container-level tests; every registered codec goes through the same checks.
 #include <gtest/gtest.h>
+#include <zlib.h>
 
 #include <cstring>
 #include <random>
@@ -97,6 +98,27 @@ TEST(Stream, RefusesShapesOverTheAllocationLimit) {
   auto r = decompress(*stream, DecodeLimits{1000});
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message().find("limit"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace disc
+
+namespace disc {
+namespace {
+
+// A stream whose parameter is out of range (here with a valid checksum) is malformed for
+// inspect exactly as for decompress.
+TEST(Stream, InspectRejectsOutOfRangeParameters) {
+  Tensor t({1, 1, 2, 2});
+  Bytes s = compress(t, *make_codec("zstd:level=3").value()).value();
+  const size_t param_offset = 8 + 4 * t.shape().size();
+  const float bad = 99;
+  std::memcpy(&s[param_offset], &bad, 4);
+  uLong crc = crc32(0L, Z_NULL, 0);
+  crc = crc32(crc, s.data(), static_cast<uInt>(s.size() - 4));
+  for (int i = 0; i < 4; ++i) s[s.size() - 4 + i] = static_cast<uint8_t>(crc >> (8 * i));
+  EXPECT_FALSE(inspect(s).ok());
+  EXPECT_FALSE(decompress(s).ok());
 }
 
 }  // namespace

@@ -80,6 +80,15 @@ TEST(Preprocess, CenterScalesShorterSideThenCrops) {
   }
 }
 
+TEST(Preprocess, CenterCropRefusesExtremeAspectRatiosBeforeResizing) {
+  // 2 x 8000 pixels would be resized to 256 x 1,024,000 (786 MB) before the crop.
+  const Preprocessing pre = make(Preprocessing::Color::kRgb, Preprocessing::Resize::kCenter, 224, 0.875f);
+  auto t = load_image(block_image(2, 8000), pre);
+  ASSERT_FALSE(t.ok());
+  EXPECT_NE(t.error().message().find("aspect ratio"), std::string::npos) << t.error().message();
+  EXPECT_TRUE(load_image(block_image(300, 400), pre).ok());
+}
+
 TEST(Preprocess, RejectsUndecodableImages) {
   const uint8_t junk[] = {1, 2, 3, 4, 5};
   Preprocessing pre = make(Preprocessing::Color::kRgb, Preprocessing::Resize::kDirect, 4, 1);

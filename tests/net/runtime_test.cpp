@@ -1,6 +1,8 @@
 // Loopback end to end: an in-process server, the EdgeClient and raw gRPC stubs.
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include <atomic>
 #include <thread>
 
@@ -171,6 +173,12 @@ TEST_F(RuntimeTest, BadRequestsGetTheRightStatus) {
   const grpc::Status mismatch = call(request(cut.tensor, stream(other->tensor, 0)), &response);
   EXPECT_EQ(mismatch.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_NE(mismatch.error_message().find("shape"), std::string::npos) << mismatch.error_message();
+
+  Tensor not_finite(cut.shape);
+  not_finite.data()[0] = std::numeric_limits<float>::quiet_NaN();
+  const grpc::Status nan = call(request(cut.tensor, compress(not_finite, *make_codec("raw").value()).value()), &response);
+  EXPECT_EQ(nan.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(nan.error_message().find("NaN"), std::string::npos) << nan.error_message();
 
   auto bad_k = request(cut.tensor, good);
   bad_k.set_top_k(reference_->entry.classes + 1);

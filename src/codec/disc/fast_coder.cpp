@@ -1,4 +1,5 @@
 #include "codec/disc/fast_coder.hpp"
+#include "codec/zstd_frame.hpp"
 
 #include <zstd.h>
 
@@ -24,7 +25,6 @@ size_t packed_size(const Quantizer& q, size_t count) { return packs_nibbles(q) ?
 
 struct ContextDeleter {
   void operator()(ZSTD_CCtx* c) const { ZSTD_freeCCtx(c); }
-  void operator()(ZSTD_DCtx* c) const { ZSTD_freeDCtx(c); }
 };
 
 }  // namespace
@@ -55,14 +55,8 @@ Status encode_fast(const Quantizer& quantizer, std::span<const float> values, st
 
 Status decode_fast(std::span<const uint8_t> in, const Quantizer& quantizer, std::span<float> values) {
   const size_t packed = packed_size(quantizer, values.size());
-  if (ZSTD_getFrameContentSize(in.data(), in.size()) != packed)
-    return Error("zstd frame does not hold the " + std::to_string(packed) + " bytes the shape needs");
-  thread_local std::unique_ptr<ZSTD_DCtx, ContextDeleter> context(ZSTD_createDCtx());
-  if (!context) return Error("zstd: cannot allocate a decompression context");
   std::vector<uint8_t> bytes(packed);
-  const size_t n = ZSTD_decompressDCtx(context.get(), bytes.data(), bytes.size(), in.data(), in.size());
-  if (ZSTD_isError(n)) return Error(std::string("zstd: ") + ZSTD_getErrorName(n));
-  if (n != bytes.size()) return Error("zstd frame decoded to " + std::to_string(n) + " bytes");
+  DISC_RETURN_IF_ERROR(zstd_decompress_frame(in, bytes));
   const int largest = largest_code(quantizer);
   if (packs_nibbles(quantizer)) {
     for (const uint8_t b : bytes)

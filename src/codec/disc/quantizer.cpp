@@ -91,6 +91,9 @@ Result<Quantizer> make_decoder_quantizer(int bits, bool is_signed, float step) {
   Quantizer q;
   q.is_signed = is_signed;
   q.max_level = max_level(bits, is_signed);
+  // Every level must decode to a finite value.
+  if (double{step} * q.max_level > std::numeric_limits<float>::max())
+    return Error("quantization step makes the largest level overflow fp32");
   q.step = step;
   return q;
 }
