@@ -1,18 +1,21 @@
 // Sweep grids: what `--codecs NAME` evaluates when no explicit grid is given.
 #include <map>
+#include <string>
+#include <vector>
 
 #include "disc/eval.hpp"
 
 namespace disc {
 namespace {
 
-// Default grids span each codec's useful range from near-lossless to heavily lossy.
-// A codec without an entry is evaluated at its defaults only.
-const std::map<std::string, std::string>& default_grids() {
-  static const std::map<std::string, std::string> grids = {
-      {"disc", "disc:bits=2|3|4|5|6,prune=0|0.1|0.2,clip=3|6"},
-      {"jpeg", "jpeg:quality=5|10|20|30|40|50|60|70|80|90|95"},
-      {"zfp", "zfp:tolerance=0.5|0.3|0.2|0.1|0.05|0.02|0.01|0.005"},
+// Default grids span each codec's useful range from near-lossless to heavily lossy; a codec
+// may list several grids (e.g. one per mode). A codec without an entry is evaluated at its
+// defaults only.
+const std::map<std::string, std::vector<std::string>>& default_grids() {
+  static const std::map<std::string, std::vector<std::string>> grids = {
+      {"disc", {"disc:bits=2|3|4|5,prune=0|0.1|0.2,clip=3|6", "disc:transform=1,bits=4|5|6,hf=0.25|0.5|1|2"}},
+      {"jpeg", {"jpeg:quality=5|10|20|30|40|50|60|70|80|90|95"}},
+      {"zfp", {"zfp:tolerance=0.5|0.3|0.2|0.1|0.05|0.02|0.01|0.005"}},
   };
   return grids;
 }
@@ -58,10 +61,13 @@ Result<std::vector<CodecSpec>> expand_grid(const std::string& grid) {
 Result<std::vector<CodecSpec>> expand_sweep(const std::vector<std::string>& items) {
   std::vector<CodecSpec> all;
   for (const std::string& item : items) {
-    const auto grid = default_grids().find(item);
-    auto specs = expand_grid(grid != default_grids().end() ? grid->second : item);
-    if (!specs.ok()) return specs.error().with_context("sweep '" + item + "'");
-    all.insert(all.end(), specs->begin(), specs->end());
+    const auto defaults = default_grids().find(item);
+    const std::vector<std::string> grids = defaults != default_grids().end() ? defaults->second : std::vector{item};
+    for (const std::string& grid : grids) {
+      auto specs = expand_grid(grid);
+      if (!specs.ok()) return specs.error().with_context("sweep '" + item + "'");
+      all.insert(all.end(), specs->begin(), specs->end());
+    }
   }
   return all;
 }

@@ -25,16 +25,17 @@ const CodecInfo& disc_info() {
   static const CodecInfo info{
       CodecId::kDisc,
       "disc",
-      "prune + clip + b-bit quantization + context-modelled range coding of feature maps (bits=0: lossless)",
+      "prune + clip + b-bit quantization (transform=1: of 8x8 DCT coefficients) + context-modelled range coding "
+      "of feature maps (bits=0: lossless)",
       false,
       {
           {"bits", "bits per quantized level, 1..8 (signed maps: sign included); 0 = lossless", 4, 0, 8, true},
           {"prune", "magnitudes below prune x clip value become exactly 0", 0, 0, 1, false},
           {"clip", "clip magnitudes at clip x RMS of the non-zero values; 0 = no clipping", 6, 0, 1000, false},
           {"speed", "1 = fast entropy stage (levels packed into bytes + zstd) instead of the range coder", 0, 0, 1, true},
-          {"transform", "1 = quantize 8x8 DCT coefficients of each plane instead of elements (needs bits >= 1, speed=0, prune=0)",
-           0, 0, 1, true},
-          {"hf", "transform=1: coefficient (u,v) step = step x (1 + hf x (u+v))", 0.5f, 0, 8, false},
+          {"transform", "1 = quantize the 8x8 DCT coefficients of each plane (needs bits >= 1, speed=0, prune=0)", 0,
+           0, 1, true},
+          {"hf", "transform=1: coefficient (u,v) step = step x (1 + hf x (u+v))", 1, 0, 8, false},
       }};
   return info;
 }
