@@ -283,6 +283,22 @@ TEST(DiscTransform, BlockErrorWithinTheStepBound) {
   }
 }
 
+TEST(DiscTransform, LargestLevelsAndDcSwingsRoundTrip) {
+  // 8x8 blocks alternating between the largest and smallest value: DC levels at ±(8M + 1)
+  // and DC residuals near twice that, at the finest step.
+  Tensor t({1, 2, 24, 24});
+  const PlaneView v = plane_view(t.shape());
+  for (size_t p = 0; p < v.planes; ++p)
+    for (size_t y = 0; y < v.height; ++y)
+      for (size_t x = 0; x < v.width; ++x)
+        t.data()[p * v.plane_size() + y * v.width + x] = (y / 8 + x / 8 + p) % 2 ? 3.0f : -3.0f;
+  for (const char* spec : {"disc:transform=1,bits=8,clip=0,hf=0", "disc:transform=1,bits=1,clip=0,hf=0"}) {
+    const Tensor back = round_trip(t, *codec(spec));
+    EXPECT_LT(relative_mse(t, back), 1e-3) << spec;
+  }
+  expect_transform_error_bound(t, 8, 0, 0);
+}
+
 TEST(DiscTransform, ConstantAndAllZeroTensorsAreExact) {
   for (const Shape& shape : std::vector<Shape>{{1, 2, 3, 3}, {1, 1, 8, 8}, {1, 2, 11, 17}, {5}}) {
     for (const float value : {-2.5f, 0.75f}) {

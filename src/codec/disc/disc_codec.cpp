@@ -70,7 +70,8 @@ class DiscCodec final : public Codec {
       return out;
     }
     if (transform()) {
-      encode_transform(view, tensor.values(), make_transform_quantizer(quantizer, params()[kHighFrequency]), &out);
+      DISC_RETURN_IF_ERROR(encode_transform(view, tensor.values(),
+                                            make_transform_quantizer(quantizer, params()[kHighFrequency]), &out));
       return out;
     }
     std::vector<int16_t> levels(tensor.size());

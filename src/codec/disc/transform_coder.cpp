@@ -14,20 +14,21 @@
 namespace disc::codec_disc {
 namespace {
 
-// Levels reach 2 * (8 * 255 + 1) < 2^12 (a DC residual); 11 prefix ones are malformed.
-constexpr int kMaxPrefix = 11;
+// Symbols stay below 2 * (8 * 255 + 1) < 2^12 (a DC residual), so the encoder never reaches
+// 12 prefix ones; the decoder treats them as malformed.
+constexpr int kMaxPrefix = 12;
 // Neighbourhood buckets: min(6, bit_width(left count + up count)), counts of missing blocks 0.
 constexpr int kNeighbourhoods = 7;
 // Magnitude context bands by zig-zag index: 0 (DC), then bit_width(k) = 1..6.
 constexpr int kBands = 7;
 
 struct BlockContexts {
-  BitModel any[kNeighbourhoods];                           // coded count > 0
-  BitModel count[kNeighbourhoods][kBlockArea];             // count - 1, 6-bit tree (nodes 1..63)
-  BitModel significant[kNeighbourhoods][kBlockArea][2];    // level k != 0, by: level k-1 != 0
+  BitModel any[kNeighbourhoods];                         // coded count > 0
+  BitModel count[kNeighbourhoods][kBlockArea];           // count - 1, 6-bit tree (nodes 1..63)
+  BitModel significant[kNeighbourhoods][kBlockArea][2];  // level k != 0, by: level k-1 != 0
   PrefixModels<kMaxPrefix> prefix[kBands][kNeighbourhoods];
   SuffixModels<kMaxPrefix> suffix;
-  BitModel sign[2];                                        // by: k > 0
+  BitModel sign[2];  // by: k > 0
 };
 
 int band(int k) { return std::bit_width(static_cast<unsigned>(k)); }
@@ -50,19 +51,23 @@ template <class Coder, class BlockLevels>
 bool code_blocks(Coder& coder, const PlaneView& view, int max_level, BlockLevels&& block_levels) {
   auto ctx = std::make_unique<BlockContexts>();
   const BlockGrid grid(view);
-  // Per block column: the count and DC level of the block above, overwritten as the row advances.
+  // Per block column: count and DC level of the last block coded there. While coding block
+  // (by, bx), entry bx is the block above and entry bx - 1 the block to the left.
   std::vector<int> up_count(grid.columns), up_dc(grid.columns);
   for (size_t p = 0; p < view.planes; ++p) {
     for (size_t by = 0; by < grid.rows; ++by) {
       for (size_t bx = 0; bx < grid.columns; ++bx) {
         const int left_count = bx > 0 ? up_count[bx - 1] : 0;
         const int above_count = by > 0 ? up_count[bx] : 0;
-        const int hood = std::min(kNeighbourhoods - 1, static_cast<int>(std::bit_width(
-                                                           static_cast<unsigned>(left_count + above_count))));
+        const int hood = std::min(kNeighbourhoods - 1,
+                                  static_cast<int>(std::bit_width(static_cast<unsigned>(left_count + above_count))));
         int dc_prediction = 0;
-        if (bx > 0 && by > 0) dc_prediction = (up_dc[bx - 1] + up_dc[bx]) >> 1;
-        else if (bx > 0) dc_prediction = up_dc[bx - 1];
-        else if (by > 0) dc_prediction = up_dc[bx];
+        if (bx > 0 && by > 0)
+          dc_prediction = (up_dc[bx - 1] + up_dc[bx]) >> 1;
+        else if (bx > 0)
+          dc_prediction = up_dc[bx - 1];
+        else if (by > 0)
+          dc_prediction = up_dc[bx];
 
         int levels[kBlockArea] = {};
         int count = 0;
@@ -129,22 +134,25 @@ TransformQuantizer make_transform_quantizer(const Quantizer& quantizer, float hf
   return t;
 }
 
-void encode_transform(const PlaneView& view, std::span<const float> values, const TransformQuantizer& quantizer,
-                      std::vector<uint8_t>* out) {
+Status encode_transform(const PlaneView& view, std::span<const float> values, const TransformQuantizer& quantizer,
+                        std::vector<uint8_t>* out) {
   float inverse_steps[kBlockArea];
   for (int k = 0; k < kBlockArea; ++k) inverse_steps[k] = 1.0f / quantizer.coefficient_step(k);
   RangeEncoder coder(out);
-  code_blocks(coder, view, quantizer.max_level, [&](size_t p, size_t by, size_t bx, int (&levels)[kBlockArea]) {
-    const float* plane = values.data() + p * view.plane_size();
-    const Block coefficients = forward_dct(gather_block(plane, view, by, bx, quantizer.low, quantizer.high));
-    for (int k = 0; k < kBlockArea; ++k) {
-      const float c = coefficients[kZigzag[k]];
-      const int magnitude =
-          static_cast<int>(std::min(std::fabs(c) * inverse_steps[k] + 0.5f, static_cast<float>(quantizer.max_level)));
-      levels[k] = c < 0 ? -magnitude : magnitude;
-    }
-  });
+  const bool coded =
+      code_blocks(coder, view, quantizer.max_level, [&](size_t p, size_t by, size_t bx, int(&levels)[kBlockArea]) {
+        const float* plane = values.data() + p * view.plane_size();
+        const Block coefficients = forward_dct(gather_block(plane, view, by, bx, quantizer.low, quantizer.high));
+        for (int k = 0; k < kBlockArea; ++k) {
+          const float c = coefficients[kZigzag[k]];
+          const int magnitude = static_cast<int>(
+              std::min(std::fabs(c) * inverse_steps[k] + 0.5f, static_cast<float>(quantizer.max_level)));
+          levels[k] = c < 0 ? -magnitude : magnitude;
+        }
+      });
+  if (!coded) return Error("transform level exceeds " + std::to_string(quantizer.max_level));
   coder.finish();
+  return Status();
 }
 
 Status decode_transform(std::span<const uint8_t> in, const PlaneView& view, const TransformQuantizer& quantizer,
@@ -153,7 +161,7 @@ Status decode_transform(std::span<const uint8_t> in, const PlaneView& view, cons
   for (int k = 0; k < kBlockArea; ++k) steps[k] = quantizer.coefficient_step(k);
   RangeDecoder coder(in);
   const bool decoded =
-      code_blocks(coder, view, quantizer.max_level, [&](size_t p, size_t by, size_t bx, int (&levels)[kBlockArea]) {
+      code_blocks(coder, view, quantizer.max_level, [&](size_t p, size_t by, size_t bx, int(&levels)[kBlockArea]) {
         Block coefficients{};
         for (int k = 0; k < kBlockArea; ++k) coefficients[kZigzag[k]] = static_cast<float>(levels[k]) * steps[k];
         const Block samples = inverse_dct(coefficients);

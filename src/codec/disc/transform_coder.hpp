@@ -14,10 +14,10 @@
 namespace disc::codec_disc {
 
 struct TransformQuantizer {
-  float step = 1;      // base step, finite and > 0
-  float hf = 0;        // coefficient of frequency u + v is quantized with step * (1 + hf * (u + v))
-  int max_level = 1;   // |coefficient level| bound: 8 * M + 1 (Parseval on the clamped block)
-  float low = 0;       // samples are clamped to [low, high] before the DCT and after the inverse
+  float step = 1;     // base step, finite and > 0
+  float hf = 0;       // coefficient of frequency u + v is quantized with step * (1 + hf * (u + v))
+  int max_level = 1;  // |coefficient level| bound: 8 * M + 1 (Parseval on the clamped block)
+  float low = 0;      // samples are clamped to [low, high] before the DCT and after the inverse
   float high = 0;
 
   float coefficient_step(int zigzag_index) const;
@@ -26,9 +26,10 @@ struct TransformQuantizer {
 // From the element-wise quantizer's step, M and signedness: [low, high] = [-M·step or 0, M·step].
 TransformQuantizer make_transform_quantizer(const Quantizer& quantizer, float hf);
 
-// `values` holds view.planes * view.plane_size() finite values.
-void encode_transform(const PlaneView& view, std::span<const float> values, const TransformQuantizer& quantizer,
-                      std::vector<uint8_t>* out);
+// `values` holds view.planes * view.plane_size() finite values. Levels are capped at
+// quantizer.max_level, so this fails only if that invariant breaks.
+Status encode_transform(const PlaneView& view, std::span<const float> values, const TransformQuantizer& quantizer,
+                        std::vector<uint8_t>* out);
 
 // Fills `values`; consumes all of `in` or fails.
 Status decode_transform(std::span<const uint8_t> in, const PlaneView& view, const TransformQuantizer& quantizer,
