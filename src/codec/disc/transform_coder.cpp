@@ -162,9 +162,14 @@ Status decode_transform(std::span<const uint8_t> in, const PlaneView& view, cons
   RangeDecoder coder(in);
   const bool decoded =
       code_blocks(coder, view, quantizer.max_level, [&](size_t p, size_t by, size_t bx, int(&levels)[kBlockArea]) {
-        Block coefficients{};
-        for (int k = 0; k < kBlockArea; ++k) coefficients[kZigzag[k]] = static_cast<float>(levels[k]) * steps[k];
-        const Block samples = inverse_dct(coefficients);
+        Block samples;
+        if (std::all_of(levels + 1, levels + kBlockArea, [](int level) { return level == 0; })) {
+          samples.fill(static_cast<float>(levels[0]) * steps[0] / kBlockSide);  // DC basis: 1/8 everywhere
+        } else {
+          Block coefficients{};
+          for (int k = 0; k < kBlockArea; ++k) coefficients[kZigzag[k]] = static_cast<float>(levels[k]) * steps[k];
+          samples = inverse_dct(coefficients);
+        }
         float* plane = values.data() + p * view.plane_size();
         const size_t rows = std::min<size_t>(kBlockSide, view.height - by * kBlockSide);
         const size_t columns = std::min<size_t>(kBlockSide, view.width - bx * kBlockSide);
