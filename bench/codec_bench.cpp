@@ -40,13 +40,13 @@ std::vector<FeatureMap> load_maps() {
   return maps;
 }
 
-// Each codec at its defaults, and at speed=1 if it has a `speed` parameter.
+// Each codec at its defaults, and at speed=1 / transform=1 if it has such a parameter.
 std::vector<std::string> codec_specs() {
   std::vector<std::string> specs;
   for (const disc::CodecInfo& info : disc::codec_list()) {
     specs.push_back(info.name);
     for (const disc::ParamInfo& p : info.params)
-      if (p.name == "speed") specs.push_back(info.name + ":speed=1");
+      if (p.name == "speed" || p.name == "transform") specs.push_back(info.name + ":" + p.name + "=1");
   }
   return specs;
 }

@@ -8,6 +8,7 @@
 #include <limits>
 #include <random>
 
+#include "codec/disc/block_dct.hpp"
 #include "codec/disc/range_coder.hpp"
 #include "disc/codec.hpp"
 
@@ -211,11 +212,130 @@ TEST(DiscLossy, RejectsNonFiniteValuesAtEncode) {
   EXPECT_FALSE(compress(t, *codec("disc:speed=1")).ok());
 }
 
+// --- transform mode -----------------------------------------------------------------------
+
+TEST(DiscTransform, DctIsOrthonormalAndZigzagIsAPermutation) {
+  using namespace codec_disc;
+  std::mt19937 rng(60);
+  std::normal_distribution<float> normal(0, 1);
+  Block x;
+  for (float& v : x) v = normal(rng);
+  const Block c = forward_dct(x);
+  const Block back = inverse_dct(c);
+  double energy_x = 0, energy_c = 0;
+  for (int i = 0; i < kBlockArea; ++i) {
+    EXPECT_NEAR(back[i], x[i], 1e-5);
+    energy_x += double{x[i]} * x[i];
+    energy_c += double{c[i]} * c[i];
+  }
+  EXPECT_NEAR(energy_c, energy_x, 1e-4 * energy_x);
+  std::array<bool, kBlockArea> seen{};
+  for (int k = 0; k < kBlockArea; ++k) seen[kZigzag[k]] = true;
+  EXPECT_TRUE(std::all_of(seen.begin(), seen.end(), [](bool b) { return b; }));
+  EXPECT_EQ(kZigzag[1], 1);   // (0,1)
+  EXPECT_EQ(kZigzag[2], 8);   // (1,0)
+  EXPECT_EQ(kZigzag[63], 63);
+}
+
+// Orthonormal DCT: per 8x8 block (padding included), the squared error against the clamped
+// input is at most the sum over coefficients of (step_k / 2)^2; clamping the output can only
+// reduce it, and cropping the padding too.
+void expect_transform_error_bound(const Tensor& t, int bits, double clip, double hf) {
+  const std::string spec = "disc:transform=1,bits=" + std::to_string(bits) + ",clip=" + std::to_string(clip) +
+                           ",hf=" + std::to_string(hf);
+  const Tensor back = round_trip(t, *codec(spec));
+  const Expectation e = expected_quantizer(t, bits, clip);
+  const bool is_signed = std::any_of(t.values().begin(), t.values().end(), [](float v) { return v < 0; });
+  const double low = is_signed ? -e.clip_value : 0.0;
+  double block_bound = 0;
+  for (int k = 0; k < codec_disc::kBlockArea; ++k) {
+    const double step = e.step * (1 + hf * codec_disc::zigzag_frequency(k));
+    block_bound += step * step / 4;
+  }
+  block_bound = block_bound * (1 + 1e-3) + 1e-9;
+  const PlaneView v = plane_view(t.shape());
+  for (size_t p = 0; p < v.planes; ++p)
+    for (size_t by = 0; by < v.height; by += 8)
+      for (size_t bx = 0; bx < v.width; bx += 8) {
+        double err = 0;
+        for (size_t y = by; y < std::min(by + 8, v.height); ++y)
+          for (size_t x = bx; x < std::min(bx + 8, v.width); ++x) {
+            const size_t i = p * v.plane_size() + y * v.width + x;
+            const double clamped = std::clamp(double{t.data()[i]}, low, e.clip_value);
+            ASSERT_GE(back.data()[i], low - 1e-5 * e.clip_value) << spec;
+            ASSERT_LE(back.data()[i], e.clip_value * (1 + 1e-5)) << spec;
+            err += (back.data()[i] - clamped) * (back.data()[i] - clamped);
+          }
+        ASSERT_LE(err, block_bound) << spec << " " << shape_to_string(t.shape()) << " block " << p << "," << by << ","
+                                    << bx;
+      }
+}
+
+TEST(DiscTransform, BlockErrorWithinTheStepBound) {
+  for (const Shape& shape : std::vector<Shape>{{1}, {13}, {3, 17}, {2, 4, 1, 9}, {2, 4, 9, 1}, {1, 3, 20, 19},
+                                               {1, 2, 16, 16}, {1, 2, 5, 7}}) {
+    for (const double hf : {0.0, 0.5, 2.0}) {
+      expect_transform_error_bound(dense_signed_map(shape, 61), 4, 6, hf);
+      expect_transform_error_bound(dense_signed_map(shape, 62), 2, 2, hf);
+      expect_transform_error_bound(realistic_sparse_map(shape, 0.6, 63), 5, 3, hf);
+      expect_transform_error_bound(realistic_sparse_map(shape, 0.3, 64), 8, 0, hf);
+    }
+  }
+}
+
+TEST(DiscTransform, LargestLevelsAndDcSwingsRoundTrip) {
+  // 8x8 blocks alternating between the largest and smallest value: DC levels at ±(8M + 1)
+  // and DC residuals near twice that, at the finest step.
+  Tensor t({1, 2, 24, 24});
+  const PlaneView v = plane_view(t.shape());
+  for (size_t p = 0; p < v.planes; ++p)
+    for (size_t y = 0; y < v.height; ++y)
+      for (size_t x = 0; x < v.width; ++x)
+        t.data()[p * v.plane_size() + y * v.width + x] = (y / 8 + x / 8 + p) % 2 ? 3.0f : -3.0f;
+  for (const char* spec : {"disc:transform=1,bits=8,clip=0,hf=0", "disc:transform=1,bits=1,clip=0,hf=0"}) {
+    const Tensor back = round_trip(t, *codec(spec));
+    EXPECT_LT(relative_mse(t, back), 1e-3) << spec;
+  }
+  expect_transform_error_bound(t, 8, 0, 0);
+}
+
+TEST(DiscTransform, ConstantAndAllZeroTensorsAreExact) {
+  for (const Shape& shape : std::vector<Shape>{{1, 2, 3, 3}, {1, 1, 8, 8}, {1, 2, 11, 17}, {5}}) {
+    for (const float value : {-2.5f, 0.75f}) {
+      Tensor constant(shape);
+      std::fill(constant.values().begin(), constant.values().end(), value);
+      for (const char* spec : {"disc:transform=1,bits=2", "disc:transform=1,bits=6,hf=3"}) {
+        const Tensor back = round_trip(constant, *codec(spec));
+        for (float v : back.values()) ASSERT_FLOAT_EQ(v, value) << spec << " " << shape_to_string(shape);
+      }
+    }
+    const Tensor back = round_trip(Tensor(shape), *codec("disc:transform=1"));
+    EXPECT_TRUE(std::all_of(back.values().begin(), back.values().end(), [](float v) { return v == 0; }));
+  }
+}
+
+TEST(DiscTransform, SmoothMapsCostLessThanElementwiseAtTheSameStep) {
+  // Same step; the transform concentrates a smooth plane's energy in few coefficients.
+  Tensor t({1, 16, 28, 28});
+  const PlaneView v = plane_view(t.shape());
+  for (size_t p = 0; p < v.planes; ++p)
+    for (size_t y = 0; y < v.height; ++y)
+      for (size_t x = 0; x < v.width; ++x)
+        t.data()[p * v.plane_size() + y * v.width + x] = std::sin(0.2f * x + p) * std::cos(0.15f * y - p);
+  EXPECT_LT(compressed_size(t, "disc:transform=1,bits=5,hf=0") * 3, compressed_size(t, "disc:bits=5") * 2);
+}
+
 TEST(DiscParams, RejectsInvalidCombinations) {
   EXPECT_FALSE(make_codec("disc:bits=9").ok());
   EXPECT_FALSE(make_codec("disc:bits=2.5").ok());
   EXPECT_FALSE(make_codec("disc:prune=-0.1").ok());
   EXPECT_FALSE(make_codec("disc:bits=0,speed=1").ok());
+  EXPECT_FALSE(make_codec("disc:bits=0,transform=1").ok());
+  EXPECT_FALSE(make_codec("disc:transform=1,speed=1").ok());
+  EXPECT_FALSE(make_codec("disc:transform=1,prune=0.1").ok());
+  EXPECT_FALSE(make_codec("disc:transform=2").ok());
+  EXPECT_FALSE(make_codec("disc:transform=1,hf=-1").ok());
+  EXPECT_TRUE(make_codec("disc:transform=1,bits=8,clip=0,hf=8").ok());
   EXPECT_TRUE(make_codec("disc:bits=8,prune=1,clip=1000,speed=1").ok());
 }
 
@@ -258,7 +378,8 @@ TEST(DiscRobustness, DamagedPayloadsNeverCrash) {
   const Tensor sparse = realistic_sparse_map({1, 4, 9, 11}, 0.6, 31);
   const Tensor dense = dense_signed_map({1, 4, 9, 11}, 32);
   std::mt19937 rng(33);
-  for (const char* spec : {"disc", "disc:bits=1", "disc:bits=8,clip=0", "disc:speed=1", "disc:bits=0"}) {
+  for (const char* spec : {"disc", "disc:bits=1", "disc:bits=8,clip=0", "disc:speed=1", "disc:bits=0",
+                           "disc:transform=1", "disc:transform=1,bits=8,clip=0,hf=0", "disc:transform=1,bits=1,hf=4"}) {
     const auto c = codec(spec);
     for (const Tensor* t : {&sparse, &dense}) {
       const Bytes payload = c->encode_payload(*t).value();
@@ -282,28 +403,30 @@ TEST(DiscRobustness, DamagedPayloadsNeverCrash) {
 }
 
 TEST(DiscRobustness, RejectsBadSideInformation) {
-  const auto c = codec("disc");
-  const Tensor t = dense_signed_map({1, 2, 4, 4}, 40);
-  Bytes payload = c->encode_payload(t).value();
-  ASSERT_TRUE(c->decode_payload(payload, t.shape()).ok());
-  const float bad_steps[] = {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(), 0.0f,
-                             -1.0f};
-  for (float step : bad_steps) {
-    Bytes damaged = payload;
-    std::memcpy(damaged.data() + 1, &step, 4);
-    EXPECT_FALSE(c->decode_payload(damaged, t.shape()).ok()) << step;
+  for (const char* spec : {"disc", "disc:transform=1"}) {
+    const auto c = codec(spec);
+    const Tensor t = dense_signed_map({1, 2, 4, 4}, 40);
+    Bytes payload = c->encode_payload(t).value();
+    ASSERT_TRUE(c->decode_payload(payload, t.shape()).ok());
+    const float bad_steps[] = {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(), 0.0f,
+                               -1.0f};
+    for (float step : bad_steps) {
+      Bytes damaged = payload;
+      std::memcpy(damaged.data() + 1, &step, 4);
+      EXPECT_FALSE(c->decode_payload(damaged, t.shape()).ok()) << step;
+    }
+    Bytes flags = payload;
+    flags[0] |= 2;
+    EXPECT_FALSE(c->decode_payload(flags, t.shape()).ok());
+    Bytes longer = payload;
+    longer.push_back(0);
+    EXPECT_FALSE(c->decode_payload(longer, t.shape()).ok());
   }
-  Bytes flags = payload;
-  flags[0] |= 2;
-  EXPECT_FALSE(c->decode_payload(flags, t.shape()).ok());
-  Bytes longer = payload;
-  longer.push_back(0);
-  EXPECT_FALSE(c->decode_payload(longer, t.shape()).ok());
 }
 
 TEST(DiscRobustness, ShortPayloadForALargeShapeIsRejected) {
   const Shape large = {1, 16, 512, 512};
-  for (const char* spec : {"disc", "disc:bits=0"}) {
+  for (const char* spec : {"disc", "disc:bits=0", "disc:transform=1"}) {
     const auto c = codec(spec);
     const Bytes payload = c->encode_payload(dense_signed_map({1, 1, 4, 4}, 41)).value();
     auto r = c->decode_payload(payload, large);

@@ -138,6 +138,16 @@ TEST(EvalSweep, ExpandsGridsAndRejectsBadOnes) {
   EXPECT_FALSE(expand_sweep({"zstd:level"}).ok());
 }
 
+TEST(EvalSweep, DefaultDiscGridCoversBothModes) {
+  auto specs = expand_sweep({"disc"});
+  ASSERT_TRUE(specs.ok()) << specs.error().message();
+  EXPECT_LE(specs->size(), 40u);
+  size_t transform = 0;
+  for (const CodecSpec& spec : *specs) transform += spec.to_string().find("transform=1") != std::string::npos;
+  EXPECT_GT(transform, 0u);
+  EXPECT_LT(transform, specs->size());
+}
+
 TEST_F(EvalTest, WritesReportFiles) {
   auto report = evaluate(*model_, *dataset_, options({"raw"}, 0, 8));
   ASSERT_TRUE(report.ok()) << report.error().message();

@@ -1,5 +1,6 @@
 // "disc": the DISC feature-map codec. Lossy: prune, clip, quantize to `bits`-bit levels,
-// then context-model and range-code them (or, with speed=1, pack them into bytes and zstd them).
+// then context-model and range-code them (or, with speed=1, pack them into bytes and zstd them;
+// or, with transform=1, quantize and range-code 8x8 DCT coefficients with the same step).
 // Lossless (bits=0): context-model and range-code the fp32 bit patterns.
 // Payload layout in doc/FORMAT.md ("Payload: disc").
 #include <cstring>
@@ -10,6 +11,7 @@
 #include "codec/disc/lossless_coder.hpp"
 #include "codec/disc/quantizer.hpp"
 #include "codec/disc/symbol_coder.hpp"
+#include "codec/disc/transform_coder.hpp"
 #include "core/bytes.hpp"
 
 namespace disc {
@@ -17,19 +19,23 @@ namespace {
 
 using namespace codec_disc;
 
-enum Param { kBits, kPrune, kClip, kSpeed };
+enum Param { kBits, kPrune, kClip, kSpeed, kTransform, kHighFrequency };
 
 const CodecInfo& disc_info() {
   static const CodecInfo info{
       CodecId::kDisc,
       "disc",
-      "prune + clip + b-bit quantization + context-modelled range coding of feature maps (bits=0: lossless)",
+      "prune + clip + b-bit quantization (transform=1: of 8x8 DCT coefficients) + context-modelled range coding "
+      "of feature maps (bits=0: lossless)",
       false,
       {
           {"bits", "bits per quantized level, 1..8 (signed maps: sign included); 0 = lossless", 4, 0, 8, true},
           {"prune", "magnitudes below prune x clip value become exactly 0", 0, 0, 1, false},
           {"clip", "clip magnitudes at clip x RMS of the non-zero values; 0 = no clipping", 6, 0, 1000, false},
           {"speed", "1 = fast entropy stage (levels packed into bytes + zstd) instead of the range coder", 0, 0, 1, true},
+          {"transform", "1 = quantize the 8x8 DCT coefficients of each plane (needs bits >= 1, speed=0, prune=0)", 0,
+           0, 1, true},
+          {"hf", "transform=1: coefficient (u,v) step = step x (1 + hf x (u+v))", 1, 0, 8, false},
       }};
   return info;
 }
@@ -43,6 +49,7 @@ class DiscCodec final : public Codec {
 
   int bits() const { return static_cast<int>(params()[kBits]); }
   bool fast() const { return params()[kSpeed] != 0; }
+  bool transform() const { return params()[kTransform] != 0; }
 
   Result<Bytes> encode_payload(const Tensor& tensor) const override {
     const PlaneView view = plane_view(tensor.shape());
@@ -60,6 +67,11 @@ class DiscCodec final : public Codec {
     w.f32(quantizer.step);
     if (fast()) {
       DISC_RETURN_IF_ERROR(encode_fast(quantizer, tensor.values(), &out));
+      return out;
+    }
+    if (transform()) {
+      DISC_RETURN_IF_ERROR(encode_transform(view, tensor.values(),
+                                            make_transform_quantizer(quantizer, params()[kHighFrequency]), &out));
       return out;
     }
     std::vector<int16_t> levels(tensor.size());
@@ -87,6 +99,11 @@ class DiscCodec final : public Codec {
       DISC_RETURN_IF_ERROR(decode_fast(body, quantizer, tensor.values()));
       return tensor;
     }
+    if (transform()) {
+      DISC_RETURN_IF_ERROR(decode_transform(
+          body, view, make_transform_quantizer(quantizer, params()[kHighFrequency]), tensor.values()));
+      return tensor;
+    }
     std::vector<int16_t> levels(tensor.size());
     DISC_RETURN_IF_ERROR(decode_symbols(body, view, {quantizer.max_level, quantizer.is_signed}, levels.data()));
     for (size_t i = 0; i < levels.size(); ++i) tensor.data()[i] = quantizer.value(levels[i]);
@@ -98,6 +115,8 @@ Result<std::unique_ptr<Codec>> make_disc(std::vector<float> params) {
   const bool lossless = params[kBits] == 0;
   if (lossless && params[kSpeed] != 0)
     return Error("codec 'disc': lossless mode (bits=0) has no speed=1 variant");
+  if (params[kTransform] != 0 && (lossless || params[kSpeed] != 0 || params[kPrune] != 0))
+    return Error("codec 'disc': transform=1 needs bits >= 1, speed=0 and prune=0");
   return std::unique_ptr<Codec>(new DiscCodec(std::move(params)));
 }
 

@@ -1,0 +1,38 @@
+// Transform mode (transform=1): per plane, 8x8 blocks (edge blocks padded by replicating
+// the last row / column), orthonormal DCT-II, frequency-weighted uniform quantization, and
+// zig-zag coefficients coded with the adaptive range coder. Layout in doc/FORMAT.md.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "codec/disc/quantizer.hpp"
+#include "disc/status.hpp"
+#include "disc/tensor.hpp"
+
+namespace disc::codec_disc {
+
+struct TransformQuantizer {
+  float step = 1;     // base step, finite and > 0
+  float hf = 0;       // coefficient of frequency u + v is quantized with step * (1 + hf * (u + v))
+  int max_level = 1;  // |coefficient level| bound: 8 * M + 1 (Parseval on the clamped block)
+  float low = 0;      // samples are clamped to [low, high] before the DCT and after the inverse
+  float high = 0;
+
+  float coefficient_step(int zigzag_index) const;
+};
+
+// From the element-wise quantizer's step, M and signedness: [low, high] = [-M·step or 0, M·step].
+TransformQuantizer make_transform_quantizer(const Quantizer& quantizer, float hf);
+
+// `values` holds view.planes * view.plane_size() finite values. Levels are capped at
+// quantizer.max_level, so this fails only if that invariant breaks.
+Status encode_transform(const PlaneView& view, std::span<const float> values, const TransformQuantizer& quantizer,
+                        std::vector<uint8_t>* out);
+
+// Fills `values`; consumes all of `in` or fails.
+Status decode_transform(std::span<const uint8_t> in, const PlaneView& view, const TransformQuantizer& quantizer,
+                        std::span<float> values);
+
+}  // namespace disc::codec_disc
