@@ -36,17 +36,8 @@ RateTable make_table(const Reference& ref) {
   return RateTable{kModel, {{cut.tensor, "zstd", cut.fp32_bytes() / 2.0, 0.0, 0.01, 0.01}}};
 }
 
-class AdaptiveEdgeTest : public ::testing::Test {
+class AdaptiveEdgeTest : public LoopbackServerTest {
  protected:
-  static void SetUpTestSuite() {
-    reference_ = new Reference(Reference::load());
-    server_ = start_server(test_server_options()).release();
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    delete reference_;
-  }
-
   void SetUp() override {
     ClientOptions options;
     options.servers = {address(*server_)};
@@ -92,13 +83,9 @@ class AdaptiveEdgeTest : public ::testing::Test {
     return std::move(step).value();
   }
 
-  static Reference* reference_;
-  static InferenceServer* server_;
   std::unique_ptr<EdgeClient> client_;
   double link_bps_ = 1e9;
 };
-Reference* AdaptiveEdgeTest::reference_ = nullptr;
-InferenceServer* AdaptiveEdgeTest::server_ = nullptr;
 
 TEST_F(AdaptiveEdgeTest, SwitchesToEdgeOnlyWhenTheLinkSlowsAndBackAfterAProbe) {
   auto edge = make(scripted_options());

@@ -15,17 +15,8 @@
 namespace disc::testing {
 namespace {
 
-class RuntimeTest : public ::testing::Test {
+class RuntimeTest : public LoopbackServerTest {
  protected:
-  static void SetUpTestSuite() {
-    reference_ = new Reference(Reference::load());
-    server_ = start_server(test_server_options()).release();
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    delete reference_;
-  }
-
   static std::unique_ptr<EdgeClient> client(ClientOptions options = {}) {
     options.servers = {address(*server_)};
     auto c = EdgeClient::connect(options);
@@ -56,11 +47,7 @@ class RuntimeTest : public ::testing::Test {
     return r;
   }
 
-  static Reference* reference_;
-  static InferenceServer* server_;
 };
-Reference* RuntimeTest::reference_ = nullptr;
-InferenceServer* RuntimeTest::server_ = nullptr;
 
 void expect_same_top(const std::vector<Prediction>& remote, const std::vector<Prediction>& local) {
   ASSERT_EQ(remote.size(), local.size());

@@ -83,4 +83,20 @@ struct Reference {
   }
 };
 
+// One in-process server and the reference model, shared by every test of a suite.
+class LoopbackServerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    reference_ = new Reference(Reference::load());
+    server_ = start_server(test_server_options()).release();
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    delete reference_;
+  }
+
+  static inline Reference* reference_ = nullptr;
+  static inline InferenceServer* server_ = nullptr;
+};
+
 }  // namespace disc::testing
