@@ -26,16 +26,23 @@ struct EdgePipeline::Impl {
     result.timing.tail = answer.server.tail;
   }
 
-  Result<EdgeResult> run_split(const std::string& path) {
-    EdgeResult result;
-    const Stopwatch total;
+  // Loads and preprocesses the image, then runs the local network (the head, or the
+  // whole model): the stages every mode but server-only starts with.
+  Result<Tensor> run_local(const std::string& path, EdgeResult& result) {
     Stopwatch stage;
     DISC_ASSIGN_OR_RETURN(Tensor image, load_image(path, model.preprocessing));
     result.timing.load = stage.seconds();
     stage.restart();
-    DISC_ASSIGN_OR_RETURN(Tensor feature_map, local->run(image));
+    DISC_ASSIGN_OR_RETURN(Tensor output, local->run(image));
     result.timing.head = stage.seconds();
-    stage.restart();
+    return output;
+  }
+
+  Result<EdgeResult> run_split(const std::string& path) {
+    EdgeResult result;
+    const Stopwatch total;
+    DISC_ASSIGN_OR_RETURN(Tensor feature_map, run_local(path, result));
+    Stopwatch stage;
     DISC_ASSIGN_OR_RETURN(Bytes stream, compress(feature_map, *codec));
     result.timing.encode = stage.seconds();
     DISC_ASSIGN_OR_RETURN(RemoteAnswer answer, client->infer(model.name, config.cut, stream, config.top_k));
@@ -48,12 +55,7 @@ struct EdgePipeline::Impl {
   Result<EdgeResult> run_edge_only(const std::string& path) {
     EdgeResult result;
     const Stopwatch total;
-    Stopwatch stage;
-    DISC_ASSIGN_OR_RETURN(Tensor image, load_image(path, model.preprocessing));
-    result.timing.load = stage.seconds();
-    stage.restart();
-    DISC_ASSIGN_OR_RETURN(Tensor logits, local->run(image));
-    result.timing.head = stage.seconds();
+    DISC_ASSIGN_OR_RETURN(Tensor logits, run_local(path, result));
     result.top = top_k(logits, config.top_k, model.label_offset, class_names);
     result.timing.total = total.seconds();
     return result;
