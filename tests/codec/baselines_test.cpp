@@ -9,6 +9,7 @@
 #include <random>
 
 #include "codec/half.hpp"
+#include "codec/plane_fill.hpp"
 #include "disc/codec.hpp"
 
 namespace disc {
@@ -138,13 +139,9 @@ TEST(Q8Zstd, HigherLevelsStillDecode) {
 
 TEST(Jpeg, ErrorShrinksAsQualityGrows) {
   // Smooth planes (as real feature maps are) so JPEG's quality setting matters gradually.
-  Tensor t({1, 10, 24, 20});
-  const PlaneView v = plane_view(t.shape());
-  for (size_t p = 0; p < v.planes; ++p)
-    for (size_t y = 0; y < v.height; ++y)
-      for (size_t x = 0; x < v.width; ++x)
-        t.values()[(p * v.height + y) * v.width + x] =
-            std::max(0.0f, 3.0f * std::sin(0.3f * x + p) * std::cos(0.2f * y - p) + 0.5f);
+  const Tensor t = planes_from({1, 10, 24, 20}, [](float p, float y, float x) {
+    return std::max(0.0f, 3.0f * std::sin(0.3f * x + p) * std::cos(0.2f * y - p) + 0.5f);
+  });
   float previous = INFINITY;
   for (int quality : {10, 50, 80, 95}) {
     const float err = max_abs_error(t, round_trip("jpeg:quality=" + std::to_string(quality), t));

@@ -10,6 +10,7 @@
 
 #include "codec/disc/block_dct.hpp"
 #include "codec/disc/range_coder.hpp"
+#include "codec/plane_fill.hpp"
 #include "disc/codec.hpp"
 
 namespace disc {
@@ -286,12 +287,9 @@ TEST(DiscTransform, BlockErrorWithinTheStepBound) {
 TEST(DiscTransform, LargestLevelsAndDcSwingsRoundTrip) {
   // 8x8 blocks alternating between the largest and smallest value: DC levels at ±(8M + 1)
   // and DC residuals near twice that, at the finest step.
-  Tensor t({1, 2, 24, 24});
-  const PlaneView v = plane_view(t.shape());
-  for (size_t p = 0; p < v.planes; ++p)
-    for (size_t y = 0; y < v.height; ++y)
-      for (size_t x = 0; x < v.width; ++x)
-        t.data()[p * v.plane_size() + y * v.width + x] = (y / 8 + x / 8 + p) % 2 ? 3.0f : -3.0f;
+  const Tensor t = planes_from({1, 2, 24, 24}, [](size_t p, size_t y, size_t x) {
+    return (y / 8 + x / 8 + p) % 2 ? 3.0f : -3.0f;
+  });
   for (const char* spec : {"disc:transform=1,bits=8,clip=0,hf=0", "disc:transform=1,bits=1,clip=0,hf=0"}) {
     const Tensor back = round_trip(t, *codec(spec));
     EXPECT_LT(relative_mse(t, back), 1e-3) << spec;
@@ -316,12 +314,9 @@ TEST(DiscTransform, ConstantAndAllZeroTensorsAreExact) {
 
 TEST(DiscTransform, SmoothMapsCostLessThanElementwiseAtTheSameStep) {
   // Same step; the transform concentrates a smooth plane's energy in few coefficients.
-  Tensor t({1, 16, 28, 28});
-  const PlaneView v = plane_view(t.shape());
-  for (size_t p = 0; p < v.planes; ++p)
-    for (size_t y = 0; y < v.height; ++y)
-      for (size_t x = 0; x < v.width; ++x)
-        t.data()[p * v.plane_size() + y * v.width + x] = std::sin(0.2f * x + p) * std::cos(0.15f * y - p);
+  const Tensor t = planes_from({1, 16, 28, 28}, [](float p, float y, float x) {
+    return std::sin(0.2f * x + p) * std::cos(0.15f * y - p);
+  });
   EXPECT_LT(compressed_size(t, "disc:transform=1,bits=5,hf=0") * 3, compressed_size(t, "disc:bits=5") * 2);
 }
 
