@@ -120,6 +120,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   query.link.bandwidth_bps =
       in.ConsumeBool() ? std::numeric_limits<double>::infinity() : in.ConsumeFloatingPoint<double>();
   query.link.rtt_ms = in.ConsumeFloatingPoint<double>();
+  if (in.ConsumeBool()) query.link.burst_bytes = in.ConsumeFloatingPoint<double>();
+  if (in.ConsumeBool()) query.scale = {in.ConsumeFloatingPoint<double>(), in.ConsumeFloatingPoint<double>()};
   query.top1_budget_pp = in.ConsumeFloatingPoint<double>();
   query.alternatives = in.ConsumeIntegral<size_t>();
   auto result = planner->plan(query);

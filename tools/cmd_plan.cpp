@@ -44,6 +44,7 @@ const CommandRegistration plan_command{{
     [](CLI::App& app) -> std::function<int()> {
       struct Opts {
         std::string profile, table, server_profile, bandwidth, rtt = "0ms";
+        double burst = 0;
         double budget = 1.0;
         double edge_speed = 1.0;
         size_t top = 5;
@@ -55,6 +56,9 @@ const CommandRegistration plan_command{{
       app.add_option("--bandwidth", o->bandwidth, "uplink bandwidth, e.g. 5Mbit, 500kbit, 1.5Gbit, 10MB/s")
           ->required();
       app.add_option("--rtt", o->rtt, "round-trip time, e.g. 20ms, 0.5s, 300us")->capture_default_str();
+      app.add_option("--burst", o->burst, "bytes per request the link passes before its rate applies (shaper bucket)")
+          ->check(CLI::Range(0.0, 1e12))
+          ->capture_default_str();
       app.add_option("--budget", o->budget, "largest acceptable top-1 loss, percentage points")
           ->capture_default_str();
       app.add_option("--edge-speed", o->edge_speed, "edge speed relative to the profiling machine (0.25 = 4x slower)")
@@ -80,7 +84,7 @@ const CommandRegistration plan_command{{
         if (!rtt.ok()) return fail(rtt.error());
         auto planner = Planner::create(*profile, *table, machines);
         if (!planner.ok()) return fail(planner.error());
-        auto result = planner->plan({{*bandwidth, *rtt}, o->budget, o->top});
+        auto result = planner->plan({{*bandwidth, *rtt, o->burst}, o->budget, o->top, {}});
         if (!result.ok()) return fail(result.error());
 
         if (o->json) {
@@ -89,6 +93,7 @@ const CommandRegistration plan_command{{
           const nlohmann::json out{{"model", profile->model},
                                    {"bandwidth_bps", *bandwidth},
                                    {"rtt_ms", *rtt},
+                                   {"burst_bytes", o->burst},
                                    {"budget_pp", o->budget},
                                    {"edge_speed", o->edge_speed},
                                    {"candidates", planner->candidate_count()},

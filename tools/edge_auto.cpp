@@ -55,7 +55,7 @@ Summary summarize(const std::vector<Request>& requests) {
   return s;
 }
 
-void print_table(const std::vector<Request>& requests, double rtt_ms) {
+void print_table(const std::vector<Request>& requests, double rtt_ms, const ComputeScale& final_scale) {
   std::cout << fmt::format("{:>4} {:>8} {:<28} {:<46} {:>9} {:>9} {:>9} {:>9} {:>6}\n", "#", "t_s", "image", "plan",
                            "sent B", "est Mbit", "pred ms", "meas ms", "top-1");
   for (size_t i = 0; i < requests.size(); ++i) {
@@ -71,10 +71,11 @@ void print_table(const std::vector<Request>& requests, double rtt_ms) {
   std::cout << fmt::format(
       "latency: median {:.2f} ms, mean {:.2f} ms, p95 {:.2f} ms; predicted mean {:.2f} ms\n"
       "prediction error vs measured (load excluded): median {:.1f}%, p95 {:.1f}%\n"
-      "RTT {:.3f} ms; bandwidth samples {}, probes {}, final estimate {:.3f} Mbit/s\n",
+      "RTT {:.3f} ms; bandwidth samples {}, probes {}, final estimate {:.3f} Mbit/s; "
+      "compute measured/profiled: edge {:.2f}, server {:.2f}\n",
       quantile(s.latency_ms, 0.5), s.mean_latency_ms, quantile(s.latency_ms, 0.95), s.mean_predicted_ms,
       100 * quantile(s.prediction_errors, 0.5), 100 * quantile(s.prediction_errors, 0.95), rtt_ms, s.samples,
-      s.probes, requests.back().step.bandwidth_after_bps / 1e6);
+      s.probes, requests.back().step.bandwidth_after_bps / 1e6, final_scale.edge, final_scale.server);
   std::cout << "plans used:\n";
   for (const auto& [label, uses] : s.plan_uses) std::cout << fmt::format("  {:>5}  {}\n", uses, label);
   if (s.labelled) std::cout << fmt::format("top-1 vs labels: {}/{} = {:.3f}\n", s.correct, s.labelled, double(s.correct) / s.labelled);
@@ -91,7 +92,7 @@ nlohmann::ordered_json plan_json(const Plan& p) {
                             {"rtt", l.rtt_ms}, {"decode", l.decode_ms}, {"tail", l.tail_ms}, {"total", l.total_ms()}}}};
 }
 
-void print_json(const std::string& model, const AutoSettings& settings, double rtt_ms,
+void print_json(const std::string& model, const AutoSettings& settings, double rtt_ms, const ComputeScale& final_scale,
                 const std::vector<Request>& requests) {
   nlohmann::ordered_json list = nlohmann::ordered_json::array();
   for (const Request& r : requests) {
@@ -103,6 +104,7 @@ void print_json(const std::string& model, const AutoSettings& settings, double r
         {"probe", r.step.probe},
         {"bandwidth_bps", r.step.bandwidth_bps},
         {"bandwidth_after_bps", r.step.bandwidth_after_bps},
+        {"compute_scale", {{"edge", r.step.scale.edge}, {"server", r.step.scale.server}}},
         {"sampled", r.step.sampled},
         {"bytes_sent", r.step.result.bytes_sent},
         {"top1", top1_of(r.step.result)},
@@ -124,6 +126,7 @@ void print_json(const std::string& model, const AutoSettings& settings, double r
       {"samples", s.samples},
       {"probes", s.probes},
       {"final_bandwidth_bps", requests.back().step.bandwidth_after_bps},
+      {"final_compute_scale", {{"edge", final_scale.edge}, {"server", final_scale.server}}},
       {"plans", uses}};
   summary["top1_accuracy"] = s.labelled ? nlohmann::ordered_json(double(s.correct) / s.labelled) : nullptr;
   summary["local_agreement"] = s.checked ? nlohmann::ordered_json(double(s.agree) / s.checked) : nullptr;
@@ -172,9 +175,9 @@ int run_edge_auto(AutoSettings settings, const ModelEntry& model, std::vector<st
   }
   progress.finish();
   if (settings.json)
-    print_json(model.name, settings, (*edge)->rtt_ms(), requests);
+    print_json(model.name, settings, (*edge)->rtt_ms(), (*edge)->compute_scale(), requests);
   else
-    print_table(requests, (*edge)->rtt_ms());
+    print_table(requests, (*edge)->rtt_ms(), (*edge)->compute_scale());
   return 0;
 }
 

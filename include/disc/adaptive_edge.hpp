@@ -25,13 +25,18 @@ struct AdaptiveEdgeOptions {
   double edge_speed = 1.0;            // as Machines::edge_speed
   std::optional<double> rtt_ms;       // fixed part of every transfer; unset: median Describe round trip
   int rtt_pings = 5;                  // Describe calls when estimating the RTT
+  double burst_bytes = 0;             // as Link::burst_bytes (a shaper's bucket depth), if known
   BandwidthEstimatorOptions estimator;
+  // Weight of each request's measured / profiled compute time (per side) in the running
+  // ComputeScale estimates (EWMA); 0 keeps the profile's times. A request's ratio is
+  // clamped to within 4x of the current estimate, so one stalled request cannot swing it.
+  double compute_alpha = 0.3;
   // A transfer feeds the estimator only if its request carried at least this many bytes:
   // smaller ones are dominated by the fixed cost and by the link's burst allowance.
   size_t min_sample_bytes = 8192;
   // After this many requests in a row without a bandwidth sample, the next request runs
   // the best plan that sends >= min_sample_bytes (a probe), so a stale estimate recovers.
-  // 0 disables probing.
+  // The first request probes too unless its plan is measurable anyway. 0 disables probing.
   size_t probe_every = 8;
   bool warm_new_plans = true;  // one untimed run before a plan's first timed run
   int top_k = 5;
@@ -46,6 +51,7 @@ struct AdaptiveStep {
   bool probe = false;             // chosen to measure the link, not as the best plan
   double bandwidth_bps = 0;       // estimate the plan was chosen with
   double rtt_ms = 0;
+  ComputeScale scale;             // compute scales the plan was chosen with
   EdgeResult result;              // measured; result.timing.total is the request's latency
   bool sampled = false;           // the transfer fed the estimator
   double bandwidth_after_bps = 0;  // estimate after this request
@@ -64,6 +70,7 @@ class AdaptiveEdge {
 
   double rtt_ms() const;
   double bandwidth_estimate_bps() const;
+  ComputeScale compute_scale() const;
   size_t cached_pipelines() const;
 
  private:

@@ -118,12 +118,24 @@ struct Machines {
 struct Link {
   double bandwidth_bps = 0;  // uplink; 0 = no link (only edge-only is feasible); +inf allowed
   double rtt_ms = 0;         // added once to every plan that uses the link
+  // Bytes a request gets through at line rate before the rate applies: the depth of the
+  // link's token bucket (a shaper's burst), refilled between requests. A transfer of B
+  // bytes takes max(0, B - burst_bytes) * 8 / bandwidth_bps + rtt_ms.
+  double burst_bytes = 0;
+};
+
+// Measured / predicted compute time, learned online: the edge stages (head, encode) and
+// the server stages (decode, tail) of every plan are multiplied by these. 1 = as profiled.
+struct ComputeScale {
+  double edge = 1;
+  double server = 1;
 };
 
 struct PlanQuery {
   Link link;
   double top1_budget_pp = 1.0;  // >= 0; rows losing more are infeasible
   size_t alternatives = 5;  // how many next best plans to return
+  ComputeScale scale;       // finite, > 0
 };
 
 namespace plan_internal {
@@ -138,8 +150,8 @@ struct Candidate;  // src/plan/latency_model.hpp
 // plan() returns the feasible plan of minimal predicted total. Equal totals are broken by
 // lower top-1 loss, then fewer bytes, then earlier position (server-only < cuts in
 // profile order < edge-only), then codec text. Edge-only (loss 0, no link) is always
-// feasible, so a plan always exists. Errors: negative or NaN bandwidth, RTT not finite
-// and >= 0, budget negative or NaN.
+// feasible, so a plan always exists. Errors: negative or NaN bandwidth, RTT or burst not
+// finite and >= 0, budget negative or NaN, compute scales not finite and > 0.
 class Planner {
  public:
   static Result<Planner> create(const Profile& profile, const RateTable& table, const Machines& machines = {});

@@ -16,6 +16,7 @@ struct AdaptiveEdge::Impl {
   std::optional<Planner> planner;
   std::optional<BandwidthEstimator> estimator;
   double rtt_ms = 0;
+  ComputeScale scale;
   size_t requests_since_sample = 0;
   std::map<std::string, std::unique_ptr<EdgePipeline>> pipelines;  // by Plan::label()
 
@@ -32,13 +33,11 @@ struct AdaptiveEdge::Impl {
   // The planner's best plan, or, when a probe is due and the best plan sends too few bytes
   // to measure the link, the best plan that sends enough (if any).
   Result<std::pair<Plan, bool>> choose() const {
-    const Link link{estimator->estimate_bps(), rtt_ms};
+    const Link link{estimator->estimate_bps(), rtt_ms, options.burst_bytes};
     const bool probe_due = options.probe_every > 0 && requests_since_sample >= options.probe_every;
     const size_t alternatives = probe_due ? planner->candidate_count() : 0;
-    DISC_ASSIGN_OR_RETURN(PlanResult ranked, planner->plan({link, options.top1_budget_pp, alternatives}));
-    const auto measurable = [&](const Plan& p) {
-      return p.kind != Plan::Kind::kEdgeOnly && p.bytes >= static_cast<double>(options.min_sample_bytes);
-    };
+    DISC_ASSIGN_OR_RETURN(PlanResult ranked, planner->plan({link, options.top1_budget_pp, alternatives, scale}));
+    const auto measurable = [&](const Plan& p) { return p.kind != Plan::Kind::kEdgeOnly && samples_link(p.bytes); };
     if (!probe_due || measurable(ranked.best)) return std::make_pair(ranked.best, false);
     for (const Plan& p : ranked.alternatives)
       if (measurable(p)) return std::make_pair(p, true);
@@ -70,18 +69,39 @@ struct AdaptiveEdge::Impl {
     return slot.get();
   }
 
-  // Feeds the bytes-proportional part of the transfer (transfer - RTT) to the estimator
-  // when the request was large enough to measure the link. Returns whether it did.
-  // A transfer no slower than the RTT only bounds the link from below; its proportional
-  // part is floored at kMinProportionalShare of the transfer, so it raises the estimate
-  // without claiming an infinite link.
-  bool observe(const Plan& plan, const EdgeResult& result) {
+  // Whether a request of `bytes` measures the link: large enough, and beyond the burst.
+  bool samples_link(double bytes) const {
+    return bytes >= static_cast<double>(options.min_sample_bytes) && bytes > options.burst_bytes;
+  }
+
+  // Feeds the rate-limited part of the transfer (bytes beyond the burst, transfer - RTT) to
+  // the estimator when the request was large enough to measure the link. Returns whether
+  // it did. A transfer no slower than the RTT only bounds the link from below; its
+  // proportional part is floored at kMinProportionalShare of the transfer, so it raises
+  // the estimate without claiming an infinite link.
+  bool observe_link(const Plan& plan, const EdgeResult& result) {
     constexpr double kMinProportionalShare = 0.1;
-    if (plan.kind == Plan::Kind::kEdgeOnly || result.bytes_sent < options.min_sample_bytes) return false;
+    const auto bytes = static_cast<double>(result.bytes_sent);
+    if (plan.kind == Plan::Kind::kEdgeOnly || !samples_link(bytes)) return false;
     const double transfer =
         options.transfer_seconds ? options.transfer_seconds(result) : result.timing.transfer;
     const double proportional = std::max(transfer - rtt_ms / 1e3, kMinProportionalShare * transfer);
-    return estimator->add_sample(static_cast<double>(result.bytes_sent), proportional).ok();
+    return estimator->add_sample(bytes - options.burst_bytes, proportional).ok();
+  }
+
+  // Moves each compute scale towards this request's measured / profiled time of that
+  // side (`used` is the scale the plan's prediction was made with).
+  void observe_compute(const Plan& plan, const ComputeScale& used, const EdgeTiming& measured) {
+    constexpr double kMaxScaleStep = 4;
+    const auto update = [&](double& scale, double predicted_ms, double used_scale, double measured_seconds) {
+      const double profiled_ms = predicted_ms / used_scale;
+      if (!(profiled_ms > 0) || !(measured_seconds > 0)) return;
+      const double ratio = std::clamp(1e3 * measured_seconds / profiled_ms, scale / kMaxScaleStep, scale * kMaxScaleStep);
+      scale += options.compute_alpha * (ratio - scale);
+    };
+    const LatencyBreakdown& l = plan.latency;
+    update(scale.edge, l.head_ms + l.encode_ms, used.edge, measured.head + measured.encode);
+    update(scale.server, l.decode_ms + l.tail_ms, used.server, measured.server_decode + measured.tail);
   }
 };
 
@@ -96,6 +116,9 @@ Result<std::unique_ptr<AdaptiveEdge>> AdaptiveEdge::create(const ModelEntry& mod
     return Error("RTT must be a finite number of milliseconds >= 0");
   if (!options.rtt_ms && options.rtt_pings < 1) return Error("RTT estimation needs at least one ping");
   if (options.top_k < 1) return Error("top_k must be at least 1");
+  if (!(std::isfinite(options.burst_bytes) && options.burst_bytes >= 0))
+    return Error("link burst must be a finite number of bytes >= 0");
+  if (!(options.compute_alpha >= 0 && options.compute_alpha <= 1)) return Error("compute alpha must be in [0, 1]");
 
   auto impl = std::make_unique<Impl>();
   impl->model = model;
@@ -106,8 +129,9 @@ Result<std::unique_ptr<AdaptiveEdge>> AdaptiveEdge::create(const ModelEntry& mod
   DISC_ASSIGN_OR_RETURN(BandwidthEstimator estimator, BandwidthEstimator::create(options.estimator));
   impl->estimator = std::move(estimator);
   impl->options = std::move(options);
+  impl->requests_since_sample = impl->options.probe_every;  // the first request measures the link
   // Validates the budget once, so that run() fails only on the request itself.
-  DISC_RETURN_IF_ERROR(impl->planner->plan({{impl->estimator->estimate_bps(), 0}, impl->options.top1_budget_pp, 0}));
+  DISC_RETURN_IF_ERROR(impl->planner->plan({{impl->estimator->estimate_bps(), 0}, impl->options.top1_budget_pp, 0, {}}));
   if (impl->options.rtt_ms) {
     impl->rtt_ms = *impl->options.rtt_ms;
   } else {
@@ -126,10 +150,12 @@ Result<AdaptiveStep> AdaptiveEdge::run(const std::string& image_path) {
   AdaptiveStep step;
   step.bandwidth_bps = s.estimator->estimate_bps();
   step.rtt_ms = s.rtt_ms;
+  step.scale = s.scale;
   DISC_ASSIGN_OR_RETURN(std::tie(step.plan, step.probe), s.choose());
   DISC_ASSIGN_OR_RETURN(EdgePipeline * pipeline, s.pipeline_for(step.plan, image_path));
   DISC_ASSIGN_OR_RETURN(step.result, pipeline->run(image_path));
-  step.sampled = s.observe(step.plan, step.result);
+  step.sampled = s.observe_link(step.plan, step.result);
+  s.observe_compute(step.plan, step.scale, step.result.timing);
   s.requests_since_sample = step.sampled ? 0 : s.requests_since_sample + 1;
   step.bandwidth_after_bps = s.estimator->estimate_bps();
   return step;
@@ -137,6 +163,7 @@ Result<AdaptiveStep> AdaptiveEdge::run(const std::string& image_path) {
 
 double AdaptiveEdge::rtt_ms() const { return impl_->rtt_ms; }
 double AdaptiveEdge::bandwidth_estimate_bps() const { return impl_->estimator->estimate_bps(); }
+ComputeScale AdaptiveEdge::compute_scale() const { return impl_->scale; }
 size_t AdaptiveEdge::cached_pipelines() const { return impl_->pipelines.size(); }
 
 }  // namespace disc

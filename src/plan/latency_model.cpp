@@ -92,7 +92,11 @@ Result<std::vector<Candidate>> enumerate_candidates(const Profile& profile, cons
     candidates.push_back(split_candidate(profile.cuts[i], i + 1, raw, edge_speed, server));
   }
 
-  for (Candidate& c : candidates) c.compute_ms = c.plan.latency.total_ms();
+  for (Candidate& c : candidates) {
+    const LatencyBreakdown& l = c.plan.latency;
+    c.edge_ms = l.head_ms + l.encode_ms;
+    c.server_ms = l.decode_ms + l.tail_ms;
+  }
   std::sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
     return std::tie(a.plan.top1_loss_pp, a.plan.bytes, a.order, a.plan.codec) <
            std::tie(b.plan.top1_loss_pp, b.plan.bytes, b.order, b.plan.codec);

@@ -1,7 +1,9 @@
 // Internal: the candidate plans of one (profile, table, machines) and their latency
-// model, T = head + encode + bytes * 8 / bandwidth + rtt + decode + tail (doc/PLANNER.md).
+// model, T = (head + encode) * edge scale + max(0, bytes - burst) * 8 / bandwidth + rtt
+// + (decode + tail) * server scale (doc/PLANNER.md).
 #pragma once
 
+#include <algorithm>
 #include <vector>
 
 #include "disc/plan.hpp"
@@ -10,8 +12,9 @@ namespace disc::plan_internal {
 
 // One candidate with everything that does not depend on the link precomputed.
 struct Candidate {
-  Plan plan;  // latency.transfer_ms and latency.rtt_ms are 0 until predict()
-  double compute_ms = 0;  // plan.latency.total_ms(): every stage but transfer and rtt
+  Plan plan;  // as profiled (scale 1); latency.transfer_ms and latency.rtt_ms are 0
+  double edge_ms = 0;    // plan.latency.head_ms + encode_ms
+  double server_ms = 0;  // plan.latency.decode_ms + tail_ms
   bool uses_link = false;
   size_t order = 0;  // server-only 0, the profile's cuts 1..n, edge-only n + 1
 };
@@ -24,7 +27,9 @@ double raw_stream_bytes(const ProfiledCut& cut);
 Result<std::vector<Candidate>> enumerate_candidates(const Profile& profile, const RateTable& table,
                                                     const Machines& machines);
 
-// Milliseconds to send `bytes` at `bandwidth_bps` (> 0, possibly +inf).
-inline double transfer_ms(double bytes, double bandwidth_bps) { return bytes * 8.0 / bandwidth_bps * 1e3; }
+// Milliseconds to send `bytes` over `link` (bandwidth > 0, possibly +inf), RTT excluded.
+inline double transfer_ms(double bytes, const Link& link) {
+  return std::max(0.0, bytes - link.burst_bytes) * 8.0 / link.bandwidth_bps * 1e3;
+}
 
 }  // namespace disc::plan_internal

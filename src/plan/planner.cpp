@@ -33,6 +33,11 @@ Result<PlanResult> Planner::plan(const PlanQuery& query) const {
   const double bandwidth = query.link.bandwidth_bps;
   if (std::isnan(bandwidth) || bandwidth < 0) return Error("bandwidth must be >= 0 bits/s");
   if (!std::isfinite(query.link.rtt_ms) || query.link.rtt_ms < 0) return Error("RTT must be a finite number >= 0");
+  if (!std::isfinite(query.link.burst_bytes) || query.link.burst_bytes < 0)
+    return Error("link burst must be a finite number of bytes >= 0");
+  const ComputeScale scale = query.scale;
+  if (!(std::isfinite(scale.edge) && scale.edge > 0 && std::isfinite(scale.server) && scale.server > 0))
+    return Error("compute scales must be finite numbers > 0");
   if (std::isnan(query.top1_budget_pp) || query.top1_budget_pp < 0)
     return Error("top-1 loss budget must be >= 0 percentage points");
 
@@ -48,11 +53,12 @@ Result<PlanResult> Planner::plan(const PlanQuery& query) const {
   std::vector<Scored> scored;
   scored.reserve(static_cast<size_t>(feasible_end - all.begin()));
   for (auto it = all.begin(); it != feasible_end; ++it) {
+    const double compute_ms = it->edge_ms * scale.edge + it->server_ms * scale.server;
     if (!it->uses_link) {
-      scored.push_back({it->compute_ms, static_cast<size_t>(it - all.begin())});
+      scored.push_back({compute_ms, static_cast<size_t>(it - all.begin())});
     } else if (bandwidth > 0) {
-      const double link_ms = plan_internal::transfer_ms(it->plan.bytes, bandwidth) + query.link.rtt_ms;
-      scored.push_back({it->compute_ms + link_ms, static_cast<size_t>(it - all.begin())});
+      const double link_ms = plan_internal::transfer_ms(it->plan.bytes, query.link) + query.link.rtt_ms;
+      scored.push_back({compute_ms + link_ms, static_cast<size_t>(it - all.begin())});
     }
   }
   // Never empty: edge-only has loss 0 <= budget and needs no link.
@@ -65,9 +71,14 @@ Result<PlanResult> Planner::plan(const PlanQuery& query) const {
   auto to_plan = [&](const Scored& s) {
     const Candidate& c = all[s.index];
     Plan p = c.plan;
+    LatencyBreakdown& l = p.latency;
+    l.head_ms *= scale.edge;
+    l.encode_ms *= scale.edge;
+    l.decode_ms *= scale.server;
+    l.tail_ms *= scale.server;
     if (c.uses_link) {
-      p.latency.transfer_ms = plan_internal::transfer_ms(c.plan.bytes, bandwidth);
-      p.latency.rtt_ms = query.link.rtt_ms;
+      l.transfer_ms = plan_internal::transfer_ms(c.plan.bytes, query.link);
+      l.rtt_ms = query.link.rtt_ms;
     }
     return p;
   };

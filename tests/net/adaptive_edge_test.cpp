@@ -3,6 +3,7 @@
 // switch is deterministic.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 
@@ -56,6 +57,7 @@ class AdaptiveEdgeTest : public LoopbackServerTest {
     o.min_sample_bytes = 1024;
     o.probe_every = 3;
     o.top_k = 3;
+    o.compute_alpha = 0;  // plans depend on the scripted link only
     o.transfer_seconds = [this](const EdgeResult& r) {
       return kRttMs / 1e3 + 8.0 * static_cast<double>(r.bytes_sent) / link_bps_;
     };
@@ -167,6 +169,64 @@ TEST_F(AdaptiveEdgeTest, TransfersFasterThanTheRttOnlyRaiseTheEstimate) {
   EXPECT_NEAR(s.bandwidth_after_bps, 8.0 * static_cast<double>(s.result.bytes_sent) / 5e-5, 1);
 }
 
+TEST_F(AdaptiveEdgeTest, FirstRequestProbesWhenTheBestPlanCannotMeasureTheLink) {
+  AdaptiveEdgeOptions options = scripted_options();
+  options.estimator.initial_bps = 1e3;  // prior: edge-only, which sends nothing
+  auto edge = make(std::move(options));
+  ASSERT_TRUE(edge);
+  const AdaptiveStep first = run(*edge, 0);
+  EXPECT_TRUE(first.probe);
+  EXPECT_EQ(first.plan.kind, Plan::Kind::kSplit);
+  EXPECT_TRUE(first.sampled);
+  EXPECT_NEAR(first.bandwidth_after_bps, 1e9, 1e3);
+  const AdaptiveStep second = run(*edge, 1);
+  EXPECT_FALSE(second.probe);
+  EXPECT_EQ(second.plan.kind, Plan::Kind::kSplit);
+}
+
+TEST_F(AdaptiveEdgeTest, BytesWithinTheBurstAreNotRateLimited) {
+  AdaptiveEdgeOptions options = scripted_options();
+  const double burst = reference_->middle_cut().fp32_bytes() / 8.0;
+  options.burst_bytes = burst;
+  options.transfer_seconds = [this, burst](const EdgeResult& r) {
+    return kRttMs / 1e3 + 8.0 * std::max(0.0, static_cast<double>(r.bytes_sent) - burst) / link_bps_;
+  };
+  auto edge = make(std::move(options));
+  ASSERT_TRUE(edge);
+  link_bps_ = 1e8;
+  const AdaptiveStep first = run(*edge, 0);
+  ASSERT_TRUE(first.sampled);
+  EXPECT_NEAR(first.bandwidth_after_bps, 1e8, 1e2);  // not understated by the burst's free bytes
+  const AdaptiveStep second = run(*edge, 1);
+  EXPECT_NEAR(second.plan.latency.transfer_ms, 8.0 * (second.plan.bytes - burst) / 1e8 * 1e3, 1e-6);
+}
+
+TEST_F(AdaptiveEdgeTest, LearnsComputeScalesFromMeasuredStageTimes) {
+  AdaptiveEdgeOptions options = scripted_options();
+  options.compute_alpha = 1;  // each request's ratio, clamped to 4x of the previous scale
+  auto edge = make(std::move(options));
+  ASSERT_TRUE(edge);
+  const Profile profile = make_profile(*reference_);
+  const ProfiledCut& cut = profile.cuts.front();
+  const double encode_ms = 0.01, decode_ms = 0.01;  // make_table's row
+  ComputeScale expected;
+  for (size_t i = 0; i < 4; ++i) {
+    const AdaptiveStep s = run(*edge, i);
+    ASSERT_EQ(s.plan.kind, Plan::Kind::kSplit);
+    EXPECT_DOUBLE_EQ(s.scale.edge, expected.edge);
+    EXPECT_DOUBLE_EQ(s.plan.latency.head_ms, cut.head_ms * expected.edge);
+    EXPECT_DOUBLE_EQ(s.plan.latency.tail_ms, cut.tail_ms * expected.server);
+    const EdgeTiming& t = s.result.timing;
+    const auto next = [](double scale, double measured_ms, double profiled_ms) {
+      return std::clamp(measured_ms / profiled_ms, scale / 4, scale * 4);
+    };
+    expected.edge = next(expected.edge, 1e3 * (t.head + t.encode), cut.head_ms + encode_ms);
+    expected.server = next(expected.server, 1e3 * (t.server_decode + t.tail), cut.tail_ms + decode_ms);
+    EXPECT_NEAR(edge->compute_scale().edge, expected.edge, 1e-9 * expected.edge);
+    EXPECT_NEAR(edge->compute_scale().server, expected.server, 1e-9 * expected.server);
+  }
+}
+
 TEST_F(AdaptiveEdgeTest, MeasuresTheRttWithDescribeWhenNotGiven) {
   AdaptiveEdgeOptions options = scripted_options();
   options.rtt_ms.reset();
@@ -203,6 +263,12 @@ TEST_F(AdaptiveEdgeTest, RejectsInconsistentInputs) {
   bad = scripted_options();
   bad.estimator.alpha = 0;
   EXPECT_EQ(error(profile, table, bad, client_.get()), "EWMA alpha must be in (0, 1]");
+  bad = scripted_options();
+  bad.burst_bytes = -1;
+  EXPECT_EQ(error(profile, table, bad, client_.get()), "link burst must be a finite number of bytes >= 0");
+  bad = scripted_options();
+  bad.compute_alpha = 1.5;
+  EXPECT_EQ(error(profile, table, bad, client_.get()), "compute alpha must be in [0, 1]");
 }
 
 // `disc edge --auto` end to end against the in-process server, with a real (tiny) profile

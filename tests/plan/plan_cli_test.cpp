@@ -57,7 +57,7 @@ TEST_F(PlanCli, JsonOutputIsTheLibrarysDecision) {
   const auto out = nlohmann::json::parse(run.output);
 
   auto planner = Planner::create(load_profile(profile_).value(), load_rate_table(table_).value(), {0.5});
-  auto expected = planner->plan({{2e6, 10}, 1.0, 3});
+  auto expected = planner->plan({{2e6, 10}, 1.0, 3, {}});
   ASSERT_TRUE(expected.ok());
   EXPECT_EQ(out["best"]["kind"], plan_kind_name(expected->best.kind));
   EXPECT_DOUBLE_EQ(out["best"]["latency_ms"]["total"].get<double>(), expected->best.latency.total_ms());

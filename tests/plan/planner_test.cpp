@@ -33,7 +33,8 @@ std::vector<OraclePlan> oracle_ranking(const Profile& profile, const RateTable& 
                                        const PlanQuery& q) {
   const Profile& server = machines.server ? *machines.server : profile;
   const double bw = q.link.bandwidth_bps;
-  auto link_ms = [&](double bytes) { return bytes * 8 / bw * 1000 + q.link.rtt_ms; };
+  auto link_ms = [&](double bytes) { return std::max(0.0, bytes - q.link.burst_bytes) * 8 / bw * 1000 + q.link.rtt_ms; };
+  const double edge = q.scale.edge / machines.edge_speed, server_scale = q.scale.server;
   auto server_tail = [&](const std::string& cut) {
     for (const ProfiledCut& c : server.cuts)
       if (c.tensor == cut) return c.tail_ms;
@@ -42,9 +43,10 @@ std::vector<OraclePlan> oracle_ranking(const Profile& profile, const RateTable& 
   };
 
   std::vector<OraclePlan> plans;
-  plans.push_back({"edge-only", profile.full_ms / machines.edge_speed, 0, 0, profile.cuts.size() + 1, ""});
+  plans.push_back({"edge-only", profile.full_ms * edge, 0, 0, profile.cuts.size() + 1, ""});
   if (bw > 0) {
-    plans.push_back({"server-only", link_ms(profile.upload_bytes) + server.full_ms, 0, profile.upload_bytes, 0, ""});
+    plans.push_back({"server-only", link_ms(profile.upload_bytes) + server.full_ms * server_scale, 0,
+                     profile.upload_bytes, 0, ""});
     for (size_t i = 0; i < profile.cuts.size(); ++i) {
       const ProfiledCut& cut = profile.cuts[i];
       bool has_raw = false;
@@ -53,14 +55,14 @@ std::vector<OraclePlan> oracle_ranking(const Profile& profile, const RateTable& 
         has_raw |= row.codec == "raw";
         if (row.top1_loss_pp > q.top1_budget_pp) continue;
         plans.push_back({cut.tensor + " " + row.codec,
-                         cut.head_ms / machines.edge_speed + row.encode_ms / machines.edge_speed +
-                             link_ms(row.mean_bytes) + row.decode_ms + server_tail(cut.tensor),
+                         (cut.head_ms + row.encode_ms) * edge + link_ms(row.mean_bytes) +
+                             (row.decode_ms + server_tail(cut.tensor)) * server_scale,
                          row.top1_loss_pp, row.mean_bytes, i + 1, row.codec});
       }
       if (!has_raw) {
         const double raw_bytes = 4.0 * cut.elements + 16 + 4 * cut.shape.size();
         plans.push_back({cut.tensor + " raw",
-                         cut.head_ms / machines.edge_speed + link_ms(raw_bytes) + server_tail(cut.tensor), 0,
+                         cut.head_ms * edge + link_ms(raw_bytes) + server_tail(cut.tensor) * server_scale, 0,
                          raw_bytes, i + 1, "raw"});
       }
     }
@@ -110,8 +112,10 @@ TEST(Planner, MatchesBruteForceOnRandomTables) {
     PlanQuery q;
     q.link.bandwidth_bps = std::pow(10.0, 4 + 5 * u(rng));
     q.link.rtt_ms = 100 * u(rng);
+    q.link.burst_bytes = seed % 4 ? 0 : 20000 * u(rng);
     q.top1_budget_pp = 3 * u(rng);
     q.alternatives = rng() % 8;
+    if (seed % 5 == 0) q.scale = {0.5 + 2 * u(rng), 0.5 + 2 * u(rng)};
     const double speeds[] = {0.1, 0.25, 1, 3};
     const Machines machines{speeds[rng() % 4], seed % 2 ? &server : nullptr};
     expect_matches_oracle(in, machines, q, "seed " + std::to_string(seed));
@@ -250,6 +254,43 @@ TEST(Planner, EdgeSpeedScalesEdgeSideWork) {
   EXPECT_DOUBLE_EQ(r->alternatives.front().latency.tail_ms, 0.25);
 }
 
+TEST(Planner, BurstBytesCrossTheLinkWithoutTransferTime) {
+  // 1 Mbit/s: 1000 bytes beyond the burst take 8 ms.
+  auto in = one_cut({{"c", "disc:bits=2", 3000, 0.5, 0, 0}});
+  PlanQuery q = query(1e6, 2);
+  q.link.burst_bytes = 2000;
+  const Plan p = best_plan(in, q);
+  EXPECT_EQ(p.label(), "c disc:bits=2");
+  EXPECT_DOUBLE_EQ(p.latency.transfer_ms, 8);
+  EXPECT_DOUBLE_EQ(p.latency.total_ms(), 1 + 8 + 2 + 1);
+  q.link.burst_bytes = 5000;  // the whole request fits the bucket: only the RTT remains
+  EXPECT_DOUBLE_EQ(best_plan(in, q).latency.transfer_ms, 0);
+  EXPECT_DOUBLE_EQ(best_plan(in, q).latency.total_ms(), 4);
+}
+
+TEST(Planner, ComputeScalesMultiplyEachSidesStages) {
+  // At 1 Mbit/s: c disc = (0.25 head + 0.25 encode) * edge + 1 transfer + (0.5 decode + 0.25 tail) * server;
+  // edge-only = 2 * edge; server-only = 0.8 upload + 2 * server.
+  auto in = one_cut({{"c", "disc:bits=2", 125, 0.5, 0.25, 0.5}});
+  in.profile.cuts[0].head_ms = 0.25;
+  in.profile.cuts[0].tail_ms = 0.25;
+  in.profile.upload_bytes = 100;
+  in.profile.full_ms = 2;
+  PlanQuery q = query(1e6);
+  EXPECT_EQ(best_plan(in, q).kind, Plan::Kind::kEdgeOnly);  // 2 against c disc 2.25 and server-only 2.8
+  q.scale = {2, 1};  // slower edge: c disc 1 + 1 + 0.75 = 2.75, edge-only 4, server-only 2.8
+  Plan p = best_plan(in, q);
+  EXPECT_EQ(p.label(), "c disc:bits=2");
+  EXPECT_DOUBLE_EQ(p.latency.head_ms, 0.5);
+  EXPECT_DOUBLE_EQ(p.latency.encode_ms, 0.5);
+  EXPECT_DOUBLE_EQ(p.latency.decode_ms, 0.5);
+  EXPECT_DOUBLE_EQ(p.latency.tail_ms, 0.25);
+  EXPECT_DOUBLE_EQ(p.latency.total_ms(), 2.75);
+  q.scale = {2, 4};  // and a slower server: c disc 1 + 1 + 3 = 5, edge-only 4, server-only 8.8
+  EXPECT_EQ(best_plan(in, q).kind, Plan::Kind::kEdgeOnly);
+  EXPECT_DOUBLE_EQ(best_plan(in, q).latency.total_ms(), 4);
+}
+
 TEST(Planner, ServerProfileSuppliesServerSideTimes) {
   auto in = one_cut({});
   Profile server = in.profile;
@@ -316,6 +357,18 @@ TEST(Planner, RejectsInvalidQueriesAndMachines) {
   EXPECT_FALSE(planner->plan(query(1e6, 0, -0.5)).ok());
   EXPECT_FALSE(planner->plan(query(1e6, 0, nan)).ok());
   EXPECT_TRUE(planner->plan(query(1e6, 0, inf)).ok());
+  for (double burst : {-1.0, nan, inf}) {
+    PlanQuery q = query(1e6);
+    q.link.burst_bytes = burst;
+    EXPECT_FALSE(planner->plan(q).ok()) << burst;
+  }
+  for (double scale : {0.0, -1.0, nan, inf}) {
+    PlanQuery q = query(1e6);
+    q.scale = {scale, 1};
+    EXPECT_FALSE(planner->plan(q).ok()) << scale;
+    q.scale = {1, scale};
+    EXPECT_FALSE(planner->plan(q).ok()) << scale;
+  }
   for (double speed : {0.0, -1.0, nan, inf}) EXPECT_FALSE(Planner::create(in.profile, in.table, {speed}).ok());
 }
 
