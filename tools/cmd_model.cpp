@@ -278,8 +278,6 @@ const CommandRegistration profile_command{{
       app.add_option("--images", o->images, "first K images of the model's data set")
           ->check(CLI::Range(1, 100000))
           ->capture_default_str();
-      app.add_flag("!--warm-cache", o->profile.cold_cache,
-                   "time back-to-back runs (default: evict the caches before each timed run, as a pipeline does)");
       return [o] {
         auto loaded = o->model.load();
         if (!loaded.ok()) return fail(loaded.error());

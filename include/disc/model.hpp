@@ -102,12 +102,6 @@ std::vector<Prediction> top_k(const Tensor& logits, int k, int label_offset,
 struct ProfileOptions {
   int repeats = 10;  // timed runs per image, after one untimed warm-up run
   int threads = 1;   // OpenCV worker threads (set_inference_threads)
-  // Before each timed run, overwrite kCacheEvictionBytes of other memory, so that the run
-  // starts with caches holding other data, as in a pipeline (the edge encodes and talks
-  // gRPC between heads; the server runs other tails). Back-to-back runs of one small head
-  // keep its weights and activations in cache and measured up to 1.6x faster than the same
-  // head inside `disc edge` (doc/PLANNER.md "Profiles").
-  bool cold_cache = true;
 };
 
 struct CutTiming {

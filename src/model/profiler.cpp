@@ -15,27 +15,10 @@ double median(std::vector<double> samples) {
   return n % 2 ? samples[n / 2] : (samples[n / 2 - 1] + samples[n / 2]) / 2;
 }
 
-// Larger than the per-core caches of the machines we profile on (a 4 MiB L2 here), so that
-// writing it evicts a network's weights and activations from them.
-constexpr size_t kCacheEvictionBytes = size_t{32} << 20;
-
-class CacheEvictor {
- public:
-  explicit CacheEvictor(bool enabled) : buffer_(enabled ? kCacheEvictionBytes : 0) {}
-  void evict() {
-    ++round_;
-    for (size_t i = 0; i < buffer_.size(); i += 64) buffer_[i] = static_cast<unsigned char>(round_ + i);
-  }
-
- private:
-  std::vector<unsigned char> buffer_;
-  unsigned round_ = 0;
-};
-
 // Runs `net` once untimed on each input, then `repeats` timed rounds over all inputs.
 // Returns the median latency in ms and the outputs of the untimed run.
 Result<std::pair<double, std::vector<Tensor>>> time_network(Network& net, const std::vector<Tensor>& inputs,
-                                                            int repeats, CacheEvictor& evictor) {
+                                                            int repeats) {
   std::vector<Tensor> outputs;
   for (const Tensor& input : inputs) {
     DISC_ASSIGN_OR_RETURN(Tensor out, net.run(input));
@@ -44,7 +27,6 @@ Result<std::pair<double, std::vector<Tensor>>> time_network(Network& net, const 
   std::vector<double> samples;
   for (int r = 0; r < repeats; ++r)
     for (const Tensor& input : inputs) {
-      evictor.evict();
       const auto start = std::chrono::steady_clock::now();
       DISC_RETURN_IF_ERROR(net.run(input));
       samples.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
@@ -78,16 +60,15 @@ Result<ModelProfile> profile_model(const std::string& name, const OnnxModel& mod
   }
   profile.upload_bytes = upload / image_paths.size();
 
-  CacheEvictor evictor(options.cold_cache);
   DISC_ASSIGN_OR_RETURN(Network full, Network::from_onnx(model.serialized()));
-  DISC_ASSIGN_OR_RETURN(auto full_timing, time_network(full, inputs, options.repeats, evictor));
+  DISC_ASSIGN_OR_RETURN(auto full_timing, time_network(full, inputs, options.repeats));
   profile.full_ms = full_timing.first;
   for (const CutPoint& cut : model.cuts()) {
     DISC_ASSIGN_OR_RETURN(SplitModel split, model.split(cut.tensor));
     DISC_ASSIGN_OR_RETURN(Network head, Network::from_onnx(split.head));
     DISC_ASSIGN_OR_RETURN(Network tail, Network::from_onnx(split.tail));
-    DISC_ASSIGN_OR_RETURN(auto head_timing, time_network(head, inputs, options.repeats, evictor));
-    DISC_ASSIGN_OR_RETURN(auto tail_timing, time_network(tail, head_timing.second, options.repeats, evictor));
+    DISC_ASSIGN_OR_RETURN(auto head_timing, time_network(head, inputs, options.repeats));
+    DISC_ASSIGN_OR_RETURN(auto tail_timing, time_network(tail, head_timing.second, options.repeats));
     profile.cuts.push_back({cut, head_timing.first, tail_timing.first});
   }
   return profile;
