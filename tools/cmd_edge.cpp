@@ -24,6 +24,7 @@ struct Opts {
   bool server_only = false;
   std::vector<std::string> images;
   size_t dataset_images = 0;
+  size_t first_image = 0;
   int warmup = 1;
   int threads = 0;
   bool check_local = false;
@@ -63,10 +64,11 @@ Result<std::vector<ImageJob>> collect_images(const Opts& o, const AssetCatalog& 
   for (const std::string& path : o.images) jobs.push_back({path, -1});
   if (o.dataset_images > 0) {
     DISC_ASSIGN_OR_RETURN(Dataset dataset, catalog.load_dataset(entry.dataset));
-    if (o.dataset_images > dataset.images.size())
-      return Error(fmt::format("--dataset-images {}: data set {} has only {} images", o.dataset_images, dataset.name,
-                               dataset.images.size()));
-    for (size_t i = 0; i < o.dataset_images; ++i) jobs.push_back({dataset.images[i].path, dataset.images[i].label});
+    if (o.first_image > dataset.images.size() || o.dataset_images > dataset.images.size() - o.first_image)
+      return Error(fmt::format("--first-image {} --dataset-images {}: data set {} has only {} images", o.first_image,
+                               o.dataset_images, dataset.name, dataset.images.size()));
+    for (size_t i = o.first_image; i < o.first_image + o.dataset_images; ++i)
+      jobs.push_back({dataset.images[i].path, dataset.images[i].label});
   }
   if (jobs.empty()) return Error("no image: give IMAGE files or --dataset-images N");
   return jobs;
@@ -250,7 +252,9 @@ const CommandRegistration edge_command{{
       app.add_flag("--edge-only", o->edge_only, "run the whole model here; send nothing");
       app.add_flag("--server-only", o->server_only, "upload the image files; the server runs the whole model");
       app.add_option("IMAGE", o->images, "image files");
-      app.add_option("--dataset-images", o->dataset_images, "also classify the first N images of the model's data set");
+      app.add_option("--dataset-images", o->dataset_images, "also classify N images of the model's data set");
+      app.add_option("--first-image", o->first_image, "with --dataset-images: index of the first one")
+          ->capture_default_str();
       app.add_option("-k,--top-k", o->config.top_k, "classes per answer")->check(CLI::Range(1, 1000))->capture_default_str();
       app.add_option("--warmup", o->warmup, "untimed runs of the first image before measuring")
           ->check(CLI::Range(0, 100))

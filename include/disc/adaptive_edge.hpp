@@ -36,7 +36,9 @@ struct AdaptiveEdgeOptions {
   size_t min_sample_bytes = 8192;
   // After this many requests in a row without a bandwidth sample, the next request runs
   // the best plan that sends >= min_sample_bytes (a probe), so a stale estimate recovers.
-  // The first request probes too unless its plan is measurable anyway. 0 disables probing.
+  // The first request probes too unless its plan is measurable anyway. A probe that moves
+  // the estimate by less than 25 % doubles the interval (up to 4x probe_every); one that
+  // moves it more resets it. 0 disables probing.
   size_t probe_every = 8;
   bool warm_new_plans = true;  // one untimed run before a plan's first timed run
   int top_k = 5;

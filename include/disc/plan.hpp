@@ -171,7 +171,8 @@ class Planner {
 // Estimates uplink bandwidth from completed transfers. Each sample's throughput
 // (8 * bytes / seconds) passes a median filter over the last `window` samples (lower
 // middle for even counts) so that one outlier cannot move the estimate, then an EWMA:
-// estimate += alpha * (filtered - estimate), starting from `initial_bps`.
+// estimate += alpha * (filtered - estimate). `initial_bps` is only a prior: the first
+// sample replaces it (smoothing a measurement towards a guess would only delay it).
 // Feed pure transfer time (no round trip), else small transfers understate the link.
 struct BandwidthEstimatorOptions {
   double initial_bps = 10e6;

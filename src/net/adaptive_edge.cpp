@@ -18,6 +18,7 @@ struct AdaptiveEdge::Impl {
   double rtt_ms = 0;
   ComputeScale scale;
   size_t requests_since_sample = 0;
+  size_t probe_interval = 0;  // requests without a sample before the next probe
   std::map<std::string, std::unique_ptr<EdgePipeline>> pipelines;  // by Plan::label()
 
   Result<double> measure_rtt_ms() {
@@ -34,7 +35,7 @@ struct AdaptiveEdge::Impl {
   // to measure the link, the best plan that sends enough (if any).
   Result<std::pair<Plan, bool>> choose() const {
     const Link link{estimator->estimate_bps(), rtt_ms, options.burst_bytes};
-    const bool probe_due = options.probe_every > 0 && requests_since_sample >= options.probe_every;
+    const bool probe_due = options.probe_every > 0 && requests_since_sample >= probe_interval;
     const size_t alternatives = probe_due ? planner->candidate_count() : 0;
     DISC_ASSIGN_OR_RETURN(PlanResult ranked, planner->plan({link, options.top1_budget_pp, alternatives, scale}));
     const auto measurable = [&](const Plan& p) { return p.kind != Plan::Kind::kEdgeOnly && samples_link(p.bytes); };
@@ -89,6 +90,16 @@ struct AdaptiveEdge::Impl {
     return estimator->add_sample(bytes - options.burst_bytes, proportional).ok();
   }
 
+  // A probe that confirms the estimate makes probing rarer; one that corrects it restores
+  // the configured interval.
+  void adapt_probe_interval(double before_bps, double after_bps) {
+    constexpr double kConfirmed = 0.25;
+    constexpr size_t kMaxBackoff = 4;
+    const bool confirmed = std::abs(after_bps - before_bps) <= kConfirmed * before_bps;
+    probe_interval =
+        confirmed ? std::min(2 * probe_interval, kMaxBackoff * options.probe_every) : options.probe_every;
+  }
+
   // Moves each compute scale towards this request's measured / profiled time of that
   // side (`used` is the scale the plan's prediction was made with).
   void observe_compute(const Plan& plan, const ComputeScale& used, const EdgeTiming& measured) {
@@ -129,7 +140,8 @@ Result<std::unique_ptr<AdaptiveEdge>> AdaptiveEdge::create(const ModelEntry& mod
   DISC_ASSIGN_OR_RETURN(BandwidthEstimator estimator, BandwidthEstimator::create(options.estimator));
   impl->estimator = std::move(estimator);
   impl->options = std::move(options);
-  impl->requests_since_sample = impl->options.probe_every;  // the first request measures the link
+  impl->probe_interval = impl->options.probe_every;
+  impl->requests_since_sample = impl->probe_interval;  // the first request measures the link
   // Validates the budget once, so that run() fails only on the request itself.
   DISC_RETURN_IF_ERROR(impl->planner->plan({{impl->estimator->estimate_bps(), 0}, impl->options.top1_budget_pp, 0, {}}));
   if (impl->options.rtt_ms) {
@@ -158,6 +170,7 @@ Result<AdaptiveStep> AdaptiveEdge::run(const std::string& image_path) {
   s.observe_compute(step.plan, step.scale, step.result.timing);
   s.requests_since_sample = step.sampled ? 0 : s.requests_since_sample + 1;
   step.bandwidth_after_bps = s.estimator->estimate_bps();
+  if (step.probe && step.sampled) s.adapt_probe_interval(step.bandwidth_bps, step.bandwidth_after_bps);
   return step;
 }
 

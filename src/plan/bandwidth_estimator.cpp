@@ -35,7 +35,7 @@ Status BandwidthEstimator::add_sample(double bytes, double seconds) {
   const auto end = std::copy(recent_bps_.begin(), recent_bps_.end(), sorted.begin());
   const auto middle = sorted.begin() + static_cast<std::ptrdiff_t>((recent_bps_.size() - 1) / 2);
   std::nth_element(sorted.begin(), middle, end);
-  estimate_bps_ += options_.alpha * (*middle - estimate_bps_);
+  estimate_bps_ = sample_count_ == 1 ? throughput : estimate_bps_ + options_.alpha * (*middle - estimate_bps_);
   return {};
 }
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "disc/adaptive_edge.hpp"
 #include "test_server.hpp"
@@ -182,6 +183,29 @@ TEST_F(AdaptiveEdgeTest, FirstRequestProbesWhenTheBestPlanCannotMeasureTheLink) 
   const AdaptiveStep second = run(*edge, 1);
   EXPECT_FALSE(second.probe);
   EXPECT_EQ(second.plan.kind, Plan::Kind::kSplit);
+}
+
+TEST_F(AdaptiveEdgeTest, ProbesBackOffWhileTheyConfirmTheEstimateAndResetWhenNot) {
+  auto edge = make(scripted_options());  // probe_every 3
+  ASSERT_TRUE(edge);
+  link_bps_ = 1e5;  // slow: edge-only is best once the link is measured
+  std::vector<size_t> probes;
+  for (size_t i = 0; i < 30; ++i) {
+    if (i == 12) link_bps_ = 1e9;  // the link recovers after the third probe ...
+    if (i == 25) link_bps_ = 1e5;  // ... and slows down again
+    const AdaptiveStep s = run(*edge, i);
+    if (s.probe) probes.push_back(i);
+    if (i == 24) EXPECT_TRUE(s.probe && s.sampled);
+    if (i == 25) {
+      EXPECT_EQ(s.plan.kind, Plan::Kind::kSplit);  // planned on what the probe measured
+      EXPECT_FALSE(s.probe);
+    }
+  }
+  // Request 0 offloads on the 1 Gbit/s prior (no probe needed) and measures the slow link;
+  // after 3 edge-only requests a probe confirms it and doubles the interval to 6, the next
+  // to 12 (4 x 3, the cap); the probe at 24 corrects the estimate, so once request 25 has
+  // measured the slow link again the interval is back to 3: a probe at 29.
+  EXPECT_EQ(probes, (std::vector<size_t>{4, 11, 24, 29}));
 }
 
 TEST_F(AdaptiveEdgeTest, BytesWithinTheBurstAreNotRateLimited) {

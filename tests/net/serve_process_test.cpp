@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "disc/edge_client.hpp"
 #include "disc/timing.hpp"
@@ -116,6 +118,39 @@ TEST(ServeProcessTest, EdgeCommandClassifiesThroughTheServer) {
   EXPECT_NE(output.find("\"local_agreement\": 1.0"), std::string::npos) << output;
   EXPECT_NE(output.find("\"images\": 4"), std::string::npos) << output;
   EXPECT_EQ(serve.stop(SIGTERM, 30), 0);
+}
+
+// Output and exit status of a `disc -q edge --edge-only` run on resnet20_cifar10's data set.
+std::pair<std::string, int> run_edge_only(const std::string& args) {
+  const std::string command = std::string(DISC_CLI) + " -q --assets " + DISC_TEST_ASSETS_DIR +
+                              " edge --model resnet20_cifar10 --edge-only --json " + args + " 2>&1";
+  FILE* edge = popen(command.c_str(), "r");
+  if (!edge) return {"popen failed", -1};
+  std::string output;
+  char buffer[4096];
+  while (size_t n = fread(buffer, 1, sizeof buffer, edge)) output.append(buffer, n);
+  return {output, pclose(edge)};
+}
+
+TEST(ServeProcessTest, EdgeFirstImageSelectsASliceOfTheDataSet) {
+  const auto [all, all_status] = run_edge_only("--dataset-images 7");
+  ASSERT_EQ(all_status, 0) << all;
+  const auto [slice, slice_status] = run_edge_only("--dataset-images 2 --first-image 5");
+  ASSERT_EQ(slice_status, 0) << slice;
+  const auto paths = [](const std::string& json) {
+    std::vector<std::string> out;
+    for (size_t at = json.find("\"path\": \""); at != std::string::npos; at = json.find("\"path\": \"", at + 1)) {
+      const size_t begin = at + 9;
+      out.push_back(json.substr(begin, json.find('"', begin) - begin));
+    }
+    return out;
+  };
+  const auto every = paths(all), some = paths(slice);
+  ASSERT_EQ(every.size(), 7u) << all;
+  EXPECT_EQ(some, (std::vector<std::string>{every[5], every[6]}));
+  const auto [past, past_status] = run_edge_only("--dataset-images 2 --first-image 9999");
+  EXPECT_NE(past_status, 0);
+  EXPECT_NE(past.find("--first-image 9999 --dataset-images 2: data set"), std::string::npos) << past;
 }
 
 TEST(ServeProcessTest, EdgeReportsAnUnreachableServerInOneLine) {

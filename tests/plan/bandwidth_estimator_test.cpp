@@ -25,6 +25,16 @@ TEST(BandwidthEstimator, StartsAtTheInitialEstimateAndConverges) {
   EXPECT_EQ(e->sample_count(), 12u);
 }
 
+TEST(BandwidthEstimator, TheFirstSampleReplacesThePrior) {
+  auto e = BandwidthEstimator::create({.initial_bps = 10e6});
+  ASSERT_TRUE(e->add_sample(50e3, 50e3 * 8 / 1e6).ok());
+  EXPECT_DOUBLE_EQ(e->estimate_bps(), 1e6);
+  ASSERT_TRUE(e->add_sample(50e3, 50e3 * 8 / 2e6).ok());  // then smoothed: median of {1, 2} is 1
+  EXPECT_DOUBLE_EQ(e->estimate_bps(), 1e6);
+  ASSERT_TRUE(e->add_sample(50e3, 50e3 * 8 / 2e6).ok());  // median of {1, 2, 2} is 2
+  EXPECT_DOUBLE_EQ(e->estimate_bps(), 1e6 + 0.4 * (2e6 - 1e6));
+}
+
 TEST(BandwidthEstimator, ASingleOutlierBarelyMovesTheEstimate) {
   for (double outlier : {400e6, 40e3}) {
     auto e = BandwidthEstimator::create({.initial_bps = 4e6});
