@@ -29,7 +29,8 @@ struct AdaptiveEdgeOptions {
   BandwidthEstimatorOptions estimator;
   // Weight of each request's measured / profiled compute time (per side) in the running
   // ComputeScale estimates (EWMA); 0 keeps the profile's times. A request's ratio is
-  // clamped to within 4x of the current estimate, so one stalled request cannot swing it.
+  // clamped to within 4x of the current estimate, so one stalled request cannot swing it;
+  // a side profiled below 1 ms (fixed costs dominate it) does not feed its scale.
   double compute_alpha = 0.3;
   // A transfer feeds the estimator only if its request carried at least this many bytes:
   // smaller ones are dominated by the fixed cost and by the link's burst allowance.
