@@ -106,7 +106,7 @@ struct ProfileOptions {
 
 struct CutTiming {
   CutPoint cut;
-  double head_ms = 0;  // median over repeats x images
+  double head_ms = 0;  // median over repeats x images, rescaled for drift (profile_model)
   double tail_ms = 0;
 };
 
@@ -122,7 +122,10 @@ struct ModelProfile {
   std::vector<CutTiming> cuts;  // every cut of the model, in order
 };
 
-// Times the whole model, and the head and tail of every cut, on the given images.
+// Times the whole model, and the head and tail of every cut, on the given images. Per cut
+// the head, the tail and the whole model run interleaved; each cut's medians are rescaled
+// by (median of all whole-model runs) / (median of that cut's whole-model runs), which
+// cancels the machine's speed drift between cuts.
 Result<ModelProfile> profile_model(const std::string& name, const OnnxModel& model,
                                    const std::vector<std::string>& image_paths, const Preprocessing& pre,
                                    const ProfileOptions& options);

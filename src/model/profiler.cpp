@@ -15,23 +15,40 @@ double median(std::vector<double> samples) {
   return n % 2 ? samples[n / 2] : (samples[n / 2 - 1] + samples[n / 2]) / 2;
 }
 
-// Runs `net` once untimed on each input, then `repeats` timed rounds over all inputs.
-// Returns the median latency in ms and the outputs of the untimed run.
-Result<std::pair<double, std::vector<Tensor>>> time_network(Network& net, const std::vector<Tensor>& inputs,
-                                                            int repeats) {
-  std::vector<Tensor> outputs;
-  for (const Tensor& input : inputs) {
-    DISC_ASSIGN_OR_RETURN(Tensor out, net.run(input));
-    outputs.push_back(std::move(out));
+// Milliseconds `net` takes on `input`; its output (or error) goes to `output`.
+double run_ms(Network& net, const Tensor& input, Result<Tensor>& output) {
+  const auto start = std::chrono::steady_clock::now();
+  output = net.run(input);
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+}
+
+// One cut's timings: head, tail and the whole model, interleaved per repeat and image so
+// that all three come from the same stretch of time.
+struct CutSamples {
+  std::vector<double> head, tail, full;
+};
+
+Result<CutSamples> time_cut(Network& head, Network& tail, Network& full, const std::vector<Tensor>& inputs,
+                            int repeats) {
+  std::vector<Tensor> features;
+  for (const Tensor& input : inputs) {  // untimed first runs (allocations, one-time setup)
+    DISC_ASSIGN_OR_RETURN(Tensor feature, head.run(input));
+    DISC_RETURN_IF_ERROR(tail.run(feature));
+    DISC_RETURN_IF_ERROR(full.run(input));
+    features.push_back(std::move(feature));
   }
-  std::vector<double> samples;
+  CutSamples samples;
   for (int r = 0; r < repeats; ++r)
-    for (const Tensor& input : inputs) {
-      const auto start = std::chrono::steady_clock::now();
-      DISC_RETURN_IF_ERROR(net.run(input));
-      samples.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      Result<Tensor> out = Error("not run");
+      samples.head.push_back(run_ms(head, inputs[i], out));
+      DISC_RETURN_IF_ERROR(out);
+      samples.tail.push_back(run_ms(tail, features[i], out));
+      DISC_RETURN_IF_ERROR(out);
+      samples.full.push_back(run_ms(full, inputs[i], out));
+      DISC_RETURN_IF_ERROR(out);
     }
-  return std::make_pair(median(std::move(samples)), std::move(outputs));
+  return samples;
 }
 
 }  // namespace
@@ -60,16 +77,37 @@ Result<ModelProfile> profile_model(const std::string& name, const OnnxModel& mod
   }
   profile.upload_bytes = upload / image_paths.size();
 
+  // The host's speed drifts (by tens of percent within minutes on shared machines), and
+  // the cuts are timed one after another. Each cut's head and tail are therefore rescaled
+  // by (median of every whole-model run) / (median of the whole-model runs interleaved with
+  // that cut's): the profile reads as if measured at one speed, so head + tail at any cut
+  // compares fairly with the whole model and with other cuts.
   DISC_ASSIGN_OR_RETURN(Network full, Network::from_onnx(model.serialized()));
-  DISC_ASSIGN_OR_RETURN(auto full_timing, time_network(full, inputs, options.repeats));
-  profile.full_ms = full_timing.first;
+  std::vector<double> all_full;
+  std::vector<std::pair<CutSamples, double>> per_cut;  // samples, median of their full runs
   for (const CutPoint& cut : model.cuts()) {
     DISC_ASSIGN_OR_RETURN(SplitModel split, model.split(cut.tensor));
     DISC_ASSIGN_OR_RETURN(Network head, Network::from_onnx(split.head));
     DISC_ASSIGN_OR_RETURN(Network tail, Network::from_onnx(split.tail));
-    DISC_ASSIGN_OR_RETURN(auto head_timing, time_network(head, inputs, options.repeats));
-    DISC_ASSIGN_OR_RETURN(auto tail_timing, time_network(tail, head_timing.second, options.repeats));
-    profile.cuts.push_back({cut, head_timing.first, tail_timing.first});
+    DISC_ASSIGN_OR_RETURN(CutSamples samples, time_cut(head, tail, full, inputs, options.repeats));
+    all_full.insert(all_full.end(), samples.full.begin(), samples.full.end());
+    const double local_full = median(samples.full);
+    per_cut.emplace_back(std::move(samples), local_full);
+  }
+  if (per_cut.empty()) {  // a model without cuts: the whole model alone
+    for (int r = 0; r < options.repeats; ++r)
+      for (const Tensor& input : inputs) {
+        Result<Tensor> out = Error("not run");
+        all_full.push_back(run_ms(full, input, out));
+        DISC_RETURN_IF_ERROR(out);
+      }
+  }
+  profile.full_ms = median(all_full);
+  const std::vector<CutPoint>& cuts = model.cuts();
+  for (size_t c = 0; c < per_cut.size(); ++c) {
+    const auto& [samples, local_full] = per_cut[c];
+    const double speed = local_full > 0 ? profile.full_ms / local_full : 1.0;
+    profile.cuts.push_back({cuts[c], median(samples.head) * speed, median(samples.tail) * speed});
   }
   return profile;
 }
