@@ -53,7 +53,9 @@ Result<StreamInfo> parse_header(std::span<const uint8_t> stream, const DecodeLim
   }
   auto count = element_count(info.shape, limits.max_elements);
   if (!count.ok()) return count.error().with_context("stream shape");
-  if (param_count != codec->params.size())
+  // Fewer parameters: a stream written before the codec gained its later parameters, which
+  // take their defaults (every codec's new parameters default to the old behaviour).
+  if (param_count > codec->params.size())
     return Error("codec '" + codec->name + "' takes " + std::to_string(codec->params.size()) +
                  " parameters, stream has " + std::to_string(param_count));
   info.spec.name = codec->name;
@@ -61,6 +63,8 @@ Result<StreamInfo> parse_header(std::span<const uint8_t> stream, const DecodeLim
     DISC_ASSIGN_OR_RETURN(float v, r.f32("parameter"));
     info.spec.params.emplace_back(codec->params[i].name, v);
   }
+  for (size_t i = param_count; i < codec->params.size(); ++i)
+    info.spec.params.emplace_back(codec->params[i].name, codec->params[i].default_value);
   DISC_ASSIGN_OR_RETURN(uint32_t payload_bytes, r.u32("payload length"));
   info.header_bytes = r.position();
   info.payload_bytes = payload_bytes;

@@ -24,6 +24,8 @@ inline constexpr int kMagnitudeSets = kActivityBuckets * kPreviousBuckets;
 // Exp-Golomb prefix length bound: magnitudes reach at most 255 < 2^8.
 inline constexpr int kMaxPrefix = 8;
 inline constexpr int kSignContexts = 9;
+// Binary tree over the 16 plane step exponents (nodes 1..15).
+inline constexpr int kPlaneExponentTree = 16;
 
 inline int activity_bucket(const Neighbours<int16_t>& n) {
   const unsigned activity = static_cast<unsigned>(2 * std::abs(n.left) + 2 * std::abs(n.up) +
@@ -53,6 +55,7 @@ struct SymbolContexts {
   BitModel prefix[kMagnitudeSets][kMaxPrefix];     // Exp-Golomb prefix bit i of |symbol|
   BitModel suffix[kMaxPrefix + 1][kMaxPrefix];     // suffix bit j of an n-bit suffix
   BitModel sign[kSignContexts];                    // symbol < 0
+  BitModel plane_exponent[kPlaneExponentTree];     // per-plane step exponent, binary tree
 };
 
 }  // namespace disc::codec_disc
