@@ -97,9 +97,14 @@ Result<Bytes> compress(const Tensor& tensor, const Codec& codec) {
   w.u8(kVersion);
   w.u8(static_cast<uint8_t>(info.id));
   w.u8(static_cast<uint8_t>(tensor.shape().size()));
-  w.u8(static_cast<uint8_t>(codec.params().size()));
+  // Trailing parameters at their defaults are left out (a decoder restores them): every
+  // parameter costs 4 bytes, which is 1-2 % of a small map's stream at high ratios.
+  size_t param_count = codec.params().size();
+  while (param_count > 0 && codec.params()[param_count - 1] == info.params[param_count - 1].default_value)
+    --param_count;
+  w.u8(static_cast<uint8_t>(param_count));
   for (int64_t d : tensor.shape()) w.u32(static_cast<uint32_t>(d));
-  for (float p : codec.params()) w.f32(p);
+  for (size_t i = 0; i < param_count; ++i) w.f32(codec.params()[i]);
   w.u32(static_cast<uint32_t>(payload.size()));
   w.bytes(payload);
   w.u32(crc32_of(out));

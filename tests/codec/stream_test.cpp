@@ -138,7 +138,7 @@ void fix_crc(Bytes* s) {
 // More parameters than the codec has stay an error.
 TEST(Stream, FewerParametersTakeTheirDefaults) {
   const Tensor t = sample_tensor();
-  const auto codec = make_codec("disc:bits=3,clip=4").value();
+  const auto codec = make_codec("disc:bits=3,clip=4,centroid=1").value();  // last parameter not at its default
   const Bytes full = compress(t, *codec).value();
   const Tensor expected = decompress(full).value();
   const size_t count_offset = 7;
@@ -168,6 +168,32 @@ TEST(Stream, FewerParametersTakeTheirDefaults) {
   fix_crc(&more);
   EXPECT_FALSE(inspect(more).ok());
   EXPECT_FALSE(decompress(more).ok());
+}
+
+}  // namespace
+}  // namespace disc
+
+namespace disc {
+namespace {
+
+// The encoder leaves out trailing parameters at their defaults; the header still reads
+// back as the full spec.
+TEST(Stream, TrailingDefaultParametersAreLeftOut) {
+  const Tensor t = sample_tensor();
+  const struct {
+    const char* spec;
+    size_t written;
+  } cases[] = {{"disc:bits=3,clip=4", 3}, {"disc", 0}, {"disc:speed=1", 4}, {"zstd:level=3", 0}, {"zstd:level=5", 1}};
+  for (const auto& c : cases) {
+    const auto codec = make_codec(c.spec).value();
+    const Bytes s = compress(t, *codec).value();
+    EXPECT_EQ(s[7], c.written) << c.spec;
+    auto info = inspect(s);
+    ASSERT_TRUE(info.ok()) << c.spec;
+    EXPECT_EQ(info->spec.to_string(), codec->spec().to_string());
+    EXPECT_EQ(info->header_bytes, 12 + 4 * t.shape().size() + 4 * c.written) << c.spec;
+    ASSERT_TRUE(decompress(s).ok()) << c.spec;
+  }
 }
 
 }  // namespace

@@ -179,4 +179,22 @@ std::vector<int8_t> fit_plane_exponents(const Quantizer& quantizer, std::span<co
   return exponents;
 }
 
+std::vector<uint8_t> zero_offsets(std::span<const float> values, std::span<const int16_t> levels, size_t height,
+                                  size_t width, float step, std::span<const float> plane_steps) {
+  const size_t plane_size = height * width;
+  double sum[kZeroClasses] = {};
+  size_t count[kZeroClasses] = {};
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (levels[i] != 0) continue;
+    const size_t p = i / plane_size, j = i % plane_size;
+    const int n = zero_class(levels.data() + p * plane_size, height, width, j / width, j % width);
+    sum[n] += std::max(0.0, double{values[i]}) / (plane_steps.empty() ? step : plane_steps[p]);
+    ++count[n];
+  }
+  std::vector<uint8_t> offsets(kZeroClasses, 0);
+  for (int n = 0; n < kZeroClasses; ++n)
+    if (count[n] > 0) offsets[n] = static_cast<uint8_t>(std::clamp(std::round(512.0 * sum[n] / count[n]), 0.0, 255.0));
+  return offsets;
+}
+
 }  // namespace disc::codec_disc

@@ -70,6 +70,21 @@ std::vector<int8_t> centroid_offsets(const Quantizer& quantizer, std::span<const
 // points that overflow fp32 at the quantizer's step.
 Status set_centroids(Quantizer* quantizer, std::span<const int8_t> offsets);
 
+// --- zero-level reconstruction by neighbourhood (flags bit 4, unsigned maps) ----------------
+
+// Classes of a level-0 element: how many of its 4 in-plane neighbours (left, right, up, down;
+// outside the plane counts as 0) have a non-zero level, 0..4.
+inline constexpr int kZeroClasses = 5;
+inline int zero_class(const int16_t* plane, size_t height, size_t width, size_t y, size_t x) {
+  const size_t i = y * width + x;
+  return (x > 0 && plane[i - 1] != 0) + (x + 1 < width && plane[i + 1] != 0) + (y > 0 && plane[i - width] != 0) +
+         (y + 1 < height && plane[i + width] != 0);
+}
+// z_n = round(512 * mean of x / step_c over the level-0 values of class n), clamped to
+// 0..255 (0 for an empty class): a level-0 element of class n decodes to (z_n / 512) step_c.
+std::vector<uint8_t> zero_offsets(std::span<const float> values, std::span<const int16_t> levels, size_t height,
+                                  size_t width, float step, std::span<const float> plane_steps);
+
 // --- per-plane step exponents (flags bit 2) -------------------------------------------------
 
 inline constexpr int kMinPlaneExponent = -8;

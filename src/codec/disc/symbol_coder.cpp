@@ -30,7 +30,10 @@ bool code_symbols(Coder& coder, const PlaneView& view, const SymbolFormat& forma
   auto ctx = std::make_unique<SymbolContexts>();
   if constexpr (!kIsEncoder<Coder>)
     if (plane_exponents) std::fill(plane_exponents, plane_exponents + view.planes, int8_t{0});
+  // Plane density (flags bit 3): how many of the plane's elements coded so far are non-zero.
+  unsigned coded = 0, nonzero = 0;
   const auto begin_plane = [&](size_t p) {
+    coded = nonzero = 0;
     if (!plane_exponents) return true;
     const int e = code_plane_exponent(coder, ctx->plane_exponent, kIsEncoder<Coder> ? plane_exponents[p] : 0);
     if constexpr (!kIsEncoder<Coder>) plane_exponents[p] = static_cast<int8_t>(e);
@@ -39,12 +42,17 @@ bool code_symbols(Coder& coder, const PlaneView& view, const SymbolFormat& forma
   return traverse_planes<int16_t>(
       coder, view, symbols, ctx->plane_empty, begin_plane, [&](const Neighbours<int16_t>& n, int16_t& symbol) {
         const int activity = activity_bucket(n);
-        if (!coder.bit(ctx->zero[zero_context(n, activity)], symbol != 0)) {
+        // The third context component: the previous plane's level, or (flags bit 3) the
+        // density of the plane so far, which separates sparse from dense channels.
+        const int third = format.plane_density ? density_bucket(nonzero, coded) : previous_bucket(n);
+        ++coded;
+        if (!coder.bit(ctx->zero[zero_context(n, activity, third)], symbol != 0)) {
           symbol = 0;
           return true;
         }
+        ++nonzero;
         const int magnitude =
-            code_exp_golomb(coder, ctx->prefix[magnitude_set(n, activity)], ctx->suffix, std::abs(symbol));
+            code_exp_golomb(coder, ctx->prefix[magnitude_set(activity, third)], ctx->suffix, std::abs(symbol));
         if (magnitude == 0 || magnitude > format.max_magnitude) return false;
         const int negative = format.has_sign ? coder.bit(ctx->sign[sign_context(n)], symbol < 0) : 0;
         symbol = static_cast<int16_t>(negative ? -magnitude : magnitude);

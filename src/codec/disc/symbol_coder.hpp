@@ -13,6 +13,7 @@ namespace disc::codec_disc {
 struct SymbolFormat {
   int max_magnitude = 0;  // |symbol| <= max_magnitude <= 255
   bool has_sign = false;  // false: every symbol is >= 0 and no sign is coded
+  bool plane_density = false;  // zero flags also conditioned on the plane's density so far
 };
 
 // Fails only on a symbol outside `format`. `plane_exponents`, if given (one per plane, each
