@@ -6,6 +6,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cstddef>
 #include <utility>
 #include <vector>
 
@@ -51,7 +52,9 @@ bool traverse_planes(Coder& coder, const PlaneView& view, CodedPointer<Coder, T>
       const CodedPointer<Coder, T> out = plane + y * view.width;
       for (size_t x = 0; x < view.width; ++x) {
         T value = kIsEncoder<Coder> ? out[x] : T{0};
-        if (!code_element(Neighbours<T>{row[x - 1], up_row[x], up_row[x - 1], up_row[x + 1], previous_row[x]}, value))
+        // Signed index: row[x - 1] with x = 0 would wrap the unsigned offset (UB, found by UBSan).
+        const ptrdiff_t left = static_cast<ptrdiff_t>(x) - 1;
+        if (!code_element(Neighbours<T>{row[left], up_row[x], up_row[left], up_row[x + 1], previous_row[x]}, value))
           return false;
         row[x] = value;
         if constexpr (!kIsEncoder<Coder>) out[x] = value;
