@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <map>
 #include <random>
 
 #include "codec/disc/block_dct.hpp"
@@ -213,6 +214,155 @@ TEST(DiscLossy, RejectsNonFiniteValuesAtEncode) {
   EXPECT_FALSE(compress(t, *codec("disc:speed=1")).ok());
 }
 
+// --- centroid reconstruction and per-plane steps ---------------------------------------------
+
+// Per-plane reference of the plane steps: e_c = clamp(round(2 chs log2(r_c / r)), -8, 7).
+std::vector<double> expected_plane_steps(const Tensor& t, double step, double chs) {
+  const PlaneView v = plane_view(t.shape());
+  double sum = 0;
+  size_t count = 0;
+  std::vector<double> plane_sum(v.planes, 0);
+  std::vector<size_t> plane_count(v.planes, 0);
+  for (size_t i = 0; i < t.size(); ++i)
+    if (t.data()[i] != 0) {
+      const double v2 = double{t.data()[i]} * t.data()[i];
+      sum += v2;
+      plane_sum[i / v.plane_size()] += v2;
+      ++count;
+      ++plane_count[i / v.plane_size()];
+    }
+  std::vector<double> steps(v.planes, step);
+  for (size_t p = 0; p < v.planes; ++p) {
+    if (plane_count[p] == 0 || chs == 0) continue;
+    const double ratio = std::sqrt(plane_sum[p] / plane_count[p]) / std::sqrt(sum / count);
+    const double e = std::clamp(std::round(2 * chs * std::log2(ratio)), -8.0, 7.0);
+    steps[p] = step * std::exp2(e / 2);
+  }
+  return steps;
+}
+
+// The contract with centroids and per-plane steps: a kept value decodes to the sign of the
+// value times (k + d_k) step_c, |d_k| <= 1/2, so within one step_c of the clipped value
+// (half a step from rounding, half from the offset); pruned values stay exactly 0; every
+// non-zero level's reconstruction is the mean of the values it holds (to 1/512 step_c + fp32).
+void expect_plane_step_contract(const Tensor& t, int bits, double prune, double clip, double chs, bool centroid,
+                                bool fast = false) {
+  const std::string spec = "disc:bits=" + std::to_string(bits) + ",prune=" + std::to_string(prune) +
+                           ",clip=" + std::to_string(clip) + ",chs=" + std::to_string(chs) +
+                           ",centroid=" + std::to_string(centroid) + ",speed=" + std::to_string(fast);
+  const Tensor back = round_trip(t, *codec(spec));
+  const Expectation e = expected_quantizer(t, bits, clip);
+  const std::vector<double> steps = expected_plane_steps(t, e.step, chs);
+  const PlaneView v = plane_view(t.shape());
+  const int levels = static_cast<int>(std::lround(e.clip_value / e.step));
+  for (size_t i = 0; i < t.size(); ++i) {
+    const double step = steps[i / v.plane_size()];
+    const double slack = 1e-4 * step;
+    const double value = t.data()[i];
+    const double d = back.data()[i];
+    const double threshold = prune * levels * step;
+    if (std::fabs(value) < threshold - slack) {
+      ASSERT_EQ(d, 0.0) << spec << " pruned value " << value << " at " << i;
+      continue;
+    }
+    if (d == 0 && std::fabs(value) < threshold + slack) continue;
+    const double clipped = std::copysign(std::min(std::fabs(value), levels * step), value);
+    ASSERT_LE(std::fabs(d - clipped), (centroid ? 1.0 : 0.5) * step + slack) << spec << " value " << value << " at " << i;
+    ASSERT_TRUE(d == 0 || std::signbit(d) == std::signbit(value)) << spec << " sign of " << value;
+    if (!centroid) {  // exactly k * step_c
+      const double k = std::fabs(d) / step;
+      ASSERT_NEAR(k, std::round(k), 1e-4) << spec << " at " << i;
+    }
+  }
+  if (!centroid) return;
+  // Centroids: per level, the reconstruction is the mean of |x| / step_c of its values.
+  std::map<int, std::pair<double, size_t>> by_level;
+  std::map<int, double> decoded;
+  for (size_t i = 0; i < t.size(); ++i) {
+    if (back.data()[i] == 0) continue;
+    const double step = steps[i / v.plane_size()];
+    const double d = std::fabs(back.data()[i]) / step;
+    const int k = static_cast<int>(std::lround(d));
+    by_level[k].first += std::fabs(t.data()[i]) / step;
+    ++by_level[k].second;
+    decoded[k] = d;
+  }
+  for (const auto& [k, sum_count] : by_level) {
+    const double mean = std::clamp(sum_count.first / sum_count.second, k - 0.5, k + 127.0 / 256);
+    EXPECT_NEAR(decoded[k], mean, 1.0 / 512 + 1e-4 * k) << spec << " level " << k;
+  }
+}
+
+TEST(DiscCentroid, LevelsDecodeToTheMeanOfTheirValues) {
+  const Tensor sparse = realistic_sparse_map({1, 6, 20, 19}, 0.6, 70);
+  const Tensor dense = dense_signed_map({1, 6, 20, 19}, 71);
+  for (int bits = 1; bits <= 8; ++bits)
+    for (const bool fast : {false, true}) {
+      expect_plane_step_contract(sparse, bits, 0.0, 3.0, 0.0, true, fast);
+      expect_plane_step_contract(sparse, bits, 0.2, 2.0, 0.0, true, fast);
+      expect_plane_step_contract(dense, bits, 0.0, 2.5, 0.0, true, fast);
+    }
+}
+
+TEST(DiscCentroid, FastStageReconstructsExactlyLikeTheRangeCoder) {
+  for (const Tensor& t : {realistic_sparse_map({1, 8, 14, 14}, 0.6, 72), dense_signed_map({1, 8, 14, 14}, 72)}) {
+    const Tensor a = round_trip(t, *codec("disc:bits=3,clip=3,centroid=1"));
+    const Tensor b = round_trip(t, *codec("disc:bits=3,clip=3,centroid=1,speed=1"));
+    EXPECT_EQ(0, std::memcmp(a.data(), b.data(), a.bytes()));
+  }
+}
+
+TEST(DiscCentroid, LowersTheErrorAtTheSameLevels) {
+  const Tensor t = realistic_sparse_map({1, 16, 28, 28}, 0.6, 73);
+  for (const auto& [spec, levels] : {std::pair{"disc:bits=2,clip=3", 3}, std::pair{"disc:bits=3,clip=4", 7}}) {
+    const Tensor plain = round_trip(t, *codec(spec));
+    const Tensor centroid = round_trip(t, *codec(std::string(spec) + ",centroid=1"));
+    EXPECT_LT(relative_mse(t, centroid), relative_mse(t, plain)) << spec;
+    // The payload only gains the M offset bytes.
+    EXPECT_EQ(codec(std::string(spec) + ",centroid=1")->encode_payload(t).value().size(),
+              codec(spec)->encode_payload(t).value().size() + levels)
+        << spec;
+  }
+}
+
+TEST(DiscPlaneSteps, KeptValuesWithinTheirPlaneStep) {
+  // Planes of very different scales (including an all-zero plane and a tiny one).
+  Tensor scaled = realistic_sparse_map({1, 8, 20, 19}, 0.6, 74);
+  const PlaneView v = plane_view(scaled.shape());
+  const float gains[] = {1, 0, 0.001f, 40, 0.3f, 3, 1e-6f, 200};
+  for (size_t i = 0; i < scaled.size(); ++i) scaled.data()[i] *= gains[i / v.plane_size()];
+  const Tensor dense = dense_signed_map({1, 6, 20, 19}, 75);
+  for (int bits = 1; bits <= 8; ++bits)
+    for (const double chs : {0.25, 0.5, 1.0})
+      for (const bool centroid : {false, true}) {
+        expect_plane_step_contract(scaled, bits, 0.0, 3.0, chs, centroid);
+        expect_plane_step_contract(scaled, bits, 0.2, 0.0, chs, centroid);
+        expect_plane_step_contract(dense, bits, 0.1, 2.5, chs, centroid);
+      }
+}
+
+TEST(DiscPlaneSteps, OddShapesAndConstantTensors) {
+  for (const Shape& shape : std::vector<Shape>{{1}, {13}, {3, 17}, {2, 4, 1, 9}, {2, 4, 9, 1}, {1, 2, 30, 31}}) {
+    expect_plane_step_contract(realistic_sparse_map(shape, 0.6, 76), 3, 0.05, 4, 1.0, true);
+    expect_plane_step_contract(dense_signed_map(shape, 77), 2, 0.0, 2, 0.5, true);
+  }
+  const Tensor zeros({1, 3, 4, 4});
+  const Tensor back = round_trip(zeros, *codec("disc:chs=1,centroid=1"));
+  EXPECT_TRUE(std::all_of(back.values().begin(), back.values().end(), [](float x) { return x == 0; }));
+  Tensor constant({1, 2, 3, 3});
+  std::fill(constant.values().begin(), constant.values().end(), -2.5f);
+  const Tensor constant_back = round_trip(constant, *codec("disc:bits=2,chs=1,centroid=1"));
+  for (float x : constant_back.values()) EXPECT_FLOAT_EQ(x, -2.5f);
+}
+
+TEST(DiscPlaneSteps, ZeroStrengthIsTodaysStream) {
+  const Tensor t = realistic_sparse_map({1, 8, 14, 14}, 0.6, 78);
+  const Bytes a = codec("disc:bits=3,clip=4")->encode_payload(t).value();
+  const Bytes b = codec("disc:bits=3,clip=4,chs=0,centroid=0")->encode_payload(t).value();
+  EXPECT_EQ(a, b);
+  EXPECT_EQ(a[0] & 6, 0);  // no centroids, no plane steps
+}
+
 // --- transform mode -----------------------------------------------------------------------
 
 TEST(DiscTransform, DctIsOrthonormalAndZigzagIsAPermutation) {
@@ -332,6 +482,15 @@ TEST(DiscParams, RejectsInvalidCombinations) {
   EXPECT_FALSE(make_codec("disc:transform=1,hf=-1").ok());
   EXPECT_TRUE(make_codec("disc:transform=1,bits=8,clip=0,hf=8").ok());
   EXPECT_TRUE(make_codec("disc:bits=8,prune=1,clip=1000,speed=1").ok());
+  EXPECT_FALSE(make_codec("disc:chs=1.5").ok());
+  EXPECT_FALSE(make_codec("disc:chs=-0.5").ok());
+  EXPECT_FALSE(make_codec("disc:chs=0.5,speed=1").ok());
+  EXPECT_FALSE(make_codec("disc:chs=0.5,transform=1").ok());
+  EXPECT_FALSE(make_codec("disc:chs=0.5,bits=0").ok());
+  EXPECT_FALSE(make_codec("disc:centroid=0.5").ok());
+  EXPECT_FALSE(make_codec("disc:centroid=4").ok());
+  EXPECT_TRUE(make_codec("disc:bits=2,chs=1,centroid=1,prune=0.3").ok());
+  EXPECT_TRUE(make_codec("disc:centroid=1,speed=1").ok());
 }
 
 // --- compression --------------------------------------------------------------------------
@@ -374,7 +533,9 @@ TEST(DiscRobustness, DamagedPayloadsNeverCrash) {
   const Tensor dense = dense_signed_map({1, 4, 9, 11}, 32);
   std::mt19937 rng(33);
   for (const char* spec : {"disc", "disc:bits=1", "disc:bits=8,clip=0", "disc:speed=1", "disc:bits=0",
-                           "disc:transform=1", "disc:transform=1,bits=8,clip=0,hf=0", "disc:transform=1,bits=1,hf=4"}) {
+                           "disc:transform=1", "disc:transform=1,bits=8,clip=0,hf=0", "disc:transform=1,bits=1,hf=4",
+                           "disc:bits=2,clip=3,centroid=1", "disc:bits=3,chs=1", "disc:bits=8,clip=0,chs=0.5,centroid=1",
+                           "disc:bits=3,centroid=1,speed=1"}) {
     const auto c = codec(spec);
     for (const Tensor* t : {&sparse, &dense}) {
       const Bytes payload = c->encode_payload(*t).value();
@@ -398,11 +559,11 @@ TEST(DiscRobustness, DamagedPayloadsNeverCrash) {
 }
 
 TEST(DiscRobustness, RejectsBadSideInformation) {
-  for (const char* spec : {"disc", "disc:transform=1"}) {
+  for (const char* spec : {"disc", "disc:transform=1", "disc:chs=1,centroid=1", "disc:speed=1,centroid=1"}) {
     const auto c = codec(spec);
     const Tensor t = dense_signed_map({1, 2, 4, 4}, 40);
     Bytes payload = c->encode_payload(t).value();
-    ASSERT_TRUE(c->decode_payload(payload, t.shape()).ok());
+    ASSERT_TRUE(c->decode_payload(payload, t.shape()).ok()) << spec;
     const float bad_steps[] = {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(), 0.0f,
                                -1.0f};
     for (float step : bad_steps) {
@@ -410,13 +571,62 @@ TEST(DiscRobustness, RejectsBadSideInformation) {
       std::memcpy(damaged.data() + 1, &step, 4);
       EXPECT_FALSE(c->decode_payload(damaged, t.shape()).ok()) << step;
     }
-    Bytes flags = payload;
-    flags[0] |= 2;
-    EXPECT_FALSE(c->decode_payload(flags, t.shape()).ok());
+    for (const uint8_t unknown : {16, 64, 128}) {
+      Bytes flags = payload;
+      flags[0] |= unknown;
+      EXPECT_FALSE(c->decode_payload(flags, t.shape()).ok()) << spec;
+    }
     Bytes longer = payload;
     longer.push_back(0);
     EXPECT_FALSE(c->decode_payload(longer, t.shape()).ok());
   }
+}
+
+// Centroid offsets are only valid element-wise, plane steps only with the range coder.
+TEST(DiscRobustness, RejectsFlagsTheModeCannotCarry) {
+  const Tensor t = realistic_sparse_map({1, 4, 9, 11}, 0.5, 42);
+  const auto transform = codec("disc:transform=1");
+  const auto fast = codec("disc:speed=1");
+  for (const uint8_t flag : {2, 4, 8}) {
+    Bytes payload = transform->encode_payload(t).value();
+    payload[0] |= flag;
+    auto r = transform->decode_payload(payload, t.shape());
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.error().message().find("transform"), std::string::npos) << r.error().message();
+  }
+  for (const uint8_t flag : {4, 8}) {
+    Bytes payload = fast->encode_payload(t).value();
+    payload[0] |= flag;
+    EXPECT_FALSE(fast->decode_payload(payload, t.shape()).ok());
+  }
+}
+
+// A plane step that overflows or underflows fp32 is rejected, and so is a centroid
+// reconstruction that overflows.
+TEST(DiscRobustness, RejectsPlaneStepsOutsideFp32) {
+  Tensor t = realistic_sparse_map({1, 3, 8, 8}, 0.3, 43);
+  const PlaneView v = plane_view(t.shape());
+  for (size_t i = 0; i < t.size(); ++i) t.data()[i] *= i / v.plane_size() == 0 ? 4.0f : 0.25f;
+  const auto c = codec("disc:bits=3,chs=1");
+  const Bytes payload = c->encode_payload(t).value();
+  ASSERT_EQ(payload[0] & 4, 4);
+  ASSERT_TRUE(c->decode_payload(payload, t.shape()).ok());
+  for (const float step : {std::numeric_limits<float>::max() / 7, std::numeric_limits<float>::min()}) {
+    Bytes damaged = payload;
+    std::memcpy(damaged.data() + 1, &step, 4);
+    auto r = c->decode_payload(damaged, t.shape());
+    ASSERT_FALSE(r.ok()) << step;
+    EXPECT_NE(r.error().message().find("plane step"), std::string::npos) << r.error().message();
+  }
+  const auto centroid = codec("disc:bits=3,centroid=1");
+  Bytes with_offsets = centroid->encode_payload(t).value();
+  ASSERT_EQ(with_offsets[0] & 2, 2);
+  const float largest = std::numeric_limits<float>::max() / 7;  // valid without offsets
+  std::memcpy(with_offsets.data() + 1, &largest, 4);
+  for (int k = 0; k < 7; ++k) with_offsets[5 + k] = 100;  // +100/256 step: overflows
+  auto r = centroid->decode_payload(with_offsets, t.shape());
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message().find("centroid"), std::string::npos) << r.error().message();
 }
 
 TEST(DiscRobustness, ShortPayloadForALargeShapeIsRejected) {

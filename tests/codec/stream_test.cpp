@@ -123,3 +123,78 @@ TEST(Stream, InspectRejectsOutOfRangeParameters) {
 
 }  // namespace
 }  // namespace disc
+
+namespace disc {
+namespace {
+
+void fix_crc(Bytes* s) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  crc = crc32(crc, s->data(), static_cast<uInt>(s->size() - 4));
+  for (int i = 0; i < 4; ++i) (*s)[s->size() - 4 + i] = static_cast<uint8_t>(crc >> (8 * i));
+}
+
+// Streams written before disc gained parameters (4: bits..speed; 6: + transform, hf) carry
+// fewer of them; the missing ones take their defaults and the payload decodes unchanged.
+// More parameters than the codec has stay an error.
+TEST(Stream, FewerParametersTakeTheirDefaults) {
+  const Tensor t = sample_tensor();
+  const auto codec = make_codec("disc:bits=3,clip=4,centroid=1").value();  // last parameter not at its default
+  const Bytes full = compress(t, *codec).value();
+  const Tensor expected = decompress(full).value();
+  const size_t count_offset = 7;
+  const size_t params_offset = 8 + 4 * t.shape().size();
+  const size_t params = full[count_offset];
+  ASSERT_EQ(params, codec->info().params.size());
+  for (const size_t kept : {size_t{4}, size_t{6}}) {
+    Bytes old = full;
+    old[count_offset] = static_cast<uint8_t>(kept);
+    old.erase(old.begin() + static_cast<long>(params_offset + 4 * kept),
+              old.begin() + static_cast<long>(params_offset + 4 * params));
+    fix_crc(&old);
+    auto info = inspect(old);
+    ASSERT_TRUE(info.ok()) << info.error().message();
+    ASSERT_EQ(info->spec.params.size(), params);
+    EXPECT_FLOAT_EQ(info->spec.params[0].second, 3.0f);
+    EXPECT_FLOAT_EQ(info->spec.params[kept].second, codec->info().params[kept].default_value);
+    auto back = decompress(old);
+    ASSERT_TRUE(back.ok()) << back.error().message();
+    EXPECT_EQ(0, std::memcmp(back->data(), expected.data(), expected.bytes()));
+  }
+  Bytes more = full;
+  more[count_offset] = static_cast<uint8_t>(params + 1);
+  const float extra = 0;
+  more.insert(more.begin() + static_cast<long>(params_offset + 4 * params), reinterpret_cast<const uint8_t*>(&extra),
+              reinterpret_cast<const uint8_t*>(&extra) + 4);
+  fix_crc(&more);
+  EXPECT_FALSE(inspect(more).ok());
+  EXPECT_FALSE(decompress(more).ok());
+}
+
+}  // namespace
+}  // namespace disc
+
+namespace disc {
+namespace {
+
+// The encoder leaves out trailing parameters at their defaults; the header still reads
+// back as the full spec.
+TEST(Stream, TrailingDefaultParametersAreLeftOut) {
+  const Tensor t = sample_tensor();
+  const struct {
+    const char* spec;
+    size_t written;
+  } cases[] = {{"disc:bits=3,clip=4", 3}, {"disc", 0}, {"disc:speed=1", 4}, {"zstd:level=3", 0}, {"zstd:level=5", 1}};
+  for (const auto& c : cases) {
+    const auto codec = make_codec(c.spec).value();
+    const Bytes s = compress(t, *codec).value();
+    EXPECT_EQ(s[7], c.written) << c.spec;
+    auto info = inspect(s);
+    ASSERT_TRUE(info.ok()) << c.spec;
+    EXPECT_EQ(info->spec.to_string(), codec->spec().to_string());
+    EXPECT_EQ(info->header_bytes, 12 + 4 * t.shape().size() + 4 * c.written) << c.spec;
+    ASSERT_TRUE(decompress(s).ok()) << c.spec;
+  }
+}
+
+}  // namespace
+}  // namespace disc

@@ -24,6 +24,8 @@ inline constexpr int kMagnitudeSets = kActivityBuckets * kPreviousBuckets;
 // Exp-Golomb prefix length bound: magnitudes reach at most 255 < 2^8.
 inline constexpr int kMaxPrefix = 8;
 inline constexpr int kSignContexts = 9;
+// Binary tree over the 16 plane step exponents (nodes 1..15).
+inline constexpr int kPlaneExponentTree = 16;
 
 inline int activity_bucket(const Neighbours<int16_t>& n) {
   const unsigned activity = static_cast<unsigned>(2 * std::abs(n.left) + 2 * std::abs(n.up) +
@@ -33,13 +35,18 @@ inline int activity_bucket(const Neighbours<int16_t>& n) {
 
 inline int previous_bucket(const Neighbours<int16_t>& n) { return std::min(2, std::abs(n.previous)); }
 
-inline int zero_context(const Neighbours<int16_t>& n, int activity) {
+// `third` (0..2): previous_bucket(n), or density_bucket() with plane density contexts.
+inline int zero_context(const Neighbours<int16_t>& n, int activity, int third) {
   const int count = (n.left != 0) + (n.up != 0) + (n.up_left != 0) + (n.up_right != 0);
-  return (activity * kNeighbourCounts + count) * kPreviousBuckets + previous_bucket(n);
+  return (activity * kNeighbourCounts + count) * kPreviousBuckets + third;
 }
 
-inline int magnitude_set(const Neighbours<int16_t>& n, int activity) {
-  return activity * kPreviousBuckets + previous_bucket(n);
+inline int magnitude_set(int activity, int third) { return activity * kPreviousBuckets + third; }
+
+// Plane density bucket (0..2): floor(3 (nonzero + 1) / (coded + 2)), capped at 2, over the
+// elements of the current plane coded so far (`coded`, of which `nonzero` were non-zero).
+inline int density_bucket(unsigned nonzero, unsigned coded) {
+  return static_cast<int>(std::min(2u, 3 * (nonzero + 1) / (coded + 2)));
 }
 
 inline int sign_context(const Neighbours<int16_t>& n) {
@@ -53,6 +60,7 @@ struct SymbolContexts {
   BitModel prefix[kMagnitudeSets][kMaxPrefix];     // Exp-Golomb prefix bit i of |symbol|
   BitModel suffix[kMaxPrefix + 1][kMaxPrefix];     // suffix bit j of an n-bit suffix
   BitModel sign[kSignContexts];                    // symbol < 0
+  BitModel plane_exponent[kPlaneExponentTree];     // per-plane step exponent, binary tree
 };
 
 }  // namespace disc::codec_disc

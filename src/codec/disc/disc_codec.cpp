@@ -19,7 +19,7 @@ namespace {
 
 using namespace codec_disc;
 
-enum Param { kBits, kPrune, kClip, kSpeed, kTransform, kHighFrequency };
+enum Param { kBits, kPrune, kClip, kSpeed, kTransform, kHighFrequency, kChannelSteps, kCentroid };
 
 const CodecInfo& disc_info() {
   static const CodecInfo info{
@@ -36,11 +36,21 @@ const CodecInfo& disc_info() {
           {"transform", "1 = quantize the 8x8 DCT coefficients of each plane (needs bits >= 1, speed=0, prune=0)", 0,
            0, 1, true},
           {"hf", "transform=1: coefficient (u,v) step = step x (1 + hf x (u+v))", 1, 0, 8, false},
+          {"chs", "per-plane steps: plane c uses step x 2^(e_c/2), e_c = round(2 chs log2(plane RMS / RMS)); "
+                  "0 = one step (needs speed=0, transform=0 when > 0)", 0, 0, 1, false},
+          {"centroid", "bit mask: 1 = levels >= 1 decode to the mean of the values they hold (element-wise modes); "
+                       "2 = level 0 of unsigned maps decodes to the mean of its values by neighbourhood (speed=0, "
+                       "transform=0)", 0, 0, 3, true},
       }};
   return info;
 }
 
 constexpr uint8_t kSignedFlag = 1;
+constexpr uint8_t kCentroidFlag = 2;    // M int8 centroid offsets follow the step
+constexpr uint8_t kPlaneStepFlag = 4;   // plane step exponents in the range-coded body
+constexpr uint8_t kDensityFlag = 8;     // zero flags conditioned on the plane's density (range coder)
+constexpr uint8_t kZeroFlag = 16;       // 5 zero-level offsets by neighbourhood follow (unsigned, range coder)
+constexpr uint8_t kKnownFlags = kSignedFlag | kCentroidFlag | kPlaneStepFlag | kDensityFlag | kZeroFlag;
 
 class DiscCodec final : public Codec {
  public:
@@ -50,6 +60,8 @@ class DiscCodec final : public Codec {
   int bits() const { return static_cast<int>(params()[kBits]); }
   bool fast() const { return params()[kSpeed] != 0; }
   bool transform() const { return params()[kTransform] != 0; }
+  bool centroid() const { return (static_cast<int>(params()[kCentroid]) & 1) && !transform(); }
+  bool zero_centroid() const { return (static_cast<int>(params()[kCentroid]) & 2) && !transform() && !fast(); }
 
   Result<Bytes> encode_payload(const Tensor& tensor) const override {
     const PlaneView view = plane_view(tensor.shape());
@@ -63,20 +75,49 @@ class DiscCodec final : public Codec {
     DISC_ASSIGN_OR_RETURN(const Quantizer quantizer,
                           fit_quantizer(tensor.values(), {bits(), params()[kPrune], params()[kClip]}));
     ByteWriter w(&out);
-    w.u8(quantizer.is_signed ? kSignedFlag : 0);
-    w.f32(quantizer.step);
-    if (fast()) {
-      DISC_RETURN_IF_ERROR(encode_fast(quantizer, tensor.values(), &out));
-      return out;
-    }
     if (transform()) {
+      w.u8(quantizer.is_signed ? kSignedFlag : 0);
+      w.f32(quantizer.step);
       DISC_RETURN_IF_ERROR(encode_transform(view, tensor.values(),
                                             make_transform_quantizer(quantizer, params()[kHighFrequency]), &out));
       return out;
     }
-    std::vector<int16_t> levels(tensor.size());
-    for (size_t i = 0; i < levels.size(); ++i) levels[i] = static_cast<int16_t>(quantizer.level(tensor.data()[i]));
-    DISC_RETURN_IF_ERROR(encode_symbols(view, {quantizer.max_level, quantizer.is_signed}, levels.data(), &out));
+    const std::vector<int8_t> exponents =
+        params()[kChannelSteps] > 0 && !fast()
+            ? fit_plane_exponents(quantizer, tensor.values(), view.plane_size(), params()[kChannelSteps])
+            : std::vector<int8_t>();
+    std::vector<float> plane_steps;
+    std::vector<int16_t> levels;
+    if (!fast() || centroid()) {
+      levels.resize(tensor.size());
+      if (exponents.empty()) {
+        for (size_t i = 0; i < levels.size(); ++i) levels[i] = static_cast<int16_t>(quantizer.level(tensor.data()[i]));
+      } else {
+        for (size_t p = 0; p < view.planes; ++p) {
+          DISC_ASSIGN_OR_RETURN(const Quantizer plane, plane_quantizer(quantizer, exponents[p]));
+          plane_steps.push_back(plane.step);
+          for (size_t i = p * view.plane_size(); i < (p + 1) * view.plane_size(); ++i)
+            levels[i] = static_cast<int16_t>(plane.level(tensor.data()[i]));
+        }
+      }
+    }
+    const bool zero = zero_centroid() && !quantizer.is_signed;
+    w.u8(static_cast<uint8_t>((quantizer.is_signed ? kSignedFlag : 0) | (centroid() ? kCentroidFlag : 0) |
+                              (exponents.empty() ? 0 : kPlaneStepFlag) | (fast() ? 0 : kDensityFlag) |
+                              (zero ? kZeroFlag : 0)));
+    w.f32(quantizer.step);
+    if (centroid())
+      for (int8_t d : centroid_offsets(quantizer, tensor.values(), levels, plane_steps, view.plane_size()))
+        w.u8(static_cast<uint8_t>(d));
+    if (zero)
+      for (uint8_t z : zero_offsets(tensor.values(), levels, view.height, view.width, quantizer.step, plane_steps))
+        w.u8(z);
+    if (fast()) {
+      DISC_RETURN_IF_ERROR(encode_fast(quantizer, tensor.values(), &out));
+      return out;
+    }
+    DISC_RETURN_IF_ERROR(encode_symbols(view, {quantizer.max_level, quantizer.is_signed, true}, levels.data(), &out,
+                                        exponents.empty() ? nullptr : exponents.data()));
     return out;
   }
 
@@ -91,9 +132,25 @@ class DiscCodec final : public Codec {
     }
     ByteReader r(payload);
     DISC_ASSIGN_OR_RETURN(const uint8_t flags, r.u8("flags"));
-    if (flags & ~kSignedFlag) return Error("unknown flags " + std::to_string(flags));
+    if (flags & ~kKnownFlags) return Error("unknown flags " + std::to_string(flags));
+    if ((flags & kZeroFlag) && (flags & kSignedFlag)) return Error("zero-level offsets are not valid for signed maps");
+    if (transform() && (flags & (kCentroidFlag | kPlaneStepFlag | kDensityFlag | kZeroFlag)))
+      return Error("flags " + std::to_string(flags) + " are not valid in transform mode");
+    if (fast() && (flags & (kPlaneStepFlag | kDensityFlag | kZeroFlag)))
+      return Error("plane steps, density contexts and zero-level offsets are not valid with speed=1");
     DISC_ASSIGN_OR_RETURN(const float step, r.f32("quantization step"));
-    DISC_ASSIGN_OR_RETURN(const Quantizer quantizer, make_decoder_quantizer(bits(), flags & kSignedFlag, step));
+    DISC_ASSIGN_OR_RETURN(Quantizer quantizer, make_decoder_quantizer(bits(), flags & kSignedFlag, step));
+    if (flags & kCentroidFlag) {
+      DISC_ASSIGN_OR_RETURN(const auto raw, r.bytes(static_cast<size_t>(quantizer.max_level), "centroid offsets"));
+      std::vector<int8_t> offsets(raw.size());
+      std::memcpy(offsets.data(), raw.data(), raw.size());
+      DISC_RETURN_IF_ERROR(set_centroids(&quantizer, offsets));
+    }
+    uint8_t zero[kZeroClasses] = {};
+    if (flags & kZeroFlag) {
+      DISC_ASSIGN_OR_RETURN(const auto raw, r.bytes(kZeroClasses, "zero-level offsets"));
+      std::memcpy(zero, raw.data(), kZeroClasses);
+    }
     DISC_ASSIGN_OR_RETURN(const auto body, r.bytes(r.remaining(), "body"));
     if (fast()) {
       DISC_RETURN_IF_ERROR(decode_fast(body, quantizer, tensor.values()));
@@ -105,8 +162,27 @@ class DiscCodec final : public Codec {
       return tensor;
     }
     std::vector<int16_t> levels(tensor.size());
-    DISC_RETURN_IF_ERROR(decode_symbols(body, view, {quantizer.max_level, quantizer.is_signed}, levels.data()));
-    for (size_t i = 0; i < levels.size(); ++i) tensor.data()[i] = quantizer.value(levels[i]);
+    std::vector<int8_t> exponents(flags & kPlaneStepFlag ? view.planes : 0);
+    DISC_RETURN_IF_ERROR(decode_symbols(body, view,
+                                        {quantizer.max_level, quantizer.is_signed, (flags & kDensityFlag) != 0},
+                                        levels.data(),
+                                        exponents.empty() ? nullptr : exponents.data()));
+    for (size_t p = 0; p < view.planes; ++p) {
+      Quantizer plane = quantizer;
+      if (!exponents.empty()) {
+        DISC_ASSIGN_OR_RETURN(plane, plane_quantizer(quantizer, exponents[p]));
+      }
+      const int16_t* plane_levels = levels.data() + p * view.plane_size();
+      float* out = tensor.data() + p * view.plane_size();
+      for (size_t i = 0; i < view.plane_size(); ++i) out[i] = plane.value(plane_levels[i]);
+      if (!(flags & kZeroFlag)) continue;
+      float zero_value[kZeroClasses];
+      for (int n = 0; n < kZeroClasses; ++n) zero_value[n] = static_cast<float>(zero[n]) / 512.0f * plane.step;
+      for (size_t y = 0; y < view.height; ++y)
+        for (size_t x = 0; x < view.width; ++x)
+          if (plane_levels[y * view.width + x] == 0)
+            out[y * view.width + x] = zero_value[zero_class(plane_levels, view.height, view.width, y, x)];
+    }
     return tensor;
   }
 };
@@ -117,6 +193,8 @@ Result<std::unique_ptr<Codec>> make_disc(std::vector<float> params) {
     return Error("codec 'disc': lossless mode (bits=0) has no speed=1 variant");
   if (params[kTransform] != 0 && (lossless || params[kSpeed] != 0 || params[kPrune] != 0))
     return Error("codec 'disc': transform=1 needs bits >= 1, speed=0 and prune=0");
+  if (params[kChannelSteps] != 0 && (lossless || params[kSpeed] != 0 || params[kTransform] != 0))
+    return Error("codec 'disc': chs > 0 needs bits >= 1, speed=0 and transform=0");
   return std::unique_ptr<Codec>(new DiscCodec(std::move(params)));
 }
 

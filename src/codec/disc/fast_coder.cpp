@@ -62,8 +62,8 @@ Status decode_fast(std::span<const uint8_t> in, const Quantizer& quantizer, std:
     for (const uint8_t b : bytes)
       if ((b & 15) > largest || (b >> 4) > largest) return Error("level code exceeds " + std::to_string(largest));
     if (values.size() % 2 && bytes.back() >> 4) return Error("padding nibble is not 0");
-    float table[16];
-    for (int c = 0; c < 16; ++c) table[c] = quantizer.value(decode_level(quantizer, c));
+    float table[16] = {};  // codes above `largest` were rejected above
+    for (int c = 0; c <= largest; ++c) table[c] = quantizer.value(decode_level(quantizer, c));
     for (size_t i = 0; i + 1 < values.size(); i += 2) {
       values[i] = table[bytes[i / 2] & 15];
       values[i + 1] = table[bytes[i / 2] >> 4];
@@ -73,8 +73,8 @@ Status decode_fast(std::span<const uint8_t> in, const Quantizer& quantizer, std:
   }
   if (!bytes.empty() && *std::max_element(bytes.begin(), bytes.end()) > largest)
     return Error("level code exceeds " + std::to_string(largest));
-  float table[256];
-  for (int c = 0; c < 256; ++c) table[c] = quantizer.value(decode_level(quantizer, c));
+  float table[256] = {};
+  for (int c = 0; c <= largest; ++c) table[c] = quantizer.value(decode_level(quantizer, c));
   for (size_t i = 0; i < values.size(); ++i) values[i] = table[bytes[i]];
   return Status();
 }

@@ -6,6 +6,8 @@
 #pragma once
 
 #include <algorithm>
+#include <cstddef>
+#include <utility>
 #include <vector>
 
 #include "codec/disc/range_coder.hpp"
@@ -20,10 +22,12 @@ struct Neighbours {
 
 // `code_element(neighbours, value)` codes one element: the encoder passes the value, the
 // decoder receives it in `value`. It returns false on malformed input, which stops the
-// traversal and makes it return false; so does a decoder that ran past its input. so does a decoder that ran past its input.
-template <class T, class Coder, class CodeElement>
+// traversal and makes it return false; so does a decoder that ran past its input.
+// `begin_plane(p)` runs after the flag of every non-empty plane p, before its elements (the
+// element-wise coder codes the plane's step exponent there); false stops the traversal too.
+template <class T, class Coder, class BeginPlane, class CodeElement>
 bool traverse_planes(Coder& coder, const PlaneView& view, CodedPointer<Coder, T> data, BitModel (&plane_empty)[2],
-                     CodeElement&& code_element) {
+                     BeginPlane&& begin_plane, CodeElement&& code_element) {
   // Zero-padded (height+1) x (width+2) copies of the current and previous plane.
   const size_t stride = view.width + 2;
   std::vector<T> current((view.height + 1) * stride, T{0}), previous((view.height + 1) * stride, T{0});
@@ -40,6 +44,7 @@ bool traverse_planes(Coder& coder, const PlaneView& view, CodedPointer<Coder, T>
       std::fill(previous.begin(), previous.end(), T{0});
       continue;
     }
+    if (!begin_plane(p)) return false;
     for (size_t y = 0; y < view.height; ++y) {
       T* row = current.data() + (y + 1) * stride + 1;
       const T* up_row = row - stride;
@@ -47,7 +52,9 @@ bool traverse_planes(Coder& coder, const PlaneView& view, CodedPointer<Coder, T>
       const CodedPointer<Coder, T> out = plane + y * view.width;
       for (size_t x = 0; x < view.width; ++x) {
         T value = kIsEncoder<Coder> ? out[x] : T{0};
-        if (!code_element(Neighbours<T>{row[x - 1], up_row[x], up_row[x - 1], up_row[x + 1], previous_row[x]}, value))
+        // Signed index: row[x - 1] with x = 0 would wrap the unsigned offset (UB, found by UBSan).
+        const ptrdiff_t left = static_cast<ptrdiff_t>(x) - 1;
+        if (!code_element(Neighbours<T>{row[left], up_row[x], up_row[left], up_row[x + 1], previous_row[x]}, value))
           return false;
         row[x] = value;
         if constexpr (!kIsEncoder<Coder>) out[x] = value;
@@ -57,6 +64,13 @@ bool traverse_planes(Coder& coder, const PlaneView& view, CodedPointer<Coder, T>
     std::swap(current, previous);
   }
   return true;
+}
+
+template <class T, class Coder, class CodeElement>
+bool traverse_planes(Coder& coder, const PlaneView& view, CodedPointer<Coder, T> data, BitModel (&plane_empty)[2],
+                     CodeElement&& code_element) {
+  return traverse_planes<T>(
+      coder, view, data, plane_empty, [](size_t) { return true; }, std::forward<CodeElement>(code_element));
 }
 
 }  // namespace disc::codec_disc

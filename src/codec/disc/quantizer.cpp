@@ -98,4 +98,103 @@ Result<Quantizer> make_decoder_quantizer(int bits, bool is_signed, float step) {
   return q;
 }
 
+std::vector<int8_t> centroid_offsets(const Quantizer& quantizer, std::span<const float> values,
+                                     std::span<const int16_t> levels, std::span<const float> plane_steps,
+                                     size_t plane_size) {
+  const size_t levels_count = static_cast<size_t>(quantizer.max_level) + 1;
+  std::vector<double> sum(levels_count, 0.0);
+  std::vector<size_t> count(levels_count, 0);
+  for (size_t i = 0; i < values.size(); ++i) {
+    const int k = levels[i] < 0 ? -levels[i] : levels[i];
+    if (k == 0) continue;
+    const double step = plane_steps.empty() ? quantizer.step : plane_steps[i / plane_size];
+    sum[static_cast<size_t>(k)] += std::fabs(double{values[i]}) / step;
+    ++count[static_cast<size_t>(k)];
+  }
+  std::vector<int8_t> offsets(static_cast<size_t>(quantizer.max_level), 0);
+  for (size_t k = 1; k < levels_count; ++k) {
+    if (count[k] == 0) continue;
+    const double d = std::round(256.0 * (sum[k] / static_cast<double>(count[k]) - static_cast<double>(k)));
+    offsets[k - 1] = static_cast<int8_t>(std::clamp(d, -128.0, 127.0));
+  }
+  return offsets;
+}
+
+Status set_centroids(Quantizer* quantizer, std::span<const int8_t> offsets) {
+  if (offsets.size() != static_cast<size_t>(quantizer->max_level)) return Error("wrong number of centroid offsets");
+  std::vector<float> unit(offsets.size() + 1, 0.0f);
+  for (size_t k = 1; k < unit.size(); ++k) {
+    unit[k] = static_cast<float>(k) + static_cast<float>(offsets[k - 1]) / 256.0f;  // exact in fp32
+    if (double{unit[k]} * quantizer->step > std::numeric_limits<float>::max())
+      return Error("centroid reconstruction overflows fp32");
+  }
+  quantizer->unit = std::move(unit);
+  return Status();
+}
+
+float plane_step(float step, int exponent) {
+  const int half = exponent >= 0 ? exponent / 2 : -((1 - exponent) / 2);  // floor(e / 2)
+  double s = std::ldexp(double{step}, half);
+  if (exponent % 2 != 0) s *= std::sqrt(2.0);
+  return static_cast<float>(s);
+}
+
+Result<Quantizer> plane_quantizer(const Quantizer& quantizer, int exponent) {
+  Quantizer q = quantizer;
+  q.step = plane_step(quantizer.step, exponent);
+  if (!std::isnormal(q.step)) return Error("plane step is not a normal float");
+  if ((q.max_level + 0.5) * double{q.step} > std::numeric_limits<float>::max())
+    return Error("plane step makes the largest level overflow fp32");
+  q.inv_step = 1.0f / q.step;
+  q.threshold = static_cast<float>(double{quantizer.threshold} * q.step / quantizer.step);
+  return q;
+}
+
+std::vector<int8_t> fit_plane_exponents(const Quantizer& quantizer, std::span<const float> values,
+                                        size_t plane_size, float strength) {
+  if (plane_size == 0 || values.empty()) return {};
+  const size_t planes = values.size() / plane_size;
+  std::vector<double> plane_sum(planes, 0.0);
+  std::vector<size_t> plane_count(planes, 0);
+  double sum = 0;
+  size_t count = 0;
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (values[i] == 0) continue;
+    const double v2 = double{values[i]} * values[i];
+    plane_sum[i / plane_size] += v2;
+    ++plane_count[i / plane_size];
+    sum += v2;
+    ++count;
+  }
+  if (count == 0 || sum == 0) return {};
+  const double rms = std::sqrt(sum / static_cast<double>(count));
+  std::vector<int8_t> exponents(planes, 0);
+  for (size_t p = 0; p < planes; ++p) {
+    if (plane_count[p] == 0 || plane_sum[p] == 0) continue;
+    const double ratio = std::sqrt(plane_sum[p] / static_cast<double>(plane_count[p])) / rms;
+    const double e = std::round(2.0 * strength * std::log2(ratio));
+    exponents[p] = static_cast<int8_t>(std::clamp(e, double{kMinPlaneExponent}, double{kMaxPlaneExponent}));
+    if (!plane_quantizer(quantizer, exponents[p]).ok()) return {};
+  }
+  return exponents;
+}
+
+std::vector<uint8_t> zero_offsets(std::span<const float> values, std::span<const int16_t> levels, size_t height,
+                                  size_t width, float step, std::span<const float> plane_steps) {
+  const size_t plane_size = height * width;
+  double sum[kZeroClasses] = {};
+  size_t count[kZeroClasses] = {};
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (levels[i] != 0) continue;
+    const size_t p = i / plane_size, j = i % plane_size;
+    const int n = zero_class(levels.data() + p * plane_size, height, width, j / width, j % width);
+    sum[n] += std::max(0.0, double{values[i]}) / (plane_steps.empty() ? step : plane_steps[p]);
+    ++count[n];
+  }
+  std::vector<uint8_t> offsets(kZeroClasses, 0);
+  for (int n = 0; n < kZeroClasses; ++n)
+    if (count[n] > 0) offsets[n] = static_cast<uint8_t>(std::clamp(std::round(512.0 * sum[n] / count[n]), 0.0, 255.0));
+  return offsets;
+}
+
 }  // namespace disc::codec_disc

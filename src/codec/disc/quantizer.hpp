@@ -1,14 +1,17 @@
 // Pruning, clipping and uniform quantization of fp32 values to integer levels.
 //
-// A level q reconstructs to q * step. Unsigned tensors (no negative value) use levels
-// 0..M with M = 2^bits - 1; signed tensors use -M..M with M = max(1, 2^(bits-1) - 1), so
-// that every level fits in `bits` bits (bits = 1 signed is ternary).
+// A level q reconstructs to sign(q) * unit[|q|] * step, where unit[k] = k unless the payload
+// carries centroid offsets (unit[k] = k + d_k / 256). Unsigned tensors (no negative value)
+// use levels 0..M with M = 2^bits - 1; signed tensors use -M..M with M = max(1, 2^(bits-1) - 1),
+// so that every level fits in `bits` bits (bits = 1 signed is ternary). With per-plane step
+// exponents, plane c uses plane_step(step, e_c) instead of step.
 #pragma once
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <span>
+#include <vector>
 
 #include "disc/status.hpp"
 
@@ -26,8 +29,14 @@ struct Quantizer {
   float step = 1;      // finite, > 0
   float threshold = 0; // magnitudes below it quantize to 0 (encoder only)
   float inv_step = 1;  // 1 / step (encoder only)
+  // Reconstruction points in step units, index 0..M (empty: unit[k] = k).
+  std::vector<float> unit;
 
-  float value(int level) const { return static_cast<float>(level) * step; }
+  float value(int level) const {
+    if (unit.empty()) return static_cast<float>(level) * step;
+    const float magnitude = unit[static_cast<size_t>(level < 0 ? -level : level)] * step;
+    return level < 0 ? -magnitude : magnitude;
+  }
 
   // |level| of a finite value: 0 below the threshold, else round(|v| / step) capped at M.
   // Branch-free so that loops over it vectorize.
@@ -47,5 +56,52 @@ Result<Quantizer> fit_quantizer(std::span<const float> values, const QuantizerSe
 
 // The quantizer a payload describes; rejects a non-finite or non-positive step.
 Result<Quantizer> make_decoder_quantizer(int bits, bool is_signed, float step);
+
+// --- centroid reconstruction (flags bit 1) --------------------------------------------------
+
+// Offset d_k of level k in 1/256 step units: the mean of |x| / step over the values quantized
+// to k, minus k, rounded and clamped to [-128, 127]; 0 for a level no value uses.
+// `levels` are the quantized values of `values`; `plane_steps` (one per plane of
+// `plane_size` values, empty: every value uses quantizer.step) are the steps they used.
+std::vector<int8_t> centroid_offsets(const Quantizer& quantizer, std::span<const float> values,
+                                     std::span<const int16_t> levels, std::span<const float> plane_steps,
+                                     size_t plane_size);
+// Sets quantizer.unit from offsets d_1..d_M (offsets.size() == M); rejects reconstruction
+// points that overflow fp32 at the quantizer's step.
+Status set_centroids(Quantizer* quantizer, std::span<const int8_t> offsets);
+
+// --- zero-level reconstruction by neighbourhood (flags bit 4, unsigned maps) ----------------
+
+// Classes of a level-0 element: how many of its 4 in-plane neighbours (left, right, up, down;
+// outside the plane counts as 0) have a non-zero level, 0..4.
+inline constexpr int kZeroClasses = 5;
+inline int zero_class(const int16_t* plane, size_t height, size_t width, size_t y, size_t x) {
+  const size_t i = y * width + x;
+  return (x > 0 && plane[i - 1] != 0) + (x + 1 < width && plane[i + 1] != 0) + (y > 0 && plane[i - width] != 0) +
+         (y + 1 < height && plane[i + width] != 0);
+}
+// z_n = round(512 * mean of x / step_c over the level-0 values of class n), clamped to
+// 0..255 (0 for an empty class): a level-0 element of class n decodes to (z_n / 512) step_c.
+std::vector<uint8_t> zero_offsets(std::span<const float> values, std::span<const int16_t> levels, size_t height,
+                                  size_t width, float step, std::span<const float> plane_steps);
+
+// --- per-plane step exponents (flags bit 2) -------------------------------------------------
+
+inline constexpr int kMinPlaneExponent = -8;
+inline constexpr int kMaxPlaneExponent = 7;
+
+// step * 2^(e/2), computed in binary64 as step * 2^floor(e/2) * (e odd ? sqrt(2) : 1) and
+// rounded to fp32 once, so that encoder and decoder agree bit for bit.
+float plane_step(float step, int exponent);
+
+// e_c = clamp(round(2 * strength * log2(r_c / r)), -8, 7) with r_c the RMS of plane c's
+// non-zero values and r the tensor's (0 for an all-zero plane). Empty if an exponent would
+// make a plane step that is not a normal float or overflows fp32 at the largest level.
+std::vector<int8_t> fit_plane_exponents(const Quantizer& quantizer, std::span<const float> values,
+                                        size_t plane_size, float strength);
+
+// The quantizer for one plane: step, inverse step and prune threshold scaled by 2^(e/2).
+// Fails if the plane step is not a normal float or the largest reconstruction overflows.
+Result<Quantizer> plane_quantizer(const Quantizer& quantizer, int exponent);
 
 }  // namespace disc::codec_disc

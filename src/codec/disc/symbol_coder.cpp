@@ -1,5 +1,6 @@
 #include "codec/disc/symbol_coder.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -7,24 +8,51 @@
 #include "codec/disc/context_model.hpp"
 #include "codec/disc/exp_golomb.hpp"
 #include "codec/disc/plane_traversal.hpp"
+#include "codec/disc/quantizer.hpp"
 #include "codec/disc/range_coder.hpp"
 
 namespace disc::codec_disc {
 namespace {
 
+// A plane's step exponent e (kMinPlaneExponent..kMaxPlaneExponent) as the 4 bits of
+// e - kMinPlaneExponent, MSB first, down a binary tree of adaptive models.
+template <class Coder>
+int code_plane_exponent(Coder& coder, BitModel (&tree)[kPlaneExponentTree], int exponent) {
+  const int symbol = exponent - kMinPlaneExponent;
+  int node = 1;
+  for (int i = 3; i >= 0; --i) node = 2 * node + coder.bit(tree[node], (symbol >> i) & 1);
+  return node - kPlaneExponentTree + kMinPlaneExponent;
+}
+
 template <class Coder>
 bool code_symbols(Coder& coder, const PlaneView& view, const SymbolFormat& format,
-                  CodedPointer<Coder, int16_t> symbols) {
+                  CodedPointer<Coder, int16_t> symbols, CodedPointer<Coder, int8_t> plane_exponents) {
   auto ctx = std::make_unique<SymbolContexts>();
+  if constexpr (!kIsEncoder<Coder>)
+    if (plane_exponents) std::fill(plane_exponents, plane_exponents + view.planes, int8_t{0});
+  // Plane density (flags bit 3): how many of the plane's elements coded so far are non-zero.
+  unsigned coded = 0, nonzero = 0;
+  const auto begin_plane = [&](size_t p) {
+    coded = nonzero = 0;
+    if (!plane_exponents) return true;
+    const int e = code_plane_exponent(coder, ctx->plane_exponent, kIsEncoder<Coder> ? plane_exponents[p] : 0);
+    if constexpr (!kIsEncoder<Coder>) plane_exponents[p] = static_cast<int8_t>(e);
+    return true;
+  };
   return traverse_planes<int16_t>(
-      coder, view, symbols, ctx->plane_empty, [&](const Neighbours<int16_t>& n, int16_t& symbol) {
+      coder, view, symbols, ctx->plane_empty, begin_plane, [&](const Neighbours<int16_t>& n, int16_t& symbol) {
         const int activity = activity_bucket(n);
-        if (!coder.bit(ctx->zero[zero_context(n, activity)], symbol != 0)) {
+        // The third context component: the previous plane's level, or (flags bit 3) the
+        // density of the plane so far, which separates sparse from dense channels.
+        const int third = format.plane_density ? density_bucket(nonzero, coded) : previous_bucket(n);
+        ++coded;
+        if (!coder.bit(ctx->zero[zero_context(n, activity, third)], symbol != 0)) {
           symbol = 0;
           return true;
         }
+        ++nonzero;
         const int magnitude =
-            code_exp_golomb(coder, ctx->prefix[magnitude_set(n, activity)], ctx->suffix, std::abs(symbol));
+            code_exp_golomb(coder, ctx->prefix[magnitude_set(activity, third)], ctx->suffix, std::abs(symbol));
         if (magnitude == 0 || magnitude > format.max_magnitude) return false;
         const int negative = format.has_sign ? coder.bit(ctx->sign[sign_context(n)], symbol < 0) : 0;
         symbol = static_cast<int16_t>(negative ? -magnitude : magnitude);
@@ -35,18 +63,22 @@ bool code_symbols(Coder& coder, const PlaneView& view, const SymbolFormat& forma
 }  // namespace
 
 Status encode_symbols(const PlaneView& view, const SymbolFormat& format, const int16_t* symbols,
-                      std::vector<uint8_t>* out) {
+                      std::vector<uint8_t>* out, const int8_t* plane_exponents) {
+  if (plane_exponents)
+    for (size_t p = 0; p < view.planes; ++p)
+      if (plane_exponents[p] < kMinPlaneExponent || plane_exponents[p] > kMaxPlaneExponent)
+        return Error("plane step exponent out of range");
   RangeEncoder coder(out);
-  if (!code_symbols(coder, view, format, symbols))
+  if (!code_symbols(coder, view, format, symbols, plane_exponents))
     return Error("level magnitude exceeds " + std::to_string(format.max_magnitude));
   coder.finish();
   return Status();
 }
 
 Status decode_symbols(std::span<const uint8_t> in, const PlaneView& view, const SymbolFormat& format,
-                      int16_t* symbols) {
+                      int16_t* symbols, int8_t* plane_exponents) {
   RangeDecoder coder(in);
-  if (!code_symbols(coder, view, format, symbols))
+  if (!code_symbols(coder, view, format, symbols, plane_exponents))
     return coder.overran() ? Error("range-coded data ends early")
                            : Error("coded symbol is malformed or its magnitude exceeds " +
                                    std::to_string(format.max_magnitude));

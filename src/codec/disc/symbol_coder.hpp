@@ -13,14 +13,17 @@ namespace disc::codec_disc {
 struct SymbolFormat {
   int max_magnitude = 0;  // |symbol| <= max_magnitude <= 255
   bool has_sign = false;  // false: every symbol is >= 0 and no sign is coded
+  bool plane_density = false;  // zero flags also conditioned on the plane's density so far
 };
 
-// Fails only on a symbol outside `format`.
+// Fails only on a symbol outside `format`. `plane_exponents`, if given (one per plane, each
+// in kMinPlaneExponent..kMaxPlaneExponent), are coded before the symbols of each non-empty plane.
 Status encode_symbols(const PlaneView& view, const SymbolFormat& format, const int16_t* symbols,
-                      std::vector<uint8_t>* out);
+                      std::vector<uint8_t>* out, const int8_t* plane_exponents = nullptr);
 
 // Fills `symbols` (view.planes * view.plane_size() entries); consumes all of `in` or fails.
+// With `plane_exponents` (view.planes entries), also decodes those (0 for empty planes).
 Status decode_symbols(std::span<const uint8_t> in, const PlaneView& view, const SymbolFormat& format,
-                      int16_t* symbols);
+                      int16_t* symbols, int8_t* plane_exponents = nullptr);
 
 }  // namespace disc::codec_disc
