@@ -11,14 +11,15 @@ namespace {
 // Default grids span each codec's useful range from near-lossless to heavily lossy; a
 // codec's default sweep is the union of its grids. For element-wise disc the accuracy
 // follows the quantization step (clip value / levels) more than either parameter alone,
-// so those grids step through clip at each bit depth; zero-level offsets (centroid=2) at
-// bits=2 gave better accuracy at equal ratio on two of three hard ReLU cuts (doc/CODEC.md,
-// issue 4); the transform grid is the one measured in doc/CODEC.md. A codec without an entry is evaluated at its defaults only.
+// so those grids step through clip at each bit depth; zero-level offsets with per-plane
+// mean correction (centroid=2,mean=1) at bits=2, also with a small dead zone (prune=0.2),
+// gave the best ratio at <= 1 pp on the three hard ReLU cuts (doc/CODEC.md, issue 4); the
+// transform grid is the one measured in doc/CODEC.md. A codec without an entry is evaluated at its defaults only.
 const std::map<std::string, std::vector<std::string>>& default_grids() {
   static const std::map<std::string, std::vector<std::string>> grids = {
       {"disc",
        {"disc:bits=2,clip=1|1.5|2|3", "disc:bits=3,clip=2|3|4|5|6", "disc:bits=4,clip=4|6|8",
-        "disc:bits=3,clip=4,prune=0.25|0.4", "disc:bits=2,clip=3|3.5|4,centroid=2",
+        "disc:bits=3,clip=4,prune=0.25|0.4", "disc:bits=2,clip=3|3.5|4,prune=0|0.2,centroid=2,mean=1",
         "disc:transform=1,bits=4|5|6,hf=0.25|0.5|1|2"}},
       {"jpeg", {"jpeg:quality=10|20|30|40|50|60|70|80|90"}},
       {"zfp", {"zfp:tolerance=0.2|0.1|0.05|0.02"}},

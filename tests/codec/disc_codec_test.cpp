@@ -325,6 +325,95 @@ TEST(DiscCentroid, LowersTheErrorAtTheSameLevels) {
   }
 }
 
+// --- per-plane mean correction (flags bits 5 and 6) ------------------------------------------
+
+struct PlaneMeans {
+  std::vector<double> mean;  // per plane
+  std::vector<size_t> nonzero;
+};
+PlaneMeans plane_means(const Tensor& t) {
+  const PlaneView v = plane_view(t.shape());
+  PlaneMeans m{std::vector<double>(v.planes, 0), std::vector<size_t>(v.planes, 0)};
+  for (size_t i = 0; i < t.size(); ++i) {
+    m.mean[i / v.plane_size()] += double{t.data()[i]} / v.plane_size();
+    m.nonzero[i / v.plane_size()] += t.data()[i] != 0;
+  }
+  return m;
+}
+
+// Every plane with a non-zero level decodes to its true mean up to the correction's
+// rounding (half of step / 64), unless the map is unsigned and an element had to be held at
+// 0: every element of the plane moves by the same multiple of step / 64. All-zero planes are
+// left as they are.
+void expect_mean_contract(const Tensor& t, const std::string& base) {
+  const std::string spec = base + ",mean=1";
+  const Tensor plain = round_trip(t, *codec(base));
+  const Tensor back = round_trip(t, *codec(spec));
+  const PlaneView v = plane_view(t.shape());
+  const PlaneMeans truth = plane_means(t), before = plane_means(plain), after = plane_means(back);
+  const Bytes payload = codec(base)->encode_payload(t).value();
+  float step;
+  std::memcpy(&step, payload.data() + 1, 4);
+  const bool is_signed = payload[0] & 1;
+  size_t improved = 0, shifted = 0;
+  for (size_t p = 0; p < v.planes; ++p) {
+    const float* a = plain.data() + p * v.plane_size();
+    const float* b = back.data() + p * v.plane_size();
+    if (truth.nonzero[p] == 0) {
+      EXPECT_EQ(0, std::memcmp(a, b, v.plane_size() * 4)) << spec << " all-zero plane " << p;
+      ++improved;
+      continue;
+    }
+    bool held = false;
+    double delta = 0;
+    for (size_t i = 0; i < v.plane_size(); ++i) {
+      if (!is_signed && b[i] == 0) {
+        held = true;
+        continue;
+      }
+      const double diff = double{b[i]} - a[i];
+      if (delta == 0) delta = diff;
+      ASSERT_NEAR(diff, delta, 1e-5 * step) << spec << " plane " << p << ": one shift per plane";
+    }
+    ASSERT_NEAR(delta / step * 64, std::round(delta / step * 64), 1e-3) << spec << " plane " << p;
+    if (delta != 0) ++shifted;
+    if (!held && delta != 0 && std::fabs(delta) < 127.0 / 64 * step)
+      EXPECT_LE(std::fabs(after.mean[p] - truth.mean[p]), 0.5 / 64 * step + 1e-5 * step) << spec << " plane " << p;
+    improved += std::fabs(after.mean[p] - truth.mean[p]) <= std::fabs(before.mean[p] - truth.mean[p]) + 1e-6 * step;
+  }
+  EXPECT_GT(shifted, 0u) << spec;
+  EXPECT_EQ(improved, v.planes) << spec;
+}
+
+TEST(DiscMean, NonEmptyPlanesDecodeToTheirTrueMean) {
+  const Tensor sparse = realistic_sparse_map({1, 12, 20, 19}, 0.6, 80);
+  const Tensor dense = dense_signed_map({1, 6, 20, 19}, 81);
+  Tensor with_empty = realistic_sparse_map({1, 5, 9, 11}, 0.5, 82);
+  std::fill(with_empty.data() + 2 * 99, with_empty.data() + 3 * 99, 0.0f);  // plane 2 all zero
+  for (const char* base : {"disc:bits=2,clip=3", "disc:bits=2,clip=4,centroid=2", "disc:bits=3,clip=3,centroid=3",
+                           "disc:bits=2,clip=3,prune=0.25", "disc:bits=8,clip=0"}) {
+    expect_mean_contract(sparse, base);
+    expect_mean_contract(with_empty, base);
+  }
+  for (const char* base : {"disc:bits=2,clip=2", "disc:bits=4,clip=3,centroid=1", "disc:bits=1"})
+    expect_mean_contract(dense, base);
+}
+
+TEST(DiscMean, LevelsAndOtherSideInformationAreUnchanged) {
+  // The corrections only add to the body; without mean the stream is the one before it.
+  const Tensor t = realistic_sparse_map({1, 16, 14, 14}, 0.6, 83);
+  for (const char* base : {"disc:bits=2,clip=3", "disc:bits=2,clip=3,centroid=2"}) {
+    const Bytes plain = codec(base)->encode_payload(t).value();
+    EXPECT_EQ(plain, codec(std::string(base) + ",mean=0")->encode_payload(t).value());
+    EXPECT_EQ(plain[0] & 32, 0);
+    const Bytes corrected = codec(std::string(base) + ",mean=1")->encode_payload(t).value();
+    EXPECT_EQ(corrected[0], plain[0] | 32);
+    EXPECT_EQ(0, std::memcmp(corrected.data() + 1, plain.data() + 1, 4));  // same step
+    EXPECT_GT(corrected.size(), plain.size());
+    EXPECT_LT(corrected.size(), plain.size() + 16 * 2);  // at most about two bytes per plane
+  }
+}
+
 TEST(DiscPlaneSteps, KeptValuesWithinTheirPlaneStep) {
   // Planes of very different scales (including an all-zero plane and a tiny one).
   Tensor scaled = realistic_sparse_map({1, 8, 20, 19}, 0.6, 74);
@@ -491,6 +580,12 @@ TEST(DiscParams, RejectsInvalidCombinations) {
   EXPECT_FALSE(make_codec("disc:centroid=4").ok());
   EXPECT_TRUE(make_codec("disc:bits=2,chs=1,centroid=1,prune=0.3").ok());
   EXPECT_TRUE(make_codec("disc:centroid=1,speed=1").ok());
+  EXPECT_FALSE(make_codec("disc:mean=2").ok());
+  EXPECT_FALSE(make_codec("disc:mean=0.5").ok());
+  EXPECT_FALSE(make_codec("disc:mean=1,speed=1").ok());
+  EXPECT_FALSE(make_codec("disc:mean=1,transform=1").ok());
+  EXPECT_FALSE(make_codec("disc:mean=1,bits=0").ok());
+  EXPECT_TRUE(make_codec("disc:bits=2,chs=1,centroid=3,prune=0.3,mean=1").ok());
 }
 
 // --- compression --------------------------------------------------------------------------
@@ -535,7 +630,8 @@ TEST(DiscRobustness, DamagedPayloadsNeverCrash) {
   for (const char* spec : {"disc", "disc:bits=1", "disc:bits=8,clip=0", "disc:speed=1", "disc:bits=0",
                            "disc:transform=1", "disc:transform=1,bits=8,clip=0,hf=0", "disc:transform=1,bits=1,hf=4",
                            "disc:bits=2,clip=3,centroid=1", "disc:bits=3,chs=1", "disc:bits=8,clip=0,chs=0.5,centroid=1",
-                           "disc:bits=3,centroid=1,speed=1"}) {
+                           "disc:bits=3,centroid=1,speed=1", "disc:bits=2,clip=3,mean=1",
+                           "disc:bits=2,clip=4,centroid=3,chs=0.5,mean=1"}) {
     const auto c = codec(spec);
     for (const Tensor* t : {&sparse, &dense}) {
       const Bytes payload = c->encode_payload(*t).value();
@@ -559,7 +655,8 @@ TEST(DiscRobustness, DamagedPayloadsNeverCrash) {
 }
 
 TEST(DiscRobustness, RejectsBadSideInformation) {
-  for (const char* spec : {"disc", "disc:transform=1", "disc:chs=1,centroid=1", "disc:speed=1,centroid=1"}) {
+  for (const char* spec : {"disc", "disc:transform=1", "disc:chs=1,centroid=1", "disc:speed=1,centroid=1",
+                           "disc:mean=1", "disc:chs=1,mean=1,centroid=1"}) {
     const auto c = codec(spec);
     const Tensor t = dense_signed_map({1, 2, 4, 4}, 40);
     Bytes payload = c->encode_payload(t).value();
@@ -587,18 +684,30 @@ TEST(DiscRobustness, RejectsFlagsTheModeCannotCarry) {
   const Tensor t = realistic_sparse_map({1, 4, 9, 11}, 0.5, 42);
   const auto transform = codec("disc:transform=1");
   const auto fast = codec("disc:speed=1");
-  for (const uint8_t flag : {2, 4, 8}) {
+  for (const uint8_t flag : {2, 4, 8, 32}) {
     Bytes payload = transform->encode_payload(t).value();
     payload[0] |= flag;
     auto r = transform->decode_payload(payload, t.shape());
     ASSERT_FALSE(r.ok());
     EXPECT_NE(r.error().message().find("transform"), std::string::npos) << r.error().message();
   }
-  for (const uint8_t flag : {4, 8}) {
+  for (const uint8_t flag : {4, 8, 32}) {
     Bytes payload = fast->encode_payload(t).value();
     payload[0] |= flag;
     EXPECT_FALSE(fast->decode_payload(payload, t.shape()).ok());
   }
+}
+
+// The corrections sit in the range-coded body: a stream with them read as one without
+// fails or decodes differently, never silently the same.
+TEST(DiscRobustness, MeanCorrectionsNeedTheirFlag) {
+  const Tensor t = realistic_sparse_map({1, 4, 9, 11}, 0.5, 44);
+  const Bytes with = codec("disc:bits=2,clip=3,mean=1")->encode_payload(t).value();
+  const Tensor right = codec("disc:bits=2,clip=3")->decode_payload(with, t.shape()).value();
+  Bytes without_flag = with;
+  without_flag[0] &= static_cast<uint8_t>(~32);
+  const auto wrong = codec("disc:bits=2,clip=3")->decode_payload(without_flag, t.shape());
+  if (wrong.ok()) EXPECT_NE(0, std::memcmp(wrong->data(), right.data(), right.bytes()));
 }
 
 // A plane step that overflows or underflows fp32 is rejected, and so is a centroid

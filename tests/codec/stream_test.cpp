@@ -138,14 +138,14 @@ void fix_crc(Bytes* s) {
 // More parameters than the codec has stay an error.
 TEST(Stream, FewerParametersTakeTheirDefaults) {
   const Tensor t = sample_tensor();
-  const auto codec = make_codec("disc:bits=3,clip=4,centroid=1").value();  // last parameter not at its default
+  const auto codec = make_codec("disc:bits=3,clip=4,centroid=1,mean=1").value();  // last parameter not at its default
   const Bytes full = compress(t, *codec).value();
   const Tensor expected = decompress(full).value();
   const size_t count_offset = 7;
   const size_t params_offset = 8 + 4 * t.shape().size();
   const size_t params = full[count_offset];
   ASSERT_EQ(params, codec->info().params.size());
-  for (const size_t kept : {size_t{4}, size_t{6}}) {
+  for (const size_t kept : {size_t{4}, size_t{6}, size_t{8}}) {
     Bytes old = full;
     old[count_offset] = static_cast<uint8_t>(kept);
     old.erase(old.begin() + static_cast<long>(params_offset + 4 * kept),

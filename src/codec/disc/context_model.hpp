@@ -61,6 +61,8 @@ struct SymbolContexts {
   BitModel suffix[kMaxPrefix + 1][kMaxPrefix];     // suffix bit j of an n-bit suffix
   BitModel sign[kSignContexts];                    // symbol < 0
   BitModel plane_exponent[kPlaneExponentTree];     // per-plane step exponent, binary tree
+  BitModel mean_prefix[kMaxPrefix];                // Exp-Golomb prefix of a plane's mean correction
+  BitModel mean_suffix[kMaxPrefix + 1][kMaxPrefix];  // and its suffix bits
 };
 
 }  // namespace disc::codec_disc

@@ -3,6 +3,8 @@
 // or, with transform=1, quantize and range-code 8x8 DCT coefficients with the same step).
 // Lossless (bits=0): context-model and range-code the fp32 bit patterns.
 // Payload layout in doc/FORMAT.md ("Payload: disc").
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <string>
 
@@ -19,7 +21,7 @@ namespace {
 
 using namespace codec_disc;
 
-enum Param { kBits, kPrune, kClip, kSpeed, kTransform, kHighFrequency, kChannelSteps, kCentroid };
+enum Param { kBits, kPrune, kClip, kSpeed, kTransform, kHighFrequency, kChannelSteps, kCentroid, kMean };
 
 const CodecInfo& disc_info() {
   static const CodecInfo info{
@@ -41,6 +43,8 @@ const CodecInfo& disc_info() {
           {"centroid", "bit mask: 1 = levels >= 1 decode to the mean of the values they hold (element-wise modes); "
                        "2 = level 0 of unsigned maps decodes to the mean of its values by neighbourhood (speed=0, "
                        "transform=0)", 0, 0, 3, true},
+          {"mean", "1 = per-plane mean correction: every element of a plane is shifted so that the plane decodes "
+                   "to its mean (to step/128; needs speed=0, transform=0)", 0, 0, 1, true},
       }};
   return info;
 }
@@ -50,7 +54,59 @@ constexpr uint8_t kCentroidFlag = 2;    // M int8 centroid offsets follow the st
 constexpr uint8_t kPlaneStepFlag = 4;   // plane step exponents in the range-coded body
 constexpr uint8_t kDensityFlag = 8;     // zero flags conditioned on the plane's density (range coder)
 constexpr uint8_t kZeroFlag = 16;       // 5 zero-level offsets by neighbourhood follow (unsigned, range coder)
-constexpr uint8_t kKnownFlags = kSignedFlag | kCentroidFlag | kPlaneStepFlag | kDensityFlag | kZeroFlag;
+constexpr uint8_t kMeanFlag = 32;       // per-plane mean corrections in the range-coded body
+constexpr uint8_t kKnownFlags = kSignedFlag | kCentroidFlag | kPlaneStepFlag | kDensityFlag | kZeroFlag | kMeanFlag;
+
+// Mean corrections are in units of step / kMeanUnit.
+constexpr float kMeanUnit = 64;
+
+// Decodes the levels of one plane into `out`: level values (plane step, centroids), the
+// zero-level offsets `zero` (null: none), then the mean correction (0: none), added to every
+// element. Unsigned maps never decode negative.
+void reconstruct_plane(const Quantizer& plane, const int16_t* levels, const PlaneView& view, const uint8_t* zero,
+                       int correction, float* out) {
+  const size_t n = view.plane_size();
+  for (size_t i = 0; i < n; ++i) out[i] = plane.value(levels[i]);
+  if (zero) {
+    float zero_value[kZeroClasses];
+    for (int c = 0; c < kZeroClasses; ++c) zero_value[c] = static_cast<float>(zero[c]) / 512.0f * plane.step;
+    for (size_t y = 0; y < view.height; ++y)
+      for (size_t x = 0; x < view.width; ++x)
+        if (levels[y * view.width + x] == 0)
+          out[y * view.width + x] = zero_value[zero_class(levels, view.height, view.width, y, x)];
+  }
+  if (correction == 0) return;
+  const float delta = static_cast<float>(correction) / kMeanUnit * plane.step;
+  for (size_t i = 0; i < n; ++i) {
+    const float v = out[i] + delta;
+    out[i] = plane.is_signed ? v : std::max(0.0f, v);
+  }
+}
+
+// The correction d_p of each plane: round(kMeanUnit * (true mean - decoded mean) / step_p),
+// clamped to kMinMeanCorrection..kMaxMeanCorrection; 0 for a plane of level 0 only (not coded).
+std::vector<int8_t> mean_corrections(const PlaneView& view, std::span<const float> values,
+                                     std::span<const int16_t> levels, const Quantizer& quantizer,
+                                     std::span<const int8_t> exponents, const uint8_t* zero) {
+  std::vector<int8_t> corrections(view.planes, 0);
+  std::vector<float> decoded(view.plane_size());
+  for (size_t p = 0; p < view.planes; ++p) {
+    const int16_t* plane_levels = levels.data() + p * view.plane_size();
+    if (std::all_of(plane_levels, plane_levels + view.plane_size(), [](int16_t q) { return q == 0; })) continue;
+    Quantizer plane = quantizer;
+    if (!exponents.empty()) {
+      auto q = plane_quantizer(quantizer, exponents[p]);
+      if (!q.ok()) continue;
+      plane = *q;
+    }
+    reconstruct_plane(plane, plane_levels, view, zero, 0, decoded.data());
+    double difference = 0;
+    for (size_t i = 0; i < view.plane_size(); ++i) difference += double{values[p * view.plane_size() + i]} - decoded[i];
+    const double d = std::round(kMeanUnit * difference / (static_cast<double>(view.plane_size()) * plane.step));
+    corrections[p] = static_cast<int8_t>(std::clamp(d, double{kMinMeanCorrection}, double{kMaxMeanCorrection}));
+  }
+  return corrections;
+}
 
 class DiscCodec final : public Codec {
  public:
@@ -62,6 +118,7 @@ class DiscCodec final : public Codec {
   bool transform() const { return params()[kTransform] != 0; }
   bool centroid() const { return (static_cast<int>(params()[kCentroid]) & 1) && !transform(); }
   bool zero_centroid() const { return (static_cast<int>(params()[kCentroid]) & 2) && !transform() && !fast(); }
+  int mean() const { return transform() || fast() ? 0 : static_cast<int>(params()[kMean]); }
 
   Result<Bytes> encode_payload(const Tensor& tensor) const override {
     const PlaneView view = plane_view(tensor.shape());
@@ -104,20 +161,33 @@ class DiscCodec final : public Codec {
     const bool zero = zero_centroid() && !quantizer.is_signed;
     w.u8(static_cast<uint8_t>((quantizer.is_signed ? kSignedFlag : 0) | (centroid() ? kCentroidFlag : 0) |
                               (exponents.empty() ? 0 : kPlaneStepFlag) | (fast() ? 0 : kDensityFlag) |
-                              (zero ? kZeroFlag : 0)));
+                              (zero ? kZeroFlag : 0) | (mean() ? kMeanFlag : 0)));
     w.f32(quantizer.step);
-    if (centroid())
-      for (int8_t d : centroid_offsets(quantizer, tensor.values(), levels, plane_steps, view.plane_size()))
-        w.u8(static_cast<uint8_t>(d));
-    if (zero)
-      for (uint8_t z : zero_offsets(tensor.values(), levels, view.height, view.width, quantizer.step, plane_steps))
-        w.u8(z);
+    std::vector<int8_t> offsets;
+    if (centroid()) {
+      offsets = centroid_offsets(quantizer, tensor.values(), levels, plane_steps, view.plane_size());
+      for (int8_t d : offsets) w.u8(static_cast<uint8_t>(d));
+    }
+    std::vector<uint8_t> zero_bytes;
+    if (zero) {
+      zero_bytes = zero_offsets(tensor.values(), levels, view.height, view.width, quantizer.step, plane_steps);
+      for (uint8_t z : zero_bytes) w.u8(z);
+    }
     if (fast()) {
       DISC_RETURN_IF_ERROR(encode_fast(quantizer, tensor.values(), &out));
       return out;
     }
+    std::vector<int8_t> corrections;
+    if (mean()) {
+      // What the decoder reconstructs without the correction, plane by plane.
+      Quantizer decoder = quantizer;
+      if (centroid()) DISC_RETURN_IF_ERROR(set_centroids(&decoder, offsets));
+      corrections = mean_corrections(view, tensor.values(), levels, decoder, exponents,
+                                     zero ? zero_bytes.data() : nullptr);
+    }
     DISC_RETURN_IF_ERROR(encode_symbols(view, {quantizer.max_level, quantizer.is_signed, true}, levels.data(), &out,
-                                        exponents.empty() ? nullptr : exponents.data()));
+                                        exponents.empty() ? nullptr : exponents.data(),
+                                        corrections.empty() ? nullptr : corrections.data()));
     return out;
   }
 
@@ -136,8 +206,9 @@ class DiscCodec final : public Codec {
     if ((flags & kZeroFlag) && (flags & kSignedFlag)) return Error("zero-level offsets are not valid for signed maps");
     if (transform() && (flags & (kCentroidFlag | kPlaneStepFlag | kDensityFlag | kZeroFlag)))
       return Error("flags " + std::to_string(flags) + " are not valid in transform mode");
-    if (fast() && (flags & (kPlaneStepFlag | kDensityFlag | kZeroFlag)))
-      return Error("plane steps, density contexts and zero-level offsets are not valid with speed=1");
+    if (fast() && (flags & (kPlaneStepFlag | kDensityFlag | kZeroFlag | kMeanFlag)))
+      return Error("plane steps, density contexts, zero-level offsets and mean corrections are not valid with speed=1");
+    if (transform() && (flags & kMeanFlag)) return Error("mean corrections are not valid in transform mode");
     DISC_ASSIGN_OR_RETURN(const float step, r.f32("quantization step"));
     DISC_ASSIGN_OR_RETURN(Quantizer quantizer, make_decoder_quantizer(bits(), flags & kSignedFlag, step));
     if (flags & kCentroidFlag) {
@@ -163,25 +234,18 @@ class DiscCodec final : public Codec {
     }
     std::vector<int16_t> levels(tensor.size());
     std::vector<int8_t> exponents(flags & kPlaneStepFlag ? view.planes : 0);
+    std::vector<int8_t> corrections(flags & kMeanFlag ? view.planes : 0);
     DISC_RETURN_IF_ERROR(decode_symbols(body, view,
                                         {quantizer.max_level, quantizer.is_signed, (flags & kDensityFlag) != 0},
-                                        levels.data(),
-                                        exponents.empty() ? nullptr : exponents.data()));
+                                        levels.data(), exponents.empty() ? nullptr : exponents.data(),
+                                        corrections.empty() ? nullptr : corrections.data()));
     for (size_t p = 0; p < view.planes; ++p) {
       Quantizer plane = quantizer;
       if (!exponents.empty()) {
         DISC_ASSIGN_OR_RETURN(plane, plane_quantizer(quantizer, exponents[p]));
       }
-      const int16_t* plane_levels = levels.data() + p * view.plane_size();
-      float* out = tensor.data() + p * view.plane_size();
-      for (size_t i = 0; i < view.plane_size(); ++i) out[i] = plane.value(plane_levels[i]);
-      if (!(flags & kZeroFlag)) continue;
-      float zero_value[kZeroClasses];
-      for (int n = 0; n < kZeroClasses; ++n) zero_value[n] = static_cast<float>(zero[n]) / 512.0f * plane.step;
-      for (size_t y = 0; y < view.height; ++y)
-        for (size_t x = 0; x < view.width; ++x)
-          if (plane_levels[y * view.width + x] == 0)
-            out[y * view.width + x] = zero_value[zero_class(plane_levels, view.height, view.width, y, x)];
+      reconstruct_plane(plane, levels.data() + p * view.plane_size(), view, (flags & kZeroFlag) ? zero : nullptr,
+                        corrections.empty() ? 0 : corrections[p], tensor.data() + p * view.plane_size());
     }
     return tensor;
   }
@@ -195,6 +259,8 @@ Result<std::unique_ptr<Codec>> make_disc(std::vector<float> params) {
     return Error("codec 'disc': transform=1 needs bits >= 1, speed=0 and prune=0");
   if (params[kChannelSteps] != 0 && (lossless || params[kSpeed] != 0 || params[kTransform] != 0))
     return Error("codec 'disc': chs > 0 needs bits >= 1, speed=0 and transform=0");
+  if (params[kMean] != 0 && (lossless || params[kSpeed] != 0 || params[kTransform] != 0))
+    return Error("codec 'disc': mean > 0 needs bits >= 1, speed=0 and transform=0");
   return std::unique_ptr<Codec>(new DiscCodec(std::move(params)));
 }
 

@@ -24,19 +24,39 @@ int code_plane_exponent(Coder& coder, BitModel (&tree)[kPlaneExponentTree], int 
   return node - kPlaneExponentTree + kMinPlaneExponent;
 }
 
+// A plane's mean correction d (kMinMeanCorrection..kMaxMeanCorrection) as the Exp-Golomb
+// code of zigzag(d) + 1 (1..255: d = 0, -1, 1, -2, 2, ...). Returns false if malformed.
+template <class Coder>
+bool code_mean_correction(Coder& coder, SymbolContexts& ctx, int& correction) {
+  const int code = correction > 0 ? 2 * correction : -2 * correction + 1;  // zigzag + 1
+  const int m = code_exp_golomb(coder, ctx.mean_prefix, ctx.mean_suffix, code);
+  if (m == 0) return false;
+  correction = m % 2 == 0 ? m / 2 : -(m - 1) / 2;
+  return correction >= kMinMeanCorrection && correction <= kMaxMeanCorrection;
+}
+
 template <class Coder>
 bool code_symbols(Coder& coder, const PlaneView& view, const SymbolFormat& format,
-                  CodedPointer<Coder, int16_t> symbols, CodedPointer<Coder, int8_t> plane_exponents) {
+                  CodedPointer<Coder, int16_t> symbols, CodedPointer<Coder, int8_t> plane_exponents,
+                  CodedPointer<Coder, int8_t> mean_corrections) {
   auto ctx = std::make_unique<SymbolContexts>();
-  if constexpr (!kIsEncoder<Coder>)
+  if constexpr (!kIsEncoder<Coder>) {
     if (plane_exponents) std::fill(plane_exponents, plane_exponents + view.planes, int8_t{0});
+    if (mean_corrections) std::fill(mean_corrections, mean_corrections + view.planes, int8_t{0});
+  }
   // Plane density (flags bit 3): how many of the plane's elements coded so far are non-zero.
   unsigned coded = 0, nonzero = 0;
   const auto begin_plane = [&](size_t p) {
     coded = nonzero = 0;
-    if (!plane_exponents) return true;
-    const int e = code_plane_exponent(coder, ctx->plane_exponent, kIsEncoder<Coder> ? plane_exponents[p] : 0);
-    if constexpr (!kIsEncoder<Coder>) plane_exponents[p] = static_cast<int8_t>(e);
+    if (plane_exponents) {
+      const int e = code_plane_exponent(coder, ctx->plane_exponent, kIsEncoder<Coder> ? plane_exponents[p] : 0);
+      if constexpr (!kIsEncoder<Coder>) plane_exponents[p] = static_cast<int8_t>(e);
+    }
+    if (mean_corrections) {
+      int d = kIsEncoder<Coder> ? mean_corrections[p] : 0;
+      if (!code_mean_correction(coder, *ctx, d)) return false;
+      if constexpr (!kIsEncoder<Coder>) mean_corrections[p] = static_cast<int8_t>(d);
+    }
     return true;
   };
   return traverse_planes<int16_t>(
@@ -63,22 +83,24 @@ bool code_symbols(Coder& coder, const PlaneView& view, const SymbolFormat& forma
 }  // namespace
 
 Status encode_symbols(const PlaneView& view, const SymbolFormat& format, const int16_t* symbols,
-                      std::vector<uint8_t>* out, const int8_t* plane_exponents) {
-  if (plane_exponents)
-    for (size_t p = 0; p < view.planes; ++p)
-      if (plane_exponents[p] < kMinPlaneExponent || plane_exponents[p] > kMaxPlaneExponent)
-        return Error("plane step exponent out of range");
+                      std::vector<uint8_t>* out, const int8_t* plane_exponents, const int8_t* mean_corrections) {
+  for (size_t p = 0; p < view.planes; ++p) {
+    if (plane_exponents && (plane_exponents[p] < kMinPlaneExponent || plane_exponents[p] > kMaxPlaneExponent))
+      return Error("plane step exponent out of range");
+    if (mean_corrections && (mean_corrections[p] < kMinMeanCorrection || mean_corrections[p] > kMaxMeanCorrection))
+      return Error("plane mean correction out of range");
+  }
   RangeEncoder coder(out);
-  if (!code_symbols(coder, view, format, symbols, plane_exponents))
+  if (!code_symbols(coder, view, format, symbols, plane_exponents, mean_corrections))
     return Error("level magnitude exceeds " + std::to_string(format.max_magnitude));
   coder.finish();
   return Status();
 }
 
 Status decode_symbols(std::span<const uint8_t> in, const PlaneView& view, const SymbolFormat& format,
-                      int16_t* symbols, int8_t* plane_exponents) {
+                      int16_t* symbols, int8_t* plane_exponents, int8_t* mean_corrections) {
   RangeDecoder coder(in);
-  if (!code_symbols(coder, view, format, symbols, plane_exponents))
+  if (!code_symbols(coder, view, format, symbols, plane_exponents, mean_corrections))
     return coder.overran() ? Error("range-coded data ends early")
                            : Error("coded symbol is malformed or its magnitude exceeds " +
                                    std::to_string(format.max_magnitude));
