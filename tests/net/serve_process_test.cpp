@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <string>
 #include <thread>
 #include <utility>
@@ -84,6 +85,16 @@ std::unique_ptr<disc::EdgeClient> client_for(const std::string& address) {
   return std::move(disc::EdgeClient::connect(options)).value();
 }
 
+// Output and exit status of a shell command (stderr included).
+std::pair<std::string, int> run_shell(const std::string& command) {
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  if (!pipe) return {"popen failed", -1};
+  std::string output;
+  char buffer[4096];
+  while (size_t n = fread(buffer, 1, sizeof buffer, pipe)) output.append(buffer, n);
+  return {output, pclose(pipe)};
+}
+
 TEST(ServeProcessTest, ExitsCleanlyOnSigterm) {
   ServeProcess serve({"--workers", "2"});
   const std::string address = serve.address();
@@ -106,15 +117,10 @@ TEST(ServeProcessTest, EdgeCommandClassifiesThroughTheServer) {
   ASSERT_FALSE(address.empty());
   auto description = client_for(address)->describe();
   ASSERT_FALSE(description.ok());  // no token
-  const std::string command = std::string(DISC_CLI) + " -q --assets " + DISC_TEST_ASSETS_DIR +
-                              " edge --server " + address + " --token t0ken --model resnet20_cifar10" +
-                              " --server-only --dataset-images 4 --check-local --json";
-  FILE* edge = popen(command.c_str(), "r");
-  ASSERT_NE(edge, nullptr);
-  std::string output;
-  char buffer[4096];
-  while (size_t n = fread(buffer, 1, sizeof buffer, edge)) output.append(buffer, n);
-  EXPECT_EQ(pclose(edge), 0) << output;
+  const auto [output, status] = run_shell(std::string(DISC_CLI) + " -q --assets " + DISC_TEST_ASSETS_DIR +
+                                          " edge --server " + address + " --token t0ken --model resnet20_cifar10" +
+                                          " --server-only --dataset-images 4 --check-local --json");
+  EXPECT_EQ(status, 0) << output;
   EXPECT_NE(output.find("\"local_agreement\": 1.0"), std::string::npos) << output;
   EXPECT_NE(output.find("\"images\": 4"), std::string::npos) << output;
   EXPECT_EQ(serve.stop(SIGTERM, 30), 0);
@@ -122,14 +128,8 @@ TEST(ServeProcessTest, EdgeCommandClassifiesThroughTheServer) {
 
 // Output and exit status of a `disc -q edge --edge-only` run on resnet20_cifar10's data set.
 std::pair<std::string, int> run_edge_only(const std::string& args) {
-  const std::string command = std::string(DISC_CLI) + " -q --assets " + DISC_TEST_ASSETS_DIR +
-                              " edge --model resnet20_cifar10 --edge-only --json " + args + " 2>&1";
-  FILE* edge = popen(command.c_str(), "r");
-  if (!edge) return {"popen failed", -1};
-  std::string output;
-  char buffer[4096];
-  while (size_t n = fread(buffer, 1, sizeof buffer, edge)) output.append(buffer, n);
-  return {output, pclose(edge)};
+  return run_shell(std::string(DISC_CLI) + " -q --assets " + DISC_TEST_ASSETS_DIR +
+                   " edge --model resnet20_cifar10 --edge-only --json " + args);
 }
 
 TEST(ServeProcessTest, EdgeFirstImageSelectsASliceOfTheDataSet) {
@@ -151,6 +151,37 @@ TEST(ServeProcessTest, EdgeFirstImageSelectsASliceOfTheDataSet) {
   const auto [past, past_status] = run_edge_only("--dataset-images 2 --first-image 9999");
   EXPECT_NE(past_status, 0);
   EXPECT_NE(past.find("--first-image 9999 --dataset-images 2: data set"), std::string::npos) << past;
+}
+
+// A self-signed certificate for 127.0.0.1 in `dir`: dir/NAME.pem and dir/NAME.key.
+void make_certificate(const std::string& dir, const std::string& name) {
+  const auto [output, status] = run_shell("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=disc-test"
+                                          " -addext subjectAltName=IP:127.0.0.1 -keyout " + dir + "/" + name +
+                                          ".key -out " + dir + "/" + name + ".pem");
+  ASSERT_EQ(status, 0) << output;
+}
+
+TEST(ServeProcessTest, TlsServerAnswersOnlyClientsThatTrustItsCertificate) {
+  char dir_template[] = "/tmp/disc_tls_XXXXXX";
+  ASSERT_NE(mkdtemp(dir_template), nullptr);
+  const std::string dir = dir_template;
+  make_certificate(dir, "server");
+  make_certificate(dir, "other");
+  ServeProcess serve({"--tls-cert", dir + "/server.pem", "--tls-key", dir + "/server.key"});
+  const std::string address = serve.address();
+  ASSERT_FALSE(address.empty());
+  const std::string edge = std::string(DISC_CLI) + " -q --assets " + DISC_TEST_ASSETS_DIR + " edge --server " +
+                           address + " --model resnet20_cifar10 --server-only --dataset-images 2 --retries 0 ";
+
+  const auto [trusted, trusted_status] = run_shell(edge + "--check-local --json --tls-ca " + dir + "/server.pem");
+  EXPECT_EQ(trusted_status, 0) << trusted;
+  EXPECT_NE(trusted.find("\"local_agreement\": 1.0"), std::string::npos) << trusted;
+  const auto [plain, plain_status] = run_shell(edge + "--deadline-ms 3000");
+  EXPECT_NE(plain_status, 0) << plain;
+  const auto [untrusted, untrusted_status] = run_shell(edge + "--deadline-ms 3000 --tls-ca " + dir + "/other.pem");
+  EXPECT_NE(untrusted_status, 0) << untrusted;
+  EXPECT_EQ(serve.stop(SIGTERM, 30), 0);
+  std::filesystem::remove_all(dir);
 }
 
 TEST(ServeProcessTest, EdgeReportsAnUnreachableServerInOneLine) {
