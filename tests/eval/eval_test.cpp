@@ -101,7 +101,9 @@ TEST_F(EvalTest, CalibrationMeetsTheBudgetOnItsOwnImages) {
   EXPECT_LE(chosen.top1_loss_pp, budget);  // measured with the labels calibration never read
   EXPECT_GT(chosen.ratio, 4.0);
   for (const EvalRow& r : one_cut)  // nothing with a higher ratio also met the budget
-    if (r.ratio > chosen.ratio) EXPECT_GT(r.estimated_loss_pp + r.estimated_loss_se_pp, budget) << r.codec;
+    if (r.ratio > chosen.ratio) {
+      EXPECT_GT(r.estimated_loss_pp + r.estimated_loss_se_pp, budget) << r.codec;
+    }
   EXPECT_FALSE(choose_calibrated(one_cut, -1.0).ok());
 }
 

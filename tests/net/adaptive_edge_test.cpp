@@ -195,7 +195,9 @@ TEST_F(AdaptiveEdgeTest, ProbesBackOffWhileTheyConfirmTheEstimateAndResetWhenNot
     if (i == 25) link_bps_ = 1e5;  // ... and slows down again
     const AdaptiveStep s = run(*edge, i);
     if (s.probe) probes.push_back(i);
-    if (i == 24) EXPECT_TRUE(s.probe && s.sampled);
+    if (i == 24) {
+      EXPECT_TRUE(s.probe && s.sampled);
+    }
     if (i == 25) {
       EXPECT_EQ(s.plan.kind, Plan::Kind::kSplit);  // planned on what the probe measured
       EXPECT_FALSE(s.probe);
