@@ -377,8 +377,9 @@ void expect_mean_contract(const Tensor& t, const std::string& base) {
     }
     ASSERT_NEAR(delta / step * 64, std::round(delta / step * 64), 1e-3) << spec << " plane " << p;
     if (delta != 0) ++shifted;
-    if (!held && delta != 0 && std::fabs(delta) < 127.0 / 64 * step)
+    if (!held && delta != 0 && std::fabs(delta) < 127.0 / 64 * step) {
       EXPECT_LE(std::fabs(after.mean[p] - truth.mean[p]), 0.5 / 64 * step + 1e-5 * step) << spec << " plane " << p;
+    }
     improved += std::fabs(after.mean[p] - truth.mean[p]) <= std::fabs(before.mean[p] - truth.mean[p]) + 1e-6 * step;
   }
   EXPECT_GT(shifted, 0u) << spec;
@@ -707,7 +708,9 @@ TEST(DiscRobustness, MeanCorrectionsNeedTheirFlag) {
   Bytes without_flag = with;
   without_flag[0] &= static_cast<uint8_t>(~32);
   const auto wrong = codec("disc:bits=2,clip=3")->decode_payload(without_flag, t.shape());
-  if (wrong.ok()) EXPECT_NE(0, std::memcmp(wrong->data(), right.data(), right.bytes()));
+  if (wrong.ok()) {
+    EXPECT_NE(0, std::memcmp(wrong->data(), right.data(), right.bytes()));
+  }
 }
 
 // A plane step that overflows or underflows fp32 is rejected, and so is a centroid
