@@ -10,6 +10,14 @@
 namespace disc {
 namespace {
 
+// Recomputes the trailing CRC-32 after a test edited the stream, so that the decoder
+// reaches the part under test.
+void fix_crc(Bytes* s) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  crc = crc32(crc, s->data(), static_cast<uInt>(s->size() - 4));
+  for (int i = 0; i < 4; ++i) (*s)[s->size() - 4 + i] = static_cast<uint8_t>(crc >> (8 * i));
+}
+
 Tensor sample_tensor() {
   Tensor t({1, 4, 6, 5});
   std::mt19937 rng(7);
@@ -100,12 +108,6 @@ TEST(Stream, RefusesShapesOverTheAllocationLimit) {
   EXPECT_NE(r.error().message().find("limit"), std::string::npos);
 }
 
-}  // namespace
-}  // namespace disc
-
-namespace disc {
-namespace {
-
 // A stream whose parameter is out of range (here with a valid checksum) is malformed for
 // inspect exactly as for decompress.
 TEST(Stream, InspectRejectsOutOfRangeParameters) {
@@ -114,24 +116,11 @@ TEST(Stream, InspectRejectsOutOfRangeParameters) {
   const size_t param_offset = 8 + 4 * t.shape().size();
   const float bad = 99;
   std::memcpy(&s[param_offset], &bad, 4);
-  uLong crc = crc32(0L, Z_NULL, 0);
-  crc = crc32(crc, s.data(), static_cast<uInt>(s.size() - 4));
-  for (int i = 0; i < 4; ++i) s[s.size() - 4 + i] = static_cast<uint8_t>(crc >> (8 * i));
+  fix_crc(&s);
   EXPECT_FALSE(inspect(s).ok());
   EXPECT_FALSE(decompress(s).ok());
 }
 
-}  // namespace
-}  // namespace disc
-
-namespace disc {
-namespace {
-
-void fix_crc(Bytes* s) {
-  uLong crc = crc32(0L, Z_NULL, 0);
-  crc = crc32(crc, s->data(), static_cast<uInt>(s->size() - 4));
-  for (int i = 0; i < 4; ++i) (*s)[s->size() - 4 + i] = static_cast<uint8_t>(crc >> (8 * i));
-}
 
 // Streams written before disc gained parameters (4: bits..speed; 6: + transform, hf) carry
 // fewer of them; the missing ones take their defaults and the payload decodes unchanged.
@@ -169,12 +158,6 @@ TEST(Stream, FewerParametersTakeTheirDefaults) {
   EXPECT_FALSE(inspect(more).ok());
   EXPECT_FALSE(decompress(more).ok());
 }
-
-}  // namespace
-}  // namespace disc
-
-namespace disc {
-namespace {
 
 // The encoder leaves out trailing parameters at their defaults; the header still reads
 // back as the full spec.

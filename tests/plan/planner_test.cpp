@@ -153,6 +153,17 @@ SyntheticInputs one_cut(std::vector<RateRow> rows) {
   return in;
 }
 
+// one_cut with `row`, halves of 0.25 ms, a 2 ms whole model and a 100-byte upload: at
+// 1 Mbit/s edge-only, server-only and the split are all a few ms apart.
+SyntheticInputs fast_small_model(RateRow row) {
+  auto in = one_cut({std::move(row)});
+  in.profile.cuts[0].head_ms = 0.25;
+  in.profile.cuts[0].tail_ms = 0.25;
+  in.profile.upload_bytes = 100;
+  in.profile.full_ms = 2;
+  return in;
+}
+
 Plan best_plan(const SyntheticInputs& in, const PlanQuery& q, const Machines& machines = {}) {
   auto planner = Planner::create(in.profile, in.table, machines);
   EXPECT_TRUE(planner.ok());
@@ -231,11 +242,7 @@ TEST(Planner, RoundTripTimeDecidesBetweenOffloadingAndEdgeOnly) {
 TEST(Planner, EdgeSpeedScalesEdgeSideWork) {
   // At 1 Mbit/s: c disc = (0.25 head + 0.25 encode) / speed + 1 transfer + 0.25 tail;
   // edge-only = 2 / speed; server-only = 0.8 upload + 2.
-  auto in = one_cut({{"c", "disc:bits=2", 125, 0.5, 0.25, 0}});
-  in.profile.cuts[0].head_ms = 0.25;
-  in.profile.cuts[0].tail_ms = 0.25;
-  in.profile.upload_bytes = 100;
-  in.profile.full_ms = 2;
+  auto in = fast_small_model({"c", "disc:bits=2", 125, 0.5, 0.25, 0});
   const PlanQuery q = query(1e6);
   const Plan fast = best_plan(in, q, {4.0});
   EXPECT_EQ(fast.kind, Plan::Kind::kEdgeOnly);
@@ -271,11 +278,7 @@ TEST(Planner, BurstBytesCrossTheLinkWithoutTransferTime) {
 TEST(Planner, ComputeScalesMultiplyEachSidesStages) {
   // At 1 Mbit/s: c disc = (0.25 head + 0.25 encode) * edge + 1 transfer + (0.5 decode + 0.25 tail) * server;
   // edge-only = 2 * edge; server-only = 0.8 upload + 2 * server.
-  auto in = one_cut({{"c", "disc:bits=2", 125, 0.5, 0.25, 0.5}});
-  in.profile.cuts[0].head_ms = 0.25;
-  in.profile.cuts[0].tail_ms = 0.25;
-  in.profile.upload_bytes = 100;
-  in.profile.full_ms = 2;
+  auto in = fast_small_model({"c", "disc:bits=2", 125, 0.5, 0.25, 0.5});
   PlanQuery q = query(1e6);
   EXPECT_EQ(best_plan(in, q).kind, Plan::Kind::kEdgeOnly);  // 2 against c disc 2.25 and server-only 2.8
   q.scale = {2, 1};  // slower edge: c disc 1 + 1 + 0.75 = 2.75, edge-only 4, server-only 2.8
