@@ -36,9 +36,12 @@ bool code_mean_correction(Coder& coder, SymbolContexts& ctx, int& correction) {
 }
 
 template <class Coder>
-bool code_symbols(Coder& coder, const PlaneView& view, const SymbolFormat& format,
+bool code_symbols(Coder& shared_coder, const PlaneView& view, const SymbolFormat& format,
                   CodedPointer<Coder, int16_t> symbols, CodedPointer<Coder, int8_t> plane_exponents,
                   CodedPointer<Coder, int8_t> mean_corrections) {
+  // A local copy whose address never leaves this function (everything that codes with it is
+  // inlined), so that the compiler keeps the coder's state in registers; copied back at the end.
+  Coder coder = shared_coder;
   auto ctx = std::make_unique<SymbolContexts>();
   if constexpr (!kIsEncoder<Coder>) {
     if (plane_exponents) std::fill(plane_exponents, plane_exponents + view.planes, int8_t{0});
@@ -59,7 +62,7 @@ bool code_symbols(Coder& coder, const PlaneView& view, const SymbolFormat& forma
     }
     return true;
   };
-  return traverse_planes<int16_t>(
+  const bool ok = traverse_planes<int16_t>(
       coder, view, symbols, ctx->plane_empty, begin_plane, [&](const Neighbours<int16_t>& n, int16_t& symbol) {
         const int activity = activity_bucket(n);
         // The third context component: the previous plane's level, or (flags bit 3) the
@@ -78,6 +81,8 @@ bool code_symbols(Coder& coder, const PlaneView& view, const SymbolFormat& forma
         symbol = static_cast<int16_t>(negative ? -magnitude : magnitude);
         return true;
       });
+  shared_coder = coder;
+  return ok;
 }
 
 }  // namespace
