@@ -62,15 +62,19 @@ constexpr float kMeanUnit = 64;
 
 // Decodes the levels of one plane into `out`: level values (plane step, centroids), the
 // zero-level offsets `zero` (null: none), then the mean correction (0: none), added to every
-// element. Unsigned maps never decode negative. One table lookup per element: the table holds
-// plane.value(q) for every level q, so the values are those of the per-element formula.
+// element. Unsigned maps never decode negative. Level values are plane.value(q) per element:
+// a vectorizable product without centroids, else one lookup in a table of plane.value(q).
 void reconstruct_plane(const Quantizer& plane, const int16_t* levels, const PlaneView& view, const uint8_t* zero,
                        int correction, float* out) {
   const size_t n = view.plane_size();
-  const int m = plane.max_level;  // levels are in -m..m (0..m unsigned)
-  float value[2 * 255 + 1];
-  for (int q = -m; q <= m; ++q) value[q + m] = plane.value(q);
-  for (size_t i = 0; i < n; ++i) out[i] = value[levels[i] + m];
+  if (plane.unit.empty()) {
+    for (size_t i = 0; i < n; ++i) out[i] = static_cast<float>(levels[i]) * plane.step;
+  } else {
+    const int m = plane.max_level;  // levels are in -m..m (0..m unsigned)
+    float value[2 * 255 + 1];
+    for (int q = -m; q <= m; ++q) value[q + m] = plane.value(q);
+    for (size_t i = 0; i < n; ++i) out[i] = value[levels[i] + m];
+  }
   if (zero) {
     float zero_value[kZeroClasses];
     for (int c = 0; c < kZeroClasses; ++c) zero_value[c] = static_cast<float>(zero[c]) / 512.0f * plane.step;

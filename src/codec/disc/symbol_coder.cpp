@@ -62,14 +62,17 @@ bool code_symbols(Coder& shared_coder, const PlaneView& view, const SymbolFormat
     }
     return true;
   };
+  RowContexts row(view.width);
+  const auto begin_row = [&](const int16_t* up, const int16_t* previous) { row.prepare(up, previous); };
   const bool ok = traverse_planes<int16_t>(
-      coder, view, symbols, ctx->plane_empty, begin_plane, [&](const Neighbours<int16_t>& n, int16_t& symbol) {
-        const int activity = activity_bucket(n);
+      coder, view, symbols, ctx->plane_empty, begin_plane, begin_row,
+      [&](const Neighbours<int16_t>& n, size_t x, int16_t& symbol) {
+        const int activity = row.activity(x, n.left);
         // The third context component: the previous plane's level, or (flags bit 3) the
         // density of the plane so far, which separates sparse from dense channels.
-        const int third = format.plane_density ? density_bucket(nonzero, coded) : previous_bucket(n);
+        const int third = format.plane_density ? density_bucket(nonzero, coded) : row.previous_bucket(x);
         ++coded;
-        if (!coder.bit(ctx->zero[zero_context(n, activity, third)], symbol != 0)) {
+        if (!coder.bit(ctx->zero[row.zero_context(x, n.left, activity, third)], symbol != 0)) {
           symbol = 0;
           return true;
         }
