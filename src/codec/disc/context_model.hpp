@@ -7,8 +7,10 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <vector>
 
 #include "codec/disc/plane_traversal.hpp"
 #include "codec/disc/range_coder.hpp"
@@ -27,26 +29,61 @@ inline constexpr int kSignContexts = 9;
 // Binary tree over the 16 plane step exponents (nodes 1..15).
 inline constexpr int kPlaneExponentTree = 16;
 
-inline int activity_bucket(const Neighbours<int16_t>& n) {
-  const unsigned activity = static_cast<unsigned>(2 * std::abs(n.left) + 2 * std::abs(n.up) +
-                                                  std::abs(n.up_left) + std::abs(n.up_right));
-  return std::min(kActivityBuckets - 1, static_cast<int>(std::bit_width(activity)));
-}
+// The parts of an element's contexts that come from the row above (b, c, d) and from the
+// previous plane (e), prepared for a whole row before its elements are coded (the loops
+// vectorize), so that per element only the left neighbour a remains to be added.
+class RowContexts {
+ public:
+  explicit RowContexts(size_t width) : up_activity_(width), up_count_(width), previous_(width) {}
 
-inline int previous_bucket(const Neighbours<int16_t>& n) { return std::min(2, std::abs(n.previous)); }
+  // `up`: the zero-padded row above (up[-1] .. up[width]); `previous`: the same row of the
+  // previous plane. Levels are within -255..255, so 2|b| + |c| + |d| fits 16 bits.
+  void prepare(const int16_t* up, const int16_t* previous) {
+    // Locals, one array per loop: stores through uint8_t may alias anything, so the loops
+    // must not read the vectors' bounds from memory.
+    const size_t width = up_activity_.size();
+    const int16_t* up_left = up - 1;
+    const int16_t* up_right = up + 1;
+    uint16_t* activity = up_activity_.data();
+    for (size_t x = 0; x < width; ++x)
+      activity[x] = static_cast<uint16_t>(2 * std::abs(up[x]) + std::abs(up_left[x]) + std::abs(up_right[x]));
+    uint8_t* count = up_count_.data();
+    for (size_t x = 0; x < width; ++x)
+      count[x] = static_cast<uint8_t>((up[x] != 0) + (up_left[x] != 0) + (up_right[x] != 0));
+    uint8_t* previous_bucket = previous_.data();
+    for (size_t x = 0; x < width; ++x) previous_bucket[x] = static_cast<uint8_t>(std::min(2, std::abs(previous[x])));
+  }
 
-// `third` (0..2): previous_bucket(n), or density_bucket() with plane density contexts.
-inline int zero_context(const Neighbours<int16_t>& n, int activity, int third) {
-  const int count = (n.left != 0) + (n.up != 0) + (n.up_left != 0) + (n.up_right != 0);
-  return (activity * kNeighbourCounts + count) * kPreviousBuckets + third;
-}
+  // Activity bucket of column x: bit length of 2a + 2b + c + d (absolute values), capped.
+  int activity(size_t x, int left) const {
+    const unsigned activity = 2 * static_cast<unsigned>(std::abs(left)) + up_activity_[x];
+    return std::min(kActivityBuckets - 1, static_cast<int>(std::bit_width(activity)));
+  }
+
+  // min(|e|, 2) of column x.
+  int previous_bucket(size_t x) const { return previous_[x]; }
+
+  // `third` (0..2): previous_bucket(x), or density_bucket() with plane density contexts.
+  int zero_context(size_t x, int left, int activity, int third) const {
+    const int count = (left != 0) + up_count_[x];
+    return (activity * kNeighbourCounts + count) * kPreviousBuckets + third;
+  }
+
+ private:
+  std::vector<uint16_t> up_activity_;
+  std::vector<uint8_t> up_count_;
+  std::vector<uint8_t> previous_;
+};
 
 inline int magnitude_set(int activity, int third) { return activity * kPreviousBuckets + third; }
 
 // Plane density bucket (0..2): floor(3 (nonzero + 1) / (coded + 2)), capped at 2, over the
 // elements of the current plane coded so far (`coded`, of which `nonzero` were non-zero).
+// Compared instead of divided (floor(a / b) >= k iff a >= k b); exact for planes below 2^30
+// elements (decoders accept at most 2^28).
 inline int density_bucket(unsigned nonzero, unsigned coded) {
-  return static_cast<int>(std::min(2u, 3 * (nonzero + 1) / (coded + 2)));
+  const unsigned weight = 3 * (nonzero + 1);
+  return (weight >= coded + 2) + (weight >= 2 * (coded + 2));
 }
 
 inline int sign_context(const Neighbours<int16_t>& n) {

@@ -62,18 +62,25 @@ constexpr float kMeanUnit = 64;
 
 // Decodes the levels of one plane into `out`: level values (plane step, centroids), the
 // zero-level offsets `zero` (null: none), then the mean correction (0: none), added to every
-// element. Unsigned maps never decode negative.
+// element. Unsigned maps never decode negative. Level values are plane.value(q) per element:
+// a vectorizable product without centroids, else one lookup in a table of plane.value(q).
 void reconstruct_plane(const Quantizer& plane, const int16_t* levels, const PlaneView& view, const uint8_t* zero,
                        int correction, float* out) {
   const size_t n = view.plane_size();
-  for (size_t i = 0; i < n; ++i) out[i] = plane.value(levels[i]);
+  if (plane.unit.empty()) {
+    for (size_t i = 0; i < n; ++i) out[i] = static_cast<float>(levels[i]) * plane.step;
+  } else {
+    const int m = plane.max_level;  // levels are in -m..m (0..m unsigned)
+    float value[2 * 255 + 1];
+    for (int q = -m; q <= m; ++q) value[q + m] = plane.value(q);
+    for (size_t i = 0; i < n; ++i) out[i] = value[levels[i] + m];
+  }
   if (zero) {
     float zero_value[kZeroClasses];
     for (int c = 0; c < kZeroClasses; ++c) zero_value[c] = static_cast<float>(zero[c]) / 512.0f * plane.step;
-    for (size_t y = 0; y < view.height; ++y)
-      for (size_t x = 0; x < view.width; ++x)
-        if (levels[y * view.width + x] == 0)
-          out[y * view.width + x] = zero_value[zero_class(levels, view.height, view.width, y, x)];
+    std::vector<uint8_t> classes(n);
+    zero_classes(levels, view.height, view.width, classes.data());
+    for (size_t i = 0; i < n; ++i) out[i] = levels[i] == 0 ? zero_value[classes[i]] : out[i];
   }
   if (correction == 0) return;
   const float delta = static_cast<float>(correction) / kMeanUnit * plane.step;

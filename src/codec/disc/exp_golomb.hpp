@@ -17,9 +17,10 @@ using SuffixModels = BitModel[kMaxPrefix + 1][kMaxPrefix];
 
 // A magnitude m >= 1 is sent as Exp-Golomb order 0: n = bit_width(m) - 1 as n one-bits and
 // a zero-bit, then the n bits of m below its leading one, most significant first. Returns
-// the magnitude, or 0 if the prefix reaches kMaxPrefix ones (malformed).
+// the magnitude, or 0 if the prefix reaches kMaxPrefix ones (malformed). Always inlined: a
+// call would take the coder's address and keep its state in memory in the caller's loop.
 template <class Coder, int kMaxPrefix>
-int code_exp_golomb(Coder& coder, PrefixModels<kMaxPrefix>& prefix, SuffixModels<kMaxPrefix>& suffix, int magnitude) {
+[[gnu::always_inline]] inline int code_exp_golomb(Coder& coder, PrefixModels<kMaxPrefix>& prefix, SuffixModels<kMaxPrefix>& suffix, int magnitude) {
   const int n = std::bit_width(static_cast<unsigned>(magnitude)) - 1;
   int length = 0;
   while (coder.bit(prefix[length], length < n)) {

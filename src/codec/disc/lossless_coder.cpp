@@ -30,7 +30,7 @@ uint32_t code_byte(Coder& coder, BitModel* tree, uint32_t byte) {
 template <class Coder>
 bool code_floats(Coder& coder, const PlaneView& view, CodedPointer<Coder, uint32_t> bits) {
   auto ctx = std::make_unique<FloatContexts>();
-  return traverse_planes<uint32_t>(coder, view, bits, ctx->plane_empty, [&](const Neighbours<uint32_t>& n, uint32_t& u) {
+  return traverse_planes<uint32_t>(coder, view, bits, ctx->plane_empty, [&](const Neighbours<uint32_t>& n, size_t, uint32_t& u) {
     const int count = (n.left != 0) + (n.up != 0) + (n.up_left != 0) + (n.up_right != 0);
     if (!coder.bit(ctx->nonzero[count][n.previous != 0], u != 0)) {
       u = 0;

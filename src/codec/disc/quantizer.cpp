@@ -179,17 +179,40 @@ std::vector<int8_t> fit_plane_exponents(const Quantizer& quantizer, std::span<co
   return exponents;
 }
 
+void zero_classes(const int16_t* plane, size_t height, size_t width, uint8_t* classes) {
+  for (size_t y = 0; y < height; ++y) {
+    const int16_t* row = plane + y * width;
+    uint8_t* out = classes + y * width;
+    for (size_t x = 0; x < width; ++x) out[x] = 0;
+    if (y > 0) {
+      const int16_t* up = row - width;
+      for (size_t x = 0; x < width; ++x) out[x] += up[x] != 0;
+    }
+    if (y + 1 < height) {
+      const int16_t* down = row + width;
+      for (size_t x = 0; x < width; ++x) out[x] += down[x] != 0;
+    }
+    for (size_t x = 1; x < width; ++x) out[x] += row[x - 1] != 0;
+    for (size_t x = 0; x + 1 < width; ++x) out[x] += row[x + 1] != 0;
+  }
+}
+
 std::vector<uint8_t> zero_offsets(std::span<const float> values, std::span<const int16_t> levels, size_t height,
                                   size_t width, float step, std::span<const float> plane_steps) {
   const size_t plane_size = height * width;
   double sum[kZeroClasses] = {};
   size_t count[kZeroClasses] = {};
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (levels[i] != 0) continue;
-    const size_t p = i / plane_size, j = i % plane_size;
-    const int n = zero_class(levels.data() + p * plane_size, height, width, j / width, j % width);
-    sum[n] += std::max(0.0, double{values[i]}) / (plane_steps.empty() ? step : plane_steps[p]);
-    ++count[n];
+  std::vector<uint8_t> classes(plane_size);
+  for (size_t p = 0; plane_size > 0 && p < values.size() / plane_size; ++p) {
+    const int16_t* plane_levels = levels.data() + p * plane_size;
+    const float* plane_values = values.data() + p * plane_size;
+    const double plane_step = plane_steps.empty() ? step : plane_steps[p];
+    zero_classes(plane_levels, height, width, classes.data());
+    for (size_t i = 0; i < plane_size; ++i) {
+      if (plane_levels[i] != 0) continue;
+      sum[classes[i]] += std::max(0.0, double{plane_values[i]}) / plane_step;
+      ++count[classes[i]];
+    }
   }
   std::vector<uint8_t> offsets(kZeroClasses, 0);
   for (int n = 0; n < kZeroClasses; ++n)

@@ -75,11 +75,9 @@ Status set_centroids(Quantizer* quantizer, std::span<const int8_t> offsets);
 // Classes of a level-0 element: how many of its 4 in-plane neighbours (left, right, up, down;
 // outside the plane counts as 0) have a non-zero level, 0..4.
 inline constexpr int kZeroClasses = 5;
-inline int zero_class(const int16_t* plane, size_t height, size_t width, size_t y, size_t x) {
-  const size_t i = y * width + x;
-  return (x > 0 && plane[i - 1] != 0) + (x + 1 < width && plane[i + 1] != 0) + (y > 0 && plane[i - width] != 0) +
-         (y + 1 < height && plane[i + width] != 0);
-}
+// Writes the class of every element of a height x width plane (level 0 or not) to
+// `classes`, branch-free row by row so that the loops vectorize.
+void zero_classes(const int16_t* plane, size_t height, size_t width, uint8_t* classes);
 // z_n = round(512 * mean of x / step_c over the level-0 values of class n), clamped to
 // 0..255 (0 for an empty class): a level-0 element of class n decodes to (z_n / 512) step_c.
 std::vector<uint8_t> zero_offsets(std::span<const float> values, std::span<const int16_t> levels, size_t height,

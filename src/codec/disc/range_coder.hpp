@@ -27,21 +27,25 @@ struct BitModel {
   uint16_t p0 = kProbOne / 2;
 };
 
+// p0 after coding `bit`: moves 1/32 of the way towards 0 (bit 1) or kProbOne (bit 0).
+inline uint16_t adapt(uint16_t p0, int bit) {
+  return static_cast<uint16_t>(bit ? p0 - (p0 >> kAdaptShift) : p0 + ((kProbOne - p0) >> kAdaptShift));
+}
+
 class RangeEncoder {
  public:
   explicit RangeEncoder(std::vector<uint8_t>* out) : out_(out) {}
 
+  // Branch-free apart from renormalization: the encoder already knows `value`, and a branch on
+  // it is as unpredictable as the data. (The decoder keeps its branch: the code after a bit
+  // depends on it anyway, and the branch lets that code start before the bit is computed.)
   int bit(BitModel& m, int value) {
     const uint32_t bound = (range_ >> kProbBits) * m.p0;
-    if (value == 0) {
-      range_ = bound;
-      m.p0 = static_cast<uint16_t>(m.p0 + ((kProbOne - m.p0) >> kAdaptShift));
-    } else {
-      low_ += bound;
-      range_ -= bound;
-      m.p0 = static_cast<uint16_t>(m.p0 - (m.p0 >> kAdaptShift));
-    }
-    while (range_ < kTopValue) {
+    low_ += value ? bound : 0;
+    range_ = value ? range_ - bound : bound;
+    m.p0 = adapt(m.p0, value);
+    // One shift suffices: range_ >= 2^24 before the bit and each symbol keeps at least 31/2048 of it.
+    if (range_ < kTopValue) {
       range_ <<= 8;
       shift_low();
     }
@@ -54,7 +58,22 @@ class RangeEncoder {
   bool overran() const { return false; }
 
  private:
-  void shift_low();
+  // Carry propagation: a byte is held in cache_ (followed by cache_size_-1 pending 0xFF bytes)
+  // until it is known that no later carry can change it. Inline so that the coder's state
+  // can stay in registers in the coding loops.
+  void shift_low() {
+    if (low_ < 0xFF000000u || low_ > 0xFFFFFFFFu) {
+      const uint8_t carry = static_cast<uint8_t>(low_ >> 32);
+      uint8_t byte = cache_;
+      do {
+        out_->push_back(static_cast<uint8_t>(byte + carry));
+        byte = 0xFF;
+      } while (--cache_size_ != 0);
+      cache_ = static_cast<uint8_t>(low_ >> 24);
+    }
+    ++cache_size_;
+    low_ = (low_ & 0x00FFFFFFu) << 8;
+  }
 
   std::vector<uint8_t>* out_;
   uint64_t low_ = 0;
@@ -73,15 +92,14 @@ class RangeDecoder {
     int value;
     if (code_ < bound) {
       range_ = bound;
-      m.p0 = static_cast<uint16_t>(m.p0 + ((kProbOne - m.p0) >> kAdaptShift));
       value = 0;
     } else {
       code_ -= bound;
       range_ -= bound;
-      m.p0 = static_cast<uint16_t>(m.p0 - (m.p0 >> kAdaptShift));
       value = 1;
     }
-    while (range_ < kTopValue) {
+    m.p0 = adapt(m.p0, value);
+    if (range_ < kTopValue) {  // once at most, as in RangeEncoder::bit
       range_ <<= 8;
       code_ = (code_ << 8) | next_byte();
     }

@@ -36,9 +36,12 @@ bool code_mean_correction(Coder& coder, SymbolContexts& ctx, int& correction) {
 }
 
 template <class Coder>
-bool code_symbols(Coder& coder, const PlaneView& view, const SymbolFormat& format,
+bool code_symbols(Coder& shared_coder, const PlaneView& view, const SymbolFormat& format,
                   CodedPointer<Coder, int16_t> symbols, CodedPointer<Coder, int8_t> plane_exponents,
                   CodedPointer<Coder, int8_t> mean_corrections) {
+  // A local copy whose address never leaves this function (everything that codes with it is
+  // inlined), so that the compiler keeps the coder's state in registers; copied back at the end.
+  Coder coder = shared_coder;
   auto ctx = std::make_unique<SymbolContexts>();
   if constexpr (!kIsEncoder<Coder>) {
     if (plane_exponents) std::fill(plane_exponents, plane_exponents + view.planes, int8_t{0});
@@ -59,14 +62,17 @@ bool code_symbols(Coder& coder, const PlaneView& view, const SymbolFormat& forma
     }
     return true;
   };
-  return traverse_planes<int16_t>(
-      coder, view, symbols, ctx->plane_empty, begin_plane, [&](const Neighbours<int16_t>& n, int16_t& symbol) {
-        const int activity = activity_bucket(n);
+  RowContexts row(view.width);
+  const auto begin_row = [&](const int16_t* up, const int16_t* previous) { row.prepare(up, previous); };
+  const bool ok = traverse_planes<int16_t>(
+      coder, view, symbols, ctx->plane_empty, begin_plane, begin_row,
+      [&](const Neighbours<int16_t>& n, size_t x, int16_t& symbol) {
+        const int activity = row.activity(x, n.left);
         // The third context component: the previous plane's level, or (flags bit 3) the
         // density of the plane so far, which separates sparse from dense channels.
-        const int third = format.plane_density ? density_bucket(nonzero, coded) : previous_bucket(n);
+        const int third = format.plane_density ? density_bucket(nonzero, coded) : row.previous_bucket(x);
         ++coded;
-        if (!coder.bit(ctx->zero[zero_context(n, activity, third)], symbol != 0)) {
+        if (!coder.bit(ctx->zero[row.zero_context(x, n.left, activity, third)], symbol != 0)) {
           symbol = 0;
           return true;
         }
@@ -78,6 +84,8 @@ bool code_symbols(Coder& coder, const PlaneView& view, const SymbolFormat& forma
         symbol = static_cast<int16_t>(negative ? -magnitude : magnitude);
         return true;
       });
+  shared_coder = coder;
+  return ok;
 }
 
 }  // namespace
