@@ -79,8 +79,8 @@ inline int magnitude_set(int activity, int third) { return activity * kPreviousB
 
 // Plane density bucket (0..2): floor(3 (nonzero + 1) / (coded + 2)), capped at 2, over the
 // elements of the current plane coded so far (`coded`, of which `nonzero` were non-zero).
-// Compared instead of divided (floor(a / b) >= k iff a >= k b); exact for planes below 2^30
-// elements (decoders accept at most 2^28).
+// Compared instead of divided (floor(a / b) >= k iff a >= k b); exact while 3 (nonzero + 1)
+// and 2 (coded + 2) fit 32 bits, i.e. for planes below 2^30 elements (a 4 GiB plane).
 inline int density_bucket(unsigned nonzero, unsigned coded) {
   const unsigned weight = 3 * (nonzero + 1);
   return (weight >= coded + 2) + (weight >= 2 * (coded + 2));

@@ -4,6 +4,7 @@
 // Lossless (bits=0): context-model and range-code the fp32 bit patterns.
 // Payload layout in doc/FORMAT.md ("Payload: disc").
 #include <algorithm>
+#include <cassert>
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -70,7 +71,8 @@ void reconstruct_plane(const Quantizer& plane, const int16_t* levels, const Plan
   if (plane.unit.empty()) {
     for (size_t i = 0; i < n; ++i) out[i] = static_cast<float>(levels[i]) * plane.step;
   } else {
-    const int m = plane.max_level;  // levels are in -m..m (0..m unsigned)
+    const int m = plane.max_level;  // levels are in -m..m (0..m unsigned); m <= 255 as bits <= 8
+    assert(m <= 255);
     float value[2 * 255 + 1];
     for (int q = -m; q <= m; ++q) value[q + m] = plane.value(q);
     for (size_t i = 0; i < n; ++i) out[i] = value[levels[i] + m];
