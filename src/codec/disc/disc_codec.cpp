@@ -62,11 +62,12 @@ constexpr uint8_t kKnownFlags = kSignedFlag | kCentroidFlag | kPlaneStepFlag | k
 constexpr float kMeanUnit = 64;
 
 // Decodes the levels of one plane into `out`: level values (plane step, centroids), the
-// zero-level offsets `zero` (null: none), then the mean correction (0: none), added to every
+// zero-level offsets `zero` (null: none) by the plane's zero classes `classes` (see
+// zero_classes(); needed only with `zero`), then the mean correction (0: none), added to every
 // element. Unsigned maps never decode negative. Level values are plane.value(q) per element:
 // a vectorizable product without centroids, else one lookup in a table of plane.value(q).
 void reconstruct_plane(const Quantizer& plane, const int16_t* levels, const PlaneView& view, const uint8_t* zero,
-                       int correction, float* out) {
+                       const uint8_t* classes, int correction, float* out) {
   const size_t n = view.plane_size();
   if (plane.unit.empty()) {
     for (size_t i = 0; i < n; ++i) out[i] = static_cast<float>(levels[i]) * plane.step;
@@ -80,8 +81,6 @@ void reconstruct_plane(const Quantizer& plane, const int16_t* levels, const Plan
   if (zero) {
     float zero_value[kZeroClasses];
     for (int c = 0; c < kZeroClasses; ++c) zero_value[c] = static_cast<float>(zero[c]) / 512.0f * plane.step;
-    std::vector<uint8_t> classes(n);
-    zero_classes(levels, view.height, view.width, classes.data());
     for (size_t i = 0; i < n; ++i) out[i] = levels[i] == 0 ? zero_value[classes[i]] : out[i];
   }
   if (correction == 0) return;
@@ -94,9 +93,10 @@ void reconstruct_plane(const Quantizer& plane, const int16_t* levels, const Plan
 
 // The correction d_p of each plane: round(kMeanUnit * (true mean - decoded mean) / step_p),
 // clamped to kMinMeanCorrection..kMaxMeanCorrection; 0 for a plane of level 0 only (not coded).
+// `classes`: the zero classes of every element (with `zero` only).
 std::vector<int8_t> mean_corrections(const PlaneView& view, std::span<const float> values,
                                      std::span<const int16_t> levels, const Quantizer& quantizer,
-                                     std::span<const int8_t> exponents, const uint8_t* zero) {
+                                     std::span<const int8_t> exponents, const uint8_t* zero, const uint8_t* classes) {
   std::vector<int8_t> corrections(view.planes, 0);
   std::vector<float> decoded(view.plane_size());
   for (size_t p = 0; p < view.planes; ++p) {
@@ -108,7 +108,8 @@ std::vector<int8_t> mean_corrections(const PlaneView& view, std::span<const floa
       if (!q.ok()) continue;
       plane = *q;
     }
-    reconstruct_plane(plane, plane_levels, view, zero, 0, decoded.data());
+    reconstruct_plane(plane, plane_levels, view, zero, zero ? classes + p * view.plane_size() : nullptr, 0,
+                      decoded.data());
     double difference = 0;
     for (size_t i = 0; i < view.plane_size(); ++i) difference += double{values[p * view.plane_size() + i]} - decoded[i];
     const double d = std::round(kMeanUnit * difference / (static_cast<double>(view.plane_size()) * plane.step));
@@ -177,9 +178,13 @@ class DiscCodec final : public Codec {
       offsets = centroid_offsets(quantizer, tensor.values(), levels, plane_steps, view.plane_size());
       for (int8_t d : offsets) w.u8(static_cast<uint8_t>(d));
     }
-    std::vector<uint8_t> zero_bytes;
+    std::vector<uint8_t> zero_bytes, classes;  // classes: of every element, for the offsets and the corrections
     if (zero) {
-      zero_bytes = zero_offsets(tensor.values(), levels, view.height, view.width, quantizer.step, plane_steps);
+      classes.resize(tensor.size());
+      for (size_t p = 0; p < view.planes; ++p)
+        zero_classes(levels.data() + p * view.plane_size(), view.height, view.width,
+                     classes.data() + p * view.plane_size());
+      zero_bytes = zero_offsets(tensor.values(), levels, classes, view.plane_size(), quantizer.step, plane_steps);
       for (uint8_t z : zero_bytes) w.u8(z);
     }
     if (fast()) {
@@ -192,7 +197,7 @@ class DiscCodec final : public Codec {
       Quantizer decoder = quantizer;
       if (centroid()) DISC_RETURN_IF_ERROR(set_centroids(&decoder, offsets));
       corrections = mean_corrections(view, tensor.values(), levels, decoder, exponents,
-                                     zero ? zero_bytes.data() : nullptr);
+                                     zero ? zero_bytes.data() : nullptr, zero ? classes.data() : nullptr);
     }
     DISC_RETURN_IF_ERROR(encode_symbols(view, {quantizer.max_level, quantizer.is_signed, true}, levels.data(), &out,
                                         exponents.empty() ? nullptr : exponents.data(),
@@ -248,12 +253,15 @@ class DiscCodec final : public Codec {
                                         {quantizer.max_level, quantizer.is_signed, (flags & kDensityFlag) != 0},
                                         levels.data(), exponents.empty() ? nullptr : exponents.data(),
                                         corrections.empty() ? nullptr : corrections.data()));
+    std::vector<uint8_t> classes(flags & kZeroFlag ? view.plane_size() : 0);  // the current plane's
     for (size_t p = 0; p < view.planes; ++p) {
       Quantizer plane = quantizer;
       if (!exponents.empty()) {
         DISC_ASSIGN_OR_RETURN(plane, plane_quantizer(quantizer, exponents[p]));
       }
-      reconstruct_plane(plane, levels.data() + p * view.plane_size(), view, (flags & kZeroFlag) ? zero : nullptr,
+      const int16_t* plane_levels = levels.data() + p * view.plane_size();
+      if (!classes.empty()) zero_classes(plane_levels, view.height, view.width, classes.data());
+      reconstruct_plane(plane, plane_levels, view, classes.empty() ? nullptr : zero, classes.data(),
                         corrections.empty() ? 0 : corrections[p], tensor.data() + p * view.plane_size());
     }
     return tensor;

@@ -197,20 +197,16 @@ void zero_classes(const int16_t* plane, size_t height, size_t width, uint8_t* cl
   }
 }
 
-std::vector<uint8_t> zero_offsets(std::span<const float> values, std::span<const int16_t> levels, size_t height,
-                                  size_t width, float step, std::span<const float> plane_steps) {
-  const size_t plane_size = height * width;
+std::vector<uint8_t> zero_offsets(std::span<const float> values, std::span<const int16_t> levels,
+                                  std::span<const uint8_t> classes, size_t plane_size, float step,
+                                  std::span<const float> plane_steps) {
   double sum[kZeroClasses] = {};
   size_t count[kZeroClasses] = {};
-  std::vector<uint8_t> classes(plane_size);
   for (size_t p = 0; plane_size > 0 && p < values.size() / plane_size; ++p) {
-    const int16_t* plane_levels = levels.data() + p * plane_size;
-    const float* plane_values = values.data() + p * plane_size;
     const double plane_step = plane_steps.empty() ? step : plane_steps[p];
-    zero_classes(plane_levels, height, width, classes.data());
-    for (size_t i = 0; i < plane_size; ++i) {
-      if (plane_levels[i] != 0) continue;
-      sum[classes[i]] += std::max(0.0, double{plane_values[i]}) / plane_step;
+    for (size_t i = p * plane_size; i < (p + 1) * plane_size; ++i) {
+      if (levels[i] != 0) continue;
+      sum[classes[i]] += std::max(0.0, double{values[i]}) / plane_step;
       ++count[classes[i]];
     }
   }

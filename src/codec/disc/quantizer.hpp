@@ -80,8 +80,10 @@ inline constexpr int kZeroClasses = 5;
 void zero_classes(const int16_t* plane, size_t height, size_t width, uint8_t* classes);
 // z_n = round(512 * mean of x / step_c over the level-0 values of class n), clamped to
 // 0..255 (0 for an empty class): a level-0 element of class n decodes to (z_n / 512) step_c.
-std::vector<uint8_t> zero_offsets(std::span<const float> values, std::span<const int16_t> levels, size_t height,
-                                  size_t width, float step, std::span<const float> plane_steps);
+// `classes`: every element's class (zero_classes() of each plane of `plane_size` elements).
+std::vector<uint8_t> zero_offsets(std::span<const float> values, std::span<const int16_t> levels,
+                                  std::span<const uint8_t> classes, size_t plane_size, float step,
+                                  std::span<const float> plane_steps);
 
 // --- per-plane step exponents (flags bit 2) -------------------------------------------------
 
