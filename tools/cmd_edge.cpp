@@ -163,6 +163,7 @@ void print_json(const Opts& o, const std::vector<ImageReport>& reports) {
                                       {"mode", mode_name(o.config.mode)},
                                       {"cut", o.config.cut},
                                       {"codec", o.config.mode == EdgeMode::kSplit ? o.config.codec : ""},
+                                      {"chunks", o.config.mode == EdgeMode::kSplit ? o.config.chunks : 0},
                                       {"summary", summary},
                                       {"images", images}}
                    .dump(2)
@@ -172,6 +173,8 @@ void print_json(const Opts& o, const std::vector<ImageReport>& reports) {
 int run_edge(Opts& o) {
   const Stopwatch clock;
   if (o.edge_only && o.server_only) return fail(Error("--edge-only and --server-only exclude each other"));
+  if (o.config.chunks > 1 && (o.auto_plan || o.edge_only || o.server_only))
+    return fail(Error("--chunks applies to a split given with --cut only"));
   if (o.auto_plan && (o.edge_only || o.server_only || !o.config.cut.empty()))
     return fail(Error("--auto chooses the plan itself: drop --cut, --edge-only and --server-only"));
   o.config.mode = o.edge_only ? EdgeMode::kEdgeOnly : o.server_only ? EdgeMode::kServerOnly : EdgeMode::kSplit;
@@ -248,6 +251,11 @@ const CommandRegistration edge_command{{
       app.add_option("-m,--model", o->model, "models.json model name")->required();
       app.add_option("-c,--cut", o->config.cut, "cut tensor (split mode)");
       app.add_option("--codec", o->config.codec, "codec spec for the cut's feature map (see `disc codecs`)")
+          ->capture_default_str();
+      app.add_option("--chunks", o->config.chunks,
+                     "split mode: send the feature map as N chunks so that encoding and the server's decoding "
+                     "overlap the transfer (doc/FORMAT.md, \"Chunked feature maps\")")
+          ->check(CLI::Range(1, 1024))
           ->capture_default_str();
       app.add_flag("--edge-only", o->edge_only, "run the whole model here; send nothing");
       app.add_flag("--server-only", o->server_only, "upload the image files; the server runs the whole model");

@@ -65,7 +65,7 @@ const CommandRegistration eval_command{{
       struct Opts {
         ModelOptions model;
         std::string cuts = "all", codecs = "disc,jpeg,q8zstd,fp16,zfp", out;
-        size_t images = 100, first = 0;
+        size_t images = 100, first = 0, chunks = 1;
         int threads = 2;
       };
       auto o = std::make_shared<Opts>();
@@ -77,6 +77,9 @@ const CommandRegistration eval_command{{
           ->capture_default_str();
       app.add_option("--images", o->images, "number of images")->capture_default_str();
       app.add_option("--first-image", o->first, "index of the first dataset image")->capture_default_str();
+      app.add_option("--chunks", o->chunks, "code each feature map as N chunks, as `disc edge --chunks N` sends it")
+          ->check(CLI::Range(1, 1024))
+          ->capture_default_str();
       app.add_option("--threads", o->threads, "worker threads")->capture_default_str();
       app.add_option("--out", o->out, "output directory")->required();
       return [o] {
@@ -89,6 +92,7 @@ const CommandRegistration eval_command{{
         options.settings = std::move(sweep).value();
         options.images = o->images;
         options.first_image = o->first;
+        options.chunks = o->chunks;
         options.threads = o->threads;
         options.progress = progress_printer();
         auto report = evaluate(data->model, data->dataset, options);

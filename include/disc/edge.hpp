@@ -25,8 +25,8 @@ enum class EdgeMode {
 struct EdgeTiming {
   double load = 0;           // edge: image decode + preprocessing
   double head = 0;           // edge: head (split) or whole model (edge-only)
-  double encode = 0;         // edge: compress()
-  double transfer = 0;       // round trip - server total
+  double encode = 0;         // edge: compress() (chunked: every chunk, summed)
+  double transfer = 0;       // round trip - server total (+ server receive, chunked)
   double server_queue = 0;
   double server_decode = 0;  // stream decode (split) or image decode (server-only)
   double tail = 0;           // server: tail (split) or whole model (server-only)
@@ -46,6 +46,10 @@ struct EdgeConfig {
   std::string cut;           // split mode: a cut tensor name
   std::string codec = "raw"; // split mode: codec spec
   int top_k = 5;
+  // Split mode: send the feature map as this many chunks (disc/chunks.hpp), so that
+  // encoding and decoding overlap the transfer; then encode and server decode overlap
+  // transfer in the timing and the stages sum to more than the total. 1 = one stream.
+  int chunks = 1;
 };
 
 class EdgePipeline {

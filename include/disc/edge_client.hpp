@@ -3,11 +3,13 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "disc/codec.hpp"
 #include "disc/model.hpp"
 #include "disc/status.hpp"
 #include "disc/tensor.hpp"
@@ -31,6 +33,7 @@ struct ServerTiming {
   double decode = 0;
   double tail = 0;
   double total = 0;
+  double receive = 0;  // chunked requests: the transfer the server overlapped with decoding
 };
 
 struct RemoteAnswer {
@@ -41,9 +44,10 @@ struct RemoteAnswer {
   size_t request_bytes = 0;   // serialized request message, i.e. what crossed the link
   double round_trip_seconds = 0;  // of the successful attempt
   int attempts = 0;
-  // Time on the wire and in the gRPC stacks: round trip minus the server's own total.
+  // Time on the wire and in the gRPC stacks: round trip minus the server's own total, plus
+  // (chunked) the part of the transfer the server spent receiving later chunks.
   double transfer_seconds() const {
-    const double t = round_trip_seconds - server.total;
+    const double t = round_trip_seconds - server.total + server.receive;
     return t > 0 ? t : 0;
   }
 };
@@ -86,6 +90,12 @@ class EdgeClient {
   // Runs the tail of `model` after `cut` on the server; `stream` is a DISC stream.
   Result<RemoteAnswer> infer(const std::string& model, const std::string& cut, std::span<const uint8_t> stream,
                              int top_k, bool return_logits = false);
+  // The same with the stream sent as `chunks` chunks (disc/chunks.hpp): `chunk(i)` makes
+  // chunk i, in order, while the earlier ones are on the wire. Chunks are kept for retries,
+  // so `chunk` runs once per index. An error from `chunk` cancels the call and is returned.
+  using ChunkSource = std::function<Result<Bytes>(size_t index)>;
+  Result<RemoteAnswer> infer_chunked(const std::string& model, const std::string& cut, size_t chunks,
+                                     const ChunkSource& chunk, int top_k, bool return_logits = false);
   // Server-only: the server decodes `image` (an encoded file) and runs the whole model.
   Result<RemoteAnswer> infer_image(const std::string& model, std::span<const uint8_t> image, int top_k,
                                    bool return_logits = false);

@@ -32,6 +32,8 @@ struct EvalOptions {
   std::vector<CodecSpec> settings;
   size_t first_image = 0;          // evaluate dataset images [first_image, first_image + images)
   size_t images = 100;
+  size_t chunks = 1;               // code each feature map as this many chunks (disc/chunks.hpp),
+                                   // as `disc edge --chunks` sends it; bytes and times summed
   int threads = 1;                 // worker threads, each with its own networks (> 1 sets
                                    // OpenCV to one thread per network, process-wide)
   std::function<void(const EvalProgress&)> progress;  // called from the calling thread only
@@ -67,6 +69,7 @@ struct EvalReport {
   std::string model;
   size_t images = 0;
   size_t first_image = 0;
+  size_t chunks = 1;
   double reference_top1 = 0;  // uncompressed model on the same images
   double reference_top5 = 0;
   std::vector<EvalRow> rows;

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <memory>
 
+#include "disc/chunks.hpp"
 #include "disc/eval.hpp"
 #include "disc/model.hpp"
 #include "eval/parallel.hpp"
@@ -67,6 +68,7 @@ class Evaluation {
     report_.model = model_.name;
     report_.images = images_.size();
     report_.first_image = options_.first_image;
+    report_.chunks = options_.chunks;
     DISC_RETURN_IF_ERROR(run_full_model(onnx));
     for (const CutPoint& cut : cuts) DISC_RETURN_IF_ERROR(evaluate_cut(onnx, cut));
     return std::move(report_);
@@ -165,15 +167,20 @@ class Evaluation {
       const std::string spec = codec->spec().to_string();
       DISC_RETURN_IF_ERROR(for_each_image(cut.tensor + " " + spec, [&](size_t w, size_t i) -> Status {
         DISC_RETURN_IF_ERROR(ensure(w));
-        auto t0 = Clock::now();
-        DISC_ASSIGN_OR_RETURN(Bytes stream, compress(features[i], *codec));
-        per[i].encode_ms = ms_since(t0);
-        t0 = Clock::now();
-        DISC_ASSIGN_OR_RETURN(Tensor decoded, decompress(stream));
-        per[i].decode_ms = ms_since(t0);
+        // As the runtime sends it: one stream, or chunks decoded into place one by one.
+        ChunkAssembler assembler(features[i].shape());
+        for (const Slab& slab : split_slabs(features[i].shape(), options_.chunks)) {
+          auto t0 = Clock::now();
+          DISC_ASSIGN_OR_RETURN(Bytes stream, compress_slab(features[i], *codec, slab));
+          per[i].encode_ms += ms_since(t0);
+          t0 = Clock::now();
+          DISC_RETURN_IF_ERROR(assembler.add(stream));
+          per[i].decode_ms += ms_since(t0);
+          per[i].bytes += stream.size();
+        }
+        DISC_ASSIGN_OR_RETURN(Tensor decoded, std::move(assembler).finish());
         DISC_ASSIGN_OR_RETURN(Tensor logits, nets[w].tail->run(decoded));
         const Outcome o = score(logits, images_[i].label, model_.label_offset);
-        per[i].bytes = stream.size();
         per[i].top1 = o.top1_correct;
         per[i].top5 = o.top5_correct;
         per[i].agree = o.top1 == reference[i].top1;
@@ -238,6 +245,7 @@ class Evaluation {
 
 Result<EvalReport> evaluate(const ModelEntry& model, const Dataset& dataset, const EvalOptions& options) {
   if (options.settings.empty()) return Error("no codec settings to evaluate");
+  if (options.chunks < 1) return Error("chunks must be at least 1");
   // Parallelism comes from the workers; OpenCV's own pool would oversubscribe the cores.
   if (options.threads > 1) set_inference_threads(1);
   return Evaluation(model, dataset, options).run();

@@ -63,6 +63,7 @@ nlohmann::json report_json(const EvalReport& report) {
   return {{"model", report.model},
           {"images", report.images},
           {"first_image", report.first_image},
+          {"chunks", report.chunks},
           {"reference_top1", report.reference_top1},
           {"reference_top5", report.reference_top5},
           {"rows", rows}};
@@ -115,6 +116,9 @@ std::string summary_markdown(const EvalReport& report) {
       "images.\n",
       report.model, report.first_image, report.first_image + report.images - 1, report.images,
       100 * report.reference_top1, 100 * report.reference_top5);
+  if (report.chunks > 1)
+    s += fmt::format("\nEvery feature map coded as {} chunks (`disc edge --chunks {}`); bytes are the chunks' "
+                     "streams summed.\n", report.chunks, report.chunks);
   for (double b : kBudgetsPp) s += budget_table(report, b);
   s += "\n### Best settings at ≤ 1.0 pp\n\n| cut | codec setting | ratio | bits/elem | top-1 loss pp | agreement | "
        "encode ms | decode ms |\n|---|---|---|---|---|---|---|---|\n";

@@ -2,6 +2,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <optional>
 #include <thread>
 
 #include "auth.hpp"
@@ -55,7 +56,7 @@ RemoteAnswer to_answer(const disc::v1::InferResponse& response) {
   answer.logits.assign(response.logits().begin(), response.logits().end());
   answer.codec = response.codec();
   const auto& t = response.timing();
-  answer.server = {t.queue_seconds(), t.decode_seconds(), t.tail_seconds(), t.total_seconds()};
+  answer.server = {t.queue_seconds(), t.decode_seconds(), t.tail_seconds(), t.total_seconds(), t.receive_seconds()};
   return answer;
 }
 
@@ -152,6 +153,46 @@ Result<RemoteAnswer> EdgeClient::infer(const std::string& model, const std::stri
   request.set_top_k(top_k);
   request.set_return_logits(return_logits);
   return impl_->inference("Infer", &disc::v1::Inference::Stub::Infer, request);
+}
+
+Result<RemoteAnswer> EdgeClient::infer_chunked(const std::string& model, const std::string& cut, size_t chunks,
+                                               const ChunkSource& chunk, int top_k, bool return_logits) {
+  if (chunks == 0) return Error("InferChunked: no chunk to send");
+  std::vector<disc::v1::InferChunk> messages;
+  std::optional<Error> source_error;
+  disc::v1::InferResponse response;
+  auto measured = impl_->call("InferChunked", [&](grpc::ClientContext* context) {
+    response.Clear();
+    auto writer = impl_->stub->InferChunked(context, &response);
+    for (size_t i = 0; i < chunks; ++i) {
+      if (i == messages.size()) {
+        auto stream = chunk(i);
+        if (!stream.ok()) {
+          source_error = stream.error().with_context("chunk " + std::to_string(i + 1));
+          context->TryCancel();
+          break;
+        }
+        disc::v1::InferChunk& message = messages.emplace_back();
+        if (i == 0) {
+          message.set_model(model);
+          message.set_cut(cut);
+          message.set_top_k(top_k);
+          message.set_return_logits(return_logits);
+        }
+        message.set_stream(stream->data(), stream->size());
+      }
+      // A failed write means the call is over; Finish() says why.
+      if (!writer->Write(messages[i])) break;
+    }
+    writer->WritesDone();
+    return writer->Finish();
+  });
+  if (source_error) return *source_error;
+  if (!measured.ok()) return measured.error();
+  RemoteAnswer answer = to_answer(response);
+  for (const auto& message : messages) answer.request_bytes += message.ByteSizeLong();
+  std::tie(answer.round_trip_seconds, answer.attempts) = *measured;
+  return answer;
 }
 
 Result<RemoteAnswer> EdgeClient::infer_image(const std::string& model, std::span<const uint8_t> image, int top_k,

@@ -1,5 +1,6 @@
 #include <optional>
 
+#include "disc/chunks.hpp"
 #include "disc/edge.hpp"
 #include "disc/npy.hpp"
 #include "disc/timing.hpp"
@@ -42,14 +43,31 @@ struct EdgePipeline::Impl {
     EdgeResult result;
     const Stopwatch total;
     DISC_ASSIGN_OR_RETURN(Tensor feature_map, run_local(path, result));
-    Stopwatch stage;
-    DISC_ASSIGN_OR_RETURN(Bytes stream, compress(feature_map, *codec));
-    result.timing.encode = stage.seconds();
-    DISC_ASSIGN_OR_RETURN(RemoteAnswer answer, client->infer(model.name, config.cut, stream, config.top_k));
+    DISC_ASSIGN_OR_RETURN(RemoteAnswer answer, send(feature_map, result.timing.encode));
     take_remote(answer, result);
     result.raw_bytes = cut_fp32_bytes;
     result.timing.total = total.seconds();
     return result;
+  }
+
+  // Encodes and sends the feature map (in chunks if configured); `encode_seconds` is the
+  // time spent encoding.
+  Result<RemoteAnswer> send(const Tensor& feature_map, double& encode_seconds) {
+    if (config.chunks <= 1) {
+      const Stopwatch encode;
+      DISC_ASSIGN_OR_RETURN(Bytes stream, compress(feature_map, *codec));
+      encode_seconds = encode.seconds();
+      return client->infer(model.name, config.cut, stream, config.top_k);
+    }
+    const std::vector<Slab> slabs = split_slabs(feature_map.shape(), static_cast<size_t>(config.chunks));
+    return client->infer_chunked(model.name, config.cut, slabs.size(),
+                                 [&](size_t i) -> Result<Bytes> {
+                                   const Stopwatch encode;
+                                   auto stream = compress_slab(feature_map, *codec, slabs[i]);
+                                   encode_seconds += encode.seconds();
+                                   return stream;
+                                 },
+                                 config.top_k);
   }
 
   Result<EdgeResult> run_edge_only(const std::string& path) {
@@ -79,6 +97,7 @@ Result<std::unique_ptr<EdgePipeline>> EdgePipeline::create(const ModelEntry& mod
                                                            std::vector<std::string> class_names,
                                                            const EdgeConfig& config, EdgeClient* client) {
   if (config.top_k < 1) return Error("top_k must be at least 1");
+  if (config.chunks < 1) return Error("chunks must be at least 1");
   if (config.mode != EdgeMode::kEdgeOnly && !client) return Error("this mode needs a server");
   auto impl = std::make_unique<Impl>();
   impl->model = model;

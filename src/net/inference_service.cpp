@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "auth.hpp"
+#include "disc/chunks.hpp"
 #include "disc/codec.hpp"
 #include "disc/timing.hpp"
 
@@ -33,11 +34,20 @@ Result<int> checked_top_k(int requested, const ServedModel& model) {
   return requested;
 }
 
-// The decoded input and how long decoding it took.
+// The decoded input of a request. A chunked request's decoding also waits for its later
+// chunks to arrive.
 struct Decoded {
   Tensor input;
-  double seconds = 0;
+  bool chunked = false;
+  double waiting_seconds = 0;  // of the decode stage, spent waiting for the network
 };
+
+Result<Decoded> finite(Tensor tensor, std::string_view what) {
+  const auto values = tensor.values();
+  if (!std::all_of(values.begin(), values.end(), [](float v) { return std::isfinite(v); }))
+    return Error(std::string(what) + ": the feature map holds NaN or infinity");
+  return Decoded{std::move(tensor)};
+}
 
 // Everything after input decoding is the same for both RPCs: slot, cached network, top-k.
 class Pipeline {
@@ -69,16 +79,17 @@ class Pipeline {
     const double queue_seconds = total.seconds();
 
     Stopwatch stage;
-    Result<Tensor> input = decode();
-    if (!input.ok()) return invalid(input.error().message());
-    const double decode_seconds = stage.seconds();
+    Result<Decoded> decoded = decode();
+    if (!decoded.ok()) return invalid(decoded.error().message());
+    const double decode_wall_seconds = stage.seconds();
+    const Tensor& input = decoded->input;
 
     auto pool = tails_.get(model, cut);
     if (!pool.ok()) return {StatusCode::INTERNAL, pool.error().message()};
     auto network = (*pool)->lease();
     if (!network.ok()) return {StatusCode::INTERNAL, network.error().message()};
     stage.restart();
-    auto logits = (**network).run(*input);
+    auto logits = (**network).run(input);
     if (!logits.ok()) return {StatusCode::INTERNAL, logits.error().message()};
     const double tail_seconds = stage.seconds();
 
@@ -91,7 +102,8 @@ class Pipeline {
     if (return_logits) response->mutable_logits()->Add(logits->values().begin(), logits->values().end());
     auto* timing = response->mutable_timing();
     timing->set_queue_seconds(queue_seconds);
-    timing->set_decode_seconds(decode_seconds);
+    timing->set_decode_seconds(decode_wall_seconds - decoded->waiting_seconds);
+    if (decoded->chunked) timing->set_receive_seconds(decode_wall_seconds);
     timing->set_tail_seconds(tail_seconds);
     timing->set_total_seconds(total.seconds());
     if (context_->IsCancelled()) return {StatusCode::CANCELLED, "client cancelled"};
@@ -132,13 +144,50 @@ Status InferenceService::Infer(grpc::ServerContext* context, const disc::v1::Inf
   Pipeline pipeline(context, slots_, tails_);
   return pipeline.run(
       *model, cut->tensor, *top, request->return_logits(),
-      [&]() -> Result<Tensor> {
+      [&]() -> Result<Decoded> {
         auto tensor = decompress(stream, decode_limits);
         if (!tensor.ok()) return tensor.error().with_context("stream");
-        const auto values = tensor->values();
-        if (!std::all_of(values.begin(), values.end(), [](float v) { return std::isfinite(v); }))
-          return Error("stream: the feature map holds NaN or infinity");
-        return tensor;
+        return finite(std::move(*tensor), "stream");
+      },
+      response);
+}
+
+Status InferenceService::InferChunked(grpc::ServerContext* context,
+                                      grpc::ServerReader<disc::v1::InferChunk>* reader,
+                                      disc::v1::InferResponse* response) {
+  if (Status s = check_bearer_token(*context, limits_.token); !s.ok()) return s;
+  disc::v1::InferChunk chunk;
+  if (!reader->Read(&chunk)) return invalid("no chunk: the request stream was empty");
+  const ServedModel* model = models_.find(chunk.model());
+  if (!model) return {StatusCode::NOT_FOUND, "unknown model '" + chunk.model() + "'"};
+  auto cut = model->onnx.find_cut(chunk.cut());
+  if (!cut.ok()) return invalid(cut.error().message());
+  auto top = checked_top_k(chunk.top_k(), *model);
+  if (!top.ok()) return invalid(top.error().message());
+  const bool return_logits = chunk.return_logits();
+
+  Pipeline pipeline(context, slots_, tails_);
+  return pipeline.run(
+      *model, cut->tensor, *top, return_logits,
+      [&]() -> Result<Decoded> {
+        ChunkAssembler assembler(cut->shape);
+        double waiting_seconds = 0;
+        for (bool more = true; more;) {
+          const auto& bytes = chunk.stream();
+          const disc::Status added = assembler.add({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
+          if (!added.ok()) return added.error().with_context("stream");
+          const Stopwatch wait;
+          more = reader->Read(&chunk);
+          waiting_seconds += wait.seconds();
+        }
+        if (context->IsCancelled()) return Error("client cancelled");
+        response->set_codec(assembler.first_codec().to_string());
+        auto tensor = std::move(assembler).finish();
+        if (!tensor.ok()) return tensor.error().with_context("stream");
+        DISC_ASSIGN_OR_RETURN(Decoded decoded, finite(std::move(*tensor), "stream"));
+        decoded.chunked = true;
+        decoded.waiting_seconds = waiting_seconds;
+        return decoded;
       },
       response);
 }
@@ -155,11 +204,11 @@ Status InferenceService::InferImage(grpc::ServerContext* context, const disc::v1
   Pipeline pipeline(context, slots_, tails_);
   return pipeline.run(
       *model, "", *top, request->return_logits(),
-      [&]() -> Result<Tensor> {
+      [&]() -> Result<Decoded> {
         auto tensor = decode_image(reinterpret_cast<const uint8_t*>(request->image().data()),
                                    request->image().size(), model->entry.preprocessing);
         if (!tensor.ok()) return tensor.error().with_context("image");
-        return tensor;
+        return Decoded{std::move(*tensor)};
       },
       response);
 }

@@ -23,6 +23,8 @@ class InferenceService final : public disc::v1::Inference::Service {
 
   grpc::Status Infer(grpc::ServerContext* context, const disc::v1::InferRequest* request,
                      disc::v1::InferResponse* response) override;
+  grpc::Status InferChunked(grpc::ServerContext* context, grpc::ServerReader<disc::v1::InferChunk>* reader,
+                            disc::v1::InferResponse* response) override;
   grpc::Status InferImage(grpc::ServerContext* context, const disc::v1::InferImageRequest* request,
                           disc::v1::InferResponse* response) override;
   grpc::Status Describe(grpc::ServerContext* context, const disc::v1::DescribeRequest* request,

@@ -86,6 +86,26 @@ TEST_F(EvalTest, LosslessCodecsLoseNothingAndRatiosComeFromRealStreams) {
   EXPECT_TRUE(any_jpeg_damage);
 }
 
+TEST_F(EvalTest, ChunkedMapsCountEveryChunksStream) {
+  EvalOptions o = options({"raw", "disc:bits=0"}, 0, 10);
+  o.chunks = 4;
+  auto report = evaluate(*model_, *dataset_, o);
+  ASSERT_TRUE(report.ok()) << report.error().message();
+  EXPECT_EQ(report->chunks, 4u);
+  for (const EvalRow& r : report->rows) {
+    EXPECT_EQ(r.top1_loss_pp, 0.0) << r.codec << " at " << r.cut;
+    EXPECT_EQ(r.agreement, 1.0) << r.codec << " at " << r.cut;
+  }
+  // Four raw streams: the fp32 bytes plus four containers, each with its own header and CRC.
+  const EvalRow& raw = report->rows[0];
+  ASSERT_EQ(raw.codec_name, "raw");
+  const size_t one_container = compress(Tensor(raw.shape), *make_codec("raw").value()).value().size() -
+                               4 * element_count(raw.shape).value();
+  EXPECT_EQ(raw.mean_bytes, static_cast<double>(4 * element_count(raw.shape).value() + 4 * one_container));
+  o.chunks = 0;
+  EXPECT_FALSE(evaluate(*model_, *dataset_, o).ok());
+}
+
 TEST_F(EvalTest, CalibrationMeetsTheBudgetOnItsOwnImages) {
   const double budget = 2.0;
   const std::vector<std::string> sweep = {"jpeg:quality=2|5|10|20|40|60|80|95"};

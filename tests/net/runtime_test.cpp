@@ -6,6 +6,7 @@
 #include <atomic>
 #include <thread>
 
+#include "disc/chunks.hpp"
 #include "disc/codec.hpp"
 #include "disc/edge.hpp"
 #include "disc/edge_client.hpp"
@@ -47,6 +48,36 @@ class RuntimeTest : public LoopbackServerTest {
     return r;
   }
 
+  // The chunks of image `image`'s feature map at `cut`, as `n` slabs.
+  static std::vector<Bytes> chunks(const std::string& cut, size_t image, const std::string& codec, size_t n) {
+    const Tensor& map = reference_->features(cut, image);
+    std::vector<Bytes> out;
+    for (const Slab& slab : split_slabs(map.shape(), n)) {
+      auto s = compress_slab(map, *make_codec(codec).value(), slab);
+      EXPECT_TRUE(s.ok()) << s.error().message();
+      out.push_back(std::move(s).value());
+    }
+    return out;
+  }
+
+  // An InferChunked call with these messages; the first also names the model and cut.
+  static grpc::Status call_chunked(const std::string& model, const std::string& cut, const std::vector<Bytes>& streams) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+    disc::v1::InferResponse response;
+    auto writer = raw_stub(*server_)->InferChunked(&context, &response);
+    for (size_t i = 0; i < streams.size(); ++i) {
+      disc::v1::InferChunk chunk;
+      if (i == 0) {
+        chunk.set_model(model);
+        chunk.set_cut(cut);
+      }
+      chunk.set_stream(streams[i].data(), streams[i].size());
+      if (!writer->Write(chunk)) break;
+    }
+    writer->WritesDone();
+    return writer->Finish();
+  }
 };
 
 void expect_same_top(const std::vector<Prediction>& remote, const std::vector<Prediction>& local) {
@@ -173,6 +204,73 @@ TEST_F(RuntimeTest, BadRequestsGetTheRightStatus) {
 
   // The server is still healthy after all of that.
   EXPECT_TRUE(call(request(cut.tensor, good), &response).ok());
+}
+
+TEST_F(RuntimeTest, ChunkedRequestsAnswerAsTheLocalModel) {
+  auto edge = client();
+  const std::string cut = reference_->middle_cut().tensor;
+  for (const std::string codec : {"raw", "disc:bits=0"}) {
+    for (size_t n : {1, 3, 7}) {
+      SCOPED_TRACE(codec + " in " + std::to_string(n) + " chunks");
+      const std::vector<Bytes> streams = chunks(cut, 2, codec, n);
+      std::vector<size_t> asked;
+      auto answer = edge->infer_chunked(kModel, cut, streams.size(),
+                                        [&](size_t i) -> Result<Bytes> {
+                                          asked.push_back(i);
+                                          return streams[i];
+                                        },
+                                        5);
+      ASSERT_TRUE(answer.ok()) << answer.error().message();
+      expect_same_top(answer->top, reference_->local_top(2, 5));
+      EXPECT_EQ(asked.size(), streams.size());
+      EXPECT_TRUE(std::is_sorted(asked.begin(), asked.end()));
+      EXPECT_EQ(CodecSpec::parse(answer->codec)->name, CodecSpec::parse(codec)->name);
+      EXPECT_GE(answer->server.receive, answer->server.decode);
+      EXPECT_GE(answer->server.total, answer->server.receive + answer->server.tail);
+    }
+  }
+  EdgeConfig config{EdgeMode::kSplit, cut, "zstd", 3};
+  config.chunks = 4;
+  auto pipeline = EdgePipeline::create(reference_->entry, reference_->dataset.class_names, config, edge.get());
+  ASSERT_TRUE(pipeline.ok()) << pipeline.error().message();
+  auto result = (*pipeline)->run(reference_->dataset.images[6].path);
+  ASSERT_TRUE(result.ok()) << result.error().message();
+  expect_same_top(result->top, reference_->local_top(6, 3));
+  EXPECT_GT(result->timing.encode, 0);
+  EXPECT_GT(result->timing.transfer, 0);
+}
+
+TEST_F(RuntimeTest, BadChunkedRequestsGetTheRightStatus) {
+  const std::string cut = reference_->middle_cut().tensor;
+  const std::vector<Bytes> good = chunks(cut, 0, "raw", 3);
+  auto expect_invalid = [&](const grpc::Status& status, const std::string& says) {
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+    EXPECT_NE(status.error_message().find(says), std::string::npos) << status.error_message();
+  };
+  expect_invalid(call_chunked(kModel, cut, {}), "no chunk");
+  EXPECT_EQ(call_chunked("no_such_model", cut, good).error_code(), grpc::StatusCode::NOT_FOUND);
+  expect_invalid(call_chunked(kModel, "no_such_tensor", good), "no_such_tensor");
+  expect_invalid(call_chunked(kModel, cut, {good[0], good[1]}), "cover");
+  expect_invalid(call_chunked(kModel, cut, {good[0], good[1], good[2], good[2]}), "already complete");
+  Bytes corrupt = good[1];
+  corrupt[corrupt.size() / 2] ^= 0x40;
+  expect_invalid(call_chunked(kModel, cut, {good[0], corrupt, good[2]}), "chunk 2");
+  const auto other = std::find_if(reference_->onnx.cuts().begin(), reference_->onnx.cuts().end(),
+                                  [&](const CutPoint& c) { return c.shape.size() == 4 && c.shape[2] != reference_->middle_cut().shape[2]; });
+  ASSERT_NE(other, reference_->onnx.cuts().end());
+  expect_invalid(call_chunked(kModel, cut, {chunks(other->tensor, 0, "raw", 2)[0]}), "not a slab");
+
+  // A chunk the edge fails to make cancels the call and is reported as such.
+  auto edge = client();
+  auto failed = edge->infer_chunked(kModel, cut, 3, [&](size_t i) -> Result<Bytes> {
+    if (i == 1) return Error("encoder ran out of memory");
+    return good[i];
+  }, 5);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.error().message(), "chunk 2: encoder ran out of memory");
+
+  // The server is still healthy after all of that.
+  EXPECT_TRUE(call_chunked(kModel, cut, good).ok());
 }
 
 TEST_F(RuntimeTest, UndecodableImagesAreInvalidArguments) {
