@@ -80,7 +80,9 @@ class Pipeline {
 
     Stopwatch stage;
     Result<Decoded> decoded = decode();
-    if (!decoded.ok()) return invalid(decoded.error().message());
+    if (!decoded.ok())
+      return context_->IsCancelled() ? Status(StatusCode::CANCELLED, "client cancelled while sending")
+                                     : invalid(decoded.error().message());
     const double decode_wall_seconds = stage.seconds();
     const Tensor& input = decoded->input;
 
@@ -180,7 +182,6 @@ Status InferenceService::InferChunked(grpc::ServerContext* context,
           more = reader->Read(&chunk);
           waiting_seconds += wait.seconds();
         }
-        if (context->IsCancelled()) return Error("client cancelled");
         response->set_codec(assembler.first_codec().to_string());
         auto tensor = std::move(assembler).finish();
         if (!tensor.ok()) return tensor.error().with_context("stream");

@@ -269,6 +269,20 @@ TEST_F(RuntimeTest, BadChunkedRequestsGetTheRightStatus) {
   ASSERT_FALSE(failed.ok());
   EXPECT_EQ(failed.error().message(), "chunk 2: encoder ran out of memory");
 
+  // A client that gives up after its first chunk.
+  {
+    grpc::ClientContext context;
+    disc::v1::InferResponse response;
+    auto writer = raw_stub(*server_)->InferChunked(&context, &response);
+    disc::v1::InferChunk first;
+    first.set_model(kModel);
+    first.set_cut(cut);
+    first.set_stream(good[0].data(), good[0].size());
+    ASSERT_TRUE(writer->Write(first));
+    context.TryCancel();
+    EXPECT_EQ(writer->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  }
+
   // The server is still healthy after all of that.
   EXPECT_TRUE(call_chunked(kModel, cut, good).ok());
 }
