@@ -11,6 +11,7 @@
 #include "disc/model.hpp"
 #include "disc/timing.hpp"
 #include "edge_auto.hpp"
+#include "edge_report.hpp"
 #include "progress.hpp"
 
 namespace disc::cli {
@@ -33,32 +34,6 @@ struct Opts {
   AutoSettings auto_settings;
 };
 
-struct ImageReport {
-  ImageJob job;
-  EdgeResult result;
-  int local_top1 = -1;  // with --check-local
-};
-
-// One timing column: its name and how to read it from a result.
-struct Column {
-  const char* name;
-  double EdgeTiming::*field;
-};
-constexpr Column kColumns[] = {
-    {"load", &EdgeTiming::load},     {"head", &EdgeTiming::head},     {"encode", &EdgeTiming::encode},
-    {"transfer", &EdgeTiming::transfer}, {"queue", &EdgeTiming::server_queue},
-    {"decode", &EdgeTiming::server_decode}, {"tail", &EdgeTiming::tail}, {"total", &EdgeTiming::total},
-};
-
-const char* mode_name(EdgeMode mode) {
-  switch (mode) {
-    case EdgeMode::kSplit: return "split";
-    case EdgeMode::kEdgeOnly: return "edge-only";
-    case EdgeMode::kServerOnly: return "server-only";
-  }
-  return "?";
-}
-
 Result<std::vector<ImageJob>> collect_images(const Opts& o, const AssetCatalog& catalog, const ModelEntry& entry) {
   std::vector<ImageJob> jobs;
   for (const std::string& path : o.images) jobs.push_back({path, -1});
@@ -72,102 +47,6 @@ Result<std::vector<ImageJob>> collect_images(const Opts& o, const AssetCatalog& 
   }
   if (jobs.empty()) return Error("no image: give IMAGE files or --dataset-images N");
   return jobs;
-}
-
-std::vector<double> column_values(const std::vector<ImageReport>& reports, double EdgeTiming::*field) {
-  std::vector<double> values;
-  for (const ImageReport& r : reports) values.push_back(r.result.timing.*field);
-  return values;
-}
-
-std::string top1_text(const EdgeResult& r) {
-  if (r.top.empty()) return "-";
-  const Prediction& p = r.top.front();
-  return fmt::format("{} {} ({:.3f})", p.label, p.name.substr(0, 18), p.probability);
-}
-
-struct Counts {
-  size_t labelled = 0, correct = 0, checked = 0, agree = 0;
-  double sent_median = 0;
-};
-
-Counts count(const std::vector<ImageReport>& reports) {
-  Counts c;
-  std::vector<double> sent;
-  for (const ImageReport& r : reports) {
-    const int top1 = r.result.top.empty() ? -2 : r.result.top.front().label;
-    if (r.job.label >= 0) ++c.labelled, c.correct += top1 == r.job.label;
-    if (r.local_top1 != -1) ++c.checked, c.agree += top1 == r.local_top1;
-    sent.push_back(static_cast<double>(r.result.bytes_sent));
-  }
-  c.sent_median = quantile(sent, 0.5);
-  return c;
-}
-
-void print_table(const Opts& o, const std::vector<ImageReport>& reports) {
-  std::cout << fmt::format("{:<34} {:<30} {:>9}", "image", "top-1 (probability)", "sent B");
-  for (const Column& c : kColumns) std::cout << fmt::format(" {:>8}", c.name);
-  std::cout << "   [ms]\n";
-  for (const ImageReport& r : reports) {
-    std::string name = r.job.path.substr(r.job.path.find_last_of('/') + 1);
-    if (r.job.label >= 0) name += fmt::format(" [{}]", r.job.label);
-    std::cout << fmt::format("{:<34} {:<30} {:>9}", name.substr(0, 34), top1_text(r.result), r.result.bytes_sent);
-    for (const Column& c : kColumns) std::cout << fmt::format(" {:>8.2f}", 1e3 * (r.result.timing.*c.field));
-    std::cout << "\n";
-  }
-  for (const auto& [label, q] : {std::pair{"median", 0.5}, std::pair{"p95", 0.95}}) {
-    std::cout << fmt::format("{:<34} {:<30} {:>9}", label, "", "");
-    for (const Column& c : kColumns) std::cout << fmt::format(" {:>8.2f}", 1e3 * quantile(column_values(reports, c.field), q));
-    std::cout << "\n";
-  }
-  const Counts c = count(reports);
-  const EdgeResult& first = reports.front().result;
-  if (o.config.mode == EdgeMode::kSplit)
-    std::cout << fmt::format("sent: median {:.0f} B per image vs {} B raw fp32 at cut {} ({:.1f}x smaller) with {}\n",
-                             c.sent_median, first.raw_bytes, o.config.cut, first.raw_bytes / c.sent_median,
-                             o.config.codec);
-  else if (o.config.mode == EdgeMode::kServerOnly)
-    std::cout << fmt::format("sent: median {:.0f} B per image (the image files)\n", c.sent_median);
-  if (c.labelled) std::cout << fmt::format("top-1 vs labels: {}/{} = {:.3f}\n", c.correct, c.labelled, double(c.correct) / c.labelled);
-  if (c.checked)
-    std::cout << fmt::format("agreement with the local full model: {}/{} = {:.3f}\n", c.agree, c.checked,
-                             double(c.agree) / c.checked);
-}
-
-void print_json(const Opts& o, const std::vector<ImageReport>& reports) {
-  nlohmann::ordered_json images = nlohmann::ordered_json::array();
-  for (const ImageReport& r : reports) {
-    nlohmann::ordered_json top = nlohmann::ordered_json::array();
-    for (const Prediction& p : r.result.top) top.push_back({{"label", p.label}, {"probability", p.probability}, {"name", p.name}});
-    nlohmann::ordered_json timing;
-    for (const Column& c : kColumns) timing[c.name] = r.result.timing.*c.field;
-    nlohmann::ordered_json j = {{"path", r.job.path}, {"top", top}, {"bytes_sent", r.result.bytes_sent},
-                                {"raw_bytes", r.result.raw_bytes}, {"attempts", r.result.attempts}, {"timing", timing}};
-    if (r.job.label >= 0) j["label"] = r.job.label;
-    if (r.local_top1 != -1) j["local_top1"] = r.local_top1;
-    images.push_back(j);
-  }
-  nlohmann::ordered_json latency;
-  for (const Column& c : kColumns) {
-    const auto values = column_values(reports, c.field);
-    latency[c.name] = {{"median", quantile(values, 0.5)}, {"p95", quantile(values, 0.95)}};
-  }
-  const Counts c = count(reports);
-  nlohmann::ordered_json summary = {{"images", reports.size()},
-                                    {"bytes_sent_median", c.sent_median},
-                                    {"raw_bytes", reports.front().result.raw_bytes},
-                                    {"latency_seconds", latency}};
-  summary["top1_accuracy"] = c.labelled ? nlohmann::ordered_json(double(c.correct) / c.labelled) : nullptr;
-  summary["local_agreement"] = c.checked ? nlohmann::ordered_json(double(c.agree) / c.checked) : nullptr;
-  std::cout << nlohmann::ordered_json{{"model", o.model},
-                                      {"mode", mode_name(o.config.mode)},
-                                      {"cut", o.config.cut},
-                                      {"codec", o.config.mode == EdgeMode::kSplit ? o.config.codec : ""},
-                                      {"chunks", o.config.mode == EdgeMode::kSplit ? o.config.chunks : 0},
-                                      {"summary", summary},
-                                      {"images", images}}
-                   .dump(2)
-            << "\n";
 }
 
 int run_edge(Opts& o) {
@@ -215,30 +94,23 @@ int run_edge(Opts& o) {
   }
   auto pipeline = EdgePipeline::create(*entry, class_names, o.config, client.get());
   if (!pipeline.ok()) return fail(pipeline.error());
-
-  // Untimed runs first: the server builds the cut's tail and both sides warm up.
-  for (int i = 0; i < o.warmup; ++i)
-    if (auto r = (*pipeline)->run(jobs->front().path); !r.ok()) return fail(r.error());
+  if (auto warm = warm_up(**pipeline, jobs->front().path, o.warmup); !warm.ok()) return fail(warm.error());
 
   std::vector<ImageReport> reports;
   Progress progress("edge", jobs->size());
   for (const ImageJob& job : *jobs) {
     auto result = (*pipeline)->run(job.path);
     if (!result.ok()) return fail(result.error());
-    ImageReport report{job, std::move(result).value()};
-    if (local) {
-      auto reference = local->run(job.path);
-      if (!reference.ok()) return fail(reference.error());
-      report.local_top1 = reference->top.empty() ? -2 : reference->top.front().label;
-    }
-    reports.push_back(std::move(report));
+    auto reference = local_top1(local.get(), job.path);
+    if (!reference.ok()) return fail(reference.error());
+    reports.push_back({job, std::move(result).value(), *reference});
     progress.update(reports.size(), top1_text(reports.back().result));
   }
   progress.finish();
   if (o.json)
-    print_json(o, reports);
+    std::cout << fixed_plan_json(o.model, o.config, reports).dump(2) << "\n";
   else
-    print_table(o, reports);
+    print_fixed_plan_table(o.config, reports);
   return 0;
 }
 

@@ -4,8 +4,6 @@
 
 #include <cmath>
 #include <iostream>
-#include <map>
-#include <nlohmann/json.hpp>
 
 #include "command.hpp"
 #include "progress.hpp"
@@ -13,14 +11,7 @@
 namespace disc::cli {
 namespace {
 
-struct Request {
-  ImageJob job;
-  double start_seconds = 0;  // since the command started
-  AdaptiveStep step;
-  int local_top1 = -1;  // with --check-local
-};
-
-int top1_of(const EdgeResult& r) { return r.top.empty() ? -2 : r.top.front().label; }
+using Request = AutoRequest;
 
 double predicted_ms(const Request& r) { return r.step.plan.latency.total_ms(); }
 double measured_ms(const Request& r) { return 1e3 * r.step.result.timing.total; }
@@ -40,12 +31,12 @@ struct Summary {
 
 Summary summarize(const std::vector<Request>& requests) {
   Summary s;
+  s.plan_uses = plan_uses(requests);
   for (const Request& r : requests) {
     s.latency_ms.push_back(measured_ms(r));
     s.prediction_errors.push_back(prediction_error(r));
     s.mean_latency_ms += measured_ms(r) / static_cast<double>(requests.size());
     s.mean_predicted_ms += predicted_ms(r) / static_cast<double>(requests.size());
-    ++s.plan_uses[r.step.plan.label()];
     s.probes += r.step.probe;
     s.samples += r.step.sampled;
     const int top1 = top1_of(r.step.result);
@@ -55,7 +46,43 @@ Summary summarize(const std::vector<Request>& requests) {
   return s;
 }
 
-void print_table(const std::vector<Request>& requests, double rtt_ms, const ComputeScale& final_scale) {
+nlohmann::ordered_json plan_json(const Plan& p) {
+  const LatencyBreakdown& l = p.latency;
+  return {{"label", p.label()},   {"kind", plan_kind_name(p.kind)}, {"cut", p.cut},
+          {"codec", p.codec},     {"bytes", p.bytes},               {"top1_loss_pp", p.top1_loss_pp},
+          {"predicted_ms", {{"head", l.head_ms}, {"encode", l.encode_ms}, {"transfer", l.transfer_ms},
+                            {"rtt", l.rtt_ms}, {"decode", l.decode_ms}, {"tail", l.tail_ms}, {"total", l.total_ms()}}}};
+}
+
+}  // namespace
+
+Result<std::unique_ptr<AdaptiveEdge>> make_adaptive_edge(AutoSettings settings, const ModelEntry& model,
+                                                         std::vector<std::string> class_names, EdgeClient& client) {
+  if (settings.profile.empty() || settings.table.empty()) return Error("--auto needs --profile and --table");
+  DISC_ASSIGN_OR_RETURN(Profile profile, load_profile(settings.profile));
+  DISC_ASSIGN_OR_RETURN(RateTable table, load_rate_table(settings.table));
+  auto initial = parse_bandwidth(settings.initial_bandwidth);
+  if (!initial.ok()) return initial.error().with_context("--initial-bandwidth");
+  settings.options.estimator.initial_bps = *initial;
+  if (settings.rtt_ms >= 0) settings.options.rtt_ms = settings.rtt_ms;
+  return AdaptiveEdge::create(model, std::move(class_names), profile, table, &client, settings.options);
+}
+
+Result<AutoRequest> run_auto_request(AdaptiveEdge& edge, const ImageJob& job, const Stopwatch& clock) {
+  AutoRequest request;
+  request.job = job;
+  request.start_seconds = clock.seconds();
+  DISC_ASSIGN_OR_RETURN(request.step, edge.run(job.path));
+  return request;
+}
+
+std::map<std::string, size_t> plan_uses(const std::vector<AutoRequest>& requests) {
+  std::map<std::string, size_t> uses;
+  for (const AutoRequest& r : requests) ++uses[r.step.plan.label()];
+  return uses;
+}
+
+void print_auto_table(const std::vector<AutoRequest>& requests, const AdaptiveEdge& edge) {
   std::cout << fmt::format("{:>4} {:>8} {:<28} {:<46} {:>9} {:>9} {:>9} {:>9} {:>6}\n", "#", "t_s", "image", "plan",
                            "sent B", "est Mbit", "pred ms", "meas ms", "top-1");
   for (size_t i = 0; i < requests.size(); ++i) {
@@ -68,13 +95,14 @@ void print_table(const std::vector<Request>& requests, double rtt_ms, const Comp
                              r.step.bandwidth_bps / 1e6, predicted_ms(r), measured_ms(r), top1_of(r.step.result));
   }
   const Summary s = summarize(requests);
+  const ComputeScale final_scale = edge.compute_scale();
   std::cout << fmt::format(
       "latency: median {:.2f} ms, mean {:.2f} ms, p95 {:.2f} ms; predicted mean {:.2f} ms\n"
       "prediction error vs measured (load excluded): median {:.1f}%, p95 {:.1f}%\n"
       "RTT {:.3f} ms; bandwidth samples {}, probes {}, final estimate {:.3f} Mbit/s; "
       "compute measured/profiled: edge {:.2f}, server {:.2f}\n",
       quantile(s.latency_ms, 0.5), s.mean_latency_ms, quantile(s.latency_ms, 0.95), s.mean_predicted_ms,
-      100 * quantile(s.prediction_errors, 0.5), 100 * quantile(s.prediction_errors, 0.95), rtt_ms, s.samples,
+      100 * quantile(s.prediction_errors, 0.5), 100 * quantile(s.prediction_errors, 0.95), edge.rtt_ms(), s.samples,
       s.probes, requests.back().step.bandwidth_after_bps / 1e6, final_scale.edge, final_scale.server);
   std::cout << "plans used:\n";
   for (const auto& [label, uses] : s.plan_uses) std::cout << fmt::format("  {:>5}  {}\n", uses, label);
@@ -84,19 +112,10 @@ void print_table(const std::vector<Request>& requests, double rtt_ms, const Comp
                              double(s.agree) / s.checked);
 }
 
-nlohmann::ordered_json plan_json(const Plan& p) {
-  const LatencyBreakdown& l = p.latency;
-  return {{"label", p.label()},   {"kind", plan_kind_name(p.kind)}, {"cut", p.cut},
-          {"codec", p.codec},     {"bytes", p.bytes},               {"top1_loss_pp", p.top1_loss_pp},
-          {"predicted_ms", {{"head", l.head_ms}, {"encode", l.encode_ms}, {"transfer", l.transfer_ms},
-                            {"rtt", l.rtt_ms}, {"decode", l.decode_ms}, {"tail", l.tail_ms}, {"total", l.total_ms()}}}};
-}
-
-void print_json(const std::string& model, const AutoSettings& settings, double rtt_ms, const ComputeScale& final_scale,
-                const std::vector<Request>& requests) {
+nlohmann::ordered_json auto_run_json(const std::string& model, const AutoSettings& settings, const AdaptiveEdge& edge,
+                                     const std::vector<AutoRequest>& requests) {
   nlohmann::ordered_json list = nlohmann::ordered_json::array();
   for (const Request& r : requests) {
-    const EdgeTiming& t = r.step.result.timing;
     nlohmann::ordered_json j = {
         {"t", r.start_seconds},
         {"path", r.job.path},
@@ -108,13 +127,13 @@ void print_json(const std::string& model, const AutoSettings& settings, double r
         {"sampled", r.step.sampled},
         {"bytes_sent", r.step.result.bytes_sent},
         {"top1", top1_of(r.step.result)},
-        {"timing", {{"load", t.load}, {"head", t.head}, {"encode", t.encode}, {"transfer", t.transfer},
-                    {"queue", t.server_queue}, {"decode", t.server_decode}, {"tail", t.tail}, {"total", t.total}}}};
+        {"timing", timing_json(r.step.result.timing)}};
     if (r.job.label >= 0) j["label"] = r.job.label;
     if (r.local_top1 != -1) j["local_top1"] = r.local_top1;
     list.push_back(j);
   }
   const Summary s = summarize(requests);
+  const ComputeScale final_scale = edge.compute_scale();
   nlohmann::ordered_json uses = nlohmann::ordered_json::object();
   for (const auto& [label, n] : s.plan_uses) uses[label] = n;
   nlohmann::ordered_json summary = {
@@ -130,54 +149,34 @@ void print_json(const std::string& model, const AutoSettings& settings, double r
       {"plans", uses}};
   summary["top1_accuracy"] = s.labelled ? nlohmann::ordered_json(double(s.correct) / s.labelled) : nullptr;
   summary["local_agreement"] = s.checked ? nlohmann::ordered_json(double(s.agree) / s.checked) : nullptr;
-  std::cout << nlohmann::ordered_json{{"model", model},
-                                      {"mode", "auto"},
-                                      {"budget_pp", settings.options.top1_budget_pp},
-                                      {"rtt_ms", rtt_ms},
-                                      {"summary", summary},
-                                      {"requests", list}}
-                   .dump(2)
-            << "\n";
+  return nlohmann::ordered_json{{"model", model},
+                                {"mode", "auto"},
+                                {"budget_pp", settings.options.top1_budget_pp},
+                                {"rtt_ms", edge.rtt_ms()},
+                                {"summary", summary},
+                                {"requests", list}};
 }
-
-}  // namespace
 
 int run_edge_auto(AutoSettings settings, const ModelEntry& model, std::vector<std::string> class_names,
                   const std::vector<ImageJob>& jobs, EdgeClient& client, EdgePipeline* local, const Stopwatch& clock) {
-  if (settings.profile.empty() || settings.table.empty()) return fail(Error("--auto needs --profile and --table"));
-  auto profile = load_profile(settings.profile);
-  if (!profile.ok()) return fail(profile.error());
-  auto table = load_rate_table(settings.table);
-  if (!table.ok()) return fail(table.error());
-  auto initial = parse_bandwidth(settings.initial_bandwidth);
-  if (!initial.ok()) return fail(initial.error().with_context("--initial-bandwidth"));
-  settings.options.estimator.initial_bps = *initial;
-  if (settings.rtt_ms >= 0) settings.options.rtt_ms = settings.rtt_ms;
-
-  auto edge = AdaptiveEdge::create(model, std::move(class_names), *profile, *table, &client, settings.options);
+  auto edge = make_adaptive_edge(settings, model, std::move(class_names), client);
   if (!edge.ok()) return fail(edge.error());
   std::vector<Request> requests;
   Progress progress("edge --auto", jobs.size());
   for (const ImageJob& job : jobs) {
-    Request request;
-    request.job = job;
-    request.start_seconds = clock.seconds();
-    auto step = (*edge)->run(job.path);
-    if (!step.ok()) return fail(step.error());
-    request.step = std::move(step).value();
-    if (local) {
-      auto reference = local->run(job.path);
-      if (!reference.ok()) return fail(reference.error());
-      request.local_top1 = top1_of(*reference);
-    }
-    progress.update(requests.size() + 1, request.step.plan.label());
-    requests.push_back(std::move(request));
+    auto request = run_auto_request(**edge, job, clock);
+    if (!request.ok()) return fail(request.error());
+    auto reference = local_top1(local, job.path);
+    if (!reference.ok()) return fail(reference.error());
+    request->local_top1 = *reference;
+    progress.update(requests.size() + 1, request->step.plan.label());
+    requests.push_back(std::move(request).value());
   }
   progress.finish();
   if (settings.json)
-    print_json(model.name, settings, (*edge)->rtt_ms(), (*edge)->compute_scale(), requests);
+    std::cout << auto_run_json(model.name, settings, **edge, requests).dump(2) << "\n";
   else
-    print_table(requests, (*edge)->rtt_ms(), (*edge)->compute_scale());
+    print_auto_table(requests, **edge);
   return 0;
 }
 
