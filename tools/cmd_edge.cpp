@@ -11,6 +11,7 @@
 #include "disc/model.hpp"
 #include "disc/timing.hpp"
 #include "edge_auto.hpp"
+#include "edge_compare.hpp"
 #include "edge_report.hpp"
 #include "progress.hpp"
 
@@ -32,6 +33,9 @@ struct Opts {
   bool json = false;
   bool auto_plan = false;
   AutoSettings auto_settings;
+  bool comparing = false;  // --compare given
+  std::string compare;
+  uint64_t seed = 1;
 };
 
 Result<std::vector<ImageJob>> collect_images(const Opts& o, const AssetCatalog& catalog, const ModelEntry& entry) {
@@ -52,15 +56,28 @@ Result<std::vector<ImageJob>> collect_images(const Opts& o, const AssetCatalog& 
 int run_edge(Opts& o) {
   const Stopwatch clock;
   if (o.edge_only && o.server_only) return fail(Error("--edge-only and --server-only exclude each other"));
-  if (o.config.chunks > 1 && (o.auto_plan || o.edge_only || o.server_only))
-    return fail(Error("--chunks applies to a split given with --cut only"));
-  if (o.auto_plan && (o.edge_only || o.server_only || !o.config.cut.empty()))
-    return fail(Error("--auto chooses the plan itself: drop --cut, --edge-only and --server-only"));
-  o.config.mode = o.edge_only ? EdgeMode::kEdgeOnly : o.server_only ? EdgeMode::kServerOnly : EdgeMode::kSplit;
-  if (!o.auto_plan && o.config.mode == EdgeMode::kSplit && o.config.cut.empty())
-    return fail(Error("split mode needs --cut (see `disc cuts MODEL`), or use --edge-only / --server-only / --auto"));
-  if (o.config.mode != EdgeMode::kEdgeOnly && o.connection.client_options().servers.empty())
-    return fail(Error("--server is required unless --edge-only"));
+  CompareSettings compare;
+  bool needs_server = false;
+  if (o.comparing) {
+    if (o.auto_plan || o.edge_only || o.server_only || !o.config.cut.empty())
+      return fail(Error("--compare lists the plans itself: drop --cut, --edge-only, --server-only and --auto"));
+    auto plans = parse_compared_plans(o.compare, o.config);
+    if (!plans.ok()) return fail(plans.error());
+    compare.plans = std::move(plans).value();
+    for (const ComparedPlan& plan : compare.plans) needs_server |= plan.adaptive || plan.config.mode != EdgeMode::kEdgeOnly;
+  } else {
+    if (o.config.chunks > 1 && (o.auto_plan || o.edge_only || o.server_only))
+      return fail(Error("--chunks applies to a split given with --cut only"));
+    if (o.auto_plan && (o.edge_only || o.server_only || !o.config.cut.empty()))
+      return fail(Error("--auto chooses the plan itself: drop --cut, --edge-only and --server-only"));
+    o.config.mode = o.edge_only ? EdgeMode::kEdgeOnly : o.server_only ? EdgeMode::kServerOnly : EdgeMode::kSplit;
+    if (!o.auto_plan && o.config.mode == EdgeMode::kSplit && o.config.cut.empty())
+      return fail(Error("split mode needs --cut (see `disc cuts MODEL`), or use --edge-only / --server-only / --auto"
+                        " / --compare"));
+    needs_server = o.config.mode != EdgeMode::kEdgeOnly;
+  }
+  if (needs_server && o.connection.client_options().servers.empty())
+    return fail(Error("--server is required unless every plan is edge-only"));
   set_inference_threads(o.threads);
 
   auto catalog = AssetCatalog::load(globals().assets_dir);
@@ -73,7 +90,7 @@ int run_edge(Opts& o) {
   const std::vector<std::string> class_names = dataset.ok() ? dataset->class_names : std::vector<std::string>{};
 
   std::unique_ptr<EdgeClient> client;
-  if (o.config.mode != EdgeMode::kEdgeOnly) {
+  if (needs_server) {
     auto connected = EdgeClient::connect(o.connection.client_options());
     if (!connected.ok()) return fail(connected.error());
     client = std::move(connected).value();
@@ -86,12 +103,17 @@ int run_edge(Opts& o) {
     if (!made.ok()) return fail(made.error());
     local = std::move(made).value();
   }
-  if (o.auto_plan) {
-    o.auto_settings.json = o.json;
-    o.auto_settings.options.top_k = o.config.top_k;
-    o.auto_settings.options.warm_new_plans = o.warmup > 0;
-    return run_edge_auto(o.auto_settings, *entry, class_names, *jobs, *client, local.get(), clock);
+  o.auto_settings.json = o.json;
+  o.auto_settings.options.top_k = o.config.top_k;
+  o.auto_settings.options.warm_new_plans = o.warmup > 0;
+  if (o.comparing) {
+    compare.seed = o.seed;
+    compare.warmup = o.warmup;
+    compare.json = o.json;
+    compare.auto_settings = o.auto_settings;
+    return run_edge_compare(compare, *entry, class_names, *jobs, client.get(), local.get(), clock);
   }
+  if (o.auto_plan) return run_edge_auto(o.auto_settings, *entry, class_names, *jobs, *client, local.get(), clock);
   auto pipeline = EdgePipeline::create(*entry, class_names, o.config, client.get());
   if (!pipeline.ok()) return fail(pipeline.error());
   if (auto warm = warm_up(**pipeline, jobs->front().path, o.warmup); !warm.ok()) return fail(warm.error());
@@ -136,13 +158,22 @@ const CommandRegistration edge_command{{
       app.add_option("--first-image", o->first_image, "with --dataset-images: index of the first one")
           ->capture_default_str();
       app.add_option("-k,--top-k", o->config.top_k, "classes per answer")->check(CLI::Range(1, 1000))->capture_default_str();
-      app.add_option("--warmup", o->warmup, "untimed runs of the first image before measuring")
+      app.add_option("--warmup", o->warmup, "untimed runs of the first image before measuring (--compare: per plan)")
           ->check(CLI::Range(0, 100))
           ->capture_default_str();
       app.add_option("--threads", o->threads, "OpenCV threads (0 = OpenCV default)")->check(CLI::Range(0, 256));
       app.add_flag("--check-local", o->check_local, "also run the whole model locally and report top-1 agreement");
       app.add_flag("--json", o->json, "machine-readable output");
       app.add_flag("--auto", o->auto_plan, "AGLOP online mode: re-plan cut and codec per request (needs --profile, --table)");
+      CLI::Option* compare =
+          app.add_option("--compare", o->compare,
+                         "measure several plans in this one process: every image runs through every plan, in an "
+                         "order shuffled per image. PLANS is ';'-separated: edge-only, server-only, "
+                         "cut=TENSOR[,codec=SPEC] (codec= last; default --codec) and auto (AGLOP with the --auto "
+                         "options below, its state kept across images). Prints each plan's report (--json: "
+                         "records tagged plan_label, image, order, t) and a table of medians and p95")
+              ->option_text("PLANS");
+      app.add_option("--seed", o->seed, "--compare: seed of the per-image plan order")->capture_default_str();
       AutoSettings& a = o->auto_settings;
       app.add_option("--profile", a.profile, "--auto: profile JSON from `disc profile`");
       app.add_option("--table", a.table, "--auto: rate-accuracy table JSON (report.json of `disc eval`)");
@@ -168,7 +199,10 @@ const CommandRegistration edge_command{{
       app.add_option("--probe-every", a.options.probe_every,
                      "--auto: requests in a row without a bandwidth sample before a probe (0 = never)")
           ->capture_default_str();
-      return [o] { return run_edge(*o); };
+      return [o, compare] {
+        o->comparing = compare->count() > 0;
+        return run_edge(*o);
+      };
     }}};
 
 }  // namespace
