@@ -14,6 +14,7 @@
 
 #include "disc/edge_client.hpp"
 #include "disc/timing.hpp"
+#include "shell.hpp"
 
 namespace {
 
@@ -85,15 +86,7 @@ std::unique_ptr<disc::EdgeClient> client_for(const std::string& address) {
   return std::move(disc::EdgeClient::connect(options)).value();
 }
 
-// Output and exit status of a shell command (stderr included).
-std::pair<std::string, int> run_shell(const std::string& command) {
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (!pipe) return {"popen failed", -1};
-  std::string output;
-  char buffer[4096];
-  while (size_t n = fread(buffer, 1, sizeof buffer, pipe)) output.append(buffer, n);
-  return {output, pclose(pipe)};
-}
+using disc::testing::run_shell;
 
 TEST(ServeProcessTest, ExitsCleanlyOnSigterm) {
   ServeProcess serve({"--workers", "2"});

@@ -1,0 +1,23 @@
+// Running commands, and the `disc` CLI (DISC_CLI) on the test assets, from a test.
+#pragma once
+
+#include <cstdio>
+#include <string>
+#include <utility>
+
+namespace disc::testing {
+
+// Output and exit status of a shell command (stderr included unless `with_stderr` is false).
+inline std::pair<std::string, int> run_shell(const std::string& command, bool with_stderr = true) {
+  FILE* pipe = popen((command + (with_stderr ? " 2>&1" : " 2>/dev/null")).c_str(), "r");
+  if (!pipe) return {"popen failed", -1};
+  std::string output;
+  char buffer[4096];
+  while (size_t n = fread(buffer, 1, sizeof buffer, pipe)) output.append(buffer, n);
+  return {output, pclose(pipe)};
+}
+
+// `disc -q --assets TEST_ASSETS`: the start of a CLI command line.
+inline std::string disc_cli() { return std::string(DISC_CLI) + " -q --assets " + DISC_TEST_ASSETS_DIR; }
+
+}  // namespace disc::testing
