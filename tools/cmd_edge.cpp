@@ -148,7 +148,7 @@ const CommandRegistration edge_command{{
           ->capture_default_str();
       app.add_option("--chunks", o->config.chunks,
                      "split mode: send the feature map as N chunks so that encoding and the server's decoding "
-                     "overlap the transfer (doc/FORMAT.md, \"Chunked feature maps\")")
+                     "overlap the transfer (doc/FORMAT.md, \"Chunked feature maps\"; --compare: for splits without chunks=)")
           ->check(CLI::Range(1, 1024))
           ->capture_default_str();
       app.add_flag("--edge-only", o->edge_only, "run the whole model here; send nothing");
@@ -168,10 +168,10 @@ const CommandRegistration edge_command{{
       CLI::Option* compare =
           app.add_option("--compare", o->compare,
                          "measure several plans in this one process: every image runs through every plan, in an "
-                         "order shuffled per image. PLANS is ';'-separated: edge-only, server-only, "
-                         "cut=TENSOR[,codec=SPEC] (codec= last; default --codec) and auto (AGLOP with the --auto "
-                         "options below, its state kept across images). Prints each plan's report (--json: "
-                         "records tagged plan_label, image, order, t) and a table of medians and p95")
+                         "order shuffled per image (--seed). PLANS is ';'-separated: edge-only, server-only, "
+                         "cut=TENSOR[,chunks=N][,codec=SPEC] (codec= last; else --chunks, --codec) and auto "
+                         "(AGLOP with the --auto options below, its state kept across images). Prints each plan's "
+                         "report (--json: records tagged plan_label, image, order, t) or a table of medians and p95")
               ->option_text("PLANS");
       app.add_option("--seed", o->seed, "--compare: seed of the per-image plan order")->capture_default_str();
       AutoSettings& a = o->auto_settings;

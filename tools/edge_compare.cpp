@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <numeric>
@@ -16,7 +17,8 @@
 namespace disc::cli {
 namespace {
 
-constexpr char kPlanGrammar[] = "a plan is edge-only, server-only, auto or cut=TENSOR[,codec=SPEC]";
+constexpr char kPlanGrammar[] = "a plan is edge-only, server-only, auto or cut=TENSOR[,chunks=N][,codec=SPEC]";
+constexpr int kMaxChunks = 1024;  // as --chunks
 
 std::string_view trim(std::string_view s) {
   const size_t begin = s.find_first_not_of(" \t");
@@ -24,13 +26,13 @@ std::string_view trim(std::string_view s) {
   return s.substr(begin, s.find_last_not_of(" \t") - begin + 1);
 }
 
-// `cut=TENSOR[,codec=SPEC]`: codec= comes last and takes the rest, commas included.
+// `cut=TENSOR[,chunks=N][,codec=SPEC]`: codec= comes last and takes the rest, commas included.
 Result<ComparedPlan> parse_split(std::string_view item, const EdgeConfig& defaults) {
   ComparedPlan plan;
   plan.config = defaults;
   plan.config.mode = EdgeMode::kSplit;
   plan.config.cut.clear();
-  std::optional<std::string> cut, codec;
+  std::optional<std::string> cut, chunks, codec;
   for (std::string_view rest = item; !rest.empty();) {
     if (rest.starts_with("codec=")) {
       codec = std::string(rest.substr(6));
@@ -42,15 +44,23 @@ Result<ComparedPlan> parse_split(std::string_view item, const EdgeConfig& defaul
     const size_t eq = field.find('=');
     if (eq == std::string_view::npos) return Error(kPlanGrammar);
     const std::string_view key = field.substr(0, eq);
-    if (key != "cut") return Error(fmt::format("unknown key '{}' ({})", key, kPlanGrammar));
-    if (cut) return Error("cut= given twice");
-    cut = std::string(field.substr(eq + 1));
+    std::optional<std::string>* value = key == "cut" ? &cut : key == "chunks" ? &chunks : nullptr;
+    if (!value) return Error(fmt::format("unknown key '{}' ({})", key, kPlanGrammar));
+    if (*value) return Error(fmt::format("{}= given twice", key));
+    *value = std::string(field.substr(eq + 1));
   }
   if (!cut || cut->empty()) return Error("a split needs cut=TENSOR (and codec=, if any, comes last)");
   DISC_ASSIGN_OR_RETURN(CodecSpec spec, CodecSpec::parse(codec ? *codec : defaults.codec));
+  if (chunks) {
+    const int n = std::atoi(chunks->c_str());
+    if (chunks->find_first_not_of("0123456789") != std::string::npos || n < 1 || n > kMaxChunks)
+      return Error(fmt::format("chunks={}: a number from 1 to {}", *chunks, kMaxChunks));
+    plan.config.chunks = n;
+  }
   plan.config.cut = *cut;
   plan.config.codec = spec.to_string();
   plan.label = plan.config.cut + " " + plan.config.codec;
+  if (plan.config.chunks > 1) plan.label += fmt::format(" chunks={}", plan.config.chunks);
   return plan;
 }
 
@@ -62,6 +72,7 @@ Result<ComparedPlan> parse_plan(std::string_view item, const EdgeConfig& default
     plan.config = defaults;
     plan.config.mode = item == "edge-only" ? EdgeMode::kEdgeOnly : EdgeMode::kServerOnly;
     plan.config.cut.clear();
+    plan.config.chunks = 1;
   } else {
     DISC_ASSIGN_OR_RETURN(plan, parse_split(item, defaults));
   }

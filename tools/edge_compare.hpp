@@ -18,16 +18,18 @@ namespace disc::cli {
 // One plan of a comparison, as parsed from its spec.
 struct ComparedPlan {
   std::string spec;    // as given
-  std::string label;   // as Plan::label() writes it: "edge-only", "server-only", "CUT CODEC"; or "auto"
+  std::string label;   // as Plan::label() writes it ("edge-only", "server-only", "CUT CODEC"; with
+                       // " chunks=N" when N > 1), or "auto"
   bool adaptive = false;  // AGLOP (`auto`)
   EdgeConfig config;      // fixed plans
 };
 
 // Parses a `;`-separated list of plans: `edge-only`, `server-only`, `auto` (AGLOP) or
-// `cut=TENSOR[,codec=SPEC]` (a split; codec= comes last and takes the rest of the item,
-// commas included; without it the split uses `defaults.codec`). Codec specs are
-// normalized as CodecSpec prints them. Errors: an empty list or item, an unknown word or
-// key, a split without cut=, a bad codec spec, and two items with the same label.
+// `cut=TENSOR[,chunks=N][,codec=SPEC]` (a split; codec= comes last and takes the rest of
+// the item, commas included; a split without codec= or chunks= uses `defaults`' codec and
+// chunks). Codec specs are normalized as CodecSpec prints them. Errors: an empty list or
+// item, an unknown word or key, a split without cut=, a bad chunk count or codec spec, and
+// two items with the same label.
 Result<std::vector<ComparedPlan>> parse_compared_plans(std::string_view text, const EdgeConfig& defaults);
 
 struct CompareSettings {

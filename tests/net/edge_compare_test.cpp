@@ -64,9 +64,10 @@ TEST_F(EdgeCompareTest, EveryPlanAnswersEveryImageAsItsSinglePlanRunDoes) {
       {"server-only", "--server-only"},
       {cut_ + " raw", "--cut " + cut_ + " --codec raw"},
       {cut_ + " disc:bits=3", "--cut " + cut_ + " --codec disc:bits=3"},
+      {cut_ + " disc:bits=3 chunks=2", "--cut " + cut_ + " --codec disc:bits=3 --chunks 2"},
   };
   const Json compared = edge_json(images + " --compare 'edge-only;server-only;cut=" + cut_ + ",codec=raw;cut=" + cut_ +
-                                  ",codec=disc:bits=3;auto' --profile " + dir + "/profile.json --table " + dir +
+                                  ",codec=disc:bits=3;cut=" + cut_ + ",chunks=2,codec=disc:bits=3;auto' --profile " + dir + "/profile.json --table " + dir +
                                   "/report.json --check-local");
   std::filesystem::remove_all(dir);
   ASSERT_EQ(compared["mode"], "compare");
@@ -78,7 +79,7 @@ TEST_F(EdgeCompareTest, EveryPlanAnswersEveryImageAsItsSinglePlanRunDoes) {
     const Json single = edge_json(images + " " + fixed[p].second);
     ASSERT_FALSE(single.is_null());
     EXPECT_EQ(plan["label"], fixed[p].first);
-    for (const char* field : {"mode", "cut", "codec"}) EXPECT_EQ(plan[field], single[field]) << fixed[p].first;
+    for (const char* field : {"mode", "cut", "codec", "chunks"}) EXPECT_EQ(plan[field], single[field]) << fixed[p].first;
     ASSERT_EQ(records(plan).size(), kImages) << fixed[p].first;
     ASSERT_EQ(records(single).size(), kImages);
     for (size_t i = 0; i < kImages; ++i) {
@@ -168,7 +169,7 @@ TEST_F(EdgeCompareTest, TextModePrintsOnePerPlanRowOfMediansAndP95) {
 }
 
 TEST_F(EdgeCompareTest, RejectsBadPlanListsInOneLine) {
-  const std::string grammar = "a plan is edge-only, server-only, auto or cut=TENSOR[,codec=SPEC]";
+  const std::string grammar = "a plan is edge-only, server-only, auto or cut=TENSOR[,chunks=N][,codec=SPEC]";
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"--compare ''", "--compare: plan 1 is empty"},
       {"--compare 'edge-only;;server-only'", "--compare: plan 2 is empty"},
@@ -176,6 +177,9 @@ TEST_F(EdgeCompareTest, RejectsBadPlanListsInOneLine) {
       {"--compare 'cut=" + cut_ + ",bits=3'", "--compare: plan 'cut=" + cut_ + ",bits=3': unknown key 'bits'"},
       {"--compare 'codec=raw,cut=" + cut_ + "'", "a split needs cut=TENSOR (and codec=, if any, comes last)"},
       {"--compare 'cut=" + cut_ + ",codec=raw:bits'", "codec parameter 'bits' is not key=value"},
+      {"--compare 'cut=" + cut_ + ",chunks=0'", "chunks=0: a number from 1 to 1024"},
+      {"--compare 'cut=" + cut_ + ",chunks=2x'", "chunks=2x: a number from 1 to 1024"},
+      {"--compare 'cut=" + cut_ + ",cut=" + cut_ + "'", "cut= given twice"},
       {"--compare 'edge-only; edge-only'", "--compare: plan 'edge-only' is given twice"},
       {"--compare 'cut=" + cut_ + ";cut=" + cut_ + ",codec=disc'", "is given twice (as " + cut_ + " disc)"},
       {"--compare 'cut=/no/such/tensor'", "disc: plan 'cut=/no/such/tensor': "},
