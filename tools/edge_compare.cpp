@@ -2,7 +2,8 @@
 
 #include <fmt/format.h>
 
-#include <cstdlib>
+#include <algorithm>
+#include <charconv>
 #include <iostream>
 #include <memory>
 #include <numeric>
@@ -52,8 +53,10 @@ Result<ComparedPlan> parse_split(std::string_view item, const EdgeConfig& defaul
   if (!cut || cut->empty()) return Error("a split needs cut=TENSOR (and codec=, if any, comes last)");
   DISC_ASSIGN_OR_RETURN(CodecSpec spec, CodecSpec::parse(codec ? *codec : defaults.codec));
   if (chunks) {
-    const int n = std::atoi(chunks->c_str());
-    if (chunks->find_first_not_of("0123456789") != std::string::npos || n < 1 || n > kMaxChunks)
+    int n = 0;
+    const char* end = chunks->data() + chunks->size();
+    const auto [stop, failure] = std::from_chars(chunks->data(), end, n);
+    if (failure != std::errc() || stop != end || n < 1 || n > kMaxChunks)
       return Error(fmt::format("chunks={}: a number from 1 to {}", *chunks, kMaxChunks));
     plan.config.chunks = n;
   }

@@ -179,6 +179,7 @@ TEST_F(EdgeCompareTest, RejectsBadPlanListsInOneLine) {
       {"--compare 'cut=" + cut_ + ",codec=raw:bits'", "codec parameter 'bits' is not key=value"},
       {"--compare 'cut=" + cut_ + ",chunks=0'", "chunks=0: a number from 1 to 1024"},
       {"--compare 'cut=" + cut_ + ",chunks=2x'", "chunks=2x: a number from 1 to 1024"},
+      {"--compare 'cut=" + cut_ + ",chunks=99999999999'", "chunks=99999999999: a number from 1 to 1024"},
       {"--compare 'cut=" + cut_ + ",cut=" + cut_ + "'", "cut= given twice"},
       {"--compare 'edge-only; edge-only'", "--compare: plan 'edge-only' is given twice"},
       {"--compare 'cut=" + cut_ + ";cut=" + cut_ + ",codec=disc'", "is given twice (as " + cut_ + " disc)"},
