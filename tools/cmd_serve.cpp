@@ -35,6 +35,10 @@ const CommandRegistration serve_command{{
                      "largest request accepted (RESOURCE_EXHAUSTED beyond)")
           ->check(CLI::Range(size_t{1}, size_t{INT32_MAX}))
           ->capture_default_str();
+      app.add_option("--chunked-timeout-ms", o->server.chunked_timeout_ms,
+                     "a chunked request whose chunks have not all arrived this long after it started is cancelled")
+          ->check(CLI::Range(1, 3600000))
+          ->capture_default_str();
       app.add_option("--tls-cert", o->server.tls_cert_file, "PEM certificate chain (TLS on with --tls-key)");
       app.add_option("--tls-key", o->server.tls_key_file, "PEM private key");
       app.add_option("--token", o->server.token, "require this bearer token (env DISC_TOKEN)")->envname("DISC_TOKEN");

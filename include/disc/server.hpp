@@ -21,6 +21,10 @@ struct ServerOptions {
   std::string tls_cert_file;           // PEM; TLS is on when both cert and key are given
   std::string tls_key_file;
   std::string token;                   // when non-empty, requests must carry "authorization: Bearer <token>"
+  // A chunked request (InferChunked) is cancelled unless all its chunks arrive within this
+  // of its start, whatever deadline the client set: a stalled sender cannot hold a handler
+  // thread or worker slot longer.
+  int chunked_timeout_ms = 10000;
 };
 
 class InferenceServer {

@@ -158,7 +158,24 @@ Result<RemoteAnswer> EdgeClient::infer(const std::string& model, const std::stri
 Result<RemoteAnswer> EdgeClient::infer_chunked(const std::string& model, const std::string& cut, size_t chunks,
                                                const ChunkSource& chunk, int top_k, bool return_logits) {
   if (chunks == 0) return Error("InferChunked: no chunk to send");
+  // Message i, made on first use and kept for retries.
   std::vector<disc::v1::InferChunk> messages;
+  const auto make = [&](size_t i) -> Status {
+    auto stream = chunk(i);
+    if (!stream.ok()) return stream.error().with_context("chunk " + std::to_string(i + 1));
+    disc::v1::InferChunk& message = messages.emplace_back();
+    if (i == 0) {
+      message.set_model(model);
+      message.set_cut(cut);
+      message.set_top_k(top_k);
+      message.set_return_logits(return_logits);
+    }
+    message.set_stream(stream->data(), stream->size());
+    return Status();
+  };
+  // The first chunk is made before the call starts: nothing is on the wire yet for its
+  // encoding to overlap, so it must not count as transfer.
+  DISC_RETURN_IF_ERROR(make(0));
   std::optional<Error> source_error;
   disc::v1::InferResponse response;
   auto measured = impl_->call("InferChunked", [&](grpc::ClientContext* context) {
@@ -166,20 +183,11 @@ Result<RemoteAnswer> EdgeClient::infer_chunked(const std::string& model, const s
     auto writer = impl_->stub->InferChunked(context, &response);
     for (size_t i = 0; i < chunks; ++i) {
       if (i == messages.size()) {
-        auto stream = chunk(i);
-        if (!stream.ok()) {
-          source_error = stream.error().with_context("chunk " + std::to_string(i + 1));
+        if (Status made = make(i); !made.ok()) {
+          source_error = made.error();
           context->TryCancel();
           break;
         }
-        disc::v1::InferChunk& message = messages.emplace_back();
-        if (i == 0) {
-          message.set_model(model);
-          message.set_cut(cut);
-          message.set_top_k(top_k);
-          message.set_return_logits(return_logits);
-        }
-        message.set_stream(stream->data(), stream->size());
       }
       // A failed write means the call is over; Finish() says why.
       if (!writer->Write(messages[i])) break;

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "auth.hpp"
+#include "call_watchdog.hpp"
 #include "disc/chunks.hpp"
 #include "disc/codec.hpp"
 #include "disc/timing.hpp"
@@ -158,8 +159,11 @@ Status InferenceService::InferChunked(grpc::ServerContext* context,
                                       grpc::ServerReader<disc::v1::InferChunk>* reader,
                                       disc::v1::InferResponse* response) {
   if (Status s = check_bearer_token(*context, limits_.token); !s.ok()) return s;
+  CallWatchdog watchdog(context, limits_.chunked_timeout);
   disc::v1::InferChunk chunk;
-  if (!reader->Read(&chunk)) return invalid("no chunk: the request stream was empty");
+  if (!reader->Read(&chunk))
+    return context->IsCancelled() ? Status(StatusCode::CANCELLED, "no chunk arrived in time")
+                                  : invalid("no chunk: the request stream was empty");
   const ServedModel* model = models_.find(chunk.model());
   if (!model) return {StatusCode::NOT_FOUND, "unknown model '" + chunk.model() + "'"};
   auto cut = model->onnx.find_cut(chunk.cut());
@@ -182,6 +186,10 @@ Status InferenceService::InferChunked(grpc::ServerContext* context,
           more = reader->Read(&chunk);
           waiting_seconds += wait.seconds();
         }
+        watchdog.disarm();
+        if (watchdog.fired())
+          return Error("the chunks did not all arrive within " + std::to_string(limits_.chunked_timeout.count()) +
+                       " ms");
         response->set_codec(assembler.first_codec().to_string());
         auto tensor = std::move(assembler).finish();
         if (!tensor.ok()) return tensor.error().with_context("stream");

@@ -2,6 +2,7 @@
 // worker slot, decode, run the cached tail, answer with top-k and timings.
 #pragma once
 
+#include <chrono>
 #include <string>
 
 #include "disc/v1/inference.grpc.pb.h"
@@ -15,6 +16,8 @@ struct ServiceLimits {
   int workers = 2;
   size_t max_message_bytes = 0;
   std::string token;
+  // InferChunked: every chunk must have arrived this long after the call started.
+  std::chrono::milliseconds chunked_timeout{10000};
 };
 
 class InferenceService final : public disc::v1::Inference::Service {

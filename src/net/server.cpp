@@ -32,6 +32,7 @@ Result<std::shared_ptr<grpc::ServerCredentials>> server_credentials(const Server
 
 Result<std::unique_ptr<InferenceServer>> InferenceServer::start(const ServerOptions& options) {
   if (options.workers < 1) return Error("workers must be at least 1");
+  if (options.chunked_timeout_ms < 1) return Error("chunked timeout must be at least 1 ms");
   if (options.max_message_bytes < 1 || options.max_message_bytes > static_cast<size_t>(INT32_MAX))
     return Error("max message bytes must be in 1..2^31-1");
   DISC_ASSIGN_OR_RETURN(auto credentials, server_credentials(options));
@@ -39,7 +40,8 @@ Result<std::unique_ptr<InferenceServer>> InferenceServer::start(const ServerOpti
 
   auto impl = std::make_unique<Impl>();
   impl->service = std::make_unique<net::InferenceService>(
-      std::move(models), net::ServiceLimits{options.workers, options.max_message_bytes, options.token});
+      std::move(models), net::ServiceLimits{options.workers, options.max_message_bytes, options.token,
+                                                   std::chrono::milliseconds(options.chunked_timeout_ms)});
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options.listen, credentials, &impl->port);
   builder.SetMaxReceiveMessageSize(static_cast<int>(options.max_message_bytes));

@@ -31,6 +31,14 @@ Result<RateTable> table_from(const Json& document) {
   DISC_ASSIGN_OR_RETURN(Fields root, Fields::of(document, ""));
   RateTable table;
   DISC_ASSIGN_OR_RETURN(table.model, root.string("model"));
+  // `disc eval --chunks N` tables: their bytes and times are of chunked maps, which the
+  // planner's one-stream-per-request latency model does not describe.
+  if (document.contains("chunks")) {
+    DISC_ASSIGN_OR_RETURN(size_t chunks, root.count("chunks"));
+    if (chunks > 1)
+      return Error("chunks: the table measured maps sent in " + std::to_string(chunks) +
+                   " chunks; the planner models one stream per request (evaluate without --chunks)");
+  }
   DISC_ASSIGN_OR_RETURN(const Json* rows, root.array("rows"));
   std::set<std::pair<std::string, std::string>> seen;
   for (size_t i = 0; i < rows->size(); ++i) {

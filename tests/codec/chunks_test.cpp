@@ -131,6 +131,22 @@ TEST(Chunks, ChunksThatDoNotFitAreRejected) {
     Bytes rank_differs = chunk(random_map({1, 4, 30}), "raw", {0, 4});
     EXPECT_FALSE(a.add(rank_differs).ok());
   }
+  {
+    // As many elements as the map, but a leading axis that is not the map's.
+    ChunkAssembler a(map.shape());
+    const Status s = a.add(*compress(random_map({2, 2, 6, 5}), *codec("raw")));
+    ASSERT_FALSE(s.ok());
+    EXPECT_NE(s.error().message().find("not a slab"), std::string::npos) << s.error().message();
+  }
+}
+
+TEST(Chunks, MapsWhoseChunkAxisIsNotTheSecond) {
+  const Tensor map = random_map({1, 1, 7, 5});  // chunk axis 2: rows
+  ChunkAssembler assembler(map.shape());
+  for (const Slab& slab : split_slabs(map.shape(), 3)) ASSERT_TRUE(assembler.add(chunk(map, "raw", slab)).ok());
+  auto out = std::move(assembler).finish();
+  ASSERT_TRUE(out.ok()) << out.error().message();
+  EXPECT_TRUE(std::equal(map.values().begin(), map.values().end(), out->values().begin()));
 }
 
 TEST(Chunks, CorruptOrTruncatedChunksAreErrors) {

@@ -269,22 +269,46 @@ TEST_F(RuntimeTest, BadChunkedRequestsGetTheRightStatus) {
   ASSERT_FALSE(failed.ok());
   EXPECT_EQ(failed.error().message(), "chunk 2: encoder ran out of memory");
 
-  // A client that gives up after its first chunk.
-  {
-    grpc::ClientContext context;
-    disc::v1::InferResponse response;
-    auto writer = raw_stub(*server_)->InferChunked(&context, &response);
-    disc::v1::InferChunk first;
-    first.set_model(kModel);
-    first.set_cut(cut);
-    first.set_stream(good[0].data(), good[0].size());
-    ASSERT_TRUE(writer->Write(first));
-    context.TryCancel();
-    EXPECT_EQ(writer->Finish().error_code(), grpc::StatusCode::CANCELLED);
-  }
-
   // The server is still healthy after all of that.
   EXPECT_TRUE(call_chunked(kModel, cut, good).ok());
+}
+
+// A sender that stalls after its first chunk, or sends none, with a long deadline of its own:
+// the server's chunked timeout frees the only worker slot and the handler thread.
+TEST_F(RuntimeTest, StalledChunkedSendersAreCancelled) {
+  ServerOptions options = test_server_options();
+  options.workers = 1;
+  options.chunked_timeout_ms = 300;
+  auto server = start_server(options);
+  const std::string cut = reference_->middle_cut().tensor;
+  const std::vector<Bytes> good = chunks(cut, 0, "raw", 3);
+
+  grpc::ClientContext stalled_context, silent_context;
+  for (grpc::ClientContext* c : {&stalled_context, &silent_context})
+    c->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  disc::v1::InferResponse stalled_response, silent_response;
+  auto stub = raw_stub(*server);
+  auto stalled = stub->InferChunked(&stalled_context, &stalled_response);
+  disc::v1::InferChunk first;
+  first.set_model(kModel);
+  first.set_cut(cut);
+  first.set_stream(good[0].data(), good[0].size());
+  ASSERT_TRUE(stalled->Write(first));
+  auto silent = stub->InferChunked(&silent_context, &silent_response);
+
+  // Both are cancelled by the server, without the client doing anything.
+  EXPECT_EQ(stalled->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  EXPECT_EQ(silent->Finish().error_code(), grpc::StatusCode::CANCELLED);
+
+  // The worker slot is free again: a request with a deadline shorter than forever is answered.
+  ClientOptions client_options;
+  client_options.servers = {address(*server)};
+  client_options.deadline_ms = 5000;
+  auto edge = EdgeClient::connect(client_options);
+  ASSERT_TRUE(edge.ok());
+  auto answer = (*edge)->infer_chunked(kModel, cut, good.size(), [&](size_t i) -> Result<Bytes> { return good[i]; }, 5);
+  ASSERT_TRUE(answer.ok()) << answer.error().message();
+  expect_same_top(answer->top, reference_->local_top(0, 5));
 }
 
 TEST_F(RuntimeTest, UndecodableImagesAreInvalidArguments) {

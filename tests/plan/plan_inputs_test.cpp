@@ -74,6 +74,16 @@ TEST(PlanInputs, ParsesATableAndNormalizesCodecText) {
   EXPECT_EQ(t->rows[1].codec, "raw");
 }
 
+TEST(PlanInputs, TablesOfChunkedMapsAreRefused) {
+  json j = valid_table();
+  j["chunks"] = 1;
+  EXPECT_EQ(table_error(j), "(parsed)");
+  j["chunks"] = 8;
+  EXPECT_NE(table_error(j).find("sent in 8 chunks"), std::string::npos) << table_error(j);
+  j["chunks"] = -1;
+  EXPECT_NE(table_error(j), "(parsed)");
+}
+
 TEST(PlanInputs, EveryRequiredProfileFieldIsNamedWhenMissing) {
   for (const char* key : {"model", "input", "full_ms", "cuts"}) {
     json j = valid_profile();
