@@ -24,7 +24,7 @@ struct ServerOptions {
   // A chunked request (InferChunked) is cancelled unless all its chunks arrive within this
   // of its start, whatever deadline the client set: a stalled sender cannot hold a handler
   // thread or worker slot longer.
-  int chunked_timeout_ms = 10000;
+  int chunked_timeout_ms = 30000;  // as the edge's default deadline
 };
 
 class InferenceServer {

@@ -17,7 +17,7 @@ struct ServiceLimits {
   size_t max_message_bytes = 0;
   std::string token;
   // InferChunked: every chunk must have arrived this long after the call started.
-  std::chrono::milliseconds chunked_timeout{10000};
+  std::chrono::milliseconds chunked_timeout{30000};
 };
 
 class InferenceService final : public disc::v1::Inference::Service {
