@@ -123,15 +123,23 @@ class Pipeline {
 InferenceService::InferenceService(ModelStore models, const ServiceLimits& limits)
     : models_(std::move(models)), limits_(limits), slots_(std::max(1, limits.workers)) {}
 
+Status InferenceService::resolve(const std::string& model_name, int top_k, Target& target) const {
+  target.model = models_.find(model_name);
+  if (!target.model) return {StatusCode::NOT_FOUND, "unknown model '" + model_name + "'"};
+  auto k = checked_top_k(top_k, *target.model);
+  if (!k.ok()) return invalid(k.error().message());
+  target.top_k = *k;
+  return Status::OK;
+}
+
 Status InferenceService::Infer(grpc::ServerContext* context, const disc::v1::InferRequest* request,
                                disc::v1::InferResponse* response) {
   if (Status s = check_bearer_token(*context, limits_.token); !s.ok()) return s;
-  const ServedModel* model = models_.find(request->model());
-  if (!model) return {StatusCode::NOT_FOUND, "unknown model '" + request->model() + "'"};
+  Target target;
+  if (Status s = resolve(request->model(), request->top_k(), target); !s.ok()) return s;
+  const ServedModel* model = target.model;
   auto cut = model->onnx.find_cut(request->cut());
   if (!cut.ok()) return invalid(cut.error().message());
-  auto top = checked_top_k(request->top_k(), *model);
-  if (!top.ok()) return invalid(top.error().message());
 
   const std::span<const uint8_t> stream(reinterpret_cast<const uint8_t*>(request->stream().data()),
                                         request->stream().size());
@@ -146,7 +154,7 @@ Status InferenceService::Infer(grpc::ServerContext* context, const disc::v1::Inf
 
   Pipeline pipeline(context, slots_, tails_);
   return pipeline.run(
-      *model, cut->tensor, *top, request->return_logits(),
+      *model, cut->tensor, target.top_k, request->return_logits(),
       [&]() -> Result<Decoded> {
         auto tensor = decompress(stream, decode_limits);
         if (!tensor.ok()) return tensor.error().with_context("stream");
@@ -164,17 +172,15 @@ Status InferenceService::InferChunked(grpc::ServerContext* context,
   if (!reader->Read(&chunk))
     return context->IsCancelled() ? Status(StatusCode::CANCELLED, "no chunk arrived in time")
                                   : invalid("no chunk: the request stream was empty");
-  const ServedModel* model = models_.find(chunk.model());
-  if (!model) return {StatusCode::NOT_FOUND, "unknown model '" + chunk.model() + "'"};
-  auto cut = model->onnx.find_cut(chunk.cut());
+  Target target;
+  if (Status s = resolve(chunk.model(), chunk.top_k(), target); !s.ok()) return s;
+  auto cut = target.model->onnx.find_cut(chunk.cut());
   if (!cut.ok()) return invalid(cut.error().message());
-  auto top = checked_top_k(chunk.top_k(), *model);
-  if (!top.ok()) return invalid(top.error().message());
   const bool return_logits = chunk.return_logits();
 
   Pipeline pipeline(context, slots_, tails_);
   return pipeline.run(
-      *model, cut->tensor, *top, return_logits,
+      *target.model, cut->tensor, target.top_k, return_logits,
       [&]() -> Result<Decoded> {
         ChunkAssembler assembler(cut->shape);
         double waiting_seconds = 0;
@@ -204,15 +210,14 @@ Status InferenceService::InferChunked(grpc::ServerContext* context,
 Status InferenceService::InferImage(grpc::ServerContext* context, const disc::v1::InferImageRequest* request,
                                     disc::v1::InferResponse* response) {
   if (Status s = check_bearer_token(*context, limits_.token); !s.ok()) return s;
-  const ServedModel* model = models_.find(request->model());
-  if (!model) return {StatusCode::NOT_FOUND, "unknown model '" + request->model() + "'"};
-  auto top = checked_top_k(request->top_k(), *model);
-  if (!top.ok()) return invalid(top.error().message());
+  Target target;
+  if (Status s = resolve(request->model(), request->top_k(), target); !s.ok()) return s;
+  const ServedModel* model = target.model;
   if (request->image().empty()) return invalid("image: empty");
 
   Pipeline pipeline(context, slots_, tails_);
   return pipeline.run(
-      *model, "", *top, request->return_logits(),
+      *model, "", target.top_k, request->return_logits(),
       [&]() -> Result<Decoded> {
         auto tensor = decode_image(reinterpret_cast<const uint8_t*>(request->image().data()),
                                    request->image().size(), model->entry.preprocessing);

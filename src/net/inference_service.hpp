@@ -34,6 +34,14 @@ class InferenceService final : public disc::v1::Inference::Service {
                         disc::v1::DescribeResponse* response) override;
 
  private:
+  // What every inference request names: a served model and how many classes to return.
+  struct Target {
+    const ServedModel* model = nullptr;
+    int top_k = 0;
+  };
+  // Fills `target`, or returns NOT_FOUND (unknown model) / INVALID_ARGUMENT (top_k out of range).
+  grpc::Status resolve(const std::string& model_name, int top_k, Target& target) const;
+
   const ModelStore models_;
   const ServiceLimits limits_;
   TailCache tails_;
