@@ -670,7 +670,7 @@ TEST(DiscRobustness, RejectsBadSideInformation) {
       std::memcpy(damaged.data() + 1, &step, 4);
       EXPECT_FALSE(c->decode_payload(damaged, t.shape()).ok()) << step;
     }
-    for (const uint8_t unknown : {16, 64, 128}) {
+    for (const uint8_t unknown : {16, 128}) {
       Bytes flags = payload;
       flags[0] |= unknown;
       EXPECT_FALSE(c->decode_payload(flags, t.shape()).ok()) << spec;
@@ -693,10 +693,63 @@ TEST(DiscRobustness, RejectsFlagsTheModeCannotCarry) {
     ASSERT_FALSE(r.ok());
     EXPECT_NE(r.error().message().find("transform"), std::string::npos) << r.error().message();
   }
-  for (const uint8_t flag : {4, 8, 32}) {
+  for (const uint8_t flag : {4, 8, 32, 64}) {
     Bytes payload = fast->encode_payload(t).value();
     payload[0] |= flag;
     EXPECT_FALSE(fast->decode_payload(payload, t.shape()).ok());
+  }
+}
+
+// Streams written before flags bit 6 existed (fixed adaptation, by the encoder of commit
+// fda954f) still decode, to exactly what today's encoder's streams of the same map decode to:
+// the warm-up changes how levels are coded, not which levels.
+TEST(DiscCompatibility, StreamsWithoutWarmUpStillDecode) {
+  Tensor t({1, 3, 5, 6});
+  for (size_t i = 0; i < t.size(); ++i) t.data()[i] = static_cast<float>((i * 37) % 11) * 0.25f;
+  const std::pair<const char*, Bytes> old_streams[] = {
+      {"disc:bits=2,clip=3,centroid=2,mean=1",
+       {0x44, 0x49, 0x53, 0x43, 0x01, 0x07, 0x04, 0x09, 0x01, 0x00, 0x00, 0x00, 0x03, 0x00, 0x00, 0x00, 0x05, 0x00,
+        0x00, 0x00, 0x06, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x40, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x40, 0x40,
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x80, 0x3f, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        0x00, 0x40, 0x00, 0x00, 0x80, 0x3f, 0x2e, 0x00, 0x00, 0x00, 0x38, 0x55, 0x55, 0x55, 0x3f, 0x00, 0x00, 0x00,
+        0x46, 0x5c, 0x00, 0x73, 0x5a, 0x05, 0x3d, 0x1c, 0xc7, 0xd3, 0xc9, 0x60, 0x0e, 0xca, 0xce, 0x42, 0x1e, 0x73,
+        0x5b, 0xcf, 0x1c, 0xc3, 0xb9, 0x2a, 0x49, 0xed, 0xcd, 0xb6, 0x23, 0x4c, 0xa4, 0x68, 0x55, 0xcb, 0x12, 0xff,
+        0xe4, 0xa0, 0x53, 0xff, 0x8e, 0x0b}},
+      {"disc:bits=3,transform=1,hf=0.5",
+       {0x44, 0x49, 0x53, 0x43, 0x01, 0x07, 0x04, 0x06, 0x01, 0x00, 0x00, 0x00, 0x03, 0x00, 0x00, 0x00, 0x05, 0x00,
+        0x00, 0x00, 0x06, 0x00, 0x00, 0x00, 0x00, 0x00, 0x40, 0x40, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xc0, 0x40,
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x80, 0x3f, 0x00, 0x00, 0x00, 0x3f, 0x31, 0x00, 0x00, 0x00, 0x00, 0x6e,
+        0xdb, 0xb6, 0x3e, 0x00, 0xd9, 0xf6, 0x10, 0x5b, 0x4e, 0x3f, 0x9e, 0x20, 0x67, 0x5d, 0xdd, 0x1e, 0x1e, 0x6f,
+        0x6b, 0xf8, 0x34, 0x6e, 0xa3, 0x7e, 0x3a, 0x64, 0x3a, 0x8c, 0x63, 0x23, 0x40, 0xbe, 0xaf, 0xbb, 0x3e, 0xba,
+        0xb5, 0xc5, 0xfb, 0xd1, 0x9b, 0xce, 0x55, 0x6e, 0x80, 0xeb, 0x4c, 0x83, 0xc9, 0x2a, 0x24}},
+  };
+  for (const auto& [spec, old_stream] : old_streams) {
+    const auto old_decoded = decompress(old_stream);
+    ASSERT_TRUE(old_decoded.ok()) << spec << ": " << old_decoded.error().message();
+    const Bytes stream = compress(t, *codec(spec)).value();
+    EXPECT_LT(stream.size(), old_stream.size()) << spec;
+    const Tensor decoded = decompress(stream).value();
+    ASSERT_EQ(decoded.size(), old_decoded.value().size());
+    for (size_t i = 0; i < decoded.size(); ++i) EXPECT_EQ(decoded.data()[i], old_decoded.value().data()[i]) << spec << " " << i;
+  }
+}
+
+// The adaptation decides how the body is read: a warm-up body read with the fixed shift
+// fails or decodes differently, never silently the same.
+TEST(DiscRobustness, WarmUpNeedsItsFlag) {
+  const Tensor t = realistic_sparse_map({1, 4, 9, 11}, 0.5, 45);
+  for (const char* spec : {"disc:bits=2,clip=3", "disc:bits=3,transform=1"}) {
+    const auto c = codec(spec);
+    const Bytes with = c->encode_payload(t).value();
+    ASSERT_TRUE(with[0] & 64) << spec;
+    const Tensor right = c->decode_payload(with, t.shape()).value();
+    Bytes without_flag = with;
+    without_flag[0] &= static_cast<uint8_t>(~64);
+    const auto wrong = c->decode_payload(without_flag, t.shape());
+    if (!wrong.ok()) continue;
+    bool same = true;
+    for (size_t i = 0; i < right.size(); ++i) same = same && right.data()[i] == wrong.value().data()[i];
+    EXPECT_FALSE(same) << spec;
   }
 }
 
@@ -775,6 +828,63 @@ TEST(DiscRangeCoder, RoundTripsNearTheEntropy) {
   BitModel short_model;
   for (size_t i = 0; i < bits.size(); ++i) short_dec.bit(short_model, 0);
   EXPECT_FALSE(short_dec.finish().ok());
+}
+
+// One renormalization shift per bit is enough only while P(0) stays within [31, 2017]: check
+// every bit sequence through the warm-up, then the fixed shift from every reachable value.
+TEST(DiscRangeCoder, ProbabilitiesStayWithinTheirBounds) {
+  using namespace codec_disc;
+  uint32_t low = kProbOne, high = 0;
+  for (uint32_t sequence = 0; sequence < (1u << kWarmUpUpdates); ++sequence) {
+    BitModel m;
+    for (uint32_t n = 0; n < kWarmUpUpdates; ++n) {
+      m = adapt(m, (sequence >> n) & 1, adaptation_shifts(Adaptation::kWarmUp));
+      low = std::min(low, m.p0());
+      high = std::max(high, m.p0());
+    }
+    ASSERT_EQ(m.state >> kProbBits, kWarmUpUpdates);
+  }
+  EXPECT_GE(low, kMinProb);
+  EXPECT_LE(high, kMaxProb);
+  for (uint32_t p0 = kMinProb; p0 <= kMaxProb; ++p0) {
+    for (int bit = 0; bit < 2; ++bit) {
+      for (Adaptation a : {Adaptation::kFixed, Adaptation::kWarmUp}) {
+        const BitModel m{static_cast<uint16_t>((kWarmUpUpdates << kProbBits) | p0)};
+        const uint32_t next = adapt(m, bit, adaptation_shifts(a)).p0();
+        EXPECT_GE(next, kMinProb) << p0;
+        EXPECT_LE(next, kMaxProb) << p0;
+      }
+    }
+  }
+}
+
+// Warm-up learns a skewed source in fewer bits than the fixed shift when there are few
+// samples per model, and the decoder must use the encoder's adaptation to read them back.
+TEST(DiscRangeCoder, WarmUpCodesShortSkewedInputsSmaller) {
+  using namespace codec_disc;
+  std::mt19937 rng(51);
+  std::bernoulli_distribution one(0.05);
+  std::vector<int> bits(64 * 40);  // 64 models, 40 bits each
+  for (int& b : bits) b = one(rng);
+  std::vector<uint8_t> sizes[2];
+  const Adaptation adaptations[2] = {Adaptation::kFixed, Adaptation::kWarmUp};
+  for (int k = 0; k < 2; ++k) {
+    std::vector<BitModel> models(64);
+    RangeEncoder enc(&sizes[k], adaptations[k]);
+    for (size_t i = 0; i < bits.size(); ++i) enc.bit(models[i % 64], bits[i]);
+    enc.finish();
+    std::vector<BitModel> decoder_models(64);
+    RangeDecoder dec(sizes[k], adaptations[k]);
+    for (size_t i = 0; i < bits.size(); ++i) ASSERT_EQ(dec.bit(decoder_models[i % 64], 0), bits[i]) << i;
+    EXPECT_TRUE(dec.finish().ok());
+  }
+  EXPECT_LT(sizes[1].size(), 0.9 * sizes[0].size());
+  // Read with the other adaptation, the same bytes do not give back the same bits.
+  std::vector<BitModel> models(64);
+  RangeDecoder wrong(sizes[1], Adaptation::kFixed);
+  size_t same = 0;
+  for (size_t i = 0; i < bits.size(); ++i) same += wrong.bit(models[i % 64], 0) == bits[i];
+  EXPECT_TRUE(same < bits.size() || !wrong.finish().ok());
 }
 
 }  // namespace

@@ -56,7 +56,11 @@ constexpr uint8_t kPlaneStepFlag = 4;   // plane step exponents in the range-cod
 constexpr uint8_t kDensityFlag = 8;     // zero flags conditioned on the plane's density (range coder)
 constexpr uint8_t kZeroFlag = 16;       // 5 zero-level offsets by neighbourhood follow (unsigned, range coder)
 constexpr uint8_t kMeanFlag = 32;       // per-plane mean corrections in the range-coded body
-constexpr uint8_t kKnownFlags = kSignedFlag | kCentroidFlag | kPlaneStepFlag | kDensityFlag | kZeroFlag | kMeanFlag;
+constexpr uint8_t kWarmUpFlag = 64;     // range-coder models adapt with Adaptation::kWarmUp
+constexpr uint8_t kKnownFlags =
+    kSignedFlag | kCentroidFlag | kPlaneStepFlag | kDensityFlag | kZeroFlag | kMeanFlag | kWarmUpFlag;
+
+Adaptation adaptation(uint8_t flags) { return flags & kWarmUpFlag ? Adaptation::kWarmUp : Adaptation::kFixed; }
 
 // Mean corrections are in units of step / kMeanUnit.
 constexpr float kMeanUnit = 64;
@@ -143,10 +147,11 @@ class DiscCodec final : public Codec {
                           fit_quantizer(tensor.values(), {bits(), params()[kPrune], params()[kClip]}));
     ByteWriter w(&out);
     if (transform()) {
-      w.u8(quantizer.is_signed ? kSignedFlag : 0);
+      w.u8((quantizer.is_signed ? kSignedFlag : 0) | kWarmUpFlag);
       w.f32(quantizer.step);
       DISC_RETURN_IF_ERROR(encode_transform(view, tensor.values(),
-                                            make_transform_quantizer(quantizer, params()[kHighFrequency]), &out));
+                                            make_transform_quantizer(quantizer, params()[kHighFrequency]),
+                                            Adaptation::kWarmUp, &out));
       return out;
     }
     const std::vector<int8_t> exponents =
@@ -170,7 +175,7 @@ class DiscCodec final : public Codec {
     }
     const bool zero = zero_centroid() && !quantizer.is_signed;
     w.u8(static_cast<uint8_t>((quantizer.is_signed ? kSignedFlag : 0) | (centroid() ? kCentroidFlag : 0) |
-                              (exponents.empty() ? 0 : kPlaneStepFlag) | (fast() ? 0 : kDensityFlag) |
+                              (exponents.empty() ? 0 : kPlaneStepFlag) | (fast() ? 0 : kDensityFlag | kWarmUpFlag) |
                               (zero ? kZeroFlag : 0) | (mean() ? kMeanFlag : 0)));
     w.f32(quantizer.step);
     std::vector<int8_t> offsets;
@@ -199,7 +204,8 @@ class DiscCodec final : public Codec {
       corrections = mean_corrections(view, tensor.values(), levels, decoder, exponents,
                                      zero ? zero_bytes.data() : nullptr, zero ? classes.data() : nullptr);
     }
-    DISC_RETURN_IF_ERROR(encode_symbols(view, {quantizer.max_level, quantizer.is_signed, true}, levels.data(), &out,
+    DISC_RETURN_IF_ERROR(encode_symbols(view, {quantizer.max_level, quantizer.is_signed, true, Adaptation::kWarmUp},
+                                        levels.data(), &out,
                                         exponents.empty() ? nullptr : exponents.data(),
                                         corrections.empty() ? nullptr : corrections.data()));
     return out;
@@ -220,8 +226,9 @@ class DiscCodec final : public Codec {
     if ((flags & kZeroFlag) && (flags & kSignedFlag)) return Error("zero-level offsets are not valid for signed maps");
     if (transform() && (flags & (kCentroidFlag | kPlaneStepFlag | kDensityFlag | kZeroFlag)))
       return Error("flags " + std::to_string(flags) + " are not valid in transform mode");
-    if (fast() && (flags & (kPlaneStepFlag | kDensityFlag | kZeroFlag | kMeanFlag)))
-      return Error("plane steps, density contexts, zero-level offsets and mean corrections are not valid with speed=1");
+    if (fast() && (flags & (kPlaneStepFlag | kDensityFlag | kZeroFlag | kMeanFlag | kWarmUpFlag)))
+      return Error("plane steps, density contexts, zero-level offsets, mean corrections and warm-up adaptation "
+                   "are not valid with speed=1");
     if (transform() && (flags & kMeanFlag)) return Error("mean corrections are not valid in transform mode");
     DISC_ASSIGN_OR_RETURN(const float step, r.f32("quantization step"));
     DISC_ASSIGN_OR_RETURN(Quantizer quantizer, make_decoder_quantizer(bits(), flags & kSignedFlag, step));
@@ -243,14 +250,16 @@ class DiscCodec final : public Codec {
     }
     if (transform()) {
       DISC_RETURN_IF_ERROR(decode_transform(
-          body, view, make_transform_quantizer(quantizer, params()[kHighFrequency]), tensor.values()));
+          body, view, make_transform_quantizer(quantizer, params()[kHighFrequency]), adaptation(flags),
+          tensor.values()));
       return tensor;
     }
     std::vector<int16_t> levels(tensor.size());
     std::vector<int8_t> exponents(flags & kPlaneStepFlag ? view.planes : 0);
     std::vector<int8_t> corrections(flags & kMeanFlag ? view.planes : 0);
     DISC_RETURN_IF_ERROR(decode_symbols(body, view,
-                                        {quantizer.max_level, quantizer.is_signed, (flags & kDensityFlag) != 0},
+                                        {quantizer.max_level, quantizer.is_signed, (flags & kDensityFlag) != 0,
+                                         adaptation(flags)},
                                         levels.data(), exponents.empty() ? nullptr : exponents.data(),
                                         corrections.empty() ? nullptr : corrections.data()));
     std::vector<uint8_t> classes(flags & kZeroFlag ? view.plane_size() : 0);  // the current plane's

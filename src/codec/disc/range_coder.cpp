@@ -8,7 +8,8 @@ void RangeEncoder::finish() {
   for (int i = 0; i < 5; ++i) shift_low();
 }
 
-RangeDecoder::RangeDecoder(std::span<const uint8_t> in) : in_(in) {
+RangeDecoder::RangeDecoder(std::span<const uint8_t> in, Adaptation adaptation)
+    : in_(in), shifts_(adaptation_shifts(adaptation)) {
   bad_first_byte_ = next_byte() != 0;
   for (int i = 0; i < 4; ++i) code_ = (code_ << 8) | next_byte();
 }

@@ -1,5 +1,5 @@
 // Adaptive binary range coder (LZMA-style): 32-bit range, 11-bit probabilities adapted by
-// a shift of 5. Byte layout in doc/FORMAT.md ("disc entropy coder").
+// a shift of 5, or (Adaptation::kWarmUp) by a faster shift over each model's first updates. Byte layout in doc/FORMAT.md ("disc entropy coder").
 //
 // Encoder and decoder expose the same `bit(model, value)` call so that one templated
 // traversal describes both directions: the encoder codes `value` and returns it, the
@@ -20,30 +20,61 @@ inline constexpr int kProbBits = 11;
 inline constexpr uint32_t kProbOne = 1u << kProbBits;
 inline constexpr int kAdaptShift = 5;
 inline constexpr uint32_t kTopValue = 1u << 24;
+inline constexpr uint32_t kMinProb = 31;                // P(bit == 0) stays within [31, 2017] / 2048,
+inline constexpr uint32_t kMaxProb = kProbOne - kMinProb;  // so one renormalization shift always suffices
+inline constexpr uint32_t kWarmUpUpdates = 15;          // updates counted per model (4 bits)
 
-// P(bit == 0) in units of 2^-11; always within [31, 2017], so neither symbol's share of
-// the range can reach zero.
+// How models adapt. kFixed: every update moves P 1/32 of the way (LZMA). kWarmUp (disc flags
+// bit 6): update n (0-based) moves it 2^-min(5, bit_width(n + 1)) of the way (1/2, 1/4, 1/4,
+// 1/8 x 4, 1/16 x 8, then 1/32), roughly the running frequency, so that contexts seen only a
+// few dozen times in a small map are not stuck near their initial 1/2.
+enum class Adaptation : uint8_t { kFixed, kWarmUp };
+
+// Bits 0..10: P(bit == 0) in units of 2^-11, always within [kMinProb, kMaxProb].
+// Bits 11..14: updates so far, capped at kWarmUpUpdates.
 struct BitModel {
-  uint16_t p0 = kProbOne / 2;
+  uint16_t state = kProbOne / 2;
+  uint32_t p0() const { return state & (kProbOne - 1); }
 };
 
-// p0 after coding `bit`: moves 1/32 of the way towards 0 (bit 1) or kProbOne (bit 0).
-inline uint16_t adapt(uint16_t p0, int bit) {
-  return static_cast<uint16_t>(bit ? p0 - (p0 >> kAdaptShift) : p0 + ((kProbOne - p0) >> kAdaptShift));
+// Shift of update n (0..kWarmUpUpdates) under each adaptation.
+inline constexpr uint8_t kFixedShifts[kWarmUpUpdates + 1] = {5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5};
+inline constexpr uint8_t kWarmUpShifts[kWarmUpUpdates + 1] = {1, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 4, 4, 4, 4, 5};
+
+inline const uint8_t* adaptation_shifts(Adaptation adaptation) {
+  return adaptation == Adaptation::kWarmUp ? kWarmUpShifts : kFixedShifts;
+}
+
+// The model after coding `bit`: P moves towards 0 (bit 1) or kProbOne (bit 0) by the
+// update's shift. P stays within [kMinProb, kMaxProb] without a clamp: the warm-up updates
+// keep it within [105, 1943] whatever the bits, and a shift of 5 never leaves [31, 2017]
+// (tests/codec/range_coder_test.cpp checks both exhaustively).
+inline BitModel adapt(BitModel m, int bit, const uint8_t* shifts) {
+  constexpr uint32_t kWarm = kWarmUpUpdates << kProbBits;
+  const uint32_t p0 = m.p0();
+  if (m.state >= kWarm) {  // the common case, with a constant shift: every table ends in 5
+    const uint32_t p = bit ? p0 - (p0 >> kAdaptShift) : p0 + ((kProbOne - p0) >> kAdaptShift);
+    return BitModel{static_cast<uint16_t>(kWarm | p)};
+  }
+  const uint32_t updates = m.state >> kProbBits;
+  const int shift = shifts[updates];
+  const uint32_t p = bit ? p0 - (p0 >> shift) : p0 + ((kProbOne - p0) >> shift);
+  return BitModel{static_cast<uint16_t>(((updates + 1) << kProbBits) | p)};
 }
 
 class RangeEncoder {
  public:
-  explicit RangeEncoder(std::vector<uint8_t>* out) : out_(out) {}
+  explicit RangeEncoder(std::vector<uint8_t>* out, Adaptation adaptation = Adaptation::kFixed)
+      : out_(out), shifts_(adaptation_shifts(adaptation)) {}
 
   // Branch-free apart from renormalization: the encoder already knows `value`, and a branch on
   // it is as unpredictable as the data. (The decoder keeps its branch: the code after a bit
   // depends on it anyway, and the branch lets that code start before the bit is computed.)
   int bit(BitModel& m, int value) {
-    const uint32_t bound = (range_ >> kProbBits) * m.p0;
+    const uint32_t bound = (range_ >> kProbBits) * m.p0();
     low_ += value ? bound : 0;
     range_ = value ? range_ - bound : bound;
-    m.p0 = adapt(m.p0, value);
+    m = adapt(m, value, shifts_);
     // One shift suffices: range_ >= 2^24 before the bit and each symbol keeps at least 31/2048 of it.
     if (range_ < kTopValue) {
       range_ <<= 8;
@@ -76,6 +107,7 @@ class RangeEncoder {
   }
 
   std::vector<uint8_t>* out_;
+  const uint8_t* shifts_;
   uint64_t low_ = 0;
   uint32_t range_ = 0xFFFFFFFFu;
   uint8_t cache_ = 0;
@@ -85,10 +117,10 @@ class RangeEncoder {
 class RangeDecoder {
  public:
   // Reads the 5-byte preamble. Bytes past the end of `in` read as zero; overrun() reports it.
-  explicit RangeDecoder(std::span<const uint8_t> in);
+  explicit RangeDecoder(std::span<const uint8_t> in, Adaptation adaptation = Adaptation::kFixed);
 
   int bit(BitModel& m, int /*ignored*/) {
-    const uint32_t bound = (range_ >> kProbBits) * m.p0;
+    const uint32_t bound = (range_ >> kProbBits) * m.p0();
     int value;
     if (code_ < bound) {
       range_ = bound;
@@ -98,7 +130,7 @@ class RangeDecoder {
       range_ -= bound;
       value = 1;
     }
-    m.p0 = adapt(m.p0, value);
+    m = adapt(m, value, shifts_);
     if (range_ < kTopValue) {  // once at most, as in RangeEncoder::bit
       range_ <<= 8;
       code_ = (code_ << 8) | next_byte();
@@ -117,6 +149,7 @@ class RangeDecoder {
   uint8_t next_byte() { return pos_ < in_.size() ? in_[pos_++] : (++pos_, 0); }
 
   std::span<const uint8_t> in_;
+  const uint8_t* shifts_;
   size_t pos_ = 0;
   uint32_t code_ = 0;
   uint32_t range_ = 0xFFFFFFFFu;

@@ -98,7 +98,7 @@ Status encode_symbols(const PlaneView& view, const SymbolFormat& format, const i
     if (mean_corrections && (mean_corrections[p] < kMinMeanCorrection || mean_corrections[p] > kMaxMeanCorrection))
       return Error("plane mean correction out of range");
   }
-  RangeEncoder coder(out);
+  RangeEncoder coder(out, format.adaptation);
   if (!code_symbols(coder, view, format, symbols, plane_exponents, mean_corrections))
     return Error("level magnitude exceeds " + std::to_string(format.max_magnitude));
   coder.finish();
@@ -107,7 +107,7 @@ Status encode_symbols(const PlaneView& view, const SymbolFormat& format, const i
 
 Status decode_symbols(std::span<const uint8_t> in, const PlaneView& view, const SymbolFormat& format,
                       int16_t* symbols, int8_t* plane_exponents, int8_t* mean_corrections) {
-  RangeDecoder coder(in);
+  RangeDecoder coder(in, format.adaptation);
   if (!code_symbols(coder, view, format, symbols, plane_exponents, mean_corrections))
     return coder.overran() ? Error("range-coded data ends early")
                            : Error("coded symbol is malformed or its magnitude exceeds " +

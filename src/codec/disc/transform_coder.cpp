@@ -135,10 +135,10 @@ TransformQuantizer make_transform_quantizer(const Quantizer& quantizer, float hf
 }
 
 Status encode_transform(const PlaneView& view, std::span<const float> values, const TransformQuantizer& quantizer,
-                        std::vector<uint8_t>* out) {
+                        Adaptation adaptation, std::vector<uint8_t>* out) {
   float inverse_steps[kBlockArea];
   for (int k = 0; k < kBlockArea; ++k) inverse_steps[k] = 1.0f / quantizer.coefficient_step(k);
-  RangeEncoder coder(out);
+  RangeEncoder coder(out, adaptation);
   const bool coded =
       code_blocks(coder, view, quantizer.max_level, [&](size_t p, size_t by, size_t bx, int(&levels)[kBlockArea]) {
         const float* plane = values.data() + p * view.plane_size();
@@ -156,10 +156,10 @@ Status encode_transform(const PlaneView& view, std::span<const float> values, co
 }
 
 Status decode_transform(std::span<const uint8_t> in, const PlaneView& view, const TransformQuantizer& quantizer,
-                        std::span<float> values) {
+                        Adaptation adaptation, std::span<float> values) {
   float steps[kBlockArea];
   for (int k = 0; k < kBlockArea; ++k) steps[k] = quantizer.coefficient_step(k);
-  RangeDecoder coder(in);
+  RangeDecoder coder(in, adaptation);
   const bool decoded =
       code_blocks(coder, view, quantizer.max_level, [&](size_t p, size_t by, size_t bx, int(&levels)[kBlockArea]) {
         Block samples;

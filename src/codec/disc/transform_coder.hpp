@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "codec/disc/quantizer.hpp"
+#include "codec/disc/range_coder.hpp"
 #include "disc/status.hpp"
 #include "disc/tensor.hpp"
 
@@ -29,10 +30,10 @@ TransformQuantizer make_transform_quantizer(const Quantizer& quantizer, float hf
 // `values` holds view.planes * view.plane_size() finite values. Levels are capped at
 // quantizer.max_level, so this fails only if that invariant breaks.
 Status encode_transform(const PlaneView& view, std::span<const float> values, const TransformQuantizer& quantizer,
-                        std::vector<uint8_t>* out);
+                        Adaptation adaptation, std::vector<uint8_t>* out);
 
 // Fills `values`; consumes all of `in` or fails.
 Status decode_transform(std::span<const uint8_t> in, const PlaneView& view, const TransformQuantizer& quantizer,
-                        std::span<float> values);
+                        Adaptation adaptation, std::span<float> values);
 
 }  // namespace disc::codec_disc
