@@ -56,13 +56,13 @@ bool code_floats(Coder& coder, const PlaneView& view, CodedPointer<Coder, uint32
 }  // namespace
 
 void encode_lossless(const PlaneView& view, const uint32_t* bits, std::vector<uint8_t>* out) {
-  RangeEncoder coder(out);
+  RangeEncoder coder(out, Adaptation::kFixed);  // the lossless body has no flags byte
   code_floats(coder, view, bits);
   coder.finish();
 }
 
 Status decode_lossless(std::span<const uint8_t> in, const PlaneView& view, uint32_t* bits) {
-  RangeDecoder coder(in);
+  RangeDecoder coder(in, Adaptation::kFixed);
   if (!code_floats(coder, view, bits)) return Error("range-coded data ends early");
   return coder.finish();
 }

@@ -1,11 +1,14 @@
 // Adaptive binary range coder (LZMA-style): 32-bit range, 11-bit probabilities adapted by
-// a shift of 5, or (Adaptation::kWarmUp) by a faster shift over each model's first updates. Byte layout in doc/FORMAT.md ("disc entropy coder").
+// a shift of 5, or (Adaptation::kWarmUp) by faster shifts over each model's first updates.
+// Byte layout in doc/FORMAT.md ("Range-coded section").
 //
 // Encoder and decoder expose the same `bit(model, value)` call so that one templated
 // traversal describes both directions: the encoder codes `value` and returns it, the
 // decoder ignores `value` and returns the decoded bit.
 #pragma once
 
+#include <algorithm>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -40,6 +43,12 @@ struct BitModel {
 // Shift of update n (0..kWarmUpUpdates) under each adaptation.
 inline constexpr uint8_t kFixedShifts[kWarmUpUpdates + 1] = {5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5};
 inline constexpr uint8_t kWarmUpShifts[kWarmUpUpdates + 1] = {1, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 4, 4, 4, 4, 5};
+static_assert([] {
+  for (uint32_t n = 0; n <= kWarmUpUpdates; ++n)
+    if (kFixedShifts[n] != kAdaptShift || kWarmUpShifts[n] != std::min<uint32_t>(kAdaptShift, std::bit_width(n + 1)))
+      return false;
+  return true;
+}(), "the shifts doc/FORMAT.md specifies: 5, and min(5, bit_width(n + 1))");
 
 inline const uint8_t* adaptation_shifts(Adaptation adaptation) {
   return adaptation == Adaptation::kWarmUp ? kWarmUpShifts : kFixedShifts;
@@ -48,7 +57,7 @@ inline const uint8_t* adaptation_shifts(Adaptation adaptation) {
 // The model after coding `bit`: P moves towards 0 (bit 1) or kProbOne (bit 0) by the
 // update's shift. P stays within [kMinProb, kMaxProb] without a clamp: the warm-up updates
 // keep it within [105, 1943] whatever the bits, and a shift of 5 never leaves [31, 2017]
-// (tests/codec/range_coder_test.cpp checks both exhaustively).
+// (DiscRangeCoder tests in tests/codec/disc_codec_test.cpp check both exhaustively).
 inline BitModel adapt(BitModel m, int bit, const uint8_t* shifts) {
   constexpr uint32_t kWarm = kWarmUpUpdates << kProbBits;
   const uint32_t p0 = m.p0();
@@ -64,7 +73,7 @@ inline BitModel adapt(BitModel m, int bit, const uint8_t* shifts) {
 
 class RangeEncoder {
  public:
-  explicit RangeEncoder(std::vector<uint8_t>* out, Adaptation adaptation = Adaptation::kFixed)
+  RangeEncoder(std::vector<uint8_t>* out, Adaptation adaptation)
       : out_(out), shifts_(adaptation_shifts(adaptation)) {}
 
   // Branch-free apart from renormalization: the encoder already knows `value`, and a branch on
@@ -117,7 +126,7 @@ class RangeEncoder {
 class RangeDecoder {
  public:
   // Reads the 5-byte preamble. Bytes past the end of `in` read as zero; overrun() reports it.
-  explicit RangeDecoder(std::span<const uint8_t> in, Adaptation adaptation = Adaptation::kFixed);
+  RangeDecoder(std::span<const uint8_t> in, Adaptation adaptation);
 
   int bit(BitModel& m, int /*ignored*/) {
     const uint32_t bound = (range_ >> kProbBits) * m.p0();

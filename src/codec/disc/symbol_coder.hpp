@@ -15,7 +15,7 @@ struct SymbolFormat {
   int max_magnitude = 0;  // |symbol| <= max_magnitude <= 255
   bool has_sign = false;  // false: every symbol is >= 0 and no sign is coded
   bool plane_density = false;  // zero flags also conditioned on the plane's density so far
-  Adaptation adaptation = Adaptation::kFixed;
+  Adaptation adaptation;
 };
 
 // Per-plane mean corrections (flags bit 5) are in kMinMeanCorrection..kMaxMeanCorrection.
