@@ -62,6 +62,12 @@ constexpr uint8_t kKnownFlags =
 
 Adaptation adaptation(uint8_t flags) { return flags & kWarmUpFlag ? Adaptation::kWarmUp : Adaptation::kFixed; }
 
+// How the element-wise body is coded, as its flags byte says: the encoder derives it from the
+// byte it writes and the decoder from the byte it reads, so the two cannot disagree.
+SymbolFormat symbol_format(const Quantizer& quantizer, uint8_t flags) {
+  return {quantizer.max_level, quantizer.is_signed, (flags & kDensityFlag) != 0, adaptation(flags)};
+}
+
 // Mean corrections are in units of step / kMeanUnit.
 constexpr float kMeanUnit = 64;
 
@@ -147,11 +153,12 @@ class DiscCodec final : public Codec {
                           fit_quantizer(tensor.values(), {bits(), params()[kPrune], params()[kClip]}));
     ByteWriter w(&out);
     if (transform()) {
-      w.u8((quantizer.is_signed ? kSignedFlag : 0) | kWarmUpFlag);
+      const uint8_t flags = (quantizer.is_signed ? kSignedFlag : 0) | kWarmUpFlag;
+      w.u8(flags);
       w.f32(quantizer.step);
       DISC_RETURN_IF_ERROR(encode_transform(view, tensor.values(),
                                             make_transform_quantizer(quantizer, params()[kHighFrequency]),
-                                            Adaptation::kWarmUp, &out));
+                                            adaptation(flags), &out));
       return out;
     }
     const std::vector<int8_t> exponents =
@@ -174,9 +181,11 @@ class DiscCodec final : public Codec {
       }
     }
     const bool zero = zero_centroid() && !quantizer.is_signed;
-    w.u8(static_cast<uint8_t>((quantizer.is_signed ? kSignedFlag : 0) | (centroid() ? kCentroidFlag : 0) |
-                              (exponents.empty() ? 0 : kPlaneStepFlag) | (fast() ? 0 : kDensityFlag | kWarmUpFlag) |
-                              (zero ? kZeroFlag : 0) | (mean() ? kMeanFlag : 0)));
+    const uint8_t flags = static_cast<uint8_t>(
+        (quantizer.is_signed ? kSignedFlag : 0) | (centroid() ? kCentroidFlag : 0) |
+        (exponents.empty() ? 0 : kPlaneStepFlag) | (fast() ? 0 : kDensityFlag | kWarmUpFlag) | (zero ? kZeroFlag : 0) |
+        (mean() ? kMeanFlag : 0));
+    w.u8(flags);
     w.f32(quantizer.step);
     std::vector<int8_t> offsets;
     if (centroid()) {
@@ -204,8 +213,7 @@ class DiscCodec final : public Codec {
       corrections = mean_corrections(view, tensor.values(), levels, decoder, exponents,
                                      zero ? zero_bytes.data() : nullptr, zero ? classes.data() : nullptr);
     }
-    DISC_RETURN_IF_ERROR(encode_symbols(view, {quantizer.max_level, quantizer.is_signed, true, Adaptation::kWarmUp},
-                                        levels.data(), &out,
+    DISC_RETURN_IF_ERROR(encode_symbols(view, symbol_format(quantizer, flags), levels.data(), &out,
                                         exponents.empty() ? nullptr : exponents.data(),
                                         corrections.empty() ? nullptr : corrections.data()));
     return out;
@@ -257,10 +265,7 @@ class DiscCodec final : public Codec {
     std::vector<int16_t> levels(tensor.size());
     std::vector<int8_t> exponents(flags & kPlaneStepFlag ? view.planes : 0);
     std::vector<int8_t> corrections(flags & kMeanFlag ? view.planes : 0);
-    DISC_RETURN_IF_ERROR(decode_symbols(body, view,
-                                        {quantizer.max_level, quantizer.is_signed, (flags & kDensityFlag) != 0,
-                                         adaptation(flags)},
-                                        levels.data(), exponents.empty() ? nullptr : exponents.data(),
+    DISC_RETURN_IF_ERROR(decode_symbols(body, view, symbol_format(quantizer, flags), levels.data(), exponents.empty() ? nullptr : exponents.data(),
                                         corrections.empty() ? nullptr : corrections.data()));
     std::vector<uint8_t> classes(flags & kZeroFlag ? view.plane_size() : 0);  // the current plane's
     for (size_t p = 0; p < view.planes; ++p) {
