@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <iostream>
 
@@ -28,6 +29,13 @@ std::vector<std::string> split_list(const std::string& text) {
     start = end + 1;
   }
   return items;
+}
+
+// "100" is a count of images; anything else names a folder. stoul cannot overflow below 20 digits.
+bool is_count(const std::string& text) {
+  return !text.empty() && text.size() < 20 && std::all_of(text.begin(), text.end(), [](unsigned char c) {
+    return std::isdigit(c);
+  });
 }
 
 // One progress bar per evaluation stage.
@@ -111,8 +119,8 @@ const CommandRegistration calibrate_command{{
     [](CLI::App& app) -> std::function<int()> {
       struct Opts {
         ModelOptions model;
-        std::string cut, codecs = "disc";
-        size_t images = 100, verify = 0;
+        std::string cut, codecs = "disc", images = "100";
+        size_t verify = 0;
         double budget = 1.0;
         int threads = 2;
       };
@@ -120,7 +128,8 @@ const CommandRegistration calibrate_command{{
       o->model.add_to(app);
       app.add_option("--cut", o->cut, "cut tensor name")->required();
       app.add_option("--images", o->images,
-                     "calibration images: the last N images of the model's dataset (labels unused)")
+                     "calibration images (labels unused): N, the last N images of the model's data set, or DIR, "
+                     "every image file in a folder of your own")
           ->capture_default_str();
       app.add_option("--budget", o->budget, "allowed top-1 loss in percentage points")->capture_default_str();
       app.add_option("--codecs", o->codecs, "sweep to choose from (as for `disc eval --codecs`)")
@@ -133,28 +142,46 @@ const CommandRegistration calibrate_command{{
         auto data = load_model_and_data(o->model);
         if (!data.ok()) return fail(data.error());
         const size_t total = data->dataset.images.size();
-        if (o->images == 0 || o->images + o->verify > total)
-          return fail(Error(fmt::format("{} calibration + {} verification images exceed the {} images of {}",
-                                        o->images, o->verify, total, data->dataset.name)));
+        const bool own_folder = !is_count(o->images);
+        Dataset calibration_images;
         EvalOptions options;
+        if (own_folder) {
+          auto folder = load_unlabelled_images(o->images);
+          if (!folder.ok()) return fail(folder.error());
+          calibration_images = std::move(folder).value();
+          options.first_image = 0;
+          options.images = calibration_images.images.size();
+          if (o->verify > total)
+            return fail(Error(fmt::format("{} verification images exceed the {} images of {}", o->verify, total,
+                                          data->dataset.name)));
+        } else {
+          const size_t count = std::stoul(o->images);
+          if (count == 0) return fail(Error("--images 0: calibration needs at least one image"));
+          if (count + o->verify > total)
+            return fail(Error(fmt::format("{} calibration + {} verification images exceed the {} images of {}",
+                                          count, o->verify, total, data->dataset.name)));
+          calibration_images = data->dataset;
+          options.first_image = total - count;
+          options.images = count;
+        }
         options.cuts = {o->cut};
         auto sweep = expand_sweep(split_list(o->codecs));
         if (!sweep.ok()) return fail(sweep.error());
         options.settings = std::move(sweep).value();
-        options.first_image = total - o->images;
-        options.images = o->images;
         options.threads = o->threads;
         options.progress = progress_printer();
-        auto calibration_report = evaluate(data->model, data->dataset, options);
+        auto calibration_report = evaluate(data->model, calibration_images, options);
         if (!calibration_report.ok()) return fail(calibration_report.error());
         auto choice = choose_calibrated(calibration_report->rows, o->budget);
         if (!choice.ok()) return fail(choice.error());
         const EvalRow& c = choice->calibration_row;
         std::cout << fmt::format(
             "chosen     {}\nexpected   {:.1f}x ({:.3f} bits/element, {:.0f} bytes per image)\n"
-            "calibrated on images {}..{} (labels unused): estimated top-1 loss {:.2f} ± {:.2f} pp, agreement "
+            "calibrated on {} (labels unused): estimated top-1 loss {:.2f} ± {:.2f} pp, agreement "
             "{:.4f} with the uncompressed model ({} of {} settings met the {:.2f} pp budget)\n",
-            choice->chosen.to_string(), c.ratio, c.bits_per_element, c.mean_bytes, options.first_image, total - 1,
+            choice->chosen.to_string(), c.ratio, c.bits_per_element, c.mean_bytes,
+            own_folder ? fmt::format("the {} images of {}", options.images, o->images)
+                       : fmt::format("images {}..{}", options.first_image, total - 1),
             c.estimated_loss_pp, c.estimated_loss_se_pp, c.agreement, choice->candidates.size(),
             calibration_report->rows.size(), o->budget);
         if (o->verify == 0) return 0;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <array>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,7 @@ struct ModelEntry {
 };
 
 struct LabelledImage {
+  static constexpr int kUnlabelled = std::numeric_limits<int>::min();  // matches no output
   std::string path;
   int label = 0;
 };
@@ -57,6 +59,11 @@ struct Dataset {
   std::vector<LabelledImage> images;
   std::vector<std::string> class_names;  // index = dataset class
 };
+
+// A folder of the user's own images, without labels (label kUnlabelled): its regular files
+// with an image extension (.jpg .jpeg .png .bmp .ppm .pgm .webp .tif .tiff, any case), by
+// name; subfolders and other files are ignored. An error if there are none.
+Result<Dataset> load_unlabelled_images(const std::string& dir);
 
 class AssetCatalog {
  public:

@@ -6,6 +6,7 @@
 #include "disc/chunks.hpp"
 #include "disc/eval.hpp"
 #include "disc/model.hpp"
+#include "eval/label_free_loss.hpp"
 #include "eval/parallel.hpp"
 
 namespace disc {
@@ -160,10 +161,11 @@ class Evaluation {
       DISC_ASSIGN_OR_RETURN(auto codec, make_codec(setting));
       struct PerImage {
         size_t bytes = 0;
-        double encode_ms = 0, decode_ms = 0, kl = 0, estimated_loss = 0, loss_variance = 0;
+        double encode_ms = 0, decode_ms = 0, kl = 0;
         bool top1 = false, top5 = false, agree = false;
       };
       std::vector<PerImage> per(images_.size());
+      std::vector<ImageLoss> image_loss(images_.size());
       const std::string spec = codec->spec().to_string();
       DISC_RETURN_IF_ERROR(for_each_image(cut.tensor + " " + spec, [&](size_t w, size_t i) -> Status {
         DISC_RETURN_IF_ERROR(ensure(w));
@@ -185,15 +187,7 @@ class Evaluation {
         per[i].top5 = o.top5_correct;
         per[i].agree = o.top1 == reference[i].top1;
         per[i].kl = kl_divergence(reference[i].probabilities, o.probabilities);
-        // Label-free: with the reference softmax as the probability that each class is
-        // right, a flip from r to c loses p(r) - p(c) expected correct answers.
-        // The realized loss of that image is +1 (r was right), -1 (c is right) or 0.
-        if (!per[i].agree) {
-          const double p_r = reference[i].probabilities[reference[i].top1];
-          const double p_c = reference[i].probabilities[o.top1];
-          per[i].estimated_loss = p_r - p_c;
-          per[i].loss_variance = p_r + p_c - (p_r - p_c) * (p_r - p_c);
-        }
+        image_loss[i] = image_top1_loss(reference[i].probabilities, reference[i].top1, o.top1);
         return Status();
       }));
       EvalRow row;
@@ -221,12 +215,9 @@ class Evaluation {
       row.top1_loss_pp = 100.0 * (static_cast<double>(ref_top1) - static_cast<double>(top1)) / n;
       row.top5_loss_pp = 100.0 * (static_cast<double>(ref_top5) - static_cast<double>(top5)) / n;
       row.agreement = agree / n;
-      double variance = 0;
-      for (const PerImage& p : per) {
-        row.estimated_loss_pp += 100.0 * p.estimated_loss / n;
-        variance += p.loss_variance / (n * n);
-      }
-      row.estimated_loss_se_pp = 100.0 * std::sqrt(variance);
+      const LossEstimate estimate = estimate_top1_loss(image_loss);
+      row.estimated_loss_pp = estimate.mean_pp;
+      row.estimated_loss_se_pp = estimate.standard_error_pp;
       report_.rows.push_back(std::move(row));
     }
     return Status();

@@ -1,8 +1,10 @@
 // models/models.json and the labelled image sets under data/.
 #include <algorithm>
 #include <filesystem>
+#include <cctype>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 #include "disc/assets.hpp"
@@ -194,6 +196,29 @@ Result<Dataset> AssetCatalog::load_dataset(const std::string& name) const {
   } catch (const fs::filesystem_error& e) {
     return Error(e.what());
   }
+}
+
+Result<Dataset> load_unlabelled_images(const std::string& dir) {
+  static const std::set<std::string> kImageExtensions = {".jpg", ".jpeg", ".png", ".bmp", ".ppm",
+                                                         ".pgm", ".webp", ".tif", ".tiff"};
+  if (!fs::is_directory(dir)) return Error("image folder " + dir + " not found");
+  Dataset dataset;
+  dataset.name = dir;
+  try {
+    std::vector<std::string> files;
+    for (const auto& entry : fs::directory_iterator(dir)) {
+      std::string extension = entry.path().extension().string();
+      std::transform(extension.begin(), extension.end(), extension.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      if (entry.is_regular_file() && kImageExtensions.contains(extension)) files.push_back(entry.path().string());
+    }
+    std::sort(files.begin(), files.end());
+    for (std::string& file : files) dataset.images.push_back({std::move(file), LabelledImage::kUnlabelled});
+  } catch (const fs::filesystem_error& e) {
+    return Error(e.what());
+  }
+  if (dataset.images.empty()) return Error("image folder " + dir + " has no image files");
+  return dataset;
 }
 
 }  // namespace disc

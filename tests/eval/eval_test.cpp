@@ -1,11 +1,13 @@
 // A small, real evaluation: resnet20_cifar10, two cuts, 50 images.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 
 #include "disc/eval.hpp"
 #include "disc/model.hpp"
+#include "eval/label_free_loss.hpp"
 
 namespace disc {
 namespace {
@@ -107,24 +109,27 @@ TEST_F(EvalTest, ChunkedMapsCountEveryChunksStream) {
 }
 
 TEST_F(EvalTest, CalibrationMeetsTheBudgetOnItsOwnImages) {
+  // 200 images, so that one image (0.5 pp) is a quarter of the budget.
   const double budget = 2.0;
   const std::vector<std::string> sweep = {"jpeg:quality=2|5|10|20|40|60|80|95"};
-  auto report = evaluate(*model_, *dataset_, options(sweep, dataset_->images.size() - 50, 50));
+  auto report = evaluate(*model_, *dataset_, options(sweep, dataset_->images.size() - 200, 200));
   ASSERT_TRUE(report.ok()) << report.error().message();
-  std::vector<EvalRow> one_cut;
-  for (const EvalRow& r : report->rows)
-    if (r.cut == (*cuts_)[1]) one_cut.push_back(r);
-  auto choice = choose_calibrated(one_cut, budget);
-  ASSERT_TRUE(choice.ok()) << choice.error().message();
-  const EvalRow& chosen = choice->calibration_row;
-  EXPECT_LE(chosen.estimated_loss_pp + chosen.estimated_loss_se_pp, budget);
-  EXPECT_LE(chosen.top1_loss_pp, budget);  // measured with the labels calibration never read
-  EXPECT_GT(chosen.ratio, 4.0);
-  for (const EvalRow& r : one_cut)  // nothing with a higher ratio also met the budget
-    if (r.ratio > chosen.ratio) {
-      EXPECT_GT(r.estimated_loss_pp + r.estimated_loss_se_pp, budget) << r.codec;
-    }
-  EXPECT_FALSE(choose_calibrated(one_cut, -1.0).ok());
+  for (const std::string& cut : *cuts_) {
+    std::vector<EvalRow> one_cut;
+    for (const EvalRow& r : report->rows)
+      if (r.cut == cut) one_cut.push_back(r);
+    auto choice = choose_calibrated(one_cut, budget);
+    ASSERT_TRUE(choice.ok()) << choice.error().message();
+    const EvalRow& chosen = choice->calibration_row;
+    EXPECT_LE(chosen.estimated_loss_pp + chosen.estimated_loss_se_pp, budget) << cut;
+    EXPECT_LE(chosen.top1_loss_pp, budget) << cut;  // measured with the labels calibration never read
+    EXPECT_GT(chosen.ratio, 4.0) << cut;
+    for (const EvalRow& r : one_cut)  // nothing with a higher ratio also met the budget
+      if (r.ratio > chosen.ratio) {
+        EXPECT_GT(r.estimated_loss_pp + r.estimated_loss_se_pp, budget) << r.codec;
+      }
+    EXPECT_FALSE(choose_calibrated(one_cut, -1.0).ok());
+  }
 }
 
 TEST(EvalSelection, ParetoFrontAndBudget) {
@@ -146,6 +151,29 @@ TEST(EvalSelection, ParetoFrontAndBudget) {
   ASSERT_EQ(best.size(), 2u);
   EXPECT_EQ(best[0].ratio, 20);
   EXPECT_EQ(best[1].ratio, 30);
+}
+
+TEST(EvalLabelFree, ExpectedLossOfAFlipAndTheSpreadOfItsRealizedLoss) {
+  const std::vector<double> p = {0.6, 0.3, 0.1};
+  const ImageLoss unchanged = image_top1_loss(p, 0, 0);
+  EXPECT_EQ(unchanged.expected, 0.0);
+  EXPECT_EQ(unchanged.variance, 0.0);
+  const ImageLoss away = image_top1_loss(p, 0, 1);  // +1 with p 0.6, -1 with p 0.3
+  EXPECT_DOUBLE_EQ(away.expected, 0.3);
+  EXPECT_DOUBLE_EQ(away.variance, 0.9 - 0.09);
+  const ImageLoss toward = image_top1_loss(p, 2, 0);  // a gain in expectation
+  EXPECT_DOUBLE_EQ(toward.expected, -0.5);
+  EXPECT_DOUBLE_EQ(toward.variance, 0.7 - 0.25);
+  const std::vector<ImageLoss> four = {away, unchanged, unchanged, image_top1_loss(p, 0, 2)};
+  const LossEstimate estimate = estimate_top1_loss(four);
+  EXPECT_NEAR(estimate.mean_pp, 100.0 * (0.3 + 0.5) / 4, 1e-12);
+  EXPECT_NEAR(estimate.standard_error_pp, 100.0 * std::sqrt(0.81 + 0.45) / 4, 1e-12);
+  // Four times the images alike: the same mean, half the error.
+  std::vector<ImageLoss> sixteen;
+  for (int k = 0; k < 4; ++k) sixteen.insert(sixteen.end(), four.begin(), four.end());
+  EXPECT_NEAR(estimate_top1_loss(sixteen).mean_pp, estimate.mean_pp, 1e-12);
+  EXPECT_NEAR(estimate_top1_loss(sixteen).standard_error_pp, estimate.standard_error_pp / 2, 1e-12);
+  EXPECT_EQ(estimate_top1_loss({}).standard_error_pp, 100.0);  // no images, no knowledge
 }
 
 TEST(EvalSweep, ExpandsGridsAndRejectsBadOnes) {

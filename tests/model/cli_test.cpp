@@ -119,6 +119,43 @@ TEST(Cli, ProfileWritesJson) {
   }
 }
 
+TEST(Cli, CalibratesOnAFolderOfTheUsersOwnImages) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / "disc_cli_own_images";
+  fs::remove_all(dir);
+  fs::create_directories(dir / "nested");
+  const std::vector<std::string> classes = {"airplane", "automobile", "bird", "cat", "deer",
+                                            "dog",      "frog",       "horse", "ship", "truck"};
+  for (const std::string& cls : classes)
+    for (const char* file : {"0001.jpg", "0002.jpg", "0003.jpg"})
+      fs::copy_file(testing::assets_dir() + "/data/cifar10-test/" + cls + "/" + file, dir / (cls + file));
+  fs::rename(dir / "cat0003.jpg", dir / "CAT0003.JPEG");  // extensions in any case count
+  ASSERT_TRUE(write_file((dir / "notes.txt").string(), std::vector<uint8_t>{'h', 'i'}).ok());  // ignored
+  fs::copy_file(dir / "dog0001.jpg", dir / "nested" / "dog0001.jpg");                        // ignored
+  const std::string calibrate =
+      "calibrate resnet20_cifar10 --cut /layer2/layer2.0/Relu_1_output_0 --codecs 'jpeg:quality=5|95' --budget 10 ";
+  CliRun run = disc(calibrate + "--images " + dir.string());
+  ASSERT_EQ(run.status, 0) << run.output;
+  EXPECT_NE(run.output.find("calibrated on the 30 images of " + dir.string()), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("chosen     jpeg:quality="), std::string::npos) << run.output;
+
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  run = disc(calibrate + "--images " + dir.string());
+  EXPECT_EQ(run.status, 1);
+  EXPECT_NE(run.output.find("has no image files"), std::string::npos) << run.output;
+  fs::remove_all(dir);
+  run = disc(calibrate + "--images " + dir.string());
+  EXPECT_EQ(run.status, 1);
+  EXPECT_NE(run.output.find("not found"), std::string::npos) << run.output;
+  run = disc(calibrate + "--images 0");
+  EXPECT_EQ(run.status, 1);
+  EXPECT_NE(run.output.find("at least one image"), std::string::npos) << run.output;
+  run = disc(calibrate + "--images 9999 --verify 2");
+  EXPECT_EQ(run.status, 1);
+  EXPECT_NE(run.output.find("exceed the 10000 images"), std::string::npos) << run.output;
+}
+
 TEST(Cli, BadInputsFailWithAMessage) {
   const std::string garbage = (std::filesystem::temp_directory_path() / "disc_cli_garbage.onnx").string();
   ASSERT_TRUE(write_file(garbage, std::vector<uint8_t>{8, 1, 2, 3, 0xff, 0xff}).ok());
