@@ -416,6 +416,54 @@ TEST(DiscMean, LevelsAndOtherSideInformationAreUnchanged) {
   }
 }
 
+// --- error diffusion (diffuse) ---------------------------------------------------------------
+
+TEST(DiscDiffusion, KeepsLocalSumsThatRoundingDrops) {
+  // A plane of values all below half a step: plain rounding decodes it to zero; with full
+  // diffusion every 8x8 block keeps its sum to within what crosses its border.
+  Tensor t({1, 2, 32, 32});
+  for (size_t i = 0; i < t.size(); ++i) t.data()[i] = 0.3f + 0.1f * static_cast<float>((i * 7) % 5) / 4;
+  t.data()[0] = 4.0f;  // step = 4 / 3 at bits=2, clip=0
+  const float step = 4.0f / 3;
+  const Tensor plain = round_trip(t, *codec("disc:bits=2,clip=0"));
+  const Tensor diffused = round_trip(t, *codec("disc:bits=2,clip=0,diffuse=1"));
+  for (size_t i = 1; i < t.size(); ++i) ASSERT_EQ(plain.data()[i], 0.0f) << i;
+  for (size_t plane = 0; plane < 2; ++plane)
+    for (size_t by = 0; by < 4; ++by)
+      for (size_t bx = 0; bx < 4; ++bx) {
+        double truth = 0, decoded = 0;
+        for (size_t y = 8 * by; y < 8 * by + 8; ++y)
+          for (size_t x = 8 * bx; x < 8 * bx + 8; ++x) {
+            truth += t.data()[plane * 1024 + y * 32 + x];
+            decoded += diffused.data()[plane * 1024 + y * 32 + x];
+          }
+        if (plane == 0 && by == 0 && bx == 0) continue;  // holds the outlier that set the step
+        EXPECT_NEAR(decoded, truth, 3 * step) << "plane " << plane << " block " << by << "," << bx;
+      }
+  // Every decoded value is still one of the levels; nothing negative on an unsigned map.
+  for (size_t i = 0; i < t.size(); ++i) {
+    const float level = diffused.data()[i] / step;
+    EXPECT_NEAR(level, std::round(level), 1e-4) << i;
+    EXPECT_GE(diffused.data()[i], 0.0f) << i;
+  }
+}
+
+TEST(DiscDiffusion, OnlyTheLevelsChange) {
+  // An encoder-only choice: the same header and side information, a stream today's decoder
+  // reads, and zero strength is plain rounding byte for byte.
+  const Tensor sparse = realistic_sparse_map({1, 12, 20, 19}, 0.6, 84);
+  const Tensor dense = dense_signed_map({1, 6, 20, 19}, 85);
+  for (const Tensor* t : {&sparse, &dense})
+    for (const std::string base : {"disc:bits=2,clip=3", "disc:bits=3,clip=4,prune=0.2,centroid=3,mean=1"}) {
+      const Bytes plain = codec(base)->encode_payload(*t).value();
+      EXPECT_EQ(plain, codec(base + ",diffuse=0")->encode_payload(*t).value()) << base;
+      const Bytes diffused = codec(base + ",diffuse=0.5")->encode_payload(*t).value();
+      EXPECT_NE(plain, diffused) << base;
+      EXPECT_EQ(0, std::memcmp(diffused.data(), plain.data(), 5)) << base;  // flags and step
+      EXPECT_TRUE(decompress(compress(*t, *codec(base + ",diffuse=0.5")).value()).ok()) << base;
+    }
+}
+
 TEST(DiscPlaneSteps, KeptValuesWithinTheirPlaneStep) {
   // Planes of very different scales (including an all-zero plane and a tiny one).
   Tensor scaled = realistic_sparse_map({1, 8, 20, 19}, 0.6, 74);
@@ -588,6 +636,13 @@ TEST(DiscParams, RejectsInvalidCombinations) {
   EXPECT_FALSE(make_codec("disc:mean=1,transform=1").ok());
   EXPECT_FALSE(make_codec("disc:mean=1,bits=0").ok());
   EXPECT_TRUE(make_codec("disc:bits=2,chs=1,centroid=3,prune=0.3,mean=1").ok());
+  EXPECT_FALSE(make_codec("disc:diffuse=1.5").ok());
+  EXPECT_FALSE(make_codec("disc:diffuse=-0.5").ok());
+  EXPECT_FALSE(make_codec("disc:diffuse=0.5,speed=1").ok());
+  EXPECT_FALSE(make_codec("disc:diffuse=0.5,transform=1").ok());
+  EXPECT_FALSE(make_codec("disc:diffuse=0.5,bits=0").ok());
+  EXPECT_FALSE(make_codec("disc:diffuse=0.5,chs=0.5").ok());
+  EXPECT_TRUE(make_codec("disc:bits=2,diffuse=1,centroid=3,prune=0.3,mean=1").ok());
 }
 
 // --- compression --------------------------------------------------------------------------

@@ -122,19 +122,20 @@ TEST(Stream, InspectRejectsOutOfRangeParameters) {
 }
 
 
-// Streams written before disc gained parameters (4: bits..speed; 6: + transform, hf) carry
-// fewer of them; the missing ones take their defaults and the payload decodes unchanged.
-// More parameters than the codec has stay an error.
+// Streams written before disc gained parameters (4: bits..speed; 6: + transform, hf; 9: up to
+// mean) carry fewer of them; the missing ones take their defaults and the payload decodes
+// unchanged (diffuse, the 10th, only steers the encoder). More parameters than the codec has
+// stay an error.
 TEST(Stream, FewerParametersTakeTheirDefaults) {
   const Tensor t = sample_tensor();
-  const auto codec = make_codec("disc:bits=3,clip=4,centroid=1,mean=1").value();  // last parameter not at its default
+  const auto codec = make_codec("disc:bits=3,clip=4,centroid=1,mean=1,diffuse=0.5").value();  // last not default
   const Bytes full = compress(t, *codec).value();
   const Tensor expected = decompress(full).value();
   const size_t count_offset = 7;
   const size_t params_offset = 8 + 4 * t.shape().size();
   const size_t params = full[count_offset];
   ASSERT_EQ(params, codec->info().params.size());
-  for (const size_t kept : {size_t{4}, size_t{6}, size_t{8}}) {
+  for (const size_t kept : {size_t{4}, size_t{6}, size_t{8}, size_t{9}}) {
     Bytes old = full;
     old[count_offset] = static_cast<uint8_t>(kept);
     old.erase(old.begin() + static_cast<long>(params_offset + 4 * kept),

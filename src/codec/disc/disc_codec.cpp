@@ -22,7 +22,7 @@ namespace {
 
 using namespace codec_disc;
 
-enum Param { kBits, kPrune, kClip, kSpeed, kTransform, kHighFrequency, kChannelSteps, kCentroid, kMean };
+enum Param { kBits, kPrune, kClip, kSpeed, kTransform, kHighFrequency, kChannelSteps, kCentroid, kMean, kDiffuse };
 
 const CodecInfo& disc_info() {
   static const CodecInfo info{
@@ -46,6 +46,9 @@ const CodecInfo& disc_info() {
                        "transform=0)", 0, 0, 3, true},
           {"mean", "1 = per-plane mean correction: every element of a plane is shifted so that the plane decodes "
                    "to its mean (to step/128; needs speed=0, transform=0)", 0, 0, 1, true},
+          {"diffuse", "error diffusion: each element is quantized with this share of its coded neighbours' "
+                      "rounding error added (Floyd-Steinberg), keeping local sums; 0 = plain rounding (needs "
+                      "speed=0, transform=0, chs=0 when > 0)", 0, 0, 1, false},
       }};
   return info;
 }
@@ -169,7 +172,11 @@ class DiscCodec final : public Codec {
     std::vector<int16_t> levels;
     if (!fast() || centroid()) {
       levels.resize(tensor.size());
-      if (exponents.empty()) {
+      if (params()[kDiffuse] > 0) {
+        for (size_t p = 0; p < view.planes; ++p)
+          diffused_levels(quantizer, tensor.data() + p * view.plane_size(), view.height, view.width,
+                          params()[kDiffuse], levels.data() + p * view.plane_size());
+      } else if (exponents.empty()) {
         for (size_t i = 0; i < levels.size(); ++i) levels[i] = static_cast<int16_t>(quantizer.level(tensor.data()[i]));
       } else {
         for (size_t p = 0; p < view.planes; ++p) {
@@ -292,6 +299,9 @@ Result<std::unique_ptr<Codec>> make_disc(std::vector<float> params) {
     return Error("codec 'disc': chs > 0 needs bits >= 1, speed=0 and transform=0");
   if (params[kMean] != 0 && (lossless || params[kSpeed] != 0 || params[kTransform] != 0))
     return Error("codec 'disc': mean > 0 needs bits >= 1, speed=0 and transform=0");
+  if (params[kDiffuse] != 0 &&
+      (lossless || params[kSpeed] != 0 || params[kTransform] != 0 || params[kChannelSteps] != 0))
+    return Error("codec 'disc': diffuse > 0 needs bits >= 1, speed=0, transform=0 and chs=0");
   return std::unique_ptr<Codec>(new DiscCodec(std::move(params)));
 }
 

@@ -216,4 +216,26 @@ std::vector<uint8_t> zero_offsets(std::span<const float> values, std::span<const
   return offsets;
 }
 
+void diffused_levels(const Quantizer& quantizer, const float* plane, size_t height, size_t width, float strength,
+                     int16_t* levels) {
+  // Errors carried to the current row and the next one (one spare column each side).
+  std::vector<float> row(width + 2, 0.0f), next(width + 2, 0.0f);
+  for (size_t y = 0; y < height; ++y) {
+    for (size_t x = 0; x < width; ++x) {
+      const size_t i = y * width + x;
+      float v = plane[i] + strength * row[x + 1];
+      if (!quantizer.is_signed) v = std::max(v, 0.0f);
+      const int level = quantizer.level(v);
+      levels[i] = static_cast<int16_t>(level);
+      const float error = v - static_cast<float>(level) * quantizer.step;
+      row[x + 2] += error * (7.0f / 16);
+      next[x] += error * (3.0f / 16);
+      next[x + 1] += error * (5.0f / 16);
+      next[x + 2] += error * (1.0f / 16);
+    }
+    std::swap(row, next);
+    std::fill(next.begin(), next.end(), 0.0f);
+  }
+}
+
 }  // namespace disc::codec_disc

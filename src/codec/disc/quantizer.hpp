@@ -85,6 +85,17 @@ std::vector<uint8_t> zero_offsets(std::span<const float> values, std::span<const
                                   std::span<const uint8_t> classes, size_t plane_size, float step,
                                   std::span<const float> plane_steps);
 
+// --- error diffusion (parameter `diffuse`; encoder only) -------------------------------------
+
+// The levels of one height x width plane in raster order, each element quantized after
+// adding `strength` (0..1] times the error its already-quantized neighbours passed on
+// (Floyd-Steinberg: 7/16 right, 3/16 down-left, 5/16 down, 1/16 down-right). The error of an
+// element is (value it was quantized as) - level * step, so values below the zero threshold
+// pass their mass on until a neighbour reaches a level, and the plane's local sums are kept
+// where plain rounding drops them. Unsigned quantizers never yield a negative level.
+void diffused_levels(const Quantizer& quantizer, const float* plane, size_t height, size_t width, float strength,
+                     int16_t* levels);
+
 // --- per-plane step exponents (flags bit 2) -------------------------------------------------
 
 inline constexpr int kMinPlaneExponent = -8;
