@@ -448,6 +448,23 @@ TEST(DiscDiffusion, KeepsLocalSumsThatRoundingDrops) {
   }
 }
 
+TEST(DiscDiffusion, ExtremeValuesStayLevels) {
+  // Clipped outliers pass huge errors on; the levels must stay levels and decode finite.
+  Tensor t({1, 3, 9, 7});
+  for (size_t i = 0; i < t.size(); ++i) {
+    const float share = static_cast<float>(i % 7) / 6;  // 0..1, so nothing overflows here
+    t.data()[i] = (i % 5 == 0 ? 3e38f : 1.0f) * (i % 2 ? -share : share);
+  }
+  for (const char* spec : {"disc:bits=2,clip=1,diffuse=1", "disc:bits=8,clip=0.5,diffuse=1,mean=1",
+                           "disc:bits=3,clip=2,prune=0.5,centroid=3,diffuse=0.5"}) {
+    auto stream = compress(t, *codec(spec));
+    ASSERT_TRUE(stream.ok()) << spec << ": " << stream.error().message();
+    auto back = decompress(*stream);
+    ASSERT_TRUE(back.ok()) << spec << ": " << back.error().message();
+    for (size_t i = 0; i < back->size(); ++i) ASSERT_TRUE(std::isfinite(back->data()[i])) << spec << " " << i;
+  }
+}
+
 TEST(DiscDiffusion, OnlyTheLevelsChange) {
   // An encoder-only choice: the same header and side information, a stream today's decoder
   // reads, and zero strength is plain rounding byte for byte.
