@@ -139,10 +139,19 @@ const CommandRegistration calibrate_command{{
           ->capture_default_str();
       app.add_option("--threads", o->threads, "worker threads")->capture_default_str();
       return [o] {
-        auto data = load_model_and_data(o->model);
-        if (!data.ok()) return fail(data.error());
-        const size_t total = data->dataset.images.size();
+        auto loaded = o->model.load();
+        if (!loaded.ok()) return fail(loaded.error());
+        const ModelEntry& model = loaded->entry;
         const bool own_folder = !is_count(o->images);
+        // The model's labelled data set serves a count of calibration images and the
+        // verification; a folder of the user's own images without --verify needs none.
+        Dataset labelled;
+        if (!own_folder || o->verify > 0) {
+          auto dataset = o->model.dataset(model);
+          if (!dataset.ok()) return fail(dataset.error());
+          labelled = std::move(dataset).value();
+        }
+        const size_t total = labelled.images.size();
         Dataset calibration_images;
         EvalOptions options;
         if (own_folder) {
@@ -153,14 +162,14 @@ const CommandRegistration calibrate_command{{
           options.images = calibration_images.images.size();
           if (o->verify > total)
             return fail(Error(fmt::format("{} verification images exceed the {} images of {}", o->verify, total,
-                                          data->dataset.name)));
+                                          labelled.name)));
         } else {
           const size_t count = std::stoul(o->images);
           if (count == 0) return fail(Error("--images 0: calibration needs at least one image"));
           if (count + o->verify > total)
             return fail(Error(fmt::format("{} calibration + {} verification images exceed the {} images of {}",
-                                          count, o->verify, total, data->dataset.name)));
-          calibration_images = data->dataset;
+                                          count, o->verify, total, labelled.name)));
+          calibration_images = labelled;
           options.first_image = total - count;
           options.images = count;
         }
@@ -170,7 +179,7 @@ const CommandRegistration calibrate_command{{
         options.settings = std::move(sweep).value();
         options.threads = o->threads;
         options.progress = progress_printer();
-        auto calibration_report = evaluate(data->model, calibration_images, options);
+        auto calibration_report = evaluate(model, calibration_images, options);
         if (!calibration_report.ok()) return fail(calibration_report.error());
         auto choice = choose_calibrated(calibration_report->rows, o->budget);
         if (!choice.ok()) return fail(choice.error());
@@ -188,7 +197,7 @@ const CommandRegistration calibrate_command{{
         options.settings = {choice->chosen};
         options.first_image = 0;
         options.images = o->verify;
-        auto verification = evaluate(data->model, data->dataset, options);
+        auto verification = evaluate(model, labelled, options);
         if (!verification.ok()) return fail(verification.error());
         const EvalRow& v = verification->rows.front();
         std::cout << fmt::format(

@@ -138,6 +138,17 @@ TEST(Cli, CalibratesOnAFolderOfTheUsersOwnImages) {
   ASSERT_EQ(run.status, 0) << run.output;
   EXPECT_NE(run.output.find("calibrated on the 30 images of " + dir.string()), std::string::npos) << run.output;
   EXPECT_NE(run.output.find("chosen     jpeg:quality="), std::string::npos) << run.output;
+  // A bare .onnx file has no labelled data set, and needs none for this.
+  const std::string onnx = testing::assets_dir() + "/models/resnet20_cifar10.onnx";
+  const std::string own_model = "calibrate " + onnx + " --scale 0.00392156862745098 --mean 0.485,0.456,0.406 "
+                                "--std 0.229,0.224,0.225 --cut /layer2/layer2.0/Relu_1_output_0 "
+                                "--codecs 'jpeg:quality=5|95' --budget 10 --images " + dir.string();
+  run = disc(own_model);
+  ASSERT_EQ(run.status, 0) << run.output;
+  EXPECT_NE(run.output.find("calibrated on the 30 images of"), std::string::npos) << run.output;
+  run = disc(own_model + " --verify 10");  // verification needs labels
+  EXPECT_EQ(run.status, 1);
+  EXPECT_NE(run.output.find("has no data set"), std::string::npos) << run.output;
 
   fs::remove_all(dir);
   fs::create_directories(dir);
