@@ -135,7 +135,8 @@ const CommandRegistration calibrate_command{{
       app.add_option("--codecs", o->codecs, "sweep to choose from (as for `disc eval --codecs`)")
           ->capture_default_str();
       app.add_option("--verify", o->verify,
-                     "then measure the chosen setting's top-1 loss on the first N labelled images (disjoint)")
+                     "then measure the chosen setting's top-1 loss on the first N labelled images of the data set "
+                     "(disjoint from a count of calibration images; keep a folder of your own disjoint too)")
           ->capture_default_str();
       app.add_option("--threads", o->threads, "worker threads")->capture_default_str();
       return [o] {
@@ -148,7 +149,9 @@ const CommandRegistration calibrate_command{{
         Dataset labelled;
         if (!own_folder || o->verify > 0) {
           auto dataset = o->model.dataset(model);
-          if (!dataset.ok()) return fail(dataset.error());
+          if (!dataset.ok())
+            return fail(own_folder ? dataset.error().with_context("--verify needs the model's labelled data set")
+                                   : dataset.error());
           labelled = std::move(dataset).value();
         }
         const size_t total = labelled.images.size();
@@ -166,7 +169,7 @@ const CommandRegistration calibrate_command{{
         } else {
           const size_t count = std::stoul(o->images);
           if (count == 0) return fail(Error("--images 0: calibration needs at least one image"));
-          if (count + o->verify > total)
+          if (count > total || o->verify > total - count)
             return fail(Error(fmt::format("{} calibration + {} verification images exceed the {} images of {}",
                                           count, o->verify, total, labelled.name)));
           calibration_images = labelled;

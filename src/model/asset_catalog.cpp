@@ -201,7 +201,8 @@ Result<Dataset> AssetCatalog::load_dataset(const std::string& name) const {
 Result<Dataset> load_unlabelled_images(const std::string& dir) {
   static const std::set<std::string> kImageExtensions = {".jpg", ".jpeg", ".png", ".bmp", ".ppm",
                                                          ".pgm", ".webp", ".tif", ".tiff"};
-  if (!fs::is_directory(dir)) return Error("image folder " + dir + " not found");
+  std::error_code error;
+  if (!fs::is_directory(dir, error)) return Error("image folder " + dir + " not found");
   Dataset dataset;
   dataset.name = dir;
   try {

@@ -10,6 +10,7 @@
 #include <random>
 
 #include "codec/disc/block_dct.hpp"
+#include "codec/disc/quantizer.hpp"
 #include "codec/disc/range_coder.hpp"
 #include "codec/plane_fill.hpp"
 #include "disc/codec.hpp"
@@ -418,6 +419,60 @@ TEST(DiscMean, LevelsAndOtherSideInformationAreUnchanged) {
 
 // --- error diffusion (diffuse) ---------------------------------------------------------------
 
+// Floyd-Steinberg as FORMAT.md words it, on a whole-plane error array: contributions reach
+// each element in the order the codec adds them, so the float sums, and the levels, agree
+// exactly with codec_disc::diffused_levels.
+std::vector<int16_t> reference_diffusion(const codec_disc::Quantizer& q, const std::vector<float>& x, size_t height,
+                                         size_t width, float strength) {
+  std::vector<float> carried(x.size(), 0.0f);
+  std::vector<int16_t> levels(x.size());
+  const double top = static_cast<double>(static_cast<float>(q.max_level) * q.step);
+  for (size_t y = 0; y < height; ++y)
+    for (size_t c = 0; c < width; ++c) {
+      const size_t i = y * width + c;
+      const float v = static_cast<float>(std::clamp(double{x[i]} + double{strength} * double{carried[i]}, -top, top));
+      const int level = q.level(q.is_signed ? v : std::max(v, 0.0f));
+      levels[i] = static_cast<int16_t>(level);
+      const float error = v - static_cast<float>(level) * q.step;
+      const auto pass = [&](size_t yy, long cc, float weight) {
+        if (yy < height && cc >= 0 && static_cast<size_t>(cc) < width) carried[yy * width + static_cast<size_t>(cc)] += error * weight;
+      };
+      const long col = static_cast<long>(c);
+      pass(y, col + 1, 7.0f / 16);
+      pass(y + 1, col - 1, 3.0f / 16);
+      pass(y + 1, col, 5.0f / 16);
+      pass(y + 1, col + 1, 1.0f / 16);
+    }
+  return levels;
+}
+
+TEST(DiscDiffusion, LevelsAreFloydSteinbergAsSpecified) {
+  std::mt19937 rng(86);
+  for (const bool is_signed : {false, true})
+    for (const float prune : {0.0f, 0.3f})
+      for (const float strength : {0.25f, 0.5f, 1.0f}) {
+        const size_t height = 13, width = 17;
+        std::vector<float> x(height * width);
+        std::normal_distribution<float> normal(0, 1);
+        for (float& v : x) v = is_signed ? normal(rng) : std::max(0.0f, normal(rng));
+        x[40] = 9;  // beyond the largest level: nothing of it is passed on
+        auto q = codec_disc::fit_quantizer(x, {2, prune, 2.5f});
+        ASSERT_TRUE(q.ok());
+        std::vector<int16_t> levels(x.size());
+        codec_disc::diffused_levels(*q, x.data(), height, width, strength, levels.data());
+        EXPECT_EQ(levels, reference_diffusion(*q, x, height, width, strength))
+            << "signed " << is_signed << " prune " << prune << " strength " << strength;
+      }
+  // A negative sum next to a zero of an unsigned map travels on: 0.6, 0, 0.55 (step 1) gives
+  // 1, 0, 0 (the zero passes its -0.175 on), where dropping it would give 1, 0, 1.
+  codec_disc::Quantizer q;
+  q.max_level = 3;
+  const std::vector<float> x = {0.6f, 0.0f, 0.55f};
+  std::vector<int16_t> levels(3);
+  codec_disc::diffused_levels(q, x.data(), 1, 3, 1.0f, levels.data());
+  EXPECT_EQ(levels, (std::vector<int16_t>{1, 0, 0}));
+}
+
 TEST(DiscDiffusion, KeepsLocalSumsThatRoundingDrops) {
   // A plane of values all below half a step: plain rounding decodes it to zero; with full
   // diffusion every 8x8 block keeps its sum to within what crosses its border.
@@ -449,10 +504,11 @@ TEST(DiscDiffusion, KeepsLocalSumsThatRoundingDrops) {
 }
 
 TEST(DiscDiffusion, ExtremeValuesStayLevels) {
-  // Clipped outliers pass huge errors on; the levels must stay levels and decode finite.
+  // Outliers near FLT_MAX, clipped: nothing overflows, every decoded value is finite, and what
+  // lies beyond the largest level is not passed on, so the small values stay 0.
   Tensor t({1, 3, 9, 7});
   for (size_t i = 0; i < t.size(); ++i) {
-    const float share = static_cast<float>(i % 7) / 6;  // 0..1, so nothing overflows here
+    const float share = static_cast<float>(i % 7) / 6;  // 0..1: the input itself is finite
     t.data()[i] = (i % 5 == 0 ? 3e38f : 1.0f) * (i % 2 ? -share : share);
   }
   for (const char* spec : {"disc:bits=2,clip=1,diffuse=1", "disc:bits=8,clip=0.5,diffuse=1,mean=1",
@@ -462,6 +518,10 @@ TEST(DiscDiffusion, ExtremeValuesStayLevels) {
     auto back = decompress(*stream);
     ASSERT_TRUE(back.ok()) << spec << ": " << back.error().message();
     for (size_t i = 0; i < back->size(); ++i) ASSERT_TRUE(std::isfinite(back->data()[i])) << spec << " " << i;
+    if (std::string(spec) == "disc:bits=2,clip=1,diffuse=1")
+      for (size_t i = 0; i < back->size(); ++i) {
+        if (i % 5 != 0) EXPECT_EQ(back->data()[i], 0.0f) << i;
+      }
   }
 }
 

@@ -108,7 +108,8 @@ std::vector<int8_t> centroid_offsets(const Quantizer& quantizer, std::span<const
     const int k = levels[i] < 0 ? -levels[i] : levels[i];
     if (k == 0) continue;
     const double step = plane_steps.empty() ? quantizer.step : plane_steps[i / plane_size];
-    sum[static_cast<size_t>(k)] += std::fabs(double{values[i]}) / step;
+    // x in the direction of its level: |x| unless error diffusion gave x the other sign's level.
+    sum[static_cast<size_t>(k)] += (levels[i] < 0 ? -double{values[i]} : double{values[i]}) / step;
     ++count[static_cast<size_t>(k)];
   }
   std::vector<int8_t> offsets(static_cast<size_t>(quantizer.max_level), 0);
@@ -218,14 +219,18 @@ std::vector<uint8_t> zero_offsets(std::span<const float> values, std::span<const
 
 void diffused_levels(const Quantizer& quantizer, const float* plane, size_t height, size_t width, float strength,
                      int16_t* levels) {
-  // Errors carried to the current row and the next one (one spare column each side).
+  // Errors carried to the current row and the next one (one spare column each side). Every
+  // error passed on lies in [-top, top] and the weights sum to 1, so what an element
+  // receives does too; the sum with its value is formed in binary64 and cannot overflow.
+  const float top = static_cast<float>(quantizer.max_level) * quantizer.step;
+  const float bottom = quantizer.is_signed ? -top : 0.0f;
   std::vector<float> row(width + 2, 0.0f), next(width + 2, 0.0f);
   for (size_t y = 0; y < height; ++y) {
     for (size_t x = 0; x < width; ++x) {
       const size_t i = y * width + x;
-      float v = plane[i] + strength * row[x + 1];
-      if (!quantizer.is_signed) v = std::max(v, 0.0f);
-      const int level = quantizer.level(v);
+      const double wanted = double{plane[i]} + double{strength} * double{row[x + 1]};
+      const float v = static_cast<float>(std::clamp(wanted, double{-top}, double{top}));
+      const int level = quantizer.level(std::max(v, bottom));
       levels[i] = static_cast<int16_t>(level);
       const float error = v - static_cast<float>(level) * quantizer.step;
       row[x + 2] += error * (7.0f / 16);

@@ -59,8 +59,8 @@ Result<Quantizer> make_decoder_quantizer(int bits, bool is_signed, float step);
 
 // --- centroid reconstruction (flags bit 1) --------------------------------------------------
 
-// Offset d_k of level k in 1/256 step units: the mean of |x| / step over the values quantized
-// to k, minus k, rounded and clamped to [-128, 127]; 0 for a level no value uses.
+// Offset d_k of level k in 1/256 step units: the mean of x * sign(level) / step over the
+// values quantized to +-k (|x| unless error diffusion chose the other sign), minus k, rounded and clamped to [-128, 127]; 0 for a level no value uses.
 // `levels` are the quantized values of `values`; `plane_steps` (one per plane of
 // `plane_size` values, empty: every value uses quantizer.step) are the steps they used.
 std::vector<int8_t> centroid_offsets(const Quantizer& quantizer, std::span<const float> values,
@@ -89,10 +89,11 @@ std::vector<uint8_t> zero_offsets(std::span<const float> values, std::span<const
 
 // The levels of one height x width plane in raster order, each element quantized after
 // adding `strength` (0..1] times the error its already-quantized neighbours passed on
-// (Floyd-Steinberg: 7/16 right, 3/16 down-left, 5/16 down, 1/16 down-right). The error of an
-// element is (value it was quantized as) - level * step, so values below the zero threshold
-// pass their mass on until a neighbour reaches a level, and the plane's local sums are kept
-// where plain rounding drops them. Unsigned quantizers never yield a negative level.
+// (Floyd-Steinberg: 7/16 right, 3/16 down-left, 5/16 down, 1/16 down-right). With v that sum
+// held to [-M step, M step], the level is that of v (of max(v, 0) for an unsigned quantizer,
+// which yields no negative level) and the error passed on is v - level * step. So the mass
+// below the zero threshold, and negative sums next to zeros, travel on until a neighbour
+// absorbs them, while what lies beyond the largest level is not passed on.
 void diffused_levels(const Quantizer& quantizer, const float* plane, size_t height, size_t width, float strength,
                      int16_t* levels);
 
