@@ -22,9 +22,9 @@ struct LossEstimate {
 };
 
 // The mean of the images' expected losses and the standard error of their realized mean
-// (sqrt of the summed variances, over n). The error is that of the label outcomes: it is the
-// margin between the estimate and what a labelled set of this size would measure, and it is
-// larger than the sampling error of the estimate itself. No images: 0 ± 100 pp.
+// (sqrt of the summed variances, over n): the spread of what a labelled set of this size would
+// measure around the estimate, not the sampling error of the estimate itself (doc/EVAL.md
+// says why the margin is this one). No images: 0 ± 100 pp.
 LossEstimate estimate_top1_loss(std::span<const ImageLoss> images);
 
 }  // namespace disc
