@@ -46,9 +46,10 @@ const CodecInfo& disc_info() {
                        "transform=0)", 0, 0, 3, true},
           {"mean", "1 = per-plane mean correction: every element of a plane is shifted so that the plane decodes "
                    "to its mean (to step/128; needs speed=0, transform=0)", 0, 0, 1, true},
-          {"diffuse", "error diffusion: each element is quantized with this share of its coded neighbours' "
-                      "rounding error added (Floyd-Steinberg), keeping local sums; 0 = plain rounding (needs "
-                      "speed=0, transform=0, chs=0 when > 0)", 0, 0, 1, false},
+          {"diffuse", "error diffusion: each element is quantized with this share of the error its coded "
+                      "neighbours passed on added (Floyd-Steinberg), so mass that rounding and pruning drop "
+                      "reappears nearby; 0 = plain rounding (needs speed=0, transform=0, chs=0 when > 0)",
+           0, 0, 1, false},
       }};
   return info;
 }

@@ -60,7 +60,8 @@ Result<Quantizer> make_decoder_quantizer(int bits, bool is_signed, float step);
 // --- centroid reconstruction (flags bit 1) --------------------------------------------------
 
 // Offset d_k of level k in 1/256 step units: the mean of x * sign(level) / step over the
-// values quantized to +-k (|x| unless error diffusion chose the other sign), minus k, rounded and clamped to [-128, 127]; 0 for a level no value uses.
+// values quantized to +-k (|x| unless error diffusion chose the other sign), minus k,
+// rounded and clamped to [-128, 127]; 0 for a level no value uses.
 // `levels` are the quantized values of `values`; `plane_steps` (one per plane of
 // `plane_size` values, empty: every value uses quantizer.step) are the steps they used.
 std::vector<int8_t> centroid_offsets(const Quantizer& quantizer, std::span<const float> values,
