@@ -518,10 +518,11 @@ TEST(DiscDiffusion, ExtremeValuesStayLevels) {
     auto back = decompress(*stream);
     ASSERT_TRUE(back.ok()) << spec << ": " << back.error().message();
     for (size_t i = 0; i < back->size(); ++i) ASSERT_TRUE(std::isfinite(back->data()[i])) << spec << " " << i;
-    if (std::string(spec) == "disc:bits=2,clip=1,diffuse=1")
-      for (size_t i = 0; i < back->size(); ++i) {
-        if (i % 5 != 0) EXPECT_EQ(back->data()[i], 0.0f) << i;
-      }
+    if (std::string(spec) != "disc:bits=2,clip=1,diffuse=1") continue;
+    for (size_t i = 0; i < back->size(); ++i) {
+      if (i % 5 == 0) continue;  // an outlier
+      EXPECT_EQ(back->data()[i], 0.0f) << i;
+    }
   }
 }
 
