@@ -435,7 +435,8 @@ std::vector<int16_t> reference_diffusion(const codec_disc::Quantizer& q, const s
       levels[i] = static_cast<int16_t>(level);
       const float error = v - static_cast<float>(level) * q.step;
       const auto pass = [&](size_t yy, long cc, float weight) {
-        if (yy < height && cc >= 0 && static_cast<size_t>(cc) < width) carried[yy * width + static_cast<size_t>(cc)] += error * weight;
+        if (yy >= height || cc < 0 || static_cast<size_t>(cc) >= width) return;  // leaves the plane
+        carried[yy * width + static_cast<size_t>(cc)] += error * weight;
       };
       const long col = static_cast<long>(c);
       pass(y, col + 1, 7.0f / 16);

@@ -273,7 +273,8 @@ class DiscCodec final : public Codec {
     std::vector<int16_t> levels(tensor.size());
     std::vector<int8_t> exponents(flags & kPlaneStepFlag ? view.planes : 0);
     std::vector<int8_t> corrections(flags & kMeanFlag ? view.planes : 0);
-    DISC_RETURN_IF_ERROR(decode_symbols(body, view, symbol_format(quantizer, flags), levels.data(), exponents.empty() ? nullptr : exponents.data(),
+    DISC_RETURN_IF_ERROR(decode_symbols(body, view, symbol_format(quantizer, flags), levels.data(),
+                                        exponents.empty() ? nullptr : exponents.data(),
                                         corrections.empty() ? nullptr : corrections.data()));
     std::vector<uint8_t> classes(flags & kZeroFlag ? view.plane_size() : 0);  // the current plane's
     for (size_t p = 0; p < view.planes; ++p) {
