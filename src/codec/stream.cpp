@@ -2,6 +2,9 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <bit>
+#include <cmath>
+#include <optional>
 
 #include "core/bytes.hpp"
 #include "disc/codec.hpp"
@@ -10,7 +13,39 @@ namespace disc {
 namespace {
 
 constexpr uint8_t kMagic[4] = {'D', 'I', 'S', 'C'};
-constexpr uint8_t kVersion = 1;
+// Version 2 (written): varint dimensions, compact parameters and a varint payload length.
+// Version 1 (still read): u32 dimensions and payload length, f32 parameters.
+constexpr uint8_t kVersion = 2;
+constexpr uint8_t kVersion1 = 1;
+
+// Version-2 parameters: a varint u, then (u = 0 only) the f32. u >= 1 stands for the f32 nearest
+// to (u - 1) / kParameterUnit, which covers every value the default grids use in one byte.
+constexpr double kParameterUnit = 20;
+
+// The short code of `v`, if it has one that decodes to exactly v (bit for bit; so not -0).
+std::optional<uint32_t> short_parameter_code(float v) {
+  if (!(v >= 0 && v <= 1e8f)) return std::nullopt;
+  const double units = std::round(static_cast<double>(v) * kParameterUnit);
+  if (std::bit_cast<uint32_t>(static_cast<float>(units / kParameterUnit)) != std::bit_cast<uint32_t>(v))
+    return std::nullopt;
+  return static_cast<uint32_t>(units) + 1;
+}
+
+void write_parameter(ByteWriter& w, float v) {
+  if (const auto code = short_parameter_code(v)) {
+    w.varint(*code);
+  } else {
+    w.varint(0);
+    w.f32(v);
+  }
+}
+
+Result<float> read_parameter(ByteReader& r, uint8_t version) {
+  if (version == kVersion1) return r.f32("parameter");
+  DISC_ASSIGN_OR_RETURN(const uint32_t code, r.varint("parameter"));
+  if (code == 0) return r.f32("parameter");
+  return static_cast<float>((code - 1) / kParameterUnit);
+}
 
 uint32_t crc32_of(std::span<const uint8_t> bytes) {
   uLong crc = crc32(0L, Z_NULL, 0);
@@ -37,9 +72,9 @@ Result<StreamInfo> parse_header(std::span<const uint8_t> stream, const DecodeLim
   if (!std::equal(magic.begin(), magic.end(), kMagic)) return Error("not a DISC stream (bad magic)");
   StreamInfo info;
   DISC_ASSIGN_OR_RETURN(info.version, r.u8("version"));
-  if (info.version != kVersion)
-    return Error("unsupported DISC stream version " + std::to_string(info.version) + " (this build reads " +
-                 std::to_string(kVersion) + ")");
+  if (info.version != kVersion && info.version != kVersion1)
+    return Error("unsupported DISC stream version " + std::to_string(info.version) + " (this build reads 1 and 2)");
+  const auto read_size = [&](const char* what) { return info.version == kVersion1 ? r.u32(what) : r.varint(what); };
   DISC_ASSIGN_OR_RETURN(uint8_t codec_id, r.u8("codec id"));
   const CodecInfo* codec = codec_by_id(codec_id);
   if (!codec) return Error("unknown codec id " + std::to_string(codec_id));
@@ -48,7 +83,7 @@ Result<StreamInfo> parse_header(std::span<const uint8_t> stream, const DecodeLim
   DISC_ASSIGN_OR_RETURN(uint8_t param_count, r.u8("parameter count"));
   if (rank < 1 || rank > kMaxRank) return Error("stream rank " + std::to_string(rank) + " is outside 1..8");
   for (uint8_t i = 0; i < rank; ++i) {
-    DISC_ASSIGN_OR_RETURN(uint32_t d, r.u32("dimension"));
+    DISC_ASSIGN_OR_RETURN(uint32_t d, read_size("dimension"));
     info.shape.push_back(d);
   }
   auto count = element_count(info.shape, limits.max_elements);
@@ -60,12 +95,12 @@ Result<StreamInfo> parse_header(std::span<const uint8_t> stream, const DecodeLim
                  " parameters, stream has " + std::to_string(param_count));
   info.spec.name = codec->name;
   for (uint8_t i = 0; i < param_count; ++i) {
-    DISC_ASSIGN_OR_RETURN(float v, r.f32("parameter"));
+    DISC_ASSIGN_OR_RETURN(float v, read_parameter(r, info.version));
     info.spec.params.emplace_back(codec->params[i].name, v);
   }
   for (size_t i = param_count; i < codec->params.size(); ++i)
     info.spec.params.emplace_back(codec->params[i].name, codec->params[i].default_value);
-  DISC_ASSIGN_OR_RETURN(uint32_t payload_bytes, r.u32("payload length"));
+  DISC_ASSIGN_OR_RETURN(uint32_t payload_bytes, read_size("payload length"));
   info.header_bytes = r.position();
   info.payload_bytes = payload_bytes;
   if (r.remaining() < size_t{payload_bytes} + 4)
@@ -81,34 +116,45 @@ Result<StreamInfo> parse_header(std::span<const uint8_t> stream, const DecodeLim
   return info;
 }
 
+// Everything before the payload, in the current version.
+void write_header(ByteWriter& w, const Shape& shape, const Codec& codec, size_t payload_bytes) {
+  const CodecInfo& info = codec.info();
+  w.bytes(kMagic);
+  w.u8(kVersion);
+  w.u8(static_cast<uint8_t>(info.id));
+  w.u8(static_cast<uint8_t>(shape.size()));
+  // Trailing parameters at their defaults are left out (a decoder restores them).
+  size_t param_count = codec.params().size();
+  while (param_count > 0 && codec.params()[param_count - 1] == info.params[param_count - 1].default_value)
+    --param_count;
+  w.u8(static_cast<uint8_t>(param_count));
+  for (int64_t d : shape) w.varint(static_cast<uint32_t>(d));
+  for (size_t i = 0; i < param_count; ++i) write_parameter(w, codec.params()[i]);
+  w.varint(static_cast<uint32_t>(payload_bytes));
+}
+
 }  // namespace
 
 Result<Bytes> compress(const Tensor& tensor, const Codec& codec) {
   DISC_RETURN_IF_ERROR(element_count(tensor.shape()).status());
   for (int64_t d : tensor.shape())
     if (d > UINT32_MAX) return Error("dimension " + std::to_string(d) + " does not fit the stream format");
-  const CodecInfo& info = codec.info();
   DISC_ASSIGN_OR_RETURN(Bytes payload, codec.encode_payload(tensor));
   if (payload.size() > UINT32_MAX) return Error("payload exceeds 4 GiB");
   Bytes out;
   out.reserve(payload.size() + 64);
   ByteWriter w(&out);
-  w.bytes(kMagic);
-  w.u8(kVersion);
-  w.u8(static_cast<uint8_t>(info.id));
-  w.u8(static_cast<uint8_t>(tensor.shape().size()));
-  // Trailing parameters at their defaults are left out (a decoder restores them): every
-  // parameter costs 4 bytes, which is 1-2 % of a small map's stream at high ratios.
-  size_t param_count = codec.params().size();
-  while (param_count > 0 && codec.params()[param_count - 1] == info.params[param_count - 1].default_value)
-    --param_count;
-  w.u8(static_cast<uint8_t>(param_count));
-  for (int64_t d : tensor.shape()) w.u32(static_cast<uint32_t>(d));
-  for (size_t i = 0; i < param_count; ++i) w.f32(codec.params()[i]);
-  w.u32(static_cast<uint32_t>(payload.size()));
+  write_header(w, tensor.shape(), codec, payload.size());
   w.bytes(payload);
   w.u32(crc32_of(out));
   return out;
+}
+
+size_t stream_bytes(const Shape& shape, const Codec& codec, size_t payload_bytes) {
+  Bytes header;
+  ByteWriter w(&header);
+  write_header(w, shape, codec, payload_bytes);
+  return header.size() + payload_bytes + 4;
 }
 
 Result<StreamInfo> inspect(std::span<const uint8_t> stream, const DecodeLimits& limits) {

@@ -23,6 +23,12 @@ class ByteWriter {
     std::memcpy(&u, &v, 4);
     u32(u);
   }
+  // LEB128: 7 bits per byte, least significant group first, bit 7 set on every byte but the
+  // last; the shortest encoding (1..5 bytes).
+  void varint(uint32_t v) {
+    for (; v >= 0x80; v >>= 7) out_->push_back(static_cast<uint8_t>(v | 0x80));
+    out_->push_back(static_cast<uint8_t>(v));
+  }
   void bytes(std::span<const uint8_t> b) { out_->insert(out_->end(), b.begin(), b.end()); }
   size_t size() const { return out_->size(); }
 
@@ -52,6 +58,20 @@ class ByteReader {
     float f;
     std::memcpy(&f, &u, 4);
     return f;
+  }
+  // The shortest LEB128 encoding of a value below 2^32, as ByteWriter::varint writes it: at
+  // most 5 bytes, and no final group of 0 after another group.
+  Result<uint32_t> varint(const char* what) {
+    uint64_t v = 0;
+    for (int i = 0; i < 5; ++i) {
+      DISC_ASSIGN_OR_RETURN(const uint8_t b, u8(what));
+      v |= static_cast<uint64_t>(b & 0x7F) << (7 * i);
+      if (b & 0x80) continue;
+      if (b == 0 && i > 0) return Error(std::string(what) + ": overlong varint");
+      if (v > UINT32_MAX) return Error(std::string(what) + ": varint exceeds 32 bits");
+      return static_cast<uint32_t>(v);
+    }
+    return Error(std::string(what) + ": varint longer than 5 bytes");
   }
   Result<std::span<const uint8_t>> bytes(size_t n, const char* what) {
     DISC_RETURN_IF_ERROR(need(n, what));

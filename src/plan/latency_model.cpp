@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <tuple>
+
+#include "disc/codec.hpp"
 
 namespace disc::plan_internal {
 namespace {
@@ -43,9 +46,8 @@ Candidate split_candidate(const ProfiledCut& cut, size_t order, const RateRow& r
 }  // namespace
 
 double raw_stream_bytes(const ProfiledCut& cut) {
-  // magic 4, version 1, codec 1, rank 1, parameter count 1, dims 4 each, payload length 4,
-  // payload, CRC 4; raw has no parameters.
-  return static_cast<double>(8 + 4 * cut.shape.size() + 4 + cut.fp32_bytes + 4);
+  static const std::unique_ptr<Codec> raw = make_codec("raw").value();
+  return static_cast<double>(stream_bytes(cut.shape, *raw, cut.fp32_bytes));
 }
 
 Result<std::vector<Candidate>> enumerate_candidates(const Profile& profile, const RateTable& table,

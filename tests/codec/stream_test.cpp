@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
+#include <bit>
+#include <cmath>
 #include <cstring>
 #include <random>
 
@@ -108,56 +110,200 @@ TEST(Stream, RefusesShapesOverTheAllocationLimit) {
   EXPECT_NE(r.error().message().find("limit"), std::string::npos);
 }
 
-// A stream whose parameter is out of range (here with a valid checksum) is malformed for
-// inspect exactly as for decompress.
-TEST(Stream, InspectRejectsOutOfRangeParameters) {
-  Tensor t({1, 1, 2, 2});
-  Bytes s = compress(t, *make_codec("zstd:level=3").value()).value();
-  const size_t param_offset = 8 + 4 * t.shape().size();
-  const float bad = 99;
-  std::memcpy(&s[param_offset], &bad, 4);
-  fix_crc(&s);
-  EXPECT_FALSE(inspect(s).ok());
-  EXPECT_FALSE(decompress(s).ok());
+// A container written field by field, independently of the library's writer (doc/FORMAT.md,
+// "Stream container"): version 1 with u32 sizes and f32 parameters, version 2 with varint
+// sizes and parameters given as their encoded bytes.
+struct Fields {
+  uint8_t version = 2;
+  uint8_t codec_id = 0;
+  Shape shape;
+  std::vector<Bytes> params;  // each parameter's bytes as they appear in the header
+  Bytes payload;
+};
+
+void put_u32(Bytes* b, uint32_t v) {
+  for (int i = 0; i < 4; ++i) b->push_back(static_cast<uint8_t>(v >> (8 * i)));
+}
+void put_varint(Bytes* b, uint64_t v) {
+  for (; v >= 0x80; v >>= 7) b->push_back(static_cast<uint8_t>(v | 0x80));
+  b->push_back(static_cast<uint8_t>(v));
+}
+Bytes f32_bytes(float v) {
+  uint32_t u;
+  std::memcpy(&u, &v, 4);
+  Bytes b;
+  put_u32(&b, u);
+  return b;
+}
+// Version 2: the short code u = 1 + v * 20 when that is exact, else 0 and the f32.
+Bytes v2_param(float v) {
+  Bytes b;
+  const double units = std::round(static_cast<double>(v) * 20);
+  if (v >= 0 && static_cast<float>(units / 20) == v && !std::signbit(v)) {
+    put_varint(&b, static_cast<uint64_t>(units) + 1);
+  } else {
+    b.push_back(0);
+    const Bytes f = f32_bytes(v);
+    b.insert(b.end(), f.begin(), f.end());
+  }
+  return b;
 }
 
+Bytes build_stream(const Fields& f) {
+  Bytes s = {'D', 'I', 'S', 'C', f.version, f.codec_id, static_cast<uint8_t>(f.shape.size()),
+             static_cast<uint8_t>(f.params.size())};
+  for (int64_t d : f.shape) f.version == 1 ? put_u32(&s, static_cast<uint32_t>(d)) : put_varint(&s, static_cast<uint64_t>(d));
+  for (const Bytes& p : f.params) s.insert(s.end(), p.begin(), p.end());
+  f.version == 1 ? put_u32(&s, static_cast<uint32_t>(f.payload.size())) : put_varint(&s, f.payload.size());
+  s.insert(s.end(), f.payload.begin(), f.payload.end());
+  s.resize(s.size() + 4);
+  fix_crc(&s);
+  return s;
+}
+
+// The fields of a stream the library wrote, with `kept` of its parameters (in `version`'s encoding).
+Fields fields_of(const Bytes& stream, const Codec& codec, uint8_t version, size_t kept) {
+  const StreamInfo info = inspect(stream).value();
+  Fields f;
+  f.version = version;
+  f.codec_id = static_cast<uint8_t>(info.codec);
+  f.shape = info.shape;
+  for (size_t i = 0; i < kept; ++i)
+    f.params.push_back(version == 1 ? f32_bytes(codec.params()[i]) : v2_param(codec.params()[i]));
+  f.payload.assign(stream.begin() + static_cast<std::ptrdiff_t>(info.header_bytes), stream.end() - 4);
+  return f;
+}
+
+// The library writes version 2 exactly as specified: every byte equals the independent builder's.
+TEST(Stream, WritesVersionTwoAsSpecified) {
+  const Tensor t = sample_tensor();
+  for (const char* spec : {"disc:bits=2,prune=0.3,clip=4.5,centroid=2,mean=1,diffuse=0.5", "disc:bits=3,prune=0.123",
+                           "zfp:tolerance=0.001", "jpeg:quality=75", "raw", "disc:bits=4,clip=600"}) {
+    const auto codec = make_codec(spec).value();
+    const Bytes s = compress(t, *codec).value();
+    EXPECT_EQ(s[4], 2) << spec;
+    size_t written = codec->params().size();
+    while (written > 0 && codec->params()[written - 1] == codec->info().params[written - 1].default_value) --written;
+    EXPECT_EQ(s, build_stream(fields_of(s, *codec, 2, written))) << spec;
+    EXPECT_EQ(stream_bytes(t.shape(), *codec, inspect(s)->payload_bytes), s.size()) << spec;
+  }
+  // What the compact header saves: 1x32x16x16 and ten parameters of the default grid take 22
+  // bytes before the payload length instead of 64.
+  Tensor small({1, 32, 16, 16});
+  const Bytes s = compress(small, *make_codec("disc:bits=2,prune=0.3,clip=4.5,centroid=2,mean=1,diffuse=0.5").value()).value();
+  const StreamInfo info = inspect(s).value();
+  EXPECT_EQ(info.header_bytes, 8 + 4 + 10 + (info.payload_bytes < 128 ? 1u : 2u));
+}
+
+// Parameters round-trip bit for bit whichever form the writer picks, and a short code decodes
+// to the f32 nearest (u - 1) / 20.
+TEST(Stream, ParametersRoundTripExactly) {
+  const Tensor t = sample_tensor();
+  for (float tolerance : {0.000001f, 0.0001234f, 0.01f, 0.05f, 0.1f, 0.3f, 0.45f, 0.5f}) {
+    const auto codec = make_codec("zfp:tolerance=" + std::to_string(tolerance)).value();
+    const Bytes s = compress(t, *codec).value();
+    const StreamInfo info = inspect(s).value();
+    EXPECT_EQ(std::bit_cast<uint32_t>(info.spec.params[0].second), std::bit_cast<uint32_t>(codec->params()[0]))
+        << tolerance;
+  }
+  Fields f = fields_of(compress(t, *make_codec("disc:bits=3").value()).value(), *make_codec("disc:bits=3").value(), 2, 0);
+  f.params = {Bytes{61}, Bytes{0x97, 0x01}};  // bits = 60 / 20 = 3, prune = (151 - 1) / 20 = 7.5: out of range
+  EXPECT_FALSE(inspect(build_stream(f)).ok());
+  f.params = {Bytes{61}, Bytes{3}};  // prune = 0.1
+  const StreamInfo info = inspect(build_stream(f)).value();
+  EXPECT_EQ(info.spec.params[1].second, 0.1f);
+}
+
+// A stream whose parameter is out of range (here with a valid checksum) is malformed for
+// inspect exactly as for decompress, in both versions.
+TEST(Stream, InspectRejectsOutOfRangeParameters) {
+  Tensor t({1, 1, 2, 2});
+  const auto codec = make_codec("zstd:level=3").value();
+  const Bytes good = compress(t, *codec).value();
+  for (uint8_t version : {1, 2}) {
+    Fields f = fields_of(good, *codec, version, 0);
+    f.params = {version == 1 ? f32_bytes(99) : v2_param(99)};
+    const Bytes s = build_stream(f);
+    EXPECT_FALSE(inspect(s).ok()) << int{version};
+    EXPECT_FALSE(decompress(s).ok()) << int{version};
+  }
+}
+
+// Varints must be the shortest encoding of a value below 2^32; anything else is rejected with a
+// message that names the field.
+TEST(Stream, RejectsMalformedVarints) {
+  const Tensor t = sample_tensor();
+  const auto codec = make_codec("raw").value();
+  const Fields good = fields_of(compress(t, *codec).value(), *codec, 2, 0);
+  ASSERT_TRUE(decompress(build_stream(good)).ok());
+  const struct {
+    Bytes dim;
+    const char* message;
+  } cases[] = {{{0x81, 0x00}, "overlong"},
+               {{0x80, 0x80, 0x80, 0x80, 0x80, 0x01}, "longer than 5 bytes"},
+               {{0xFF, 0xFF, 0xFF, 0xFF, 0x1F}, "exceeds 32 bits"}};
+  for (const auto& c : cases) {
+    // The first dimension (1) replaced by the malformed bytes.
+    Bytes s = build_stream(good);
+    s.erase(s.begin() + 8);
+    s.insert(s.begin() + 8, c.dim.begin(), c.dim.end());
+    fix_crc(&s);
+    auto r = decompress(s);
+    ASSERT_FALSE(r.ok()) << c.message;
+    EXPECT_NE(r.error().message().find(c.message), std::string::npos) << r.error().message();
+    EXPECT_NE(r.error().message().find("dimension"), std::string::npos) << r.error().message();
+  }
+}
+
+// Streams of version 1 (u32 sizes, f32 parameters) still decode to the same tensor.
+TEST(Stream, ReadsVersionOne) {
+  const Tensor t = sample_tensor();
+  for (const CodecInfo& info : codec_list()) {
+    const auto codec = make_codec(info.name).value();
+    const Bytes v2 = compress(t, *codec).value();
+    const Bytes v1 = build_stream(fields_of(v2, *codec, 1, codec->params().size()));
+    const auto a = decompress(v2), b = decompress(v1);
+    ASSERT_TRUE(b.ok()) << info.name << ": " << b.error().message();
+    EXPECT_EQ(inspect(v1)->version, 1);
+    EXPECT_EQ(inspect(v1)->spec.to_string(), inspect(v2)->spec.to_string());
+    EXPECT_EQ(0, std::memcmp(a->data(), b->data(), t.bytes())) << info.name;
+  }
+  Bytes v3 = compress(t, *make_codec("raw").value()).value();
+  v3[4] = 3;
+  fix_crc(&v3);
+  auto r = decompress(v3);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message().find("version 3"), std::string::npos);
+}
 
 // Streams written before disc gained parameters (4: bits..speed; 6: + transform, hf; 9: up to
 // mean) carry fewer of them; the missing ones take their defaults and the payload decodes
 // unchanged (diffuse, the 10th, only steers the encoder). More parameters than the codec has
-// stay an error.
+// stay an error. Both versions.
 TEST(Stream, FewerParametersTakeTheirDefaults) {
   const Tensor t = sample_tensor();
   const auto codec = make_codec("disc:bits=3,clip=4,centroid=1,mean=1,diffuse=0.5").value();  // last not default
   const Bytes full = compress(t, *codec).value();
   const Tensor expected = decompress(full).value();
-  const size_t count_offset = 7;
-  const size_t params_offset = 8 + 4 * t.shape().size();
-  const size_t params = full[count_offset];
-  ASSERT_EQ(params, codec->info().params.size());
-  for (const size_t kept : {size_t{4}, size_t{6}, size_t{8}, size_t{9}}) {
-    Bytes old = full;
-    old[count_offset] = static_cast<uint8_t>(kept);
-    old.erase(old.begin() + static_cast<long>(params_offset + 4 * kept),
-              old.begin() + static_cast<long>(params_offset + 4 * params));
-    fix_crc(&old);
-    auto info = inspect(old);
-    ASSERT_TRUE(info.ok()) << info.error().message();
-    ASSERT_EQ(info->spec.params.size(), params);
-    EXPECT_FLOAT_EQ(info->spec.params[0].second, 3.0f);
-    EXPECT_FLOAT_EQ(info->spec.params[kept].second, codec->info().params[kept].default_value);
-    auto back = decompress(old);
-    ASSERT_TRUE(back.ok()) << back.error().message();
-    EXPECT_EQ(0, std::memcmp(back->data(), expected.data(), expected.bytes()));
+  const size_t params = codec->info().params.size();
+  ASSERT_EQ(full[7], params);
+  for (uint8_t version : {1, 2}) {
+    for (const size_t kept : {size_t{4}, size_t{6}, size_t{8}, size_t{9}}) {
+      const Bytes old = build_stream(fields_of(full, *codec, version, kept));
+      auto info = inspect(old);
+      ASSERT_TRUE(info.ok()) << info.error().message();
+      ASSERT_EQ(info->spec.params.size(), params);
+      EXPECT_FLOAT_EQ(info->spec.params[0].second, 3.0f);
+      EXPECT_FLOAT_EQ(info->spec.params[kept].second, codec->info().params[kept].default_value);
+      auto back = decompress(old);
+      ASSERT_TRUE(back.ok()) << back.error().message();
+      EXPECT_EQ(0, std::memcmp(back->data(), expected.data(), expected.bytes()));
+    }
+    Fields more = fields_of(full, *codec, version, params);
+    more.params.push_back(version == 1 ? f32_bytes(0) : v2_param(0));
+    EXPECT_FALSE(inspect(build_stream(more)).ok());
+    EXPECT_FALSE(decompress(build_stream(more)).ok());
   }
-  Bytes more = full;
-  more[count_offset] = static_cast<uint8_t>(params + 1);
-  const float extra = 0;
-  more.insert(more.begin() + static_cast<long>(params_offset + 4 * params), reinterpret_cast<const uint8_t*>(&extra),
-              reinterpret_cast<const uint8_t*>(&extra) + 4);
-  fix_crc(&more);
-  EXPECT_FALSE(inspect(more).ok());
-  EXPECT_FALSE(decompress(more).ok());
 }
 
 // The encoder leaves out trailing parameters at their defaults; the header still reads
@@ -175,7 +321,7 @@ TEST(Stream, TrailingDefaultParametersAreLeftOut) {
     auto info = inspect(s);
     ASSERT_TRUE(info.ok()) << c.spec;
     EXPECT_EQ(info->spec.to_string(), codec->spec().to_string());
-    EXPECT_EQ(info->header_bytes, 12 + 4 * t.shape().size() + 4 * c.written) << c.spec;
+    EXPECT_EQ(s, build_stream(fields_of(s, *codec, 2, c.written))) << c.spec;
     ASSERT_TRUE(decompress(s).ok()) << c.spec;
   }
 }

@@ -60,7 +60,7 @@ std::vector<OraclePlan> oracle_ranking(const Profile& profile, const RateTable& 
                          row.top1_loss_pp, row.mean_bytes, i + 1, row.codec});
       }
       if (!has_raw) {
-        const double raw_bytes = 4.0 * cut.elements + 16 + 4 * cut.shape.size();
+        const double raw_bytes = static_cast<double>(stream_bytes(cut.shape, *make_codec("raw").value(), 4 * cut.elements));
         plans.push_back({cut.tensor + " raw",
                          cut.head_ms * edge + link_ms(raw_bytes) + server_tail(cut.tensor) * server_scale, 0,
                          raw_bytes, i + 1, "raw"});
