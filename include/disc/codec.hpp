@@ -108,8 +108,8 @@ struct DecodeLimits {
 
 Result<Bytes> compress(const Tensor& tensor, const Codec& codec);
 // Size of the stream compress() writes with `codec` for a tensor of `shape` whose payload has
-// `payload_bytes` bytes: the container's header and checksum around it. `shape` and
-// `payload_bytes` must be ones compress() accepts (each dimension and the payload below 2^32).
+// `payload_bytes` bytes: the container's header and checksum around it. (Dimensions or payloads
+// of 2^32 or more, which compress() refuses, are sized as if the varints could hold them.)
 size_t stream_bytes(const Shape& shape, const Codec& codec, size_t payload_bytes);
 Result<StreamInfo> inspect(std::span<const uint8_t> stream, const DecodeLimits& limits = {});
 Result<Tensor> decompress(std::span<const uint8_t> stream, const DecodeLimits& limits = {});

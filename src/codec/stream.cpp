@@ -19,16 +19,21 @@ constexpr uint8_t kVersion = 2;
 constexpr uint8_t kVersion1 = 1;
 
 // Version-2 parameters: a varint u, then (u = 0 only) the f32. u >= 1 stands for the f32 nearest
-// to (u - 1) / kParameterUnit, which covers every value the default grids use in one byte.
+// to (u - 1) / 20: multiples of 0.05 up to 6.3 take one byte.
 constexpr double kParameterUnit = 20;
 
-// The short code of `v`, if it has one that decodes to exactly v (bit for bit; so not -0).
+// The f32 nearest to (code - 1) / 20 (the binary64 quotient rounds once more to f32, which is
+// exact nearest-even for every 32-bit code).
+float short_parameter_value(uint32_t code) { return static_cast<float>((code - 1) / kParameterUnit); }
+
+// The short code of `v`, if one decodes to exactly v, bit for bit (-0 has none).
 std::optional<uint32_t> short_parameter_code(float v) {
-  if (!(v >= 0 && v <= 1e8f)) return std::nullopt;
+  if (!(v >= 0)) return std::nullopt;
   const double units = std::round(static_cast<double>(v) * kParameterUnit);
-  if (std::bit_cast<uint32_t>(static_cast<float>(units / kParameterUnit)) != std::bit_cast<uint32_t>(v))
-    return std::nullopt;
-  return static_cast<uint32_t>(units) + 1;
+  if (units >= UINT32_MAX) return std::nullopt;
+  const uint32_t code = static_cast<uint32_t>(units) + 1;
+  if (std::bit_cast<uint32_t>(short_parameter_value(code)) != std::bit_cast<uint32_t>(v)) return std::nullopt;
+  return code;
 }
 
 void write_parameter(ByteWriter& w, float v) {
@@ -44,7 +49,7 @@ Result<float> read_parameter(ByteReader& r, uint8_t version) {
   if (version == kVersion1) return r.f32("parameter");
   DISC_ASSIGN_OR_RETURN(const uint32_t code, r.varint("parameter"));
   if (code == 0) return r.f32("parameter");
-  return static_cast<float>((code - 1) / kParameterUnit);
+  return short_parameter_value(code);
 }
 
 uint32_t crc32_of(std::span<const uint8_t> bytes) {
@@ -103,10 +108,10 @@ Result<StreamInfo> parse_header(std::span<const uint8_t> stream, const DecodeLim
   DISC_ASSIGN_OR_RETURN(uint32_t payload_bytes, read_size("payload length"));
   info.header_bytes = r.position();
   info.payload_bytes = payload_bytes;
-  if (r.remaining() < size_t{payload_bytes} + 4)
+  if (r.remaining() < 4 || r.remaining() - 4 < payload_bytes)
     return Error("truncated stream: header announces " + std::to_string(payload_bytes) +
                  " payload bytes + 4 checksum bytes, " + std::to_string(r.remaining()) + " left");
-  if (r.remaining() > size_t{payload_bytes} + 4)
+  if (r.remaining() - 4 > payload_bytes)
     return Error("stream has " + std::to_string(r.remaining() - payload_bytes - 4) + " trailing bytes");
   info.total_bytes = stream.size();
   const size_t body = stream.size() - 4;
@@ -128,9 +133,9 @@ void write_header(ByteWriter& w, const Shape& shape, const Codec& codec, size_t 
   while (param_count > 0 && codec.params()[param_count - 1] == info.params[param_count - 1].default_value)
     --param_count;
   w.u8(static_cast<uint8_t>(param_count));
-  for (int64_t d : shape) w.varint(static_cast<uint32_t>(d));
+  for (int64_t d : shape) w.varint(static_cast<uint64_t>(d));
   for (size_t i = 0; i < param_count; ++i) write_parameter(w, codec.params()[i]);
-  w.varint(static_cast<uint32_t>(payload_bytes));
+  w.varint(payload_bytes);
 }
 
 }  // namespace

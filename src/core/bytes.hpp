@@ -24,8 +24,8 @@ class ByteWriter {
     u32(u);
   }
   // LEB128: 7 bits per byte, least significant group first, bit 7 set on every byte but the
-  // last; the shortest encoding (1..5 bytes).
-  void varint(uint32_t v) {
+  // last; the shortest encoding (1..5 bytes below 2^32, which is all a reader accepts).
+  void varint(uint64_t v) {
     for (; v >= 0x80; v >>= 7) out_->push_back(static_cast<uint8_t>(v | 0x80));
     out_->push_back(static_cast<uint8_t>(v));
   }

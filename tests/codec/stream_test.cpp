@@ -177,8 +177,10 @@ Fields fields_of(const Bytes& stream, const Codec& codec, uint8_t version, size_
 // The library writes version 2 exactly as specified: every byte equals the independent builder's.
 TEST(Stream, WritesVersionTwoAsSpecified) {
   const Tensor t = sample_tensor();
+  // Values at, just above and just below multiples of 0.05 as f32, -0, and the largest allowed.
   for (const char* spec : {"disc:bits=2,prune=0.3,clip=4.5,centroid=2,mean=1,diffuse=0.5", "disc:bits=3,prune=0.123",
-                           "zfp:tolerance=0.001", "jpeg:quality=75", "raw", "disc:bits=4,clip=600"}) {
+                           "zfp:tolerance=0.001", "jpeg:quality=75", "raw", "disc:bits=4,clip=600",
+                           "disc:bits=3,prune=0.45,hf=0.7", "disc:prune=0.9,clip=1000", "disc:prune=-0,clip=2"}) {
     const auto codec = make_codec(spec).value();
     const Bytes s = compress(t, *codec).value();
     EXPECT_EQ(s[4], 2) << spec;
@@ -199,12 +201,18 @@ TEST(Stream, WritesVersionTwoAsSpecified) {
 // to the f32 nearest (u - 1) / 20.
 TEST(Stream, ParametersRoundTripExactly) {
   const Tensor t = sample_tensor();
-  for (float tolerance : {0.000001f, 0.0001234f, 0.01f, 0.05f, 0.1f, 0.3f, 0.45f, 0.5f}) {
-    const auto codec = make_codec("zfp:tolerance=" + std::to_string(tolerance)).value();
+  const struct {
+    float tolerance;
+    size_t bytes;  // of the parameter in the header
+  } cases[] = {{0.000001f, 5}, {0.0001234f, 5}, {0.02f, 5}, {0.05f, 1}, {0.1f, 1}, {0.3f, 1}, {0.45f, 1}, {0.5f, 1}};
+  for (const auto& c : cases) {
+    const auto codec = make_codec("zfp:tolerance=" + std::to_string(c.tolerance)).value();
     const Bytes s = compress(t, *codec).value();
     const StreamInfo info = inspect(s).value();
     EXPECT_EQ(std::bit_cast<uint32_t>(info.spec.params[0].second), std::bit_cast<uint32_t>(codec->params()[0]))
-        << tolerance;
+        << c.tolerance;
+    // magic .. parameter count 8, four one-byte dims, the parameter, the payload length.
+    EXPECT_EQ(info.header_bytes, 8 + 4 + c.bytes + (info.payload_bytes < 128 ? 1 : 2)) << c.tolerance;
   }
   Fields f = fields_of(compress(t, *make_codec("disc:bits=3").value()).value(), *make_codec("disc:bits=3").value(), 2, 0);
   f.params = {Bytes{61}, Bytes{0x97, 0x01}};  // bits = 60 / 20 = 3, prune = (151 - 1) / 20 = 7.5: out of range
@@ -241,7 +249,8 @@ TEST(Stream, RejectsMalformedVarints) {
     const char* message;
   } cases[] = {{{0x81, 0x00}, "overlong"},
                {{0x80, 0x80, 0x80, 0x80, 0x80, 0x01}, "longer than 5 bytes"},
-               {{0xFF, 0xFF, 0xFF, 0xFF, 0x1F}, "exceeds 32 bits"}};
+               {{0xFF, 0xFF, 0xFF, 0xFF, 0x1F}, "exceeds 32 bits"},
+               {{0xFF, 0xFF, 0xFF, 0xFF, 0x0F}, "limit"}};  // 2^32 - 1 is a valid varint, too large a shape
   for (const auto& c : cases) {
     // The first dimension (1) replaced by the malformed bytes.
     Bytes s = build_stream(good);
@@ -251,8 +260,19 @@ TEST(Stream, RejectsMalformedVarints) {
     auto r = decompress(s);
     ASSERT_FALSE(r.ok()) << c.message;
     EXPECT_NE(r.error().message().find(c.message), std::string::npos) << r.error().message();
-    EXPECT_NE(r.error().message().find("dimension"), std::string::npos) << r.error().message();
+    EXPECT_NE(r.error().message().find(c.message == std::string("limit") ? "shape" : "dimension"), std::string::npos)
+        << r.error().message();
   }
+}
+
+// Bytes between the payload and the checksum are rejected even under a valid checksum.
+TEST(Stream, RejectsTrailingBytesUnderAValidChecksum) {
+  Bytes s = compress(sample_tensor(), *make_codec("raw").value()).value();
+  s.insert(s.end() - 4, 0);
+  fix_crc(&s);
+  auto r = decompress(s);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message().find("1 trailing bytes"), std::string::npos) << r.error().message();
 }
 
 // Streams of version 1 (u32 sizes, f32 parameters) still decode to the same tensor.
@@ -268,12 +288,14 @@ TEST(Stream, ReadsVersionOne) {
     EXPECT_EQ(inspect(v1)->spec.to_string(), inspect(v2)->spec.to_string());
     EXPECT_EQ(0, std::memcmp(a->data(), b->data(), t.bytes())) << info.name;
   }
-  Bytes v3 = compress(t, *make_codec("raw").value()).value();
-  v3[4] = 3;
-  fix_crc(&v3);
-  auto r = decompress(v3);
-  ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.error().message().find("version 3"), std::string::npos);
+  for (uint8_t version : {0, 3}) {
+    Bytes other = compress(t, *make_codec("raw").value()).value();
+    other[4] = version;
+    fix_crc(&other);
+    auto r = decompress(other);
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.error().message().find("version " + std::to_string(version)), std::string::npos);
+  }
 }
 
 // Streams written before disc gained parameters (4: bits..speed; 6: + transform, hf; 9: up to
