@@ -417,6 +417,112 @@ TEST(DiscMean, LevelsAndOtherSideInformationAreUnchanged) {
   }
 }
 
+// --- energy gain (gain=1, flags bit 7) -------------------------------------------------------
+
+// Sum over planes of the squared deviations from the plane's mean.
+double energy_about_plane_means(const Tensor& t) {
+  const PlaneView v = plane_view(t.shape());
+  const PlaneMeans means = plane_means(t);
+  double energy = 0;
+  for (size_t i = 0; i < t.size(); ++i) {
+    const double d = t.data()[i] - means.mean[i / v.plane_size()];
+    energy += d * d;
+  }
+  return energy;
+}
+
+// The decoding rule of doc/FORMAT.md ("Energy gain"), written out independently of the codec.
+Tensor apply_gain_as_specified(Tensor t, int8_t code, bool non_negative) {
+  const PlaneView v = plane_view(t.shape());
+  const float gain = static_cast<float>(std::exp2(code / 64.0));
+  for (size_t p = 0; p < v.planes; ++p) {
+    float* plane = t.data() + p * v.plane_size();
+    double sum = 0;
+    for (size_t i = 0; i < v.plane_size(); ++i) sum += plane[i];
+    const float mean = static_cast<float>(sum / static_cast<double>(v.plane_size()));
+    for (size_t i = 0; i < v.plane_size(); ++i) {
+      const float difference = plane[i] - mean;
+      const float scaled = gain * difference;
+      const float value = mean + scaled;
+      plane[i] = non_negative && value < 0 ? 0.0f : value;
+    }
+  }
+  return t;
+}
+
+// Settings that lose energy (a transform that zeroes high frequencies, a strong dead zone) or
+// gain it (coarse rounding of a dense map): with gain=1 the decoded energy about the plane
+// means is the original's to the code's rounding (2^(1/64) in amplitude) plus what the clamp
+// at 0 changes, where without it the two differ by more than 5 %.
+TEST(DiscEnergyGain, DecodedEnergyMatchesTheOriginal) {
+  const Tensor sparse = realistic_sparse_map({1, 12, 20, 19}, 0.6, 86);
+  const Tensor dense = dense_signed_map({1, 6, 24, 19}, 87);
+  const struct {
+    const Tensor* map;
+    const char* spec;
+    double tolerance;
+  } cases[] = {{&sparse, "disc:transform=1,bits=4,hf=2", 0.03},
+               {&sparse, "disc:bits=2,clip=4.5,prune=0.3,centroid=2,mean=1", 0.03},
+               {&dense, "disc:transform=1,bits=4,hf=2", 0.015},
+               {&dense, "disc:bits=1", 0.015}};
+  for (const auto& c : cases) {
+    const double truth = energy_about_plane_means(*c.map);
+    const double before = energy_about_plane_means(round_trip(*c.map, *codec(c.spec)));
+    const double after = energy_about_plane_means(round_trip(*c.map, *codec(std::string(c.spec) + ",gain=1")));
+    EXPECT_GT(std::fabs(before / truth - 1), 0.05) << c.spec << ": a case where the gain has work to do";
+    EXPECT_NEAR(after / truth, 1.0, c.tolerance) << c.spec << " (before: " << before / truth << ")";
+  }
+}
+
+// The gain adds flags bit 7 and one byte after the step and changes nothing else; decoding
+// applies the specified rule to what the stream without it decodes to, bit for bit.
+TEST(DiscEnergyGain, StreamIsTheGainlessOnePlusOneByte) {
+  const Tensor sparse = realistic_sparse_map({1, 9, 17, 13}, 0.5, 88);
+  const Tensor dense = dense_signed_map({1, 5, 11, 21}, 89);
+  for (const Tensor* t : {&sparse, &dense})
+    for (const std::string base : {"disc:transform=1,bits=5,hf=1", "disc:bits=2,clip=3,centroid=3,mean=1",
+                                   "disc:bits=3,clip=4,prune=0.2,diffuse=0.5", "disc:bits=2,chs=1"}) {
+      const auto plain_codec = codec(base);
+      const Bytes plain = plain_codec->encode_payload(*t).value();
+      EXPECT_EQ(plain, codec(base + ",gain=0")->encode_payload(*t).value()) << base;
+      const auto gain_codec = codec(base + ",gain=1");
+      const Bytes with_gain = gain_codec->encode_payload(*t).value();
+      ASSERT_EQ(with_gain.size(), plain.size() + 1) << base;
+      EXPECT_EQ(with_gain[0], plain[0] | 128) << base;
+      EXPECT_EQ(plain[0] & 128, 0) << base;
+      EXPECT_EQ(0, std::memcmp(with_gain.data() + 1, plain.data() + 1, 4)) << base;
+      EXPECT_EQ(0, std::memcmp(with_gain.data() + 6, plain.data() + 5, plain.size() - 5)) << base;
+      const Tensor expected = apply_gain_as_specified(plain_codec->decode_payload(plain, t->shape()).value(),
+                                                      static_cast<int8_t>(with_gain[5]), !(plain[0] & 1));
+      const Tensor decoded = gain_codec->decode_payload(with_gain, t->shape()).value();
+      EXPECT_EQ(0, std::memcmp(decoded.data(), expected.data(), expected.bytes())) << base;
+      // Any code is valid, and a gain-less decoder configuration reads the stream alike: the
+      // flag, not the parameter, says the byte is there.
+      for (const int code : {-128, -1, 0, 1, 127}) {
+        Bytes other = with_gain;
+        other[5] = static_cast<uint8_t>(code);
+        const auto back = plain_codec->decode_payload(other, t->shape());
+        ASSERT_TRUE(back.ok()) << base << " code " << code;
+        const Tensor want = apply_gain_as_specified(plain_codec->decode_payload(plain, t->shape()).value(),
+                                                    static_cast<int8_t>(code), !(plain[0] & 1));
+        EXPECT_EQ(0, std::memcmp(back->data(), want.data(), want.bytes())) << base << " code " << code;
+      }
+    }
+}
+
+TEST(DiscEnergyGain, ConstantAndAllZeroTensorsAreUnchanged) {
+  for (const float value : {0.0f, 2.5f}) {
+    Tensor t({1, 3, 8, 8});
+    std::fill(t.values().begin(), t.values().end(), value);
+    for (const char* spec : {"disc:bits=2,gain=1", "disc:transform=1,gain=1"}) {
+      const Bytes payload = codec(spec)->encode_payload(t).value();
+      EXPECT_EQ(payload[5], 0) << spec << " " << value << ": no energy to match, gain code 0";
+      const Tensor back = round_trip(t, *codec(spec));
+      for (float v : back.values()) EXPECT_NEAR(v, value, 1e-6f + value * 0.01f) << spec;
+    }
+  }
+}
+
 // --- error diffusion (diffuse) ---------------------------------------------------------------
 
 // Floyd-Steinberg as FORMAT.md words it, on a whole-plane error array: contributions reach
@@ -722,6 +828,12 @@ TEST(DiscParams, RejectsInvalidCombinations) {
   EXPECT_FALSE(make_codec("disc:diffuse=0.5,bits=0").ok());
   EXPECT_FALSE(make_codec("disc:diffuse=0.5,chs=0.5").ok());
   EXPECT_TRUE(make_codec("disc:bits=2,diffuse=1,centroid=3,prune=0.3,mean=1").ok());
+  EXPECT_FALSE(make_codec("disc:gain=2").ok());
+  EXPECT_FALSE(make_codec("disc:gain=0.5").ok());
+  EXPECT_FALSE(make_codec("disc:gain=1,speed=1").ok());
+  EXPECT_FALSE(make_codec("disc:gain=1,bits=0").ok());
+  EXPECT_TRUE(make_codec("disc:transform=1,bits=4,hf=1,gain=1").ok());
+  EXPECT_TRUE(make_codec("disc:bits=2,diffuse=1,centroid=3,prune=0.3,mean=1,chs=0,gain=1").ok());
 }
 
 // --- compression --------------------------------------------------------------------------
@@ -804,10 +916,15 @@ TEST(DiscRobustness, RejectsBadSideInformation) {
       std::memcpy(damaged.data() + 1, &step, 4);
       EXPECT_FALSE(c->decode_payload(damaged, t.shape()).ok()) << step;
     }
-    for (const uint8_t unknown : {16, 128}) {
-      Bytes flags = payload;
-      flags[0] |= unknown;
-      EXPECT_FALSE(c->decode_payload(flags, t.shape()).ok()) << spec;
+    Bytes zero_offsets_on_signed_map = payload;  // every flag bit has a meaning; this combination none
+    zero_offsets_on_signed_map[0] |= 16;
+    EXPECT_FALSE(c->decode_payload(zero_offsets_on_signed_map, t.shape()).ok()) << spec;
+    Bytes no_gain_code(payload.begin(), payload.begin() + 5);  // flags bit 7 with the payload ending at the step
+    no_gain_code[0] |= 128;
+    const auto truncated = c->decode_payload(no_gain_code, t.shape());
+    ASSERT_FALSE(truncated.ok()) << spec;
+    if (c->params()[3] == 0) {  // speed=1 rejects the flag itself
+      EXPECT_NE(truncated.error().message().find("energy-gain code"), std::string::npos) << truncated.error().message();
     }
     Bytes longer = payload;
     longer.push_back(0);
@@ -827,7 +944,7 @@ TEST(DiscRobustness, RejectsFlagsTheModeCannotCarry) {
     ASSERT_FALSE(r.ok());
     EXPECT_NE(r.error().message().find("transform"), std::string::npos) << r.error().message();
   }
-  for (const uint8_t flag : {4, 8, 32, 64}) {
+  for (const uint8_t flag : {4, 8, 32, 64, 128}) {
     Bytes payload = fast->encode_payload(t).value();
     payload[0] |= flag;
     EXPECT_FALSE(fast->decode_payload(payload, t.shape()).ok());

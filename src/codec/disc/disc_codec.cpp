@@ -1,15 +1,18 @@
 // "disc": the DISC feature-map codec. Lossy: prune, clip, quantize to `bits`-bit levels,
 // then context-model and range-code them (or, with speed=1, pack them into bytes and zstd them;
-// or, with transform=1, quantize and range-code 8x8 DCT coefficients with the same step).
+// or, with transform=1, quantize and range-code 8x8 DCT coefficients with the same step); with
+// gain=1 the decoder then restores the original's energy about the plane means.
 // Lossless (bits=0): context-model and range-code the fp32 bit patterns.
 // Payload layout in doc/FORMAT.md ("Payload: disc").
 #include <algorithm>
 #include <cassert>
 #include <cmath>
 #include <cstring>
+#include <optional>
 #include <string>
 
 #include "codec/codec_registry.hpp"
+#include "codec/disc/energy_gain.hpp"
 #include "codec/disc/fast_coder.hpp"
 #include "codec/disc/lossless_coder.hpp"
 #include "codec/disc/quantizer.hpp"
@@ -22,7 +25,7 @@ namespace {
 
 using namespace codec_disc;
 
-enum Param { kBits, kPrune, kClip, kSpeed, kTransform, kHighFrequency, kChannelSteps, kCentroid, kMean, kDiffuse };
+enum Param { kBits, kPrune, kClip, kSpeed, kTransform, kHighFrequency, kChannelSteps, kCentroid, kMean, kDiffuse, kGain };
 
 const CodecInfo& disc_info() {
   static const CodecInfo info{
@@ -50,6 +53,10 @@ const CodecInfo& disc_info() {
                       "neighbours passed on added (Floyd-Steinberg), so mass that rounding and pruning drop "
                       "reappears nearby; 0 = plain rounding (needs speed=0, transform=0, chs=0 when > 0)",
            0, 0, 1, false},
+          {"gain", "1 = energy gain: every plane's deviation from its decoded mean is scaled by one factor, "
+                   "fitted so that the decoded energy matches the original's (1 byte; encoding then also "
+                   "decodes; needs bits >= 1, speed=0)",
+           0, 0, 1, true},
       }};
   return info;
 }
@@ -61,8 +68,11 @@ constexpr uint8_t kDensityFlag = 8;     // zero flags conditioned on the plane's
 constexpr uint8_t kZeroFlag = 16;       // 5 zero-level offsets by neighbourhood follow (unsigned, range coder)
 constexpr uint8_t kMeanFlag = 32;       // per-plane mean corrections in the range-coded body
 constexpr uint8_t kWarmUpFlag = 64;     // range-coder models adapt with Adaptation::kWarmUp
+constexpr uint8_t kGainFlag = 128;      // an energy-gain code follows the step
 constexpr uint8_t kKnownFlags =
-    kSignedFlag | kCentroidFlag | kPlaneStepFlag | kDensityFlag | kZeroFlag | kMeanFlag | kWarmUpFlag;
+    kSignedFlag | kCentroidFlag | kPlaneStepFlag | kDensityFlag | kZeroFlag | kMeanFlag | kWarmUpFlag | kGainFlag;
+// Offset of the energy-gain code in the payload: after the flags byte and the step.
+constexpr size_t kGainOffset = 5;
 
 Adaptation adaptation(uint8_t flags) { return flags & kWarmUpFlag ? Adaptation::kWarmUp : Adaptation::kFixed; }
 
@@ -143,8 +153,38 @@ class DiscCodec final : public Codec {
   bool centroid() const { return (static_cast<int>(params()[kCentroid]) & 1) && !transform(); }
   bool zero_centroid() const { return (static_cast<int>(params()[kCentroid]) & 2) && !transform() && !fast(); }
   int mean() const { return transform() || fast() ? 0 : static_cast<int>(params()[kMean]); }
+  bool gain() const { return params()[kGain] != 0; }
 
+  // The payload without energy gain, then, with gain=1, the gain fitted to what that payload
+  // decodes to, inserted after the step.
   Result<Bytes> encode_payload(const Tensor& tensor) const override {
+    DISC_ASSIGN_OR_RETURN(Bytes out, encode_without_gain(tensor));
+    if (!gain()) return out;
+    DISC_ASSIGN_OR_RETURN(const Tensor decoded, decode_payload(out, tensor.shape()));
+    const int8_t code =
+        fit_energy_gain(plane_view(tensor.shape()), tensor.values(), decoded.values(), !(out[0] & kSignedFlag));
+    out[0] |= kGainFlag;
+    out.insert(out.begin() + kGainOffset, static_cast<uint8_t>(code));
+    return out;
+  }
+
+  Result<Tensor> decode_payload(std::span<const uint8_t> payload, const Shape& shape) const override {
+    DISC_ASSIGN_OR_RETURN(Tensor tensor, Tensor::make(shape));
+    const PlaneView view = plane_view(shape);
+    if (bits() == 0) {
+      std::vector<uint32_t> raw(tensor.size());
+      DISC_RETURN_IF_ERROR(decode_lossless(payload, view, raw.data()));
+      std::memcpy(tensor.data(), raw.data(), tensor.bytes());
+      return tensor;
+    }
+    std::optional<int8_t> gain_code;
+    DISC_RETURN_IF_ERROR(decode_lossy(payload, view, tensor.values(), &gain_code));
+    if (gain_code) apply_energy_gain(*gain_code, view, !(payload[0] & kSignedFlag), tensor.values());
+    return tensor;
+  }
+
+ private:
+  Result<Bytes> encode_without_gain(const Tensor& tensor) const {
     const PlaneView view = plane_view(tensor.shape());
     Bytes out;
     if (bits() == 0) {
@@ -227,27 +267,26 @@ class DiscCodec final : public Codec {
     return out;
   }
 
-  Result<Tensor> decode_payload(std::span<const uint8_t> payload, const Shape& shape) const override {
-    DISC_ASSIGN_OR_RETURN(Tensor tensor, Tensor::make(shape));
-    const PlaneView view = plane_view(shape);
-    if (bits() == 0) {
-      std::vector<uint32_t> raw(tensor.size());
-      DISC_RETURN_IF_ERROR(decode_lossless(payload, view, raw.data()));
-      std::memcpy(tensor.data(), raw.data(), tensor.bytes());
-      return tensor;
-    }
+  // The lossy payload's reconstruction before the energy gain, whose code it returns in
+  // `gain_code` if the flags announce one.
+  Status decode_lossy(std::span<const uint8_t> payload, const PlaneView& view, std::span<float> values,
+                      std::optional<int8_t>* gain_code) const {
     ByteReader r(payload);
     DISC_ASSIGN_OR_RETURN(const uint8_t flags, r.u8("flags"));
     if (flags & ~kKnownFlags) return Error("unknown flags " + std::to_string(flags));
     if ((flags & kZeroFlag) && (flags & kSignedFlag)) return Error("zero-level offsets are not valid for signed maps");
     if (transform() && (flags & (kCentroidFlag | kPlaneStepFlag | kDensityFlag | kZeroFlag)))
       return Error("flags " + std::to_string(flags) + " are not valid in transform mode");
-    if (fast() && (flags & (kPlaneStepFlag | kDensityFlag | kZeroFlag | kMeanFlag | kWarmUpFlag)))
-      return Error("plane steps, density contexts, zero-level offsets, mean corrections and warm-up adaptation "
-                   "are not valid with speed=1");
+    if (fast() && (flags & (kPlaneStepFlag | kDensityFlag | kZeroFlag | kMeanFlag | kWarmUpFlag | kGainFlag)))
+      return Error("plane steps, density contexts, zero-level offsets, mean corrections, warm-up adaptation and "
+                   "the energy gain are not valid with speed=1");
     if (transform() && (flags & kMeanFlag)) return Error("mean corrections are not valid in transform mode");
     DISC_ASSIGN_OR_RETURN(const float step, r.f32("quantization step"));
     DISC_ASSIGN_OR_RETURN(Quantizer quantizer, make_decoder_quantizer(bits(), flags & kSignedFlag, step));
+    if (flags & kGainFlag) {
+      DISC_ASSIGN_OR_RETURN(const uint8_t code, r.u8("energy-gain code"));
+      *gain_code = static_cast<int8_t>(code);
+    }
     if (flags & kCentroidFlag) {
       DISC_ASSIGN_OR_RETURN(const auto raw, r.bytes(static_cast<size_t>(quantizer.max_level), "centroid offsets"));
       std::vector<int8_t> offsets(raw.size());
@@ -260,17 +299,11 @@ class DiscCodec final : public Codec {
       std::memcpy(zero, raw.data(), kZeroClasses);
     }
     DISC_ASSIGN_OR_RETURN(const auto body, r.bytes(r.remaining(), "body"));
-    if (fast()) {
-      DISC_RETURN_IF_ERROR(decode_fast(body, quantizer, tensor.values()));
-      return tensor;
-    }
-    if (transform()) {
-      DISC_RETURN_IF_ERROR(decode_transform(
-          body, view, make_transform_quantizer(quantizer, params()[kHighFrequency]), adaptation(flags),
-          tensor.values()));
-      return tensor;
-    }
-    std::vector<int16_t> levels(tensor.size());
+    if (fast()) return decode_fast(body, quantizer, values);
+    if (transform())
+      return decode_transform(body, view, make_transform_quantizer(quantizer, params()[kHighFrequency]),
+                              adaptation(flags), values);
+    std::vector<int16_t> levels(values.size());
     std::vector<int8_t> exponents(flags & kPlaneStepFlag ? view.planes : 0);
     std::vector<int8_t> corrections(flags & kMeanFlag ? view.planes : 0);
     DISC_RETURN_IF_ERROR(decode_symbols(body, view, symbol_format(quantizer, flags), levels.data(),
@@ -285,9 +318,9 @@ class DiscCodec final : public Codec {
       const int16_t* plane_levels = levels.data() + p * view.plane_size();
       if (!classes.empty()) zero_classes(plane_levels, view.height, view.width, classes.data());
       reconstruct_plane(plane, plane_levels, view, classes.empty() ? nullptr : zero, classes.data(),
-                        corrections.empty() ? 0 : corrections[p], tensor.data() + p * view.plane_size());
+                        corrections.empty() ? 0 : corrections[p], values.data() + p * view.plane_size());
     }
-    return tensor;
+    return Status();
   }
 };
 
@@ -304,6 +337,8 @@ Result<std::unique_ptr<Codec>> make_disc(std::vector<float> params) {
   if (params[kDiffuse] != 0 &&
       (lossless || params[kSpeed] != 0 || params[kTransform] != 0 || params[kChannelSteps] != 0))
     return Error("codec 'disc': diffuse > 0 needs bits >= 1, speed=0, transform=0 and chs=0");
+  if (params[kGain] != 0 && (lossless || params[kSpeed] != 0))
+    return Error("codec 'disc': gain=1 needs bits >= 1 and speed=0");
   return std::unique_ptr<Codec>(new DiscCodec(std::move(params)));
 }
 
