@@ -31,31 +31,55 @@ double energy_about_plane_means(const PlaneView& view, const float* values) {
 
 int8_t fit_energy_gain(const PlaneView& view, std::span<const float> original, std::span<const float> decoded,
                        bool non_negative) {
-  if (view.plane_size() == 0) return 0;
+  const size_t n = view.plane_size();
+  if (n == 0) return 0;
   const double target = energy_about_plane_means(view, original.data());
   const double ratio = target / energy_about_plane_means(view, decoded.data());
   if (!(ratio > 0) || !std::isfinite(ratio)) return 0;
-  const auto code = [](double r) {
-    return static_cast<int8_t>(std::clamp(std::round(kCodeUnit * 0.5 * std::log2(r)), -128.0, 127.0));
-  };
-  if (!non_negative) return code(ratio);
-  // The clamp at 0 takes energy back as the gain grows, so search the code whose decoded
-  // energy (clamp included) is nearest the target. That energy does not decrease with the
-  // code on these maps; bisection keeps the search to 8 decodes of the gain.
-  std::vector<float> scratch(decoded.size());
+  const int closed_form =
+      static_cast<int>(std::clamp(std::round(kCodeUnit * 0.5 * std::log2(ratio)), -128.0, 127.0));
+  if (!non_negative) return static_cast<int8_t>(closed_form);
+  // The clamp at 0 moves values toward their plane mean, so it only takes energy away and the
+  // code sought is at or above the closed form's. The decoded energy at code c, clamp included,
+  // computed as apply_energy_gain() would decode (sum and sum of squares, binary64).
+  std::vector<float> means(view.planes);
+  for (size_t p = 0; p < view.planes; ++p) means[p] = static_cast<float>(plane_mean(decoded.data() + p * n, n));
   const auto energy_at = [&](int c) {
-    std::copy(decoded.begin(), decoded.end(), scratch.begin());
-    apply_energy_gain(static_cast<int8_t>(c), view, true, scratch);
-    return energy_about_plane_means(view, scratch.data());
+    const float gain = static_cast<float>(std::exp2(c / kCodeUnit));
+    double energy = 0;
+    for (size_t p = 0; p < view.planes; ++p) {
+      const float* plane = decoded.data() + p * n;
+      double sum = 0, squares = 0;
+      for (size_t i = 0; i < n; ++i) {
+        const double v = std::max(0.0f, means[p] + gain * (plane[i] - means[p]));
+        sum += v;
+        squares += v * v;
+      }
+      energy += std::max(0.0, squares - sum * sum / static_cast<double>(n));
+    }
+    return energy;
   };
-  int lo = -128, hi = 127;
-  if (energy_at(hi) <= target) return 127;
-  if (energy_at(lo) >= target) return -128;
+  // Steps of 1, 2, 4, ... up from just below the closed form until the energy reaches the
+  // target, then bisection: the energy does not decrease with the code.
+  int lo = std::max(-128, closed_form - 1);
+  double e_lo = energy_at(lo);
+  if (e_lo >= target) return static_cast<int8_t>(lo);
+  int hi = lo;
+  double e_hi = e_lo;
+  for (int step = 1; e_hi < target && hi < 127; step *= 2) {
+    lo = hi;
+    e_lo = e_hi;
+    hi = std::min(127, hi + step);
+    e_hi = energy_at(hi);
+  }
+  if (e_hi < target) return 127;
   while (hi - lo > 1) {
     const int mid = (lo + hi) / 2;
-    (energy_at(mid) < target ? lo : hi) = mid;
+    const double e = energy_at(mid);
+    (e < target ? lo : hi) = mid;
+    (e < target ? e_lo : e_hi) = e;
   }
-  return static_cast<int8_t>(target - energy_at(lo) <= energy_at(hi) - target ? lo : hi);
+  return static_cast<int8_t>(target - e_lo <= e_hi - target ? lo : hi);
 }
 
 void apply_energy_gain(int8_t code, const PlaneView& view, bool non_negative, std::span<float> values) {

@@ -17,7 +17,8 @@ namespace disc::codec_disc {
 // The code whose gain gives `decoded` the energy of `original`, with E = the sum over planes of
 // the squared deviations from the plane's mean: round(64 * log2(sqrt(E_original / E_decoded)))
 // clamped to -128..127, or with `non_negative` (where the clamp at 0 takes energy back) the
-// code whose decoded energy, clamp included, is nearest E_original. 0 (g = 1) if the decoded
+// code whose decoded energy, clamp included, is nearest E_original (searched upward from the
+// closed form's). 0 (g = 1) if the decoded
 // tensor has no energy about its plane means or the ratio is not finite.
 int8_t fit_energy_gain(const PlaneView& view, std::span<const float> original, std::span<const float> decoded,
                        bool non_negative);
