@@ -510,6 +510,25 @@ TEST(DiscEnergyGain, StreamIsTheGainlessOnePlusOneByte) {
     }
 }
 
+// Near the largest steps a gain can overflow fp32: such a payload is rejected, and the encoder
+// leaves the gain out rather than write one.
+TEST(DiscEnergyGain, OverflowIsAnErrorNotInfinity) {
+  Tensor t({1, 2, 4, 4});
+  for (size_t i = 0; i < t.size(); ++i) t.data()[i] = (i % 3 == 0 ? -1.0f : 1.0f) * 3e38f / 7 * static_cast<float>((i % 7) + 1);
+  const auto c = codec("disc:bits=4,clip=0,gain=1");
+  const auto encoded = c->encode_payload(t);
+  ASSERT_TRUE(encoded.ok()) << encoded.error().message();
+  const Bytes& payload = *encoded;
+  EXPECT_EQ(payload[0] & 128, 0) << "the encoder must not write a gain that overflows";
+  Bytes with_gain(payload.begin(), payload.begin() + 5);
+  with_gain[0] |= 128;
+  with_gain.push_back(127);  // g = 2^(127/64), about 3.96
+  with_gain.insert(with_gain.end(), payload.begin() + 5, payload.end());
+  const auto back = c->decode_payload(with_gain, t.shape());
+  ASSERT_FALSE(back.ok());
+  EXPECT_NE(back.error().message().find("overflow"), std::string::npos) << back.error().message();
+}
+
 TEST(DiscEnergyGain, ConstantAndAllZeroTensorsAreUnchanged) {
   for (const float value : {0.0f, 2.5f}) {
     Tensor t({1, 3, 8, 8});

@@ -156,13 +156,16 @@ class DiscCodec final : public Codec {
   bool gain() const { return params()[kGain] != 0; }
 
   // The payload without energy gain, then, with gain=1, the gain fitted to what that payload
-  // decodes to, inserted after the step.
+  // decodes to, inserted after the step (left out if it would make a value overflow).
   Result<Bytes> encode_payload(const Tensor& tensor) const override {
     DISC_ASSIGN_OR_RETURN(Bytes out, encode_without_gain(tensor));
     if (!gain()) return out;
-    DISC_ASSIGN_OR_RETURN(const Tensor decoded, decode_payload(out, tensor.shape()));
-    const int8_t code =
-        fit_energy_gain(plane_view(tensor.shape()), tensor.values(), decoded.values(), !(out[0] & kSignedFlag));
+    DISC_ASSIGN_OR_RETURN(Tensor decoded, decode_payload(out, tensor.shape()));
+    const PlaneView view = plane_view(tensor.shape());
+    const bool non_negative = !(out[0] & kSignedFlag);
+    const int8_t code = fit_energy_gain(view, tensor.values(), decoded.values(), non_negative);
+    // Near the largest fp32 steps the scaled values could overflow, which makes a stream invalid.
+    if (!apply_energy_gain(code, view, non_negative, decoded.values())) return out;
     out[0] |= kGainFlag;
     out.insert(out.begin() + kGainOffset, static_cast<uint8_t>(code));
     return out;
@@ -179,7 +182,8 @@ class DiscCodec final : public Codec {
     }
     std::optional<int8_t> gain_code;
     DISC_RETURN_IF_ERROR(decode_lossy(payload, view, tensor.values(), &gain_code));
-    if (gain_code) apply_energy_gain(*gain_code, view, !(payload[0] & kSignedFlag), tensor.values());
+    if (gain_code && !apply_energy_gain(*gain_code, view, !(payload[0] & kSignedFlag), tensor.values()))
+      return Error("energy gain " + std::to_string(*gain_code) + " makes values overflow fp32");
     return tensor;
   }
 

@@ -82,18 +82,21 @@ int8_t fit_energy_gain(const PlaneView& view, std::span<const float> original, s
   return static_cast<int8_t>(target - e_lo <= e_hi - target ? lo : hi);
 }
 
-void apply_energy_gain(int8_t code, const PlaneView& view, bool non_negative, std::span<float> values) {
+bool apply_energy_gain(int8_t code, const PlaneView& view, bool non_negative, std::span<float> values) {
   const size_t n = view.plane_size();
-  if (n == 0) return;
+  if (n == 0) return true;
   const float gain = static_cast<float>(std::exp2(code / kCodeUnit));
+  bool finite = true;
   for (size_t p = 0; p < view.planes; ++p) {
     float* plane = values.data() + p * n;
     const float mean = static_cast<float>(plane_mean(plane, n));
     for (size_t i = 0; i < n; ++i) {
       const float v = mean + gain * (plane[i] - mean);
       plane[i] = non_negative ? std::max(0.0f, v) : v;
+      finite &= std::isfinite(plane[i]);
     }
   }
+  return finite;
 }
 
 }  // namespace disc::codec_disc

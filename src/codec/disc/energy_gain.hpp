@@ -24,7 +24,8 @@ int8_t fit_energy_gain(const PlaneView& view, std::span<const float> original, s
                        bool non_negative);
 
 // values = mean_p + g * (values - mean_p) per plane p, with mean_p the plane's mean before
-// scaling (computed in binary64); with `non_negative`, results below 0 become 0.
-void apply_energy_gain(int8_t code, const PlaneView& view, bool non_negative, std::span<float> values);
+// scaling (computed in binary64); with `non_negative`, results below 0 become 0. Returns false
+// if a result is not finite (a gain that overflows fp32 near the largest steps).
+bool apply_energy_gain(int8_t code, const PlaneView& view, bool non_negative, std::span<float> values);
 
 }  // namespace disc::codec_disc
