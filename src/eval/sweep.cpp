@@ -18,8 +18,9 @@ namespace {
 // (doc/RESULTS.md); error diffusion lowered the KL at equal ratio on most hard cuts and
 // lets a stronger dead zone through (doc/CODEC.md "Error diffusion"); the transform grid is
 // the one measured in doc/CODEC.md, and its coarser half again with the energy gain, which
-// lowered the loss on unsigned maps but raised the KL at strong settings on a signed one, plus
-// hf=1.25 and 1.5 at bits=4, which the gain made usable on resnet56 (doc/CODEC.md "Energy gain"). A codec without an entry is evaluated at its defaults only.
+// lowered the KL on unsigned maps but raised it at most settings on a signed one, plus hf=1.25
+// and 1.5 at bits=4, which the gain made usable on resnet56 (doc/CODEC.md "Energy gain"). A
+// codec without an entry is evaluated at its defaults only.
 const std::map<std::string, std::vector<std::string>>& default_grids() {
   static const std::map<std::string, std::vector<std::string>> grids = {
       {"disc",
@@ -27,8 +28,8 @@ const std::map<std::string, std::vector<std::string>>& default_grids() {
         "disc:bits=3,clip=4,prune=0.25|0.4", "disc:bits=2,clip=3|3.5|4,prune=0|0.2,centroid=2,mean=1",
         "disc:bits=3,clip=2.5|3,prune=0.2,centroid=2,mean=1",
         "disc:bits=2,clip=4.5,prune=0.2|0.3|0.4,centroid=2,mean=1,diffuse=0.5",
-        "disc:transform=1,bits=4|5|6,hf=0.25|0.5|1|2", "disc:transform=1,bits=4,hf=0.5|1|1.25|1.5|2,gain=1",
-        "disc:transform=1,bits=5,hf=0.5|1|2,gain=1"}},
+        "disc:transform=1,bits=4|5|6,hf=0.25|0.5|1|2",
+        "disc:transform=1,bits=4,hf=0.5|1|1.25|1.5|2,gain=1", "disc:transform=1,bits=5,hf=0.5|1|2,gain=1"}},
       {"jpeg", {"jpeg:quality=10|20|30|40|50|60|70|80|90"}},
       {"zfp", {"zfp:tolerance=0.2|0.1|0.05|0.02"}},
   };

@@ -9,10 +9,24 @@ namespace {
 
 constexpr double kCodeUnit = 64;  // code steps per octave of gain
 
-double plane_mean(const float* plane, size_t n) {
+// g = 2^(code/64) in binary64, rounded once to fp32 (within 0.002 ulp of exact for every code,
+// so any libm gives the same float).
+float gain_factor(int code) { return static_cast<float>(std::exp2(code / kCodeUnit)); }
+
+// The plane mean m_p as decoders compute it: the fp32 values summed in order in binary64,
+// divided by the count, rounded to fp32.
+float plane_mean(const float* plane, size_t n) {
   double sum = 0;
   for (size_t i = 0; i < n; ++i) sum += plane[i];
-  return sum / static_cast<double>(n);
+  return static_cast<float>(sum / static_cast<double>(n));
+}
+
+// m + g (v - m) in fp32, one rounding per operation (the codec library is compiled without
+// floating-point contraction, so no fused multiply-add changes the result).
+float scaled(float v, float mean, float gain) {
+  const float deviation = v - mean;
+  const float product = gain * deviation;
+  return mean + product;
 }
 
 // Sum over planes of the squared deviations from the plane's mean.
@@ -21,7 +35,9 @@ double energy_about_plane_means(const PlaneView& view, const float* values) {
   double energy = 0;
   for (size_t p = 0; p < view.planes; ++p) {
     const float* plane = values + p * n;
-    const double mean = plane_mean(plane, n);
+    double sum = 0;
+    for (size_t i = 0; i < n; ++i) sum += plane[i];
+    const double mean = sum / static_cast<double>(n);
     for (size_t i = 0; i < n; ++i) energy += (plane[i] - mean) * (plane[i] - mean);
   }
   return energy;
@@ -39,19 +55,20 @@ int8_t fit_energy_gain(const PlaneView& view, std::span<const float> original, s
   const int closed_form =
       static_cast<int>(std::clamp(std::round(kCodeUnit * 0.5 * std::log2(ratio)), -128.0, 127.0));
   if (!non_negative) return static_cast<int8_t>(closed_form);
-  // The clamp at 0 moves values toward their plane mean, so it only takes energy away and the
-  // code sought is at or above the closed form's. The decoded energy at code c, clamp included,
-  // computed as apply_energy_gain() would decode (sum and sum of squares, binary64).
+  // The clamp at 0 moves values toward their plane mean, so it only takes energy away: the
+  // code sought is at or above the unrounded closed form, hence at or above closed_form - 1.
+  // The decoded energy at code c, clamp included, as apply_energy_gain() would decode it
+  // (sum and sum of squares in binary64).
   std::vector<float> means(view.planes);
-  for (size_t p = 0; p < view.planes; ++p) means[p] = static_cast<float>(plane_mean(decoded.data() + p * n, n));
+  for (size_t p = 0; p < view.planes; ++p) means[p] = plane_mean(decoded.data() + p * n, n);
   const auto energy_at = [&](int c) {
-    const float gain = static_cast<float>(std::exp2(c / kCodeUnit));
+    const float gain = gain_factor(c);
     double energy = 0;
     for (size_t p = 0; p < view.planes; ++p) {
       const float* plane = decoded.data() + p * n;
       double sum = 0, squares = 0;
       for (size_t i = 0; i < n; ++i) {
-        const double v = std::max(0.0f, means[p] + gain * (plane[i] - means[p]));
+        const double v = std::max(0.0f, scaled(plane[i], means[p], gain));
         sum += v;
         squares += v * v;
       }
@@ -59,8 +76,8 @@ int8_t fit_energy_gain(const PlaneView& view, std::span<const float> original, s
     }
     return energy;
   };
-  // Steps of 1, 2, 4, ... up from just below the closed form until the energy reaches the
-  // target, then bisection: the energy does not decrease with the code.
+  // Steps of 1, 2, 4, ... up from closed_form - 1 until the energy reaches the target, then
+  // bisection: the energy does not decrease with the code.
   int lo = std::max(-128, closed_form - 1);
   double e_lo = energy_at(lo);
   if (e_lo >= target) return static_cast<int8_t>(lo);
@@ -85,15 +102,15 @@ int8_t fit_energy_gain(const PlaneView& view, std::span<const float> original, s
 bool apply_energy_gain(int8_t code, const PlaneView& view, bool non_negative, std::span<float> values) {
   const size_t n = view.plane_size();
   if (n == 0) return true;
-  const float gain = static_cast<float>(std::exp2(code / kCodeUnit));
+  const float gain = gain_factor(code);
   bool finite = true;
   for (size_t p = 0; p < view.planes; ++p) {
     float* plane = values.data() + p * n;
-    const float mean = static_cast<float>(plane_mean(plane, n));
+    const float mean = plane_mean(plane, n);
     for (size_t i = 0; i < n; ++i) {
-      const float v = mean + gain * (plane[i] - mean);
+      const float v = scaled(plane[i], mean, gain);
+      finite &= std::isfinite(v);  // before the clamp, which would hide -inf
       plane[i] = non_negative ? std::max(0.0f, v) : v;
-      finite &= std::isfinite(plane[i]);
     }
   }
   return finite;
