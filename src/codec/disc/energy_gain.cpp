@@ -13,12 +13,16 @@ constexpr double kCodeUnit = 64;  // code steps per octave of gain
 // so any libm gives the same float).
 float gain_factor(int code) { return static_cast<float>(std::exp2(code / kCodeUnit)); }
 
-// The plane mean m_p as decoders compute it: the fp32 values summed in order in binary64,
-// divided by the count, rounded to fp32.
-float plane_mean(const float* plane, size_t n) {
+// The fp32 values of a plane summed in order in binary64.
+double plane_sum(const float* plane, size_t n) {
   double sum = 0;
   for (size_t i = 0; i < n; ++i) sum += plane[i];
-  return static_cast<float>(sum / static_cast<double>(n));
+  return sum;
+}
+
+// The plane mean m_p as decoders compute it: plane_sum / count, rounded to fp32.
+float plane_mean(const float* plane, size_t n) {
+  return static_cast<float>(plane_sum(plane, n) / static_cast<double>(n));
 }
 
 // m + g (v - m) in fp32, one rounding per operation (the codec library is compiled without
@@ -35,9 +39,7 @@ double energy_about_plane_means(const PlaneView& view, const float* values) {
   double energy = 0;
   for (size_t p = 0; p < view.planes; ++p) {
     const float* plane = values + p * n;
-    double sum = 0;
-    for (size_t i = 0; i < n; ++i) sum += plane[i];
-    const double mean = sum / static_cast<double>(n);
+    const double mean = plane_sum(plane, n) / static_cast<double>(n);
     for (size_t i = 0; i < n; ++i) energy += (plane[i] - mean) * (plane[i] - mean);
   }
   return energy;
