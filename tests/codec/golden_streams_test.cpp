@@ -1,22 +1,26 @@
 // Pinned disc streams: the wire format and the reconstruction must not change by accident.
 //
-// tests/codec/golden/ holds one stream per disc mode, written by compress() from the
-// deterministic maps below, and MANIFEST, which names each stream's map, codec setting and
-// the FNV-1a hash of the bit patterns it decodes to. Every decoder must decode every pinned
-// stream to the same bits (old streams stay readable), and the encoder must still write the
-// same bytes, except in the speed=1 mode, whose bytes come from the system's zstd.
+// tests/codec/golden/ holds NAME.disc for every entry of golden_streams() below, written by
+// compress() from the deterministic maps below, and MANIFEST, one line per stream: its name
+// and the FNV-1a hash of the bit patterns it decodes to. Every decoder must decode every
+// pinned stream to those bits (old streams stay readable), and the encoder must still write
+// the same bytes, except with speed=1, whose bytes come from the system's zstd.
 //
-// A deliberate format or encoder change regenerates the files with
+// A deliberate encoder change regenerates the files with
 //   DISC_UPDATE_GOLDEN=1 build/tests/disc_golden_tests
-// and says in its commit why the pinned streams changed (doc/FORMAT.md, "Compatibility").
+// which refuses while any pinned stream decodes to other bits than MANIFEST records, and says
+// in its commit why the pinned streams changed (doc/FORMAT.md, "Compatibility").
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -37,9 +41,10 @@ uint64_t mix(uint64_t x) {  // splitmix64's finalizer: platform-independent pseu
 }
 
 // A feature-map-like tensor from integer arithmetic only, so every platform builds the same
-// bits: per-plane level, 4x4 blobs and element noise, in 1/256 units (exact in fp32). The
-// unsigned map is that sum held at 0 (about half zeros, like a ReLU output); the signed map
-// keeps the negative values.
+// bits: per-plane level, 4x4 blobs and element noise, in 1/256 units (|sum| < 2^10, so exact
+// in fp32). The unsigned map is that sum held at 0 (about half zeros, like a ReLU output);
+// the signed map keeps the negative values. Hash keys: plane << 20 | y << 10 | x, with
+// y, x < 2^10 and the component in bits 40+, so no two draws share a key.
 Tensor golden_map(bool is_signed) {
   return planes_from({1, 6, 12, 10}, [is_signed](size_t p, size_t y, size_t x) {
     const auto draw = [](uint64_t key, int range) { return static_cast<int>(mix(key) % range) - range / 2; };
@@ -72,84 +77,123 @@ const std::vector<GoldenStream>& golden_streams() {
   static const std::vector<GoldenStream> streams = {
       {"default_unsigned", false, "disc", 8 | 64},
       {"default_signed", true, "disc", 1 | 8 | 64},
+      {"ternary_signed", true, "disc:bits=1", 1 | 8 | 64},
+      {"lossless_unsigned", false, "disc:bits=0"},
       {"lossless_signed", true, "disc:bits=0"},
       {"zero_mean_diffuse_unsigned", false, "disc:bits=2,prune=0.2,clip=4,centroid=2,mean=1,diffuse=0.5",
        8 | 16 | 32 | 64},
       {"centroid_mean_signed", true, "disc:bits=2,clip=3,centroid=3,mean=1", 1 | 2 | 8 | 32 | 64},
       {"plane_steps_unsigned", false, "disc:bits=3,chs=1", 4 | 8 | 64},
+      {"transform_signed", true, "disc:transform=1,bits=5", 1 | 64},
       {"transform_gain_unsigned", false, "disc:transform=1,bits=4,hf=1.5,gain=1", 64 | 128},
       {"transform_gain_signed", true, "disc:transform=1,bits=4,hf=2,gain=1", 1 | 64 | 128},
       {"all_offsets_gain_unsigned", false, "disc:bits=2,centroid=3,mean=1,gain=1", 2 | 8 | 16 | 32 | 64 | 128},
       {"fast_unsigned", false, "disc:bits=4,speed=1", 0, false},
+      {"fast_centroid_signed", true, "disc:bits=6,speed=1,centroid=1", 1 | 2, false},
   };
   return streams;
 }
+
+std::filesystem::path stream_path(const GoldenStream& g) { return kGoldenDir / (g.name + ".disc"); }
 
 Bytes read_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   return Bytes(std::istreambuf_iterator<char>(in), {});
 }
 
-// MANIFEST line: name, then the hash of the decoded bits in hex.
-std::string manifest_line(const std::string& name, uint64_t decoded_hash) {
-  std::ostringstream line;
-  line << name << ' ' << std::hex << decoded_hash << '\n';
-  return line.str();
+// MANIFEST: name -> hash of the decoded bits. Empty if there is no MANIFEST.
+std::map<std::string, uint64_t> read_manifest() {
+  std::map<std::string, uint64_t> hashes;
+  std::ifstream in(kGoldenDir / "MANIFEST");
+  std::string name;
+  uint64_t hash = 0;
+  while (in >> name >> std::hex >> hash) hashes[name] = hash;
+  return hashes;
 }
 
-Result<Tensor> decode_and_hash(const Bytes& stream, uint64_t* hash) {
-  DISC_ASSIGN_OR_RETURN(Tensor t, decompress(stream));
-  *hash = fnv1a(t.data(), t.bytes());
-  return t;
+Result<uint64_t> decoded_bits_hash(const Bytes& stream) {
+  DISC_ASSIGN_OR_RETURN(const Tensor t, decompress(stream));
+  return fnv1a(t.data(), t.bytes());
 }
 
-TEST(GoldenStreams, PinnedStreamsDecodeToPinnedValuesAndTheEncoderStillWritesThem) {
-  if (std::getenv("DISC_UPDATE_GOLDEN")) {
-    std::filesystem::create_directories(kGoldenDir);
-    std::string manifest;
-    for (const GoldenStream& g : golden_streams()) {
-      auto codec = make_codec(g.spec);
-      ASSERT_TRUE(codec.ok()) << codec.error().message();
-      auto stream = compress(golden_map(g.is_signed), **codec);
-      ASSERT_TRUE(stream.ok()) << stream.error().message();
-      std::ofstream(kGoldenDir / (g.name + ".disc"), std::ios::binary)
-          .write(reinterpret_cast<const char*>(stream->data()), static_cast<std::streamsize>(stream->size()));
-      uint64_t hash = 0;
-      ASSERT_TRUE(decode_and_hash(*stream, &hash).ok());
-      manifest += manifest_line(g.name, hash);
-    }
-    std::ofstream(kGoldenDir / "MANIFEST") << manifest;
-    GTEST_SKIP() << "rewrote the pinned streams in " << kGoldenDir;
-  }
-  std::ifstream manifest_file(kGoldenDir / "MANIFEST");
-  ASSERT_TRUE(manifest_file) << "no " << kGoldenDir / "MANIFEST";
-  std::stringstream manifest;
-  manifest << manifest_file.rdbuf();
-  std::string expected_manifest;
+// Decoding the pinned streams must not change: an update may rewrite what the encoder writes,
+// never what an old stream means.
+void rewrite_pinned_streams() {
+  const std::map<std::string, uint64_t> recorded = read_manifest();
   for (const GoldenStream& g : golden_streams()) {
-    SCOPED_TRACE(g.name + " (" + g.spec + ")");
-    const Bytes pinned = read_file(kGoldenDir / (g.name + ".disc"));
-    ASSERT_FALSE(pinned.empty());
-    uint64_t hash = 0;
-    auto decoded = decode_and_hash(pinned, &hash);
-    ASSERT_TRUE(decoded.ok()) << decoded.error().message();
-    expected_manifest += manifest_line(g.name, hash);
-    auto info = inspect(pinned);
-    ASSERT_TRUE(info.ok());
+    if (!recorded.contains(g.name)) continue;
+    auto hash = decoded_bits_hash(read_file(stream_path(g)));
+    ASSERT_TRUE(hash.ok() && *hash == recorded.at(g.name))
+        << g.name << " no longer decodes to its recorded bits: that breaks old streams (doc/FORMAT.md, "
+        << "\"Compatibility\"); not rewriting";
+  }
+  std::ostringstream manifest;
+  for (const GoldenStream& g : golden_streams()) {
     auto codec = make_codec(g.spec);
     ASSERT_TRUE(codec.ok()) << codec.error().message();
+    auto stream = compress(golden_map(g.is_signed), **codec);
+    ASSERT_TRUE(stream.ok()) << stream.error().message();
+    std::ofstream out(stream_path(g), std::ios::binary);
+    out.write(reinterpret_cast<const char*>(stream->data()), static_cast<std::streamsize>(stream->size()));
+    ASSERT_TRUE(out.flush()) << "cannot write " << stream_path(g);
+    auto hash = decoded_bits_hash(*stream);
+    ASSERT_TRUE(hash.ok()) << hash.error().message();
+    manifest << g.name << ' ' << std::hex << *hash << '\n';
+  }
+  std::ofstream out(kGoldenDir / "MANIFEST");
+  ASSERT_TRUE(out << manifest.str() && out.flush()) << "cannot write " << kGoldenDir / "MANIFEST";
+}
+
+// The offset of the first byte where a and b differ (the shorter size if one is a prefix).
+size_t first_difference(const Bytes& a, const Bytes& b) {
+  return static_cast<size_t>(std::mismatch(a.begin(), a.begin() + std::min(a.size(), b.size()), b.begin()).first -
+                             a.begin());
+}
+
+TEST(GoldenStreams, PinnedStreamsDecodeToTheirRecordedBitsAndTheEncoderStillWritesThem) {
+  if (const char* update = std::getenv("DISC_UPDATE_GOLDEN"); update && std::string(update) == "1") {
+    rewrite_pinned_streams();
+    if (!HasFatalFailure()) GTEST_SKIP() << "rewrote the pinned streams in " << kGoldenDir;
+    return;
+  }
+  const std::map<std::string, uint64_t> recorded = read_manifest();
+  ASSERT_EQ(recorded.size(), golden_streams().size()) << "MANIFEST and the table of pinned streams disagree";
+  for (const GoldenStream& g : golden_streams()) {
+    SCOPED_TRACE(g.name + " (" + g.spec + ")");
+    const Bytes pinned = read_file(stream_path(g));
+    const auto decoded = decompress(pinned);
+    if (!decoded.ok()) {
+      ADD_FAILURE() << "the pinned stream no longer decodes: " << decoded.error().message();
+      continue;
+    }
+    const Tensor original = golden_map(g.is_signed);
+    EXPECT_EQ(decoded->shape(), original.shape());
+    ASSERT_TRUE(recorded.contains(g.name)) << "not in MANIFEST";
+    EXPECT_EQ(fnv1a(decoded->data(), decoded->bytes()), recorded.at(g.name)) << "decodes to other bits than recorded";
+    const auto info = inspect(pinned);
+    const auto codec = make_codec(g.spec);
+    ASSERT_TRUE(info.ok() && codec.ok());
     EXPECT_EQ(info->spec.to_string(), (*codec)->spec().to_string());
     if (g.flags >= 0) {
       EXPECT_EQ(pinned[info->header_bytes], g.flags);
+    } else {  // lossless: the recorded bits are the original's
+      EXPECT_EQ(std::memcmp(decoded->data(), original.data(), original.bytes()), 0);
     }
     if (!g.encoder_pinned) continue;
-    auto stream = compress(golden_map(g.is_signed), **codec);
+    const auto stream = compress(original, **codec);
     ASSERT_TRUE(stream.ok()) << stream.error().message();
-    EXPECT_EQ(*stream, pinned) << "the encoder no longer writes the pinned stream (" << stream->size() << " bytes, pinned "
-                               << pinned.size() << ")";
+    EXPECT_EQ(*stream, pinned) << "the encoder no longer writes the pinned stream: " << stream->size()
+                               << " bytes against " << pinned.size() << ", first difference at byte "
+                               << first_difference(*stream, pinned);
   }
-  // Every pinned stream decodes to the bits recorded when it was written.
-  EXPECT_EQ(manifest.str(), expected_manifest);
+}
+
+// Nothing else lies in the folder: a stream dropped from the table must go, not linger untested.
+TEST(GoldenStreams, FolderHoldsExactlyTheTablesStreamsAndManifest) {
+  std::set<std::string> expected = {"MANIFEST"}, found;
+  for (const GoldenStream& g : golden_streams()) expected.insert(g.name + ".disc");
+  for (const auto& entry : std::filesystem::directory_iterator(kGoldenDir)) found.insert(entry.path().filename());
+  EXPECT_EQ(found, expected);
 }
 
 // The pinned maps are not degenerate: each exercises what its streams pin.
