@@ -29,7 +29,9 @@ const std::map<std::string, std::vector<std::string>>& default_grids() {
         "disc:bits=3,clip=2.5|3,prune=0.2,centroid=2,mean=1",
         "disc:bits=2,clip=4.5,prune=0.2|0.3|0.4,centroid=2,mean=1,diffuse=0.5",
         "disc:transform=1,bits=4|5|6,hf=0.25|0.5|1|2",
-        "disc:transform=1,bits=4,hf=0.5|1|1.25|1.5|2,gain=1", "disc:transform=1,bits=5,hf=0.5|1|2,gain=1"}},
+        "disc:transform=1,bits=4,hf=0.5|1|1.25|1.5|2,gain=1", "disc:transform=1,bits=5,hf=0.5|1|2,gain=1",
+        "disc:transform=1,tile=1,gain=1,bits=4,hf=0.5|1", "disc:transform=1,tile=1,gain=1,bits=5,hf=1|1.5|2|2.5|3",
+        "disc:transform=1,tile=1,gain=1,bits=6,hf=4"}},
       {"jpeg", {"jpeg:quality=10|20|30|40|50|60|70|80|90"}},
       {"zfp", {"zfp:tolerance=0.2|0.1|0.05|0.02"}},
   };

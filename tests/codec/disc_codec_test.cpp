@@ -727,48 +727,78 @@ TEST(DiscTransform, DctIsOrthonormalAndZigzagIsAPermutation) {
   using namespace codec_disc;
   std::mt19937 rng(60);
   std::normal_distribution<float> normal(0, 1);
-  Block x;
-  for (float& v : x) v = normal(rng);
-  const Block c = forward_dct(x);
-  const Block back = inverse_dct(c);
-  double energy_x = 0, energy_c = 0;
-  for (int i = 0; i < kBlockArea; ++i) {
-    EXPECT_NEAR(back[i], x[i], 1e-5);
-    energy_x += double{x[i]} * x[i];
-    energy_c += double{c[i]} * c[i];
+  for (const BlockShape block : {BlockShape{8, 8}, BlockShape{1, 1}, BlockShape{10, 10}, BlockShape{12, 10},
+                                 BlockShape{1, 32}, BlockShape{32, 32}, BlockShape{7, 3}}) {
+    SCOPED_TRACE(std::to_string(block.height) + "x" + std::to_string(block.width));
+    const size_t area = static_cast<size_t>(block.area());
+    std::vector<float> x(area), c(area), back(area);
+    for (float& v : x) v = normal(rng);
+    forward_dct(block, x.data(), c.data());
+    inverse_dct(block, c.data(), back.data());
+    double energy_x = 0, energy_c = 0;
+    for (size_t i = 0; i < area; ++i) {
+      EXPECT_NEAR(back[i], x[i], 1e-5);
+      energy_x += double{x[i]} * x[i];
+      energy_c += double{c[i]} * c[i];
+    }
+    EXPECT_NEAR(energy_c, energy_x, 1e-4 * energy_x);
+    const std::vector<uint16_t> order = zigzag_order(block);
+    ASSERT_EQ(order.size(), area);
+    std::vector<bool> seen(area);
+    for (uint16_t position : order) seen[position] = true;
+    EXPECT_TRUE(std::all_of(seen.begin(), seen.end(), [](bool b) { return b; }));
+    EXPECT_EQ(order[0], 0);
   }
-  EXPECT_NEAR(energy_c, energy_x, 1e-4 * energy_x);
-  std::array<bool, kBlockArea> seen{};
-  for (int k = 0; k < kBlockArea; ++k) seen[kZigzag[k]] = true;
-  EXPECT_TRUE(std::all_of(seen.begin(), seen.end(), [](bool b) { return b; }));
-  EXPECT_EQ(kZigzag[1], 1);   // (0,1)
-  EXPECT_EQ(kZigzag[2], 8);   // (1,0)
-  EXPECT_EQ(kZigzag[63], 63);
+  const std::vector<uint16_t> jpeg = zigzag_order({8, 8});
+  EXPECT_EQ(jpeg[1], 1);  // (0,1)
+  EXPECT_EQ(jpeg[2], 8);  // (1,0)
+  EXPECT_EQ(jpeg[3], 16);  // (2,0)
+  EXPECT_EQ(jpeg[63], 63);
 }
 
-// Orthonormal DCT: per 8x8 block (padding included), the squared error against the clamped
-// input is at most the sum over coefficients of (step_k / 2)^2; clamping the output can only
-// reduce it, and cropping the padding too.
-void expect_transform_error_bound(const Tensor& t, int bits, double clip, double hf) {
+TEST(DiscTransform, WholePlaneBlocksSplitLongSidesIntoEqualTiles) {
+  using codec_disc::BlockShape;
+  using codec_disc::transform_block_shape;
+  EXPECT_EQ(transform_block_shape(100, 3, false), (BlockShape{8, 8}));
+  EXPECT_EQ(transform_block_shape(10, 10, true), (BlockShape{10, 10}));
+  EXPECT_EQ(transform_block_shape(1, 32, true), (BlockShape{1, 32}));
+  EXPECT_EQ(transform_block_shape(33, 64, true), (BlockShape{17, 32}));
+  EXPECT_EQ(transform_block_shape(56, 100, true), (BlockShape{28, 25}));
+  EXPECT_EQ(transform_block_shape(224, 7, true), (BlockShape{32, 7}));
+  EXPECT_EQ(transform_block_shape(225, 7, true), (BlockShape{29, 7}));
+}
+
+// Orthonormal DCT: per block (padding included), the squared error against the clamped input
+// is at most the sum over coefficients of (step_k / 2)^2; clamping the output can only reduce
+// it, and cropping the padding too. Blocks: 8x8, or with tile=1 the plane in equal tiles of at
+// most 32 per side; step_k = step (1 + hf (8u / width + 8v / height)) (doc/FORMAT.md).
+void expect_transform_error_bound(const Tensor& t, int bits, double clip, double hf, int tile = 0) {
   const std::string spec = "disc:transform=1,bits=" + std::to_string(bits) + ",clip=" + std::to_string(clip) +
-                           ",hf=" + std::to_string(hf);
+                           ",hf=" + std::to_string(hf) + ",tile=" + std::to_string(tile);
   const Tensor back = round_trip(t, *codec(spec));
   const Expectation e = expected_quantizer(t, bits, clip);
   const bool is_signed = std::any_of(t.values().begin(), t.values().end(), [](float v) { return v < 0; });
   const double low = is_signed ? -e.clip_value : 0.0;
-  double block_bound = 0;
-  for (int k = 0; k < codec_disc::kBlockArea; ++k) {
-    const double step = e.step * (1 + hf * codec_disc::zigzag_frequency(k));
-    block_bound += step * step / 4;
-  }
-  block_bound = block_bound * (1 + 1e-3) + 1e-9;
   const PlaneView v = plane_view(t.shape());
+  const auto tile_side = [tile](size_t n) -> size_t {
+    if (!tile) return 8;
+    const size_t tiles = (n + 31) / 32;
+    return (n + tiles - 1) / tiles;
+  };
+  const size_t bh = tile_side(v.height), bw = tile_side(v.width);
+  double block_bound = 0;
+  for (size_t vf = 0; vf < bh; ++vf)
+    for (size_t uf = 0; uf < bw; ++uf) {
+      const double step = e.step * (1 + hf * (8.0 * uf / bw + 8.0 * vf / bh));
+      block_bound += step * step / 4;
+    }
+  block_bound = block_bound * (1 + 1e-3) + 1e-9;
   for (size_t p = 0; p < v.planes; ++p)
-    for (size_t by = 0; by < v.height; by += 8)
-      for (size_t bx = 0; bx < v.width; bx += 8) {
+    for (size_t by = 0; by < v.height; by += bh)
+      for (size_t bx = 0; bx < v.width; bx += bw) {
         double err = 0;
-        for (size_t y = by; y < std::min(by + 8, v.height); ++y)
-          for (size_t x = bx; x < std::min(bx + 8, v.width); ++x) {
+        for (size_t y = by; y < std::min(by + bh, v.height); ++y)
+          for (size_t x = bx; x < std::min(bx + bw, v.width); ++x) {
             const size_t i = p * v.plane_size() + y * v.width + x;
             const double clamped = std::clamp(double{t.data()[i]}, low, e.clip_value);
             ASSERT_GE(back.data()[i], low - 1e-5 * e.clip_value) << spec;
@@ -782,12 +812,14 @@ void expect_transform_error_bound(const Tensor& t, int bits, double clip, double
 
 TEST(DiscTransform, BlockErrorWithinTheStepBound) {
   for (const Shape& shape : std::vector<Shape>{{1}, {13}, {3, 17}, {2, 4, 1, 9}, {2, 4, 9, 1}, {1, 3, 20, 19},
-                                               {1, 2, 16, 16}, {1, 2, 5, 7}}) {
+                                               {1, 2, 16, 16}, {1, 2, 5, 7}, {1, 2, 33, 70}, {1, 1, 1, 100}}) {
     for (const double hf : {0.0, 0.5, 2.0}) {
-      expect_transform_error_bound(dense_signed_map(shape, 61), 4, 6, hf);
-      expect_transform_error_bound(dense_signed_map(shape, 62), 2, 2, hf);
-      expect_transform_error_bound(realistic_sparse_map(shape, 0.6, 63), 5, 3, hf);
-      expect_transform_error_bound(realistic_sparse_map(shape, 0.3, 64), 8, 0, hf);
+      for (const int tile : {0, 1}) {
+        expect_transform_error_bound(dense_signed_map(shape, 61), 4, 6, hf, tile);
+        expect_transform_error_bound(dense_signed_map(shape, 62), 2, 2, hf, tile);
+        expect_transform_error_bound(realistic_sparse_map(shape, 0.6, 63), 5, 3, hf, tile);
+        expect_transform_error_bound(realistic_sparse_map(shape, 0.3, 64), 8, 0, hf, tile);
+      }
     }
   }
 }
@@ -803,6 +835,28 @@ TEST(DiscTransform, LargestLevelsAndDcSwingsRoundTrip) {
     EXPECT_LT(relative_mse(t, back), 1e-3) << spec;
   }
   expect_transform_error_bound(t, 8, 0, 0);
+  // tile=1: 32x32 tiles, DC levels at ±(32M + 1) and residuals near twice that (13 prefix ones).
+  const Tensor tiles = planes_from({1, 2, 64, 64}, [](size_t p, size_t y, size_t x) {
+    return (y / 32 + x / 32 + p) % 2 ? 3.0f : -3.0f;
+  });
+  for (const char* spec : {"disc:transform=1,bits=8,clip=0,hf=0,tile=1", "disc:transform=1,bits=1,clip=0,hf=0,tile=1"}) {
+    const Tensor back = round_trip(tiles, *codec(spec));
+    EXPECT_LT(relative_mse(tiles, back), 1e-3) << spec;
+  }
+  expect_transform_error_bound(tiles, 8, 0, 0, 1);
+}
+
+TEST(DiscTransform, WholePlaneBlocksCostLessOnSmallPlanes) {
+  // 10x10 planes: 8x8 blocks code four blocks (three mostly padding) where tile=1 codes one.
+  const Tensor t = planes_from({1, 32, 10, 10}, [](float p, float y, float x) {
+    return 2.0f + std::sin(0.3f * x + p) * std::cos(0.25f * y - p);
+  });
+  for (const char* setting : {"bits=4,hf=1", "bits=5,hf=0.5"}) {
+    const std::string blocks = std::string("disc:transform=1,") + setting, tiles = blocks + ",tile=1";
+    EXPECT_LT(compressed_size(t, tiles) * 5, compressed_size(t, blocks) * 4) << setting;
+    EXPECT_LT(relative_mse(t, round_trip(t, *codec(tiles))), 2 * relative_mse(t, round_trip(t, *codec(blocks))))
+        << setting;
+  }
 }
 
 TEST(DiscTransform, ConstantAndAllZeroTensorsAreExact) {
@@ -867,6 +921,10 @@ TEST(DiscParams, RejectsInvalidCombinations) {
   EXPECT_FALSE(make_codec("disc:gain=1,speed=1").ok());
   EXPECT_FALSE(make_codec("disc:gain=1,bits=0").ok());
   EXPECT_TRUE(make_codec("disc:transform=1,bits=4,hf=1,gain=1").ok());
+  EXPECT_FALSE(make_codec("disc:tile=1").ok());
+  EXPECT_FALSE(make_codec("disc:transform=1,tile=2").ok());
+  EXPECT_FALSE(make_codec("disc:transform=1,tile=0.5").ok());
+  EXPECT_TRUE(make_codec("disc:transform=1,bits=5,hf=2,gain=1,tile=1").ok());
   EXPECT_TRUE(make_codec("disc:bits=2,diffuse=1,centroid=3,prune=0.3,mean=1,chs=0,gain=1").ok());
 }
 

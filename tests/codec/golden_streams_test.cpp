@@ -87,6 +87,8 @@ const std::vector<GoldenStream>& golden_streams() {
       {"transform_signed", true, "disc:transform=1,bits=5", 1 | 64},
       {"transform_gain_unsigned", false, "disc:transform=1,bits=4,hf=1.5,gain=1", 64 | 128},
       {"transform_gain_signed", true, "disc:transform=1,bits=4,hf=2,gain=1", 1 | 64 | 128},
+      {"transform_tile_gain_unsigned", false, "disc:transform=1,bits=5,hf=2,gain=1,tile=1", 64 | 128},
+      {"transform_tile_signed", true, "disc:transform=1,bits=4,tile=1", 1 | 64},
       {"all_offsets_gain_unsigned", false, "disc:bits=2,centroid=3,mean=1,gain=1", 2 | 8 | 16 | 32 | 64 | 128},
       {"fast_unsigned", false, "disc:bits=4,speed=1", 0, false},
       {"fast_centroid_signed", true, "disc:bits=6,speed=1,centroid=1", 1 | 2, false},

@@ -196,16 +196,19 @@ TEST(EvalSweep, ExpandsGridsAndRejectsBadOnes) {
 TEST(EvalSweep, DefaultDiscGridCoversBothModes) {
   auto specs = expand_sweep({"disc"});
   ASSERT_TRUE(specs.ok()) << specs.error().message();
-  EXPECT_LE(specs->size(), 45u);  // the default sweep of scripts/eval-results stays near two hours
-  size_t transform = 0, gain = 0;
+  EXPECT_LE(specs->size(), 53u);  // the default sweep of scripts/eval-results stays near two hours
+  size_t transform = 0, gain = 0, tile = 0;
   for (const CodecSpec& spec : *specs) {
     transform += spec.to_string().find("transform=1") != std::string::npos;
     gain += spec.to_string().find("gain=1") != std::string::npos;
+    tile += spec.to_string().find("tile=1") != std::string::npos;
   }
   EXPECT_GT(transform, 0u);
   EXPECT_LT(transform, specs->size());
   EXPECT_GT(gain, 0u);
   EXPECT_LT(gain, transform);  // with and without: the gain does not help every map
+  EXPECT_GT(tile, 0u);
+  EXPECT_LT(tile, transform);  // both block shapes: whole planes win on small planes, not everywhere
 }
 
 TEST_F(EvalTest, WritesReportFiles) {

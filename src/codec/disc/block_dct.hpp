@@ -1,36 +1,35 @@
-// The orthonormal 8x8 DCT-II of the transform mode and the zig-zag coefficient order.
-// Blocks are row-major: element (y, x) at 8y + x, coefficient (v, u) at 8v + u, v being
-// the vertical frequency.
+// The orthonormal 2-D DCT-II of the transform mode, its block shapes and its zig-zag
+// coefficient order. A block is height x width samples (each 1..kMaxBlockSide), row-major:
+// element (y, x) at width * y + x, coefficient (v, u) at width * v + u, v the vertical frequency.
 #pragma once
 
-#include <array>
+#include <cstddef>
 #include <cstdint>
+#include <vector>
 
 namespace disc::codec_disc {
 
-inline constexpr int kBlockSide = 8;
-inline constexpr int kBlockArea = kBlockSide * kBlockSide;
+inline constexpr int kMaxBlockSide = 32;
+inline constexpr int kMaxBlockArea = kMaxBlockSide * kMaxBlockSide;
 
-using Block = std::array<float, kBlockArea>;
+struct BlockShape {
+  int height = 8;
+  int width = 8;
+  int area() const { return height * width; }
+  bool operator==(const BlockShape&) const = default;
+};
 
-// kZigzag[k] = row-major position of the k-th coefficient in JPEG zig-zag order (antidiagonals
-// u + v = s in turn, odd s walked downwards, even s upwards).
-inline constexpr std::array<uint8_t, kBlockArea> kZigzag = [] {
-  std::array<uint8_t, kBlockArea> order{};
-  int k = 0;
-  for (int s = 0; s < 2 * kBlockSide - 1; ++s)
-    for (int i = 0; i <= s; ++i) {
-      const int row = s % 2 ? i : s - i;
-      const int col = s - row;
-      if (row < kBlockSide && col < kBlockSide) order[k++] = static_cast<uint8_t>(row * kBlockSide + col);
-    }
-  return order;
-}();
+// The blocks of a height x width plane: 8x8, or with `whole_plane` one block per plane, a
+// side longer than kMaxBlockSide split into the fewest equal tiles of at most kMaxBlockSide
+// (rounded up: 33 -> 17, 56 -> 28, 100 -> 25). Both sides >= 1.
+BlockShape transform_block_shape(size_t height, size_t width, bool whole_plane);
 
-// Frequency index u + v of the k-th zig-zag coefficient.
-inline int zigzag_frequency(int k) { return kZigzag[k] / kBlockSide + kZigzag[k] % kBlockSide; }
+// order[k] = row-major position of the k-th coefficient in zig-zag order: antidiagonals
+// u + v = s in turn, odd s walked downwards, even s upwards, positions outside the block skipped
+// (for 8x8, JPEG's order).
+std::vector<uint16_t> zigzag_order(BlockShape shape);
 
-Block forward_dct(const Block& samples);
-Block inverse_dct(const Block& coefficients);
+void forward_dct(BlockShape shape, const float* samples, float* coefficients);
+void inverse_dct(BlockShape shape, const float* coefficients, float* samples);
 
 }  // namespace disc::codec_disc

@@ -25,13 +25,15 @@ namespace {
 
 using namespace codec_disc;
 
-enum Param { kBits, kPrune, kClip, kSpeed, kTransform, kHighFrequency, kChannelSteps, kCentroid, kMean, kDiffuse, kGain };
+enum Param {
+  kBits, kPrune, kClip, kSpeed, kTransform, kHighFrequency, kChannelSteps, kCentroid, kMean, kDiffuse, kGain, kTile
+};
 
 const CodecInfo& disc_info() {
   static const CodecInfo info{
       CodecId::kDisc,
       "disc",
-      "prune + clip + b-bit quantization (transform=1: of 8x8 DCT coefficients) + context-modelled range coding "
+      "prune + clip + b-bit quantization (transform=1: of DCT coefficients) + context-modelled range coding "
       "of feature maps (bits=0: lossless)",
       false,
       {
@@ -39,8 +41,8 @@ const CodecInfo& disc_info() {
           {"prune", "magnitudes below prune x clip value become exactly 0", 0, 0, 1, false},
           {"clip", "clip magnitudes at clip x RMS of the non-zero values; 0 = no clipping", 6, 0, 1000, false},
           {"speed", "1 = fast entropy stage (levels packed into bytes + zstd) instead of the range coder", 0, 0, 1, true},
-          {"transform", "1 = quantize the 8x8 DCT coefficients of each plane (needs bits >= 1, speed=0, prune=0)", 0,
-           0, 1, true},
+          {"transform", "1 = quantize the DCT coefficients of each plane's blocks (needs bits >= 1, speed=0, prune=0)",
+           0, 0, 1, true},
           {"hf", "transform=1: coefficient (u,v) step = step x (1 + hf x (u+v))", 1, 0, 8, false},
           {"chs", "per-plane steps: plane c uses step x 2^(e_c/2), e_c = round(2 chs log2(plane RMS / RMS)); "
                   "0 = one step (needs speed=0, transform=0 when > 0)", 0, 0, 1, false},
@@ -56,6 +58,9 @@ const CodecInfo& disc_info() {
           {"gain", "1 = energy gain: every plane's deviation from its decoded mean is scaled by one factor, "
                    "fitted so that the decoded energy matches the original's (1 byte; encoding then also "
                    "decodes; needs bits >= 1, speed=0)",
+           0, 0, 1, true},
+          {"tile", "transform=1: 1 = one DCT block per plane (a side over 32 split into equal tiles of at most 32), "
+                   "0 = 8x8 blocks",
            0, 0, 1, true},
       }};
   return info;
@@ -154,6 +159,10 @@ class DiscCodec final : public Codec {
   bool zero_centroid() const { return (static_cast<int>(params()[kCentroid]) & 2) && !transform() && !fast(); }
   int mean() const { return transform() || fast() ? 0 : static_cast<int>(params()[kMean]); }
   bool gain() const { return params()[kGain] != 0; }
+  TransformQuantizer transform_quantizer(const Quantizer& quantizer, const PlaneView& view) const {
+    return make_transform_quantizer(quantizer, params()[kHighFrequency],
+                                    transform_block_shape(view.height, view.width, params()[kTile] != 0));
+  }
 
   // The payload without energy gain, then, with gain=1, the gain fitted to what that payload
   // decodes to, inserted after the step (left out if it would make a value overflow).
@@ -204,8 +213,7 @@ class DiscCodec final : public Codec {
       const uint8_t flags = (quantizer.is_signed ? kSignedFlag : 0) | kWarmUpFlag;
       w.u8(flags);
       w.f32(quantizer.step);
-      DISC_RETURN_IF_ERROR(encode_transform(view, tensor.values(),
-                                            make_transform_quantizer(quantizer, params()[kHighFrequency]),
+      DISC_RETURN_IF_ERROR(encode_transform(view, tensor.values(), transform_quantizer(quantizer, view),
                                             adaptation(flags), &out));
       return out;
     }
@@ -305,8 +313,7 @@ class DiscCodec final : public Codec {
     DISC_ASSIGN_OR_RETURN(const auto body, r.bytes(r.remaining(), "body"));
     if (fast()) return decode_fast(body, quantizer, values);
     if (transform())
-      return decode_transform(body, view, make_transform_quantizer(quantizer, params()[kHighFrequency]),
-                              adaptation(flags), values);
+      return decode_transform(body, view, transform_quantizer(quantizer, view), adaptation(flags), values);
     std::vector<int16_t> levels(values.size());
     std::vector<int8_t> exponents(flags & kPlaneStepFlag ? view.planes : 0);
     std::vector<int8_t> corrections(flags & kMeanFlag ? view.planes : 0);
@@ -343,6 +350,7 @@ Result<std::unique_ptr<Codec>> make_disc(std::vector<float> params) {
     return Error("codec 'disc': diffuse > 0 needs bits >= 1, speed=0, transform=0 and chs=0");
   if (params[kGain] != 0 && (lossless || params[kSpeed] != 0))
     return Error("codec 'disc': gain=1 needs bits >= 1 and speed=0");
+  if (params[kTile] != 0 && params[kTransform] == 0) return Error("codec 'disc': tile=1 needs transform=1");
   return std::unique_ptr<Codec>(new DiscCodec(std::move(params)));
 }
 

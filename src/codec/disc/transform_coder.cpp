@@ -14,33 +14,33 @@
 namespace disc::codec_disc {
 namespace {
 
-// Symbols stay below 2 * (8 * 255 + 1) < 2^12 (a DC residual), so the encoder never reaches
-// 12 prefix ones; the decoder treats them as malformed.
-constexpr int kMaxPrefix = 12;
+// Symbols stay below 2 * (32 * 255 + 1) < 2^14 (a DC residual), so the encoder never reaches
+// 14 prefix ones; the decoder treats them as malformed.
+constexpr int kMaxPrefix = 14;
 // Neighbourhood buckets: min(6, bit_width(left count + up count)), counts of missing blocks 0.
 constexpr int kNeighbourhoods = 7;
-// Magnitude context bands by zig-zag index: 0 (DC), then bit_width(k) = 1..6.
+// Coefficient contexts are shared by position within the block scaled to 64 (the 8x8 zig-zag
+// index): k -> k * 64 / area. Magnitude bands: 0 (DC), then bit_width(scaled k) = 1..6.
+constexpr int kScaledPositions = 64;
 constexpr int kBands = 7;
 
 struct BlockContexts {
-  BitModel any[kNeighbourhoods];                         // coded count > 0
-  BitModel count[kNeighbourhoods][kBlockArea];           // count - 1, 6-bit tree (nodes 1..63)
-  BitModel significant[kNeighbourhoods][kBlockArea][2];  // level k != 0, by: level k-1 != 0
+  BitModel any[kNeighbourhoods];                                // coded count > 0
+  BitModel count[kNeighbourhoods][kMaxBlockArea];               // count - 1, binary tree (nodes 1..area-1)
+  BitModel significant[kNeighbourhoods][kScaledPositions][2];  // level k != 0, by: level k-1 != 0
   PrefixModels<kMaxPrefix> prefix[kBands][kNeighbourhoods];
   SuffixModels<kMaxPrefix> suffix;
   BitModel sign[2];  // by: k > 0
 };
 
-int band(int k) { return std::bit_width(static_cast<unsigned>(k)); }
-
 // Grid of blocks covering a plane.
 struct BlockGrid {
   size_t rows, columns;
-  explicit BlockGrid(const PlaneView& view)
-      : rows((view.height + kBlockSide - 1) / kBlockSide), columns((view.width + kBlockSide - 1) / kBlockSide) {}
+  BlockGrid(const PlaneView& view, BlockShape block)
+      : rows((view.height + block.height - 1) / block.height), columns((view.width + block.width - 1) / block.width) {}
 };
 
-// Codes the planes' blocks in raster order, kBlockArea levels per block in zig-zag order.
+// Codes the planes' blocks in raster order, block.area() levels per block in zig-zag order.
 // The encoder gets a block's levels from `block_levels(p, by, bx, levels)` before coding it,
 // the decoder hands them to it after decoding. Level 0 (DC) is sent as the difference to its
 // prediction from the left and up blocks' DC levels. Per block: the coded count n (1 + index
@@ -48,9 +48,13 @@ struct BlockGrid {
 // (implied 1 for k = n - 1), Exp-Golomb magnitude and sign of each non-zero symbol.
 // Returns false on malformed input.
 template <class Coder, class BlockLevels>
-bool code_blocks(Coder& coder, const PlaneView& view, int max_level, BlockLevels&& block_levels) {
+bool code_blocks(Coder& coder, const PlaneView& view, BlockShape block, int max_level, BlockLevels&& block_levels) {
   auto ctx = std::make_unique<BlockContexts>();
-  const BlockGrid grid(view);
+  const BlockGrid grid(view, block);
+  const int area = block.area();
+  const int count_bits = std::bit_width(static_cast<unsigned>(area - 1));  // 6 for 8x8
+  int scaled[kMaxBlockArea];
+  for (int k = 0; k < area; ++k) scaled[k] = k * kScaledPositions / area;
   // Per block column: count and DC level of the last block coded there. While coding block
   // (by, bx), entry bx is the block above and entry bx - 1 the block to the left.
   std::vector<int> up_count(grid.columns), up_dc(grid.columns);
@@ -69,29 +73,33 @@ bool code_blocks(Coder& coder, const PlaneView& view, int max_level, BlockLevels
         else if (by > 0)
           dc_prediction = up_dc[bx];
 
-        int levels[kBlockArea] = {};
+        int levels[kMaxBlockArea];
+        std::fill(levels, levels + area, 0);
         int count = 0;
         if constexpr (kIsEncoder<Coder>) {
           block_levels(p, by, bx, levels);
           levels[0] -= dc_prediction;
-          for (int k = 0; k < kBlockArea; ++k)
+          for (int k = 0; k < area; ++k)
             if (levels[k] != 0) count = k + 1;
         }
         if (coder.bit(ctx->any[hood], count > 0)) {
           unsigned node = 1;
-          for (int i = 5; i >= 0; --i) node = 2 * node + coder.bit(ctx->count[hood][node], ((count - 1) >> i) & 1);
-          count = static_cast<int>(node) - kBlockArea + 1;
+          for (int i = count_bits - 1; i >= 0; --i)
+            node = 2 * node + coder.bit(ctx->count[hood][node], ((count - 1) >> i) & 1);
+          count = static_cast<int>(node) - (1 << count_bits) + 1;
+          if (count > area) return false;
         } else {
           count = 0;
         }
         for (int k = 0; k < count; ++k) {
           const int previous_significant = k > 0 && levels[k - 1] != 0;
-          if (k + 1 < count && !coder.bit(ctx->significant[hood][k][previous_significant], levels[k] != 0)) {
+          if (k + 1 < count && !coder.bit(ctx->significant[hood][scaled[k]][previous_significant], levels[k] != 0)) {
             levels[k] = 0;
             continue;
           }
           const int bound = k == 0 ? 2 * max_level : max_level;
-          const int magnitude = code_exp_golomb(coder, ctx->prefix[band(k)][hood], ctx->suffix, std::abs(levels[k]));
+          const int band = std::bit_width(static_cast<unsigned>(scaled[k]));
+          const int magnitude = code_exp_golomb(coder, ctx->prefix[band][hood], ctx->suffix, std::abs(levels[k]));
           if (magnitude == 0 || magnitude > bound) return false;
           levels[k] = coder.bit(ctx->sign[k > 0], levels[k] < 0) ? -magnitude : magnitude;
         }
@@ -107,28 +115,31 @@ bool code_blocks(Coder& coder, const PlaneView& view, int max_level, BlockLevels
   return true;
 }
 
-// The samples of block (by, bx) of a plane, replicating the last row and column past the edge.
-Block gather_block(const float* plane, const PlaneView& view, size_t by, size_t bx, float low, float high) {
-  Block samples;
-  for (int y = 0; y < kBlockSide; ++y) {
-    const float* row = plane + std::min(by * kBlockSide + y, view.height - 1) * view.width;
-    for (int x = 0; x < kBlockSide; ++x)
-      samples[y * kBlockSide + x] = std::clamp(row[std::min(bx * kBlockSide + x, view.width - 1)], low, high);
+// The samples of block (by, bx) of a plane, clamped to [low, high], replicating the last row
+// and column past the edge.
+void gather_block(const float* plane, const PlaneView& view, BlockShape block, size_t by, size_t bx, float low,
+                  float high, float* samples) {
+  for (int y = 0; y < block.height; ++y) {
+    const float* row = plane + std::min(by * block.height + y, view.height - 1) * view.width;
+    for (int x = 0; x < block.width; ++x)
+      samples[y * block.width + x] = std::clamp(row[std::min(bx * block.width + x, view.width - 1)], low, high);
   }
-  return samples;
 }
 
 }  // namespace
 
-float TransformQuantizer::coefficient_step(int zigzag_index) const {
-  return step * (1.0f + hf * static_cast<float>(zigzag_frequency(zigzag_index)));
-}
-
-TransformQuantizer make_transform_quantizer(const Quantizer& quantizer, float hf) {
+TransformQuantizer make_transform_quantizer(const Quantizer& quantizer, float hf, BlockShape block) {
   TransformQuantizer t;
-  t.step = quantizer.step;
-  t.hf = hf;
-  t.max_level = kBlockSide * quantizer.max_level + 1;
+  t.block = block;
+  t.zigzag = zigzag_order(block);
+  t.steps.resize(t.zigzag.size());
+  for (size_t k = 0; k < t.zigzag.size(); ++k) {
+    const int v = t.zigzag[k] / block.width, u = t.zigzag[k] % block.width;
+    const float frequency = static_cast<float>(8 * u) / static_cast<float>(block.width) +
+                            static_cast<float>(8 * v) / static_cast<float>(block.height);
+    t.steps[k] = quantizer.step * (1.0f + hf * frequency);
+  }
+  t.max_level = std::max(block.height, block.width) * quantizer.max_level + 1;
   t.high = quantizer.value(quantizer.max_level);
   t.low = quantizer.is_signed ? -t.high : 0.0f;
   return t;
@@ -136,15 +147,17 @@ TransformQuantizer make_transform_quantizer(const Quantizer& quantizer, float hf
 
 Status encode_transform(const PlaneView& view, std::span<const float> values, const TransformQuantizer& quantizer,
                         Adaptation adaptation, std::vector<uint8_t>* out) {
-  float inverse_steps[kBlockArea];
-  for (int k = 0; k < kBlockArea; ++k) inverse_steps[k] = 1.0f / quantizer.coefficient_step(k);
+  const size_t area = quantizer.zigzag.size();
+  float inverse_steps[kMaxBlockArea], samples[kMaxBlockArea], coefficients[kMaxBlockArea];
+  for (size_t k = 0; k < area; ++k) inverse_steps[k] = 1.0f / quantizer.steps[k];
   RangeEncoder coder(out, adaptation);
-  const bool coded =
-      code_blocks(coder, view, quantizer.max_level, [&](size_t p, size_t by, size_t bx, int(&levels)[kBlockArea]) {
-        const float* plane = values.data() + p * view.plane_size();
-        const Block coefficients = forward_dct(gather_block(plane, view, by, bx, quantizer.low, quantizer.high));
-        for (int k = 0; k < kBlockArea; ++k) {
-          const float c = coefficients[kZigzag[k]];
+  const bool coded = code_blocks(
+      coder, view, quantizer.block, quantizer.max_level, [&](size_t p, size_t by, size_t bx, int* levels) {
+        gather_block(values.data() + p * view.plane_size(), view, quantizer.block, by, bx, quantizer.low,
+                     quantizer.high, samples);
+        forward_dct(quantizer.block, samples, coefficients);
+        for (size_t k = 0; k < area; ++k) {
+          const float c = coefficients[quantizer.zigzag[k]];
           const int magnitude = static_cast<int>(
               std::min(std::fabs(c) * inverse_steps[k] + 0.5f, static_cast<float>(quantizer.max_level)));
           levels[k] = c < 0 ? -magnitude : magnitude;
@@ -157,26 +170,28 @@ Status encode_transform(const PlaneView& view, std::span<const float> values, co
 
 Status decode_transform(std::span<const uint8_t> in, const PlaneView& view, const TransformQuantizer& quantizer,
                         Adaptation adaptation, std::span<float> values) {
-  float steps[kBlockArea];
-  for (int k = 0; k < kBlockArea; ++k) steps[k] = quantizer.coefficient_step(k);
+  const BlockShape block = quantizer.block;
+  const int area = block.area();
+  // A block with only a DC level is constant: DC / sqrt(area) (exactly DC / 8 at 8x8).
+  const float dc_scale = 1.0f / std::sqrt(static_cast<float>(area));
+  float samples[kMaxBlockArea], coefficients[kMaxBlockArea];
   RangeDecoder coder(in, adaptation);
-  const bool decoded =
-      code_blocks(coder, view, quantizer.max_level, [&](size_t p, size_t by, size_t bx, int(&levels)[kBlockArea]) {
-        Block samples;
-        if (std::all_of(levels + 1, levels + kBlockArea, [](int level) { return level == 0; })) {
-          samples.fill(static_cast<float>(levels[0]) * steps[0] / kBlockSide);  // DC basis: 1/8 everywhere
+  const bool decoded = code_blocks(
+      coder, view, block, quantizer.max_level, [&](size_t p, size_t by, size_t bx, const int* levels) {
+        if (std::all_of(levels + 1, levels + area, [](int level) { return level == 0; })) {
+          std::fill(samples, samples + area, static_cast<float>(levels[0]) * quantizer.steps[0] * dc_scale);
         } else {
-          Block coefficients{};
-          for (int k = 0; k < kBlockArea; ++k) coefficients[kZigzag[k]] = static_cast<float>(levels[k]) * steps[k];
-          samples = inverse_dct(coefficients);
+          std::fill(coefficients, coefficients + area, 0.0f);
+          for (int k = 0; k < area; ++k) coefficients[quantizer.zigzag[k]] = static_cast<float>(levels[k]) * quantizer.steps[k];
+          inverse_dct(block, coefficients, samples);
         }
         float* plane = values.data() + p * view.plane_size();
-        const size_t rows = std::min<size_t>(kBlockSide, view.height - by * kBlockSide);
-        const size_t columns = std::min<size_t>(kBlockSide, view.width - bx * kBlockSide);
+        const size_t rows = std::min<size_t>(block.height, view.height - by * block.height);
+        const size_t columns = std::min<size_t>(block.width, view.width - bx * block.width);
         for (size_t y = 0; y < rows; ++y)
           for (size_t x = 0; x < columns; ++x)
-            plane[(by * kBlockSide + y) * view.width + bx * kBlockSide + x] =
-                std::clamp(samples[y * kBlockSide + x], quantizer.low, quantizer.high);
+            plane[(by * block.height + y) * view.width + bx * block.width + x] =
+                std::clamp(samples[y * block.width + x], quantizer.low, quantizer.high);
       });
   if (!decoded)
     return coder.overran() ? Error("range-coded data ends early")

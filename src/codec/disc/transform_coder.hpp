@@ -1,12 +1,14 @@
-// Transform mode (transform=1): per plane, 8x8 blocks (edge blocks padded by replicating
-// the last row / column), orthonormal DCT-II, frequency-weighted uniform quantization, and
-// zig-zag coefficients coded with the adaptive range coder. Layout in doc/FORMAT.md.
+// Transform mode (transform=1): per plane, blocks of 8x8 or as large as the plane (tile=1;
+// edge blocks padded by replicating the last row / column), orthonormal DCT-II,
+// frequency-weighted uniform quantization, and zig-zag coefficients coded with the adaptive
+// range coder. Layout in doc/FORMAT.md.
 #pragma once
 
 #include <cstdint>
 #include <span>
 #include <vector>
 
+#include "codec/disc/block_dct.hpp"
 #include "codec/disc/quantizer.hpp"
 #include "codec/disc/range_coder.hpp"
 #include "disc/status.hpp"
@@ -15,17 +17,18 @@
 namespace disc::codec_disc {
 
 struct TransformQuantizer {
-  float step = 1;     // base step, finite and > 0
-  float hf = 0;       // coefficient of frequency u + v is quantized with step * (1 + hf * (u + v))
-  int max_level = 1;  // |coefficient level| bound: 8 * M + 1 (Parseval on the clamped block)
+  BlockShape block;
+  std::vector<uint16_t> zigzag;  // zigzag_order(block)
+  // steps[k]: step of the k-th zig-zag coefficient, step * (1 + hf * (8u / width + 8v / height)),
+  // so that hf weighs the same spatial frequency whatever the block's size (u + v at 8x8).
+  std::vector<float> steps;
+  int max_level = 1;  // |coefficient level| bound: max(height, width) * M + 1 (Parseval on the clamped block)
   float low = 0;      // samples are clamped to [low, high] before the DCT and after the inverse
   float high = 0;
-
-  float coefficient_step(int zigzag_index) const;
 };
 
 // From the element-wise quantizer's step, M and signedness: [low, high] = [-M·step or 0, M·step].
-TransformQuantizer make_transform_quantizer(const Quantizer& quantizer, float hf);
+TransformQuantizer make_transform_quantizer(const Quantizer& quantizer, float hf, BlockShape block);
 
 // `values` holds view.planes * view.plane_size() finite values. Levels are capped at
 // quantizer.max_level, so this fails only if that invariant breaks.
