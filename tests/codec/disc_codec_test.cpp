@@ -5,11 +5,13 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <limits>
 #include <map>
 #include <random>
 
 #include "codec/disc/block_dct.hpp"
+#include "codec/disc/exp_golomb.hpp"
 #include "codec/disc/quantizer.hpp"
 #include "codec/disc/range_coder.hpp"
 #include "codec/plane_fill.hpp"
@@ -835,7 +837,8 @@ TEST(DiscTransform, LargestLevelsAndDcSwingsRoundTrip) {
     EXPECT_LT(relative_mse(t, back), 1e-3) << spec;
   }
   expect_transform_error_bound(t, 8, 0, 0);
-  // tile=1: 32x32 tiles, DC levels at ±(32M + 1) and residuals near twice that (13 prefix ones).
+  // tile=1: 32x32 tiles, DC levels near ±32M and residuals near twice that (12 prefix ones; the
+  // encoder never writes 13, see TransformBodyAtTheLimitsOfTheSpec).
   const Tensor tiles = planes_from({1, 2, 64, 64}, [](size_t p, size_t y, size_t x) {
     return (y / 32 + x / 32 + p) % 2 ? 3.0f : -3.0f;
   });
@@ -844,6 +847,66 @@ TEST(DiscTransform, LargestLevelsAndDcSwingsRoundTrip) {
     EXPECT_LT(relative_mse(tiles, back), 1e-3) << spec;
   }
   expect_transform_error_bound(tiles, 8, 0, 0, 1);
+}
+
+// Transform bodies written bit by bit as doc/FORMAT.md specifies them, at limits the encoder
+// never reaches: a coded count above the block's area, and a DC residual of 2L (13 prefix ones).
+// Each model is used by at most one context here, except where noted, so fresh models stand in
+// for the decoder's.
+Bytes transform_payload(const std::function<void(codec_disc::RangeEncoder&)>& body) {
+  Bytes payload = {64};  // flags: unsigned, warm-up adaptation
+  const float step = 1.0f;
+  payload.resize(5);
+  std::memcpy(payload.data() + 1, &step, 4);
+  codec_disc::RangeEncoder coder(&payload, codec_disc::Adaptation::kWarmUp);
+  body(coder);
+  coder.finish();
+  return payload;
+}
+
+TEST(DiscTransform, TransformBodyAtTheLimitsOfTheSpec) {
+  using namespace codec_disc;
+  // A 1x3 plane with tile=1: one block, A = 3, count in c = 2 bits.
+  const auto count_then_last = [](unsigned count_minus_one) {
+    return transform_payload([count_minus_one](RangeEncoder& coder) {
+      BitModel any, count_1, count_2or3, significant_0, significant_21, prefix, sign;
+      coder.bit(any, 1);
+      coder.bit(count_1, (count_minus_one >> 1) & 1);
+      coder.bit(count_2or3, count_minus_one & 1);
+      if (count_minus_one + 1 > 3) return;
+      coder.bit(significant_0, 0);   // k = 0, q = 0
+      coder.bit(significant_21, 0);  // k = 1, q = 21
+      coder.bit(prefix, 0);          // k = 2 (the last, non-zero): magnitude 1
+      coder.bit(sign, 0);
+    });
+  };
+  const auto c = codec("disc:transform=1,bits=8,clip=0,hf=0,tile=1");
+  const Shape row = {1, 1, 1, 3};
+  auto three = c->decode_payload(count_then_last(2), row);
+  ASSERT_TRUE(three.ok()) << three.error().message();
+  EXPECT_GT(three->values()[0], 0.0f);  // the one non-zero level is the highest frequency
+  const auto four = c->decode_payload(count_then_last(3), row);
+  ASSERT_FALSE(four.ok());
+  EXPECT_NE(four.error().message().find("malformed"), std::string::npos) << four.error().message();
+
+  // A 1x64 plane: two 1x32 blocks (A = 32, c = 5, L = 32 * 255 + 1 = 8161). DC levels -L, then
+  // +L predicted from -L: residual 2L = 16322, 13 prefix ones, which a valid stream may hold.
+  const Bytes extreme = transform_payload([](RangeEncoder& coder) {
+    PrefixModels<14> prefix_hood0{}, prefix_hood1{};
+    SuffixModels<14> suffix{};  // shared by both blocks (different suffix lengths)
+    BitModel sign;              // shared: both DCs use sign[0]
+    for (int block = 0; block < 2; ++block) {
+      BitModel any, count[5];
+      coder.bit(any, 1);
+      for (BitModel& node : count) coder.bit(node, 0);  // n = 1
+      const int residual = block == 0 ? -8161 : 16322;
+      code_exp_golomb(coder, block == 0 ? prefix_hood0 : prefix_hood1, suffix, std::abs(residual));
+      coder.bit(sign, residual < 0);
+    }
+  });
+  auto decoded = c->decode_payload(extreme, {1, 1, 1, 64});
+  ASSERT_TRUE(decoded.ok()) << decoded.error().message();
+  for (size_t i = 0; i < 64; ++i) ASSERT_EQ(decoded->values()[i], i < 32 ? 0.0f : 255.0f) << i;  // clamped to [0, M]
 }
 
 TEST(DiscTransform, WholePlaneBlocksCostLessOnSmallPlanes) {
@@ -859,7 +922,7 @@ TEST(DiscTransform, WholePlaneBlocksCostLessOnSmallPlanes) {
   }
 }
 
-TEST(DiscTransform, ConstantAndAllZeroTensorsAreExact) {
+TEST(DiscTransform, ConstantAndAllZeroTensorsRoundTrip) {
   for (const Shape& shape : std::vector<Shape>{{1, 2, 3, 3}, {1, 1, 8, 8}, {1, 2, 11, 17}, {5}}) {
     for (const float value : {-2.5f, 0.75f}) {
       Tensor constant(shape);
@@ -868,9 +931,16 @@ TEST(DiscTransform, ConstantAndAllZeroTensorsAreExact) {
         const Tensor back = round_trip(constant, *codec(spec));
         for (float v : back.values()) ASSERT_FLOAT_EQ(v, value) << spec << " " << shape_to_string(shape);
       }
+      // Whole-plane blocks: the DC level of a constant block of area A is value * sqrt(A) / step,
+      // rounded, so the plane decodes within step / (2 sqrt(A)) of the value (doc/CODEC.md,
+      // "Whole-plane blocks"); here step = |value| / M with M = 31 (bits=6, signed) or 63.
+      const Tensor back = round_trip(constant, *codec("disc:transform=1,bits=6,tile=1"));
+      for (float v : back.values()) ASSERT_NEAR(v, value, std::fabs(value) / 31 / 2) << shape_to_string(shape);
     }
-    const Tensor back = round_trip(Tensor(shape), *codec("disc:transform=1"));
-    EXPECT_TRUE(std::all_of(back.values().begin(), back.values().end(), [](float v) { return v == 0; }));
+    for (const char* spec : {"disc:transform=1", "disc:transform=1,tile=1"}) {
+      const Tensor back = round_trip(Tensor(shape), *codec(spec));
+      EXPECT_TRUE(std::all_of(back.values().begin(), back.values().end(), [](float v) { return v == 0; })) << spec;
+    }
   }
 }
 
@@ -972,7 +1042,8 @@ TEST(DiscRobustness, DamagedPayloadsNeverCrash) {
                            "disc:bits=2,clip=3,centroid=1", "disc:bits=3,chs=1", "disc:bits=8,clip=0,chs=0.5,centroid=1",
                            "disc:bits=3,centroid=1,speed=1", "disc:bits=2,clip=3,mean=1",
                            "disc:bits=2,clip=4,centroid=3,chs=0.5,mean=1", "disc:transform=1,gain=1",
-                           "disc:bits=2,clip=3,centroid=3,mean=1,gain=1"}) {
+                           "disc:bits=2,clip=3,centroid=3,mean=1,gain=1", "disc:transform=1,tile=1",
+                           "disc:transform=1,bits=8,clip=0,hf=0,tile=1", "disc:transform=1,bits=5,hf=2,gain=1,tile=1"}) {
     const auto c = codec(spec);
     for (const Tensor* t : {&sparse, &dense}) {
       const Bytes payload = c->encode_payload(*t).value();
@@ -995,9 +1066,21 @@ TEST(DiscRobustness, DamagedPayloadsNeverCrash) {
   }
 }
 
+// Finite values whose DCT overflows fp32 (a constant block's DC is its value times sqrt(area))
+// are an encoding error, not undefined behaviour.
+TEST(DiscRobustness, TransformOfValuesNearTheLargestFloatIsAnError) {
+  Tensor t({1, 1, 32, 32});
+  std::fill(t.values().begin(), t.values().end(), 3e38f);
+  for (const char* spec : {"disc:transform=1,clip=0", "disc:transform=1,clip=0,tile=1"}) {
+    const auto r = codec(spec)->encode_payload(t);
+    ASSERT_FALSE(r.ok()) << spec;
+    EXPECT_NE(r.error().message().find("overflows fp32"), std::string::npos) << r.error().message();
+  }
+}
+
 TEST(DiscRobustness, RejectsBadSideInformation) {
-  for (const char* spec : {"disc", "disc:transform=1", "disc:chs=1,centroid=1", "disc:speed=1,centroid=1",
-                           "disc:mean=1", "disc:chs=1,mean=1,centroid=1"}) {
+  for (const char* spec : {"disc", "disc:transform=1", "disc:transform=1,tile=1", "disc:chs=1,centroid=1",
+                           "disc:speed=1,centroid=1", "disc:mean=1", "disc:chs=1,mean=1,centroid=1"}) {
     const auto c = codec(spec);
     const Tensor t = dense_signed_map({1, 2, 4, 4}, 40);
     Bytes payload = c->encode_payload(t).value();

@@ -20,7 +20,8 @@ constexpr int kMaxPrefix = 14;
 // Neighbourhood buckets: min(6, bit_width(left count + up count)), counts of missing blocks 0.
 constexpr int kNeighbourhoods = 7;
 // Coefficient contexts are shared by position within the block scaled to 64 (the 8x8 zig-zag
-// index): k -> k * 64 / area. Magnitude bands: 0 (DC), then bit_width(scaled k) = 1..6.
+// index): k -> k * 64 / area. Magnitude bands: bit_width(scaled k), 0..6 (0: the DC, and with
+// more than 64 coefficients every k < area / 64).
 constexpr int kScaledPositions = 64;
 constexpr int kBands = 7;
 
@@ -151,6 +152,7 @@ Status encode_transform(const PlaneView& view, std::span<const float> values, co
   float inverse_steps[kMaxBlockArea], samples[kMaxBlockArea], coefficients[kMaxBlockArea];
   for (size_t k = 0; k < area; ++k) inverse_steps[k] = 1.0f / quantizer.steps[k];
   RangeEncoder coder(out, adaptation);
+  bool finite = true;
   const bool coded = code_blocks(
       coder, view, quantizer.block, quantizer.max_level, [&](size_t p, size_t by, size_t bx, int* levels) {
         gather_block(values.data() + p * view.plane_size(), view, quantizer.block, by, bx, quantizer.low,
@@ -158,11 +160,15 @@ Status encode_transform(const PlaneView& view, std::span<const float> values, co
         forward_dct(quantizer.block, samples, coefficients);
         for (size_t k = 0; k < area; ++k) {
           const float c = coefficients[quantizer.zigzag[k]];
-          const int magnitude = static_cast<int>(
-              std::min(std::fabs(c) * inverse_steps[k] + 0.5f, static_cast<float>(quantizer.max_level)));
+          finite = finite && std::isfinite(c);
+          const int magnitude = std::isfinite(c) ? static_cast<int>(std::min(
+                                                       std::fabs(c) * inverse_steps[k] + 0.5f,
+                                                       static_cast<float>(quantizer.max_level)))
+                                                 : 0;
           levels[k] = c < 0 ? -magnitude : magnitude;
         }
       });
+  if (!finite) return Error("values too large for transform=1: a block's DCT overflows fp32");
   if (!coded) return Error("transform level exceeds " + std::to_string(quantizer.max_level));
   coder.finish();
   return Status();

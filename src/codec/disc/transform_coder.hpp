@@ -30,8 +30,9 @@ struct TransformQuantizer {
 // From the element-wise quantizer's step, M and signedness: [low, high] = [-M·step or 0, M·step].
 TransformQuantizer make_transform_quantizer(const Quantizer& quantizer, float hf, BlockShape block);
 
-// `values` holds view.planes * view.plane_size() finite values. Levels are capped at
-// quantizer.max_level, so this fails only if that invariant breaks.
+// `values` holds view.planes * view.plane_size() finite values. Fails if a block's DCT
+// overflows fp32 (values within a factor 32 of the largest float); levels are capped at
+// quantizer.max_level, so the coder itself cannot fail.
 Status encode_transform(const PlaneView& view, std::span<const float> values, const TransformQuantizer& quantizer,
                         Adaptation adaptation, std::vector<uint8_t>* out);
 
