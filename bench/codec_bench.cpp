@@ -41,10 +41,11 @@ std::vector<FeatureMap> load_maps() {
 }
 
 // Each codec at its defaults, and at speed=1 / transform=1 if it has such a parameter; and
-// disc at the end-to-end benchmark's setting (range-coded path, doc/RESULTS.md) and in the
-// transform mode with the energy gain (whose encoder decodes its own payload).
+// disc at the end-to-end benchmark's setting (range-coded path, doc/RESULTS.md), in the
+// transform mode with the energy gain (whose encoder decodes its own payload) and with
+// whole-plane blocks (transforms up to 32 points instead of 8).
 std::vector<std::string> codec_specs() {
-  std::vector<std::string> specs = {"disc:bits=3,clip=3", "disc:transform=1,gain=1"};
+  std::vector<std::string> specs = {"disc:bits=3,clip=3", "disc:transform=1,gain=1", "disc:transform=1,tile=1"};
   for (const disc::CodecInfo& info : disc::codec_list()) {
     specs.push_back(info.name);
     for (const disc::ParamInfo& p : info.params)
