@@ -49,34 +49,43 @@ std::vector<uint16_t> zigzag_order(BlockShape shape) {
   return order;
 }
 
-void forward_dct(BlockShape shape, const float* samples, float* out) {
-  const int h = shape.height, w = shape.width;
-  const auto& cw = basis(w);
-  const auto& ch = basis(h);
-  float rows[kMaxBlockArea];
+namespace {
+
+// out = B_h · in · B_wᵀ (forward) or B_hᵀ · in · B_w (inverse), rows first, in f32: each
+// output starts at +0 and adds its terms in increasing index (doc/FORMAT.md, Transform body).
+// kSide > 0 fixes both sides at compile time (the 8x8 blocks, so that the loops unroll).
+template <bool kInverse, int kSide>
+void separable_dct(BlockShape shape, const float* in, float* out) {
+  const int h = kSide > 0 ? kSide : shape.height, w = kSide > 0 ? kSide : shape.width;
+  const std::vector<float>& bw = basis(w);
+  const std::vector<float>& bh = basis(h);
+  // Entry (j, i) of the n-point matrix this direction applies.
+  const auto entry = [](const std::vector<float>& b, int n, int j, int i) { return kInverse ? b[i * n + j] : b[j * n + i]; };
+  // Both passes accumulate in local arrays: stores through `out` could alias the basis and
+  // would keep the compiler from holding it in registers.
+  constexpr int kArea = kSide > 0 ? kSide * kSide : kMaxBlockArea;
+  float rows[kArea], result[kArea];
   std::fill(rows, rows + h * w, 0.0f);
-  for (int y = 0; y < h; ++y)
-    for (int u = 0; u < w; ++u)
-      for (int x = 0; x < w; ++x) rows[y * w + u] += cw[u * w + x] * samples[y * w + x];
-  std::fill(out, out + h * w, 0.0f);
-  for (int v = 0; v < h; ++v)
-    for (int y = 0; y < h; ++y)
-      for (int u = 0; u < w; ++u) out[v * w + u] += ch[v * h + y] * rows[y * w + u];
+  for (int r = 0; r < h; ++r)
+    for (int j = 0; j < w; ++j)
+      for (int i = 0; i < w; ++i) rows[r * w + j] += entry(bw, w, j, i) * in[r * w + i];
+  std::fill(result, result + h * w, 0.0f);
+  for (int j = 0; j < h; ++j)
+    for (int i = 0; i < h; ++i)
+      for (int c = 0; c < w; ++c) result[j * w + c] += entry(bh, h, j, i) * rows[i * w + c];
+  std::copy(result, result + h * w, out);
 }
 
-void inverse_dct(BlockShape shape, const float* coefficients, float* out) {
-  const int h = shape.height, w = shape.width;
-  const auto& cw = basis(w);
-  const auto& ch = basis(h);
-  float rows[kMaxBlockArea];
-  std::fill(rows, rows + h * w, 0.0f);
-  for (int v = 0; v < h; ++v)
-    for (int x = 0; x < w; ++x)
-      for (int u = 0; u < w; ++u) rows[v * w + x] += cw[u * w + x] * coefficients[v * w + u];
-  std::fill(out, out + h * w, 0.0f);
-  for (int y = 0; y < h; ++y)
-    for (int v = 0; v < h; ++v)
-      for (int x = 0; x < w; ++x) out[y * w + x] += ch[v * h + y] * rows[v * w + x];
+}  // namespace
+
+void forward_dct(BlockShape shape, const float* samples, float* coefficients) {
+  if (shape == BlockShape{8, 8}) return separable_dct<false, 8>(shape, samples, coefficients);
+  separable_dct<false, 0>(shape, samples, coefficients);
+}
+
+void inverse_dct(BlockShape shape, const float* coefficients, float* samples) {
+  if (shape == BlockShape{8, 8}) return separable_dct<true, 8>(shape, coefficients, samples);
+  separable_dct<true, 0>(shape, coefficients, samples);
 }
 
 }  // namespace disc::codec_disc
