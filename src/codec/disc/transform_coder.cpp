@@ -187,7 +187,7 @@ Status decode_transform(std::span<const uint8_t> in, const PlaneView& view, cons
         if (std::all_of(levels + 1, levels + area, [](int level) { return level == 0; })) {
           std::fill(samples, samples + area, static_cast<float>(levels[0]) * quantizer.steps[0] * dc_scale);
         } else {
-          std::fill(coefficients, coefficients + area, 0.0f);
+          // The zig-zag order is a permutation of the block: every coefficient is written once.
           for (int k = 0; k < area; ++k) coefficients[quantizer.zigzag[k]] = static_cast<float>(levels[k]) * quantizer.steps[k];
           inverse_dct(block, coefficients, samples);
         }
