@@ -119,7 +119,7 @@ const CommandRegistration calibrate_command{{
     [](CLI::App& app) -> std::function<int()> {
       struct Opts {
         ModelOptions model;
-        std::string cut, codecs = "disc", images = "100";
+        std::string cut, codecs = "disc", images = "100", estimates;
         size_t verify = 0;
         double budget = 1.0;
         int threads = 2;
@@ -138,6 +138,8 @@ const CommandRegistration calibrate_command{{
                      "then measure the chosen setting's top-1 loss on the first N labelled images of the data set "
                      "(disjoint from a count of calibration images; keep a folder of your own disjoint too)")
           ->capture_default_str();
+      app.add_option("--estimates", o->estimates,
+                     "write every setting's label-free estimate on the calibration images to this CSV file");
       app.add_option("--threads", o->threads, "worker threads")->capture_default_str();
       return [o] {
         auto loaded = o->model.load();
@@ -184,18 +186,26 @@ const CommandRegistration calibrate_command{{
         options.progress = progress_printer();
         auto calibration_report = evaluate(model, calibration_images, options);
         if (!calibration_report.ok()) return fail(calibration_report.error());
+        if (!o->estimates.empty())
+          if (auto s = write_calibration_estimates(calibration_report->rows, o->budget, o->estimates); !s.ok())
+            return fail(s);
         auto choice = choose_calibrated(calibration_report->rows, o->budget);
         if (!choice.ok()) return fail(choice.error());
         const EvalRow& c = choice->calibration_row;
         std::cout << fmt::format(
             "chosen     {}\nexpected   {:.1f}x ({:.3f} bits/element, {:.0f} bytes per image)\n"
             "calibrated on {} (labels unused): estimated top-1 loss {:.2f} ± {:.2f} pp, agreement "
-            "{:.4f} with the uncompressed model ({} of {} settings met the {:.2f} pp budget)\n",
+            "{:.4f} with the uncompressed model ({} of {} settings met the {:.2f} pp budget)\n"
+            "softmax temperature of the estimate: {}\n",
             choice->chosen.to_string(), c.ratio, c.bits_per_element, c.mean_bytes,
             own_folder ? fmt::format("the {} images of {}", options.images, o->images)
                        : fmt::format("images {}..{}", options.first_image, total - 1),
             c.estimated_loss_pp, c.estimated_loss_se_pp, c.agreement, choice->candidates.size(),
-            calibration_report->rows.size(), o->budget);
+            calibration_report->rows.size(), o->budget,
+            c.estimate_temperature_fitted
+                ? fmt::format("{:.2f} (where flips and the drop in confidence estimate the same loss)",
+                              c.estimate_temperature)
+                : "1 (the model's own; flips and the drop in confidence agree at no temperature in 1/8..16)");
         if (o->verify == 0) return 0;
         options.settings = {choice->chosen};
         options.first_image = 0;

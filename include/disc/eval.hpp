@@ -56,11 +56,16 @@ struct EvalRow {
   double agreement = 0;       // fraction of images whose top-1 equals the reference top-1
   double mean_kl = 0;         // mean KL(reference softmax || compressed softmax), nats
   // Label-free estimate of top1_loss_pp: over images whose top-1 changed from r to c, the
-  // mean of p_ref(r) - p_ref(c) (reference softmax taken as the chance each class is right),
-  // in percentage points, and the standard error of the realized loss on these images
-  // (each flip is +1 with probability p_ref(r), -1 with p_ref(c), else 0).
+  // mean of p_ref(r) - p_ref(c) (the reference softmax at estimate_temperature, taken as the
+  // chance each class is right), in percentage points, and the standard error of the realized
+  // loss on these images (each flip is +1 with probability p_ref(r), -1 with p_ref(c), else 0).
+  // The temperature is the setting's own: the one at which this estimate and the mean drop in
+  // top-1 probability (max p_ref - max p_compressed) agree (doc/EVAL.md, "The estimate"); 1,
+  // the model's own softmax, and not fitted when they agree at no temperature in 1/8..16.
   double estimated_loss_pp = 0;
   double estimated_loss_se_pp = 0;
+  double estimate_temperature = 1;
+  bool estimate_temperature_fitted = false;
   double encode_ms = 0;       // mean per image
   double decode_ms = 0;
 };
@@ -91,11 +96,18 @@ Status write_eval_report(const EvalReport& report, const std::string& dir);
 // Label-free choice of settings for one cut: the highest-ratio setting whose estimated
 // top-1 loss on the calibration images, plus one standard error, is within the budget.
 // Labels are never read.
+bool within_calibration_budget(const EvalRow& row, double budget_pp);
 struct Calibration {
   CodecSpec chosen;
   EvalRow calibration_row;   // measured on the calibration images (labels unused)
   std::vector<EvalRow> candidates;
 };
 Result<Calibration> choose_calibrated(const std::vector<EvalRow>& calibration_rows, double budget_pp);
+
+// Writes the label-free columns of calibration rows as CSV (setting, ratio, bits per element,
+// agreement, estimated loss, its standard error, the estimate's temperature, and whether the
+// setting is within the budget); nothing that needs a label.
+Status write_calibration_estimates(const std::vector<EvalRow>& calibration_rows, double budget_pp,
+                                   const std::string& path);
 
 }  // namespace disc

@@ -145,11 +145,13 @@ class Evaluation {
     };
     std::vector<Tensor> features(images_.size());
     std::vector<Outcome> reference(images_.size());
+    std::vector<ReferenceLogits> reference_logits(images_.size());
     DISC_RETURN_IF_ERROR(for_each_image("features " + cut.tensor, [&](size_t w, size_t i) -> Status {
       DISC_RETURN_IF_ERROR(ensure(w));
       DISC_ASSIGN_OR_RETURN(features[i], nets[w].head->run(inputs_[i]));
       DISC_ASSIGN_OR_RETURN(Tensor logits, nets[w].tail->run(features[i]));
       reference[i] = score(logits, images_[i].label, model_.label_offset);
+      reference_logits[i] = ReferenceLogits(logits.values());
       return Status();
     }));
     size_t ref_top1 = 0, ref_top5 = 0;
@@ -165,7 +167,7 @@ class Evaluation {
         bool top1 = false, top5 = false, agree = false;
       };
       std::vector<PerImage> per(images_.size());
-      std::vector<ImageLoss> image_loss(images_.size());
+      std::vector<ImageEvidence> image_evidence(images_.size());
       const std::string spec = codec->spec().to_string();
       DISC_RETURN_IF_ERROR(for_each_image(cut.tensor + " " + spec, [&](size_t w, size_t i) -> Status {
         DISC_RETURN_IF_ERROR(ensure(w));
@@ -187,7 +189,7 @@ class Evaluation {
         per[i].top5 = o.top5_correct;
         per[i].agree = o.top1 == reference[i].top1;
         per[i].kl = kl_divergence(reference[i].probabilities, o.probabilities);
-        image_loss[i] = image_top1_loss(reference[i].probabilities, reference[i].top1, o.top1);
+        image_evidence[i] = reference_logits[i].compare(logits.values());
         return Status();
       }));
       EvalRow row;
@@ -215,9 +217,11 @@ class Evaluation {
       row.top1_loss_pp = 100.0 * (static_cast<double>(ref_top1) - static_cast<double>(top1)) / n;
       row.top5_loss_pp = 100.0 * (static_cast<double>(ref_top5) - static_cast<double>(top5)) / n;
       row.agreement = agree / n;
-      const LossEstimate estimate = estimate_top1_loss(image_loss);
+      const LossEstimate estimate = estimate_top1_loss(sum_evidence(image_evidence));
       row.estimated_loss_pp = estimate.mean_pp;
       row.estimated_loss_se_pp = estimate.standard_error_pp;
+      row.estimate_temperature = estimate.temperature;
+      row.estimate_temperature_fitted = estimate.temperature_fitted;
       report_.rows.push_back(std::move(row));
     }
     return Status();

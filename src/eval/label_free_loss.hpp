@@ -1,30 +1,72 @@
-// Label-free estimate of a codec setting's top-1 loss, from the uncompressed model's softmax.
+// Label-free estimate of a codec setting's top-1 loss, from the logits of the uncompressed
+// and the compressed model on the same images (doc/EVAL.md, "The estimate").
 #pragma once
 
+#include <array>
 #include <span>
+#include <vector>
 
 namespace disc {
 
-// One image's part of the estimate. The reference softmax is read as the probability that
-// each class is the right one, so an image whose top-1 moves from class r to class c loses
-// p(r) - p(c) correct answers in expectation; its realized loss is +1 (r was right, with
-// probability p(r)), -1 (c is right, p(c)) or 0, hence variance p(r) + p(c) - (p(r) - p(c))^2.
-// An image whose top-1 is unchanged contributes 0 to both.
-struct ImageLoss {
-  double expected = 0;
-  double variance = 0;
-};
-ImageLoss image_top1_loss(std::span<const double> reference_probabilities, int reference_top1, int top1);
+// The softmax is read at the temperatures T_k = 2^((k - 18) / 6), k = 0..42: 1/8 to 16 in
+// steps of 2^(1/6). Index 18 is the model's own softmax (T = 1).
+inline constexpr int kTemperatureCount = 43;
+inline constexpr int kUnitTemperature = 18;
+double temperature_at(double index);
 
+// Two estimates of one image's loss, at every temperature. With p = softmax(reference
+// logits / T), q = softmax(compressed logits / T), r and c their top-1 classes:
+//   flip_loss       = p(r) - p(c) if c != r, else 0. If p were the probability that each class
+//                     is right, an image that moves from r to c loses p(r) - p(c) correct
+//                     answers in expectation.
+//   flip_variance   = p(r) + p(c) - (p(r) - p(c))^2 if c != r, else 0: the variance of that
+//                     image's realized loss (+1 with p(r), -1 with p(c), else 0).
+//   confidence_drop = max p - max q. If both softmaxes were the probability that their top-1
+//                     is right, its mean would be the loss as well.
+struct ImageEvidence {
+  bool flipped = false;  // c != r
+  std::array<double, kTemperatureCount> flip_loss{};
+  std::array<double, kTemperatureCount> flip_variance{};
+  std::array<double, kTemperatureCount> confidence_drop{};
+};
+
+// The reference output of one image, with its softmax normalizers at every temperature.
+class ReferenceLogits {
+ public:
+  ReferenceLogits() = default;
+  explicit ReferenceLogits(std::span<const float> logits);
+  int top1() const { return top1_; }
+  // Requires as many compressed logits as reference logits.
+  ImageEvidence compare(std::span<const float> compressed_logits) const;
+
+ private:
+  std::vector<float> logits_;
+  int top1_ = 0;
+  std::array<double, kTemperatureCount> top1_probability_{};
+};
+
+// One setting's evidence: the images' sums.
+struct SettingEvidence {
+  size_t images = 0;
+  size_t flips = 0;
+  ImageEvidence sum;  // sum.flipped unused
+};
+SettingEvidence sum_evidence(std::span<const ImageEvidence> images);
+
+// One setting's estimate, at the temperature where its two estimates agree.
 struct LossEstimate {
-  double mean_pp = 0;            // mean expected loss over the images, percentage points
+  double mean_pp = 0;            // mean flip loss over the images, percentage points
   double standard_error_pp = 0;  // spread of the loss these images would realize with labels
+  // Where the flip loss and the confidence drop, summed over the images, are equal (linear in
+  // log T between grid points); the crossing nearest T = 1 when there are several, clamped to
+  // 1/4..4. Not fitted (1, the model's own softmax) when the setting flips more than
+  // kMaxFittedFlips of the images, or the two never cross in 1/8..16 (both zero everywhere,
+  // or one above the other at every temperature).
+  double temperature = 1;
+  bool temperature_fitted = false;
 };
-
-// The mean of the images' expected losses and the standard error of their realized mean
-// (sqrt of the summed variances, over n): the spread of what a labelled set of this size would
-// measure around the estimate, not the sampling error of the estimate itself (doc/EVAL.md
-// says why the margin is this one). No images: 0 ± 100 pp.
-LossEstimate estimate_top1_loss(std::span<const ImageLoss> images);
+// No images: 0 ± 100 pp.
+inline constexpr double kMaxFittedFlips = 0.15;
+LossEstimate estimate_top1_loss(const SettingEvidence& setting);
 
 }  // namespace disc

@@ -31,14 +31,32 @@ Status write_text(const std::filesystem::path& path, const std::string& text) {
 std::string rows_csv(const std::vector<EvalRow>& rows) {
   std::string s =
       "cut,cut_position,shape,codec,codec_name,mean_bytes,ratio,bits_per_element,top1,top5,top1_loss_pp,"
-      "top5_loss_pp,agreement,mean_kl,estimated_loss_pp,estimated_loss_se_pp,encode_ms,decode_ms\n";
+      "top5_loss_pp,agreement,mean_kl,estimated_loss_pp,estimated_loss_se_pp,encode_ms,decode_ms,estimate_temperature,estimate_temperature_fitted\n";
   for (const EvalRow& r : rows)
-    s += fmt::format("{},{},{},{},{},{:.1f},{:.3f},{:.5f},{:.5f},{:.5f},{:.3f},{:.3f},{:.5f},{:.6f},{:.4f},{:.4f},{:.4f},{:.4f}\n",
+    s += fmt::format("{},{},{},{},{},{:.1f},{:.3f},{:.5f},{:.5f},{:.5f},{:.3f},{:.3f},{:.5f},{:.6f},{:.4f},{:.4f},{:.4f},{:.4f},{:.4f},{:d}\n",
                      csv_quote(r.cut), r.cut_position, shape_to_string(r.shape), csv_quote(r.codec), r.codec_name,
                      r.mean_bytes, r.ratio, r.bits_per_element, r.top1, r.top5, r.top1_loss_pp, r.top5_loss_pp,
-                     r.agreement, r.mean_kl, r.estimated_loss_pp, r.estimated_loss_se_pp, r.encode_ms, r.decode_ms);
+                     r.agreement, r.mean_kl, r.estimated_loss_pp, r.estimated_loss_se_pp, r.encode_ms, r.decode_ms,
+                     r.estimate_temperature, static_cast<int>(r.estimate_temperature_fitted));
   return s;
 }
+
+}  // namespace
+
+Status write_calibration_estimates(const std::vector<EvalRow>& calibration_rows, double budget_pp,
+                                   const std::string& path) {
+  std::string s =
+      "cut,codec,ratio,bits_per_element,agreement,estimated_loss_pp,estimated_loss_se_pp,estimate_temperature,"
+      "estimate_temperature_fitted,within_budget\n";
+  for (const EvalRow& r : calibration_rows)
+    s += fmt::format("{},{},{:.3f},{:.5f},{:.5f},{:.4f},{:.4f},{:.4f},{:d},{:d}\n", csv_quote(r.cut),
+                     csv_quote(r.codec), r.ratio, r.bits_per_element, r.agreement, r.estimated_loss_pp,
+                     r.estimated_loss_se_pp, r.estimate_temperature, static_cast<int>(r.estimate_temperature_fitted),
+                     static_cast<int>(within_calibration_budget(r, budget_pp)));
+  return write_text(path, s);
+}
+
+namespace {
 
 nlohmann::json report_json(const EvalReport& report) {
   nlohmann::json rows = nlohmann::json::array();
@@ -58,6 +76,8 @@ nlohmann::json report_json(const EvalReport& report) {
                     {"mean_kl", r.mean_kl},
                     {"estimated_loss_pp", r.estimated_loss_pp},
                     {"estimated_loss_se_pp", r.estimated_loss_se_pp},
+                    {"estimate_temperature", r.estimate_temperature},
+                    {"estimate_temperature_fitted", r.estimate_temperature_fitted},
                     {"encode_ms", r.encode_ms},
                     {"decode_ms", r.decode_ms}});
   return {{"model", report.model},

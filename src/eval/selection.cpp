@@ -62,12 +62,16 @@ std::vector<EvalRow> best_within_budget(const std::vector<EvalRow>& rows, double
   return best;
 }
 
+bool within_calibration_budget(const EvalRow& row, double budget_pp) {
+  return row.estimated_loss_pp + row.estimated_loss_se_pp <= budget_pp;
+}
+
 Result<Calibration> choose_calibrated(const std::vector<EvalRow>& calibration_rows, double budget_pp) {
   if (calibration_rows.empty()) return Error("calibration evaluated no settings");
   Calibration c;
   const EvalRow* winner = nullptr;
   for (const EvalRow& r : calibration_rows) {
-    if (r.estimated_loss_pp + r.estimated_loss_se_pp > budget_pp) continue;
+    if (!within_calibration_budget(r, budget_pp)) continue;
     c.candidates.push_back(r);
     // Highest ratio; ties go to the higher agreement.
     if (!winner || r.ratio > winner->ratio || (r.ratio == winner->ratio && r.agreement > winner->agreement))

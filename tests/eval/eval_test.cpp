@@ -8,7 +8,6 @@
 #include "disc/chunks.hpp"
 #include "disc/eval.hpp"
 #include "disc/model.hpp"
-#include "eval/label_free_loss.hpp"
 
 namespace disc {
 namespace {
@@ -134,6 +133,19 @@ TEST_F(EvalTest, CalibrationMeetsTheBudgetOnItsOwnImages) {
         EXPECT_GT(r.estimated_loss_pp + r.estimated_loss_se_pp, budget) << r.codec;
       }
     EXPECT_FALSE(choose_calibrated(one_cut, -1.0).ok());
+    // On these 200 JPEG'd images resnet20 is far more confident (0.93 on average) than
+    // accurate (0.82): at the middle cut, where a setting's flips and confidence drop agree,
+    // they agree on a softer softmax. (At the first ReLU, JPEG's compressed outputs stay as
+    // confident as the reference's and the two agree at no temperature.)
+    if (cut == cuts_->back()) {
+      size_t fitted = 0;
+      for (const EvalRow& r : one_cut) {
+        if (!r.estimate_temperature_fitted) continue;
+        ++fitted;
+        EXPECT_GT(r.estimate_temperature, 1.5) << r.codec;
+      }
+      EXPECT_GE(fitted, one_cut.size() / 2);
+    }
   }
 }
 
@@ -156,29 +168,6 @@ TEST(EvalSelection, ParetoFrontAndBudget) {
   ASSERT_EQ(best.size(), 2u);
   EXPECT_EQ(best[0].ratio, 20);
   EXPECT_EQ(best[1].ratio, 30);
-}
-
-TEST(EvalLabelFree, ExpectedLossOfAFlipAndTheSpreadOfItsRealizedLoss) {
-  const std::vector<double> p = {0.6, 0.3, 0.1};
-  const ImageLoss unchanged = image_top1_loss(p, 0, 0);
-  EXPECT_EQ(unchanged.expected, 0.0);
-  EXPECT_EQ(unchanged.variance, 0.0);
-  const ImageLoss away = image_top1_loss(p, 0, 1);  // +1 with p 0.6, -1 with p 0.3
-  EXPECT_DOUBLE_EQ(away.expected, 0.3);
-  EXPECT_DOUBLE_EQ(away.variance, 0.9 - 0.09);
-  const ImageLoss toward = image_top1_loss(p, 2, 0);  // a gain in expectation
-  EXPECT_DOUBLE_EQ(toward.expected, -0.5);
-  EXPECT_DOUBLE_EQ(toward.variance, 0.7 - 0.25);
-  const std::vector<ImageLoss> four = {away, unchanged, unchanged, image_top1_loss(p, 0, 2)};
-  const LossEstimate estimate = estimate_top1_loss(four);
-  EXPECT_NEAR(estimate.mean_pp, 100.0 * (0.3 + 0.5) / 4, 1e-12);
-  EXPECT_NEAR(estimate.standard_error_pp, 100.0 * std::sqrt(0.81 + 0.45) / 4, 1e-12);
-  // Four times the images alike: the same mean, half the error.
-  std::vector<ImageLoss> sixteen;
-  for (int k = 0; k < 4; ++k) sixteen.insert(sixteen.end(), four.begin(), four.end());
-  EXPECT_NEAR(estimate_top1_loss(sixteen).mean_pp, estimate.mean_pp, 1e-12);
-  EXPECT_NEAR(estimate_top1_loss(sixteen).standard_error_pp, estimate.standard_error_pp / 2, 1e-12);
-  EXPECT_EQ(estimate_top1_loss({}).standard_error_pp, 100.0);  // no images, no knowledge
 }
 
 TEST(EvalSweep, ExpandsGridsAndRejectsBadOnes) {

@@ -1,6 +1,7 @@
 // The model subcommands of the `disc` binary, run as a user would.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <filesystem>
@@ -134,10 +135,25 @@ TEST(Cli, CalibratesOnAFolderOfTheUsersOwnImages) {
   fs::copy_file(dir / "dog0001.jpg", dir / "nested" / "dog0001.jpg");                        // ignored
   const std::string calibrate =
       "calibrate resnet20_cifar10 --cut /layer2/layer2.0/Relu_1_output_0 --codecs 'jpeg:quality=5|95' --budget 10 ";
-  CliRun run = disc(calibrate + "--images " + dir.string());
+  const fs::path estimates = fs::temp_directory_path() / "disc_cli_estimates.csv";
+  fs::remove(estimates);
+  CliRun run = disc(calibrate + "--images " + dir.string() + " --estimates " + estimates.string());
   ASSERT_EQ(run.status, 0) << run.output;
   EXPECT_NE(run.output.find("calibrated on the 30 images of " + dir.string()), std::string::npos) << run.output;
   EXPECT_NE(run.output.find("chosen     jpeg:quality="), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("softmax temperature of the estimate: "), std::string::npos) << run.output;
+  // Every setting's label-free figures, one line each under the header; no label columns.
+  const auto csv = read_file(estimates.string());
+  ASSERT_TRUE(csv.ok()) << csv.error().message();
+  const std::string text(csv->begin(), csv->end());
+  EXPECT_EQ(text.rfind("cut,codec,ratio,bits_per_element,agreement,estimated_loss_pp,", 0), 0u) << text;
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 3) << text;
+  EXPECT_NE(text.find("\"jpeg:quality=95\""), std::string::npos) << text;
+  EXPECT_EQ(text.find("top1"), std::string::npos) << text;
+  fs::remove(estimates);
+  run = disc(calibrate + "--images " + dir.string() + " --estimates " + (dir / "no" / "such.csv").string());
+  EXPECT_EQ(run.status, 1);
+  EXPECT_NE(run.output.find("cannot write"), std::string::npos) << run.output;
   // A bare .onnx file has no labelled data set, and needs none for this.
   const std::string onnx = testing::assets_dir() + "/models/resnet20_cifar10.onnx";
   const std::string own_model = "calibrate " + onnx + " --scale 0.00392156862745098 --mean 0.485,0.456,0.406 "
