@@ -203,9 +203,10 @@ const CommandRegistration calibrate_command{{
             c.estimated_loss_pp, c.estimated_loss_se_pp, c.agreement, choice->candidates.size(),
             calibration_report->rows.size(), o->budget,
             c.estimate_temperature_fitted
-                ? fmt::format("{:.2f} (where flips and the drop in confidence estimate the same loss)",
+                ? fmt::format("{:.2f} (fitted: where flips and the drop in confidence agree, held within 1/4..4)",
                               c.estimate_temperature)
-                : "1 (the model's own; flips and the drop in confidence agree at no temperature in 1/8..16)");
+                : "1 (the model's own: over 15 % of predictions changed, nothing changed, or flips and the drop in "
+                  "confidence agree at no temperature in 1/8..16)");
         if (o->verify == 0) return 0;
         options.settings = {choice->chosen};
         options.first_image = 0;

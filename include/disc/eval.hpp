@@ -60,8 +60,9 @@ struct EvalRow {
   // chance each class is right), in percentage points, and the standard error of the realized
   // loss on these images (each flip is +1 with probability p_ref(r), -1 with p_ref(c), else 0).
   // The temperature is the setting's own: the one at which this estimate and the mean drop in
-  // top-1 probability (max p_ref - max p_compressed) agree (doc/EVAL.md, "The estimate"); 1,
-  // the model's own softmax, and not fitted when they agree at no temperature in 1/8..16.
+  // top-1 probability (max p_ref - max p_compressed) agree, held within 1/4..4 (doc/EVAL.md,
+  // "The estimate"). 1, the model's own softmax, and not fitted when over 15 % of the
+  // predictions changed, none changed, or the two agree at no temperature in 1/8..16.
   double estimated_loss_pp = 0;
   double estimated_loss_se_pp = 0;
   double estimate_temperature = 1;

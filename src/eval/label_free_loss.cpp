@@ -22,13 +22,6 @@ std::array<double, kTemperatureCount> top1_probabilities(std::span<const float> 
   return p;
 }
 
-double lerp(double a, double b, double t) { return a + (b - a) * t; }
-
-// Heavily damaged maps make the compressed model confidently wrong, which holds its top-1
-// probability up and pushes the crossing out (doc/EVAL.md, "The estimate"): no fit past
-// kMaxFittedFlips, and the temperature kept within 1/4..4 (12 grid steps either side of 1).
-constexpr double kMaxTemperatureSteps = 12;
-
 }  // namespace
 
 double temperature_at(double index) { return std::exp2((index - kUnitTemperature) / 6.0); }
@@ -42,13 +35,14 @@ ImageEvidence ReferenceLogits::compare(std::span<const float> compressed_logits)
   const int c = argmax(compressed_logits);
   e.flipped = c != top1_;
   const auto q_top1 = top1_probabilities(compressed_logits, c);
+  TemperatureCurves& curves = e.curves;
   for (int k = 0; k < kTemperatureCount; ++k) {
     const double p_r = top1_probability_[k];
-    e.confidence_drop[k] = p_r - q_top1[k];
-    if (c == top1_) continue;
+    curves.confidence_drop[k] = p_r - q_top1[k];
+    if (!e.flipped) continue;
     const double p_c = p_r * std::exp((double{logits_[c]} - logits_[top1_]) / temperature_at(k));
-    e.flip_loss[k] = p_r - p_c;
-    e.flip_variance[k] = p_r + p_c - (p_r - p_c) * (p_r - p_c);
+    curves.flip_loss[k] = p_r - p_c;
+    curves.flip_variance[k] = p_r + p_c - (p_r - p_c) * (p_r - p_c);
   }
   return e;
 }
@@ -59,9 +53,9 @@ SettingEvidence sum_evidence(std::span<const ImageEvidence> images) {
   for (const ImageEvidence& e : images) {
     s.flips += e.flipped;
     for (int k = 0; k < kTemperatureCount; ++k) {
-      s.sum.flip_loss[k] += e.flip_loss[k];
-      s.sum.flip_variance[k] += e.flip_variance[k];
-      s.sum.confidence_drop[k] += e.confidence_drop[k];
+      s.sum.flip_loss[k] += e.curves.flip_loss[k];
+      s.sum.flip_variance[k] += e.curves.flip_variance[k];
+      s.sum.confidence_drop[k] += e.curves.confidence_drop[k];
     }
   }
   return s;
@@ -69,26 +63,35 @@ SettingEvidence sum_evidence(std::span<const ImageEvidence> images) {
 
 LossEstimate estimate_top1_loss(const SettingEvidence& setting) {
   if (setting.images == 0) return {0, 100};
-  const ImageEvidence& sum = setting.sum;
-  // Both sums estimate the same loss when the softmax is calibrated.
+  const TemperatureCurves& sum = setting.sum;
+  std::array<double, kTemperatureCount> gap{};
+  bool changed = false;
+  for (int k = 0; k < kTemperatureCount; ++k) {
+    gap[k] = sum.flip_loss[k] - sum.confidence_drop[k];
+    changed |= sum.flip_loss[k] != 0 || sum.confidence_drop[k] != 0;
+  }
+  // Candidate crossings as fractional grid indices, visited in increasing order, so that a
+  // tie in distance keeps the lower one. NaN gaps (non-finite logits) match neither test.
   double index = kUnitTemperature;
   bool fitted = false;
-  const bool mild = static_cast<double>(setting.flips) <= kMaxFittedFlips * static_cast<double>(setting.images);
-  for (int k = 0; mild && k + 1 < kTemperatureCount; ++k) {
-    const double a = sum.flip_loss[k] - sum.confidence_drop[k];
-    const double b = sum.flip_loss[k + 1] - sum.confidence_drop[k + 1];
-    if ((a == 0 && b == 0) || ((a < 0) == (b < 0) && a != 0 && b != 0)) continue;
-    const double crossing = k + a / (a - b);
+  auto consider = [&](double crossing) {
     if (!fitted || std::abs(crossing - kUnitTemperature) < std::abs(index - kUnitTemperature)) index = crossing;
     fitted = true;
+  };
+  const bool few_flips = static_cast<double>(setting.flips) <= kMaxFittedFlips * static_cast<double>(setting.images);
+  for (int k = 0; few_flips && changed && k < kTemperatureCount; ++k) {
+    if (gap[k] == 0) consider(k);
+    if (k + 1 < kTemperatureCount && ((gap[k] < 0 && gap[k + 1] > 0) || (gap[k] > 0 && gap[k + 1] < 0)))
+      consider(k + gap[k] / (gap[k] - gap[k + 1]));
   }
-  index = std::clamp(index, kUnitTemperature - kMaxTemperatureSteps, kUnitTemperature + kMaxTemperatureSteps);
-  const int k0 = std::min(static_cast<int>(index), kTemperatureCount - 2);
+  index = std::clamp<double>(index, kUnitTemperature - kMaxTemperatureSteps, kUnitTemperature + kMaxTemperatureSteps);
+  const int k0 = static_cast<int>(index);
+  assert(k0 >= 0 && k0 + 1 < kTemperatureCount);
   const double t = index - k0;
   const double n = static_cast<double>(setting.images);
-  const double loss = lerp(sum.flip_loss[k0], sum.flip_loss[k0 + 1], t);
-  const double variance = lerp(sum.flip_variance[k0], sum.flip_variance[k0 + 1], t);
-  return {100.0 * loss / n, 100.0 * std::sqrt(std::max(0.0, variance)) / n, temperature_at(index), fitted};
+  const double loss = std::lerp(sum.flip_loss[k0], sum.flip_loss[k0 + 1], t);
+  const double variance = std::lerp(sum.flip_variance[k0], sum.flip_variance[k0 + 1], t);
+  return {100.0 * loss / n, 100.0 * std::sqrt(variance) / n, temperature_at(index), fitted};
 }
 
 }  // namespace disc

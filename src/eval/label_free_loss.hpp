@@ -14,29 +14,35 @@ inline constexpr int kTemperatureCount = 43;
 inline constexpr int kUnitTemperature = 18;
 double temperature_at(double index);
 
-// Two estimates of one image's loss, at every temperature. With p = softmax(reference
+// Two estimates of a loss, at every temperature. For one image, with p = softmax(reference
 // logits / T), q = softmax(compressed logits / T), r and c their top-1 classes:
 //   flip_loss       = p(r) - p(c) if c != r, else 0. If p were the probability that each class
 //                     is right, an image that moves from r to c loses p(r) - p(c) correct
 //                     answers in expectation.
 //   flip_variance   = p(r) + p(c) - (p(r) - p(c))^2 if c != r, else 0: the variance of that
-//                     image's realized loss (+1 with p(r), -1 with p(c), else 0).
+//                     image's realized loss (+1 with p(r), -1 with p(c), else 0); never negative.
 //   confidence_drop = max p - max q. If both softmaxes were the probability that their top-1
 //                     is right, its mean would be the loss as well.
-struct ImageEvidence {
-  bool flipped = false;  // c != r
+// For a setting, the same summed over its images.
+struct TemperatureCurves {
   std::array<double, kTemperatureCount> flip_loss{};
   std::array<double, kTemperatureCount> flip_variance{};
   std::array<double, kTemperatureCount> confidence_drop{};
 };
 
-// The reference output of one image, with its softmax normalizers at every temperature.
+struct ImageEvidence {
+  bool flipped = false;  // c != r
+  TemperatureCurves curves;
+};
+
+// The reference output of one image, with its top-1 probability at every temperature.
 class ReferenceLogits {
  public:
   ReferenceLogits() = default;
+  // Requires finite logits (the network runner rejects any other output).
   explicit ReferenceLogits(std::span<const float> logits);
   int top1() const { return top1_; }
-  // Requires as many compressed logits as reference logits.
+  // Requires as many compressed logits as reference logits, all finite.
   ImageEvidence compare(std::span<const float> compressed_logits) const;
 
  private:
@@ -45,28 +51,33 @@ class ReferenceLogits {
   std::array<double, kTemperatureCount> top1_probability_{};
 };
 
-// One setting's evidence: the images' sums.
 struct SettingEvidence {
   size_t images = 0;
   size_t flips = 0;
-  ImageEvidence sum;  // sum.flipped unused
+  TemperatureCurves sum;
 };
 SettingEvidence sum_evidence(std::span<const ImageEvidence> images);
+
+// A setting whose top-1 changes on more than this fraction of the images is read at T = 1:
+// heavily damaged maps make the compressed model confidently wrong, which holds its top-1
+// probability up and pushes the crossing out (doc/EVAL.md, "The estimate").
+inline constexpr double kMaxFittedFlips = 0.15;
+// A fitted temperature is held within 1/4..4: this many grid steps either side of 1.
+inline constexpr int kMaxTemperatureSteps = 12;
 
 // One setting's estimate, at the temperature where its two estimates agree.
 struct LossEstimate {
   double mean_pp = 0;            // mean flip loss over the images, percentage points
   double standard_error_pp = 0;  // spread of the loss these images would realize with labels
-  // Where the flip loss and the confidence drop, summed over the images, are equal (linear in
-  // log T between grid points); the crossing nearest T = 1 when there are several, clamped to
-  // 1/4..4. Not fitted (1, the model's own softmax) when the setting flips more than
-  // kMaxFittedFlips of the images, or the two never cross in 1/8..16 (both zero everywhere,
-  // or one above the other at every temperature).
+  // Where the summed flip loss and confidence drop are equal: at a grid point, or between two
+  // where they change sign (linear in log T). Of several, the one nearest T = 1; of two as
+  // near, the lower (the larger estimate). Held within 1/4..4. Not fitted (T = 1, the model's
+  // own softmax) when the setting flips more than kMaxFittedFlips of its images, when both
+  // curves are zero everywhere (nothing changed), or when they meet nowhere in 1/8..16.
   double temperature = 1;
   bool temperature_fitted = false;
 };
 // No images: 0 ± 100 pp.
-inline constexpr double kMaxFittedFlips = 0.15;
 LossEstimate estimate_top1_loss(const SettingEvidence& setting);
 
 }  // namespace disc

@@ -41,23 +41,6 @@ std::string rows_csv(const std::vector<EvalRow>& rows) {
   return s;
 }
 
-}  // namespace
-
-Status write_calibration_estimates(const std::vector<EvalRow>& calibration_rows, double budget_pp,
-                                   const std::string& path) {
-  std::string s =
-      "cut,codec,ratio,bits_per_element,agreement,estimated_loss_pp,estimated_loss_se_pp,estimate_temperature,"
-      "estimate_temperature_fitted,within_budget\n";
-  for (const EvalRow& r : calibration_rows)
-    s += fmt::format("{},{},{:.3f},{:.5f},{:.5f},{:.4f},{:.4f},{:.4f},{:d},{:d}\n", csv_quote(r.cut),
-                     csv_quote(r.codec), r.ratio, r.bits_per_element, r.agreement, r.estimated_loss_pp,
-                     r.estimated_loss_se_pp, r.estimate_temperature, static_cast<int>(r.estimate_temperature_fitted),
-                     static_cast<int>(within_calibration_budget(r, budget_pp)));
-  return write_text(path, s);
-}
-
-namespace {
-
 nlohmann::json report_json(const EvalReport& report) {
   nlohmann::json rows = nlohmann::json::array();
   for (const EvalRow& r : report.rows)
@@ -203,6 +186,19 @@ Status render(const std::filesystem::path& dir, const std::string& name, const s
 }
 
 }  // namespace
+
+Status write_calibration_estimates(const std::vector<EvalRow>& calibration_rows, double budget_pp,
+                                   const std::string& path) {
+  std::string s =
+      "cut,codec,ratio,bits_per_element,agreement,estimated_loss_pp,estimated_loss_se_pp,estimate_temperature,"
+      "estimate_temperature_fitted,within_budget\n";
+  for (const EvalRow& r : calibration_rows)
+    s += fmt::format("{},{},{:.3f},{:.5f},{:.5f},{:.4f},{:.4f},{:.4f},{:d},{:d}\n", csv_quote(r.cut),
+                     csv_quote(r.codec), r.ratio, r.bits_per_element, r.agreement, r.estimated_loss_pp,
+                     r.estimated_loss_se_pp, r.estimate_temperature, static_cast<int>(r.estimate_temperature_fitted),
+                     static_cast<int>(within_calibration_budget(r, budget_pp)));
+  return write_text(path, s);
+}
 
 Status write_eval_report(const EvalReport& report, const std::string& dir_name) {
   const std::filesystem::path dir(dir_name);

@@ -135,8 +135,7 @@ TEST_F(EvalTest, CalibrationMeetsTheBudgetOnItsOwnImages) {
     EXPECT_FALSE(choose_calibrated(one_cut, -1.0).ok());
     // On these 200 JPEG'd images resnet20 is far more confident (0.93 on average) than
     // accurate (0.82): at the middle cut, where a setting's flips and confidence drop agree,
-    // they agree on a softer softmax. (At the first ReLU, JPEG's compressed outputs stay as
-    // confident as the reference's and the two agree at no temperature.)
+    // they agree on a softer softmax.
     if (cut == cuts_->back()) {
       size_t fitted = 0;
       for (const EvalRow& r : one_cut) {

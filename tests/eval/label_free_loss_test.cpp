@@ -28,21 +28,21 @@ TEST(LabelFreeLoss, EvidenceAtTheModelsOwnTemperature) {
   // Moved to class 1: +1 with probability 0.6, -1 with 0.3.
   const ImageEvidence away = reference.compare(log_of({0.2, 0.7, 0.1}));
   EXPECT_TRUE(away.flipped);
-  EXPECT_NEAR(away.flip_loss[k], 0.3, 1e-6);
-  EXPECT_NEAR(away.flip_variance[k], 0.9 - 0.09, 1e-6);
-  EXPECT_NEAR(away.confidence_drop[k], 0.6 - 0.7, 1e-6);
+  EXPECT_NEAR(away.curves.flip_loss[k], 0.3, 1e-6);
+  EXPECT_NEAR(away.curves.flip_variance[k], 0.9 - 0.09, 1e-6);
+  EXPECT_NEAR(away.curves.confidence_drop[k], 0.6 - 0.7, 1e-6);
   // Unchanged top-1: no flip, but a less confident output still counts as a drop.
   const ImageEvidence kept = reference.compare(log_of({0.5, 0.25, 0.25}));
   EXPECT_FALSE(kept.flipped);
   for (int t = 0; t < kTemperatureCount; ++t) {
-    EXPECT_EQ(kept.flip_loss[t], 0.0);
-    EXPECT_EQ(kept.flip_variance[t], 0.0);
+    EXPECT_EQ(kept.curves.flip_loss[t], 0.0);
+    EXPECT_EQ(kept.curves.flip_variance[t], 0.0);
   }
-  EXPECT_NEAR(kept.confidence_drop[k], 0.1, 1e-6);
+  EXPECT_NEAR(kept.curves.confidence_drop[k], 0.1, 1e-6);
   // A move toward a likelier class is a gain in expectation.
   const ReferenceLogits unsure(log_of({0.1, 0.3, 0.6}));
-  EXPECT_NEAR(unsure.compare(log_of({0.1, 0.8, 0.1})).flip_loss[k], 0.6 - 0.3, 1e-6);
-  EXPECT_NEAR(ReferenceLogits(log_of({0.45, 0.1, 0.45 - 1e-3})).compare(log_of({0.1, 0.1, 0.8})).flip_loss[k], 1e-3,
+  EXPECT_NEAR(unsure.compare(log_of({0.1, 0.8, 0.1})).curves.flip_loss[k], 0.6 - 0.3, 1e-6);
+  EXPECT_NEAR(ReferenceLogits(log_of({0.45, 0.1, 0.45 - 1e-3})).compare(log_of({0.1, 0.1, 0.8})).curves.flip_loss[k], 1e-3,
               1e-5);
 }
 
@@ -53,9 +53,9 @@ TEST(LabelFreeLoss, ScalingTheLogitsMovesTheEvidenceAlongTheTemperatures) {
   const ImageEvidence once = ReferenceLogits(z).compare(q);
   const ImageEvidence twice = ReferenceLogits(scaled(z, 2)).compare(scaled(q, 2));
   for (int k = 0; k + 6 < kTemperatureCount; ++k) {
-    EXPECT_NEAR(twice.flip_loss[k + 6], once.flip_loss[k], 1e-6) << k;
-    EXPECT_NEAR(twice.flip_variance[k + 6], once.flip_variance[k], 1e-6) << k;
-    EXPECT_NEAR(twice.confidence_drop[k + 6], once.confidence_drop[k], 1e-6) << k;
+    EXPECT_NEAR(twice.curves.flip_loss[k + 6], once.curves.flip_loss[k], 1e-6) << k;
+    EXPECT_NEAR(twice.curves.flip_variance[k + 6], once.curves.flip_variance[k], 1e-6) << k;
+    EXPECT_NEAR(twice.curves.confidence_drop[k + 6], once.curves.confidence_drop[k], 1e-6) << k;
   }
   EXPECT_NEAR(temperature_at(kUnitTemperature + 6), 2.0, 1e-12);
   EXPECT_NEAR(temperature_at(0), 0.125, 1e-12);
@@ -104,6 +104,35 @@ TEST(LabelFreeLoss, TheCrossingNearestTheModelsOwnSoftmaxWins) {
   // ...and at k = 14 and k = 21: now k = 21 is nearer.
   e = estimate_top1_loss(setting(10, [](int k) { return (k - 14.0) * (k - 21.0); }, zero, zero));
   EXPECT_NEAR(e.temperature, std::exp2(3.0 / 6), 1e-9);
+}
+
+TEST(LabelFreeLoss, CrossingsAtTheGridsEndsTouchingAndTies) {
+  // Only in the first interval (k = 0.5) or the last (k = 41.5): found, then held at 1/4 or 4.
+  LossEstimate e = estimate_top1_loss(setting(100, [](int k) { return 0.5 - k; }, zero, zero));
+  EXPECT_TRUE(e.temperature_fitted);
+  EXPECT_NEAR(e.temperature, 0.25, 1e-9);
+  e = estimate_top1_loss(setting(100, [](int k) { return 41.5 - k; }, zero, zero));
+  EXPECT_TRUE(e.temperature_fitted);
+  EXPECT_NEAR(e.temperature, 4.0, 1e-9);
+  // Touching zero at k = 22 without changing sign is agreement too.
+  e = estimate_top1_loss(setting(100, [](int k) { return (k - 22.0) * (k - 22.0); }, zero, zero));
+  EXPECT_TRUE(e.temperature_fitted);
+  EXPECT_NEAR(e.temperature, std::exp2(4.0 / 6), 1e-9);
+  // Equally near T = 1 (k = 12 and k = 24): the lower temperature, whose estimate is larger.
+  e = estimate_top1_loss(setting(100, [](int k) { return (k - 12.0) * (k - 24.0); }, zero, zero));
+  EXPECT_NEAR(e.temperature, 0.5, 1e-9);
+  // A run of agreement around T = 1: T = 1 itself.
+  e = estimate_top1_loss(setting(100, [](int k) { return k < 5 || k > 30 ? 1.0 : 0.0; }, zero, zero));
+  EXPECT_TRUE(e.temperature_fitted);
+  EXPECT_NEAR(e.temperature, 1.0, 1e-12);
+}
+
+TEST(LabelFreeLoss, NonFiniteSumsGiveNoCrossing) {
+  // NaN gaps next to negative ones: no interval there counts, and nothing else crosses.
+  const LossEstimate e = estimate_top1_loss(
+      setting(100, [](int k) { return k % 2 ? std::nan("") : -1.0 - k; }, zero, zero));
+  EXPECT_FALSE(e.temperature_fitted);
+  EXPECT_EQ(e.temperature, 1.0);
 }
 
 TEST(LabelFreeLoss, TheTemperatureStaysWithinAQuarterAndFour) {
