@@ -91,7 +91,9 @@ LossEstimate estimate_top1_loss(const SettingEvidence& setting) {
   const double n = static_cast<double>(setting.images);
   const double loss = std::lerp(sum.flip_loss[k0], sum.flip_loss[k0 + 1], t);
   const double variance = std::lerp(sum.flip_variance[k0], sum.flip_variance[k0 + 1], t);
-  return {100.0 * loss / n, 100.0 * std::sqrt(variance) / n, temperature_at(index), fitted};
+  // n images resolve a loss no finer than one image: never less spread than one flip's (±1).
+  const double standard_error = std::max(std::sqrt(variance), 1.0) / n;
+  return {100.0 * loss / n, 100.0 * standard_error, temperature_at(index), fitted};
 }
 
 }  // namespace disc

@@ -68,7 +68,9 @@ inline constexpr int kMaxTemperatureSteps = 12;
 // One setting's estimate, at the temperature where its two estimates agree.
 struct LossEstimate {
   double mean_pp = 0;            // mean flip loss over the images, percentage points
-  double standard_error_pp = 0;  // spread of the loss these images would realize with labels
+  // Spread of the loss these images would realize with labels; at least that of one flip,
+  // 100 / images pp, which a set of this size cannot resolve below (also with no flips).
+  double standard_error_pp = 0;
   // Where the summed flip loss and confidence drop are equal: at a grid point, or between two
   // where they change sign (linear in log T). Of several, the one nearest T = 1; of two as
   // near, the lower (the larger estimate). Held within 1/4..4. Not fitted (T = 1, the model's

@@ -167,11 +167,13 @@ TEST(LabelFreeLoss, WithoutACrossingTheModelsOwnSoftmaxIsUsed) {
   EXPECT_FALSE(e.temperature_fitted);
   EXPECT_EQ(e.temperature, 1.0);
   EXPECT_NEAR(e.mean_pp, 50.0 - kUnitTemperature, 1e-9);
-  // No evidence at all (a lossless codec): 0, and nothing fitted.
+  // No evidence at all (a lossless codec): 0, and nothing fitted. 100 images without a flip
+  // still leave the spread of one image, 1 pp.
   e = estimate_top1_loss(setting(100, zero, zero, zero));
   EXPECT_FALSE(e.temperature_fitted);
   EXPECT_EQ(e.mean_pp, 0.0);
-  EXPECT_EQ(e.standard_error_pp, 0.0);
+  EXPECT_NEAR(e.standard_error_pp, 1.0, 1e-12);
+  EXPECT_NEAR(estimate_top1_loss(setting(30, zero, zero, zero)).standard_error_pp, 100.0 / 30, 1e-12);
   // No images, no knowledge.
   e = estimate_top1_loss(SettingEvidence{});
   EXPECT_EQ(e.mean_pp, 0.0);
