@@ -58,7 +58,8 @@ struct EvalRow {
   // Label-free estimate of top1_loss_pp: over images whose top-1 changed from r to c, the
   // mean of p_ref(r) - p_ref(c) (the reference softmax at estimate_temperature, taken as the
   // chance each class is right), in percentage points, and the standard error of the realized
-  // loss on these images (each flip is +1 with probability p_ref(r), -1 with p_ref(c), else 0).
+  // loss on these images (each flip is +1 with probability p_ref(r), -1 with p_ref(c), else 0;
+  // never below one image's, 100/N pp).
   // The temperature is the setting's own: the one at which this estimate and the mean drop in
   // top-1 probability (max p_ref - max p_compressed) agree, held within 1/4..4 (doc/EVAL.md,
   // "The estimate"). 1, the model's own softmax, and not fitted when over 15 % of the
