@@ -205,8 +205,12 @@ const CommandRegistration calibrate_command{{
             c.estimate_temperature_fitted
                 ? fmt::format("{:.2f} (fitted: where flips and the drop in confidence agree, held within 1/4..4)",
                               c.estimate_temperature)
+            : c.estimate_temperature_from_sweep
+                ? fmt::format("{:.2f} (the sweep's: flips and the drop in confidence agree at no temperature for "
+                              "this setting, so the median of the temperatures fitted for the others)",
+                              c.estimate_temperature)
                 : "1 (the model's own: over 15 % of predictions changed, nothing changed, or flips and the drop in "
-                  "confidence agree at no temperature in 1/8..16)");
+                  "confidence agree at no temperature in 1/8..16 for this setting or any other)");
         if (o->verify == 0) return 0;
         options.settings = {choice->chosen};
         options.first_image = 0;

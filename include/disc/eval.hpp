@@ -62,12 +62,14 @@ struct EvalRow {
   // never below one image's, 100/N pp).
   // The temperature is the setting's own: the one at which this estimate and the mean drop in
   // top-1 probability (max p_ref - max p_compressed) agree, held within 1/4..4 (doc/EVAL.md,
-  // "The estimate"). 1, the model's own softmax, and not fitted when over 15 % of the
-  // predictions changed, none changed, or the two agree at no temperature in 1/8..16.
+  // "The estimate"). Where the two agree at no temperature in 1/8..16, the sweep's: the median
+  // of the temperatures fitted at the same cut (from_sweep). 1, the model's own softmax, when
+  // over 15 % of the predictions changed, none changed, or no setting of the sweep was fitted.
   double estimated_loss_pp = 0;
   double estimated_loss_se_pp = 0;
   double estimate_temperature = 1;
   bool estimate_temperature_fitted = false;
+  bool estimate_temperature_from_sweep = false;
   double encode_ms = 0;       // mean per image
   double decode_ms = 0;
 };

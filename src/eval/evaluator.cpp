@@ -159,6 +159,10 @@ class Evaluation {
       ref_top1 += o.top1_correct;
       ref_top5 += o.top5_correct;
     }
+    // The label-free estimates are made once the whole sweep is in: a setting whose own
+    // temperature cannot be fitted borrows the sweep's.
+    const size_t first_row = report_.rows.size();
+    std::vector<SettingEvidence> sweep_evidence;
     for (const CodecSpec& setting : options_.settings) {
       DISC_ASSIGN_OR_RETURN(auto codec, make_codec(setting));
       struct PerImage {
@@ -217,12 +221,17 @@ class Evaluation {
       row.top1_loss_pp = 100.0 * (static_cast<double>(ref_top1) - static_cast<double>(top1)) / n;
       row.top5_loss_pp = 100.0 * (static_cast<double>(ref_top5) - static_cast<double>(top5)) / n;
       row.agreement = agree / n;
-      const LossEstimate estimate = estimate_top1_loss(sum_evidence(image_evidence));
-      row.estimated_loss_pp = estimate.mean_pp;
-      row.estimated_loss_se_pp = estimate.standard_error_pp;
-      row.estimate_temperature = estimate.temperature;
-      row.estimate_temperature_fitted = estimate.temperature_fitted;
+      sweep_evidence.push_back(sum_evidence(image_evidence));
       report_.rows.push_back(std::move(row));
+    }
+    const std::vector<LossEstimate> estimates = estimate_sweep(sweep_evidence);
+    for (size_t s = 0; s < estimates.size(); ++s) {
+      EvalRow& row = report_.rows[first_row + s];
+      row.estimated_loss_pp = estimates[s].mean_pp;
+      row.estimated_loss_se_pp = estimates[s].standard_error_pp;
+      row.estimate_temperature = estimates[s].temperature;
+      row.estimate_temperature_fitted = estimates[s].temperature_fitted;
+      row.estimate_temperature_from_sweep = estimates[s].temperature_from_sweep;
     }
     return Status();
   }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
+#include <optional>
 
 namespace disc {
 namespace {
@@ -61,8 +62,19 @@ SettingEvidence sum_evidence(std::span<const ImageEvidence> images) {
   return s;
 }
 
-LossEstimate estimate_top1_loss(const SettingEvidence& setting) {
-  if (setting.images == 0) return {0, 100};
+namespace {
+
+// Where a setting's two estimates meet, as a fractional grid index held within
+// kMaxTemperatureSteps of T = 1; `index` is kUnitTemperature when they meet nowhere.
+struct Crossing {
+  double index = kUnitTemperature;
+  bool found = false;
+  // The setting changed something and flipped at most kMaxFittedFlips of its images: a crossing
+  // was looked for.
+  bool sought = false;
+};
+
+Crossing find_crossing(const SettingEvidence& setting) {
   const TemperatureCurves& sum = setting.sum;
   std::array<double, kTemperatureCount> gap{};
   bool changed = false;
@@ -70,21 +82,26 @@ LossEstimate estimate_top1_loss(const SettingEvidence& setting) {
     gap[k] = sum.flip_loss[k] - sum.confidence_drop[k];
     changed |= sum.flip_loss[k] != 0 || sum.confidence_drop[k] != 0;
   }
+  Crossing c;
+  c.sought = changed && static_cast<double>(setting.flips) <= kMaxFittedFlips * static_cast<double>(setting.images);
   // Candidate crossings as fractional grid indices, visited in increasing order, so that a
   // tie in distance keeps the lower one. NaN gaps (non-finite logits) match neither test.
-  double index = kUnitTemperature;
-  bool fitted = false;
   auto consider = [&](double crossing) {
-    if (!fitted || std::abs(crossing - kUnitTemperature) < std::abs(index - kUnitTemperature)) index = crossing;
-    fitted = true;
+    if (!c.found || std::abs(crossing - kUnitTemperature) < std::abs(c.index - kUnitTemperature)) c.index = crossing;
+    c.found = true;
   };
-  const bool few_flips = static_cast<double>(setting.flips) <= kMaxFittedFlips * static_cast<double>(setting.images);
-  for (int k = 0; few_flips && changed && k < kTemperatureCount; ++k) {
+  for (int k = 0; c.sought && k < kTemperatureCount; ++k) {
     if (gap[k] == 0) consider(k);
     if (k + 1 < kTemperatureCount && ((gap[k] < 0 && gap[k + 1] > 0) || (gap[k] > 0 && gap[k + 1] < 0)))
       consider(k + gap[k] / (gap[k] - gap[k + 1]));
   }
-  index = std::clamp<double>(index, kUnitTemperature - kMaxTemperatureSteps, kUnitTemperature + kMaxTemperatureSteps);
+  c.index = std::clamp<double>(c.index, kUnitTemperature - kMaxTemperatureSteps, kUnitTemperature + kMaxTemperatureSteps);
+  return c;
+}
+
+// The flip estimate and its standard error at a fractional grid index. Requires images > 0.
+LossEstimate read_at(const SettingEvidence& setting, double index) {
+  const TemperatureCurves& sum = setting.sum;
   const int k0 = static_cast<int>(index);
   assert(k0 >= 0 && k0 + 1 < kTemperatureCount);
   const double t = index - k0;
@@ -93,7 +110,51 @@ LossEstimate estimate_top1_loss(const SettingEvidence& setting) {
   const double variance = std::lerp(sum.flip_variance[k0], sum.flip_variance[k0 + 1], t);
   // n images resolve a loss no finer than one image: never less spread than one flip's (±1).
   const double standard_error = std::max(std::sqrt(variance), 1.0) / n;
-  return {100.0 * loss / n, 100.0 * standard_error, temperature_at(index), fitted};
+  LossEstimate e;
+  e.mean_pp = 100.0 * loss / n;
+  e.standard_error_pp = 100.0 * standard_error;
+  e.temperature = temperature_at(index);
+  return e;
+}
+
+}  // namespace
+
+LossEstimate estimate_top1_loss(const SettingEvidence& setting) {
+  if (setting.images == 0) return {0, 100};
+  const Crossing c = find_crossing(setting);
+  LossEstimate e = read_at(setting, c.index);
+  e.temperature_fitted = c.found;
+  return e;
+}
+
+std::vector<LossEstimate> estimate_sweep(std::span<const SettingEvidence> settings) {
+  std::vector<Crossing> crossings;
+  std::vector<double> fitted;
+  for (const SettingEvidence& s : settings) {
+    crossings.push_back(s.images == 0 ? Crossing{} : find_crossing(s));
+    if (crossings.back().found) fitted.push_back(crossings.back().index);
+  }
+  std::optional<double> sweep_index;
+  if (!fitted.empty()) {
+    // The lower median: the lower temperature reads the larger loss.
+    const auto middle = fitted.begin() + static_cast<std::ptrdiff_t>((fitted.size() - 1) / 2);
+    std::nth_element(fitted.begin(), middle, fitted.end());
+    sweep_index = *middle;
+  }
+  std::vector<LossEstimate> estimates;
+  for (size_t i = 0; i < settings.size(); ++i) {
+    const Crossing& c = crossings[i];
+    if (settings[i].images == 0) {
+      estimates.push_back({0, 100});
+    } else if (c.sought && !c.found && sweep_index) {
+      estimates.push_back(read_at(settings[i], *sweep_index));
+      estimates.back().temperature_from_sweep = true;
+    } else {
+      estimates.push_back(read_at(settings[i], c.index));
+      estimates.back().temperature_fitted = c.found;
+    }
+  }
+  return estimates;
 }
 
 }  // namespace disc

@@ -78,8 +78,18 @@ struct LossEstimate {
   // curves are zero everywhere (nothing changed), or when they meet nowhere in 1/8..16.
   double temperature = 1;
   bool temperature_fitted = false;
+  // Not fitted, but read at the temperature of its sweep (estimate_sweep).
+  bool temperature_from_sweep = false;
 };
 // No images: 0 ± 100 pp.
 LossEstimate estimate_top1_loss(const SettingEvidence& setting);
+
+// The settings of one sweep (one cut, the same images), each as estimate_top1_loss, except
+// that a setting whose two estimates meet nowhere in 1/8..16, though it changed something and
+// flipped at most kMaxFittedFlips of its images, is read at the sweep's temperature: the median
+// of the temperatures fitted in the sweep (of an even count the lower middle one, which reads
+// the larger loss). A temperature mostly measures how confident the reference softmax is on
+// these images, which all settings share. With none fitted, such a setting stays at T = 1.
+std::vector<LossEstimate> estimate_sweep(std::span<const SettingEvidence> settings);
 
 }  // namespace disc

@@ -31,13 +31,15 @@ Status write_text(const std::filesystem::path& path, const std::string& text) {
 std::string rows_csv(const std::vector<EvalRow>& rows) {
   std::string s =
       "cut,cut_position,shape,codec,codec_name,mean_bytes,ratio,bits_per_element,top1,top5,top1_loss_pp,"
-      "top5_loss_pp,agreement,mean_kl,estimated_loss_pp,estimated_loss_se_pp,encode_ms,decode_ms,estimate_temperature,estimate_temperature_fitted\n";
+      "top5_loss_pp,agreement,mean_kl,estimated_loss_pp,estimated_loss_se_pp,encode_ms,decode_ms,estimate_temperature,estimate_temperature_fitted,"
+      "estimate_temperature_from_sweep\n";
   for (const EvalRow& r : rows)
-    s += fmt::format("{},{},{},{},{},{:.1f},{:.3f},{:.5f},{:.5f},{:.5f},{:.3f},{:.3f},{:.5f},{:.6f},{:.4f},{:.4f},{:.4f},{:.4f},{:.4f},{:d}\n",
+    s += fmt::format("{},{},{},{},{},{:.1f},{:.3f},{:.5f},{:.5f},{:.5f},{:.3f},{:.3f},{:.5f},{:.6f},{:.4f},{:.4f},{:.4f},{:.4f},{:.4f},{:d},{:d}\n",
                      csv_quote(r.cut), r.cut_position, shape_to_string(r.shape), csv_quote(r.codec), r.codec_name,
                      r.mean_bytes, r.ratio, r.bits_per_element, r.top1, r.top5, r.top1_loss_pp, r.top5_loss_pp,
                      r.agreement, r.mean_kl, r.estimated_loss_pp, r.estimated_loss_se_pp, r.encode_ms, r.decode_ms,
-                     r.estimate_temperature, static_cast<int>(r.estimate_temperature_fitted));
+                     r.estimate_temperature, static_cast<int>(r.estimate_temperature_fitted),
+                     static_cast<int>(r.estimate_temperature_from_sweep));
   return s;
 }
 
@@ -61,6 +63,7 @@ nlohmann::json report_json(const EvalReport& report) {
                     {"estimated_loss_se_pp", r.estimated_loss_se_pp},
                     {"estimate_temperature", r.estimate_temperature},
                     {"estimate_temperature_fitted", r.estimate_temperature_fitted},
+                    {"estimate_temperature_from_sweep", r.estimate_temperature_from_sweep},
                     {"encode_ms", r.encode_ms},
                     {"decode_ms", r.decode_ms}});
   return {{"model", report.model},
@@ -191,11 +194,12 @@ Status write_calibration_estimates(const std::vector<EvalRow>& calibration_rows,
                                    const std::string& path) {
   std::string s =
       "cut,codec,ratio,bits_per_element,agreement,estimated_loss_pp,estimated_loss_se_pp,estimate_temperature,"
-      "estimate_temperature_fitted,within_budget\n";
+      "estimate_temperature_fitted,estimate_temperature_from_sweep,within_budget\n";
   for (const EvalRow& r : calibration_rows)
-    s += fmt::format("{},{},{:.3f},{:.5f},{:.5f},{:.4f},{:.4f},{:.4f},{:d},{:d}\n", csv_quote(r.cut),
+    s += fmt::format("{},{},{:.3f},{:.5f},{:.5f},{:.4f},{:.4f},{:.4f},{:d},{:d},{:d}\n", csv_quote(r.cut),
                      csv_quote(r.codec), r.ratio, r.bits_per_element, r.agreement, r.estimated_loss_pp,
                      r.estimated_loss_se_pp, r.estimate_temperature, static_cast<int>(r.estimate_temperature_fitted),
+                     static_cast<int>(r.estimate_temperature_from_sweep),
                      static_cast<int>(within_calibration_budget(r, budget_pp)));
   return write_text(path, s);
 }

@@ -1,6 +1,7 @@
 // A small, real evaluation: resnet20_cifar10, two cuts, 50 images.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -118,6 +119,11 @@ TEST_F(EvalTest, CalibrationMeetsTheBudgetOnItsOwnImages) {
   const std::vector<std::string> sweep = {"jpeg:quality=2|5|10|20|40|60|80|95"};
   auto report = evaluate(*model_, *dataset_, options(sweep, dataset_->images.size() - 200, 200));
   ASSERT_TRUE(report.ok()) << report.error().message();
+  // On these images JPEG quality 60, 80 and 95 change confidences, yet their flips and drops
+  // agree at no temperature at one cut or the other.
+  EXPECT_GE(std::count_if(report->rows.begin(), report->rows.end(),
+                          [](const EvalRow& r) { return r.estimate_temperature_from_sweep; }),
+            2);
   for (const std::string& cut : *cuts_) {
     std::vector<EvalRow> one_cut;
     for (const EvalRow& r : report->rows)
@@ -133,6 +139,21 @@ TEST_F(EvalTest, CalibrationMeetsTheBudgetOnItsOwnImages) {
         EXPECT_GT(r.estimated_loss_pp + r.estimated_loss_se_pp, budget) << r.codec;
       }
     EXPECT_FALSE(choose_calibrated(one_cut, -1.0).ok());
+    // A setting without a temperature of its own reads the lower median of the cut's fitted
+    // ones; any other is at T = 1.
+    std::vector<double> fitted_temperatures;
+    for (const EvalRow& r : one_cut)
+      if (r.estimate_temperature_fitted) fitted_temperatures.push_back(r.estimate_temperature);
+    std::sort(fitted_temperatures.begin(), fitted_temperatures.end());
+    for (const EvalRow& r : one_cut) {
+      EXPECT_FALSE(r.estimate_temperature_fitted && r.estimate_temperature_from_sweep) << r.codec;
+      if (r.estimate_temperature_from_sweep) {
+        ASSERT_FALSE(fitted_temperatures.empty()) << r.codec;
+        EXPECT_NEAR(r.estimate_temperature, fitted_temperatures[(fitted_temperatures.size() - 1) / 2], 1e-9) << r.codec;
+      } else if (!r.estimate_temperature_fitted) {
+        EXPECT_EQ(r.estimate_temperature, 1.0) << r.codec;
+      }
+    }
     // On these 200 JPEG'd images resnet20 is far more confident (0.93 on average) than
     // accurate (0.82): at the middle cut, where a setting's flips and confidence drop agree,
     // they agree on a softer softmax.

@@ -1,4 +1,4 @@
-// The label-free loss estimate: per-image evidence and the shared temperature.
+// The label-free loss estimate: per-image evidence, the fitted temperature and the sweep's.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -197,6 +197,74 @@ TEST(LabelFreeLoss, MoreImagesAlikeKeepTheMeanAndShrinkTheError) {
   EXPECT_NEAR(b.mean_pp, a.mean_pp, 1e-9);
   EXPECT_NEAR(b.standard_error_pp, a.standard_error_pp / 2, 1e-9);
   EXPECT_GT(a.mean_pp, 0.0);
+}
+
+// Sweeps: three fitted settings (crossings at k = 24, 27, 30: T = 2, 2^1.5, 4) beside others.
+SettingEvidence crossing_at(double k_cross) {
+  SettingEvidence s;
+  s.images = 100;
+  for (int k = 0; k < kTemperatureCount; ++k) {
+    s.sum.flip_loss[k] = 40.0 - k;
+    s.sum.confidence_drop[k] = 40.0 - k_cross;
+    s.sum.flip_variance[k] = 4.0 * k;
+  }
+  return s;
+}
+
+TEST(LabelFreeSweep, ASettingWithoutACrossingIsReadAtTheMedianFittedTemperature) {
+  const SettingEvidence never = setting(100, [](int k) { return 50.0 - k; }, [](int) { return 1.0; },
+                                        [](int k) { return 2.0 * k; });
+  const std::vector<SettingEvidence> sweep = {crossing_at(30), never, crossing_at(24), crossing_at(27)};
+  const std::vector<LossEstimate> e = estimate_sweep(sweep);
+  ASSERT_EQ(e.size(), 4u);
+  // The fitted settings read as on their own.
+  for (size_t i : {0u, 2u, 3u}) {
+    const LossEstimate alone = estimate_top1_loss(sweep[i]);
+    EXPECT_TRUE(e[i].temperature_fitted) << i;
+    EXPECT_FALSE(e[i].temperature_from_sweep) << i;
+    EXPECT_EQ(e[i].temperature, alone.temperature) << i;
+    EXPECT_EQ(e[i].mean_pp, alone.mean_pp) << i;
+    EXPECT_EQ(e[i].standard_error_pp, alone.standard_error_pp) << i;
+  }
+  // The other at the median, k = 27: flips 50 - 27, variance 54.
+  EXPECT_FALSE(e[1].temperature_fitted);
+  EXPECT_TRUE(e[1].temperature_from_sweep);
+  EXPECT_NEAR(e[1].temperature, std::exp2(1.5), 1e-9);
+  EXPECT_NEAR(e[1].mean_pp, 23.0, 1e-9);
+  EXPECT_NEAR(e[1].standard_error_pp, std::sqrt(54.0), 1e-9);
+  // On its own it stays at T = 1.
+  EXPECT_EQ(estimate_top1_loss(never).temperature, 1.0);
+}
+
+TEST(LabelFreeSweep, OfAnEvenCountTheLowerMiddleTemperatureIsBorrowed) {
+  const SettingEvidence never = setting(100, [](int k) { return 50.0 - k; }, [](int) { return 1.0; }, zero);
+  const std::vector<LossEstimate> e = estimate_sweep(std::vector{crossing_at(30), crossing_at(24), never});
+  EXPECT_TRUE(e[2].temperature_from_sweep);
+  EXPECT_NEAR(e[2].temperature, 2.0, 1e-9);
+  EXPECT_NEAR(e[2].mean_pp, 26.0, 1e-9);
+}
+
+TEST(LabelFreeSweep, HeavyDamageNoChangeAndNoFittedSettingStayAtTheModelsOwnSoftmax) {
+  SettingEvidence damaged = setting(100, [](int k) { return 50.0 - k; }, [](int) { return 1.0; }, zero);
+  damaged.flips = 16;
+  const SettingEvidence unchanged = setting(100, zero, zero, zero);
+  std::vector<LossEstimate> e = estimate_sweep(std::vector{crossing_at(30), damaged, unchanged, SettingEvidence{}});
+  for (size_t i : {1u, 2u}) {
+    EXPECT_FALSE(e[i].temperature_from_sweep) << i;
+    EXPECT_FALSE(e[i].temperature_fitted) << i;
+    EXPECT_EQ(e[i].temperature, 1.0) << i;
+  }
+  EXPECT_NEAR(e[1].mean_pp, 50.0 - kUnitTemperature, 1e-9);
+  EXPECT_EQ(e[2].mean_pp, 0.0);
+  EXPECT_EQ(e[3].standard_error_pp, 100.0);  // no images
+  // Nothing fitted anywhere: no temperature to borrow.
+  damaged.flips = 0;
+  e = estimate_sweep(std::vector{damaged, damaged});
+  for (const LossEstimate& x : e) {
+    EXPECT_FALSE(x.temperature_from_sweep);
+    EXPECT_EQ(x.temperature, 1.0);
+  }
+  EXPECT_TRUE(estimate_sweep({}).empty());
 }
 
 }  // namespace
