@@ -207,7 +207,7 @@ const CommandRegistration calibrate_command{{
                               c.estimate_temperature)
             : c.estimate_temperature_from_sweep
                 ? fmt::format("{:.2f} (the sweep's: flips and the drop in confidence agree at no temperature for "
-                              "this setting, so the median of the temperatures fitted for the others)",
+                              "this setting, so the lower median of the temperatures fitted for the others)",
                               c.estimate_temperature)
                 : "1 (the model's own: over 15 % of predictions changed, nothing changed, or flips and the drop in "
                   "confidence agree at no temperature in 1/8..16 for this setting or any other)");

@@ -60,11 +60,12 @@ struct EvalRow {
   // chance each class is right), in percentage points, and the standard error of the realized
   // loss on these images (each flip is +1 with probability p_ref(r), -1 with p_ref(c), else 0;
   // never below one image's, 100/N pp).
-  // The temperature is the setting's own: the one at which this estimate and the mean drop in
-  // top-1 probability (max p_ref - max p_compressed) agree, held within 1/4..4 (doc/EVAL.md,
-  // "The estimate"). Where the two agree at no temperature in 1/8..16, the sweep's: the median
-  // of the temperatures fitted at the same cut (from_sweep). 1, the model's own softmax, when
-  // over 15 % of the predictions changed, none changed, or no setting of the sweep was fitted.
+  // The temperature is fitted: the one at which this estimate and the mean drop in top-1
+  // probability (max p_ref - max p_compressed) agree, held within 1/4..4 (doc/EVAL.md, "The
+  // estimate"). Where the two agree at no temperature in 1/8..16, the sweep's (from_sweep): the
+  // lower median of the temperatures fitted at the same cut. 1, the model's own softmax, when
+  // over 15 % of the predictions changed, both curves are zero (nothing changed), or no
+  // setting of the sweep was fitted.
   double estimated_loss_pp = 0;
   double estimated_loss_se_pp = 0;
   double estimate_temperature = 1;

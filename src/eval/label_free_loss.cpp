@@ -119,14 +119,6 @@ LossEstimate read_at(const SettingEvidence& setting, double index) {
 
 }  // namespace
 
-LossEstimate estimate_top1_loss(const SettingEvidence& setting) {
-  if (setting.images == 0) return {0, 100};
-  const Crossing c = find_crossing(setting);
-  LossEstimate e = read_at(setting, c.index);
-  e.temperature_fitted = c.found;
-  return e;
-}
-
 std::vector<LossEstimate> estimate_sweep(std::span<const SettingEvidence> settings) {
   std::vector<Crossing> crossings;
   std::vector<double> fitted;
@@ -156,5 +148,7 @@ std::vector<LossEstimate> estimate_sweep(std::span<const SettingEvidence> settin
   }
   return estimates;
 }
+
+LossEstimate estimate_top1_loss(const SettingEvidence& setting) { return estimate_sweep({&setting, 1})[0]; }
 
 }  // namespace disc

@@ -65,31 +65,32 @@ inline constexpr double kMaxFittedFlips = 0.15;
 // A fitted temperature is held within 1/4..4: this many grid steps either side of 1.
 inline constexpr int kMaxTemperatureSteps = 12;
 
-// One setting's estimate, at the temperature where its two estimates agree.
+// One setting's estimate and the temperature it was read at.
 struct LossEstimate {
   double mean_pp = 0;            // mean flip loss over the images, percentage points
   // Spread of the loss these images would realize with labels; at least that of one flip,
   // 100 / images pp, which a set of this size cannot resolve below (also with no flips).
   double standard_error_pp = 0;
-  // Where the summed flip loss and confidence drop are equal: at a grid point, or between two
-  // where they change sign (linear in log T). Of several, the one nearest T = 1; of two as
-  // near, the lower (the larger estimate). Held within 1/4..4. Not fitted (T = 1, the model's
-  // own softmax) when the setting flips more than kMaxFittedFlips of its images, when both
-  // curves are zero everywhere (nothing changed), or when they meet nowhere in 1/8..16.
+  // Fitted: where the setting's summed flip loss and confidence drop are equal, at a grid
+  // point or between two where they change sign (linear in log T); of several, the one nearest
+  // T = 1; of two as near, the lower (the larger estimate); held within 1/4..4. A setting that
+  // flips more than kMaxFittedFlips of its images, or whose curves are zero everywhere (nothing
+  // changed), is read at T = 1. One whose curves meet nowhere in 1/8..16 is read at its sweep's
+  // temperature (temperature_from_sweep), or at T = 1 if its sweep has none.
   double temperature = 1;
   bool temperature_fitted = false;
-  // Not fitted, but read at the temperature of its sweep (estimate_sweep).
   bool temperature_from_sweep = false;
 };
-// No images: 0 ± 100 pp.
-LossEstimate estimate_top1_loss(const SettingEvidence& setting);
 
-// The settings of one sweep (one cut, the same images), each as estimate_top1_loss, except
-// that a setting whose two estimates meet nowhere in 1/8..16, though it changed something and
-// flipped at most kMaxFittedFlips of its images, is read at the sweep's temperature: the median
-// of the temperatures fitted in the sweep (of an even count the lower middle one, which reads
-// the larger loss). A temperature mostly measures how confident the reference softmax is on
-// these images, which all settings share. With none fitted, such a setting stays at T = 1.
+// The settings of one sweep (one cut, the same images). A setting whose curves meet nowhere in
+// 1/8..16, though it changed something and flipped at most kMaxFittedFlips of its images, is
+// read at the sweep's temperature: the lower median of the (held) temperatures fitted in the
+// sweep, the lower of the two middle ones for an even count, which reads the larger loss. A
+// temperature mostly measures how confident the reference softmax is on these images, which
+// all settings share. With none fitted, such a setting is read at T = 1. No images: 0 ± 100 pp.
 std::vector<LossEstimate> estimate_sweep(std::span<const SettingEvidence> settings);
+
+// A sweep of one setting: its own temperature, or T = 1.
+LossEstimate estimate_top1_loss(const SettingEvidence& setting);
 
 }  // namespace disc

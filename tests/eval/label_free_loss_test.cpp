@@ -244,6 +244,17 @@ TEST(LabelFreeSweep, OfAnEvenCountTheLowerMiddleTemperatureIsBorrowed) {
   EXPECT_NEAR(e[2].mean_pp, 26.0, 1e-9);
 }
 
+TEST(LabelFreeSweep, OneFittedSettingLendsItsHeldTemperature) {
+  // The only crossing is at k = 36 (T = 8), held at k = 30 (T = 4); the other borrows that.
+  const SettingEvidence never = setting(100, [](int k) { return 50.0 - k; }, [](int) { return 1.0; }, zero);
+  const std::vector<LossEstimate> e = estimate_sweep(std::vector{never, crossing_at(36)});
+  EXPECT_TRUE(e[1].temperature_fitted);
+  EXPECT_NEAR(e[1].temperature, 4.0, 1e-9);
+  EXPECT_TRUE(e[0].temperature_from_sweep);
+  EXPECT_NEAR(e[0].temperature, 4.0, 1e-9);
+  EXPECT_NEAR(e[0].mean_pp, 20.0, 1e-9);
+}
+
 TEST(LabelFreeSweep, HeavyDamageNoChangeAndNoFittedSettingStayAtTheModelsOwnSoftmax) {
   SettingEvidence damaged = setting(100, [](int k) { return 50.0 - k; }, [](int) { return 1.0; }, zero);
   damaged.flips = 16;
