@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "command.hpp"
+#include "loss_option.hpp"
 #include "connection_options.hpp"
 #include "disc/edge.hpp"
 #include "disc/model.hpp"
@@ -177,6 +178,7 @@ const CommandRegistration edge_command{{
       AutoSettings& a = o->auto_settings;
       app.add_option("--profile", a.profile, "--auto: profile JSON from `disc profile`");
       app.add_option("--table", a.table, "--auto: rate-accuracy table JSON (report.json of `disc eval`)");
+      add_loss_option(app, a.loss, "--auto: ");
       app.add_option("--budget", a.options.top1_budget_pp, "--auto: largest acceptable top-1 loss, percentage points")
           ->capture_default_str();
       app.add_option("--edge-speed", a.options.edge_speed, "--auto: edge speed relative to the profiling machine")

@@ -61,9 +61,10 @@ struct ModelAndData {
   Dataset dataset;
 };
 
-Result<ModelAndData> load_model_and_data(const ModelOptions& options) {
+// The images of `folder`, or without one the model's data set.
+Result<ModelAndData> load_model_and_data(const ModelOptions& options, const std::string& folder) {
   DISC_ASSIGN_OR_RETURN(LoadedModel loaded, options.load());
-  DISC_ASSIGN_OR_RETURN(Dataset dataset, options.dataset(loaded.entry));
+  DISC_ASSIGN_OR_RETURN(Dataset dataset, folder.empty() ? options.dataset(loaded.entry) : load_unlabelled_images(folder));
   return ModelAndData{std::move(loaded.entry), std::move(dataset)};
 }
 
@@ -72,8 +73,8 @@ const CommandRegistration eval_command{{
     [](CLI::App& app) -> std::function<int()> {
       struct Opts {
         ModelOptions model;
-        std::string cuts = "all", codecs = "disc,jpeg,q8zstd,fp16,zfp", out;
-        size_t images = 100, first = 0, chunks = 1;
+        std::string cuts = "all", codecs = "disc,jpeg,q8zstd,fp16,zfp", out, images = "100";
+        size_t first = 0, chunks = 1;
         int threads = 2;
       };
       auto o = std::make_shared<Opts>();
@@ -83,7 +84,10 @@ const CommandRegistration eval_command{{
                      "codec names (default grids) separated by ',', or explicit grids separated by ';' "
                      "such as 'disc:bits=2|3|4,prune=0.1|0.2;jpeg:quality=50'")
           ->capture_default_str();
-      app.add_option("--images", o->images, "number of images")->capture_default_str();
+      app.add_option("--images", o->images,
+                     "N, a number of the model's data set images, or DIR, every image file in a folder of your own "
+                     "(no labels: losses are then label-free estimates plus one standard error)")
+          ->capture_default_str();
       app.add_option("--first-image", o->first, "index of the first dataset image")->capture_default_str();
       app.add_option("--chunks", o->chunks, "code each feature map as N chunks, as `disc edge --chunks N` sends it")
           ->check(CLI::Range(1, 1024))
@@ -91,14 +95,16 @@ const CommandRegistration eval_command{{
       app.add_option("--threads", o->threads, "worker threads")->capture_default_str();
       app.add_option("--out", o->out, "output directory")->required();
       return [o] {
-        auto data = load_model_and_data(o->model);
+        const bool own_folder = !is_count(o->images);
+        if (own_folder && o->first != 0) return fail(Error("--first-image counts data set images; not with a folder"));
+        auto data = load_model_and_data(o->model, own_folder ? o->images : std::string());
         if (!data.ok()) return fail(data.error());
         EvalOptions options;
         if (o->cuts != "all") options.cuts = split_list(o->cuts);
         auto sweep = expand_sweep(split_list(o->codecs));
         if (!sweep.ok()) return fail(sweep.error());
         options.settings = std::move(sweep).value();
-        options.images = o->images;
+        options.images = own_folder ? data->dataset.images.size() : std::stoul(o->images);
         options.first_image = o->first;
         options.chunks = o->chunks;
         options.threads = o->threads;

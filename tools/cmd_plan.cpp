@@ -7,6 +7,7 @@
 
 #include "command.hpp"
 #include "disc/plan.hpp"
+#include "loss_option.hpp"
 
 namespace disc::cli {
 namespace {
@@ -49,6 +50,7 @@ const CommandRegistration plan_command{{
         double edge_speed = 1.0;
         size_t top = 5;
         bool json = false;
+        LossBasis loss = LossBasis::kLabels;
       };
       auto o = std::make_shared<Opts>();
       app.add_option("--profile", o->profile, "profile JSON from `disc profile` (edge side)")->required();
@@ -63,13 +65,14 @@ const CommandRegistration plan_command{{
           ->capture_default_str();
       app.add_option("--edge-speed", o->edge_speed, "edge speed relative to the profiling machine (0.25 = 4x slower)")
           ->capture_default_str();
+      add_loss_option(app, o->loss, "");
       app.add_option("--server-profile", o->server_profile, "profile JSON measured on the server");
       app.add_option("--top", o->top, "number of alternatives to list after the chosen plan")->capture_default_str();
       app.add_flag("--json", o->json, "print JSON instead of a table");
       return [o] {
         auto profile = load_profile(o->profile);
         if (!profile.ok()) return fail(profile.error());
-        auto table = load_rate_table(o->table);
+        auto table = load_rate_table(o->table, o->loss);
         if (!table.ok()) return fail(table.error());
         std::optional<Profile> server;
         if (!o->server_profile.empty()) {
@@ -95,6 +98,7 @@ const CommandRegistration plan_command{{
                                    {"rtt_ms", *rtt},
                                    {"burst_bytes", o->burst},
                                    {"budget_pp", o->budget},
+                                   {"loss", o->loss == LossBasis::kLabels ? "labels" : "estimate"},
                                    {"edge_speed", o->edge_speed},
                                    {"candidates", planner->candidate_count()},
                                    {"best", plan_json(result->best)},
@@ -105,10 +109,11 @@ const CommandRegistration plan_command{{
         const Plan& best = result->best;
         const LatencyBreakdown& l = best.latency;
         std::cout << fmt::format(
-            "{}: {} candidates at {:.6g} Mbit/s, RTT {:.6g} ms, top-1 budget {:.6g} pp, edge speed {:.6g}\n"
+            "{}: {} candidates at {:.6g} Mbit/s, RTT {:.6g} ms, top-1 budget {:.6g} pp{}, edge speed {:.6g}\n"
             "chosen: {}  ({:.3f} ms predicted, top-1 loss {:.2f} pp, {:.0f} bytes)\n"
             "  head {:.3f} + encode {:.3f} + transfer {:.3f} + rtt {:.3f} + decode {:.3f} + tail {:.3f} ms\n\n",
-            profile->model, planner->candidate_count(), *bandwidth / 1e6, *rtt, o->budget, o->edge_speed,
+            profile->model, planner->candidate_count(), *bandwidth / 1e6, *rtt, o->budget,
+            o->loss == LossBasis::kLabels ? "" : " (estimated loss + 1 SE)", o->edge_speed,
             best.label(), l.total_ms(), best.top1_loss_pp, best.bytes, l.head_ms, l.encode_ms, l.transfer_ms,
             l.rtt_ms, l.decode_ms, l.tail_ms);
         std::cout << fmt::format("{:>3}  {:<44} {:>12} {:>8} {:>9} {:>8} {:>9} {:>8} {:>8} {:>9} {:>9}\n", "#",

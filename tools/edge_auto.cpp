@@ -60,7 +60,7 @@ Result<std::unique_ptr<AdaptiveEdge>> make_adaptive_edge(AutoSettings settings, 
                                                          std::vector<std::string> class_names, EdgeClient& client) {
   if (settings.profile.empty() || settings.table.empty()) return Error("--auto needs --profile and --table");
   DISC_ASSIGN_OR_RETURN(Profile profile, load_profile(settings.profile));
-  DISC_ASSIGN_OR_RETURN(RateTable table, load_rate_table(settings.table));
+  DISC_ASSIGN_OR_RETURN(RateTable table, load_rate_table(settings.table, settings.loss));
   auto initial = parse_bandwidth(settings.initial_bandwidth);
   if (!initial.ok()) return initial.error().with_context("--initial-bandwidth");
   settings.options.estimator.initial_bps = *initial;

@@ -17,6 +17,7 @@ namespace disc::cli {
 struct AutoSettings {
   std::string profile;
   std::string table;
+  LossBasis loss = LossBasis::kLabels;  // of the table's rows
   std::string initial_bandwidth = "10Mbit";
   double rtt_ms = -1;  // < 0: estimate from Describe round trips
   AdaptiveEdgeOptions options;

@@ -12,6 +12,7 @@
 
 #include "disc/assets.hpp"
 #include "disc/codec.hpp"
+#include "disc/loss_basis.hpp"
 #include "disc/status.hpp"
 
 namespace disc {
@@ -80,22 +81,32 @@ struct EvalReport {
   size_t images = 0;
   size_t first_image = 0;
   size_t chunks = 1;
+  // Every image had a label. Without (a folder of the user's own images) the accuracy fields
+  // (top1, top5, their losses, reference_top1/5) mean nothing: reports leave them out and
+  // judge rows by the label-free estimate (loss_basis()).
+  bool labelled = true;
   double reference_top1 = 0;  // uncompressed model on the same images
   double reference_top5 = 0;
   std::vector<EvalRow> rows;
+
+  LossBasis loss_basis() const { return labelled ? LossBasis::kLabels : LossBasis::kEstimate; }
 };
+
+// A row's top-1 loss on `basis`: top1_loss_pp, or estimated_loss_pp + estimated_loss_se_pp.
+double judged_loss_pp(const EvalRow& row, LossBasis basis);
 
 Result<EvalReport> evaluate(const ModelEntry& model, const Dataset& dataset, const EvalOptions& options);
 
 // Per cut and codec: the rows no other row of the same cut and codec beats in both ratio
-// and top-1 loss, sorted by ratio.
-std::vector<EvalRow> pareto_front(const std::vector<EvalRow>& rows);
+// and top-1 loss (judged on `basis`), sorted by ratio.
+std::vector<EvalRow> pareto_front(const std::vector<EvalRow>& rows, LossBasis basis = LossBasis::kLabels);
 
-// The highest-ratio row of each (cut, codec) with top1_loss_pp <= budget_pp.
-std::vector<EvalRow> best_within_budget(const std::vector<EvalRow>& rows, double budget_pp);
+// The highest-ratio row of each (cut, codec) whose loss judged on `basis` is <= budget_pp.
+std::vector<EvalRow> best_within_budget(const std::vector<EvalRow>& rows, double budget_pp,
+                                        LossBasis basis = LossBasis::kLabels);
 
 // Writes rows.csv, report.json (the rate table `disc plan` reads), summary.md and plots
-// (SVG through gnuplot when it is installed) into `dir`.
+// (SVG through gnuplot when it is installed) into `dir`, judging rows on report.loss_basis().
 Status write_eval_report(const EvalReport& report, const std::string& dir);
 
 // Label-free choice of settings for one cut: the highest-ratio setting whose estimated

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "disc/loss_basis.hpp"
 #include "disc/status.hpp"
 #include "disc/tensor.hpp"
 
@@ -49,7 +50,9 @@ struct RateRow {
   std::string cut;
   std::string codec;  // normalized CodecSpec text, e.g. "disc:bits=4,prune=0.1"
   double mean_bytes = 0;
-  double top1_loss_pp = 0;  // percentage points; may be negative (noise)
+  // Percentage points, on the basis the table was read with: measured against labels (may be
+  // negative: noise), or the label-free estimate plus one standard error.
+  double top1_loss_pp = 0;
   double encode_ms = 0;
   double decode_ms = 0;
 };
@@ -63,8 +66,11 @@ struct RateTable {
 
 Result<Profile> parse_profile(std::string_view json);
 Result<Profile> load_profile(const std::string& path);
-Result<RateTable> parse_rate_table(std::string_view json);
-Result<RateTable> load_rate_table(const std::string& path);
+// `basis` picks each row's loss: "top1_loss_pp", or "estimated_loss_pp" + "estimated_loss_se_pp"
+// (>= 0). A table marked "labelled": false (`disc eval` on a folder of images without labels)
+// has no measured loss and is refused on LossBasis::kLabels.
+Result<RateTable> parse_rate_table(std::string_view json, LossBasis basis = LossBasis::kLabels);
+Result<RateTable> load_rate_table(const std::string& path, LossBasis basis = LossBasis::kLabels);
 
 // Human units. Bandwidth: "5Mbit", "500kbit", "1.5Gbit", "64kbps", "10MB/s" (SI prefixes,
 // B = 8 bits, optional "/s"), returned in bits/s. Duration: "20ms", "0.5s", "300us",

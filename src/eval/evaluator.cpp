@@ -70,6 +70,8 @@ class Evaluation {
     report_.images = images_.size();
     report_.first_image = options_.first_image;
     report_.chunks = options_.chunks;
+    report_.labelled = std::none_of(images_.begin(), images_.end(),
+                                    [](const LabelledImage& image) { return image.label == LabelledImage::kUnlabelled; });
     DISC_RETURN_IF_ERROR(run_full_model(onnx));
     for (const CutPoint& cut : cuts) DISC_RETURN_IF_ERROR(evaluate_cut(onnx, cut));
     return std::move(report_);

@@ -28,19 +28,23 @@ void sort_along_network(std::vector<EvalRow>& rows) {
 
 }  // namespace
 
-std::vector<EvalRow> pareto_front(const std::vector<EvalRow>& rows) {
+double judged_loss_pp(const EvalRow& row, LossBasis basis) {
+  return basis == LossBasis::kLabels ? row.top1_loss_pp : row.estimated_loss_pp + row.estimated_loss_se_pp;
+}
+
+std::vector<EvalRow> pareto_front(const std::vector<EvalRow>& rows, LossBasis basis) {
   std::vector<EvalRow> front;
   for (auto& [key, group] : group_by_cut_and_codec(rows)) {
     std::vector<const EvalRow*> sorted = group;
     // Highest ratio first; among equal ratios the smallest loss first.
-    std::sort(sorted.begin(), sorted.end(), [](const EvalRow* a, const EvalRow* b) {
-      return a->ratio != b->ratio ? a->ratio > b->ratio : a->top1_loss_pp < b->top1_loss_pp;
+    std::sort(sorted.begin(), sorted.end(), [basis](const EvalRow* a, const EvalRow* b) {
+      return a->ratio != b->ratio ? a->ratio > b->ratio : judged_loss_pp(*a, basis) < judged_loss_pp(*b, basis);
     });
     double best_loss = INFINITY;
     std::vector<EvalRow> kept;
     for (const EvalRow* r : sorted)
-      if (r->top1_loss_pp < best_loss) {
-        best_loss = r->top1_loss_pp;
+      if (judged_loss_pp(*r, basis) < best_loss) {
+        best_loss = judged_loss_pp(*r, basis);
         kept.push_back(*r);
       }
     std::reverse(kept.begin(), kept.end());
@@ -50,12 +54,12 @@ std::vector<EvalRow> pareto_front(const std::vector<EvalRow>& rows) {
   return front;
 }
 
-std::vector<EvalRow> best_within_budget(const std::vector<EvalRow>& rows, double budget_pp) {
+std::vector<EvalRow> best_within_budget(const std::vector<EvalRow>& rows, double budget_pp, LossBasis basis) {
   std::vector<EvalRow> best;
   for (auto& [key, group] : group_by_cut_and_codec(rows)) {
     const EvalRow* winner = nullptr;
     for (const EvalRow* r : group)
-      if (r->top1_loss_pp <= budget_pp && (!winner || r->ratio > winner->ratio)) winner = r;
+      if (judged_loss_pp(*r, basis) <= budget_pp && (!winner || r->ratio > winner->ratio)) winner = r;
     if (winner) best.push_back(*winner);
   }
   sort_along_network(best);
@@ -63,7 +67,7 @@ std::vector<EvalRow> best_within_budget(const std::vector<EvalRow>& rows, double
 }
 
 bool within_calibration_budget(const EvalRow& row, double budget_pp) {
-  return row.estimated_loss_pp + row.estimated_loss_se_pp <= budget_pp;
+  return judged_loss_pp(row, LossBasis::kEstimate) <= budget_pp;
 }
 
 Result<Calibration> choose_calibrated(const std::vector<EvalRow>& calibration_rows, double budget_pp) {

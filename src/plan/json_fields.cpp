@@ -57,6 +57,12 @@ Result<std::string> Fields::string(std::string_view key) const {
   return s;
 }
 
+Result<bool> Fields::boolean(std::string_view key) const {
+  DISC_ASSIGN_OR_RETURN(const Json* v, field(key));
+  if (!v->is_boolean()) return Error(name(key) + " is not true or false");
+  return v->get<bool>();
+}
+
 Result<double> Fields::number(std::string_view key) const {
   DISC_ASSIGN_OR_RETURN(const Json* v, field(key));
   if (!v->is_number()) return Error(name(key) + " is not a number");

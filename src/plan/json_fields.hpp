@@ -27,6 +27,7 @@ class Fields {
   Result<const Json*> array(std::string_view key) const;
   Result<Fields> object(std::string_view key) const;
   Result<std::string> string(std::string_view key) const;  // non-empty
+  Result<bool> boolean(std::string_view key) const;
   Result<double> number(std::string_view key) const;       // finite
   Result<double> non_negative(std::string_view key) const;
   Result<double> positive(std::string_view key) const;

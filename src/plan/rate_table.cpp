@@ -12,7 +12,7 @@ namespace {
 using plan_json::Fields;
 using plan_json::Json;
 
-Result<RateRow> row_from(const Json& value, std::string path) {
+Result<RateRow> row_from(const Json& value, std::string path, LossBasis basis) {
   DISC_ASSIGN_OR_RETURN(Fields f, Fields::of(value, std::move(path)));
   RateRow row;
   DISC_ASSIGN_OR_RETURN(row.cut, f.string("cut"));
@@ -21,16 +21,29 @@ Result<RateRow> row_from(const Json& value, std::string path) {
   if (!spec.ok()) return spec.error().with_context(f.name("codec"));
   row.codec = spec->to_string();
   DISC_ASSIGN_OR_RETURN(row.mean_bytes, f.positive("mean_bytes"));
-  DISC_ASSIGN_OR_RETURN(row.top1_loss_pp, f.number("top1_loss_pp"));
+  if (basis == LossBasis::kLabels) {
+    DISC_ASSIGN_OR_RETURN(row.top1_loss_pp, f.number("top1_loss_pp"));
+  } else {
+    DISC_ASSIGN_OR_RETURN(double estimate, f.number("estimated_loss_pp"));
+    DISC_ASSIGN_OR_RETURN(double standard_error, f.non_negative("estimated_loss_se_pp"));
+    row.top1_loss_pp = estimate + standard_error;
+  }
   DISC_ASSIGN_OR_RETURN(row.encode_ms, f.non_negative("encode_ms"));
   DISC_ASSIGN_OR_RETURN(row.decode_ms, f.non_negative("decode_ms"));
   return row;
 }
 
-Result<RateTable> table_from(const Json& document) {
+Result<RateTable> table_from(const Json& document, LossBasis basis) {
   DISC_ASSIGN_OR_RETURN(Fields root, Fields::of(document, ""));
   RateTable table;
   DISC_ASSIGN_OR_RETURN(table.model, root.string("model"));
+  // Tables from before the field were all measured on labelled images.
+  if (document.contains("labelled")) {
+    DISC_ASSIGN_OR_RETURN(bool labelled, root.boolean("labelled"));
+    if (!labelled && basis == LossBasis::kLabels)
+      return Error("labelled: the table was measured on images without labels, so it has no measured top-1 loss "
+                   "(plan on the label-free estimate: --loss estimate)");
+  }
   // `disc eval --chunks N` tables: their bytes and times are of chunked maps, which the
   // planner's one-stream-per-request latency model does not describe.
   if (document.contains("chunks")) {
@@ -43,7 +56,7 @@ Result<RateTable> table_from(const Json& document) {
   std::set<std::pair<std::string, std::string>> seen;
   for (size_t i = 0; i < rows->size(); ++i) {
     const std::string path = plan_json::element_path("rows", i);
-    DISC_ASSIGN_OR_RETURN(RateRow row, row_from((*rows)[i], path));
+    DISC_ASSIGN_OR_RETURN(RateRow row, row_from((*rows)[i], path, basis));
     if (!seen.emplace(row.cut, row.codec).second)
       return Error(path + " repeats cut '" + row.cut + "' with codec '" + row.codec + "'");
     table.rows.push_back(std::move(row));
@@ -53,12 +66,14 @@ Result<RateTable> table_from(const Json& document) {
 
 }  // namespace
 
-Result<RateTable> parse_rate_table(std::string_view json) {
-  return plan_json::convert_document<RateTable>(plan_json::parse_document(json), "rate table", table_from);
+Result<RateTable> parse_rate_table(std::string_view json, LossBasis basis) {
+  return plan_json::convert_document<RateTable>(plan_json::parse_document(json), "rate table",
+                                                [basis](const Json& document) { return table_from(document, basis); });
 }
 
-Result<RateTable> load_rate_table(const std::string& path) {
-  return plan_json::convert_document<RateTable>(plan_json::load_document(path), "rate table " + path, table_from);
+Result<RateTable> load_rate_table(const std::string& path, LossBasis basis) {
+  return plan_json::convert_document<RateTable>(plan_json::load_document(path), "rate table " + path,
+                                                [basis](const Json& document) { return table_from(document, basis); });
 }
 
 }  // namespace disc

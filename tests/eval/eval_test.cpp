@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "disc/chunks.hpp"
 #include "disc/eval.hpp"
@@ -220,14 +222,63 @@ TEST(EvalSweep, DefaultDiscGridCoversBothModes) {
   EXPECT_LT(tile, transform);  // both block shapes: whole planes win on small planes, not everywhere
 }
 
+std::string read_text(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
 TEST_F(EvalTest, WritesReportFiles) {
   auto report = evaluate(*model_, *dataset_, options({"raw"}, 0, 8));
   ASSERT_TRUE(report.ok()) << report.error().message();
+  EXPECT_TRUE(report->labelled);
   const auto dir = std::filesystem::temp_directory_path() / "disc_eval_test_report";
   std::filesystem::remove_all(dir);
   ASSERT_TRUE(write_eval_report(*report, dir.string()).ok());
   for (const char* f : {"rows.csv", "pareto.csv", "report.json", "summary.md"})
     EXPECT_GT(std::filesystem::file_size(dir / f), 50u) << f;
+  const auto json = nlohmann::json::parse(read_text(dir / "report.json"));
+  EXPECT_EQ(json["labelled"], true);
+  EXPECT_TRUE(json["rows"][0]["top1_loss_pp"].is_number());
+  std::filesystem::remove_all(dir);
+}
+
+// A folder of the user's own images has no labels: the report must not read as a loss of 0,
+// and settings are judged by the label-free estimate plus one standard error.
+TEST_F(EvalTest, ImagesWithoutLabelsAreJudgedByTheEstimate) {
+  Dataset unlabelled{"own", {}, {}};
+  for (size_t i = 0; i < 200; ++i)
+    unlabelled.images.push_back({dataset_->images[i].path, LabelledImage::kUnlabelled});
+  auto report = evaluate(*model_, unlabelled, options({"raw", "disc:bits=2|3|4|6"}, 0, 200));
+  ASSERT_TRUE(report.ok()) << report.error().message();
+  EXPECT_FALSE(report->labelled);
+  EXPECT_EQ(report->loss_basis(), LossBasis::kEstimate);
+
+  const std::vector<EvalRow> best = best_within_budget(report->rows, 1.0, LossBasis::kEstimate);
+  ASSERT_FALSE(best.empty());  // raw changes nothing: 0 plus the one-image floor of 0.5 pp
+  for (const EvalRow& chosen : best) {
+    EXPECT_LE(chosen.estimated_loss_pp + chosen.estimated_loss_se_pp, 1.0) << chosen.codec;
+    for (const EvalRow& r : report->rows)
+      if (r.cut == chosen.cut && r.codec_name == chosen.codec_name && r.ratio > chosen.ratio)
+        EXPECT_GT(judged_loss_pp(r, LossBasis::kEstimate), 1.0) << r.codec << " beats " << chosen.codec;
+  }
+  // The measured losses (all 0 without labels) would have let every setting through.
+  const size_t by_estimate =
+      std::count_if(report->rows.begin(), report->rows.end(), [](const EvalRow& r) { return within_calibration_budget(r, 1.0); });
+  EXPECT_LT(by_estimate, report->rows.size());
+
+  const auto dir = std::filesystem::temp_directory_path() / "disc_eval_test_unlabelled";
+  std::filesystem::remove_all(dir);
+  ASSERT_TRUE(write_eval_report(*report, dir.string()).ok());
+  const auto json = nlohmann::json::parse(read_text(dir / "report.json"));
+  EXPECT_EQ(json["labelled"], false);
+  EXPECT_TRUE(json["reference_top1"].is_null());
+  for (const auto& row : json["rows"]) {
+    EXPECT_TRUE(row["top1_loss_pp"].is_null());
+    EXPECT_TRUE(row["estimated_loss_se_pp"].is_number());
+  }
+  const std::string csv = read_text(dir / "rows.csv");
+  EXPECT_NE(csv.find(",,,,"), std::string::npos);  // top1, top5 and their losses left empty
+  EXPECT_NE(read_text(dir / "summary.md").find("without labels"), std::string::npos);
   std::filesystem::remove_all(dir);
 }
 

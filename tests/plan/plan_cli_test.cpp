@@ -39,11 +39,14 @@ class PlanCli : public ::testing::Test {
        "fp32_bytes": 32768, "head_ms": 5, "tail_ms": 30},
       {"tensor": "b", "node": "n2", "op_type": "Relu", "position": 2, "shape": [1, 64, 4, 4], "elements": 1024,
        "fp32_bytes": 4096, "head_ms": 20, "tail_ms": 10}]})";
+    // Label-free estimates (plus one standard error): a bits=4 0.5, a bits=2 0.8, b bits=4 1.5 pp.
     std::ofstream(table_) << R"({"model": "m", "rows": [
-      {"cut": "a", "codec": "disc:bits=4", "mean_bytes": 900, "top1_loss_pp": 0.5, "encode_ms": 0.5, "decode_ms": 0.5},
-      {"cut": "a", "codec": "disc:bits=2", "mean_bytes": 400, "top1_loss_pp": 2.5, "encode_ms": 0.5, "decode_ms": 0.5},
+      {"cut": "a", "codec": "disc:bits=4", "mean_bytes": 900, "top1_loss_pp": 0.5, "encode_ms": 0.5, "decode_ms": 0.5,
+       "estimated_loss_pp": 0.2, "estimated_loss_se_pp": 0.3},
+      {"cut": "a", "codec": "disc:bits=2", "mean_bytes": 400, "top1_loss_pp": 2.5, "encode_ms": 0.5, "decode_ms": 0.5,
+       "estimated_loss_pp": 0.3, "estimated_loss_se_pp": 0.5},
       {"cut": "b", "codec": "disc:bits=4", "mean_bytes": 200, "top1_loss_pp": 0.2, "encode_ms": 0.2,
-       "decode_ms": 0.2}]})";
+       "decode_ms": 0.2, "estimated_loss_pp": 1.0, "estimated_loss_se_pp": 0.5}]})";
   }
 
   std::string files() const { return "plan --profile " + profile_ + " --table " + table_; }
@@ -75,6 +78,29 @@ TEST_F(PlanCli, TablePrintsTheChosenPlanAndItsBreakdown) {
   ASSERT_EQ(run.status, 0) << run.output;
   EXPECT_NE(run.output.find("chosen: b disc:bits=4  (36.200 ms predicted"), std::string::npos) << run.output;
   EXPECT_NE(run.output.find("edge-only"), std::string::npos) << run.output;
+}
+
+TEST_F(PlanCli, TheBudgetAppliesToTheChosenLoss) {
+  // Edge at half speed, 2 Mbit/s, 5 ms. Measured losses admit a bits=4 (50.1 ms) and b bits=4
+  // (56.4 ms) but not a bits=2; the estimates admit a bits=2 (48.1 ms) and not b.
+  const std::string query = files() + " --bandwidth 2Mbit --rtt 5ms --edge-speed 0.5 --json";
+  CliRun run = run_cli(query);
+  ASSERT_EQ(run.status, 0) << run.output;
+  auto out = nlohmann::json::parse(run.output);
+  EXPECT_EQ(out["best"]["codec"], "disc:bits=4");
+  EXPECT_EQ(out["loss"], "labels");
+  run = run_cli(query + " --loss estimate");
+  ASSERT_EQ(run.status, 0) << run.output;
+  out = nlohmann::json::parse(run.output);
+  EXPECT_EQ(out["best"]["cut"], "a");
+  EXPECT_EQ(out["best"]["codec"], "disc:bits=2");
+  EXPECT_DOUBLE_EQ(out["best"]["top1_loss_pp"].get<double>(), 0.8);
+  EXPECT_EQ(out["loss"], "estimate");
+  for (const auto& plan : out["alternatives"])
+    EXPECT_FALSE(plan.value("cut", "") == "b" && plan.value("codec", "") == "disc:bits=4") << plan.dump();
+  run = run_cli(query + " --loss measured");
+  EXPECT_NE(run.status, 0);
+  EXPECT_NE(run.output.find("--loss: measured not in {labels,estimate}"), std::string::npos) << run.output;
 }
 
 TEST_F(PlanCli, BadInputsFailWithAMessage) {

@@ -84,6 +84,64 @@ TEST(PlanInputs, TablesOfChunkedMapsAreRefused) {
   EXPECT_NE(table_error(j), "(parsed)");
 }
 
+// A table as `disc eval` writes it for a folder of images without labels.
+json unlabelled_table() {
+  json j = valid_table();
+  j["labelled"] = false;
+  j["rows"][0]["top1_loss_pp"] = nullptr;
+  j["rows"][0]["estimated_loss_pp"] = 0.25;
+  j["rows"][0]["estimated_loss_se_pp"] = 0.5;
+  j["rows"][1]["top1_loss_pp"] = nullptr;
+  j["rows"][1]["estimated_loss_pp"] = 0;
+  j["rows"][1]["estimated_loss_se_pp"] = 1;
+  return j;
+}
+
+TEST(PlanInputs, TheEstimateBasisReadsEachRowsEstimatePlusOneStandardError) {
+  auto t = parse_rate_table(unlabelled_table().dump(), LossBasis::kEstimate);
+  ASSERT_TRUE(t.ok()) << t.error().message();
+  EXPECT_DOUBLE_EQ(t->rows[0].top1_loss_pp, 0.75);
+  EXPECT_DOUBLE_EQ(t->rows[1].top1_loss_pp, 1.0);
+  // A labelled table carries both losses; each basis reads its own.
+  json labelled = valid_table();
+  labelled["rows"][0]["estimated_loss_pp"] = 1.5;
+  labelled["rows"][0]["estimated_loss_se_pp"] = 0.25;
+  labelled["rows"][1]["estimated_loss_pp"] = -0.5;
+  labelled["rows"][1]["estimated_loss_se_pp"] = 0.5;
+  auto measured = parse_rate_table(labelled.dump(), LossBasis::kLabels);
+  auto estimated = parse_rate_table(labelled.dump(), LossBasis::kEstimate);
+  ASSERT_TRUE(measured.ok() && estimated.ok());
+  EXPECT_DOUBLE_EQ(measured->rows[0].top1_loss_pp, 0.4);
+  EXPECT_DOUBLE_EQ(estimated->rows[0].top1_loss_pp, 1.75);
+  EXPECT_DOUBLE_EQ(estimated->rows[1].top1_loss_pp, 0.0);
+}
+
+TEST(PlanInputs, AnUnlabelledTableHasNoMeasuredLossToPlanWith) {
+  auto t = parse_rate_table(unlabelled_table().dump(), LossBasis::kLabels);
+  ASSERT_FALSE(t.ok());
+  EXPECT_NE(t.error().message().find("--loss estimate"), std::string::npos) << t.error().message();
+  json marked = valid_table();
+  marked["labelled"] = true;
+  EXPECT_EQ(table_error(marked), "(parsed)");
+  marked["labelled"] = "no";
+  EXPECT_EQ(table_error(marked), "rate table: labelled is not true or false");
+}
+
+TEST(PlanInputs, TheEstimateBasisNeedsBothFields) {
+  auto error = [](const std::function<void(json&)>& edit) {
+    json j = unlabelled_table();
+    edit(j);
+    auto t = parse_rate_table(j.dump(), LossBasis::kEstimate);
+    return t.ok() ? std::string("(parsed)") : t.error().message();
+  };
+  EXPECT_EQ(error([](json& j) { j["rows"][1].erase("estimated_loss_se_pp"); }),
+            "rate table: rows[1].estimated_loss_se_pp is missing");
+  EXPECT_EQ(error([](json& j) { j["rows"][0].erase("estimated_loss_pp"); }),
+            "rate table: rows[0].estimated_loss_pp is missing");
+  EXPECT_EQ(error([](json& j) { j["rows"][0]["estimated_loss_se_pp"] = -0.1; }),
+            "rate table: rows[0].estimated_loss_se_pp is negative");
+}
+
 TEST(PlanInputs, EveryRequiredProfileFieldIsNamedWhenMissing) {
   for (const char* key : {"model", "input", "full_ms", "cuts"}) {
     json j = valid_profile();
