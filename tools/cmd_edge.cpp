@@ -155,8 +155,10 @@ const CommandRegistration edge_command{{
       app.add_flag("--edge-only", o->edge_only, "run the whole model here; send nothing");
       app.add_flag("--server-only", o->server_only, "upload the image files; the server runs the whole model");
       app.add_option("IMAGE", o->images, "image files");
-      app.add_option("--dataset-images", o->dataset_images, "also classify N images of the model's data set");
+      app.add_option("--dataset-images", o->dataset_images, "also classify N images of the model's data set")
+          ->check(kNotNegative);
       app.add_option("--first-image", o->first_image, "with --dataset-images: index of the first one")
+          ->check(kNotNegative)
           ->capture_default_str();
       app.add_option("-k,--top-k", o->config.top_k, "classes per answer")->check(CLI::Range(1, 1000))->capture_default_str();
       app.add_option("--warmup", o->warmup, "untimed runs of the first image before measuring (--compare: per plan)")
@@ -174,7 +176,9 @@ const CommandRegistration edge_command{{
                          "(AGLOP with the --auto options below, its state kept across images). Prints each plan's "
                          "report (--json: records tagged plan_label, image, order, t) or a table of medians and p95")
               ->option_text("PLANS");
-      app.add_option("--seed", o->seed, "--compare: seed of the per-image plan order")->capture_default_str();
+      app.add_option("--seed", o->seed, "--compare: seed of the per-image plan order")
+          ->check(kNotNegative)
+          ->capture_default_str();
       AutoSettings& a = o->auto_settings;
       app.add_option("--profile", a.profile, "--auto: profile JSON from `disc profile`");
       app.add_option("--table", a.table, "--auto: rate-accuracy table JSON (report.json of `disc eval`)");
@@ -197,9 +201,11 @@ const CommandRegistration edge_command{{
           ->capture_default_str();
       app.add_option("--min-sample-bytes", a.options.min_sample_bytes,
                      "--auto: smallest request that feeds the bandwidth estimator")
+          ->check(kNotNegative)
           ->capture_default_str();
       app.add_option("--probe-every", a.options.probe_every,
                      "--auto: requests in a row without a bandwidth sample before a probe (0 = never)")
+          ->check(kNotNegative)
           ->capture_default_str();
       return [o, compare] {
         o->comparing = compare->count() > 0;

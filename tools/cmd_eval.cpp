@@ -88,11 +88,13 @@ const CommandRegistration eval_command{{
                      "N, a number of the model's data set images, or DIR, every image file in a folder of your own "
                      "(no labels: losses are then label-free estimates plus one standard error)")
           ->capture_default_str();
-      app.add_option("--first-image", o->first, "index of the first dataset image")->capture_default_str();
+      app.add_option("--first-image", o->first, "index of the first dataset image")
+          ->check(kNotNegative)
+          ->capture_default_str();
       app.add_option("--chunks", o->chunks, "code each feature map as N chunks, as `disc edge --chunks N` sends it")
           ->check(CLI::Range(1, 1024))
           ->capture_default_str();
-      app.add_option("--threads", o->threads, "worker threads")->capture_default_str();
+      app.add_option("--threads", o->threads, "worker threads")->check(CLI::Range(1, 256))->capture_default_str();
       app.add_option("--out", o->out, "output directory")->required();
       return [o] {
         const bool own_folder = !is_count(o->images);
@@ -137,16 +139,19 @@ const CommandRegistration calibrate_command{{
                      "calibration images (labels unused): N, the last N images of the model's data set, or DIR, "
                      "every image file in a folder of your own")
           ->capture_default_str();
-      app.add_option("--budget", o->budget, "allowed top-1 loss in percentage points")->capture_default_str();
+      app.add_option("--budget", o->budget, "allowed top-1 loss in percentage points")
+          ->check(kFiniteNotNegative)
+          ->capture_default_str();
       app.add_option("--codecs", o->codecs, "sweep to choose from (as for `disc eval --codecs`)")
           ->capture_default_str();
       app.add_option("--verify", o->verify,
                      "then measure the chosen setting's top-1 loss on the first N labelled images of the data set "
                      "(disjoint from a count of calibration images; keep a folder of your own disjoint too)")
+          ->check(kNotNegative)
           ->capture_default_str();
       app.add_option("--estimates", o->estimates,
                      "write every setting's label-free estimate on the calibration images to this CSV file");
-      app.add_option("--threads", o->threads, "worker threads")->capture_default_str();
+      app.add_option("--threads", o->threads, "worker threads")->check(CLI::Range(1, 256))->capture_default_str();
       return [o] {
         auto loaded = o->model.load();
         if (!loaded.ok()) return fail(loaded.error());

@@ -118,6 +118,9 @@ const CommandRegistration split_command{{
       app.add_option("--head", o->head, "output head .onnx")->required();
       app.add_option("--tail", o->tail, "output tail .onnx")->required();
       return [o] {
+        std::error_code ec;
+        if (std::filesystem::weakly_canonical(o->head, ec) == std::filesystem::weakly_canonical(o->tail, ec))
+          return fail(Error("--head and --tail name the same file '" + o->tail + "': the tail would overwrite the head"));
         auto loaded = o->model.load();
         if (!loaded.ok()) return fail(loaded.error());
         auto split = loaded->model.split(o->cut);
@@ -148,7 +151,8 @@ const CommandRegistration features_command{{
       app.add_option("IMAGES", o->images, "input images");
       app.add_option("--cut", o->cut, "cut tensor (see `disc cuts`)")->required();
       app.add_option("--out", o->out, "output folder (files NNNN_<image name>.npy, in input order)")->required();
-      app.add_option("--dataset-images", o->dataset_images, "also take the first N images of the model's data set");
+      app.add_option("--dataset-images", o->dataset_images, "also take the first N images of the model's data set")
+          ->check(kNotNegative);
       return [o] {
         auto loaded = o->model.load();
         if (!loaded.ok()) return fail(loaded.error());
@@ -223,7 +227,7 @@ const CommandRegistration accuracy_command{{
       };
       auto o = std::make_shared<Opts>();
       o->model.add_to(app);
-      app.add_option("--limit", o->limit, "first N images only (0 = all)");
+      app.add_option("--limit", o->limit, "first N images only (0 = all)")->check(kNotNegative);
       app.add_option("--cut", o->cut, "run head and tail split at this tensor");
       return [o] {
         auto loaded = o->model.load();
@@ -318,7 +322,9 @@ const CommandRegistration check_split_command{{
       app.add_option("--images", o->images, "first N images of the model's data set")
           ->check(CLI::Range(1, 100000))
           ->capture_default_str();
-      app.add_option("--tolerance", o->tolerance, "largest accepted relative difference")->capture_default_str();
+      app.add_option("--tolerance", o->tolerance, "largest accepted relative difference")
+          ->check(kFiniteNotNegative)
+          ->capture_default_str();
       return [o] {
         auto loaded = o->model.load();
         if (!loaded.ok()) return fail(loaded.error());

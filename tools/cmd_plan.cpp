@@ -67,7 +67,9 @@ const CommandRegistration plan_command{{
           ->capture_default_str();
       add_loss_option(app, o->loss, "");
       app.add_option("--server-profile", o->server_profile, "profile JSON measured on the server");
-      app.add_option("--top", o->top, "number of alternatives to list after the chosen plan")->capture_default_str();
+      app.add_option("--top", o->top, "number of alternatives to list after the chosen plan")
+          ->check(kNotNegative)
+          ->capture_default_str();
       app.add_flag("--json", o->json, "print JSON instead of a table");
       return [o] {
         auto profile = load_profile(o->profile);

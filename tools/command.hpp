@@ -4,6 +4,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cmath>
+#include <exception>
 #include <functional>
 #include <string>
 #include <vector>
@@ -32,6 +34,24 @@ std::vector<Command>& command_registry();
 struct CommandRegistration {
   explicit CommandRegistration(Command c) { command_registry().push_back(std::move(c)); }
 };
+
+// Check for unsigned options: CLI11 would wrap "-1" around to the type's maximum.
+inline const CLI::Validator kNotNegative(
+    [](std::string& text) { return text.rfind('-', 0) == 0 ? std::string("must not be negative") : std::string(); },
+    "", "not negative");
+
+// Check for thresholds: a finite number, at least 0 (NaN passes CLI::Range).
+inline const CLI::Validator kFiniteNotNegative(
+    [](std::string& text) {
+      double value = 0;
+      try {
+        value = std::stod(text);
+      } catch (const std::exception&) {
+        return std::string("is not a number");
+      }
+      return std::isfinite(value) && value >= 0 ? std::string() : std::string("must be finite and not negative");
+    },
+    "", "finite, not negative");
 
 // Prints "disc: <message>" on stderr and returns exit status 1.
 int fail(const Error& error);

@@ -29,10 +29,29 @@ Status check_opsets(const onnx::ModelProto& model) {
   return Status();
 }
 
+// The window attributes of convolutions and pools: ONNX's shape inference and OpenCV divide by
+// strides, dilations and group without checking them (a 0 stops the process with SIGFPE).
+Status check_window_attributes(const onnx::NodeProto& node) {
+  for (const auto& attr : node.attribute()) {
+    const std::string& name = attr.name();
+    const bool positive = name == "strides" || name == "dilations" || name == "kernel_shape";
+    if (positive || name == "pads") {
+      for (int64_t v : attr.ints())
+        if (v < (positive ? 1 : 0))
+          return Error(describe(node) + ": attribute '" + name + "' has the value " + std::to_string(v) +
+                       (positive ? " (must be at least 1)" : " (must not be negative)"));
+    } else if (name == "group" && attr.i() < 1) {
+      return Error(describe(node) + ": attribute 'group' is " + std::to_string(attr.i()) + " (must be at least 1)");
+    }
+  }
+  return Status();
+}
+
 Status check_nodes(const onnx::GraphProto& graph) {
   for (const auto& node : graph.node()) {
     if (!is_default_domain(node.domain()))
       return Error(describe(node) + ": operator domain '" + node.domain() + "' is not supported");
+    DISC_RETURN_IF_ERROR(check_window_attributes(node));
     for (const auto& attr : node.attribute())
       if (attr.has_g() || attr.graphs_size() > 0 || attr.type() == onnx::AttributeProto::GRAPH ||
           attr.type() == onnx::AttributeProto::GRAPHS)

@@ -199,6 +199,14 @@ TEST(Cli, BadInputsFailWithAMessage) {
            "split resnet20_cifar10 --head /tmp/h.onnx",
            "profile resnet20_cifar10 --out /tmp/p.json --repeats 0",
            "accuracy " + garbage,
+           "split resnet20_cifar10 --cut /layer1/layer1.0/Relu_1_output_0 --head /tmp/same.onnx --tail /tmp/./same.onnx",
+           "accuracy resnet20_cifar10 --limit -1",
+           "calibrate resnet20_cifar10 --cut /layer1/layer1.0/Relu_1_output_0 --images 3 --verify -2",
+           "calibrate resnet20_cifar10 --cut /layer1/layer1.0/Relu_1_output_0 --images 3 --threads 100000",
+           "eval resnet20_cifar10 --cuts /layer1/layer1.0/Relu_1_output_0 --images 2 --out /tmp/e --threads 0",
+           "calibrate resnet20_cifar10 --cut /layer1/layer1.0/Relu_1_output_0 --images 3 --budget nan",
+           "check-split resnet20_cifar10 --tolerance nan",
+           "check-split resnet20_cifar10 --tolerance -1",
        }) {
     CliRun run = disc(args);
     EXPECT_EQ(run.status, 1) << args << "\n" << run.output;

@@ -130,6 +130,29 @@ TEST(OnnxLoad, RejectsMissingInitializer) {
   expect_error(m, "input 'W' is neither produced");
 }
 
+TEST(OnnxLoad, RejectsWindowAttributesThatWouldDivideByZero) {
+  const auto with = [](const std::string& name, int64_t value) {
+    auto m = tiny_model();
+    auto* attr = m.mutable_graph()->mutable_node(1)->add_attribute();  // the first Conv
+    attr->set_name(name);
+    if (name == "group") {
+      attr->set_type(onnx::AttributeProto::INT);
+      attr->set_i(value);
+    } else {
+      attr->set_type(onnx::AttributeProto::INTS);
+      for (int i = 0; i < (name == "pads" ? 4 : 2); ++i) attr->add_ints(i == 0 ? value : 1);
+    }
+    return m;
+  };
+  expect_error(with("strides", 0), "attribute 'strides' has the value 0 (must be at least 1)");
+  expect_error(with("dilations", -1), "attribute 'dilations' has the value -1");
+  expect_error(with("group", 0), "attribute 'group' is 0 (must be at least 1)");
+  expect_error(with("group", -1), "attribute 'group' is -1");
+  expect_error(with("pads", -2), "attribute 'pads' has the value -2 (must not be negative)");
+  auto fine = load(with("strides", 1));
+  EXPECT_TRUE(fine.ok()) << fine.error().message();
+}
+
 TEST(OnnxLoad, RejectsControlFlow) {
   auto m = tiny_model();
   auto* n = m.mutable_graph()->add_node();
