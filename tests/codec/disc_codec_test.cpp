@@ -1068,6 +1068,26 @@ TEST(DiscRobustness, DamagedPayloadsNeverCrash) {
 
 // Finite values whose DCT overflows fp32 (a constant block's DC is its value times sqrt(area))
 // are an encoding error, not undefined behaviour.
+// Squares of such magnitudes underflow fp32: the clip value must not collapse to 0, which
+// decoded every element to 0.
+TEST(DiscRobustness, TinyMagnitudesKeepTheirRelativeAccuracy) {
+  for (float scale : {1e-24f, 1e-30f}) {
+    Tensor t({1, 2, 8, 8});
+    for (size_t i = 0; i < t.size(); ++i) t.data()[i] = scale * static_cast<float>(i % 7) * (i % 3 == 0 ? -1.0f : 1.0f);
+    for (const char* spec : {"disc:bits=8", "disc:bits=4,clip=3", "disc:transform=1,bits=6", "disc:bits=4,speed=1"}) {
+      const Tensor back = round_trip(t, *codec(spec));
+      double worst = 0;
+      for (size_t i = 0; i < t.size(); ++i) worst = std::max(worst, std::abs(double{back.data()[i]} - t.data()[i]));
+      EXPECT_LT(worst, 0.5 * 6 * scale) << spec << " at " << scale;  // a zero map would be off by 6 * scale
+    }
+  }
+  Tensor subnormal({1, 1, 4, 4});
+  std::fill(subnormal.values().begin(), subnormal.values().end(), 1e-40f);
+  const auto r = codec("disc:bits=4")->encode_payload(subnormal);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message().find("below fp32's normal range"), std::string::npos) << r.error().message();
+}
+
 TEST(DiscRobustness, TransformOfValuesNearTheLargestFloatIsAnError) {
   Tensor t({1, 1, 32, 32});
   std::fill(t.values().begin(), t.values().end(), 3e38f);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 
@@ -76,10 +77,26 @@ Result<Quantizer> fit_quantizer(std::span<const float> values, const QuantizerSe
   q.is_signed = s.any_negative;
   q.max_level = max_level(settings.bits, q.is_signed);
   float clip_value = s.max_abs;
-  if (settings.clip > 0 && s.nonzero > 0)
-    clip_value = std::min(s.max_abs, static_cast<float>(settings.clip * std::sqrt(s.sum_sq / s.nonzero)));
+  if (settings.clip > 0 && s.nonzero > 0) {
+    // Squares of magnitudes below ~1e-19 are subnormal or 0 in fp32: sum those in double.
+    double sum_sq = s.sum_sq;
+    if (sum_sq < std::numeric_limits<float>::min() * static_cast<double>(s.nonzero)) {
+      sum_sq = 0;
+      for (float v : values) sum_sq += double{v} * v;
+    }
+    clip_value = std::min(s.max_abs, static_cast<float>(settings.clip * std::sqrt(sum_sq / s.nonzero)));
+  }
   const float step = clip_value / static_cast<float>(q.max_level);
-  // An all-zero tensor (or one whose values underflow the step) still needs a valid step.
+  // An all-zero tensor still needs a valid step; one whose step is not a normal float would
+  // decode to zeros.
+  if (s.max_abs > 0 && !std::isnormal(step)) {
+    char message[200];
+    std::snprintf(message, sizeof message,
+                  "quantization step %g (clip value / levels) is below fp32's normal range: the map's largest "
+                  "magnitude is %g; scale the map, or use bits=0",
+                  static_cast<double>(step), static_cast<double>(s.max_abs));
+    return Error(message);
+  }
   q.step = std::isnormal(step) ? step : 1.0f;
   q.inv_step = 1.0f / q.step;
   q.threshold = settings.prune * clip_value;
