@@ -106,6 +106,7 @@ struct DecodeLimits {
   size_t max_elements = size_t{1} << 28;
 };
 
+// Refuses a tensor of more elements than decompress() accepts by default (DecodeLimits).
 Result<Bytes> compress(const Tensor& tensor, const Codec& codec);
 // Size of the stream compress() writes with `codec` for a tensor of `shape` whose payload has
 // `payload_bytes` bytes: the container's header and checksum around it. (Dimensions or payloads

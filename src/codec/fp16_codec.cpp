@@ -1,7 +1,11 @@
-// "fp16": every value as an IEEE half (round to nearest even). Halves the size; values
-// beyond ±65504 become ±infinity, below 2^-24 lose precision or flush to zero.
+// "fp16": every value as an IEEE half (round to nearest even). Halves the size; a finite
+// value that rounds beyond ±65504 is an encoding error (it would decode as ±infinity); values
+// below 2^-24 lose precision or flush to zero.
 #include "codec/codec_registry.hpp"
 #include "codec/half.hpp"
+
+#include <cmath>
+#include <string>
 
 namespace disc {
 namespace {
@@ -19,7 +23,11 @@ class Fp16Codec final : public Codec {
   Result<Bytes> encode_payload(const Tensor& tensor) const override {
     Bytes out(tensor.size() * 2);
     for (size_t i = 0; i < tensor.size(); ++i) {
-      const uint16_t h = float_to_half(tensor.data()[i]);
+      const float v = tensor.data()[i];
+      const uint16_t h = float_to_half(v);
+      if ((h & 0x7FFFu) == 0x7C00u && std::isfinite(v))
+        return Error("value " + std::to_string(v) + " at element " + std::to_string(i) +
+                     " is beyond fp16's range (±65504)");
       out[2 * i] = static_cast<uint8_t>(h);
       out[2 * i + 1] = static_cast<uint8_t>(h >> 8);
     }

@@ -141,7 +141,8 @@ void write_header(ByteWriter& w, const Shape& shape, const Codec& codec, size_t 
 }  // namespace
 
 Result<Bytes> compress(const Tensor& tensor, const Codec& codec) {
-  DISC_RETURN_IF_ERROR(element_count(tensor.shape()).status());
+  // No larger than decompress() accepts by default, so that every stream written can be read.
+  DISC_RETURN_IF_ERROR(element_count(tensor.shape(), DecodeLimits{}.max_elements).status());
   for (int64_t d : tensor.shape())
     if (d > UINT32_MAX) return Error("dimension " + std::to_string(d) + " does not fit the stream format");
   DISC_ASSIGN_OR_RETURN(Bytes payload, codec.encode_payload(tensor));

@@ -113,12 +113,21 @@ TEST(Fp16, RelativeErrorWithinHalfAnUlp) {
     ASSERT_LE(std::fabs(back.values()[i] - t.values()[i]), std::ldexp(std::fabs(t.values()[i]), -11)) << i;
 }
 
-TEST(Fp16, OverflowBecomesInfinity) {
-  Tensor t({3}, {1e5f, -7e4f, 2.0f});
-  const Tensor back = round_trip("fp16", t);
-  EXPECT_EQ(back.values()[0], INFINITY);
-  EXPECT_EQ(back.values()[1], -INFINITY);
-  EXPECT_EQ(back.values()[2], 2.0f);
+// A finite value beyond ±65504 would decode as infinity: an error, not a silent change.
+// Infinities themselves are carried as they are.
+TEST(Fp16, FiniteValuesBeyondItsRangeAreAnError) {
+  auto codec = make_codec("fp16");
+  ASSERT_TRUE(codec.ok());
+  for (float v : {1e5f, -7e4f, 65520.0f}) {
+    auto payload = codec.value()->encode_payload(Tensor({3}, {2.0f, v, 1.0f}));
+    ASSERT_FALSE(payload.ok()) << v;
+    EXPECT_NE(payload.error().message().find("beyond fp16's range"), std::string::npos) << payload.error().message();
+  }
+  const Tensor back = round_trip("fp16", Tensor({4}, {65504.0f, -65519.0f, INFINITY, 2.0f}));
+  EXPECT_EQ(back.values()[0], 65504.0f);
+  EXPECT_EQ(back.values()[1], -65504.0f);  // rounds to the largest half
+  EXPECT_EQ(back.values()[2], INFINITY);
+  EXPECT_EQ(back.values()[3], 2.0f);
 }
 
 TEST(Q8Zstd, ErrorAtMostHalfAStep) {
