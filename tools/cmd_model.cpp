@@ -21,10 +21,12 @@ double zero_fraction(const Tensor& t) {
   return static_cast<double>(std::count(v.begin(), v.end(), 0.0f)) / v.size();
 }
 
-// The class names of the model's data set, or none if it has no data set.
-std::vector<std::string> class_names(const ModelOptions& options, const ModelEntry& entry) {
-  auto dataset = options.dataset(entry);
-  return dataset.ok() ? dataset->class_names : std::vector<std::string>{};
+// The class names of the model's data set, or none if it has no data set; an Error if the
+// data set it names (models.json or --dataset) cannot be read.
+Result<std::vector<std::string>> class_names(const ModelOptions& options, const ModelEntry& entry) {
+  if (entry.dataset.empty()) return std::vector<std::string>{};
+  DISC_ASSIGN_OR_RETURN(Dataset dataset, options.dataset(entry));
+  return std::move(dataset.class_names);
 }
 
 // The first `count` images of the model's data set.
@@ -203,7 +205,9 @@ const CommandRegistration classify_command{{
         if (!loaded.ok()) return fail(loaded.error());
         auto inference = Inference::make(loaded->model, o->cut);
         if (!inference.ok()) return fail(inference.error());
-        const std::vector<std::string> names = class_names(o->model, loaded->entry);
+        auto names_or = class_names(o->model, loaded->entry);
+        if (!names_or.ok()) return fail(names_or.error());
+        const std::vector<std::string>& names = *names_or;
         for (const std::string& image : o->images) {
           auto input = load_image(image, loaded->entry.preprocessing);
           if (!input.ok()) return fail(input.error());

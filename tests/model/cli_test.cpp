@@ -207,6 +207,7 @@ TEST(Cli, BadInputsFailWithAMessage) {
            "calibrate resnet20_cifar10 --cut /layer1/layer1.0/Relu_1_output_0 --images 3 --budget nan",
            "check-split resnet20_cifar10 --tolerance nan",
            "check-split resnet20_cifar10 --tolerance -1",
+           "classify " + testing::assets_dir() + "/models/resnet20_cifar10.onnx " + cifar_image("cat") + " --dataset nope",
        }) {
     CliRun run = disc(args);
     EXPECT_EQ(run.status, 1) << args << "\n" << run.output;
