@@ -31,7 +31,11 @@ Status check_opsets(const onnx::ModelProto& model) {
 
 // The window attributes of convolutions and pools: ONNX's shape inference and OpenCV divide by
 // strides, dilations and group without checking them (a 0 stops the process with SIGFPE).
+// Other ops keep their own meaning for these names (Pad's negative pads crop).
 Status check_window_attributes(const onnx::NodeProto& node) {
+  static const std::unordered_set<std::string> kWindowOps{"Conv",    "ConvTranspose", "ConvInteger", "QLinearConv",
+                                                          "MaxPool", "AveragePool",   "LpPool",      "MaxUnpool"};
+  if (!kWindowOps.count(node.op_type())) return Status();
   for (const auto& attr : node.attribute()) {
     const std::string& name = attr.name();
     const bool positive = name == "strides" || name == "dilations" || name == "kernel_shape";

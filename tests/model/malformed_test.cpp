@@ -151,6 +151,18 @@ TEST(OnnxLoad, RejectsWindowAttributesThatWouldDivideByZero) {
   expect_error(with("pads", -2), "attribute 'pads' has the value -2 (must not be negative)");
   auto fine = load(with("strides", 1));
   EXPECT_TRUE(fine.ok()) << fine.error().message();
+  // Only windowed ops are checked: an opset-2 Pad with negative pads crops, which is legal.
+  auto crop = tiny_model();
+  crop.mutable_opset_import(0)->set_version(10);
+  auto* pad = crop.mutable_graph()->add_node();
+  *pad = node("Pad", {"y"}, {"cropped"});
+  auto* pads = pad->add_attribute();
+  pads->set_name("pads");
+  pads->set_type(onnx::AttributeProto::INTS);
+  for (int64_t v : {0, 0, -1, -1, 0, 0, -1, -1}) pads->add_ints(v);
+  *crop.mutable_graph()->mutable_output(0) = value_info("cropped", {"batch", "2", "2", "2"});
+  auto cropped = load(crop);
+  EXPECT_TRUE(cropped.ok()) << cropped.error().message();
 }
 
 TEST(OnnxLoad, RejectsControlFlow) {
