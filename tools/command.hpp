@@ -37,7 +37,10 @@ struct CommandRegistration {
 
 // Check for unsigned options: CLI11 would wrap "-1" around to the type's maximum.
 inline const CLI::Validator kNotNegative(
-    [](std::string& text) { return text.rfind('-', 0) == 0 ? std::string("must not be negative") : std::string(); },
+    [](std::string& text) {
+      const size_t first = text.find_first_not_of(" \t\n\r\f\v");  // strtoull skips leading space
+      return first != std::string::npos && text[first] == '-' ? std::string("must not be negative") : std::string();
+    },
     "", "not negative");
 
 // Check for thresholds: a finite number, at least 0 (NaN passes CLI::Range).

@@ -193,14 +193,14 @@ std::string rate_plot_script(const std::string& cut, const std::vector<EvalRow>&
          ", 1 with lines dt 2 lc rgb 'gray' title '1 pp'\n";
 }
 
-std::string best_plot_script(const std::vector<EvalRow>& best, const std::string& svg) {
+std::string best_plot_script(const std::vector<EvalRow>& best, LossBasis basis, const std::string& svg) {
   std::vector<const EvalRow*> rows;
   for (const EvalRow& r : best) rows.push_back(&r);
   return fmt::format(
              "set terminal svg size 900,500 dynamic font 'sans,12'\nset output '{}'\nset title 'best compression "
-             "ratio at ≤ 1 pp top-1 loss, along the network'\nset logscale y\nset ylabel 'ratio vs fp32 (×)'\n"
+             "ratio at ≤ 1 pp {}, along the network'\nset logscale y\nset ylabel 'ratio vs fp32 (×)'\n"
              "set xlabel 'cut (topological position)'\nset grid\nset key top left\n",
-             svg) +
+             svg, basis == LossBasis::kLabels ? "top-1 loss" : "estimated top-1 loss + 1 SE") +
          codec_series(rows, [](const EvalRow& r) { return static_cast<double>(r.cut_position); },
                       [](const EvalRow& r) { return r.ratio; }) +
          "\n";
@@ -253,7 +253,7 @@ Status write_eval_report(const EvalReport& report, const std::string& dir_name) 
     DISC_RETURN_IF_ERROR(render(dir, name, rate_plot_script(cut, front, basis, (dir / (name + ".svg")).string())));
   }
   return render(dir, "best_ratio",
-                best_plot_script(best_within_budget(report.rows, 1.0, basis), (dir / "best_ratio.svg").string()));
+                best_plot_script(best_within_budget(report.rows, 1.0, basis), basis, (dir / "best_ratio.svg").string()));
 }
 
 }  // namespace disc

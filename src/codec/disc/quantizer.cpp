@@ -87,9 +87,10 @@ Result<Quantizer> fit_quantizer(std::span<const float> values, const QuantizerSe
     clip_value = std::min(s.max_abs, static_cast<float>(settings.clip * std::sqrt(sum_sq / s.nonzero)));
   }
   const float step = clip_value / static_cast<float>(q.max_level);
-  // An all-zero tensor still needs a valid step; one whose step is not a normal float would
-  // decode to zeros.
-  if (s.max_abs > 0 && !std::isnormal(step)) {
+  // An all-zero tensor, or one of subnormals only (coded as zeros, off by less than the
+  // smallest normal float), still needs a valid step; a normal map whose step is not a normal
+  // float would decode far from its values.
+  if (s.max_abs >= std::numeric_limits<float>::min() && !std::isnormal(step)) {
     char message[200];
     std::snprintf(message, sizeof message,
                   "quantization step %g (clip value / levels) is below fp32's normal range: the map's largest "
