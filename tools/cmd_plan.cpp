@@ -100,7 +100,7 @@ const CommandRegistration plan_command{{
                                    {"rtt_ms", *rtt},
                                    {"burst_bytes", o->burst},
                                    {"budget_pp", o->budget},
-                                   {"loss", o->loss == LossBasis::kLabels ? "labels" : "estimate"},
+                                   {"loss", loss_basis_name(o->loss)},
                                    {"edge_speed", o->edge_speed},
                                    {"candidates", planner->candidate_count()},
                                    {"best", plan_json(result->best)},

@@ -9,14 +9,20 @@
 
 namespace disc::cli {
 
+// The option's value for `basis`.
+inline const char* loss_basis_name(LossBasis basis) { return basis == LossBasis::kLabels ? "labels" : "estimate"; }
+
 inline CLI::Option* add_loss_option(CLI::App& app, LossBasis& basis, const std::string& scope) {
   return app
       .add_option_function<std::string>(
-          "--loss", [&basis](const std::string& name) { basis = name == "estimate" ? LossBasis::kEstimate : LossBasis::kLabels; },
+          "--loss",
+          [&basis](const std::string& name) {
+            basis = name == loss_basis_name(LossBasis::kEstimate) ? LossBasis::kEstimate : LossBasis::kLabels;
+          },
           scope + "which top-1 loss of the table's rows the budget applies to: labels (measured, the default) or "
                   "estimate (label-free estimate plus one standard error; the only one of a table from images "
                   "without labels)")
-      ->check(CLI::IsMember({"labels", "estimate"}));
+      ->check(CLI::IsMember({loss_basis_name(LossBasis::kLabels), loss_basis_name(LossBasis::kEstimate)}));
 }
 
 }  // namespace disc::cli
