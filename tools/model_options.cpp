@@ -27,7 +27,8 @@ Result<std::pair<int, int>> parse_size(const std::string& text) {
   int h = 0, w = 0;
   char x = 0;
   std::istringstream in(text);
-  if (!(in >> h >> x >> w) || (x != 'x' && x != 'X') || h < 1 || w < 1 || h > 65536 || w > 65536)
+  constexpr int kMax = Preprocessing::kMaxSide;
+  if (!(in >> h >> x >> w) || (x != 'x' && x != 'X') || h < 1 || w < 1 || h > kMax || w > kMax)
     return Error("--size expects HxW, got '" + text + "'");
   return std::make_pair(h, w);
 }
@@ -76,8 +77,6 @@ Result<ModelEntry> ModelOptions::entry() const {
   if (given("--std")) {
     DISC_ASSIGN_OR_RETURN(pre.std, parse_triple(std_, "std"));
   }
-  for (float s : pre.std)
-    if (!(s > 0)) return Error("--std values must be positive");
   if (given("--labels-offset")) e.label_offset = labels_offset_;
   if (given("--dataset")) e.dataset = dataset_;
   return e;
@@ -99,6 +98,8 @@ Result<LoadedModel> ModelOptions::load() const {
                  " does not match the model input " + shape_to_string(input));
   e.input_name = model.input_name();
   e.input_shape = input;
+  auto valid = validate(e.preprocessing);
+  if (!valid.ok()) return valid.error().with_context(e.name);
   return LoadedModel{std::move(e), std::move(model)};
 }
 

@@ -15,14 +15,6 @@ namespace {
 // Upper bound on the intermediate image of a center crop (2^26 pixels = 192 MiB of BGR).
 constexpr double kMaxResizedPixels = double{1 << 26};
 
-Status check(const Preprocessing& pre) {
-  if (pre.height < 1 || pre.width < 1) return Error("preprocessing size must be positive");
-  if (!(pre.crop > 0 && pre.crop <= 1)) return Error("crop fraction must be in (0, 1]");
-  for (float s : pre.std)
-    if (!(s > 0)) return Error("std values must be positive");
-  return Status();
-}
-
 // `bgr` resized (and for kCenter cropped) to pre.height x pre.width.
 Result<cv::Mat> resize(const cv::Mat& bgr, const Preprocessing& pre) {
   cv::Mat resized;
@@ -47,7 +39,7 @@ Result<cv::Mat> resize(const cv::Mat& bgr, const Preprocessing& pre) {
 }
 
 Result<Tensor> preprocess(const cv::Mat& bgr, const Preprocessing& pre) {
-  DISC_RETURN_IF_ERROR(check(pre));
+  DISC_RETURN_IF_ERROR(validate(pre));
   DISC_ASSIGN_OR_RETURN(cv::Mat image, resize(bgr, pre));
   Tensor tensor({1, 3, pre.height, pre.width});
   const size_t plane = static_cast<size_t>(pre.height) * pre.width;
