@@ -1,5 +1,6 @@
 #include "model_options.hpp"
 
+#include <climits>
 #include <filesystem>
 #include <sstream>
 
@@ -98,7 +99,16 @@ Result<LoadedModel> ModelOptions::load() const {
                  " does not match the model input " + shape_to_string(input));
   e.input_name = model.input_name();
   e.input_shape = input;
-  auto valid = validate(e.preprocessing);
+  // The class count is the model's output size: models.json states it (and must agree), an
+  // .onnx path has only its graph to tell.
+  const Shape& output = model.output_shape();
+  if (output.empty()) return Error("cannot tell how many classes " + e.path + " has: its output has no static shape");
+  DISC_ASSIGN_OR_RETURN(size_t outputs, element_count(output, INT_MAX));
+  if (is_path(model_)) e.classes = static_cast<int>(outputs);
+  if (static_cast<size_t>(e.classes) != outputs)
+    return Error("models.json gives " + e.name + " " + std::to_string(e.classes) + " classes, but " + e.path +
+                 " outputs " + shape_to_string(output));
+  auto valid = validate(e);
   if (!valid.ok()) return valid.error().with_context(e.name);
   return LoadedModel{std::move(e), std::move(model)};
 }
