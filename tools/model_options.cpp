@@ -1,5 +1,6 @@
 #include "model_options.hpp"
 
+#include <climits>
 #include <filesystem>
 #include <sstream>
 
@@ -27,7 +28,8 @@ Result<std::pair<int, int>> parse_size(const std::string& text) {
   int h = 0, w = 0;
   char x = 0;
   std::istringstream in(text);
-  if (!(in >> h >> x >> w) || (x != 'x' && x != 'X') || h < 1 || w < 1 || h > 65536 || w > 65536)
+  constexpr int kMax = Preprocessing::kMaxSide;
+  if (!(in >> h >> x >> w) || (x != 'x' && x != 'X') || h < 1 || w < 1 || h > kMax || w > kMax)
     return Error("--size expects HxW, got '" + text + "'");
   return std::make_pair(h, w);
 }
@@ -76,8 +78,6 @@ Result<ModelEntry> ModelOptions::entry() const {
   if (given("--std")) {
     DISC_ASSIGN_OR_RETURN(pre.std, parse_triple(std_, "std"));
   }
-  for (float s : pre.std)
-    if (!(s > 0)) return Error("--std values must be positive");
   if (given("--labels-offset")) e.label_offset = labels_offset_;
   if (given("--dataset")) e.dataset = dataset_;
   return e;
@@ -99,6 +99,17 @@ Result<LoadedModel> ModelOptions::load() const {
                  " does not match the model input " + shape_to_string(input));
   e.input_name = model.input_name();
   e.input_shape = input;
+  // The class count is the model's output size: models.json states it (and must agree), an
+  // .onnx path has only its graph to tell.
+  const Shape& output = model.output_shape();
+  if (output.empty()) return Error("cannot tell how many classes " + e.path + " has: its output has no static shape");
+  DISC_ASSIGN_OR_RETURN(size_t outputs, element_count(output, INT_MAX));
+  if (is_path(model_)) e.classes = static_cast<int>(outputs);
+  if (static_cast<size_t>(e.classes) != outputs)
+    return Error("models.json gives " + e.name + " " + std::to_string(e.classes) + " classes, but " + e.path +
+                 " outputs " + shape_to_string(output));
+  auto valid = validate(e);
+  if (!valid.ok()) return valid.error().with_context(e.name);
   return LoadedModel{std::move(e), std::move(model)};
 }
 

@@ -18,6 +18,7 @@ struct Preprocessing {
   // kDirect: resize the whole image to height x width.
   // kCenter: scale the shorter side to round(height / crop), then take the central height x width.
   enum class Resize { kDirect, kCenter };
+  static constexpr int kMaxSide = 65536;  // largest height or width
   Color color = Color::kRgb;
   Resize resize = Resize::kDirect;
   float crop = 1.0f;
@@ -28,6 +29,11 @@ struct Preprocessing {
   int width = 0;
 };
 
+// What preprocessing relies on: height and width in 1..kMaxSide, crop in (0, 1], scale
+// finite and non-zero, mean finite, std finite and positive. The Error names the field and
+// its value.
+Status validate(const Preprocessing& pre);
+
 struct ModelEntry {
   std::string name;
   std::string path;         // absolute or relative to the working directory
@@ -35,11 +41,15 @@ struct ModelEntry {
   std::string input_name;
   Shape input_shape;
   Preprocessing preprocessing;
-  int classes = 0;
+  int classes = 0;          // the model's output size (e.g. 1001 with a background output)
   int label_offset = 0;     // output index i is dataset class i - label_offset
   double top1 = 0;          // as measured with OpenCV DNN 4.6 (models.json)
   double top5 = 0;          // 0 when models.json gives none
 };
+
+// validate(preprocessing), classes >= 1 (the model's output size), and
+// 0 <= label_offset < classes: at least one output index must be a data set class.
+Status validate(const ModelEntry& entry);
 
 struct LabelledImage {
   static constexpr int kUnlabelled = std::numeric_limits<int>::min();  // matches no output

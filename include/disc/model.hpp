@@ -52,6 +52,9 @@ class OnnxModel {
 
   const std::string& input_name() const;
   const Shape& input_shape() const;
+  // The static shape of the graph's output; empty if it has several or shape inference
+  // could not fix it.
+  const Shape& output_shape() const;
   const std::vector<CutPoint>& cuts() const;  // in topological order
   Result<CutPoint> find_cut(const std::string& tensor) const;
   Result<SplitModel> split(const std::string& cut_tensor) const;

@@ -1,8 +1,10 @@
 // models/models.json and the labelled image sets under data/.
 #include <algorithm>
-#include <filesystem>
 #include <cctype>
+#include <cmath>
+#include <filesystem>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -14,6 +16,13 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+
+// "0", "0.5", "inf": a float as error messages show it.
+std::string number(float value) {
+  std::ostringstream text;
+  text << value;
+  return text.str();
+}
 
 // Reads `key` of `object` as T, or an Error naming the key.
 template <class T>
@@ -27,16 +36,36 @@ Result<T> field(const json& object, const char* key) {
   }
 }
 
+// Reads `key` of `object` as an integer in [min, max] (not a float or a boolean, which
+// nlohmann would convert), or an Error naming the key and the value.
+Result<int> integer(const json& object, const char* key, int min, int max) {
+  auto it = object.find(key);
+  if (it == object.end()) return Error(std::string("missing field '") + key + "'");
+  if (!it->is_number_integer() || *it < min || *it > max)
+    return Error(std::string("field '") + key + "' must be an integer in " + std::to_string(min) + ".." +
+                 std::to_string(max) + ", got " + it->dump());
+  return it->get<int>();
+}
+
 Result<std::array<float, 3>> triple(const json& object, const char* key) {
   DISC_ASSIGN_OR_RETURN(auto values, field<std::vector<float>>(object, key));
   if (values.size() != 3) return Error(std::string("field '") + key + "' must have 3 values");
   return std::array<float, 3>{values[0], values[1], values[2]};
 }
 
+// [1, 3, H, W] with H and W integers in 1..INT_MAX (validate(Preprocessing) bounds them further).
+Result<Shape> parse_input_shape(const json& input) {
+  auto it = input.find("shape");
+  if (it == input.end()) return Error("missing field 'shape'");
+  auto is_dim = [](const json& d) { return d.is_number_integer() && d > 0 && d <= std::numeric_limits<int>::max(); };
+  if (!it->is_array() || it->size() != 4 || (*it)[0] != 1 || (*it)[1] != 3 ||
+      !std::all_of(it->begin(), it->end(), is_dim))
+    return Error("input shape must be [1,3,H,W] with positive integers H and W, got " + it->dump());
+  return it->get<Shape>();
+}
+
 Result<Preprocessing> parse_preprocessing(const json& input, const Shape& shape) {
   Preprocessing pre;
-  if (shape.size() != 4 || shape[0] != 1 || shape[1] != 3 || shape[2] < 1 || shape[3] < 1)
-    return Error("input shape must be [1,3,H,W], got " + shape_to_string(shape));
   pre.height = static_cast<int>(shape[2]);
   pre.width = static_cast<int>(shape[3]);
   DISC_ASSIGN_OR_RETURN(std::string color, field<std::string>(input, "color"));
@@ -49,16 +78,23 @@ Result<Preprocessing> parse_preprocessing(const json& input, const Shape& shape)
   } else if (resize == "center") {
     pre.resize = Preprocessing::Resize::kCenter;
     DISC_ASSIGN_OR_RETURN(pre.crop, field<float>(input, "crop"));
-    if (!(pre.crop > 0 && pre.crop <= 1)) return Error("crop must be in (0, 1]");
   } else {
     return Error("resize must be direct or center, got '" + resize + "'");
   }
   DISC_ASSIGN_OR_RETURN(pre.scale, field<float>(input, "scale"));
   DISC_ASSIGN_OR_RETURN(pre.mean, triple(input, "mean"));
   DISC_ASSIGN_OR_RETURN(pre.std, triple(input, "std"));
-  for (float s : pre.std)
-    if (!(s > 0)) return Error("std values must be positive");
   return pre;
+}
+
+// " 'NAME'" of a models.json entry, for error messages; "" if it has no name.
+std::string name_of(const json& m) {
+  auto it = m.find("name");  // end() if m is not an object
+  return it != m.end() && it->is_string() ? " '" + it->get<std::string>() + "'" : "";
+}
+
+bool is_sha256(const std::string& text) {
+  return text.size() == 64 && std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isxdigit(c); });
 }
 
 Result<ModelEntry> parse_model(const json& m, const fs::path& models_dir) {
@@ -66,19 +102,25 @@ Result<ModelEntry> parse_model(const json& m, const fs::path& models_dir) {
   DISC_ASSIGN_OR_RETURN(e.name, field<std::string>(m, "name"));
   DISC_ASSIGN_OR_RETURN(std::string file, field<std::string>(m, "file"));
   e.path = (models_dir / file).string();
+  // Only the digest's form is checked: verifying it would read every model at each load.
+  if (m.contains("sha256")) {
+    DISC_ASSIGN_OR_RETURN(std::string sha256, field<std::string>(m, "sha256"));
+    if (!is_sha256(sha256)) return Error("sha256 must be 64 hex digits, got '" + sha256 + "'");
+  }
   DISC_ASSIGN_OR_RETURN(e.dataset, field<std::string>(m, "dataset"));
   if (!m.contains("input") || !m["input"].is_object()) return Error("missing object 'input'");
   const json& input = m["input"];
   DISC_ASSIGN_OR_RETURN(e.input_name, field<std::string>(input, "name"));
-  DISC_ASSIGN_OR_RETURN(e.input_shape, field<Shape>(input, "shape"));
+  DISC_ASSIGN_OR_RETURN(e.input_shape, parse_input_shape(input));
   DISC_ASSIGN_OR_RETURN(e.preprocessing, parse_preprocessing(input, e.input_shape));
-  DISC_ASSIGN_OR_RETURN(e.classes, field<int>(m, "classes"));
-  DISC_ASSIGN_OR_RETURN(e.label_offset, field<int>(m, "label_offset"));
-  if (e.classes < 1 || e.label_offset < 0) return Error("classes must be >= 1 and label_offset >= 0");
+  constexpr int kMaxInt = std::numeric_limits<int>::max();
+  DISC_ASSIGN_OR_RETURN(e.classes, integer(m, "classes", 1, kMaxInt));
+  DISC_ASSIGN_OR_RETURN(e.label_offset, integer(m, "label_offset", 0, kMaxInt));
   DISC_ASSIGN_OR_RETURN(e.top1, field<double>(m, "top1"));
   if (m.contains("top5")) {
     DISC_ASSIGN_OR_RETURN(e.top5, field<double>(m, "top5"));
   }
+  DISC_RETURN_IF_ERROR(validate(e));
   return e;
 }
 
@@ -150,6 +192,33 @@ Result<Dataset> load_folder_dataset(const fs::path& dir, Dataset dataset) {
 
 }  // namespace
 
+Status validate(const Preprocessing& pre) {
+  constexpr int kMax = Preprocessing::kMaxSide;
+  if (pre.height < 1 || pre.width < 1 || pre.height > kMax || pre.width > kMax)
+    return Error("input size " + std::to_string(pre.height) + "x" + std::to_string(pre.width) + " is outside 1.." +
+                 std::to_string(kMax) + " a side");
+  if (!(pre.crop > 0 && pre.crop <= 1)) return Error("crop must be in (0, 1], got " + number(pre.crop));
+  if (!std::isfinite(pre.scale) || pre.scale == 0)
+    return Error("scale must be finite and non-zero, got " + number(pre.scale));
+  for (size_t c = 0; c < 3; ++c) {
+    const std::string channel = "[" + std::to_string(c) + "]";
+    if (!std::isfinite(pre.mean[c])) return Error("mean" + channel + " must be finite, got " + number(pre.mean[c]));
+    if (!std::isfinite(pre.std[c]) || !(pre.std[c] > 0))
+      return Error("std" + channel + " must be finite and positive, got " + number(pre.std[c]));
+  }
+  return Status();
+}
+
+Status validate(const ModelEntry& entry) {
+  DISC_RETURN_IF_ERROR(validate(entry.preprocessing));
+  if (entry.classes < 1) return Error("classes must be at least 1, got " + std::to_string(entry.classes));
+  if (entry.label_offset < 0 || entry.label_offset >= entry.classes)
+    return Error("label_offset " + std::to_string(entry.label_offset) + " must be in 0.." +
+                 std::to_string(entry.classes - 1) + ": output i is class i - label_offset, and the model has " +
+                 std::to_string(entry.classes) + " outputs");
+  return Status();
+}
+
 Result<AssetCatalog> AssetCatalog::load(const std::string& assets_dir) {
   const fs::path models_dir = fs::path(assets_dir) / "models";
   const fs::path index = models_dir / "models.json";
@@ -164,9 +233,14 @@ Result<AssetCatalog> AssetCatalog::load(const std::string& assets_dir) {
   if (!doc.contains("models") || !doc["models"].is_array()) return Error(index.string() + ": missing array 'models'");
   AssetCatalog catalog;
   catalog.dir_ = assets_dir;
+  std::set<std::string> names;
   for (size_t i = 0; i < doc["models"].size(); ++i) {
-    auto entry = parse_model(doc["models"][i], models_dir);
-    if (!entry.ok()) return entry.error().with_context(index.string() + ": model " + std::to_string(i));
+    const json& m = doc["models"][i];
+    const std::string where = index.string() + ": model " + std::to_string(i) + name_of(m);
+    auto entry = parse_model(m, models_dir);
+    if (!entry.ok()) return entry.error().with_context(where);
+    // find_model() returns the first match: a second entry of the same name would be unreachable.
+    if (!names.insert(entry->name).second) return Error(where + ": duplicate model name");
     catalog.models_.push_back(std::move(entry).value());
   }
   return catalog;

@@ -6,6 +6,7 @@
 #include <climits>
 #include <cmath>
 
+#include "codec/turbojpeg.hpp"
 #include "disc/model.hpp"
 #include "disc/npy.hpp"
 
@@ -14,14 +15,6 @@ namespace {
 
 // Upper bound on the intermediate image of a center crop (2^26 pixels = 192 MiB of BGR).
 constexpr double kMaxResizedPixels = double{1 << 26};
-
-Status check(const Preprocessing& pre) {
-  if (pre.height < 1 || pre.width < 1) return Error("preprocessing size must be positive");
-  if (!(pre.crop > 0 && pre.crop <= 1)) return Error("crop fraction must be in (0, 1]");
-  for (float s : pre.std)
-    if (!(s > 0)) return Error("std values must be positive");
-  return Status();
-}
 
 // `bgr` resized (and for kCenter cropped) to pre.height x pre.width.
 Result<cv::Mat> resize(const cv::Mat& bgr, const Preprocessing& pre) {
@@ -47,7 +40,7 @@ Result<cv::Mat> resize(const cv::Mat& bgr, const Preprocessing& pre) {
 }
 
 Result<Tensor> preprocess(const cv::Mat& bgr, const Preprocessing& pre) {
-  DISC_RETURN_IF_ERROR(check(pre));
+  DISC_RETURN_IF_ERROR(validate(pre));
   DISC_ASSIGN_OR_RETURN(cv::Mat image, resize(bgr, pre));
   Tensor tensor({1, 3, pre.height, pre.width});
   const size_t plane = static_cast<size_t>(pre.height) * pre.width;
@@ -63,6 +56,29 @@ Result<Tensor> preprocess(const cv::Mat& bgr, const Preprocessing& pre) {
   return tensor;
 }
 
+// libjpeg fills what a truncated or corrupt JPEG lacks with grey and only warns, so OpenCV
+// returns such a file as a valid image. For a JPEG (OpenCV's signature FF D8 FF), this
+// entropy-decodes all of it again with TurboJPEG, at 1/8 scale (DC only, so cheap), and
+// refuses any warning. OpenCV stays the decoder of record; it runs first, so its pixel limit
+// (OPENCV_IO_MAX_IMAGE_PIXELS) bounds this pass too.
+Status check_jpeg_complete(const uint8_t* data, size_t size) {
+  if (size < 3 || data[0] != 0xff || data[1] != 0xd8 || data[2] != 0xff) return Status();
+  TjHandle handle(tjInitDecompress());
+  if (!handle) return Error(std::string("TurboJPEG: ") + tjGetErrorStr2(nullptr));
+  int width = 0, height = 0, subsampling = 0, colorspace = 0;
+  if (tjDecompressHeader3(handle.get(), data, size, &width, &height, &subsampling, &colorspace) != 0)
+    return tj_error("corrupt JPEG", handle.get());
+  // libjpeg converts every colour space but CMYK/YCCK to grey.
+  const int format = colorspace == TJCS_CMYK || colorspace == TJCS_YCCK ? TJPF_CMYK : TJPF_GRAY;
+  const tjscalingfactor eighth{1, 8};
+  const int scaled_width = TJSCALED(width, eighth), scaled_height = TJSCALED(height, eighth);
+  std::vector<uint8_t> pixels(static_cast<size_t>(scaled_width) * scaled_height * tjPixelSize[format]);
+  if (tjDecompress2(handle.get(), data, size, pixels.data(), scaled_width, 0, scaled_height, format,
+                    TJFLAG_STOPONWARNING) != 0)
+    return tj_error("corrupt JPEG", handle.get());
+  return Status();
+}
+
 }  // namespace
 
 Result<Tensor> decode_image(const uint8_t* data, size_t size, const Preprocessing& pre) {
@@ -72,6 +88,7 @@ Result<Tensor> decode_image(const uint8_t* data, size_t size, const Preprocessin
     const cv::Mat encoded(1, static_cast<int>(size), CV_8U, const_cast<uint8_t*>(data));
     bgr = cv::imdecode(encoded, cv::IMREAD_COLOR);
     if (bgr.empty()) return Error("cannot decode image (unsupported or corrupt)");
+    DISC_RETURN_IF_ERROR(check_jpeg_complete(data, size));
     return preprocess(bgr, pre);
   } catch (const cv::Exception& e) {
     return Error("cannot decode image: " + e.err);

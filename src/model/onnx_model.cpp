@@ -16,6 +16,7 @@ struct OnnxModel::Impl {
   std::unique_ptr<model::GraphIndex> index;  // over model.graph(), which never changes
   std::string input_name;
   Shape input_shape;
+  Shape output_shape;
   std::vector<CutPoint> cuts;
 };
 
@@ -42,12 +43,15 @@ Result<OnnxModel> OnnxModel::load_bytes(const uint8_t* data, size_t size) {
       impl->input_shape = model::static_shape(in.type());
     }
   if (impl->input_shape.empty()) return Error("input '" + impl->input_name + "' is not an fp32 tensor");
+  const auto& outputs = impl->model.graph().output();
+  if (outputs.size() == 1) impl->output_shape = model::static_shape(outputs[0].type());
   DISC_ASSIGN_OR_RETURN(impl->cuts, model::find_cuts(*impl->index, model::static_shapes(impl->model.graph())));
   return OnnxModel(std::move(impl));
 }
 
 const std::string& OnnxModel::input_name() const { return impl_->input_name; }
 const Shape& OnnxModel::input_shape() const { return impl_->input_shape; }
+const Shape& OnnxModel::output_shape() const { return impl_->output_shape; }
 const std::vector<CutPoint>& OnnxModel::cuts() const { return impl_->cuts; }
 
 Result<CutPoint> OnnxModel::find_cut(const std::string& tensor) const {

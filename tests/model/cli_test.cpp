@@ -185,6 +185,20 @@ TEST(Cli, CalibratesOnAFolderOfTheUsersOwnImages) {
   }
 }
 
+// Output i is class i - N: with N >= the output count no output has a class, and every
+// answer would be "no class".
+TEST(Cli, LabelsOffsetMustLeaveAClass) {
+  const std::string onnx = testing::assets_dir() + "/models/resnet20_cifar10.onnx";
+  for (const std::string& model : {std::string("resnet20_cifar10"), onnx}) {
+    CliRun run = disc("classify " + model + " " + cifar_image("ship") + " --labels-offset 9");
+    EXPECT_EQ(run.status, 0) << run.output;  // output 9 is class 0
+    run = disc("classify " + model + " " + cifar_image("ship") + " --labels-offset 10");
+    EXPECT_EQ(run.status, 1) << model << "\n" << run.output;
+    EXPECT_EQ(run.output, "disc: resnet20_cifar10: label_offset 10 must be in 0..9: output i is class i - label_offset, "
+                          "and the model has 10 outputs\n");
+  }
+}
+
 TEST(Cli, BadInputsFailWithAMessage) {
   const std::string garbage = (std::filesystem::temp_directory_path() / "disc_cli_garbage.onnx").string();
   ASSERT_TRUE(write_file(garbage, std::vector<uint8_t>{8, 1, 2, 3, 0xff, 0xff}).ok());

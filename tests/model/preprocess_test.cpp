@@ -6,6 +6,7 @@
 
 #include "disc/assets.hpp"
 #include "disc/model.hpp"
+#include "disc/npy.hpp"
 #include "model/test_assets.hpp"
 
 namespace disc {
@@ -96,6 +97,24 @@ TEST(Preprocess, RejectsUndecodableImages) {
   EXPECT_FALSE(load_image("/nonexistent.png", pre).ok());
   pre.height = 0;
   EXPECT_FALSE(load_image(block_image(4, 4), pre).ok());
+}
+
+// libjpeg pads a truncated scan with grey and only warns; OpenCV would return that image.
+TEST(Preprocess, RejectsTruncatedJpegsNamingTheFile) {
+  auto bytes = read_file(testing::assets_dir() + "/data/imagenet-val1300/images/ILSVRC2012_val_00000347.JPEG");
+  ASSERT_TRUE(bytes.ok());
+  const Preprocessing pre = make(Preprocessing::Color::kRgb, Preprocessing::Resize::kDirect, 8, 1);
+  const std::string path = (std::filesystem::temp_directory_path() / "disc_pre_truncated.jpg").string();
+  ASSERT_TRUE(write_file(path, *bytes).ok());
+  EXPECT_TRUE(load_image(path, pre).ok());
+  // Half the scan data, and everything but the EOI marker.
+  for (size_t keep : {bytes->size() / 2, bytes->size() - 2}) {
+    ASSERT_TRUE(write_file(path, Bytes(bytes->begin(), bytes->begin() + keep)).ok());
+    auto t = load_image(path, pre);
+    ASSERT_FALSE(t.ok()) << keep;
+    EXPECT_EQ(t.error().message().rfind(path + ": corrupt JPEG: Premature end of JPEG file", 0), 0u)
+        << t.error().message();
+  }
 }
 
 TEST(Datasets, CifarIsRoundRobinAndImagenetFollowsLabels) {

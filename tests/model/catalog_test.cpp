@@ -1,0 +1,115 @@
+// models.json validation: every field the code relies on is checked when the catalog loads.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <nlohmann/json.hpp>
+
+#include "disc/assets.hpp"
+#include "model/test_assets.hpp"
+
+namespace disc {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+// Loads a copy of the shared models.json after `edit` changed it (model 0 is squeezenet,
+// 1000 classes, label offset 0).
+Result<AssetCatalog> load_edited(const std::function<void(json&)>& edit) {
+  std::ifstream in(testing::assets_dir() + "/models/models.json");
+  json doc = json::parse(in);
+  edit(doc);
+  const fs::path dir = fs::temp_directory_path() /
+                       (std::string("disc_catalog_") + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  fs::create_directories(dir / "models");
+  std::ofstream(dir / "models" / "models.json") << doc.dump(2);
+  return AssetCatalog::load(dir.string());
+}
+
+struct Case {
+  std::string what;
+  std::function<void(json&)> edit;
+  std::string message;  // the refusal names the field and the value
+};
+
+void expect_refused(const std::vector<Case>& cases) {
+  for (const Case& c : cases) {
+    auto catalog = load_edited(c.edit);
+    ASSERT_FALSE(catalog.ok()) << c.what;
+    const std::string& message = catalog.error().message();
+    EXPECT_NE(message.find("models.json: model 0 'squeezenet_v1.1': "), std::string::npos) << c.what << ": " << message;
+    EXPECT_NE(message.find(c.message), std::string::npos) << c.what << ": " << message;
+  }
+}
+
+json& input(json& doc) { return doc["models"][0]["input"]; }
+
+TEST(Catalog, TheSharedModelsJsonLoads) {
+  auto catalog = load_edited([](json&) {});
+  ASSERT_TRUE(catalog.ok()) << catalog.error().message();
+  EXPECT_EQ(catalog->models().size(), 6u);
+  auto mobilenet = catalog->find_model("mobilenet_v2_1.0_224");
+  ASSERT_TRUE(mobilenet.ok());
+  EXPECT_EQ(mobilenet->classes, 1001);
+  EXPECT_EQ(mobilenet->label_offset, 1);
+}
+
+TEST(Catalog, ClassesAndLabelOffsetMustLeaveAClass) {
+  expect_refused({
+      {"zero classes", [](json& d) { d["models"][0]["classes"] = 0; },
+       "'classes' must be an integer in 1..2147483647, got 0"},
+      {"fractional classes", [](json& d) { d["models"][0]["classes"] = 1000.5; }, "got 1000.5"},
+      {"boolean classes", [](json& d) { d["models"][0]["classes"] = true; }, "'classes' must be an integer"},
+      {"classes beyond int", [](json& d) { d["models"][0]["classes"] = int64_t{1} << 32; }, "got 4294967296"},
+      {"negative offset", [](json& d) { d["models"][0]["label_offset"] = -1; }, "'label_offset' must be an integer"},
+      {"offset = classes", [](json& d) { d["models"][0]["label_offset"] = 1000; },
+       "label_offset 1000 must be in 0..999"},
+      {"offset > classes", [](json& d) { d["models"][0]["label_offset"] = 5000; }, "label_offset 5000"},
+  });
+  auto last = load_edited([](json& d) { d["models"][0]["label_offset"] = 999; });  // class 0 = output 999
+  EXPECT_TRUE(last.ok()) << last.error().message();
+}
+
+TEST(Catalog, PreprocessingNumbersMustBeUsable) {
+  // 1e39 is finite in JSON but infinite as a float; 1e-50 is non-zero but rounds to 0.
+  expect_refused({
+      {"zero scale", [](json& d) { input(d)["scale"] = 0; }, "scale must be finite and non-zero, got 0"},
+      {"scale underflows", [](json& d) { input(d)["scale"] = 1e-50; }, "scale must be finite and non-zero, got 0"},
+      {"scale overflows", [](json& d) { input(d)["scale"] = 1e39; }, "scale must be finite and non-zero, got inf"},
+      {"infinite mean", [](json& d) { input(d)["mean"][2] = -1e39; }, "mean[2] must be finite, got -inf"},
+      {"infinite std", [](json& d) { input(d)["std"][1] = 1e39; }, "std[1] must be finite and positive, got inf"},
+      {"zero std", [](json& d) { input(d)["std"][0] = 0; }, "std[0] must be finite and positive, got 0"},
+  });
+}
+
+TEST(Catalog, InputShapeMustBePositiveIntegers) {
+  expect_refused({
+      {"zero height", [](json& d) { input(d)["shape"][2] = 0; }, "input shape must be [1,3,H,W]"},
+      {"fractional width", [](json& d) { input(d)["shape"][3] = 227.5; }, "got [1,3,227,227.5]"},
+      {"batch 2", [](json& d) { input(d)["shape"][0] = 2; }, "input shape must be [1,3,H,W]"},
+      {"huge height", [](json& d) { input(d)["shape"][2] = 100000; }, "input size 100000x227 is outside 1..65536"},
+  });
+}
+
+TEST(Catalog, Sha256MustBe64HexDigitsWhenPresent) {
+  expect_refused({
+      {"short", [](json& d) { d["models"][0]["sha256"] = "264e7060"; }, "sha256 must be 64 hex digits, got '264e7060'"},
+      {"not hex", [](json& d) { d["models"][0]["sha256"] = std::string(63, 'a') + "g"; },
+       "sha256 must be 64 hex digits"},
+      {"not a string", [](json& d) { d["models"][0]["sha256"] = 42; }, "'sha256' has the wrong type"},
+  });
+  auto absent = load_edited([](json& d) { d["models"][0].erase("sha256"); });
+  EXPECT_TRUE(absent.ok()) << absent.error().message();
+}
+
+TEST(Catalog, DuplicateModelNamesAreRefused) {
+  auto catalog = load_edited([](json& d) { d["models"][3]["name"] = d["models"][1]["name"]; });
+  ASSERT_FALSE(catalog.ok());
+  EXPECT_NE(catalog.error().message().find("model 3 'mobilenet_v2_1.0_224': duplicate model name"), std::string::npos)
+      << catalog.error().message();
+}
+
+}  // namespace
+}  // namespace disc
