@@ -100,15 +100,18 @@ Result<LoadedModel> ModelOptions::load() const {
   e.input_name = model.input_name();
   e.input_shape = input;
   // The class count is the model's output size: models.json states it (and must agree), an
-  // .onnx path has only its graph to tell.
+  // .onnx path has only its graph to tell. Shape inference cannot size every output (a Reshape
+  // to a computed shape, as older PyTorch exports flatten): then models.json's count stands,
+  // and an .onnx path's count stays unknown (0), so its --labels-offset goes unchecked.
   const Shape& output = model.output_shape();
-  if (output.empty()) return Error("cannot tell how many classes " + e.path + " has: its output has no static shape");
-  DISC_ASSIGN_OR_RETURN(size_t outputs, element_count(output, INT_MAX));
-  if (is_path(model_)) e.classes = static_cast<int>(outputs);
-  if (static_cast<size_t>(e.classes) != outputs)
-    return Error("models.json gives " + e.name + " " + std::to_string(e.classes) + " classes, but " + e.path +
-                 " outputs " + shape_to_string(output));
-  auto valid = validate(e);
+  if (!output.empty()) {
+    DISC_ASSIGN_OR_RETURN(size_t outputs, element_count(output, INT_MAX));
+    if (is_path(model_)) e.classes = static_cast<int>(outputs);
+    if (static_cast<size_t>(e.classes) != outputs)
+      return Error("models.json gives " + e.name + " " + std::to_string(e.classes) + " classes, but " + e.path +
+                   " outputs " + shape_to_string(output));
+  }
+  auto valid = e.classes > 0 ? validate(e) : validate(e.preprocessing);
   if (!valid.ok()) return valid.error().with_context(e.name);
   return LoadedModel{std::move(e), std::move(model)};
 }

@@ -81,6 +81,7 @@ TEST(OnnxLoad, NormalizesTinyModelAndSplitsIt) {
   auto model = load(tiny_model());
   ASSERT_TRUE(model.ok()) << model.error().message();
   EXPECT_EQ(model->input_shape(), (Shape{1, 2, 4, 4}));
+  EXPECT_EQ(model->output_shape(), (Shape{1, 2, 4, 4}));  // the batch is pinned to 1
   ASSERT_EQ(model->cuts().size(), 3u);  // a, b, c
   EXPECT_EQ(model->cuts()[0].tensor, "a");
   EXPECT_EQ(model->cuts()[0].position, 0u);  // the Identity node is gone
@@ -104,6 +105,19 @@ TEST(OnnxLoad, NormalizesTinyModelAndSplitsIt) {
     ASSERT_TRUE(out.ok());
     for (size_t i = 0; i < out->size(); ++i) EXPECT_FLOAT_EQ(out->data()[i], expected->data()[i]);
   }
+}
+
+TEST(OnnxLoad, AnOutputShapeInferenceCannotSizeLeavesTheOutputShapeEmpty) {
+  // y = Reshape(c, Shape(c)): without data propagation, inference knows y's rank, not its dims.
+  onnx::ModelProto m = tiny_model();
+  auto* g = m.mutable_graph();
+  g->mutable_node(4)->set_output(0, "d");
+  *g->add_node() = node("Shape", {"d"}, {"d_shape"});
+  *g->add_node() = node("Reshape", {"d", "d_shape"}, {"y"});
+  g->mutable_output(0)->mutable_type()->mutable_tensor_type()->clear_shape();
+  auto model = load(m);
+  ASSERT_TRUE(model.ok()) << model.error().message();
+  EXPECT_TRUE(model->output_shape().empty()) << shape_to_string(model->output_shape());
 }
 
 TEST(OnnxLoad, RejectsRandomBytesAndEmptyInput) {
