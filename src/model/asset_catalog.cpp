@@ -2,12 +2,12 @@
 #include <algorithm>
 #include <filesystem>
 #include <cctype>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 
 #include "disc/assets.hpp"
+#include "disc/npy.hpp"
 
 namespace disc {
 namespace {
@@ -83,8 +83,8 @@ Result<ModelEntry> parse_model(const json& m, const fs::path& models_dir) {
 }
 
 Result<std::vector<std::string>> read_lines(const fs::path& path) {
-  std::ifstream in(path);
-  if (!in) return Error("cannot open " + path.string());
+  DISC_ASSIGN_OR_RETURN(auto bytes, read_file(path.string()));
+  std::istringstream in(std::string(bytes.begin(), bytes.end()));
   std::vector<std::string> lines;
   for (std::string line; std::getline(in, line);) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
@@ -153,11 +153,11 @@ Result<Dataset> load_folder_dataset(const fs::path& dir, Dataset dataset) {
 Result<AssetCatalog> AssetCatalog::load(const std::string& assets_dir) {
   const fs::path models_dir = fs::path(assets_dir) / "models";
   const fs::path index = models_dir / "models.json";
-  std::ifstream in(index);
-  if (!in) return Error("cannot open " + index.string() + " (set --assets or DISC_ASSETS)");
+  auto text = read_file(index.string());
+  if (!text.ok()) return Error(text.error().message() + " (set --assets or DISC_ASSETS)");
   json doc;
   try {
-    doc = json::parse(in);
+    doc = json::parse(text->begin(), text->end());
   } catch (const json::exception& e) {
     return Error(index.string() + ": invalid JSON: " + e.what());
   }
