@@ -40,6 +40,7 @@ struct Opts {
   // Options that apply in one mode only (in brackets), given or not: refused outside it.
   std::string auto_option;         // the first --auto option given (--profile, --loss, ...; --auto
                                    // or an `auto` plan of --compare), empty if none
+  bool codec_given = false;        // --codec (a split: --cut, or --compare's)
   bool seed_given = false;         // --seed (--compare)
   bool first_image_given = false;  // --first-image (--dataset-images)
 };
@@ -81,6 +82,8 @@ int run_edge(Opts& o) {
   } else {
     if (o.config.chunks > 1 && (o.auto_plan || o.edge_only || o.server_only))
       return fail(Error("--chunks applies to a split given with --cut only"));
+    if (o.codec_given && (o.auto_plan || o.edge_only || o.server_only))
+      return fail(Error("--codec applies to a split given with --cut only (--auto chooses the codec itself)"));
     if (o.auto_plan && (o.edge_only || o.server_only || !o.config.cut.empty()))
       return fail(Error("--auto chooses the plan itself: drop --cut, --edge-only and --server-only"));
     o.config.mode = o.edge_only ? EdgeMode::kEdgeOnly : o.server_only ? EdgeMode::kServerOnly : EdgeMode::kSplit;
@@ -159,8 +162,9 @@ const CommandRegistration edge_command{{
       o->connection.add_to(app, /*server_required=*/false);
       app.add_option("-m,--model", o->model, "models.json model name")->required();
       app.add_option("-c,--cut", o->config.cut, "cut tensor (split mode)");
-      app.add_option("--codec", o->config.codec, "codec spec for the cut's feature map (see `disc codecs`)")
-          ->capture_default_str();
+      CLI::Option* codec =
+          app.add_option("--codec", o->config.codec, "codec spec for the cut's feature map (see `disc codecs`)")
+              ->capture_default_str();
       app.add_option("--chunks", o->config.chunks,
                      "split mode: send the feature map as N chunks so that encoding and the server's decoding "
                      "overlap the transfer (doc/FORMAT.md, \"Chunked feature maps\"; --compare: for splits without chunks=)")
@@ -224,8 +228,9 @@ const CommandRegistration edge_command{{
               ->check(kNotNegative)
               ->capture_default_str(),
       };
-      return [o, compare, seed, first_image, auto_options] {
+      return [o, compare, codec, seed, first_image, auto_options] {
         o->comparing = compare->count() > 0;
+        o->codec_given = codec->count() > 0;
         o->seed_given = seed->count() > 0;
         o->first_image_given = first_image->count() > 0;
         for (const CLI::Option* option : auto_options)

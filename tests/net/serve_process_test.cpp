@@ -165,6 +165,9 @@ TEST(ServeProcessTest, EdgeRefusesOptionsOfAModeItDoesNotRun) {
     EXPECT_NE(compared_status, 0) << option;
     EXPECT_EQ(compared.rfind(expected, 0), 0u) << option << "\n" << compared;
   }
+  const auto [codec, codec_status] = run_edge_only("--dataset-images 1 --codec disc:bits=3");
+  EXPECT_NE(codec_status, 0);
+  EXPECT_EQ(codec.rfind("disc: --codec applies to a split given with --cut only", 0), 0u) << codec;
   const auto [seed, seed_status] = run_edge_only("--dataset-images 1 --seed 3");
   EXPECT_NE(seed_status, 0);
   EXPECT_EQ(seed.rfind("disc: --seed orders the plans of --compare; not without it", 0), 0u) << seed;
