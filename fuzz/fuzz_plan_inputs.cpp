@@ -1,6 +1,6 @@
 // Builds profile and rate-table documents from fuzz data (fields dropped, mistyped or
-// extreme), then parses and plans with them: every outcome must be an Error or a plan
-// that honours the budget, never a crash.
+// extreme), then parses them (the table on either loss basis) and plans with them: every
+// outcome must be an Error or a plan that honours the budget, never a crash.
 #include <fuzzer/FuzzedDataProvider.h>
 #include <nlohmann/json.hpp>
 
@@ -96,11 +96,14 @@ json fuzzed_table(FuzzedDataProvider& in) {
     put(r, "codec", in.ConsumeBool() ? "raw" : "disc:bits=" + std::to_string(in.ConsumeIntegralInRange(1, 8)), in);
     put(r, "mean_bytes", in.ConsumeFloatingPointInRange<double>(-1, 1e7), in);
     put(r, "top1_loss_pp", in.ConsumeFloatingPointInRange<double>(-5, 5), in);
+    put(r, "estimated_loss_pp", in.ConsumeFloatingPointInRange<double>(-5, 5), in);
+    put(r, "estimated_loss_se_pp", in.ConsumeFloatingPointInRange<double>(-1, 5), in);
     put(r, "encode_ms", in.ConsumeFloatingPointInRange<double>(-1, 10), in);
     put(r, "decode_ms", in.ConsumeFloatingPointInRange<double>(-1, 10), in);
     rows.push_back(r);
   }
   put(t, "rows", rows, in);
+  if (in.ConsumeBool()) put(t, "labelled", in.ConsumeBool(), in);  // absent: measured with labels
   return t;
 }
 
@@ -110,8 +113,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FuzzedDataProvider in(data, size);
   // Invalid UTF-8 from the fuzzed strings is written as U+FFFD rather than throwing.
   auto text = [](const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); };
+  // Which loss of the rows the budget applies to: the measured one or the label-free estimate.
+  const disc::LossBasis basis = in.ConsumeBool() ? disc::LossBasis::kEstimate : disc::LossBasis::kLabels;
   auto profile = disc::parse_profile(text(fuzzed_profile(in)));
-  auto table = disc::parse_rate_table(text(fuzzed_table(in)));
+  auto table = disc::parse_rate_table(text(fuzzed_table(in)), basis);
   if (!profile.ok() || !table.ok()) return 0;
   const double edge_speed = in.ConsumeFloatingPoint<double>();
   auto planner = disc::Planner::create(*profile, *table, {edge_speed});

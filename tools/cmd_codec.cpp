@@ -80,26 +80,60 @@ const CommandRegistration inspect_command{{
       };
     }}};
 
-// Shannon entropy (bits/element) of `values` uniformly quantized to 2^bits levels over [lo, hi].
-double quantized_entropy(std::span<const float> values, float lo, float hi, int bits) {
+// What `disc stats` reports. NaN and infinities are only counted; range, mean, standard
+// deviation and entropy are over the finite values, computed in double, where neither
+// sums of values near ±3.4e38 nor the range between them overflow.
+struct ValueStats {
+  size_t nans = 0, positive_infinities = 0, negative_infinities = 0;
+  size_t finite = 0, zeros = 0, negatives = 0;  // negatives include -inf
+  double lo = 0, hi = 0, mean = 0, std = 0;      // of the finite values (0 without one)
+};
+
+ValueStats value_stats(std::span<const float> values) {
+  ValueStats s;
+  double sum = 0;
+  for (float x : values) {
+    s.zeros += x == 0.0f;
+    s.negatives += x < 0.0f;
+    if (std::isnan(x)) {
+      ++s.nans;
+    } else if (std::isinf(x)) {
+      ++(x > 0 ? s.positive_infinities : s.negative_infinities);
+    } else {
+      s.lo = s.finite == 0 ? x : std::min<double>(s.lo, x);
+      s.hi = s.finite == 0 ? x : std::max<double>(s.hi, x);
+      sum += x;
+      ++s.finite;
+    }
+  }
+  if (s.finite == 0) return s;
+  s.mean = sum / s.finite;
+  double squares = 0;  // about the mean: no cancellation between two large sums
+  for (float x : values)
+    if (std::isfinite(x)) squares += (x - s.mean) * (x - s.mean);
+  s.std = std::sqrt(squares / s.finite);
+  return s;
+}
+
+// Shannon entropy (bits/element) of the finite `values` uniformly quantized to 2^bits levels
+// over [s.lo, s.hi]; requires s.finite > 0.
+double quantized_entropy(std::span<const float> values, const ValueStats& s, int bits) {
   const int levels = 1 << bits;
   std::vector<size_t> histogram(levels, 0);
-  const float step = hi > lo ? (hi - lo) / (levels - 1) : 1.0f;
-  for (float v : values) {
-    const float q = std::round((std::clamp(v, lo, hi) - lo) / step);
-    ++histogram[static_cast<size_t>(q)];
-  }
+  const double step = s.hi > s.lo ? (s.hi - s.lo) / (levels - 1) : 1.0;
+  for (float v : values)
+    if (std::isfinite(v)) ++histogram[static_cast<size_t>(std::round((v - s.lo) / step))];
   double h = 0;
   for (size_t c : histogram)
     if (c) {
-      const double p = static_cast<double>(c) / values.size();
+      const double p = static_cast<double>(c) / s.finite;
       h -= p * std::log2(p);
     }
   return h;
 }
 
 const CommandRegistration stats_command{{
-    "stats", "statistics of a .npy feature map: shape, sparsity, range, empirical entropy",
+    "stats", "statistics of a .npy feature map: shape, sparsity, range, empirical entropy, NaN and infinities",
     [](CLI::App& app) -> std::function<int()> {
       struct Opts {
         std::string in;
@@ -114,17 +148,7 @@ const CommandRegistration stats_command{{
         auto tensor = read_npy(o->in);
         if (!tensor.ok()) return fail(tensor.error());
         const auto v = tensor->values();
-        size_t zeros = 0, negatives = 0;
-        double sum = 0, sum2 = 0;
-        float lo = v[0], hi = v[0];
-        for (float x : v) {
-          zeros += x == 0.0f;
-          negatives += x < 0.0f;
-          sum += x;
-          sum2 += double{x} * x;
-          lo = std::min(lo, x);
-          hi = std::max(hi, x);
-        }
+        const ValueStats s = value_stats(v);
         const PlaneView pv = plane_view(tensor->shape());
         size_t empty_planes = 0;
         for (size_t p = 0; p < pv.planes; ++p) {
@@ -132,15 +156,21 @@ const CommandRegistration stats_command{{
           empty_planes += std::all_of(plane.begin(), plane.end(), [](float x) { return x == 0.0f; });
         }
         const double n = static_cast<double>(v.size());
-        const double mean = sum / n;
-        const double h = quantized_entropy(v, lo, hi, o->bits);
         std::cout << fmt::format(
             "shape          {}\nelements       {}\nzero fraction  {:.4f}\nnegative frac  {:.4f}\n"
-            "empty planes   {} of {}\nrange          [{:.6g}, {:.6g}]\nmean           {:.6g}\n"
-            "std            {:.6g}\nentropy        {:.4f} bits/element at {} bits uniform over the range "
-            "(order-0 bound: {:.1f}x vs fp32)\n",
-            shape_to_string(tensor->shape()), v.size(), zeros / n, negatives / n, empty_planes, pv.planes, lo + 0.0f, hi,
-            mean, std::sqrt(std::max(0.0, sum2 / n - mean * mean)), h, o->bits, h > 0 ? 32.0 / h : INFINITY);
+            "empty planes   {} of {}\nnon-finite     {} NaN, {} +inf, {} -inf\n",
+            shape_to_string(tensor->shape()), v.size(), s.zeros / n, s.negatives / n, empty_planes, pv.planes,
+            s.nans, s.positive_infinities, s.negative_infinities);
+        if (s.finite == 0) {
+          std::cout << "no finite value: no range, mean, std or entropy\n";
+          return 0;
+        }
+        const double h = quantized_entropy(v, s, o->bits);
+        std::cout << fmt::format(
+            "{}range          [{:.6g}, {:.6g}]\nmean           {:.6g}\nstd            {:.6g}\n"
+            "entropy        {:.4f} bits/element at {} bits uniform over the range (order-0 bound: {:.1f}x vs fp32)\n",
+            s.finite < v.size() ? fmt::format("of the {} finite values:\n", s.finite) : "", s.lo + 0.0, s.hi,
+            s.mean, s.std, h, o->bits, h > 0 ? 32.0 / h : INFINITY);
         return 0;
       };
     }}};

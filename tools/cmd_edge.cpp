@@ -37,6 +37,12 @@ struct Opts {
   bool comparing = false;  // --compare given
   std::string compare;
   uint64_t seed = 1;
+  // Options that apply in one mode only (in brackets), given or not: refused outside it.
+  std::string auto_option;         // the first --auto option given (--profile, --loss, ...; --auto
+                                   // or an `auto` plan of --compare), empty if none
+  bool codec_given = false;        // --codec (a split: --cut, or --compare's)
+  bool seed_given = false;         // --seed (--compare)
+  bool first_image_given = false;  // --first-image (--dataset-images)
 };
 
 Result<std::vector<ImageJob>> collect_images(const Opts& o, const AssetCatalog& catalog, const ModelEntry& entry) {
@@ -57,18 +63,27 @@ Result<std::vector<ImageJob>> collect_images(const Opts& o, const AssetCatalog& 
 int run_edge(Opts& o) {
   const Stopwatch clock;
   if (o.edge_only && o.server_only) return fail(Error("--edge-only and --server-only exclude each other"));
+  if (o.seed_given && !o.comparing) return fail(Error("--seed orders the plans of --compare; not without it"));
+  if (o.first_image_given && o.dataset_images == 0)
+    return fail(Error("--first-image selects data set images: give --dataset-images N too"));
   CompareSettings compare;
   bool needs_server = false;
+  bool adaptive = o.auto_plan;  // AGLOP runs: --auto, or an `auto` plan of --compare
   if (o.comparing) {
     if (o.auto_plan || o.edge_only || o.server_only || !o.config.cut.empty())
       return fail(Error("--compare lists the plans itself: drop --cut, --edge-only, --server-only and --auto"));
     auto plans = parse_compared_plans(o.compare, o.config);
     if (!plans.ok()) return fail(plans.error());
     compare.plans = std::move(plans).value();
-    for (const ComparedPlan& plan : compare.plans) needs_server |= plan.adaptive || plan.config.mode != EdgeMode::kEdgeOnly;
+    for (const ComparedPlan& plan : compare.plans) {
+      needs_server |= plan.adaptive || plan.config.mode != EdgeMode::kEdgeOnly;
+      adaptive |= plan.adaptive;
+    }
   } else {
     if (o.config.chunks > 1 && (o.auto_plan || o.edge_only || o.server_only))
       return fail(Error("--chunks applies to a split given with --cut only"));
+    if (o.codec_given && (o.auto_plan || o.edge_only || o.server_only))
+      return fail(Error("--codec applies to a split given with --cut only (--auto chooses the codec itself)"));
     if (o.auto_plan && (o.edge_only || o.server_only || !o.config.cut.empty()))
       return fail(Error("--auto chooses the plan itself: drop --cut, --edge-only and --server-only"));
     o.config.mode = o.edge_only ? EdgeMode::kEdgeOnly : o.server_only ? EdgeMode::kServerOnly : EdgeMode::kSplit;
@@ -77,6 +92,8 @@ int run_edge(Opts& o) {
                         " / --compare"));
     needs_server = o.config.mode != EdgeMode::kEdgeOnly;
   }
+  if (!adaptive && !o.auto_option.empty())
+    return fail(Error(o.auto_option + " steers AGLOP: it applies with --auto (or an auto plan of --compare) only"));
   if (needs_server && o.connection.client_options().servers.empty())
     return fail(Error("--server is required unless every plan is edge-only"));
   set_inference_threads(o.threads);
@@ -145,8 +162,9 @@ const CommandRegistration edge_command{{
       o->connection.add_to(app, /*server_required=*/false);
       app.add_option("-m,--model", o->model, "models.json model name")->required();
       app.add_option("-c,--cut", o->config.cut, "cut tensor (split mode)");
-      app.add_option("--codec", o->config.codec, "codec spec for the cut's feature map (see `disc codecs`)")
-          ->capture_default_str();
+      CLI::Option* codec =
+          app.add_option("--codec", o->config.codec, "codec spec for the cut's feature map (see `disc codecs`)")
+              ->capture_default_str();
       app.add_option("--chunks", o->config.chunks,
                      "split mode: send the feature map as N chunks so that encoding and the server's decoding "
                      "overlap the transfer (doc/FORMAT.md, \"Chunked feature maps\"; --compare: for splits without chunks=)")
@@ -157,9 +175,10 @@ const CommandRegistration edge_command{{
       app.add_option("IMAGE", o->images, "image files");
       app.add_option("--dataset-images", o->dataset_images, "also classify N images of the model's data set")
           ->check(kNotNegative);
-      app.add_option("--first-image", o->first_image, "with --dataset-images: index of the first one")
-          ->check(kNotNegative)
-          ->capture_default_str();
+      CLI::Option* first_image =
+          app.add_option("--first-image", o->first_image, "with --dataset-images: index of the first one")
+              ->check(kNotNegative)
+              ->capture_default_str();
       app.add_option("-k,--top-k", o->config.top_k, "classes per answer")->check(CLI::Range(1, 1000))->capture_default_str();
       app.add_option("--warmup", o->warmup, "untimed runs of the first image before measuring (--compare: per plan)")
           ->check(CLI::Range(0, 100))
@@ -176,39 +195,46 @@ const CommandRegistration edge_command{{
                          "(AGLOP with the --auto options below, its state kept across images). Prints each plan's "
                          "report (--json: records tagged plan_label, image, order, t) or a table of medians and p95")
               ->option_text("PLANS");
-      app.add_option("--seed", o->seed, "--compare: seed of the per-image plan order")
+      CLI::Option* seed = app.add_option("--seed", o->seed, "--compare: seed of the per-image plan order")
           ->check(kNotNegative)
           ->capture_default_str();
       AutoSettings& a = o->auto_settings;
-      app.add_option("--profile", a.profile, "--auto: profile JSON from `disc profile`");
-      app.add_option("--table", a.table, "--auto: rate-accuracy table JSON (report.json of `disc eval`)");
-      add_loss_option(app, a.loss, "--auto: ");
-      app.add_option("--budget", a.options.top1_budget_pp, "--auto: largest acceptable top-1 loss, percentage points")
-          ->capture_default_str();
-      app.add_option("--edge-speed", a.options.edge_speed, "--auto: edge speed relative to the profiling machine")
-          ->capture_default_str();
-      app.add_option("--rtt-ms", a.rtt_ms, "--auto: fixed transfer cost in ms (default: median Describe round trip)")
-          ->check(CLI::Range(0.0, 1e6));
-      app.add_option("--initial-bandwidth", a.initial_bandwidth, "--auto: bandwidth estimate before any transfer")
-          ->capture_default_str();
-      app.add_option("--burst", a.options.burst_bytes,
-                     "--auto: bytes per request the link passes before its rate applies (shaper bucket), if known")
-          ->check(CLI::Range(0.0, 1e12))
-          ->capture_default_str();
-      app.add_option("--compute-alpha", a.options.compute_alpha,
-                     "--auto: EWMA weight of each request's measured/profiled compute time (0 = trust the profile)")
-          ->check(CLI::Range(0.0, 1.0))
-          ->capture_default_str();
-      app.add_option("--min-sample-bytes", a.options.min_sample_bytes,
-                     "--auto: smallest request that feeds the bandwidth estimator")
-          ->check(kNotNegative)
-          ->capture_default_str();
-      app.add_option("--probe-every", a.options.probe_every,
-                     "--auto: requests in a row without a bandwidth sample before a probe (0 = never)")
-          ->check(kNotNegative)
-          ->capture_default_str();
-      return [o, compare] {
+      const std::vector<const CLI::Option*> auto_options = {
+          app.add_option("--profile", a.profile, "--auto: profile JSON from `disc profile`"),
+          app.add_option("--table", a.table, "--auto: rate-accuracy table JSON (report.json of `disc eval`)"),
+          add_loss_option(app, a.loss, "--auto: "),
+          app.add_option("--budget", a.options.top1_budget_pp, "--auto: largest acceptable top-1 loss, percentage points")
+              ->capture_default_str(),
+          app.add_option("--edge-speed", a.options.edge_speed, "--auto: edge speed relative to the profiling machine")
+              ->capture_default_str(),
+          app.add_option("--rtt-ms", a.rtt_ms, "--auto: fixed transfer cost in ms (default: median Describe round trip)")
+              ->check(CLI::Range(0.0, 1e6)),
+          app.add_option("--initial-bandwidth", a.initial_bandwidth, "--auto: bandwidth estimate before any transfer")
+              ->capture_default_str(),
+          app.add_option("--burst", a.options.burst_bytes,
+                         "--auto: bytes per request the link passes before its rate applies (shaper bucket), if known")
+              ->check(CLI::Range(0.0, 1e12))
+              ->capture_default_str(),
+          app.add_option("--compute-alpha", a.options.compute_alpha,
+                         "--auto: EWMA weight of each request's measured/profiled compute time (0 = trust the profile)")
+              ->check(CLI::Range(0.0, 1.0))
+              ->capture_default_str(),
+          app.add_option("--min-sample-bytes", a.options.min_sample_bytes,
+                         "--auto: smallest request that feeds the bandwidth estimator")
+              ->check(kNotNegative)
+              ->capture_default_str(),
+          app.add_option("--probe-every", a.options.probe_every,
+                         "--auto: requests in a row without a bandwidth sample before a probe (0 = never)")
+              ->check(kNotNegative)
+              ->capture_default_str(),
+      };
+      return [o, compare, codec, seed, first_image, auto_options] {
         o->comparing = compare->count() > 0;
+        o->codec_given = codec->count() > 0;
+        o->seed_given = seed->count() > 0;
+        o->first_image_given = first_image->count() > 0;
+        for (const CLI::Option* option : auto_options)
+          if (option->count() > 0 && o->auto_option.empty()) o->auto_option = option->get_name();
         return run_edge(*o);
       };
     }}};

@@ -88,17 +88,18 @@ const CommandRegistration eval_command{{
                      "N, a number of the model's data set images, or DIR, every image file in a folder of your own "
                      "(no labels: losses are then label-free estimates plus one standard error)")
           ->capture_default_str();
-      app.add_option("--first-image", o->first, "index of the first dataset image")
-          ->check(kNotNegative)
-          ->capture_default_str();
+      const CLI::Option* first_image = app.add_option("--first-image", o->first, "index of the first dataset image")
+                                           ->check(kNotNegative)
+                                           ->capture_default_str();
       app.add_option("--chunks", o->chunks, "code each feature map as N chunks, as `disc edge --chunks N` sends it")
           ->check(CLI::Range(1, 1024))
           ->capture_default_str();
       app.add_option("--threads", o->threads, "worker threads")->check(CLI::Range(1, 256))->capture_default_str();
       app.add_option("--out", o->out, "output directory")->required();
-      return [o] {
+      return [o, first_image] {
         const bool own_folder = !is_count(o->images);
-        if (own_folder && o->first != 0) return fail(Error("--first-image counts data set images; not with a folder"));
+        if (own_folder && first_image->count() > 0)
+          return fail(Error("--first-image counts data set images; not with a folder"));
         auto data = load_model_and_data(o->model, own_folder ? o->images : std::string());
         if (!data.ok()) return fail(data.error());
         EvalOptions options;

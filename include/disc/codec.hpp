@@ -103,7 +103,7 @@ struct StreamInfo {
 
 struct DecodeLimits {
   // Largest tensor a decoder will allocate (elements). Default: 256 Mi elements = 1 GiB fp32.
-  size_t max_elements = size_t{1} << 28;
+  size_t max_elements = kDefaultMaxElements;
 };
 
 // Refuses a tensor of more elements than decompress() accepts by default (DecodeLimits).

@@ -18,8 +18,15 @@ std::vector<uint8_t> serialize_npy(const Tensor& tensor);
 Result<Tensor> read_npy(const std::string& path);
 Status write_npy(const std::string& path, const Tensor& tensor);
 
-// Whole-file helpers shared by the CLI and the library.
-Result<std::vector<uint8_t>> read_file(const std::string& path);
+// The most read_file reads unless told otherwise: a tensor of kDefaultMaxElements fp32
+// values, the largest the decoders accept by default (as .npy or as a raw stream), plus 1 MiB
+// for headers.
+inline constexpr size_t kMaxFileBytes = kDefaultMaxElements * sizeof(float) + (size_t{1} << 20);
+
+// Whole-file helpers shared by the CLI and the library; their errors name the path.
+// read_file refuses a file of more than `max_bytes` bytes, reading no more than one byte past
+// the limit, so an endless input (/dev/zero, a fifo) costs at most max_bytes of memory.
+Result<std::vector<uint8_t>> read_file(const std::string& path, size_t max_bytes = kMaxFileBytes);
 Status write_file(const std::string& path, std::span<const uint8_t> bytes);
 
 }  // namespace disc

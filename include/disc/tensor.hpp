@@ -15,6 +15,9 @@ using Shape = std::vector<int64_t>;
 
 inline constexpr size_t kMaxRank = 8;
 
+// Largest tensor the decoders allocate by default (DecodeLimits): 256 Mi elements = 1 GiB fp32.
+inline constexpr size_t kDefaultMaxElements = size_t{1} << 28;
+
 // Number of elements of `shape`, or an Error if it is invalid or exceeds `max_elements`.
 Result<size_t> element_count(const Shape& shape, size_t max_elements = size_t{1} << 32);
 

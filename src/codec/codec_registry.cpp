@@ -45,8 +45,13 @@ Result<CodecSpec> CodecSpec::parse(std::string_view text) {
     const std::string key(trim(item.substr(0, eq)));
     const std::string value(trim(item.substr(eq + 1)));
     float v = 0;
-    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
-    if (ec != std::errc() || end != value.data() + value.size() || !std::isfinite(v))
+    const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+    const bool whole = end == value.data() + value.size();
+    // A number too large (or too small, other than 0) for a float: from_chars matched it all.
+    if (ec == std::errc::result_out_of_range && whole)
+      return Error("codec parameter '" + key + "' has an out-of-range value '" + value +
+                   "' (not representable as a float)");
+    if (ec != std::errc() || !whole || !std::isfinite(v))
       return Error("codec parameter '" + key + "' has a non-numeric value '" + value + "'");
     spec.params.emplace_back(key, v);
   }

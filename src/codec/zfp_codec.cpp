@@ -1,5 +1,6 @@
 // "zfp": ZFP fixed-accuracy on the planes stacked into one 2-D array. The tolerance
-// parameter is relative to the tensor's max |value|, so one setting suits every cut.
+// parameter is relative to the tensor's max |value|, so one setting suits every cut; below
+// an absolute floor of 2^-91 (maps with max |x| under about 4e-28 / tolerance) it is absolute.
 // Payload layout: doc/FORMAT.md, "Payload: zfp (id 6)".
 #include <zfp.h>
 
@@ -61,6 +62,14 @@ void attach(ZfpStream& s, std::span<uint8_t> buffer) {
   zfp_stream_rewind(s.zfp.get());
 }
 
+// The smallest tolerance the encoder hands zfp. zfp 1.0 scales a float block by
+// 2^(30 - emax) in float arithmetic (emax: the exponent of the block's largest |x|, |x| < 2^emax),
+// which overflows to infinity for emax <= -98, and then converts infinity to an integer
+// (undefined behaviour; the block decoded to about -2^(emax+1) everywhere). A block is coded
+// as zero, without that scaling, when emax + 6 <= the tolerance's exponent: a tolerance of at
+// least 2^-92 makes every such block a zero block, whose error (< 2^-97) is within it.
+constexpr float kMinZfpTolerance = 0x1p-92f;
+
 // zfp's own header: magic and array metadata (type and dimensions), so a payload decoded
 // under a different shape is rejected even when it would hold the same number of blocks.
 constexpr uint kZfpHeader = ZFP_HEADER_MAGIC | ZFP_HEADER_META;
@@ -87,8 +96,9 @@ class ZfpCodec final : public Codec {
       max_abs = std::max(max_abs, std::fabs(v));
     }
     // zfp's fixed-accuracy mode overshoots its tolerance on some blocks (by up to 1.3x on
-    // ReLU-like test data; see llnl/zfp#62), so zfp is asked for half the requested bound.
-    const float tolerance = 0.5f * params()[0] * max_abs;
+    // ReLU-like test data; see llnl/zfp#62), so zfp is asked for half the requested bound,
+    // but never less than the floor: the error is within max(tolerance * max|x|, 2^-91).
+    const float tolerance = std::max(0.5f * params()[0] * max_abs, kMinZfpTolerance);
     // zfp only reads through the field pointer when compressing.
     auto field = make_field(const_cast<float*>(tensor.data()), tensor.shape());
     DISC_ASSIGN_OR_RETURN(ZfpStream s, open_stream(tolerance));

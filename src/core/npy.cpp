@@ -1,14 +1,29 @@
 #include "disc/npy.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <fstream>
-#include <iterator>
+#include <system_error>
 
 namespace disc {
 namespace {
 
 constexpr uint8_t kMagic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
+
+// Closes the descriptor it owns (if any) when it goes out of scope.
+struct FileDescriptor {
+  int fd;
+  ~FileDescriptor() {
+    if (fd >= 0) ::close(fd);
+  }
+};
 
 // The header is a Python dict literal; we accept exactly the keys numpy writes.
 class HeaderParser {
@@ -170,11 +185,36 @@ std::vector<uint8_t> serialize_npy(const Tensor& tensor) {
   return out;
 }
 
-Result<std::vector<uint8_t>> read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Error("cannot open '" + path + "'");
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) return Error("cannot read '" + path + "'");
+Result<std::vector<uint8_t>> read_file(const std::string& path, size_t max_bytes) {
+  // errno's reason, with the path: "cannot read 'x': Is a directory".
+  const auto failure = [&path](const char* what) {
+    return Error(std::string(what) + " '" + path + "': " + std::generic_category().message(errno));
+  };
+  const auto too_large = [&path, max_bytes] {
+    return Error("cannot read '" + path + "': larger than the limit of " + std::to_string(max_bytes) + " bytes");
+  };
+  const FileDescriptor file{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+  if (file.fd < 0) return failure("cannot open");
+  struct stat status {};
+  if (::fstat(file.fd, &status) != 0) return failure("cannot read");
+  const bool regular = S_ISREG(status.st_mode);
+  if (regular && static_cast<uint64_t>(status.st_size) > max_bytes) return too_large();
+  // Whatever the size says (a file may grow; devices and fifos have none), read until EOF or
+  // until one byte past the limit. Invariant at the loop's top: size <= max_bytes and
+  // size <= bytes.size() <= limit, so a full buffer can grow.
+  const size_t limit = max_bytes < SIZE_MAX ? max_bytes + 1 : max_bytes;
+  std::vector<uint8_t> bytes(regular ? static_cast<size_t>(status.st_size) + 1 : 0);
+  size_t size = 0;
+  while (true) {
+    if (size == bytes.size()) bytes.resize(std::min(limit, std::max<size_t>(2 * size, 64 << 10)));
+    const ssize_t n = ::read(file.fd, bytes.data() + size, bytes.size() - size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return failure("cannot read");
+    if (n == 0) break;
+    size += static_cast<size_t>(n);
+    if (size > max_bytes) return too_large();
+  }
+  bytes.resize(size);
   return bytes;
 }
 

@@ -3,13 +3,13 @@
 #include <cctype>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 
 #include "disc/assets.hpp"
+#include "disc/npy.hpp"
 
 namespace disc {
 namespace {
@@ -125,8 +125,8 @@ Result<ModelEntry> parse_model(const json& m, const fs::path& models_dir) {
 }
 
 Result<std::vector<std::string>> read_lines(const fs::path& path) {
-  std::ifstream in(path);
-  if (!in) return Error("cannot open " + path.string());
+  DISC_ASSIGN_OR_RETURN(auto bytes, read_file(path.string()));
+  std::istringstream in(std::string(bytes.begin(), bytes.end()));
   std::vector<std::string> lines;
   for (std::string line; std::getline(in, line);) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
@@ -222,11 +222,11 @@ Status validate(const ModelEntry& entry) {
 Result<AssetCatalog> AssetCatalog::load(const std::string& assets_dir) {
   const fs::path models_dir = fs::path(assets_dir) / "models";
   const fs::path index = models_dir / "models.json";
-  std::ifstream in(index);
-  if (!in) return Error("cannot open " + index.string() + " (set --assets or DISC_ASSETS)");
+  auto text = read_file(index.string());
+  if (!text.ok()) return Error(text.error().message() + " (set --assets or DISC_ASSETS)");
   json doc;
   try {
-    doc = json::parse(in);
+    doc = json::parse(text->begin(), text->end());
   } catch (const json::exception& e) {
     return Error(index.string() + ": invalid JSON: " + e.what());
   }

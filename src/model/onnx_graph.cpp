@@ -197,7 +197,7 @@ Status infer_shapes(onnx::ModelProto& model) {
 
 Result<onnx::ModelProto> parse_onnx(const uint8_t* data, size_t size) {
   if (size == 0) return Error("empty ONNX model");
-  if (size > static_cast<size_t>(INT_MAX)) return Error("ONNX model larger than 2 GiB is not supported");
+  if (size > kMaxOnnxBytes) return Error("ONNX model larger than 2 GiB is not supported");
   onnx::ModelProto model;
   try {
     if (!model.ParseFromArray(data, static_cast<int>(size)))

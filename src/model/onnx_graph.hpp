@@ -3,6 +3,7 @@
 
 #include <onnx/onnx_pb.h>
 
+#include <climits>
 #include <cstdint>
 #include <string>
 #include <unordered_map>
@@ -14,6 +15,9 @@ namespace disc::model {
 
 // Static shapes (every dim known and positive) of fp32 tensors, by name.
 using ShapeMap = std::unordered_map<std::string, Shape>;
+
+// The largest serialized model protobuf parses (its sizes are ints): 2 GiB - 1.
+inline constexpr size_t kMaxOnnxBytes = INT_MAX;
 
 // Parses a serialized ModelProto; never throws.
 Result<onnx::ModelProto> parse_onnx(const uint8_t* data, size_t size);

@@ -26,7 +26,7 @@ OnnxModel& OnnxModel::operator=(OnnxModel&&) noexcept = default;
 OnnxModel::~OnnxModel() = default;
 
 Result<OnnxModel> OnnxModel::load_file(const std::string& path) {
-  DISC_ASSIGN_OR_RETURN(Bytes bytes, read_file(path));
+  DISC_ASSIGN_OR_RETURN(Bytes bytes, read_file(path, model::kMaxOnnxBytes));
   auto model = load_bytes(bytes.data(), bytes.size());
   if (!model.ok()) return model.error().with_context(path);
   return model;

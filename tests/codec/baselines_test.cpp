@@ -173,6 +173,30 @@ TEST(Zfp, ErrorWithinToleranceTimesMaxAbs) {
   }
 }
 
+// zfp 1.0 scales a float block by 2^(30 - e) in float (|x| < 2^e), which overflows when every
+// value is below 2^-97 (~6e-30, subnormals included): undefined behaviour, and in practice the
+// block decoded to about -2^(e+1) everywhere. The encoder's tolerance floor (2^-92) makes zfp
+// code such blocks as zeros; the error stays within max(tolerance * max|x|, 2^-91).
+TEST(Zfp, TinyMapsStayWithinTheToleranceOrTheAbsoluteFloor) {
+  for (float tolerance : {1e-6f, 1e-2f, 0.5f})
+    for (float scale : {1e-20f, 1e-26f, 1e-29f, 1e-31f, 1e-34f, 1e-37f, 1e-39f, 1e-42f, 1e-45f}) {
+      Tensor t = relu_tensor({1, 4, 8, 8}, scale);
+      for (size_t i = 0; i < 64; ++i) t.values()[i] *= 1e-4f;  // a plane far below the rest
+      float max_abs = 0;
+      for (float v : t.values()) max_abs = std::max(max_abs, v);
+      const std::string spec = "zfp:tolerance=" + std::to_string(tolerance);
+      const Bytes payload = make_codec(spec).value()->encode_payload(t).value();
+      float handed_to_zfp = 0;
+      std::memcpy(&handed_to_zfp, payload.data(), sizeof handed_to_zfp);
+      EXPECT_GE(handed_to_zfp, 0x1p-92f) << spec << " " << scale;
+      const Tensor back = round_trip(spec, t);
+      EXPECT_LE(max_abs_error(t, back), std::max(tolerance * max_abs, 0x1p-91f)) << spec << " " << scale;
+      if (max_abs < 0x1p-97f)
+        EXPECT_TRUE(std::all_of(back.values().begin(), back.values().end(), [](float v) { return v == 0.0f; }))
+            << spec << " " << scale << ": not all zeros";
+    }
+}
+
 TEST(Zfp, LooserToleranceCompressesMore) {
   const Tensor t = relu_tensor({1, 8, 16, 16}, 1.0f);
   size_t previous = SIZE_MAX;

@@ -42,6 +42,23 @@ TEST(CodecSpec, ParsesAndPrints) {
   EXPECT_FALSE(CodecSpec::parse("disc:bits=nan").ok());
 }
 
+// A number a float cannot hold is named as such, not as "non-numeric" (bad-input audit).
+TEST(CodecSpec, OutOfRangeValuesAreToldFromNonNumericOnes) {
+  for (const char* value : {"1e99", "-1e99", "1e-99", "3.5e38"}) {
+    auto s = CodecSpec::parse(std::string("disc:bits=") + value);
+    ASSERT_FALSE(s.ok()) << value;
+    EXPECT_EQ(s.error().message(),
+              std::string("codec parameter 'bits' has an out-of-range value '") + value +
+                  "' (not representable as a float)");
+  }
+  for (const char* value : {"four", "1e99x", "nan", "inf", "", "0x10"}) {
+    auto s = CodecSpec::parse(std::string("disc:bits=") + value);
+    ASSERT_FALSE(s.ok()) << value;
+    EXPECT_EQ(s.error().message(), std::string("codec parameter 'bits' has a non-numeric value '") + value + "'");
+  }
+  EXPECT_TRUE(CodecSpec::parse("zfp:tolerance=3.4e38").ok());  // in range; make_codec checks the bounds
+}
+
 TEST(CodecSpec, MakeCodecValidatesNamesKeysAndRanges) {
   EXPECT_TRUE(make_codec("zstd:level=5").ok());
   auto unknown = make_codec("nope");

@@ -2,8 +2,15 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
 #include <cstring>
 #include <string>
+#include <thread>
 
 namespace disc {
 namespace {
@@ -98,7 +105,59 @@ TEST(Npy, RejectsBadMagicVersionAndTruncatedHeader) {
 TEST(Npy, MissingFileIsAnError) {
   auto t = read_npy("/nonexistent/feature.npy");
   ASSERT_FALSE(t.ok());
-  EXPECT_NE(t.error().message().find("cannot open"), std::string::npos);
+  EXPECT_EQ(t.error().message(), "cannot open '/nonexistent/feature.npy': No such file or directory");
+}
+
+// ---- read_file: errors name the path; reading is bounded (bad-input audit) ----
+
+TEST(ReadFile, ADirectoryIsAnErrorNamingIt) {
+  const std::string dir = ::testing::TempDir();
+  auto bytes = read_file(dir);
+  ASSERT_FALSE(bytes.ok());
+  EXPECT_EQ(bytes.error().message(), "cannot read '" + dir + "': Is a directory");
+  auto t = read_npy(dir);
+  ASSERT_FALSE(t.ok());
+  EXPECT_NE(t.error().message().find("'" + dir + "'"), std::string::npos) << t.error().message();
+}
+
+TEST(ReadFile, ReadsUpToTheLimitAndRefusesMore) {
+  const std::string path = ::testing::TempDir() + "/disc_read_file_limit";
+  const std::vector<uint8_t> content(1000, 7);
+  ASSERT_TRUE(write_file(path, content).ok());
+  EXPECT_EQ(read_file(path).value(), content);
+  EXPECT_EQ(read_file(path, 1000).value(), content);
+  auto over = read_file(path, 999);
+  ASSERT_FALSE(over.ok());
+  EXPECT_EQ(over.error().message(), "cannot read '" + path + "': larger than the limit of 999 bytes");
+  ASSERT_TRUE(write_file(path, {}).ok());
+  EXPECT_TRUE(read_file(path, 0).value().empty());
+  std::remove(path.c_str());
+}
+
+TEST(ReadFile, EndlessInputsStopAtTheLimit) {
+  // A device without end: refused after limit + 1 bytes instead of filling memory.
+  auto zeros = read_file("/dev/zero", 1 << 20);
+  ASSERT_FALSE(zeros.ok());
+  EXPECT_EQ(zeros.error().message(), "cannot read '/dev/zero': larger than the limit of 1048576 bytes");
+  // (tests/codec/cli_test.cpp: `disc inspect /dev/zero` at the default limit.)
+
+  // A fifo: no size to check up front; its writer is cut off at the limit (EPIPE, not SIGPIPE).
+  signal(SIGPIPE, SIG_IGN);
+  const std::string fifo = ::testing::TempDir() + "/disc_read_file_fifo";
+  std::remove(fifo.c_str());
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  std::thread writer([&fifo] {
+    const int fd = open(fifo.c_str(), O_WRONLY);
+    const std::vector<char> chunk(4096, 'x');
+    for (int i = 0; i < 64; ++i)
+      if (write(fd, chunk.data(), chunk.size()) < 0) break;  // EPIPE once the reader is gone
+    close(fd);
+  });
+  auto piped = read_file(fifo, 10000);
+  writer.join();
+  ASSERT_FALSE(piped.ok());
+  EXPECT_EQ(piped.error().message(), "cannot read '" + fifo + "': larger than the limit of 10000 bytes");
+  std::remove(fifo.c_str());
 }
 
 }  // namespace

@@ -199,6 +199,51 @@ TEST(Cli, LabelsOffsetMustLeaveAClass) {
   }
 }
 
+// `disc eval MODEL --images DIR`: a folder without labels gives a report of label-free
+// estimates whose accuracy fields are null (JSON) or empty (CSV), never a loss of 0.
+TEST(Cli, EvalsAFolderOfUnlabelledImages) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::path(::testing::TempDir()) / "disc_cli_eval_images";
+  const fs::path out = fs::path(::testing::TempDir()) / "disc_cli_eval_out";
+  fs::remove_all(dir);
+  fs::remove_all(out);
+  fs::create_directories(dir);
+  for (const std::string cls : {"airplane", "cat", "dog", "ship", "truck"})
+    fs::copy_file(cifar_image(cls), dir / (cls + ".jpg"));
+  const std::string eval = "eval resnet20_cifar10 --cuts /layer2/layer2.0/Relu_1_output_0 --codecs 'disc:bits=4' "
+                           "--images " + dir.string() + " --out " + out.string();
+  CliRun run = disc(eval);
+  ASSERT_EQ(run.status, 0) << run.output;
+  EXPECT_NE(run.output.find("1 rows over 5 images written to " + out.string()), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("5 images without labels"), std::string::npos) << run.output;
+
+  const auto report = read_file((out / "report.json").string());
+  ASSERT_TRUE(report.ok()) << report.error().message();
+  const auto json = nlohmann::json::parse(report->begin(), report->end());
+  EXPECT_EQ(json["labelled"], false);
+  EXPECT_EQ(json["images"], 5);
+  EXPECT_TRUE(json["reference_top1"].is_null());
+  EXPECT_TRUE(json["reference_top5"].is_null());
+  ASSERT_EQ(json["rows"].size(), 1u);
+  const auto& row = json["rows"][0];
+  EXPECT_EQ(row["codec"].get<std::string>().rfind("disc:bits=4,", 0), 0u) << row["codec"];
+  for (const char* key : {"top1", "top5", "top1_loss_pp", "top5_loss_pp"}) EXPECT_TRUE(row[key].is_null()) << key;
+  EXPECT_TRUE(row["estimated_loss_pp"].is_number());
+  EXPECT_TRUE(row["estimated_loss_se_pp"].is_number());
+  const auto csv = read_file((out / "rows.csv").string());
+  ASSERT_TRUE(csv.ok());
+  EXPECT_NE(std::string(csv->begin(), csv->end()).find(",,,,"), std::string::npos);  // the four accuracy columns
+
+  // --first-image counts data set images: refused with a folder, even at its default of 0.
+  for (const char* first : {" --first-image 2", " --first-image 0"}) {
+    run = disc(eval + first);
+    EXPECT_EQ(run.status, 1) << first;
+    EXPECT_EQ(run.output, "disc: --first-image counts data set images; not with a folder\n") << first;
+  }
+  fs::remove_all(dir);
+  fs::remove_all(out);
+}
+
 TEST(Cli, BadInputsFailWithAMessage) {
   const std::string garbage = (std::filesystem::temp_directory_path() / "disc_cli_garbage.onnx").string();
   ASSERT_TRUE(write_file(garbage, std::vector<uint8_t>{8, 1, 2, 3, 0xff, 0xff}).ok());

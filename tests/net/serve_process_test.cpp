@@ -146,6 +146,37 @@ TEST(ServeProcessTest, EdgeFirstImageSelectsASliceOfTheDataSet) {
   EXPECT_NE(past.find("--first-image 9999 --dataset-images 2: data set"), std::string::npos) << past;
 }
 
+// Options of one mode given outside it are refused, not silently ignored (bad-input audit),
+// before anything runs: no server is needed to see the message.
+TEST(ServeProcessTest, EdgeRefusesOptionsOfAModeItDoesNotRun) {
+  for (const std::string option : {"--profile p.json", "--table t.json", "--loss estimate", "--loss labels",
+                                   "--budget 2", "--edge-speed 0.5", "--rtt-ms 3", "--initial-bandwidth 5Mbit",
+                                   "--burst 100", "--compute-alpha 0.5", "--min-sample-bytes 10", "--probe-every 2"}) {
+    const std::string name = option.substr(0, option.find(' '));
+    const std::string expected = "disc: " + name + " steers AGLOP: it applies with --auto (or an auto plan of --compare)";
+    const auto [alone, alone_status] = run_edge_only("--dataset-images 1 " + option);
+    EXPECT_NE(alone_status, 0) << option;
+    EXPECT_EQ(alone.rfind(expected, 0), 0u) << option << "\n" << alone;
+    EXPECT_EQ(std::count(alone.begin(), alone.end(), '\n'), 1) << option << "\n" << alone;
+    // --compare without an `auto` plan does not run AGLOP either.
+    const auto [compared, compared_status] =
+        run_shell(std::string(DISC_CLI) + " -q --assets " + DISC_TEST_ASSETS_DIR +
+                  " edge --model resnet20_cifar10 --dataset-images 1 --compare edge-only " + option);
+    EXPECT_NE(compared_status, 0) << option;
+    EXPECT_EQ(compared.rfind(expected, 0), 0u) << option << "\n" << compared;
+  }
+  const auto [codec, codec_status] = run_edge_only("--dataset-images 1 --codec disc:bits=3");
+  EXPECT_NE(codec_status, 0);
+  EXPECT_EQ(codec.rfind("disc: --codec applies to a split given with --cut only", 0), 0u) << codec;
+  const auto [seed, seed_status] = run_edge_only("--dataset-images 1 --seed 3");
+  EXPECT_NE(seed_status, 0);
+  EXPECT_EQ(seed.rfind("disc: --seed orders the plans of --compare; not without it", 0), 0u) << seed;
+  const auto [first, first_status] =
+      run_edge_only("--first-image 2 " + std::string(DISC_TEST_ASSETS_DIR) + "/data/cifar10-test/cat/0000.jpg");
+  EXPECT_NE(first_status, 0);
+  EXPECT_EQ(first.rfind("disc: --first-image selects data set images: give --dataset-images N too", 0), 0u) << first;
+}
+
 // A self-signed certificate for 127.0.0.1 in `dir`: dir/NAME.pem and dir/NAME.key.
 void make_certificate(const std::string& dir, const std::string& name) {
   const auto [output, status] = run_shell("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=disc-test"
