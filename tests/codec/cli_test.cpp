@@ -2,7 +2,6 @@
 // maps with NaN, infinities and values near ±3.4e38, and inputs that are directories or
 // never end.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <algorithm>
 #include <cmath>
@@ -11,24 +10,13 @@
 #include <string>
 
 #include "disc/npy.hpp"
+#include "shell.hpp"
 
 namespace disc {
 namespace {
 
-struct CliRun {
-  int status;
-  std::string output;  // stdout and stderr
-};
-
-CliRun disc_cli(const std::string& args) {
-  FILE* pipe = popen((std::string(DISC_CLI) + " -q " + args + " 2>&1").c_str(), "r");
-  if (!pipe) return {-1, "popen failed"};
-  std::string output;
-  char buffer[4096];
-  while (size_t n = fread(buffer, 1, sizeof buffer, pipe)) output.append(buffer, n);
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
-}
+using testing::CliRun;
+using testing::run_disc;
 
 // `disc stats` of a map holding `values`, written to a temporary .npy of the running test's
 // own (CTest runs the tests in parallel).
@@ -36,7 +24,7 @@ CliRun stats_of(const Shape& shape, std::vector<float> values) {
   const std::string path = ::testing::TempDir() + "/disc_stats_" +
                            ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".npy";
   EXPECT_TRUE(write_npy(path, Tensor(shape, std::move(values))).ok());
-  CliRun run = disc_cli("stats " + path);
+  CliRun run = run_disc("stats " + path);
   std::remove(path.c_str());
   return run;
 }
@@ -76,12 +64,12 @@ TEST(StatsCli, NanAndInfinitiesAreCountedAndLeftOutOfTheRest) {
 TEST(CodecCli, UnreadableInputsAreNamed) {
   const std::string dir = ::testing::TempDir();
   for (const std::string command : {"stats", "inspect", "decompress"}) {
-    const CliRun run = disc_cli(command + " " + dir + (command == "decompress" ? " " + dir + "/out.npy" : ""));
+    const CliRun run = run_disc(command + " " + dir + (command == "decompress" ? " " + dir + "/out.npy" : ""));
     EXPECT_EQ(run.status, 1) << command;
     EXPECT_EQ(run.output, "disc: cannot read '" + dir + "': Is a directory\n") << command;
   }
   // An endless input is refused at the default limit instead of filling memory.
-  const CliRun run = disc_cli("inspect /dev/zero");
+  const CliRun run = run_disc("inspect /dev/zero");
   EXPECT_EQ(run.status, 1);
   EXPECT_EQ(run.output,
             "disc: cannot read '/dev/zero': larger than the limit of " + std::to_string(kMaxFileBytes) + " bytes\n");

@@ -11,34 +11,21 @@
 #include "disc/model.hpp"
 #include "disc/npy.hpp"
 #include "model/test_assets.hpp"
+#include "shell.hpp"
 
 namespace disc {
 namespace {
 
-struct CliRun {
-  int status;
-  std::string output;  // stdout and stderr
-};
-
-CliRun disc(const std::string& args) {
-  const std::string command = std::string(DISC_CLI) + " -q --assets '" + testing::assets_dir() + "' " + args + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  CliRun run{-1, ""};
-  if (!pipe) return run;
-  std::array<char, 4096> buffer;
-  while (size_t n = fread(buffer.data(), 1, buffer.size(), pipe)) run.output.append(buffer.data(), n);
-  const int status = pclose(pipe);
-  run.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return run;
-}
+using testing::CliRun;
+using testing::run_disc;
 
 std::string cifar_image(const std::string& cls) { return testing::assets_dir() + "/data/cifar10-test/" + cls + "/0000.jpg"; }
 
 TEST(Cli, CutsListsResidualJoinsAsJson) {
-  CliRun table = disc("cuts resnet20_cifar10");
+  CliRun table = run_disc("cuts resnet20_cifar10");
   ASSERT_EQ(table.status, 0) << table.output;
   EXPECT_NE(table.output.find("/layer1/layer1.0/Add_output_0"), std::string::npos);
-  CliRun json = disc("cuts resnet20_cifar10 --json --image " + cifar_image("cat"));
+  CliRun json = run_disc("cuts resnet20_cifar10 --json --image " + cifar_image("cat"));
   ASSERT_EQ(json.status, 0) << json.output;
   EXPECT_NE(json.output.find("\"zero_fraction\""), std::string::npos);
   EXPECT_NE(json.output.find("\"fp32_bytes\": 65536"), std::string::npos);
@@ -48,7 +35,7 @@ TEST(Cli, SplitWritesLoadableHalves) {
   const auto dir = std::filesystem::temp_directory_path() / "disc_cli_split";
   std::filesystem::create_directories(dir);
   const std::string head = (dir / "head.onnx").string(), tail = (dir / "tail.onnx").string();
-  CliRun run = disc("split resnet20_cifar10 --cut /layer2/layer2.0/Relu_1_output_0 --head " + head + " --tail " + tail);
+  CliRun run = run_disc("split resnet20_cifar10 --cut /layer2/layer2.0/Relu_1_output_0 --head " + head + " --tail " + tail);
   ASSERT_EQ(run.status, 0) << run.output;
   for (const std::string& path : {head, tail}) {
     auto bytes = read_file(path);
@@ -65,7 +52,7 @@ TEST(Cli, SplitWritesLoadableHalves) {
 
 TEST(Cli, ClassifyPrintsClassNamesWholeAndSplit) {
   for (const std::string& cut : {std::string(), std::string(" --cut /layer3/layer3.0/Relu_1_output_0")}) {
-    CliRun run = disc("classify resnet20_cifar10 " + cifar_image("ship") + " " + cifar_image("truck") + cut);
+    CliRun run = run_disc("classify resnet20_cifar10 " + cifar_image("ship") + " " + cifar_image("truck") + cut);
     ASSERT_EQ(run.status, 0) << run.output;
     EXPECT_TRUE(std::regex_search(run.output, std::regex(R"(%\s+8\s+ship)"))) << run.output;
     EXPECT_TRUE(std::regex_search(run.output, std::regex(R"(%\s+9\s+truck)"))) << run.output;
@@ -75,7 +62,7 @@ TEST(Cli, ClassifyPrintsClassNamesWholeAndSplit) {
 TEST(Cli, FeaturesWritesNpyOfTheCutShape) {
   const auto dir = std::filesystem::temp_directory_path() / "disc_cli_features";
   std::filesystem::remove_all(dir);
-  CliRun run = disc("features resnet20_cifar10 --cut /layer3/layer3.2/Relu_1_output_0 --dataset-images 2 --out " +
+  CliRun run = run_disc("features resnet20_cifar10 --cut /layer3/layer3.2/Relu_1_output_0 --dataset-images 2 --out " +
                  dir.string());
   ASSERT_EQ(run.status, 0) << run.output;
   size_t files = 0;
@@ -91,7 +78,7 @@ TEST(Cli, FeaturesWritesNpyOfTheCutShape) {
 // 200 round-robin CIFAR images; models.json gives 81.0% on all 10,000. Wrong preprocessing
 // (channel order, normalization) costs far more than the tolerance.
 TEST(Cli, AccuracySmokeIsNearTheReference) {
-  CliRun run = disc("accuracy resnet20_cifar10 --limit 200");
+  CliRun run = run_disc("accuracy resnet20_cifar10 --limit 200");
   ASSERT_EQ(run.status, 0) << run.output;
   std::smatch m;
   ASSERT_TRUE(std::regex_search(run.output, m, std::regex(R"(top-1 ([0-9.]+)% \(models.json ([0-9.]+)%)")))
@@ -101,7 +88,7 @@ TEST(Cli, AccuracySmokeIsNearTheReference) {
 
 TEST(Cli, ProfileWritesJson) {
   const auto path = std::filesystem::temp_directory_path() / "disc_cli_profile.json";
-  CliRun run = disc("profile resnet20_cifar10 --repeats 2 --images 1 --out " + path.string());
+  CliRun run = run_disc("profile resnet20_cifar10 --repeats 2 --images 1 --out " + path.string());
   ASSERT_EQ(run.status, 0) << run.output;
   auto bytes = read_file(path.string());
   ASSERT_TRUE(bytes.ok());
@@ -137,7 +124,7 @@ TEST(Cli, CalibratesOnAFolderOfTheUsersOwnImages) {
       "calibrate resnet20_cifar10 --cut /layer2/layer2.0/Relu_1_output_0 --codecs 'jpeg:quality=5|95' --budget 10 ";
   const fs::path estimates = fs::temp_directory_path() / "disc_cli_estimates.csv";
   fs::remove(estimates);
-  CliRun run = disc(calibrate + "--images " + dir.string() + " --estimates " + estimates.string());
+  CliRun run = run_disc(calibrate + "--images " + dir.string() + " --estimates " + estimates.string());
   ASSERT_EQ(run.status, 0) << run.output;
   EXPECT_NE(run.output.find("calibrated on the 30 images of " + dir.string()), std::string::npos) << run.output;
   EXPECT_NE(run.output.find("chosen     jpeg:quality="), std::string::npos) << run.output;
@@ -151,7 +138,7 @@ TEST(Cli, CalibratesOnAFolderOfTheUsersOwnImages) {
   EXPECT_NE(text.find("\"jpeg:quality=95\""), std::string::npos) << text;
   EXPECT_EQ(text.find("top1"), std::string::npos) << text;
   fs::remove(estimates);
-  run = disc(calibrate + "--images " + dir.string() + " --estimates " + (dir / "no" / "such.csv").string());
+  run = run_disc(calibrate + "--images " + dir.string() + " --estimates " + (dir / "no" / "such.csv").string());
   EXPECT_EQ(run.status, 1);
   EXPECT_NE(run.output.find("cannot write"), std::string::npos) << run.output;
   // A bare .onnx file has no labelled data set, and needs none for this.
@@ -159,27 +146,27 @@ TEST(Cli, CalibratesOnAFolderOfTheUsersOwnImages) {
   const std::string own_model = "calibrate " + onnx + " --scale 0.00392156862745098 --mean 0.485,0.456,0.406 "
                                 "--std 0.229,0.224,0.225 --cut /layer2/layer2.0/Relu_1_output_0 "
                                 "--codecs 'jpeg:quality=5|95' --budget 10 --images " + dir.string();
-  run = disc(own_model);
+  run = run_disc(own_model);
   ASSERT_EQ(run.status, 0) << run.output;
   EXPECT_NE(run.output.find("calibrated on the 30 images of"), std::string::npos) << run.output;
-  run = disc(own_model + " --verify 10");  // verification needs labels
+  run = run_disc(own_model + " --verify 10");  // verification needs labels
   EXPECT_EQ(run.status, 1);
   EXPECT_NE(run.output.find("--verify needs the model's labelled data set"), std::string::npos) << run.output;
 
   fs::remove_all(dir);
   fs::create_directories(dir);
-  run = disc(calibrate + "--images " + dir.string());
+  run = run_disc(calibrate + "--images " + dir.string());
   EXPECT_EQ(run.status, 1);
   EXPECT_NE(run.output.find("has no image files"), std::string::npos) << run.output;
   fs::remove_all(dir);
-  run = disc(calibrate + "--images " + dir.string());
+  run = run_disc(calibrate + "--images " + dir.string());
   EXPECT_EQ(run.status, 1);
   EXPECT_NE(run.output.find("not found"), std::string::npos) << run.output;
-  run = disc(calibrate + "--images 0");
+  run = run_disc(calibrate + "--images 0");
   EXPECT_EQ(run.status, 1);
   EXPECT_NE(run.output.find("at least one image"), std::string::npos) << run.output;
   for (const char* counts : {"--images 9999 --verify 2", "--images 100 --verify 18446744073709551600"}) {
-    run = disc(calibrate + counts);  // the second would wrap round in a sum
+    run = run_disc(calibrate + counts);  // the second would wrap round in a sum
     EXPECT_EQ(run.status, 1) << counts;
     EXPECT_NE(run.output.find("exceed the 10000 images"), std::string::npos) << run.output;
   }
@@ -190,9 +177,9 @@ TEST(Cli, CalibratesOnAFolderOfTheUsersOwnImages) {
 TEST(Cli, LabelsOffsetMustLeaveAClass) {
   const std::string onnx = testing::assets_dir() + "/models/resnet20_cifar10.onnx";
   for (const std::string& model : {std::string("resnet20_cifar10"), onnx}) {
-    CliRun run = disc("classify " + model + " " + cifar_image("ship") + " --labels-offset 9");
+    CliRun run = run_disc("classify " + model + " " + cifar_image("ship") + " --labels-offset 9");
     EXPECT_EQ(run.status, 0) << run.output;  // output 9 is class 0
-    run = disc("classify " + model + " " + cifar_image("ship") + " --labels-offset 10");
+    run = run_disc("classify " + model + " " + cifar_image("ship") + " --labels-offset 10");
     EXPECT_EQ(run.status, 1) << model << "\n" << run.output;
     EXPECT_EQ(run.output, "disc: resnet20_cifar10: label_offset 10 must be in 0..9: output i is class i - label_offset, "
                           "and the model has 10 outputs\n");
@@ -212,7 +199,7 @@ TEST(Cli, EvalsAFolderOfUnlabelledImages) {
     fs::copy_file(cifar_image(cls), dir / (cls + ".jpg"));
   const std::string eval = "eval resnet20_cifar10 --cuts /layer2/layer2.0/Relu_1_output_0 --codecs 'disc:bits=4' "
                            "--images " + dir.string() + " --out " + out.string();
-  CliRun run = disc(eval);
+  CliRun run = run_disc(eval);
   ASSERT_EQ(run.status, 0) << run.output;
   EXPECT_NE(run.output.find("1 rows over 5 images written to " + out.string()), std::string::npos) << run.output;
   EXPECT_NE(run.output.find("5 images without labels"), std::string::npos) << run.output;
@@ -236,7 +223,7 @@ TEST(Cli, EvalsAFolderOfUnlabelledImages) {
 
   // --first-image counts data set images: refused with a folder, even at its default of 0.
   for (const char* first : {" --first-image 2", " --first-image 0"}) {
-    run = disc(eval + first);
+    run = run_disc(eval + first);
     EXPECT_EQ(run.status, 1) << first;
     EXPECT_EQ(run.output, "disc: --first-image counts data set images; not with a folder\n") << first;
   }
@@ -268,7 +255,7 @@ TEST(Cli, BadInputsFailWithAMessage) {
            "check-split resnet20_cifar10 --tolerance -1",
            "classify " + testing::assets_dir() + "/models/resnet20_cifar10.onnx " + cifar_image("cat") + " --dataset nope",
        }) {
-    CliRun run = disc(args);
+    CliRun run = run_disc(args);
     EXPECT_EQ(run.status, 1) << args << "\n" << run.output;
     EXPECT_EQ(run.output.rfind("disc: ", 0), 0u) << args << "\n" << run.output;
     EXPECT_EQ(std::count(run.output.begin(), run.output.end(), '\n'), 1) << args << "\n" << run.output;

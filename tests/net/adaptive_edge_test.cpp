@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "disc/adaptive_edge.hpp"
+#include "shell.hpp"
 #include "test_server.hpp"
 
 namespace disc::testing {
@@ -325,29 +326,18 @@ TEST_F(AdaptiveEdgeTest, CliPrintsPlansAndSummary) {
           kModel, c.tensor.c_str(), c.fp32_bytes / 2);
   fclose(f);
 
-  const std::string command = std::string(DISC_CLI) + " -q --assets " + DISC_TEST_ASSETS_DIR +
-                              " edge --auto --json --server " + address(*server_) + " -m " + kModel +
-                              " --profile " + profile + " --table " + table +
-                              " --initial-bandwidth 1Gbit --rtt-ms 1 --dataset-images 4 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  ASSERT_TRUE(pipe);
-  std::string out;
-  char buffer[4096];
-  while (size_t n = fread(buffer, 1, sizeof buffer, pipe)) out.append(buffer, n);
-  EXPECT_EQ(pclose(pipe), 0) << out;
+  const auto [out, status] = run_shell(disc_cli() + " edge --auto --json --server " + address(*server_) + " -m " +
+                                       kModel + " --profile " + profile + " --table " + table +
+                                       " --initial-bandwidth 1Gbit --rtt-ms 1 --dataset-images 4");
+  EXPECT_EQ(status, 0) << out;
   EXPECT_NE(out.find("\"mode\": \"auto\""), std::string::npos) << out;
   EXPECT_NE(out.find("\"label\": \"" + c.tensor + " zstd\""), std::string::npos) << out;
   EXPECT_NE(out.find("\"requests\": 4"), std::string::npos) << out;
 
-  const std::string conflicting = std::string(DISC_CLI) + " -q --assets " + DISC_TEST_ASSETS_DIR +
-                                  " edge --auto --edge-only --server 127.0.0.1:1 -m " + kModel +
-                                  " --dataset-images 1 2>&1";
-  pipe = popen(conflicting.c_str(), "r");
-  ASSERT_TRUE(pipe);
-  out.clear();
-  while (size_t n = fread(buffer, 1, sizeof buffer, pipe)) out.append(buffer, n);
-  EXPECT_NE(pclose(pipe), 0);
-  EXPECT_NE(out.find("--auto chooses the plan itself"), std::string::npos) << out;
+  const auto [refusal, refused_status] =
+      run_shell(disc_cli() + " edge --auto --edge-only --server 127.0.0.1:1 -m " + kModel + " --dataset-images 1");
+  EXPECT_NE(refused_status, 0);
+  EXPECT_NE(refusal.find("--auto chooses the plan itself"), std::string::npos) << refusal;
 }
 
 }  // namespace

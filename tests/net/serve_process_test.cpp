@@ -86,6 +86,7 @@ std::unique_ptr<disc::EdgeClient> client_for(const std::string& address) {
   return std::move(disc::EdgeClient::connect(options)).value();
 }
 
+using disc::testing::disc_cli;
 using disc::testing::run_shell;
 
 TEST(ServeProcessTest, ExitsCleanlyOnSigterm) {
@@ -110,9 +111,9 @@ TEST(ServeProcessTest, EdgeCommandClassifiesThroughTheServer) {
   ASSERT_FALSE(address.empty());
   auto description = client_for(address)->describe();
   ASSERT_FALSE(description.ok());  // no token
-  const auto [output, status] = run_shell(std::string(DISC_CLI) + " -q --assets " + DISC_TEST_ASSETS_DIR +
-                                          " edge --server " + address + " --token t0ken --model resnet20_cifar10" +
-                                          " --server-only --dataset-images 4 --check-local --json");
+  const auto [output, status] = run_shell(disc_cli() + " edge --server " + address +
+                                          " --token t0ken --model resnet20_cifar10 --server-only --dataset-images 4" +
+                                          " --check-local --json");
   EXPECT_EQ(status, 0) << output;
   EXPECT_NE(output.find("\"local_agreement\": 1.0"), std::string::npos) << output;
   EXPECT_NE(output.find("\"images\": 4"), std::string::npos) << output;
@@ -121,8 +122,7 @@ TEST(ServeProcessTest, EdgeCommandClassifiesThroughTheServer) {
 
 // Output and exit status of a `disc -q edge --edge-only` run on resnet20_cifar10's data set.
 std::pair<std::string, int> run_edge_only(const std::string& args) {
-  return run_shell(std::string(DISC_CLI) + " -q --assets " + DISC_TEST_ASSETS_DIR +
-                   " edge --model resnet20_cifar10 --edge-only --json " + args);
+  return run_shell(disc_cli() + " edge --model resnet20_cifar10 --edge-only --json " + args);
 }
 
 TEST(ServeProcessTest, EdgeFirstImageSelectsASliceOfTheDataSet) {
@@ -160,8 +160,7 @@ TEST(ServeProcessTest, EdgeRefusesOptionsOfAModeItDoesNotRun) {
     EXPECT_EQ(std::count(alone.begin(), alone.end(), '\n'), 1) << option << "\n" << alone;
     // --compare without an `auto` plan does not run AGLOP either.
     const auto [compared, compared_status] =
-        run_shell(std::string(DISC_CLI) + " -q --assets " + DISC_TEST_ASSETS_DIR +
-                  " edge --model resnet20_cifar10 --dataset-images 1 --compare edge-only " + option);
+        run_shell(disc_cli() + " edge --model resnet20_cifar10 --dataset-images 1 --compare edge-only " + option);
     EXPECT_NE(compared_status, 0) << option;
     EXPECT_EQ(compared.rfind(expected, 0), 0u) << option << "\n" << compared;
   }
@@ -194,8 +193,8 @@ TEST(ServeProcessTest, TlsServerAnswersOnlyClientsThatTrustItsCertificate) {
   ServeProcess serve({"--tls-cert", dir + "/server.pem", "--tls-key", dir + "/server.key"});
   const std::string address = serve.address();
   ASSERT_FALSE(address.empty());
-  const std::string edge = std::string(DISC_CLI) + " -q --assets " + DISC_TEST_ASSETS_DIR + " edge --server " +
-                           address + " --model resnet20_cifar10 --server-only --dataset-images 2 --retries 0 ";
+  const std::string edge = disc_cli() + " edge --server " + address +
+                           " --model resnet20_cifar10 --server-only --dataset-images 2 --retries 0 ";
 
   const auto [trusted, trusted_status] = run_shell(edge + "--check-local --json --tls-ca " + dir + "/server.pem");
   EXPECT_EQ(trusted_status, 0) << trusted;
@@ -212,8 +211,8 @@ TEST(ServeProcessTest, EdgeReportsAnUnreachableServerInOneLine) {
   ServeProcess serve({});
   const std::string address = serve.address();
   ASSERT_EQ(serve.stop(SIGTERM, 30), 0);
-  const std::string command = std::string(DISC_CLI) + " -q --assets " + DISC_TEST_ASSETS_DIR + " edge --server " +
-                              address + " --retries 1 --model resnet20_cifar10 --server-only --dataset-images 1 2>&1";
+  const std::string command = disc_cli() + " edge --server " + address +
+                              " --retries 1 --model resnet20_cifar10 --server-only --dataset-images 1 2>&1";
   FILE* edge = popen(command.c_str(), "r");
   ASSERT_NE(edge, nullptr);
   std::string output;

@@ -1,31 +1,18 @@
 // `disc plan` end to end: files in, the library's decision out, errors as exit status 1.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
-#include <sys/wait.h>
 
 #include <cstdio>
 #include <fstream>
 
 #include "disc/plan.hpp"
+#include "shell.hpp"
 
 namespace disc {
 namespace {
 
-struct CliRun {
-  int status;
-  std::string output;  // stdout and stderr
-};
-
-CliRun run_cli(const std::string& args) {
-  const std::string command = std::string(DISC_CLI) + " " + args + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  if (!pipe) return {-1, "popen failed"};
-  std::string output;
-  char buffer[4096];
-  for (size_t n; (n = fread(buffer, 1, sizeof buffer, pipe)) > 0;) output.append(buffer, n);
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
-}
+using testing::CliRun;
+using testing::run_disc;
 
 class PlanCli : public ::testing::Test {
  protected:
@@ -55,7 +42,7 @@ class PlanCli : public ::testing::Test {
 };
 
 TEST_F(PlanCli, JsonOutputIsTheLibrarysDecision) {
-  const CliRun run = run_cli(files() + " --bandwidth 2Mbit --rtt 10ms --budget 1 --edge-speed 0.5 --top 3 --json");
+  const CliRun run = run_disc(files() + " --bandwidth 2Mbit --rtt 10ms --budget 1 --edge-speed 0.5 --top 3 --json");
   ASSERT_EQ(run.status, 0) << run.output;
   const auto out = nlohmann::json::parse(run.output);
 
@@ -74,7 +61,7 @@ TEST_F(PlanCli, JsonOutputIsTheLibrarysDecision) {
 
 TEST_F(PlanCli, TablePrintsTheChosenPlanAndItsBreakdown) {
   // Edge at full speed, 2 Mbit/s, 5 ms: b disc:bits=4 = 20 + 0.2 + 0.8 + 5 + 0.2 + 10 = 36.2 ms < 40 edge-only.
-  const CliRun run = run_cli(files() + " --bandwidth 2Mbit --rtt 5ms");
+  const CliRun run = run_disc(files() + " --bandwidth 2Mbit --rtt 5ms");
   ASSERT_EQ(run.status, 0) << run.output;
   EXPECT_NE(run.output.find("chosen: b disc:bits=4  (36.200 ms predicted"), std::string::npos) << run.output;
   EXPECT_NE(run.output.find("edge-only"), std::string::npos) << run.output;
@@ -84,12 +71,12 @@ TEST_F(PlanCli, TheBudgetAppliesToTheChosenLoss) {
   // Edge at half speed, 2 Mbit/s, 5 ms. Measured losses admit a bits=4 (50.1 ms) and b bits=4
   // (56.4 ms) but not a bits=2; the estimates admit a bits=2 (48.1 ms) and not b.
   const std::string query = files() + " --bandwidth 2Mbit --rtt 5ms --edge-speed 0.5 --json";
-  CliRun run = run_cli(query);
+  CliRun run = run_disc(query);
   ASSERT_EQ(run.status, 0) << run.output;
   auto out = nlohmann::json::parse(run.output);
   EXPECT_EQ(out["best"]["codec"], "disc:bits=4");
   EXPECT_EQ(out["loss"], "labels");
-  run = run_cli(query + " --loss estimate");
+  run = run_disc(query + " --loss estimate");
   ASSERT_EQ(run.status, 0) << run.output;
   out = nlohmann::json::parse(run.output);
   EXPECT_EQ(out["best"]["cut"], "a");
@@ -98,28 +85,28 @@ TEST_F(PlanCli, TheBudgetAppliesToTheChosenLoss) {
   EXPECT_EQ(out["loss"], "estimate");
   for (const auto& plan : out["alternatives"])
     EXPECT_FALSE(plan.value("cut", "") == "b" && plan.value("codec", "") == "disc:bits=4") << plan.dump();
-  run = run_cli(query + " --loss measured");
+  run = run_disc(query + " --loss measured");
   EXPECT_NE(run.status, 0);
   EXPECT_NE(run.output.find("--loss: measured not in {labels,estimate}"), std::string::npos) << run.output;
 }
 
 TEST_F(PlanCli, BadInputsFailWithAMessage) {
-  CliRun run = run_cli(files() + " --bandwidth 2Mbps");
+  CliRun run = run_disc(files() + " --bandwidth 2Mbps");
   EXPECT_EQ(run.status, 1);
   EXPECT_NE(run.output.find("disc: bandwidth '2Mbps' has an unknown unit"), std::string::npos) << run.output;
-  run = run_cli(files() + " --bandwidth 2Mbit --rtt 10");
+  run = run_disc(files() + " --bandwidth 2Mbit --rtt 10");
   EXPECT_EQ(run.status, 1);
   EXPECT_NE(run.output.find("disc: duration '10' has no unit"), std::string::npos) << run.output;
-  run = run_cli("plan --profile " + table_ + " --table " + table_ + " --bandwidth 2Mbit");
+  run = run_disc("plan --profile " + table_ + " --table " + table_ + " --bandwidth 2Mbit");
   EXPECT_EQ(run.status, 1);
   EXPECT_NE(run.output.find("input is missing"), std::string::npos) << run.output;
-  run = run_cli(files() + " --bandwidth 2Mbit --server-profile " + dir_ + "/missing.json");
+  run = run_disc(files() + " --bandwidth 2Mbit --server-profile " + dir_ + "/missing.json");
   EXPECT_EQ(run.status, 1);
   EXPECT_NE(run.output.find("cannot open"), std::string::npos) << run.output;
-  run = run_cli(files() + " --bandwidth 2Mbit --edge-speed 0");
+  run = run_disc(files() + " --bandwidth 2Mbit --edge-speed 0");
   EXPECT_EQ(run.status, 1);
   EXPECT_NE(run.output.find("edge speed"), std::string::npos) << run.output;
-  run = run_cli(files() + " --bandwidth 2Mbit --budget -1");
+  run = run_disc(files() + " --bandwidth 2Mbit --budget -1");
   EXPECT_EQ(run.status, 1);
   EXPECT_NE(run.output.find("budget"), std::string::npos) << run.output;
 }
