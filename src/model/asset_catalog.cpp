@@ -276,7 +276,8 @@ Result<Dataset> load_unlabelled_images(const std::string& dir) {
   static const std::set<std::string> kImageExtensions = {".jpg", ".jpeg", ".png", ".bmp", ".ppm",
                                                          ".pgm", ".webp", ".tif", ".tiff"};
   std::error_code error;
-  if (!fs::is_directory(dir, error)) return Error("image folder " + dir + " not found");
+  if (!fs::is_directory(dir, error))
+    return Error("image folder " + dir + (fs::exists(dir, error) ? " is not a folder" : " not found"));
   Dataset dataset;
   dataset.name = dir;
   try {

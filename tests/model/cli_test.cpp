@@ -162,6 +162,9 @@ TEST(Cli, CalibratesOnAFolderOfTheUsersOwnImages) {
   run = run_disc(calibrate + "--images " + dir.string());
   EXPECT_EQ(run.status, 1);
   EXPECT_NE(run.output.find("not found"), std::string::npos) << run.output;
+  run = run_disc(calibrate + "--images /dev/null");
+  EXPECT_EQ(run.status, 1);
+  EXPECT_NE(run.output.find("image folder /dev/null is not a folder"), std::string::npos) << run.output;
   run = run_disc(calibrate + "--images 0");
   EXPECT_EQ(run.status, 1);
   EXPECT_NE(run.output.find("at least one image"), std::string::npos) << run.output;
