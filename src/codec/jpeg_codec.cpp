@@ -1,13 +1,14 @@
 // "jpeg" (the DISC paper's baseline): 8-bit uniform quantization, planes tiled into one
 // grayscale image, baseline JPEG via TurboJPEG. Payload layout: doc/FORMAT.md,
 // "Payload: jpeg (id 4)".
+#include <turbojpeg.h>
+
 #include <cmath>
 #include <memory>
 #include <string>
 
 #include "codec/byte_quantizer.hpp"
 #include "codec/codec_registry.hpp"
-#include "codec/turbojpeg.hpp"
 
 namespace disc {
 namespace {
@@ -46,6 +47,13 @@ Result<TileGrid> tile_grid(const Shape& shape) {
     return Error("tiled image of shape " + shape_to_string(shape) + " exceeds the JPEG limit of 65535 pixels a side");
   return g;
 }
+
+struct TjDestroy {
+  void operator()(void* handle) const { tjDestroy(handle); }
+};
+using TjHandle = std::unique_ptr<void, TjDestroy>;
+
+Error tj_error(const char* what, void* handle) { return Error(std::string(what) + ": " + tjGetErrorStr2(handle)); }
 
 class JpegCodec final : public Codec {
  public:

@@ -6,9 +6,9 @@
 #include <climits>
 #include <cmath>
 
-#include "codec/turbojpeg.hpp"
 #include "disc/model.hpp"
 #include "disc/npy.hpp"
+#include "model/jpeg_integrity.hpp"
 
 namespace disc {
 namespace {
@@ -56,29 +56,6 @@ Result<Tensor> preprocess(const cv::Mat& bgr, const Preprocessing& pre) {
   return tensor;
 }
 
-// libjpeg fills what a truncated or corrupt JPEG lacks with grey and only warns, so OpenCV
-// returns such a file as a valid image. For a JPEG (OpenCV's signature FF D8 FF), this
-// entropy-decodes all of it again with TurboJPEG, at 1/8 scale (DC only, so cheap), and
-// refuses any warning. OpenCV stays the decoder of record; it runs first, so its pixel limit
-// (OPENCV_IO_MAX_IMAGE_PIXELS) bounds this pass too.
-Status check_jpeg_complete(const uint8_t* data, size_t size) {
-  if (size < 3 || data[0] != 0xff || data[1] != 0xd8 || data[2] != 0xff) return Status();
-  TjHandle handle(tjInitDecompress());
-  if (!handle) return Error(std::string("TurboJPEG: ") + tjGetErrorStr2(nullptr));
-  int width = 0, height = 0, subsampling = 0, colorspace = 0;
-  if (tjDecompressHeader3(handle.get(), data, size, &width, &height, &subsampling, &colorspace) != 0)
-    return tj_error("corrupt JPEG", handle.get());
-  // libjpeg converts every colour space but CMYK/YCCK to grey.
-  const int format = colorspace == TJCS_CMYK || colorspace == TJCS_YCCK ? TJPF_CMYK : TJPF_GRAY;
-  const tjscalingfactor eighth{1, 8};
-  const int scaled_width = TJSCALED(width, eighth), scaled_height = TJSCALED(height, eighth);
-  std::vector<uint8_t> pixels(static_cast<size_t>(scaled_width) * scaled_height * tjPixelSize[format]);
-  if (tjDecompress2(handle.get(), data, size, pixels.data(), scaled_width, 0, scaled_height, format,
-                    TJFLAG_STOPONWARNING) != 0)
-    return tj_error("corrupt JPEG", handle.get());
-  return Status();
-}
-
 }  // namespace
 
 Result<Tensor> decode_image(const uint8_t* data, size_t size, const Preprocessing& pre) {
@@ -88,7 +65,7 @@ Result<Tensor> decode_image(const uint8_t* data, size_t size, const Preprocessin
     const cv::Mat encoded(1, static_cast<int>(size), CV_8U, const_cast<uint8_t*>(data));
     bgr = cv::imdecode(encoded, cv::IMREAD_COLOR);
     if (bgr.empty()) return Error("cannot decode image (unsupported or corrupt)");
-    DISC_RETURN_IF_ERROR(check_jpeg_complete(data, size));
+    DISC_RETURN_IF_ERROR(check_jpeg_integrity(data, size));
     return preprocess(bgr, pre);
   } catch (const cv::Exception& e) {
     return Error("cannot decode image: " + e.err);

@@ -117,6 +117,26 @@ TEST(Preprocess, RejectsTruncatedJpegsNamingTheFile) {
   }
 }
 
+// libjpeg warns about these too, but every pixel is there: files like them are common.
+TEST(Preprocess, AcceptsJpegsWhoseWarningsLoseNoPixels) {
+  auto bytes = read_file(testing::assets_dir() + "/data/imagenet-val1300/images/ILSVRC2012_val_00000347.JPEG");
+  ASSERT_TRUE(bytes.ok());
+  ASSERT_EQ(std::string(bytes->begin() + 6, bytes->begin() + 11), std::string("JFIF\0", 5));
+  const Preprocessing pre = make(Preprocessing::Color::kRgb, Preprocessing::Resize::kDirect, 8, 1);
+  auto original = decode_image(bytes->data(), bytes->size(), pre);
+  ASSERT_TRUE(original.ok()) << original.error().message();
+
+  Bytes stray = *bytes;  // 200 stray bytes before the end-of-image marker
+  stray.insert(stray.end() - 2, 200, uint8_t{0x55});
+  Bytes revision = *bytes;  // JFIF 2.01: "unknown JFIF revision number"
+  revision[11] = 2;
+  for (const Bytes& variant : {stray, revision}) {
+    auto t = decode_image(variant.data(), variant.size(), pre);
+    ASSERT_TRUE(t.ok()) << t.error().message();
+    EXPECT_EQ(t->values().size(), original->values().size());
+  }
+}
+
 TEST(Datasets, CifarIsRoundRobinAndImagenetFollowsLabels) {
   auto catalog = AssetCatalog::load(testing::assets_dir());
   ASSERT_TRUE(catalog.ok());
