@@ -25,7 +25,8 @@ inline constexpr size_t kMaxFileBytes = kDefaultMaxElements * sizeof(float) + (s
 
 // Whole-file helpers shared by the CLI and the library; their errors name the path.
 // read_file refuses a file of more than `max_bytes` bytes, reading no more than one byte past
-// the limit, so an endless input (/dev/zero, a fifo) costs at most max_bytes of memory.
+// the limit, so an endless input (/dev/zero, a fifo whose writer never stops) costs at most
+// max_bytes + 1 of memory. A fifo without a writer is waited on, as by any reader.
 Result<std::vector<uint8_t>> read_file(const std::string& path, size_t max_bytes = kMaxFileBytes);
 Status write_file(const std::string& path, std::span<const uint8_t> bytes);
 

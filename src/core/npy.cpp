@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <cstring>
 #include <fstream>
+#include <new>
 #include <system_error>
 
 namespace disc {
@@ -20,6 +21,9 @@ constexpr uint8_t kMagic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
 // Closes the descriptor it owns (if any) when it goes out of scope.
 struct FileDescriptor {
   int fd;
+  explicit FileDescriptor(int descriptor) : fd(descriptor) {}
+  FileDescriptor(const FileDescriptor&) = delete;
+  FileDescriptor& operator=(const FileDescriptor&) = delete;
   ~FileDescriptor() {
     if (fd >= 0) ::close(fd);
   }
@@ -193,6 +197,7 @@ Result<std::vector<uint8_t>> read_file(const std::string& path, size_t max_bytes
   const auto too_large = [&path, max_bytes] {
     return Error("cannot read '" + path + "': larger than the limit of " + std::to_string(max_bytes) + " bytes");
   };
+  // Like any reader, open() of a fifo waits for its writer (one that opens later is no error).
   const FileDescriptor file{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
   if (file.fd < 0) return failure("cannot open");
   struct stat status {};
@@ -200,13 +205,21 @@ Result<std::vector<uint8_t>> read_file(const std::string& path, size_t max_bytes
   const bool regular = S_ISREG(status.st_mode);
   if (regular && static_cast<uint64_t>(status.st_size) > max_bytes) return too_large();
   // Whatever the size says (a file may grow; devices and fifos have none), read until EOF or
-  // until one byte past the limit. Invariant at the loop's top: size <= max_bytes and
-  // size <= bytes.size() <= limit, so a full buffer can grow.
+  // until one byte past the limit. The capacity is reserved once (the file's size, or the
+  // limit), so the buffer never moves: memory holds what was read, where growing by copies
+  // would hold up to twice that (untouched pages of the reservation cost nothing).
+  // Invariant at the loop's top: size <= max_bytes and size <= bytes.size() <= limit.
   const size_t limit = max_bytes < SIZE_MAX ? max_bytes + 1 : max_bytes;
-  std::vector<uint8_t> bytes(regular ? static_cast<size_t>(status.st_size) + 1 : 0);
+  constexpr size_t kReadBytes = size_t{1} << 20;
+  std::vector<uint8_t> bytes;
+  try {
+    bytes.reserve(regular ? static_cast<size_t>(status.st_size) + 1 : limit);
+  } catch (const std::bad_alloc&) {
+    return Error("cannot read '" + path + "': out of memory");
+  }
   size_t size = 0;
   while (true) {
-    if (size == bytes.size()) bytes.resize(std::min(limit, std::max<size_t>(2 * size, 64 << 10)));
+    if (size == bytes.size()) bytes.resize(std::min(limit, size + kReadBytes));
     const ssize_t n = ::read(file.fd, bytes.data() + size, bytes.size() - size);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return failure("cannot read");
