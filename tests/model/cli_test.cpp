@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
 
@@ -191,6 +192,30 @@ TEST(Cli, LabelsOffsetMustLeaveAClass) {
 
 // `disc eval MODEL --images DIR`: a folder without labels gives a report of label-free
 // estimates whose accuracy fields are null (JSON) or empty (CSV), never a loss of 0.
+// models.json's class count must be the graph's output size: 11 for resnet20 (10 outputs)
+// would read an output past the end.
+TEST(Cli, ModelsJsonClassesMustMatchTheGraphOutput) {
+  namespace fs = std::filesystem;
+  const fs::path assets = fs::path(::testing::TempDir()) / "disc_cli_classes_assets";
+  fs::remove_all(assets);
+  fs::create_directories(assets / "models");
+  const fs::path shared = testing::assets_dir();
+  fs::create_directory_symlink(shared / "data", assets / "data");
+  fs::create_symlink(shared / "models" / "resnet20_cifar10.onnx", assets / "models" / "resnet20_cifar10.onnx");
+  std::ifstream in(shared / "models" / "models.json");
+  nlohmann::json doc = nlohmann::json::parse(in);
+  for (auto& m : doc["models"])
+    if (m["name"] == "resnet20_cifar10") m["classes"] = 11;
+  std::ofstream(assets / "models" / "models.json") << doc.dump(2);
+
+  const auto [output, status] = testing::run_shell(std::string(DISC_CLI) + " -q --assets '" + assets.string() +
+                                                   "' classify resnet20_cifar10 " + cifar_image("ship"));
+  EXPECT_NE(status, 0);
+  EXPECT_EQ(output, "disc: models.json gives resnet20_cifar10 11 classes, but " +
+                        (assets / "models" / "resnet20_cifar10.onnx").string() + " outputs 1x10\n");
+  fs::remove_all(assets);
+}
+
 TEST(Cli, EvalsAFolderOfUnlabelledImages) {
   namespace fs = std::filesystem;
   const fs::path dir = fs::path(::testing::TempDir()) / "disc_cli_eval_images";
