@@ -41,6 +41,7 @@ struct Opts {
   std::string auto_option;         // the first --auto option given (--profile, --loss, ...; --auto
                                    // or an `auto` plan of --compare), empty if none
   bool codec_given = false;        // --codec (a split: --cut, or --compare's)
+  bool chunks_given = false;       // --chunks (likewise)
   bool seed_given = false;         // --seed (--compare)
   bool first_image_given = false;  // --first-image (--dataset-images)
 };
@@ -75,10 +76,14 @@ int run_edge(Opts& o) {
     auto plans = parse_compared_plans(o.compare, o.config);
     if (!plans.ok()) return fail(plans.error());
     compare.plans = std::move(plans).value();
+    bool any_split = false;
     for (const ComparedPlan& plan : compare.plans) {
       needs_server |= plan.adaptive || plan.config.mode != EdgeMode::kEdgeOnly;
       adaptive |= plan.adaptive;
+      any_split |= !plan.adaptive && !plan.config.cut.empty();
     }
+    if ((o.codec_given || o.chunks_given) && !any_split)
+      return fail(Error("--codec and --chunks are defaults for the splits of --compare, and it lists none"));
   } else {
     if (o.config.chunks > 1 && (o.auto_plan || o.edge_only || o.server_only))
       return fail(Error("--chunks applies to a split given with --cut only"));
@@ -165,11 +170,13 @@ const CommandRegistration edge_command{{
       CLI::Option* codec =
           app.add_option("--codec", o->config.codec, "codec spec for the cut's feature map (see `disc codecs`)")
               ->capture_default_str();
-      app.add_option("--chunks", o->config.chunks,
-                     "split mode: send the feature map as N chunks so that encoding and the server's decoding "
-                     "overlap the transfer (doc/FORMAT.md, \"Chunked feature maps\"; --compare: for splits without chunks=)")
-          ->check(CLI::Range(1, 1024))
-          ->capture_default_str();
+      CLI::Option* chunks =
+          app.add_option("--chunks", o->config.chunks,
+                         "split mode: send the feature map as N chunks so that encoding and the server's decoding "
+                         "overlap the transfer (doc/FORMAT.md, \"Chunked feature maps\"; --compare: for splits without "
+                         "chunks=)")
+              ->check(CLI::Range(1, 1024))
+              ->capture_default_str();
       app.add_flag("--edge-only", o->edge_only, "run the whole model here; send nothing");
       app.add_flag("--server-only", o->server_only, "upload the image files; the server runs the whole model");
       app.add_option("IMAGE", o->images, "image files");
@@ -228,9 +235,10 @@ const CommandRegistration edge_command{{
               ->check(kNotNegative)
               ->capture_default_str(),
       };
-      return [o, compare, codec, seed, first_image, auto_options] {
+      return [o, compare, codec, chunks, seed, first_image, auto_options] {
         o->comparing = compare->count() > 0;
         o->codec_given = codec->count() > 0;
+        o->chunks_given = chunks->count() > 0;
         o->seed_given = seed->count() > 0;
         o->first_image_given = first_image->count() > 0;
         for (const CLI::Option* option : auto_options)

@@ -167,6 +167,15 @@ TEST(ServeProcessTest, EdgeRefusesOptionsOfAModeItDoesNotRun) {
   const auto [codec, codec_status] = run_edge_only("--dataset-images 1 --codec disc:bits=3");
   EXPECT_NE(codec_status, 0);
   EXPECT_EQ(codec.rfind("disc: --codec applies to a split given with --cut only", 0), 0u) << codec;
+  // --codec and --chunks are defaults for --compare's splits: refused when it lists none.
+  for (const std::string option : {"--codec disc:bits=3", "--chunks 2"}) {
+    const auto [defaults, defaults_status] = run_shell(
+        disc_cli() + " edge --model resnet20_cifar10 --dataset-images 1 --compare 'edge-only;server-only' " + option);
+    EXPECT_NE(defaults_status, 0) << option;
+    EXPECT_EQ(defaults.rfind("disc: --codec and --chunks are defaults for the splits of --compare, and it lists none", 0),
+              0u)
+        << option << "\n" << defaults;
+  }
   const auto [seed, seed_status] = run_edge_only("--dataset-images 1 --seed 3");
   EXPECT_NE(seed_status, 0);
   EXPECT_EQ(seed.rfind("disc: --seed orders the plans of --compare; not without it", 0), 0u) << seed;
