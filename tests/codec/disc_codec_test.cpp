@@ -9,6 +9,7 @@
 #include <limits>
 #include <map>
 #include <random>
+#include <set>
 
 #include "codec/disc/block_dct.hpp"
 #include "codec/disc/exp_golomb.hpp"
@@ -220,6 +221,39 @@ TEST(DiscLossy, RejectsNonFiniteValuesAtEncode) {
   EXPECT_NE(r.error().message().find("NaN"), std::string::npos);
   t.data()[3] = -std::numeric_limits<float>::infinity();
   EXPECT_FALSE(compress(t, *codec("disc:speed=1")).ok());
+}
+
+// levels=L caps the largest level at L: the step is clip value / L, so a map decodes to
+// multiples of it, at most L + 1 magnitudes (signed maps: at most 2^(bits-1) - 1 levels a side, whatever L).
+TEST(DiscLevels, CapTheLargestLevelAndSetTheStep) {
+  const Tensor sparse = realistic_sparse_map({1, 6, 20, 19}, 0.6, 3);
+  const float max_abs = *std::max_element(sparse.values().begin(), sparse.values().end());
+  for (const int levels : {9, 11, 15}) {
+    for (const char* speed : {"", ",speed=1"}) {
+      const std::string spec = "disc:bits=4,clip=0,levels=" + std::to_string(levels) + speed;
+      const Tensor back = round_trip(sparse, *codec(spec));
+      const std::set<float> decoded(back.values().begin(), back.values().end());
+      EXPECT_LE(decoded.size(), static_cast<size_t>(levels + 1)) << spec;
+      const float step = max_abs / static_cast<float>(levels);
+      EXPECT_FLOAT_EQ(*decoded.rbegin(), static_cast<float>(levels) * step) << spec;
+      for (const float v : decoded) EXPECT_NEAR(v / step, std::round(v / step), 1e-3) << spec;  // on the L grid
+      for (size_t i = 0; i < sparse.size(); ++i)
+        ASSERT_LE(std::fabs(back.data()[i] - sparse.data()[i]), 0.5f * step * 1.0001f) << spec << " at " << i;
+    }
+  }
+  const Tensor dense = dense_signed_map({1, 6, 20, 19}, 4);
+  const Tensor back = round_trip(dense, *codec("disc:bits=4,clip=0,levels=11"));
+  EXPECT_LE(std::set<float>(back.values().begin(), back.values().end()).size(), 15u);  // -7..7
+}
+
+TEST(DiscLevels, MustFitTheBitDepth) {
+  EXPECT_TRUE(make_codec("disc:bits=3,levels=7").ok());
+  for (const char* spec : {"disc:bits=3,levels=8", "disc:bits=0,levels=3", "disc:bits=1,levels=2"}) {
+    auto c = make_codec(spec);
+    ASSERT_FALSE(c.ok()) << spec;
+    EXPECT_NE(c.error().message().find("levels must be 0 or at most 2^bits - 1"), std::string::npos)
+        << c.error().message();
+  }
 }
 
 // --- centroid reconstruction and per-plane steps ---------------------------------------------

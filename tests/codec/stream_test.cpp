@@ -316,19 +316,19 @@ TEST(Stream, ReadsVersionOne) {
 }
 
 // Streams written before disc gained parameters (4: bits..speed; 6: + transform, hf; 9: up to
-// mean; 10: up to diffuse; 11: up to gain) carry fewer of them; the missing ones take their
+// mean; 10: up to diffuse; 11: up to gain; 12: up to tile) carry fewer of them; the missing ones take their
 // defaults and the payload decodes unchanged (diffuse and gain, the 10th and 11th, only steer
 // the encoder; the gain's byte is announced by flags bit 7). More parameters than the codec has
 // stay an error. Both versions.
 TEST(Stream, FewerParametersTakeTheirDefaults) {
   const Tensor t = sample_tensor();
   // Non-default up to gain, the 11th; tile, the 12th, needs transform=1 and is left out as a
-  // trailing default.
+  // trailing default, and so is levels, the 13th.
   const auto codec = make_codec("disc:bits=3,clip=4,centroid=1,mean=1,diffuse=0.5,gain=1").value();
   const Bytes full = compress(t, *codec).value();
   const Tensor expected = decompress(full).value();
   const size_t params = codec->info().params.size();
-  ASSERT_EQ(params, 12u);
+  ASSERT_EQ(params, 13u);
   ASSERT_EQ(full[7], 11);
   for (uint8_t version : {1, 2}) {
     for (const size_t kept : {size_t{4}, size_t{6}, size_t{8}, size_t{9}, size_t{10}}) {

@@ -26,7 +26,8 @@ namespace {
 using namespace codec_disc;
 
 enum Param {
-  kBits, kPrune, kClip, kSpeed, kTransform, kHighFrequency, kChannelSteps, kCentroid, kMean, kDiffuse, kGain, kTile
+  kBits, kPrune, kClip, kSpeed, kTransform, kHighFrequency, kChannelSteps, kCentroid, kMean, kDiffuse, kGain, kTile,
+  kLevels
 };
 
 const CodecInfo& disc_info() {
@@ -62,6 +63,10 @@ const CodecInfo& disc_info() {
           {"tile", "transform=1: 1 = one DCT block per plane (a side over 32 split into equal tiles of at most 32), "
                    "0 = 8x8 blocks",
            0, 0, 1, true},
+          {"levels", "largest level M, 1..2^bits - 1 (signed maps: at most 2^(bits-1) - 1), so that the step "
+                     "clip value / M can lie between two bit depths' steps without clipping harder; "
+                     "0 = 2^bits - 1",
+           0, 0, 255, true},
       }};
   return info;
 }
@@ -153,6 +158,7 @@ class DiscCodec final : public Codec {
   const CodecInfo& info() const override { return disc_info(); }
 
   int bits() const { return static_cast<int>(params()[kBits]); }
+  int levels() const { return static_cast<int>(params()[kLevels]); }
   bool fast() const { return params()[kSpeed] != 0; }
   bool transform() const { return params()[kTransform] != 0; }
   bool centroid() const { return (static_cast<int>(params()[kCentroid]) & 1) && !transform(); }
@@ -207,7 +213,7 @@ class DiscCodec final : public Codec {
       return out;
     }
     DISC_ASSIGN_OR_RETURN(const Quantizer quantizer,
-                          fit_quantizer(tensor.values(), {bits(), params()[kPrune], params()[kClip]}));
+                          fit_quantizer(tensor.values(), {bits(), params()[kPrune], params()[kClip], levels()}));
     ByteWriter w(&out);
     if (transform()) {
       const uint8_t flags = (quantizer.is_signed ? kSignedFlag : 0) | kWarmUpFlag;
@@ -294,7 +300,7 @@ class DiscCodec final : public Codec {
                    "the energy gain are not valid with speed=1");
     if (transform() && (flags & kMeanFlag)) return Error("mean corrections are not valid in transform mode");
     DISC_ASSIGN_OR_RETURN(const float step, r.f32("quantization step"));
-    DISC_ASSIGN_OR_RETURN(Quantizer quantizer, make_decoder_quantizer(bits(), flags & kSignedFlag, step));
+    DISC_ASSIGN_OR_RETURN(Quantizer quantizer, make_decoder_quantizer(bits(), flags & kSignedFlag, levels(), step));
     if (flags & kGainFlag) {
       DISC_ASSIGN_OR_RETURN(const uint8_t code, r.u8("energy-gain code"));
       *gain_code = static_cast<int8_t>(code);
@@ -351,6 +357,8 @@ Result<std::unique_ptr<Codec>> make_disc(std::vector<float> params) {
   if (params[kGain] != 0 && (lossless || params[kSpeed] != 0))
     return Error("codec 'disc': gain=1 needs bits >= 1 and speed=0");
   if (params[kTile] != 0 && params[kTransform] == 0) return Error("codec 'disc': tile=1 needs transform=1");
+  if (params[kLevels] != 0 && (lossless || params[kLevels] > max_level(static_cast<int>(params[kBits]), false, 0)))
+    return Error("codec 'disc': levels must be 0 or at most 2^bits - 1 (needs bits >= 1)");
   return std::unique_ptr<Codec>(new DiscCodec(std::move(params)));
 }
 

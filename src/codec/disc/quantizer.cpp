@@ -66,8 +66,9 @@ Statistics gather_statistics(std::span<const float> values) {
 
 }  // namespace
 
-int max_level(int bits, bool is_signed) {
-  return is_signed ? std::max(1, (1 << (bits - 1)) - 1) : (1 << bits) - 1;
+int max_level(int bits, bool is_signed, int levels) {
+  const int m = is_signed ? std::max(1, (1 << (bits - 1)) - 1) : (1 << bits) - 1;
+  return levels > 0 ? std::min(levels, m) : m;
 }
 
 Result<Quantizer> fit_quantizer(std::span<const float> values, const QuantizerSettings& settings) {
@@ -75,7 +76,7 @@ Result<Quantizer> fit_quantizer(std::span<const float> values, const QuantizerSe
   if (!s.all_finite) return Error("lossy disc cannot code NaN or infinite values (use bits=0)");
   Quantizer q;
   q.is_signed = s.any_negative;
-  q.max_level = max_level(settings.bits, q.is_signed);
+  q.max_level = max_level(settings.bits, q.is_signed, settings.levels);
   float clip_value = s.max_abs;
   if (settings.clip > 0 && s.nonzero > 0) {
     // Squares of magnitudes below ~1e-19 are subnormal or 0 in fp32: sum those in double.
@@ -104,11 +105,11 @@ Result<Quantizer> fit_quantizer(std::span<const float> values, const QuantizerSe
   return q;
 }
 
-Result<Quantizer> make_decoder_quantizer(int bits, bool is_signed, float step) {
+Result<Quantizer> make_decoder_quantizer(int bits, bool is_signed, int levels, float step) {
   if (!std::isfinite(step) || !(step > 0)) return Error("quantization step is not a positive finite number");
   Quantizer q;
   q.is_signed = is_signed;
-  q.max_level = max_level(bits, is_signed);
+  q.max_level = max_level(bits, is_signed, levels);
   // Every level must decode to a finite value.
   if (double{step} * q.max_level > std::numeric_limits<float>::max())
     return Error("quantization step makes the largest level overflow fp32");

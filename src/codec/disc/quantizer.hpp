@@ -21,6 +21,7 @@ struct QuantizerSettings {
   int bits;     // 1..8
   float prune;  // magnitudes below prune * clip_value become 0
   float clip;   // clip_value = clip * RMS of the non-zero values (0: the largest magnitude)
+  int levels = 0;  // 0, or 1..2^bits - 1: caps M (max_level)
 };
 
 struct Quantizer {
@@ -49,13 +50,15 @@ struct Quantizer {
   int level(float v) const { return v < 0 ? -magnitude(v) : magnitude(v); }
 };
 
-int max_level(int bits, bool is_signed);
+// M: 2^bits - 1 (unsigned) or max(1, 2^(bits-1) - 1) (signed), capped at `levels` when
+// that is > 0, so that the step clip_value / M can lie between two bit depths' steps.
+int max_level(int bits, bool is_signed, int levels);
 
 // Fits a quantizer to the tensor's statistics; rejects NaN and infinite values.
 Result<Quantizer> fit_quantizer(std::span<const float> values, const QuantizerSettings& settings);
 
 // The quantizer a payload describes; rejects a non-finite or non-positive step.
-Result<Quantizer> make_decoder_quantizer(int bits, bool is_signed, float step);
+Result<Quantizer> make_decoder_quantizer(int bits, bool is_signed, int levels, float step);
 
 // --- centroid reconstruction (flags bit 1) --------------------------------------------------
 
