@@ -12,7 +12,7 @@ namespace {
 // codec's default sweep is the union of its grids. For element-wise disc the accuracy
 // follows the quantization step (clip value / levels) more than either parameter alone,
 // so those grids step through clip at each bit depth, and through the largest level at
-// bits=4 (levels=9..13: steps between bits=3's and bits=4's without clipping at a few RMS,
+// bits=4 (levels=9..13, each: steps between bits=3's and bits=4's without clipping at a few RMS,
 // which squeezenet's accuracy needs; doc/CODEC.md "Levels between bit depths"); zero-level offsets with per-plane
 // mean correction (centroid=2,mean=1) at bits=2, also with a small dead zone (prune=0.2),
 // gave the best ratio at <= 1 pp on the three hard ReLU cuts (doc/CODEC.md, issue 4), and
@@ -27,7 +27,7 @@ const std::map<std::string, std::vector<std::string>>& default_grids() {
   static const std::map<std::string, std::vector<std::string>> grids = {
       {"disc",
        {"disc:bits=2,clip=1|1.5|2|3", "disc:bits=3,clip=2|3|4|5|6", "disc:bits=4,clip=4|6|8",
-        "disc:bits=4,levels=9|11|13,clip=0|8",
+        "disc:bits=4,levels=9|10|11|12|13,clip=0|8",
         "disc:bits=3,clip=4,prune=0.25|0.4", "disc:bits=2,clip=3|3.5|4,prune=0|0.2,centroid=2,mean=1",
         "disc:bits=3,clip=2.5|3,prune=0.2,centroid=2,mean=1",
         "disc:bits=2,clip=4.5,prune=0.2|0.3|0.4,centroid=2,mean=1,diffuse=0.5",
