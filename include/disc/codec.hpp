@@ -74,12 +74,33 @@ class Codec {
   virtual Result<Bytes> encode_payload(const Tensor& tensor) const = 0;
   // Inverse of encode_payload. `shape` has been validated by the caller; the payload has not.
   virtual Result<Tensor> decode_payload(std::span<const uint8_t> payload, const Shape& shape) const = 0;
+  // Encoding needs EncoderContext::reader (disc's shape=1); decoding never does.
+  virtual bool needs_reader() const { return false; }
 
  protected:
   explicit Codec(std::vector<float> params) : params_(std::move(params)) {}
 
  private:
   std::vector<float> params_;
+};
+
+// The convolution that reads a feature map, which disc's `shape=1` encoder shapes its
+// quantization error for (doc/CODEC.md, "Shaping for the convolution that reads the map").
+// Weights are [out_channels][in_per_group][kernel_h][kernel_w] with any following
+// per-channel scale (batch normalization) folded in; padding is with zeros; no dilation.
+struct ConvKernel {
+  int out_channels = 0, in_per_group = 0, groups = 1;
+  int kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1;
+  int pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
+  std::vector<float> weights;
+  // Rejects inconsistent sizes, non-finite weights, and a map of `shape` (N x C x H x W) that
+  // this convolution cannot read.
+  Status check(const Shape& shape) const;
+};
+
+// What an encoder may know besides the tensor. Decoders never need it.
+struct EncoderContext {
+  std::shared_ptr<const ConvKernel> reader;  // the convolution that reads the map, if known
 };
 
 // Every codec this build knows, in id order.
@@ -89,6 +110,8 @@ Result<const CodecInfo*> find_codec(std::string_view name);
 // Builds a codec from a spec; rejects unknown names, unknown keys and out-of-range values.
 Result<std::unique_ptr<Codec>> make_codec(const CodecSpec& spec);
 Result<std::unique_ptr<Codec>> make_codec(std::string_view spec_text);
+// The same, for encoding with what `context` knows (disc's shape=1 needs context.reader).
+Result<std::unique_ptr<Codec>> make_codec(const CodecSpec& spec, const EncoderContext& context);
 
 // What a stream's header says, without decoding the payload.
 struct StreamInfo {

@@ -89,7 +89,9 @@ Result<const CodecInfo*> find_codec(std::string_view name) {
   return Error("unknown codec '" + std::string(name) + "' (known: " + known + ")");
 }
 
-Result<std::unique_ptr<Codec>> make_codec(const CodecSpec& spec) {
+Result<std::unique_ptr<Codec>> make_codec(const CodecSpec& spec) { return make_codec(spec, EncoderContext()); }
+
+Result<std::unique_ptr<Codec>> make_codec(const CodecSpec& spec, const EncoderContext& context) {
   for (const CodecEntry* e : entries()) {
     const CodecInfo& info = e->info();
     if (info.name != spec.name) continue;
@@ -113,7 +115,7 @@ Result<std::unique_ptr<Codec>> make_codec(const CodecSpec& spec) {
         return Error("codec '" + info.name + "' parameter " + key + " must be a whole number");
       values[static_cast<size_t>(it - info.params.begin())] = value;
     }
-    return e->make(std::move(values));
+    return e->make(std::move(values), context);
   }
   return find_codec(spec.name).error();
 }

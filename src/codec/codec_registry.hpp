@@ -9,10 +9,11 @@
 namespace disc {
 
 // One entry per codec implementation. `make` receives parameter values already checked
-// against info().params (count, range, integrality).
+// against info().params (count, range, integrality); codecs that need nothing beyond the
+// tensor ignore the context.
 struct CodecEntry {
   const CodecInfo& (*info)();
-  Result<std::unique_ptr<Codec>> (*make)(std::vector<float> params);
+  Result<std::unique_ptr<Codec>> (*make)(std::vector<float> params, const EncoderContext& context);
 };
 
 // Each codec's translation unit defines its entry.

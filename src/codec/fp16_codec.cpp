@@ -47,7 +47,7 @@ class Fp16Codec final : public Codec {
 
 }  // namespace
 
-const CodecEntry kFp16Codec{fp16_info, [](std::vector<float> p) -> Result<std::unique_ptr<Codec>> {
+const CodecEntry kFp16Codec{fp16_info, [](std::vector<float> p, const EncoderContext&) -> Result<std::unique_ptr<Codec>> {
                               return std::unique_ptr<Codec>(new Fp16Codec(std::move(p)));
                             }};
 

@@ -127,7 +127,7 @@ class JpegCodec final : public Codec {
 
 }  // namespace
 
-const CodecEntry kJpegCodec{jpeg_info, [](std::vector<float> p) -> Result<std::unique_ptr<Codec>> {
+const CodecEntry kJpegCodec{jpeg_info, [](std::vector<float> p, const EncoderContext&) -> Result<std::unique_ptr<Codec>> {
                               return std::unique_ptr<Codec>(new JpegCodec(std::move(p)));
                             }};
 

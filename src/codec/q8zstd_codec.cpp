@@ -44,7 +44,7 @@ class Q8ZstdCodec final : public Codec {
 
 }  // namespace
 
-const CodecEntry kQ8ZstdCodec{q8zstd_info, [](std::vector<float> p) -> Result<std::unique_ptr<Codec>> {
+const CodecEntry kQ8ZstdCodec{q8zstd_info, [](std::vector<float> p, const EncoderContext&) -> Result<std::unique_ptr<Codec>> {
                                 return std::unique_ptr<Codec>(new Q8ZstdCodec(std::move(p)));
                               }};
 

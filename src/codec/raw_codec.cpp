@@ -33,7 +33,7 @@ class RawCodec final : public Codec {
 
 }  // namespace
 
-const CodecEntry kRawCodec{raw_info, [](std::vector<float> p) -> Result<std::unique_ptr<Codec>> {
+const CodecEntry kRawCodec{raw_info, [](std::vector<float> p, const EncoderContext&) -> Result<std::unique_ptr<Codec>> {
                              return std::unique_ptr<Codec>(new RawCodec(std::move(p)));
                            }};
 

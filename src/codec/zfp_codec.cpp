@@ -147,7 +147,7 @@ class ZfpCodec final : public Codec {
 
 }  // namespace
 
-const CodecEntry kZfpCodec{zfp_info, [](std::vector<float> p) -> Result<std::unique_ptr<Codec>> {
+const CodecEntry kZfpCodec{zfp_info, [](std::vector<float> p, const EncoderContext&) -> Result<std::unique_ptr<Codec>> {
                              return std::unique_ptr<Codec>(new ZfpCodec(std::move(p)));
                            }};
 

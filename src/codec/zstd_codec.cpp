@@ -30,7 +30,7 @@ class ZstdCodec final : public Codec {
 
 }  // namespace
 
-const CodecEntry kZstdCodec{zstd_info, [](std::vector<float> p) -> Result<std::unique_ptr<Codec>> {
+const CodecEntry kZstdCodec{zstd_info, [](std::vector<float> p, const EncoderContext&) -> Result<std::unique_ptr<Codec>> {
                               return std::unique_ptr<Codec>(new ZstdCodec(std::move(p)));
                             }};
 

@@ -16,6 +16,7 @@
 #include "codec/disc/quantizer.hpp"
 #include "codec/disc/range_coder.hpp"
 #include "codec/plane_fill.hpp"
+#include "codec/reference_conv.hpp"
 #include "disc/codec.hpp"
 
 namespace disc {
@@ -1455,6 +1456,120 @@ TEST(DiscRobustness, FastStageRejectsFramesAfterTheLevels) {
     ASSERT_FALSE(r.ok()) << spec;
     EXPECT_NE(r.error().message().find("stray"), std::string::npos) << spec << ": " << r.error().message();
   }
+}
+
+}  // namespace
+}  // namespace disc
+
+// --- shape=1: levels shaped for the convolution that reads the map -----------------------
+
+namespace disc {
+namespace {
+
+ConvKernel random_kernel(int out_channels, int in_per_group, int groups, int size, int stride, uint32_t seed) {
+  ConvKernel k;
+  k.out_channels = out_channels;
+  k.in_per_group = in_per_group;
+  k.groups = groups;
+  k.kernel_h = k.kernel_w = size;
+  k.stride_h = k.stride_w = stride;
+  k.pad_bottom = k.pad_right = size / 2;  // asymmetric, as a Pad node before a strided convolution makes it
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal(0, 1);
+  k.weights.resize(static_cast<size_t>(out_channels) * in_per_group * size * size);
+  for (float& w : k.weights) w = normal(rng);
+  return k;
+}
+
+// ||conv(x - decoded)||^2 with the stream decoded without the kernel, as a server does.
+double reader_error(const Tensor& x, const ConvKernel& k, const std::string& spec) {
+  auto c = make_codec(*CodecSpec::parse(spec), EncoderContext{std::make_shared<const ConvKernel>(k)});
+  EXPECT_TRUE(c.ok()) << c.error().message();
+  const Tensor decoded = round_trip(x, **c);
+  const std::vector<double> a = testing::reference_conv(k, x), b = testing::reference_conv(k, decoded);
+  double e = 0;
+  for (size_t i = 0; i < a.size(); ++i) e += (a[i] - b[i]) * (a[i] - b[i]);
+  return e;
+}
+
+TEST(DiscShape, LowersTheReadingConvolutionsError) {
+  const Tensor x = realistic_sparse_map({2, 8, 13, 12}, 0.5, 41);
+  // A strided depthwise convolution (mobilenet_v2's, which sees a quarter of the positions)
+  // and a 1x1 convolution to fewer channels (squeezenet's squeeze layers).
+  for (const ConvKernel& k : {random_kernel(8, 1, 8, 3, 2, 1), random_kernel(3, 8, 1, 1, 1, 2)}) {
+    SCOPED_TRACE(k.groups);
+    for (const char* levels : {"bits=1,clip=2", "bits=2,clip=3", "bits=2,levels=2,clip=3"}) {
+      SCOPED_TRACE(levels);
+      const double plain = reader_error(x, k, std::string("disc:") + levels);
+      const double shaped = reader_error(x, k, std::string("disc:shape=1,") + levels);
+      EXPECT_LT(shaped, 0.5 * plain);
+    }
+  }
+}
+
+TEST(DiscShape, DecodesToLevelsOfTheUsualStep) {
+  const Tensor x = realistic_sparse_map({1, 8, 10, 10}, 0.5, 42);
+  const ConvKernel k = random_kernel(8, 1, 8, 3, 2, 3);
+  auto c = make_codec(*CodecSpec::parse("disc:shape=1,bits=2,clip=3"), EncoderContext{std::make_shared<const ConvKernel>(k)});
+  ASSERT_TRUE(c.ok());
+  const Tensor shaped = round_trip(x, **c);
+  const Tensor plain = round_trip(x, *codec("disc:bits=2,clip=3"));
+  // Same quantizer: both decode to multiples of one step within 0..3 steps; shaping moved
+  // some levels (by one step per visit, so by more over several passes).
+  float step = 0;
+  for (float v : plain.values()) step = v > 0 && (step == 0 || v < step) ? v : step;
+  ASSERT_GT(step, 0);
+  size_t moved = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    const float a = shaped.data()[i] / step, b = plain.data()[i] / step;
+    EXPECT_NEAR(a, std::round(a), 1e-3);
+    EXPECT_LE(a, 3.001f);
+    EXPECT_GE(a, 0.0f);
+    moved += std::fabs(a - b) > 0.5f;
+  }
+  EXPECT_GT(moved, 0u);
+}
+
+TEST(DiscShape, NeedsTheReadingConvolutionToEncode) {
+  auto c = make_codec("disc:shape=1,bits=1,clip=2");
+  ASSERT_TRUE(c.ok());
+  EXPECT_TRUE((*c)->needs_reader());
+  EXPECT_FALSE(codec("disc:bits=1,clip=2")->needs_reader());
+  auto stream = compress(realistic_sparse_map({1, 4, 8, 8}, 0.5, 1), **c);
+  ASSERT_FALSE(stream.ok());
+  EXPECT_NE(stream.error().message().find("convolution that reads the map"), std::string::npos);
+}
+
+TEST(DiscShape, RejectsAConvolutionThatCannotReadTheMap) {
+  const Tensor x = realistic_sparse_map({1, 8, 6, 6}, 0.5, 7);
+  const auto encode = [&](const ConvKernel& k) {
+    auto c = make_codec(*CodecSpec::parse("disc:shape=1,bits=2"), EncoderContext{std::make_shared<const ConvKernel>(k)});
+    EXPECT_TRUE(c.ok());
+    return compress(x, **c);
+  };
+  ConvKernel k = random_kernel(4, 4, 1, 1, 1, 5);  // reads 4 channels, the map has 8
+  auto stream = encode(k);
+  ASSERT_FALSE(stream.ok());
+  EXPECT_NE(stream.error().message().find("reads 4 channels, the map has 8"), std::string::npos);
+  k = random_kernel(4, 8, 1, 1, 1, 5);
+  k.weights.pop_back();
+  EXPECT_FALSE(encode(k).ok());
+  k = random_kernel(4, 8, 1, 1, 1, 5);
+  k.weights[3] = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_FALSE(encode(k).ok());
+  k = random_kernel(4, 8, 1, 9, 1, 5);  // larger than the 6x6 map padded by 4
+  k.pad_bottom = k.pad_right = 0;
+  EXPECT_FALSE(encode(k).ok());
+  k = random_kernel(6, 4, 2, 3, 0, 5);  // stride 0
+  EXPECT_FALSE(encode(k).ok());
+  EXPECT_FALSE(random_kernel(4, 8, 1, 1, 1, 5).check({8, 6, 6}).ok());  // not N x C x H x W
+}
+
+TEST(DiscShape, ComesWithPlainLevelsOnly) {
+  for (const char* spec : {"disc:shape=1,bits=0", "disc:shape=1,speed=1", "disc:shape=1,transform=1",
+                           "disc:shape=1,chs=0.5", "disc:shape=1,centroid=2", "disc:shape=1,mean=1",
+                           "disc:shape=1,diffuse=0.5", "disc:shape=1,gain=1"})
+    EXPECT_FALSE(make_codec(spec).ok()) << spec;
 }
 
 }  // namespace

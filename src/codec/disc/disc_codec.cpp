@@ -16,6 +16,7 @@
 #include "codec/disc/fast_coder.hpp"
 #include "codec/disc/lossless_coder.hpp"
 #include "codec/disc/quantizer.hpp"
+#include "codec/disc/reader_shaping.hpp"
 #include "codec/disc/symbol_coder.hpp"
 #include "codec/disc/transform_coder.hpp"
 #include "core/bytes.hpp"
@@ -27,7 +28,7 @@ using namespace codec_disc;
 
 enum Param {
   kBits, kPrune, kClip, kSpeed, kTransform, kHighFrequency, kChannelSteps, kCentroid, kMean, kDiffuse, kGain, kTile,
-  kLevels
+  kLevels, kShape
 };
 
 const CodecInfo& disc_info() {
@@ -67,6 +68,10 @@ const CodecInfo& disc_info() {
                      "clip value / M can lie between two bit depths' steps without clipping harder; "
                      "0 = 2^bits - 1",
            0, 0, 255, true},
+          {"shape", "1 = levels moved by +-1 wherever that lowers the squared error of the convolution that reads "
+                    "the map (the encoder needs it: the model and cut; doc/CODEC.md); needs bits >= 1, speed=0, "
+                    "transform=0, chs=0, centroid=0, mean=0, diffuse=0, gain=0",
+           0, 0, 1, true},
       }};
   return info;
 }
@@ -154,7 +159,8 @@ std::vector<int8_t> mean_corrections(const PlaneView& view, std::span<const floa
 
 class DiscCodec final : public Codec {
  public:
-  explicit DiscCodec(std::vector<float> params) : Codec(std::move(params)) {}
+  DiscCodec(std::vector<float> params, std::shared_ptr<const ConvKernel> reader)
+      : Codec(std::move(params)), reader_(std::move(reader)) {}
   const CodecInfo& info() const override { return disc_info(); }
 
   int bits() const { return static_cast<int>(params()[kBits]); }
@@ -165,6 +171,8 @@ class DiscCodec final : public Codec {
   bool zero_centroid() const { return (static_cast<int>(params()[kCentroid]) & 2) && !transform() && !fast(); }
   int mean() const { return transform() || fast() ? 0 : static_cast<int>(params()[kMean]); }
   bool gain() const { return params()[kGain] != 0; }
+  bool shape() const { return params()[kShape] != 0; }
+  bool needs_reader() const override { return shape(); }
   TransformQuantizer transform_quantizer(const Quantizer& quantizer, const PlaneView& view) const {
     return make_transform_quantizer(quantizer, params()[kHighFrequency],
                                     transform_block_shape(view.height, view.width, params()[kTile] != 0));
@@ -212,6 +220,11 @@ class DiscCodec final : public Codec {
       encode_lossless(view, raw.data(), &out);
       return out;
     }
+    if (shape()) {
+      if (!reader_)
+        return Error("codec 'disc': shape=1 needs the convolution that reads the map (give the model and cut)");
+      DISC_RETURN_IF_ERROR(reader_->check(tensor.shape()));
+    }
     DISC_ASSIGN_OR_RETURN(const Quantizer quantizer,
                           fit_quantizer(tensor.values(), {bits(), params()[kPrune], params()[kClip], levels()}));
     ByteWriter w(&out);
@@ -237,6 +250,7 @@ class DiscCodec final : public Codec {
                           params()[kDiffuse], levels.data() + p * view.plane_size());
       } else if (exponents.empty()) {
         for (size_t i = 0; i < levels.size(); ++i) levels[i] = static_cast<int16_t>(quantizer.level(tensor.data()[i]));
+        if (shape()) shape_levels(*reader_, quantizer, tensor.shape(), tensor.data(), levels.data());
       } else {
         for (size_t p = 0; p < view.planes; ++p) {
           DISC_ASSIGN_OR_RETURN(const Quantizer plane, plane_quantizer(quantizer, exponents[p]));
@@ -339,9 +353,11 @@ class DiscCodec final : public Codec {
     }
     return Status();
   }
+
+  std::shared_ptr<const ConvKernel> reader_;  // for shape=1; null if the caller knows none
 };
 
-Result<std::unique_ptr<Codec>> make_disc(std::vector<float> params) {
+Result<std::unique_ptr<Codec>> make_disc(std::vector<float> params, const EncoderContext& context) {
   const bool lossless = params[kBits] == 0;
   if (lossless && params[kSpeed] != 0)
     return Error("codec 'disc': lossless mode (bits=0) has no speed=1 variant");
@@ -359,7 +375,12 @@ Result<std::unique_ptr<Codec>> make_disc(std::vector<float> params) {
   if (params[kTile] != 0 && params[kTransform] == 0) return Error("codec 'disc': tile=1 needs transform=1");
   if (params[kLevels] != 0 && (lossless || params[kLevels] > max_level(static_cast<int>(params[kBits]), false, 0)))
     return Error("codec 'disc': levels must be 0 or at most 2^bits - 1 (needs bits >= 1)");
-  return std::unique_ptr<Codec>(new DiscCodec(std::move(params)));
+  if (params[kShape] != 0 && (lossless || params[kSpeed] != 0 || params[kTransform] != 0 ||
+                              params[kChannelSteps] != 0 || params[kCentroid] != 0 || params[kMean] != 0 ||
+                              params[kDiffuse] != 0 || params[kGain] != 0))
+    return Error("codec 'disc': shape=1 needs bits >= 1, speed=0, transform=0, chs=0, centroid=0, mean=0, "
+                 "diffuse=0 and gain=0");
+  return std::unique_ptr<Codec>(new DiscCodec(std::move(params), context.reader));
 }
 
 }  // namespace

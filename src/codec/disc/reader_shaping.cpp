@@ -1,0 +1,151 @@
+#include "codec/disc/reader_shaping.hpp"
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+namespace disc {
+
+Status ConvKernel::check(const Shape& shape) const {
+  if (out_channels < 1 || in_per_group < 1 || groups < 1 || out_channels % groups != 0)
+    return Error("convolution: " + std::to_string(out_channels) + " outputs in " + std::to_string(groups) +
+                 " groups of " + std::to_string(in_per_group) + " inputs are not consistent");
+  if (kernel_h < 1 || kernel_w < 1 || stride_h < 1 || stride_w < 1 || pad_top < 0 || pad_left < 0 ||
+      pad_bottom < 0 || pad_right < 0 || kernel_h > 64 || kernel_w > 64 || pad_top >= kernel_h ||
+      pad_bottom >= kernel_h || pad_left >= kernel_w || pad_right >= kernel_w)
+    return Error("convolution: kernel, stride or padding out of range");
+  const size_t expected = static_cast<size_t>(out_channels) * in_per_group * kernel_h * kernel_w;
+  if (weights.size() != expected)
+    return Error("convolution: " + std::to_string(weights.size()) + " weights where the shape needs " +
+                 std::to_string(expected));
+  for (float w : weights)
+    if (!std::isfinite(w)) return Error("convolution: a weight is not finite");
+  if (shape.size() != 4)
+    return Error("convolution: needs an N x C x H x W map, not one of " + std::to_string(shape.size()) + " dims");
+  if (shape[1] != static_cast<int64_t>(in_per_group) * groups)
+    return Error("convolution: reads " + std::to_string(in_per_group * groups) + " channels, the map has " +
+                 std::to_string(shape[1]));
+  if (shape[2] + pad_top + pad_bottom < kernel_h || shape[3] + pad_left + pad_right < kernel_w)
+    return Error("convolution: the kernel is larger than the padded map");
+  return Status();
+}
+
+namespace codec_disc {
+namespace {
+
+// The convolution's output residual R = conv(e) for one sample, channels last
+// ([group][oy][ox][out in group]), and the impulse responses it is updated with.
+class OutputResidual {
+ public:
+  OutputResidual(const ConvKernel& k, size_t height, size_t width)
+      : k_(k),
+        out_per_group_(k.out_channels / k.groups),
+        out_h_((static_cast<long>(height) + k.pad_top + k.pad_bottom - k.kernel_h) / k.stride_h + 1),
+        out_w_((static_cast<long>(width) + k.pad_left + k.pad_right - k.kernel_w) / k.stride_w + 1),
+        taps_(k.weights.size()),
+        residual_(static_cast<size_t>(k.groups) * out_h_ * out_w_ * out_per_group_, 0.0f) {
+    // Weights regrouped as [group][input in group][ky][kx][output in group], so that one
+    // input element's response at one output position is contiguous.
+    for (int oc = 0; oc < k.out_channels; ++oc)
+      for (int ci = 0; ci < k.in_per_group; ++ci)
+        for (int ky = 0; ky < k.kernel_h; ++ky)
+          for (int kx = 0; kx < k.kernel_w; ++kx)
+            taps_[tap_index(oc / out_per_group_, ci, ky, kx) + oc % out_per_group_] =
+                k.weights[((static_cast<size_t>(oc) * k.in_per_group + ci) * k.kernel_h + ky) * k.kernel_w + kx];
+  }
+
+  // Calls fn(residual, taps, n) for every output position input element (c, y, x) reaches:
+  // residual[o] += e * taps[o] for o < n is that element's error e passing through.
+  template <typename Fn>
+  void for_each_output(size_t c, long y, long x, Fn&& fn) {
+    const int g = static_cast<int>(c) / k_.in_per_group, ci = static_cast<int>(c) % k_.in_per_group;
+    for (int ky = 0; ky < k_.kernel_h; ++ky) {
+      const long ty = y + k_.pad_top - ky;
+      if (ty < 0 || ty % k_.stride_h != 0 || ty / k_.stride_h >= out_h_) continue;
+      for (int kx = 0; kx < k_.kernel_w; ++kx) {
+        const long tx = x + k_.pad_left - kx;
+        if (tx < 0 || tx % k_.stride_w != 0 || tx / k_.stride_w >= out_w_) continue;
+        const size_t position = (static_cast<size_t>(g) * out_h_ + ty / k_.stride_h) * out_w_ + tx / k_.stride_w;
+        fn(&residual_[position * out_per_group_], &taps_[tap_index(g, ci, ky, kx)], out_per_group_);
+      }
+    }
+  }
+
+  void clear() { std::fill(residual_.begin(), residual_.end(), 0.0f); }
+
+ private:
+  size_t tap_index(int g, int ci, int ky, int kx) const {
+    return ((((static_cast<size_t>(g) * k_.in_per_group + ci) * k_.kernel_h + ky) * k_.kernel_w) + kx) *
+           out_per_group_;
+  }
+
+  const ConvKernel& k_;
+  const int out_per_group_;
+  const long out_h_, out_w_;
+  std::vector<float> taps_;
+  std::vector<float> residual_;
+};
+
+}  // namespace
+
+void shape_levels(const ConvKernel& kernel, const Quantizer& quantizer, const Shape& shape, const float* values,
+                  int16_t* levels) {
+  const size_t channels = static_cast<size_t>(shape[1]), height = static_cast<size_t>(shape[2]),
+               width = static_cast<size_t>(shape[3]);
+  const size_t sample_size = channels * height * width;
+  const int lowest = quantizer.is_signed ? -quantizer.max_level : 0;
+  OutputResidual residual(kernel, height, width);
+  for (int64_t n = 0; n < shape[0]; ++n) {
+    const float* x = values + n * sample_size;
+    int16_t* q = levels + n * sample_size;
+    residual.clear();
+    for (size_t c = 0, i = 0; c < channels; ++c)
+      for (size_t y = 0; y < height; ++y)
+        for (size_t col = 0; col < width; ++col, ++i) {
+          const float e = x[i] - quantizer.value(q[i]);
+          if (e == 0) continue;
+          residual.for_each_output(c, static_cast<long>(y), static_cast<long>(col), [e](float* r, const float* t, int m) {
+            for (int o = 0; o < m; ++o) r[o] += e * t[o];
+          });
+        }
+    for (int pass = 0; pass < kMaxShapingPasses; ++pass) {
+      bool changed = false;
+      for (size_t c = 0, i = 0; c < channels; ++c)
+        for (size_t y = 0; y < height; ++y)
+          for (size_t col = 0; col < width; ++col, ++i) {
+            // E changes by 2 d <R, t> + d^2 |t|^2 when the element's error changes by d.
+            double dot = 0, norm = 0;
+            residual.for_each_output(c, static_cast<long>(y), static_cast<long>(col),
+                                     [&](const float* r, const float* t, int m) {
+                                       for (int o = 0; o < m; ++o) {
+                                         dot += static_cast<double>(r[o]) * t[o];
+                                         norm += static_cast<double>(t[o]) * t[o];
+                                       }
+                                     });
+            const int level = q[i];
+            int best = level;
+            double best_change = 0;
+            for (const int candidate : {level - 1, level + 1}) {
+              if (candidate < lowest || candidate > quantizer.max_level) continue;
+              const double d = static_cast<double>(quantizer.value(level)) - quantizer.value(candidate);
+              const double change = 2 * d * dot + d * d * norm;
+              if (change < best_change) {
+                best_change = change;
+                best = candidate;
+              }
+            }
+            if (best == level) continue;
+            const float d = quantizer.value(level) - quantizer.value(best);
+            q[i] = static_cast<int16_t>(best);
+            changed = true;
+            residual.for_each_output(c, static_cast<long>(y), static_cast<long>(col), [d](float* r, const float* t, int m) {
+              for (int o = 0; o < m; ++o) r[o] += d * t[o];
+            });
+          }
+      if (!changed) break;
+    }
+  }
+}
+
+}  // namespace codec_disc
+}  // namespace disc
