@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "disc/assets.hpp"
+#include "disc/codec.hpp"
 #include "disc/status.hpp"
 #include "disc/tensor.hpp"
 
@@ -58,6 +59,12 @@ class OnnxModel {
   const std::vector<CutPoint>& cuts() const;  // in topological order
   Result<CutPoint> find_cut(const std::string& tensor) const;
   Result<SplitModel> split(const std::string& cut_tensor) const;
+  // The convolution that reads the cut tensor, for disc's shape=1: the cut's one consumer
+  // is a Conv (possibly behind a zero-padding Pad), whose weights are constant and scaled by a
+  // BatchNormalization that alone reads its output. Otherwise an Error saying what reads it.
+  Result<ConvKernel> reading_convolution(const std::string& cut_tensor) const;
+  // A codec for the maps of the cut: with its reading convolution if the setting needs it.
+  Result<std::unique_ptr<Codec>> codec_for_cut(const std::string& cut_tensor, const CodecSpec& spec) const;
   Bytes serialized() const;  // the whole normalized model
 
  private:

@@ -7,6 +7,7 @@
 #include "model/cut_finder.hpp"
 #include "model/graph_index.hpp"
 #include "model/onnx_graph.hpp"
+#include "model/reading_convolution.hpp"
 #include "model/splitter.hpp"
 
 namespace disc {
@@ -63,6 +64,24 @@ Result<CutPoint> OnnxModel::find_cut(const std::string& tensor) const {
 Result<SplitModel> OnnxModel::split(const std::string& cut_tensor) const {
   DISC_ASSIGN_OR_RETURN(CutPoint cut, find_cut(cut_tensor));
   return model::split_graph(impl_->model, *impl_->index, cut);
+}
+
+Result<ConvKernel> OnnxModel::reading_convolution(const std::string& cut_tensor) const {
+  DISC_ASSIGN_OR_RETURN(CutPoint cut, find_cut(cut_tensor));
+  auto kernel = model::reading_convolution(impl_->model.graph(), cut.tensor);
+  if (kernel.ok()) {
+    const Status fits = kernel->check(cut.shape);
+    if (!fits.ok()) return fits.error().with_context(cut.tensor);
+  }
+  return kernel;
+}
+
+Result<std::unique_ptr<Codec>> OnnxModel::codec_for_cut(const std::string& cut_tensor, const CodecSpec& spec) const {
+  DISC_ASSIGN_OR_RETURN(auto codec, make_codec(spec));
+  if (!codec->needs_reader()) return codec;
+  auto reader = reading_convolution(cut_tensor);
+  if (!reader.ok()) return reader.error().with_context(spec.to_string());
+  return make_codec(spec, EncoderContext{std::make_shared<const ConvKernel>(std::move(*reader))});
 }
 
 Bytes OnnxModel::serialized() const {

@@ -4,12 +4,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iostream>
 #include <set>
 #include <unordered_map>
 
 #include "disc/assets.hpp"
 #include "disc/model.hpp"
 #include "disc/npy.hpp"
+#include "codec/reference_conv.hpp"
 #include "model/test_assets.hpp"
 
 namespace disc {
@@ -175,6 +177,74 @@ TEST(Network, RejectsAnInputOfTheWrongShape) {
   auto out = net->run(Tensor({1, 3, 16, 16}));
   ASSERT_FALSE(out.ok());
   EXPECT_NE(out.error().message().find("1x3x32x32"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace disc
+
+namespace disc {
+namespace {
+
+// Head features of dataset image `index` at `cut`.
+Tensor features_at(const Fixture& f, const std::string& cut, size_t index) {
+  auto catalog = AssetCatalog::load(testing::assets_dir());
+  auto dataset = catalog->load_dataset(f.entry.dataset);
+  auto image = load_image(dataset->images.at(index).path, f.entry.preprocessing);
+  EXPECT_TRUE(image.ok());
+  auto split = f.model.split(cut);
+  EXPECT_TRUE(split.ok());
+  auto head = Network::from_onnx(split->head);
+  EXPECT_TRUE(head.ok());
+  auto out = head->run(*image);
+  EXPECT_TRUE(out.ok()) << out.error().message();
+  return std::move(out).value();
+}
+
+// The reading convolution is the linear part of the layer after the cut: on the difference
+// of two images' maps it gives the difference of that layer's outputs (the bias cancels).
+TEST(ReadingConvolution, IsTheLinearPartOfTheNextLayer) {
+  Fixture f = load("mobilenet_v1_0.25_128");
+  const auto& cuts = f.model.cuts();
+  size_t checked = 0, depthwise = 0, padded = 0;
+  for (size_t i = 0; i + 2 < cuts.size(); ++i) {
+    auto kernel = f.model.reading_convolution(cuts[i].tensor);
+    if (!kernel.ok()) continue;
+    const size_t next = cuts[i + 1].op_type == "Pad" ? i + 2 : i + 1;
+    if (cuts[next].op_type != "Conv") continue;
+    SCOPED_TRACE(cuts[i].tensor);
+    Tensor difference = features_at(f, cuts[i].tensor, 0);
+    const Tensor other = features_at(f, cuts[i].tensor, 1);
+    for (size_t k = 0; k < difference.size(); ++k) difference.data()[k] -= other.data()[k];
+    const std::vector<double> predicted = testing::reference_conv(*kernel, difference);
+    const Tensor a = features_at(f, cuts[next].tensor, 0), b = features_at(f, cuts[next].tensor, 1);
+    ASSERT_EQ(predicted.size(), a.size());
+    double error = 0, scale = 0;
+    for (size_t k = 0; k < a.size(); ++k) {
+      const double expected = double{a.data()[k]} - b.data()[k];
+      error = std::max(error, std::fabs(predicted[k] - expected));
+      scale = std::max(scale, std::fabs(expected));
+    }
+    EXPECT_LT(error, 1e-3 * scale + 1e-4);
+    ++checked;
+    depthwise += kernel->groups > 1;
+    padded += next == i + 2;
+  }
+  EXPECT_GE(checked, 4u);
+  EXPECT_GT(depthwise, 0u);
+  EXPECT_LT(depthwise, checked);  // 1x1 convolutions too
+  std::cout << checked << " cuts checked, " << depthwise << " depthwise, " << padded << " behind a Pad\n";
+}
+
+TEST(ReadingConvolution, NamesWhatReadsACutThatNoSingleConvolutionReads) {
+  Fixture f = load("resnet20_cifar10");
+  ASSERT_FALSE(f.model.cuts().empty());
+  auto kernel = f.model.reading_convolution(f.model.cuts().back().tensor);
+  ASSERT_FALSE(kernel.ok());
+  EXPECT_NE(kernel.error().message().find("not by one convolution"), std::string::npos) << kernel.error().message();
+  auto codec = f.model.codec_for_cut(f.model.cuts().back().tensor, *CodecSpec::parse("disc:shape=1,bits=1"));
+  EXPECT_FALSE(codec.ok());
+  EXPECT_TRUE(f.model.codec_for_cut(f.model.cuts().back().tensor, *CodecSpec::parse("disc:bits=1")).ok());
+  EXPECT_FALSE(f.model.reading_convolution("no_such_tensor").ok());
 }
 
 }  // namespace

@@ -1,0 +1,159 @@
+#include "model/reading_convolution.hpp"
+
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+namespace disc::model {
+namespace {
+
+std::vector<const onnx::NodeProto*> readers(const onnx::GraphProto& graph, const std::string& tensor) {
+  std::vector<const onnx::NodeProto*> nodes;
+  for (const auto& node : graph.node())
+    for (const auto& input : node.input())
+      if (input == tensor) {
+        nodes.push_back(&node);
+        break;
+      }
+  return nodes;
+}
+
+std::string describe(const std::vector<const onnx::NodeProto*>& nodes) {
+  std::string text;
+  for (const auto* node : nodes) text += (text.empty() ? "" : ", ") + node->op_type() + " '" + node->name() + "'";
+  return text.empty() ? "nothing" : text;
+}
+
+// An initializer or a Constant node's value.
+const onnx::TensorProto* constant(const onnx::GraphProto& graph, const std::string& name) {
+  for (const auto& init : graph.initializer())
+    if (init.name() == name) return &init;
+  for (const auto& node : graph.node())
+    if (node.op_type() == "Constant" && node.output_size() == 1 && node.output(0) == name)
+      for (const auto& attribute : node.attribute())
+        if (attribute.name() == "value" && attribute.has_t()) return &attribute.t();
+  return nullptr;
+}
+
+template <typename T, typename Field>
+Result<std::vector<T>> values_of(const onnx::TensorProto& t, const Field& field) {
+  size_t count = 1;
+  for (int64_t d : t.dims()) count *= static_cast<size_t>(d);
+  std::vector<T> v;
+  if (t.has_raw_data()) {
+    if (t.raw_data().size() != count * sizeof(T)) return Error("tensor '" + t.name() + "' has the wrong data size");
+    v.resize(count);
+    std::memcpy(v.data(), t.raw_data().data(), t.raw_data().size());
+  } else {
+    if (static_cast<size_t>(field.size()) != count) return Error("tensor '" + t.name() + "' has the wrong data size");
+    v.assign(field.begin(), field.end());
+  }
+  return v;
+}
+
+Result<std::vector<float>> floats(const onnx::GraphProto& graph, const std::string& name) {
+  const onnx::TensorProto* t = constant(graph, name);
+  if (!t || t->data_type() != onnx::TensorProto::FLOAT) return Error("'" + name + "' is not a constant fp32 tensor");
+  return values_of<float>(*t, t->float_data());
+}
+
+Result<std::vector<int64_t>> ints(const onnx::GraphProto& graph, const std::string& name) {
+  const onnx::TensorProto* t = constant(graph, name);
+  if (!t || t->data_type() != onnx::TensorProto::INT64) return Error("'" + name + "' is not a constant int64 tensor");
+  return values_of<int64_t>(*t, t->int64_data());
+}
+
+const onnx::AttributeProto* attribute(const onnx::NodeProto& node, const std::string& name) {
+  for (const auto& a : node.attribute())
+    if (a.name() == name) return &a;
+  return nullptr;
+}
+
+// Zero padding of the two spatial dims by a Pad node (opset <= 10: attributes; 11: inputs):
+// {top, left, bottom, right}.
+Result<std::vector<int64_t>> zero_padding(const onnx::GraphProto& graph, const onnx::NodeProto& pad) {
+  const std::string where = "Pad '" + pad.name() + "'";
+  if (const auto* mode = attribute(pad, "mode"); mode && mode->s() != "constant")
+    return Error(where + " pads by '" + mode->s() + "', not with zeros");
+  std::vector<int64_t> pads;
+  float value = 0;
+  if (const auto* a = attribute(pad, "pads")) {
+    pads.assign(a->ints().begin(), a->ints().end());
+    if (const auto* v = attribute(pad, "value")) value = v->f();
+  } else {
+    if (pad.input_size() < 2) return Error(where + " has no pads");
+    DISC_ASSIGN_OR_RETURN(pads, ints(graph, pad.input(1)));
+    if (pad.input_size() > 2 && !pad.input(2).empty()) {
+      DISC_ASSIGN_OR_RETURN(const std::vector<float> v, floats(graph, pad.input(2)));
+      if (v.size() != 1) return Error(where + " has a constant_value that is not a scalar");
+      value = v[0];
+    }
+  }
+  if (value != 0) return Error(where + " pads with " + std::to_string(value) + ", not zeros");
+  if (pads.size() != 8 || pads[0] || pads[1] || pads[4] || pads[5])
+    return Error(where + " pads other dims than the two spatial ones of an N x C x H x W map");
+  return std::vector<int64_t>{pads[2], pads[3], pads[6], pads[7]};
+}
+
+}  // namespace
+
+Result<ConvKernel> reading_convolution(const onnx::GraphProto& graph, const std::string& tensor) {
+  std::vector<const onnx::NodeProto*> nodes = readers(graph, tensor);
+  std::string conv_input = tensor;
+  std::vector<int64_t> padding = {0, 0, 0, 0};
+  if (nodes.size() == 1 && nodes[0]->op_type() == "Pad" && nodes[0]->output_size() == 1) {
+    DISC_ASSIGN_OR_RETURN(padding, zero_padding(graph, *nodes[0]));
+    conv_input = nodes[0]->output(0);
+    nodes = readers(graph, conv_input);
+  }
+  if (nodes.size() != 1 || nodes[0]->op_type() != "Conv" || nodes[0]->input(0) != conv_input)
+    return Error("'" + tensor + "' is read by " + describe(readers(graph, tensor)) +
+                 (conv_input == tensor ? "" : " and that by " + describe(nodes)) +
+                 ", not by one convolution (shape=1 needs one)");
+  const onnx::NodeProto& conv = *nodes[0];
+  const std::string where = "Conv '" + conv.name() + "'";
+  if (conv.input_size() < 2) return Error(where + " has no weights");
+  const onnx::TensorProto* w = constant(graph, conv.input(1));
+  if (!w || w->dims_size() != 4) return Error(where + ": its weights are not a constant 4-d tensor");
+  ConvKernel k;
+  k.out_channels = static_cast<int>(w->dims(0));
+  k.in_per_group = static_cast<int>(w->dims(1));
+  k.kernel_h = static_cast<int>(w->dims(2));
+  k.kernel_w = static_cast<int>(w->dims(3));
+  DISC_ASSIGN_OR_RETURN(k.weights, floats(graph, conv.input(1)));
+  std::vector<int64_t> pads = {0, 0, 0, 0};
+  for (const auto& a : conv.attribute()) {
+    if (a.name() == "group") k.groups = static_cast<int>(a.i());
+    if (a.name() == "auto_pad" && a.s() != "NOTSET" && a.s() != "VALID")
+      return Error(where + " uses auto_pad " + a.s() + " (explicit pads only)");
+    if (a.name() == "strides" && a.ints_size() == 2) {
+      k.stride_h = static_cast<int>(a.ints(0));
+      k.stride_w = static_cast<int>(a.ints(1));
+    }
+    if (a.name() == "pads" && a.ints_size() == 4) pads.assign(a.ints().begin(), a.ints().end());
+    if (a.name() == "dilations")
+      for (int64_t d : a.ints())
+        if (d != 1) return Error(where + " is dilated");
+  }
+  // Conv pads are {top, left, bottom, right}, like `padding`.
+  k.pad_top = static_cast<int>(pads[0] + padding[0]);
+  k.pad_left = static_cast<int>(pads[1] + padding[1]);
+  k.pad_bottom = static_cast<int>(pads[2] + padding[2]);
+  k.pad_right = static_cast<int>(pads[3] + padding[3]);
+  const std::vector<const onnx::NodeProto*> next = readers(graph, conv.output(0));
+  if (next.size() == 1 && next[0]->op_type() == "BatchNormalization" && next[0]->input(0) == conv.output(0)) {
+    const onnx::NodeProto& bn = *next[0];
+    float epsilon = 1e-5f;
+    if (const auto* e = attribute(bn, "epsilon")) epsilon = e->f();
+    DISC_ASSIGN_OR_RETURN(const std::vector<float> scale, floats(graph, bn.input(1)));
+    DISC_ASSIGN_OR_RETURN(const std::vector<float> variance, floats(graph, bn.input(4)));
+    if (scale.size() != static_cast<size_t>(k.out_channels) || variance.size() != scale.size())
+      return Error("BatchNormalization '" + bn.name() + "' does not match " + where);
+    const size_t per_output = k.weights.size() / static_cast<size_t>(std::max(1, k.out_channels));
+    for (size_t o = 0; o < scale.size(); ++o)
+      for (size_t i = 0; i < per_output; ++i) k.weights[o * per_output + i] *= scale[o] / std::sqrt(variance[o] + epsilon);
+  }
+  return k;
+}
+
+}  // namespace disc::model
