@@ -8,27 +8,49 @@
 
 #include "command.hpp"
 #include "disc/codec.hpp"
+#include "disc/model.hpp"
 #include "disc/npy.hpp"
+#include "model_options.hpp"
 
 namespace disc::cli {
 namespace {
 
+struct CompressOptions {
+  std::string in, out, codec = "disc", model, cut;
+};
+
+// The codec for a map of `shape`, given the model and cut when the setting needs them (shape=1).
+Result<std::unique_ptr<Codec>> codec_for(const CompressOptions& o, const Shape& shape) {
+  DISC_ASSIGN_OR_RETURN(const CodecSpec spec, CodecSpec::parse(o.codec));
+  if (o.model.empty() != o.cut.empty()) return Error("--model and --cut go together");
+  if (o.model.empty()) {
+    DISC_ASSIGN_OR_RETURN(auto codec, make_codec(spec));
+    if (codec->needs_reader()) return Error(spec.to_string() + " needs --model and --cut (the convolution that reads the map)");
+    return codec;
+  }
+  DISC_ASSIGN_OR_RETURN(const std::string file, model_file(o.model));
+  DISC_ASSIGN_OR_RETURN(const OnnxModel model, OnnxModel::load_file(file));
+  DISC_ASSIGN_OR_RETURN(const CutPoint cut, model.find_cut(o.cut));
+  if (cut.shape != shape)
+    return Error("the map is " + shape_to_string(shape) + ", cut " + cut.tensor + " is " + shape_to_string(cut.shape));
+  return model.codec_for_cut(o.cut, spec);
+}
+
 const CommandRegistration compress_command{{
     "compress", "compress a .npy feature map into a DISC stream",
     [](CLI::App& app) -> std::function<int()> {
-      struct Opts {
-        std::string in, out, codec = "disc";
-      };
-      auto o = std::make_shared<Opts>();
+      auto o = std::make_shared<CompressOptions>();
       app.add_option("IN", o->in, "input .npy (float32)")->required();
       app.add_option("OUT", o->out, "output stream")->required();
       app.add_option("-c,--codec", o->codec,
                      "codec and settings, e.g. disc or disc:bits=4 (see `disc codecs`)")
           ->capture_default_str();
+      app.add_option("--model", o->model, "models.json name or .onnx path whose cut the map is (for disc's shape=1)");
+      app.add_option("--cut", o->cut, "the cut tensor the map is (with --model)");
       return [o] {
         auto tensor = read_npy(o->in);
         if (!tensor.ok()) return fail(tensor.error());
-        auto codec = make_codec(o->codec);
+        auto codec = codec_for(*o, tensor->shape());
         if (!codec.ok()) return fail(codec.error());
         auto stream = compress(*tensor, **codec);
         if (!stream.ok()) return fail(stream.error());

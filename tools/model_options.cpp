@@ -51,6 +51,13 @@ void ModelOptions::add_to(CLI::App& app) {
   group->add_option("--dataset", dataset_, "data set folder under data/ (for an .onnx path)");
 }
 
+Result<std::string> model_file(const std::string& model) {
+  if (is_path(model)) return model;
+  DISC_ASSIGN_OR_RETURN(AssetCatalog catalog, AssetCatalog::load(globals().assets_dir));
+  DISC_ASSIGN_OR_RETURN(ModelEntry e, catalog.find_model(model));
+  return e.path;
+}
+
 Result<ModelEntry> ModelOptions::entry() const {
   ModelEntry e;
   if (is_path(model_)) {

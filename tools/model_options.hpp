@@ -35,6 +35,9 @@ class ModelOptions {
   CLI::App* app_ = nullptr;
 };
 
+// The ONNX file of MODEL: the path itself, or the file models.json names.
+Result<std::string> model_file(const std::string& model);
+
 // A whole model, or the head and tail of one of its cuts run back to back.
 class Inference {
  public:

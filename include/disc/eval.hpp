@@ -88,6 +88,9 @@ struct EvalReport {
   double reference_top1 = 0;  // uncompressed model on the same images
   double reference_top5 = 0;
   std::vector<EvalRow> rows;
+  // Settings left out at a cut, with why: "<cut> <setting>: <reason>" (shape=1 where no single
+  // convolution reads the cut).
+  std::vector<std::string> skipped;
 
   LossBasis loss_basis() const { return labelled ? LossBasis::kLabels : LossBasis::kEstimate; }
 };

@@ -165,8 +165,14 @@ class Evaluation {
     // temperature cannot be fitted borrows the sweep's.
     const size_t first_row = report_.rows.size();
     std::vector<SettingEvidence> sweep_evidence;
+    const Result<ConvKernel> reader = onnx.reading_convolution(cut.tensor);
+    const EncoderContext context{reader.ok() ? std::make_shared<const ConvKernel>(*reader) : nullptr};
     for (const CodecSpec& setting : options_.settings) {
-      DISC_ASSIGN_OR_RETURN(auto codec, make_codec(setting));
+      DISC_ASSIGN_OR_RETURN(auto codec, make_codec(setting, context));
+      if (codec->needs_reader() && !context.reader) {
+        report_.skipped.push_back(cut.tensor + " " + codec->spec().to_string() + ": " + reader.error().message());
+        continue;
+      }
       struct PerImage {
         size_t bytes = 0;
         double encode_ms = 0, decode_ms = 0, kl = 0;

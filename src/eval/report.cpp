@@ -81,6 +81,7 @@ nlohmann::json report_json(const EvalReport& report) {
           {"labelled", report.labelled},
           {"reference_top1", accuracy(report.labelled, report.reference_top1)},
           {"reference_top5", accuracy(report.labelled, report.reference_top5)},
+          {"skipped", report.skipped},
           {"rows", rows}};
 }
 
@@ -156,6 +157,10 @@ std::string summary_markdown(const EvalReport& report) {
                      r.ratio, r.bits_per_element, judged_loss_pp(r, basis), r.agreement, r.encode_ms, r.decode_ms);
   s += "\nPlots: `rate_*.svg` (top-1 loss vs ratio per cut), `best_ratio.svg` (best ratio at ≤ 1 pp along the "
        "network). All rows: `rows.csv`, Pareto fronts: `pareto.csv`, rate table for `disc plan`: `report.json`.\n";
+  if (!report.skipped.empty()) {
+    s += fmt::format("\nLeft out where they cannot be used ({}):\n\n", report.skipped.size());
+    for (const std::string& why : report.skipped) s += "- " + why + "\n";
+  }
   return s;
 }
 

@@ -108,7 +108,8 @@ Result<std::unique_ptr<EdgePipeline>> EdgePipeline::create(const ModelEntry& mod
     DISC_ASSIGN_OR_RETURN(OnnxModel onnx, OnnxModel::load_file(model.path));
     if (config.mode == EdgeMode::kSplit) {
       DISC_ASSIGN_OR_RETURN(SplitModel split, onnx.split(config.cut));
-      DISC_ASSIGN_OR_RETURN(impl->codec, make_codec(config.codec));
+      DISC_ASSIGN_OR_RETURN(const CodecSpec spec, CodecSpec::parse(config.codec));
+      DISC_ASSIGN_OR_RETURN(impl->codec, onnx.codec_for_cut(config.cut, spec));
       DISC_ASSIGN_OR_RETURN(impl->local, Network::from_onnx(split.head));
       impl->cut_fp32_bytes = split.cut.fp32_bytes();
     } else {

@@ -290,5 +290,33 @@ TEST(Cli, BadInputsFailWithAMessage) {
   }
 }
 
+// shape=1 needs the convolution that reads the map: compress finds it from --model and --cut.
+TEST(Cli, CompressShapesForTheReadingConvolutionGivenModelAndCut) {
+  const auto dir = std::filesystem::temp_directory_path() / "disc_cli_shape";
+  std::filesystem::remove_all(dir);
+  const std::string cut = "/Clip_2_output_0";  // read through a Pad by a stride-2 depthwise convolution
+  CliRun run = run_disc("features mobilenet_v1_0.25_128 --cut " + cut + " --dataset-images 1 --out " + dir.string());
+  ASSERT_EQ(run.status, 0) << run.output;
+  const std::string map = std::filesystem::directory_iterator(dir)->path().string();
+  const std::string stream = (dir / "map.disc").string();
+  run = run_disc("compress " + map + " " + stream + " --codec disc:shape=1,bits=1,clip=2");
+  EXPECT_NE(run.status, 0);
+  EXPECT_NE(run.output.find("needs --model and --cut"), std::string::npos) << run.output;
+  run = run_disc("compress " + map + " " + stream + " --codec disc:shape=1,bits=1,clip=2 --model "
+                 "mobilenet_v1_0.25_128 --cut /Clip_3_output_0");  // a cut of another shape
+  EXPECT_NE(run.status, 0);
+  EXPECT_NE(run.output.find("the map is 1x16x64x64, cut /Clip_3_output_0 is 1x16x32x32"), std::string::npos)
+      << run.output;
+  run = run_disc("compress " + map + " " + stream + " --codec disc:shape=1,bits=1,clip=2 --model "
+                 "mobilenet_v1_0.25_128 --cut " + cut);
+  ASSERT_EQ(run.status, 0) << run.output;
+  EXPECT_NE(run.output.find("shape=1"), std::string::npos) << run.output;
+  run = run_disc("decompress " + stream + " " + (dir / "back.npy").string());  // no model needed
+  ASSERT_EQ(run.status, 0) << run.output;
+  auto back = read_npy((dir / "back.npy").string());
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->shape(), (Shape{1, 16, 64, 64}));
+}
+
 }  // namespace
 }  // namespace disc
