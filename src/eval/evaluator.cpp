@@ -169,8 +169,9 @@ class Evaluation {
     const EncoderContext context{reader.ok() ? std::make_shared<const ConvKernel>(*reader) : nullptr};
     for (const CodecSpec& setting : options_.settings) {
       DISC_ASSIGN_OR_RETURN(auto codec, make_codec(setting, context));
-      if (codec->needs_reader() && !context.reader) {
-        report_.skipped.push_back(cut.tensor + " " + codec->spec().to_string() + ": " + reader.error().message());
+      if (codec->needs_reader() && (!context.reader || options_.chunks > 1)) {
+        report_.skipped.push_back(cut.tensor + " " + codec->spec().to_string() + ": " +
+                                  (context.reader ? kWholeMapsOnly : reader.error().message()));
         continue;
       }
       struct PerImage {

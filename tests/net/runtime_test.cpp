@@ -152,6 +152,32 @@ TEST_F(RuntimeTest, EdgePipelineModesAgree) {
   expect_same_top(tops[2], tops[1]);
 }
 
+// shape=1 needs one convolution reading the cut (resnet20's cuts also feed a residual
+// addition) and whole maps; the edge refuses at setup instead of failing per image.
+TEST_F(RuntimeTest, EdgePipelineRefusesShapingItCannotDo) {
+  auto edge = client();
+  EdgeConfig config{EdgeMode::kSplit, reference_->middle_cut().tensor, "disc:shape=1,bits=1", 3};
+  auto pipeline = EdgePipeline::create(reference_->entry, reference_->dataset.class_names, config, edge.get());
+  ASSERT_FALSE(pipeline.ok());
+  EXPECT_NE(pipeline.error().message().find("not by one convolution"), std::string::npos)
+      << pipeline.error().message();
+}
+
+TEST_F(RuntimeTest, EdgePipelineShapesForTheReadingConvolutionOfWholeMaps) {
+  auto catalog = AssetCatalog::load(DISC_TEST_ASSETS_DIR);
+  ASSERT_TRUE(catalog.ok());
+  auto entry = catalog->find_model("mobilenet_v1_0.25_128");
+  ASSERT_TRUE(entry.ok());
+  auto edge = client();
+  // Read through a Pad by a stride-2 depthwise convolution.
+  EdgeConfig config{EdgeMode::kSplit, "/Clip_2_output_0", "disc:shape=1,bits=1,clip=2", 3};
+  EXPECT_TRUE(EdgePipeline::create(*entry, {}, config, edge.get()).ok());
+  config.chunks = 2;
+  auto chunked = EdgePipeline::create(*entry, {}, config, edge.get());
+  ASSERT_FALSE(chunked.ok());
+  EXPECT_EQ(chunked.error().message(), kWholeMapsOnly);
+}
+
 TEST_F(RuntimeTest, DescribeListsModelsCutsAndCodecs) {
   auto description = client()->describe();
   ASSERT_TRUE(description.ok()) << description.error().message();
