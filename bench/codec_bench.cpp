@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <memory>
 
 #include "disc/codec.hpp"
 #include "disc/npy.hpp"
@@ -93,8 +94,11 @@ void bench_zstd1_decompress(benchmark::State& state, const disc::Tensor* t) {
 }
 
 // Stream size (header + payload + CRC), as sent over the wire.
-void bench_encode(benchmark::State& state, const disc::Tensor* t, std::string spec) {
-  auto codec = disc::make_codec(spec);
+void bench_encode(benchmark::State& state, const disc::Tensor* t, std::string spec,
+                  std::shared_ptr<const disc::ConvKernel> reader = nullptr) {
+  auto parsed = disc::CodecSpec::parse(spec);
+  if (!parsed.ok()) return state.SkipWithError(parsed.error().message().c_str());
+  auto codec = disc::make_codec(*parsed, disc::EncoderContext{std::move(reader)});
   if (!codec.ok()) return state.SkipWithError(codec.error().message().c_str());
   size_t stream_bytes = 0;
   for (auto _ : state) {
@@ -133,6 +137,30 @@ void bench_decode(benchmark::State& state, const disc::Tensor* t, std::string sp
   state.counters["rmse"] = std::sqrt(squared / static_cast<double>(t->size())) / norm;
 }
 
+// The two kinds of reading convolution shape=1 gains most with (doc/CODEC.md): a stride-2 3x3
+// depthwise one (mobilenet_v2) and a 1x1 one to an eighth of the channels (squeezenet's
+// squeeze layers). Weights are seeded pseudo-random: the cost depends on the shape only.
+std::vector<std::pair<std::string, std::shared_ptr<const disc::ConvKernel>>> reading_convolutions(const disc::Shape& shape) {
+  if (shape.size() != 4) return {};
+  const int channels = static_cast<int>(shape[1]);
+  disc::ConvKernel depthwise;
+  depthwise.out_channels = depthwise.groups = channels;
+  depthwise.in_per_group = 1;
+  depthwise.kernel_h = depthwise.kernel_w = 3;
+  depthwise.stride_h = depthwise.stride_w = 2;
+  depthwise.pad_bottom = depthwise.pad_right = 1;
+  disc::ConvKernel squeeze;
+  squeeze.out_channels = std::max(1, channels / 8);
+  squeeze.in_per_group = channels;
+  uint32_t state = 12345;
+  for (disc::ConvKernel* k : {&depthwise, &squeeze}) {
+    k->weights.resize(static_cast<size_t>(k->out_channels) * k->in_per_group * k->kernel_h * k->kernel_w);
+    for (float& w : k->weights) w = static_cast<float>((state = state * 1664525u + 1013904223u) >> 8) / 16777216.0f - 0.5f;
+  }
+  return {{"depthwise3x3s2", std::make_shared<const disc::ConvKernel>(std::move(depthwise))},
+          {"squeeze1x1", std::make_shared<const disc::ConvKernel>(std::move(squeeze))}};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -148,8 +176,16 @@ int main(int argc, char** argv) {
     benchmark::RegisterBenchmark(("zstd1_compress" + suffix).c_str(), bench_zstd1_compress, t);
     benchmark::RegisterBenchmark(("zstd1_decompress" + suffix).c_str(), bench_zstd1_decompress, t);
     for (const std::string& spec : specs) {
-      benchmark::RegisterBenchmark(("encode/" + spec + suffix).c_str(), bench_encode, t, spec);
+      benchmark::RegisterBenchmark(("encode/" + spec + suffix).c_str(), bench_encode, t, spec, nullptr);
       benchmark::RegisterBenchmark(("decode/" + spec + suffix).c_str(), bench_decode, t, spec);
+    }
+    // Shaped levels beside the same levels unshaped; decoding does not change.
+    for (const std::string levels : {"bits=1,clip=2", "bits=2,levels=2,clip=4"}) {
+      benchmark::RegisterBenchmark(("encode/disc:" + levels + suffix).c_str(), bench_encode, t, "disc:" + levels,
+                                   nullptr);
+      for (const auto& [name, reader] : reading_convolutions(t->shape()))
+        benchmark::RegisterBenchmark(("encode/disc:shape=1," + levels + "[" + name + "]" + suffix).c_str(), bench_encode,
+                                     t, "disc:shape=1," + levels, reader);
     }
   }
   benchmark::RunSpecifiedBenchmarks();
