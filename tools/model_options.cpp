@@ -51,22 +51,29 @@ void ModelOptions::add_to(CLI::App& app) {
   group->add_option("--dataset", dataset_, "data set folder under data/ (for an .onnx path)");
 }
 
-Result<std::string> model_file(const std::string& model) {
-  if (is_path(model)) return model;
+namespace {
+
+// MODEL's models.json entry, or for an .onnx path an entry naming only the file.
+Result<ModelEntry> catalog_entry(const std::string& model) {
+  if (is_path(model)) {
+    ModelEntry e;
+    e.name = std::filesystem::path(model).stem().string();
+    e.path = model;
+    return e;
+  }
   DISC_ASSIGN_OR_RETURN(AssetCatalog catalog, AssetCatalog::load(globals().assets_dir));
-  DISC_ASSIGN_OR_RETURN(ModelEntry e, catalog.find_model(model));
+  return catalog.find_model(model);
+}
+
+}  // namespace
+
+Result<std::string> model_file(const std::string& model) {
+  DISC_ASSIGN_OR_RETURN(const ModelEntry e, catalog_entry(model));
   return e.path;
 }
 
 Result<ModelEntry> ModelOptions::entry() const {
-  ModelEntry e;
-  if (is_path(model_)) {
-    e.name = std::filesystem::path(model_).stem().string();
-    e.path = model_;
-  } else {
-    DISC_ASSIGN_OR_RETURN(AssetCatalog catalog, AssetCatalog::load(globals().assets_dir));
-    DISC_ASSIGN_OR_RETURN(e, catalog.find_model(model_));
-  }
+  DISC_ASSIGN_OR_RETURN(ModelEntry e, catalog_entry(model_));
   auto given = [&](const char* name) { return app_->count(name) > 0; };
   Preprocessing& pre = e.preprocessing;
   if (given("--size")) {
