@@ -1563,6 +1563,11 @@ TEST(DiscShape, RejectsAConvolutionThatCannotReadTheMap) {
   k = random_kernel(6, 4, 2, 3, 0, 5);  // stride 0
   EXPECT_FALSE(encode(k).ok());
   EXPECT_FALSE(random_kernel(4, 8, 1, 1, 1, 5).check({8, 6, 6}).ok());  // not N x C x H x W
+  // Sizes whose product wraps to 0 in 64 bits, which an empty weight list would match.
+  k = ConvKernel{};
+  k.out_channels = k.in_per_group = 1 << 30;
+  k.kernel_h = k.kernel_w = 16;
+  EXPECT_FALSE(k.check({1, int64_t{1} << 30, 16, 16}).ok());
 }
 
 TEST(DiscShape, ComesWithPlainLevelsOnly) {

@@ -1,5 +1,6 @@
 #include "codec/disc/reader_shaping.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -7,7 +8,10 @@
 namespace disc {
 
 Status ConvKernel::check(const Shape& shape) const {
-  if (out_channels < 1 || in_per_group < 1 || groups < 1 || out_channels % groups != 0)
+  // At most 2^20 channels each way, so that no size computed below overflows.
+  constexpr int kMaxChannels = 1 << 20;
+  if (out_channels < 1 || in_per_group < 1 || groups < 1 || out_channels % groups != 0 ||
+      out_channels > kMaxChannels || in_per_group > kMaxChannels || groups > kMaxChannels)
     return Error("convolution: " + std::to_string(out_channels) + " outputs in " + std::to_string(groups) +
                  " groups of " + std::to_string(in_per_group) + " inputs are not consistent");
   if (kernel_h < 1 || kernel_w < 1 || stride_h < 1 || stride_w < 1 || pad_top < 0 || pad_left < 0 ||
@@ -23,7 +27,8 @@ Status ConvKernel::check(const Shape& shape) const {
   if (shape.size() != 4)
     return Error("convolution: needs an N x C x H x W map, not one of " + std::to_string(shape.size()) + " dims");
   if (shape[1] != static_cast<int64_t>(in_per_group) * groups)
-    return Error("convolution: reads " + std::to_string(in_per_group * groups) + " channels, the map has " +
+    return Error("convolution: reads " + std::to_string(static_cast<int64_t>(in_per_group) * groups) +
+                 " channels, the map has " +
                  std::to_string(shape[1]));
   if (shape[2] + pad_top + pad_bottom < kernel_h || shape[3] + pad_left + pad_right < kernel_w)
     return Error("convolution: the kernel is larger than the padded map");
