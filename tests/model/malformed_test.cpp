@@ -212,3 +212,71 @@ TEST(OnnxLoad, RejectsACycle) {
 
 }  // namespace
 }  // namespace disc
+
+namespace disc {
+namespace {
+
+onnx::AttributeProto* add_ints(onnx::NodeProto* n, const std::string& name, std::vector<int64_t> values) {
+  auto* a = n->add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::INTS);
+  for (int64_t v : values) a->add_ints(v);
+  return a;
+}
+
+// The second Conv of tiny_model() (the one reading cut "b"), found by its output.
+onnx::NodeProto* reading_conv(onnx::ModelProto& m) {
+  for (auto& n : *m.mutable_graph()->mutable_node())
+    if (n.op_type() == "Conv" && n.output(0) == "c") return &n;
+  return nullptr;
+}
+
+void expect_reader_error(const onnx::ModelProto& m, const std::string& fragment) {
+  auto model = load(m);
+  ASSERT_TRUE(model.ok()) << model.error().message();
+  auto kernel = model->reading_convolution("b");
+  ASSERT_FALSE(kernel.ok()) << "expected an error mentioning " << fragment;
+  EXPECT_NE(kernel.error().message().find(fragment), std::string::npos) << kernel.error().message();
+}
+
+TEST(ReadingConvolution, OfTheTinyModel) {
+  auto model = load(tiny_model());
+  ASSERT_TRUE(model.ok());
+  auto kernel = model->reading_convolution("b");
+  ASSERT_TRUE(kernel.ok()) << kernel.error().message();
+  EXPECT_EQ(kernel->out_channels, 2);
+  EXPECT_EQ(kernel->in_per_group, 2);
+  EXPECT_EQ(kernel->weights, (std::vector<float>{1.0f, -0.5f, 0.25f, 2.0f}));
+  auto relu = model->reading_convolution("a");  // read by a Relu
+  ASSERT_FALSE(relu.ok());
+  EXPECT_NE(relu.error().message().find("Relu"), std::string::npos) << relu.error().message();
+}
+
+TEST(ReadingConvolution, RejectsWhatItCannotShapeFor) {
+  onnx::ModelProto m = tiny_model();
+  add_ints(reading_conv(m), "dilations", {2, 2});
+  expect_reader_error(m, "dilated");
+
+  m = tiny_model();
+  auto* w = m.mutable_graph()->mutable_initializer(0);
+  w->clear_float_data();
+  w->set_raw_data(std::string(12, '\0'));  // 3 floats where the dims say 4
+  expect_reader_error(m, "wrong data size");
+
+  // A Pad that does not pad with zeros, before the convolution.
+  m = tiny_model();
+  auto* g = m.mutable_graph();
+  reading_conv(m)->set_input(0, "b_padded");
+  onnx::NodeProto pad = node("Pad", {"b"}, {"b_padded"});
+  add_ints(&pad, "pads", {0, 0, 0, 0, 0, 0, 0, 0});
+  auto* mode = pad.add_attribute();
+  mode->set_name("mode");
+  mode->set_type(onnx::AttributeProto::STRING);
+  mode->set_s("reflect");
+  *g->add_node() = pad;
+  m.mutable_opset_import(0)->set_version(10);
+  expect_reader_error(m, "reflect");
+}
+
+}  // namespace
+}  // namespace disc
