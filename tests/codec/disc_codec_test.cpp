@@ -1507,6 +1507,45 @@ TEST(DiscShape, LowersTheReadingConvolutionsError) {
   }
 }
 
+// The descent stops at a local minimum: from the decoded map, no single level moved by one
+// step lowers the reading convolution's error (measured with the reference convolution).
+// Checks that the encoder's bookkeeping (footprints, skipped elements) misses no move.
+TEST(DiscShape, EndsWhereNoSingleStepLowersTheError) {
+  const Tensor x = realistic_sparse_map({1, 8, 10, 9}, 0.5, 43);
+  const auto error_of = [&](const ConvKernel& k, const Tensor& decoded) {
+    const std::vector<double> a = testing::reference_conv(k, x), b = testing::reference_conv(k, decoded);
+    double e = 0;
+    for (size_t i = 0; i < a.size(); ++i) e += (a[i] - b[i]) * (a[i] - b[i]);
+    return e;
+  };
+  // Depthwise stride 2, a squeeze to fewer channels, and a full 3x3 convolution.
+  for (const ConvKernel& k : {random_kernel(8, 1, 8, 3, 2, 5), random_kernel(3, 8, 1, 1, 1, 6),
+                              random_kernel(4, 8, 1, 3, 1, 7)}) {
+    SCOPED_TRACE(k.out_channels);
+    for (const auto& [levels, max_level] : {std::pair{"bits=1,clip=2", 1}, std::pair{"bits=2,clip=3", 3}}) {
+      SCOPED_TRACE(levels);
+      auto c = make_codec(*CodecSpec::parse(std::string("disc:shape=1,") + levels),
+                          EncoderContext{std::make_shared<const ConvKernel>(k)});
+      ASSERT_TRUE(c.ok());
+      Tensor decoded = round_trip(x, **c);
+      const float step = *std::max_element(decoded.values().begin(), decoded.values().end()) / max_level;
+      ASSERT_GT(step, 0);
+      const double reached = error_of(k, decoded);
+      size_t better = 0;
+      for (size_t i = 0; i < decoded.size(); ++i) {
+        const float kept = decoded.data()[i];
+        for (const float moved : {kept - step, kept + step}) {
+          if (moved < -1e-6f * step || moved > (max_level + 1e-3f) * step) continue;
+          decoded.data()[i] = moved;
+          better += error_of(k, decoded) < reached * (1 - 1e-6);
+        }
+        decoded.data()[i] = kept;
+      }
+      EXPECT_EQ(better, 0u);
+    }
+  }
+}
+
 TEST(DiscShape, DecodesToLevelsOfTheUsualStep) {
   const Tensor x = realistic_sparse_map({1, 8, 10, 10}, 0.5, 42);
   const ConvKernel k = random_kernel(8, 1, 8, 3, 2, 3);
