@@ -1509,9 +1509,10 @@ TEST(DiscShape, LowersTheReadingConvolutionsError) {
 
 // The descent stops at a local minimum: from the decoded map, no single level moved by one
 // step lowers the reading convolution's error (measured with the reference convolution).
-// Checks that the encoder's bookkeeping (footprints, skipped elements) misses no move.
+// Checks that the encoder's bookkeeping (footprints, skipped elements) misses no move. Holds
+// because these small maps settle in 4-6 passes, within kMaxShapingPasses.
 TEST(DiscShape, EndsWhereNoSingleStepLowersTheError) {
-  const Tensor x = realistic_sparse_map({1, 8, 10, 9}, 0.5, 43);
+  const Tensor x = realistic_sparse_map({2, 8, 10, 9}, 0.5, 43);
   const auto error_of = [&](const ConvKernel& k, const Tensor& decoded) {
     const std::vector<double> a = testing::reference_conv(k, x), b = testing::reference_conv(k, decoded);
     double e = 0;
@@ -1528,7 +1529,8 @@ TEST(DiscShape, EndsWhereNoSingleStepLowersTheError) {
                           EncoderContext{std::make_shared<const ConvKernel>(k)});
       ASSERT_TRUE(c.ok());
       Tensor decoded = round_trip(x, **c);
-      const float step = *std::max_element(decoded.values().begin(), decoded.values().end()) / max_level;
+      float step = 0;  // the smallest non-zero magnitude: some element is at level 1
+      for (float v : decoded.values()) step = v > 0 && (step == 0 || v < step) ? v : step;
       ASSERT_GT(step, 0);
       const double reached = error_of(k, decoded);
       size_t better = 0;

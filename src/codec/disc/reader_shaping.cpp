@@ -82,7 +82,7 @@ class OutputResidual {
         fn((static_cast<size_t>(g) * out_h_ + row.output) * out_w_ + col.output, tap_index(g, ci, row.kernel, col.kernel));
   }
 
-  // R += e x (the response of element (c, y, x)).
+  // R += e · (the response of element (c, y, x)).
   void add(size_t c, size_t y, size_t x, float e) {
     const int m = out_per_group_;
     for_each_reach(c, y, x, [&](size_t position, size_t tap) {
@@ -147,9 +147,11 @@ void shape_levels(const ConvKernel& kernel, const Quantizer& quantizer, const Sh
   const size_t sample_size = channels * height * width;
   const int lowest = quantizer.is_signed ? -quantizer.max_level : 0;
   OutputResidual residual(kernel, height, width);
-  // 1 + the visit (pass x sample_size + element) of the last move that reached each output
-  // position; 0: none yet. An element none of whose positions changed since its visit in the
-  // previous pass would decide as it did then (not to move), so it is not visited again.
+  // Per output position, 1 + the visit (pass · sample_size + element) of the last move that
+  // reached it; 0: none yet. An element's decision depends only on its level and on R at its
+  // footprint, and every move stamps the mover's footprint. So an element whose footprint no
+  // move reached since its visit in the previous pass is in the state it last decided in (not
+  // to move: moving would have stamped it) and is not visited.
   std::vector<uint64_t> changed_at(residual.positions());
   for (int64_t n = 0; n < shape[0]; ++n) {
     const float* x = values + n * sample_size;
@@ -169,11 +171,11 @@ void shape_levels(const ConvKernel& kernel, const Quantizer& quantizer, const Sh
         for (size_t y = 0; y < height; ++y)
           for (size_t col = 0; col < width; ++col, ++i) {
             if (pass > 0) {
-              bool stale = false;
+              bool footprint_changed = false;
               residual.for_each_reach(c, y, col, [&](size_t position, size_t) {
-                stale |= changed_at[position] > pass_start - sample_size + i;
+                footprint_changed |= changed_at[position] > pass_start - sample_size + i;
               });
-              if (!stale) continue;
+              if (!footprint_changed) continue;
             }
             // E changes by 2 d <R, t> + d^2 |t|^2 when the element's error changes by d.
             const auto [dot, norm] = residual.correlation_and_energy(c, y, col);
