@@ -1482,14 +1482,18 @@ ConvKernel random_kernel(int out_channels, int in_per_group, int groups, int siz
 }
 
 // ||conv(x - decoded)||^2 with the stream decoded without the kernel, as a server does.
-double reader_error(const Tensor& x, const ConvKernel& k, const std::string& spec) {
-  auto c = make_codec(*CodecSpec::parse(spec), EncoderContext{std::make_shared<const ConvKernel>(k)});
-  EXPECT_TRUE(c.ok()) << c.error().message();
-  const Tensor decoded = round_trip(x, **c);
+// ||conv(x) - conv(decoded)||^2 of the reading convolution k.
+double reader_output_error(const ConvKernel& k, const Tensor& x, const Tensor& decoded) {
   const std::vector<double> a = testing::reference_conv(k, x), b = testing::reference_conv(k, decoded);
   double e = 0;
   for (size_t i = 0; i < a.size(); ++i) e += (a[i] - b[i]) * (a[i] - b[i]);
   return e;
+}
+
+double reader_error(const Tensor& x, const ConvKernel& k, const std::string& spec) {
+  auto c = make_codec(*CodecSpec::parse(spec), EncoderContext{std::make_shared<const ConvKernel>(k)});
+  EXPECT_TRUE(c.ok()) << c.error().message();
+  return reader_output_error(k, x, round_trip(x, **c));
 }
 
 TEST(DiscShape, LowersTheReadingConvolutionsError) {
@@ -1513,12 +1517,6 @@ TEST(DiscShape, LowersTheReadingConvolutionsError) {
 // because these small maps settle in 4-6 passes, within kMaxShapingPasses.
 TEST(DiscShape, EndsWhereNoSingleStepLowersTheError) {
   const Tensor x = realistic_sparse_map({2, 8, 10, 9}, 0.5, 43);
-  const auto error_of = [&](const ConvKernel& k, const Tensor& decoded) {
-    const std::vector<double> a = testing::reference_conv(k, x), b = testing::reference_conv(k, decoded);
-    double e = 0;
-    for (size_t i = 0; i < a.size(); ++i) e += (a[i] - b[i]) * (a[i] - b[i]);
-    return e;
-  };
   // Depthwise stride 2, a squeeze to fewer channels, and a full 3x3 convolution.
   for (const ConvKernel& k : {random_kernel(8, 1, 8, 3, 2, 5), random_kernel(3, 8, 1, 1, 1, 6),
                               random_kernel(4, 8, 1, 3, 1, 7)}) {
@@ -1532,14 +1530,14 @@ TEST(DiscShape, EndsWhereNoSingleStepLowersTheError) {
       float step = 0;  // the smallest non-zero magnitude: some element is at level 1
       for (float v : decoded.values()) step = v > 0 && (step == 0 || v < step) ? v : step;
       ASSERT_GT(step, 0);
-      const double reached = error_of(k, decoded);
+      const double reached = reader_output_error(k, x, decoded);
       size_t better = 0;
       for (size_t i = 0; i < decoded.size(); ++i) {
         const float kept = decoded.data()[i];
         for (const float moved : {kept - step, kept + step}) {
           if (moved < -1e-6f * step || moved > (max_level + 1e-3f) * step) continue;
           decoded.data()[i] = moved;
-          better += error_of(k, decoded) < reached * (1 - 1e-6);
+          better += reader_output_error(k, x, decoded) < reached * (1 - 1e-6);
         }
         decoded.data()[i] = kept;
       }
