@@ -4,6 +4,7 @@
 #include <onnx/shape_inference/implementation.h>
 
 #include <climits>
+#include <unordered_map>
 #include <unordered_set>
 
 namespace disc::model {
@@ -143,6 +144,36 @@ void fold_identity_initializers(onnx::GraphProto& graph) {
   graph.mutable_node()->Swap(&kept);
 }
 
+// ONNX's convolution shape inference takes a missing kernel_shape from the weights' dims and
+// then indexes strides, dilations and the data's dims by it without checking that the data
+// has as many spatial dims (a rank-2 input to such a Conv read past the end: SIGSEGV). With
+// the attribute present it checks the sizes. So every convolution gets its kernel_shape from
+// its constant weights (dims 2..), and one without either is refused.
+Status complete_kernel_shapes(onnx::GraphProto& graph) {
+  static const std::unordered_map<std::string, int> kWeightInput{{"Conv", 1}, {"ConvInteger", 1}, {"QLinearConv", 3}};
+  for (auto& node : *graph.mutable_node()) {
+    const auto weights = kWeightInput.find(node.op_type());
+    if (weights == kWeightInput.end()) continue;
+    bool has_kernel_shape = false;
+    for (const auto& attr : node.attribute()) has_kernel_shape = has_kernel_shape || attr.name() == "kernel_shape";
+    if (has_kernel_shape) continue;
+    const onnx::TensorProto* w =
+        node.input_size() > weights->second ? find_constant(graph, node.input(weights->second)) : nullptr;
+    if (!w || w->dims_size() < 3)
+      return Error(describe(node) + ": has no kernel_shape attribute and no constant weights of 3 or more dims to "
+                   "take it from");
+    auto* attr = node.add_attribute();
+    attr->set_name("kernel_shape");
+    attr->set_type(onnx::AttributeProto::INTS);
+    for (int i = 2; i < w->dims_size(); ++i) {
+      if (w->dims(i) < 1)
+        return Error(describe(node) + ": weight dim " + std::to_string(i) + " is " + std::to_string(w->dims(i)));
+      attr->add_ints(w->dims(i));
+    }
+  }
+  return Status();
+}
+
 // Stable topological sort; fails on a missing input or a cycle.
 Status sort_nodes(onnx::GraphProto& graph) {
   std::unordered_set<std::string> available, produced;
@@ -220,7 +251,18 @@ Status normalize_onnx(onnx::ModelProto& model) {
   name_nodes(graph);
   DISC_RETURN_IF_ERROR(sort_nodes(graph));
   fold_identity_initializers(graph);
+  DISC_RETURN_IF_ERROR(complete_kernel_shapes(graph));
   return infer_shapes(model);
+}
+
+const onnx::TensorProto* find_constant(const onnx::GraphProto& graph, const std::string& name) {
+  for (const auto& init : graph.initializer())
+    if (init.name() == name) return &init;
+  for (const auto& node : graph.node())
+    if (node.op_type() == "Constant" && node.output_size() == 1 && node.output(0) == name)
+      for (const auto& attribute : node.attribute())
+        if (attribute.name() == "value" && attribute.has_t()) return &attribute.t();
+  return nullptr;
 }
 
 Shape static_shape(const onnx::TypeProto& type) {

@@ -30,8 +30,12 @@ Result<onnx::ModelProto> parse_onnx(const uint8_t* data, size_t size);
 // - every node named (unnamed ones get "<op_type>_<index>"), Identity(initializer) nodes
 //   removed with their consumers reading the initializer directly;
 // - nodes in topological order, every node input produced, an initializer or the input;
+// - every convolution with a kernel_shape (from its constant weights if it had none);
 // - shapes inferred (value_info refreshed).
 Status normalize_onnx(onnx::ModelProto& model);
+
+// The value of an initializer or a Constant node's output named `name`; null if neither.
+const onnx::TensorProto* find_constant(const onnx::GraphProto& graph, const std::string& name);
 
 // The static fp32 shapes recorded in the graph's input, output and value_info.
 ShapeMap static_shapes(const onnx::GraphProto& graph);

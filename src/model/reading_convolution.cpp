@@ -4,6 +4,8 @@
 #include <cstring>
 #include <vector>
 
+#include "model/onnx_graph.hpp"
+
 namespace disc::model {
 namespace {
 
@@ -24,17 +26,6 @@ std::string describe(const std::vector<const onnx::NodeProto*>& nodes) {
   return text.empty() ? "nothing" : text;
 }
 
-// An initializer or a Constant node's value.
-const onnx::TensorProto* constant(const onnx::GraphProto& graph, const std::string& name) {
-  for (const auto& init : graph.initializer())
-    if (init.name() == name) return &init;
-  for (const auto& node : graph.node())
-    if (node.op_type() == "Constant" && node.output_size() == 1 && node.output(0) == name)
-      for (const auto& attribute : node.attribute())
-        if (attribute.name() == "value" && attribute.has_t()) return &attribute.t();
-  return nullptr;
-}
-
 template <typename T, typename Field>
 Result<std::vector<T>> values_of(const onnx::TensorProto& t, const Field& field) {
   size_t count = 1;
@@ -52,13 +43,13 @@ Result<std::vector<T>> values_of(const onnx::TensorProto& t, const Field& field)
 }
 
 Result<std::vector<float>> floats(const onnx::GraphProto& graph, const std::string& name) {
-  const onnx::TensorProto* t = constant(graph, name);
+  const onnx::TensorProto* t = find_constant(graph, name);
   if (!t || t->data_type() != onnx::TensorProto::FLOAT) return Error("'" + name + "' is not a constant fp32 tensor");
   return values_of<float>(*t, t->float_data());
 }
 
 Result<std::vector<int64_t>> ints(const onnx::GraphProto& graph, const std::string& name) {
-  const onnx::TensorProto* t = constant(graph, name);
+  const onnx::TensorProto* t = find_constant(graph, name);
   if (!t || t->data_type() != onnx::TensorProto::INT64) return Error("'" + name + "' is not a constant int64 tensor");
   return values_of<int64_t>(*t, t->int64_data());
 }
@@ -113,7 +104,7 @@ Result<ConvKernel> reading_convolution(const onnx::GraphProto& graph, const std:
   const onnx::NodeProto& conv = *nodes[0];
   const std::string where = "Conv '" + conv.name() + "'";
   if (conv.input_size() < 2) return Error(where + " has no weights");
-  const onnx::TensorProto* w = constant(graph, conv.input(1));
+  const onnx::TensorProto* w = find_constant(graph, conv.input(1));
   if (!w || w->dims_size() != 4) return Error(where + ": its weights are not a constant 4-d tensor");
   ConvKernel k;
   k.out_channels = static_cast<int>(w->dims(0));

@@ -144,6 +144,33 @@ TEST(OnnxLoad, RejectsMissingInitializer) {
   expect_error(m, "input 'W' is neither produced");
 }
 
+// kernel_shape is optional; ONNX's shape inference then takes it from the weights and, for
+// data of fewer spatial dims than the weights, read past its arrays (found by fuzz_onnx_model).
+TEST(OnnxLoad, TakesAMissingKernelShapeFromTheWeights) {
+  const auto without_kernel_shapes = [] {
+    auto m = tiny_model();
+    for (auto& n : *m.mutable_graph()->mutable_node())
+      if (n.op_type() == "Conv") n.clear_attribute();
+    return m;
+  };
+  auto model = load(without_kernel_shapes());
+  ASSERT_TRUE(model.ok()) << model.error().message();
+  EXPECT_EQ(model->cuts().size(), 3u);
+  EXPECT_EQ(model->output_shape(), (Shape{1, 2, 4, 4}));
+
+  auto flat = without_kernel_shapes();  // a rank-2 input that no 1x1 kernel fits
+  *flat.mutable_graph()->mutable_input(0) = value_info("x", {"1", "2"});
+  *flat.mutable_graph()->mutable_output(0) = value_info("y", {"1", "2"});
+  expect_error(flat, "kernel_shape has incorrect size");
+
+  auto computed = without_kernel_shapes();  // weights that are no constant
+  auto* g = computed.mutable_graph();
+  *g->add_node() = node("Relu", {"W"}, {"W_relu"});
+  for (auto& n : *g->mutable_node())
+    if (n.op_type() == "Conv" && n.output(0) == "c") n.set_input(1, "W_relu");
+  expect_error(computed, "no kernel_shape attribute and no constant weights");
+}
+
 TEST(OnnxLoad, RejectsWindowAttributesThatWouldDivideByZero) {
   const auto with = [](const std::string& name, int64_t value) {
     auto m = tiny_model();
