@@ -174,6 +174,25 @@ Status complete_kernel_shapes(onnx::GraphProto& graph) {
   return Status();
 }
 
+// OpenCV DNN 4.6 divides by the dims of convolution and fully connected weights when it
+// creates the layer (a Gemm weight of dims {3, 0} stopped the process with SIGFPE). Such
+// weights hold no values anyway, so a constant input of these ops with a dim below 1 is refused.
+Status check_weight_dims(const onnx::GraphProto& graph) {
+  static const std::unordered_set<std::string> kWeighted{"Conv", "ConvTranspose", "Gemm", "MatMul"};
+  for (const auto& node : graph.node()) {
+    if (!kWeighted.count(node.op_type())) continue;
+    for (int i = 1; i < node.input_size(); ++i) {
+      const onnx::TensorProto* t = find_constant(graph, node.input(i));
+      if (!t) continue;
+      for (int64_t d : t->dims())
+        if (d < 1)
+          return Error(describe(node) + ": its constant input '" + node.input(i) + "' has a dim of " +
+                       std::to_string(d));
+    }
+  }
+  return Status();
+}
+
 // Stable topological sort; fails on a missing input or a cycle.
 Status sort_nodes(onnx::GraphProto& graph) {
   std::unordered_set<std::string> available, produced;
@@ -251,6 +270,7 @@ Status normalize_onnx(onnx::ModelProto& model) {
   name_nodes(graph);
   DISC_RETURN_IF_ERROR(sort_nodes(graph));
   fold_identity_initializers(graph);
+  DISC_RETURN_IF_ERROR(check_weight_dims(graph));
   DISC_RETURN_IF_ERROR(complete_kernel_shapes(graph));
   return infer_shapes(model);
 }

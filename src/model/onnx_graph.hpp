@@ -30,6 +30,7 @@ Result<onnx::ModelProto> parse_onnx(const uint8_t* data, size_t size);
 // - every node named (unnamed ones get "<op_type>_<index>"), Identity(initializer) nodes
 //   removed with their consumers reading the initializer directly;
 // - nodes in topological order, every node input produced, an initializer or the input;
+// - no constant input of a Conv, ConvTranspose, Gemm or MatMul with a dim below 1;
 // - every convolution with a kernel_shape (from its constant weights if it had none);
 // - shapes inferred (value_info refreshed).
 Status normalize_onnx(onnx::ModelProto& model);

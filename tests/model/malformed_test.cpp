@@ -171,6 +171,15 @@ TEST(OnnxLoad, TakesAMissingKernelShapeFromTheWeights) {
   expect_error(computed, "no kernel_shape attribute and no constant weights");
 }
 
+// OpenCV divides by the weights' dims when it creates the layer (SIGFPE on a fuzzed Gemm).
+TEST(OnnxLoad, RejectsEmptyWeights) {
+  auto m = tiny_model();
+  auto* w = m.mutable_graph()->mutable_initializer(0);
+  w->set_dims(1, 0);  // 2 x 0 x 1 x 1
+  w->clear_float_data();
+  expect_error(m, "its constant input 'W' has a dim of 0");
+}
+
 TEST(OnnxLoad, RejectsWindowAttributesThatWouldDivideByZero) {
   const auto with = [](const std::string& name, int64_t value) {
     auto m = tiny_model();
