@@ -52,6 +52,40 @@ Status check_window_attributes(const onnx::NodeProto& node) {
   return Status();
 }
 
+// A tensor's values must be as many as its dims say: OpenCV copies dims-many values out of
+// the data (a fuzzed weight whose dims grew past its raw_data made it read past the buffer).
+Status check_tensor_data(const onnx::TensorProto& t, const std::string& what) {
+  if (t.data_location() == onnx::TensorProto::EXTERNAL)
+    return Error(what + " uses external data, which is not supported");
+  size_t count = 1;
+  for (int64_t d : t.dims()) {
+    if (d < 0 || (d > 0 && count > (size_t{1} << 40) / static_cast<size_t>(d)))
+      return Error(what + " has a dim of " + std::to_string(d));
+    count *= static_cast<size_t>(d);
+  }
+  using T = onnx::TensorProto;
+  size_t element_bytes = 0, field_values = 0;
+  switch (t.data_type()) {
+    case T::FLOAT: element_bytes = 4, field_values = t.float_data_size(); break;
+    case T::COMPLEX64: element_bytes = 8, field_values = t.float_data_size() / 2; break;
+    case T::DOUBLE: element_bytes = 8, field_values = t.double_data_size(); break;
+    case T::COMPLEX128: element_bytes = 16, field_values = t.double_data_size() / 2; break;
+    case T::INT64: element_bytes = 8, field_values = t.int64_data_size(); break;
+    case T::UINT32: element_bytes = 4, field_values = t.uint64_data_size(); break;
+    case T::UINT64: element_bytes = 8, field_values = t.uint64_data_size(); break;
+    case T::INT32: element_bytes = 4, field_values = t.int32_data_size(); break;
+    case T::INT16: case T::UINT16: case T::FLOAT16: case T::BFLOAT16:
+      element_bytes = 2, field_values = t.int32_data_size(); break;
+    case T::INT8: case T::UINT8: case T::BOOL: element_bytes = 1, field_values = t.int32_data_size(); break;
+    case T::STRING: return Status();  // no fixed size; nothing here reads strings
+    default: return Error(what + " has the unknown data type " + std::to_string(t.data_type()));
+  }
+  const size_t held = t.has_raw_data() ? t.raw_data().size() / element_bytes : field_values;
+  if ((t.has_raw_data() && t.raw_data().size() % element_bytes != 0) || held != count)
+    return Error(what + " holds " + std::to_string(held) + " values where its dims say " + std::to_string(count));
+  return Status();
+}
+
 Status check_nodes(const onnx::GraphProto& graph) {
   for (const auto& node : graph.node()) {
     if (!is_default_domain(node.domain()))
@@ -63,10 +97,12 @@ Status check_nodes(const onnx::GraphProto& graph) {
         return Error(describe(node) + ": control-flow subgraphs are not supported");
     if (node.op_type() == "If" || node.op_type() == "Loop" || node.op_type() == "Scan")
       return Error(describe(node) + ": control-flow subgraphs are not supported");
+    for (const auto& attr : node.attribute())
+      if (attr.has_t())
+        DISC_RETURN_IF_ERROR(check_tensor_data(attr.t(), describe(node) + ": attribute '" + attr.name() + "'"));
   }
   for (const auto& init : graph.initializer())
-    if (init.data_location() == onnx::TensorProto::EXTERNAL)
-      return Error("initializer '" + init.name() + "' uses external data, which is not supported");
+    DISC_RETURN_IF_ERROR(check_tensor_data(init, "initializer '" + init.name() + "'"));
   return Status();
 }
 

@@ -25,6 +25,7 @@ Result<onnx::ModelProto> parse_onnx(const uint8_t* data, size_t size);
 // Brings `model` into normal form, or explains (naming the node) why it cannot be handled:
 // - default-domain opset <= 11 only, no other domains, no control flow (If/Loop/Scan or
 //   any graph-valued attribute);
+// - every initializer and Constant value holding as many values as its dims say;
 // - exactly one non-initializer graph input, of static shape once a symbolic or unknown
 //   batch dimension is fixed to 1;
 // - every node named (unnamed ones get "<op_type>_<index>"), Identity(initializer) nodes

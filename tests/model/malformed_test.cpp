@@ -180,6 +180,30 @@ TEST(OnnxLoad, RejectsEmptyWeights) {
   expect_error(m, "its constant input 'W' has a dim of 0");
 }
 
+// OpenCV copies as many values as the dims say (a fuzzed weight read past its raw_data).
+TEST(OnnxLoad, RejectsTensorsHoldingOtherThanTheirDimsSay) {
+  auto m = tiny_model();
+  m.mutable_graph()->mutable_initializer(0)->set_dims(0, 6);  // 6 x 2 x 1 x 1, 4 values
+  expect_error(m, "initializer 'W' holds 4 values where its dims say 12");
+
+  m = tiny_model();
+  auto* w = m.mutable_graph()->mutable_initializer(0);
+  w->clear_float_data();
+  w->set_raw_data(std::string(4 * 4 + 2, '\0'));  // 4.5 floats
+  expect_error(m, "initializer 'W' holds 4 values where its dims say 4");
+
+  m = tiny_model();  // the same through a Constant node
+  auto* g = m.mutable_graph();
+  onnx::NodeProto constant = node("Constant", {}, {"K"});
+  auto* value = constant.add_attribute();
+  value->set_name("value");
+  value->set_type(onnx::AttributeProto::TENSOR);
+  *value->mutable_t() = g->initializer(0);
+  value->mutable_t()->set_dims(0, 3);
+  *g->add_node() = constant;
+  expect_error(m, "attribute 'value' holds 4 values where its dims say 6");
+}
+
 TEST(OnnxLoad, RejectsWindowAttributesThatWouldDivideByZero) {
   const auto with = [](const std::string& name, int64_t value) {
     auto m = tiny_model();
@@ -293,11 +317,11 @@ TEST(ReadingConvolution, RejectsWhatItCannotShapeFor) {
   add_ints(reading_conv(m), "dilations", {2, 2});
   expect_reader_error(m, "dilated");
 
-  m = tiny_model();
+  m = tiny_model();  // short weight data: the loader refuses it before any reader is sought
   auto* w = m.mutable_graph()->mutable_initializer(0);
   w->clear_float_data();
   w->set_raw_data(std::string(12, '\0'));  // 3 floats where the dims say 4
-  expect_reader_error(m, "wrong data size");
+  expect_error(m, "initializer 'W' holds 3 values where its dims say 4");
 
   // A Pad that does not pad with zeros, before the convolution.
   m = tiny_model();
