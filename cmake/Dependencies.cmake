@@ -8,6 +8,15 @@ find_package(nlohmann_json CONFIG REQUIRED)
 find_package(Protobuf REQUIRED)
 find_package(ONNX CONFIG REQUIRED)
 
+# libopencv-dnn-dev ships no CMake config: locate headers and libraries directly.
+find_path(OpenCV_INCLUDE_DIR opencv2/dnn.hpp PATH_SUFFIXES opencv4 REQUIRED)
+add_library(disc_opencv INTERFACE)
+target_include_directories(disc_opencv SYSTEM INTERFACE ${OpenCV_INCLUDE_DIR})
+foreach(module core imgproc imgcodecs dnn)
+  find_library(OpenCV_${module}_LIBRARY opencv_${module} REQUIRED)
+  target_link_libraries(disc_opencv INTERFACE ${OpenCV_${module}_LIBRARY})
+endforeach()
+
 if(DISC_FUZZ)
   return()
 endif()
@@ -19,12 +28,3 @@ find_package(CLI11 CONFIG REQUIRED)
 find_package(fmt CONFIG REQUIRED)
 find_package(GTest REQUIRED)
 find_package(benchmark CONFIG REQUIRED)
-
-# libopencv-dnn-dev ships no CMake config: locate headers and libraries directly.
-find_path(OpenCV_INCLUDE_DIR opencv2/dnn.hpp PATH_SUFFIXES opencv4 REQUIRED)
-add_library(disc_opencv INTERFACE)
-target_include_directories(disc_opencv SYSTEM INTERFACE ${OpenCV_INCLUDE_DIR})
-foreach(module core imgproc imgcodecs dnn)
-  find_library(OpenCV_${module}_LIBRARY opencv_${module} REQUIRED)
-  target_link_libraries(disc_opencv INTERFACE ${OpenCV_${module}_LIBRARY})
-endforeach()

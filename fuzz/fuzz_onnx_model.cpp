@@ -1,6 +1,7 @@
 // Feeds arbitrary bytes to the ONNX loader. A model that loads must let every step the
-// tools take on a cut (splitting, finding the convolution that reads it, a shaped encoding
-// of a small map of its shape) return a value or an Error with a message, never crash.
+// tools take with it (OpenCV building and running the whole network; at a cut: splitting,
+// finding the convolution that reads it, a shaped encoding of a small map of its shape)
+// return a value or an Error with a message, never crash.
 #include <cstdint>
 #include <cstdlib>
 
@@ -10,9 +11,16 @@
 
 namespace {
 
-// Cuts examined per model and the largest map encoded, so that one input stays fast.
+// Cuts examined per model, the largest map encoded and the largest input run, so that one
+// input stays fast.
 constexpr size_t kMaxCuts = 4;
 constexpr size_t kMaxMapElements = size_t{1} << 14;
+constexpr size_t kMaxInputElements = size_t{1} << 16;
+
+// Deterministic values that are neither all zero nor all alike.
+void fill(disc::Tensor& t) {
+  for (size_t i = 0; i < t.size(); ++i) t.data()[i] = static_cast<float>(i * 37 % 11) * 0.25f;
+}
 
 template <typename T>
 void require_message(const disc::Result<T>& result) {
@@ -25,6 +33,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto model = disc::OnnxModel::load_bytes(data, size);
   require_message(model);
   if (!model.ok()) return 0;
+  auto input = disc::Tensor::make(model->input_shape(), kMaxInputElements);
+  if (input.ok()) {
+    auto network = disc::Network::from_onnx(model->serialized());
+    require_message(network);
+    if (network.ok()) {
+      fill(*input);
+      require_message(network->run(*input));
+    }
+  }
   const auto spec = disc::CodecSpec::parse("disc:shape=1,bits=2,clip=3");
   if (!spec.ok()) std::abort();
   size_t examined = 0;
@@ -39,7 +56,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto map = disc::Tensor::make(cut.shape, kMaxMapElements);
     require_message(map);
     if (!map.ok()) continue;
-    for (size_t i = 0; i < map->size(); ++i) map->data()[i] = static_cast<float>(i * 37 % 11) * 0.25f;
+    fill(*map);
     require_message(disc::compress(*map, **codec));
   }
   return 0;
