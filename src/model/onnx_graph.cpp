@@ -57,10 +57,11 @@ Status check_window_attributes(const onnx::NodeProto& node) {
 Status check_tensor_data(const onnx::TensorProto& t, const std::string& what) {
   if (t.data_location() == onnx::TensorProto::EXTERNAL)
     return Error(what + " uses external data, which is not supported");
+  constexpr size_t kMaxValues = size_t{1} << 40;  // far above the 2 GiB a model may hold
   size_t count = 1;
   for (int64_t d : t.dims()) {
-    if (d < 0 || (d > 0 && count > (size_t{1} << 40) / static_cast<size_t>(d)))
-      return Error(what + " has a dim of " + std::to_string(d));
+    if (d < 0) return Error(what + " has a dim of " + std::to_string(d));
+    if (d > 0 && count > kMaxValues / static_cast<size_t>(d)) return Error(what + " has more than 2^40 values");
     count *= static_cast<size_t>(d);
   }
   using T = onnx::TensorProto;
