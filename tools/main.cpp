@@ -1,3 +1,5 @@
+#include <grpc/support/log.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <iostream>
@@ -25,6 +27,9 @@ int fail(const Error& error) {
 
 int main(int argc, char** argv) {
   using namespace disc::cli;
+  // gRPC's own log lines (resolver, TLS, bind failures) would come before the one-line error
+  // that says the same in the user's terms; setting GRPC_VERBOSITY brings them back.
+  if (!std::getenv("GRPC_VERBOSITY")) gpr_set_log_function([](gpr_log_func_args*) {});
   CLI::App app{"DISC: split CNN inference with training-free feature-map compression"};
   app.require_subcommand(1);
   const char* env_assets = std::getenv("DISC_ASSETS");

@@ -5,10 +5,11 @@
 #include <optional>
 #include <thread>
 
+#include "address.hpp"
 #include "auth.hpp"
-#include "disc/npy.hpp"
 #include "disc/timing.hpp"
 #include "disc/v1/inference.grpc.pb.h"
+#include "pem_file.hpp"
 
 namespace disc {
 namespace {
@@ -18,6 +19,7 @@ constexpr int kMaxMessageBytes = INT32_MAX;
 
 Result<std::string> channel_target(const std::vector<std::string>& servers) {
   if (servers.empty()) return Error("no server address");
+  for (const std::string& s : servers) DISC_RETURN_IF_ERROR(net::check_host_port(s, net::PortZero::refused));
   if (servers.size() == 1) return servers.front();
   std::string target = "ipv4:";
   for (size_t i = 0; i < servers.size(); ++i) {
@@ -32,9 +34,8 @@ Result<std::string> channel_target(const std::vector<std::string>& servers) {
 
 Result<std::shared_ptr<grpc::ChannelCredentials>> channel_credentials(const ClientOptions& options) {
   if (options.tls_ca_file.empty()) return grpc::InsecureChannelCredentials();
-  DISC_ASSIGN_OR_RETURN(auto roots, read_file(options.tls_ca_file));
   grpc::SslCredentialsOptions ssl;
-  ssl.pem_root_certs.assign(roots.begin(), roots.end());
+  DISC_ASSIGN_OR_RETURN(ssl.pem_root_certs, net::read_pem_file(options.tls_ca_file, "TLS CA file"));
   return grpc::SslCredentials(ssl);
 }
 

@@ -3,9 +3,10 @@
 
 #include <algorithm>
 
-#include "disc/npy.hpp"
+#include "address.hpp"
 #include "disc/server.hpp"
 #include "inference_service.hpp"
+#include "pem_file.hpp"
 
 namespace disc {
 
@@ -21,10 +22,10 @@ Result<std::shared_ptr<grpc::ServerCredentials>> server_credentials(const Server
   if (options.tls_cert_file.empty() != options.tls_key_file.empty())
     return Error("TLS needs both a certificate and a key");
   if (options.tls_cert_file.empty()) return grpc::InsecureServerCredentials();
-  DISC_ASSIGN_OR_RETURN(auto cert, read_file(options.tls_cert_file));
-  DISC_ASSIGN_OR_RETURN(auto key, read_file(options.tls_key_file));
+  DISC_ASSIGN_OR_RETURN(auto cert, net::read_pem_file(options.tls_cert_file, "TLS certificate"));
+  DISC_ASSIGN_OR_RETURN(auto key, net::read_pem_file(options.tls_key_file, "TLS key"));
   grpc::SslServerCredentialsOptions ssl;
-  ssl.pem_key_cert_pairs.push_back({std::string(key.begin(), key.end()), std::string(cert.begin(), cert.end())});
+  ssl.pem_key_cert_pairs.push_back({std::move(key), std::move(cert)});
   return grpc::SslServerCredentials(ssl);
 }
 
@@ -35,6 +36,7 @@ Result<std::unique_ptr<InferenceServer>> InferenceServer::start(const ServerOpti
   if (options.chunked_timeout_ms < 1) return Error("chunked timeout must be at least 1 ms");
   if (options.max_message_bytes < 1 || options.max_message_bytes > static_cast<size_t>(INT32_MAX))
     return Error("max message bytes must be in 1..2^31-1");
+  DISC_RETURN_IF_ERROR(net::check_host_port(options.listen, net::PortZero::allowed));
   DISC_ASSIGN_OR_RETURN(auto credentials, server_credentials(options));
   DISC_ASSIGN_OR_RETURN(net::ModelStore models, net::ModelStore::load(options.assets_dir, options.models));
 
@@ -44,6 +46,9 @@ Result<std::unique_ptr<InferenceServer>> InferenceServer::start(const ServerOpti
                                                    std::chrono::milliseconds(options.chunked_timeout_ms)});
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options.listen, credentials, &impl->port);
+  // gRPC sets SO_REUSEPORT by default, which lets a second server bind a busy port and take
+  // half of its connections; a busy port must be an error instead.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.SetMaxReceiveMessageSize(static_cast<int>(options.max_message_bytes));
   // Handler threads mostly wait for a worker slot; cap them so a flood cannot exhaust the host.
   grpc::ResourceQuota quota("disc-serve");
@@ -51,7 +56,8 @@ Result<std::unique_ptr<InferenceServer>> InferenceServer::start(const ServerOpti
   builder.SetResourceQuota(quota);
   builder.RegisterService(impl->service.get());
   impl->server = builder.BuildAndStart();
-  if (!impl->server || impl->port == 0) return Error("cannot listen on " + options.listen);
+  if (!impl->server || impl->port == 0)
+    return Error("cannot listen on " + options.listen + " (address in use or not local?)");
   return std::unique_ptr<InferenceServer>(new InferenceServer(std::move(impl)));
 }
 

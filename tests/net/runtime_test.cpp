@@ -1,9 +1,9 @@
 // Loopback end to end: an in-process server, the EdgeClient and raw gRPC stubs.
 #include <gtest/gtest.h>
 
-#include <limits>
-
 #include <atomic>
+#include <fstream>
+#include <limits>
 #include <thread>
 
 #include "disc/chunks.hpp"
@@ -491,6 +491,71 @@ TEST(RuntimeClientTest, LoadBalancingNeedsNumericAddresses) {
   EXPECT_FALSE(EdgeClient::connect(options).ok());
   options.servers = {};
   EXPECT_FALSE(EdgeClient::connect(options).ok());
+}
+
+TEST(RuntimeClientTest, RefusesAddressesThatAreNotHostPort) {
+  for (const char* bad : {"", "127.0.0.1", ":50051", "127.0.0.1:", "127.0.0.1:99999", "127.0.0.1:0",
+                          "127.0.0.1:-1", "127.0.0.1:5x", "::1:50051"}) {
+    ClientOptions options;
+    options.servers = {bad};
+    auto edge = EdgeClient::connect(options);
+    ASSERT_FALSE(edge.ok()) << bad;
+    EXPECT_NE(edge.error().message().find(std::string("'") + bad + "'"), std::string::npos)
+        << edge.error().message();
+  }
+  for (const char* good : {"127.0.0.1:1", "localhost:65535", "[::1]:50051"}) {
+    ClientOptions options;
+    options.servers = {good};
+    EXPECT_TRUE(EdgeClient::connect(options).ok()) << good;
+  }
+}
+
+TEST(RuntimeClientTest, RefusesTlsRootsThatAreNotPem) {
+  const std::string path = ::testing::TempDir() + "not_pem.txt";
+  std::ofstream(path) << "not a certificate";
+  ClientOptions options;
+  options.servers = {"127.0.0.1:1"};
+  options.tls_ca_file = path;
+  auto edge = EdgeClient::connect(options);
+  ASSERT_FALSE(edge.ok());
+  EXPECT_NE(edge.error().message().find("TLS CA file '" + path + "' holds no PEM block"), std::string::npos)
+      << edge.error().message();
+}
+
+TEST(RuntimeServerTest, RefusesAListenAddressThatIsNotHostPort) {
+  for (const char* bad : {"", "127.0.0.1", "127.0.0.1:65536", "127.0.0.1:http"}) {
+    ServerOptions options = test_server_options();
+    options.listen = bad;
+    auto server = InferenceServer::start(options);
+    ASSERT_FALSE(server.ok()) << bad;
+    EXPECT_NE(server.error().message().find(std::string("'") + bad + "'"), std::string::npos)
+        << server.error().message();
+  }
+}
+
+TEST(RuntimeServerTest, RefusesATlsKeyThatIsNotPem) {
+  const std::string path = ::testing::TempDir() + "not_pem.key";
+  std::ofstream(path) << "not a key";
+  ServerOptions options = test_server_options();
+  options.tls_cert_file = path;
+  options.tls_key_file = path;
+  auto server = InferenceServer::start(options);
+  ASSERT_FALSE(server.ok());
+  EXPECT_NE(server.error().message().find("'" + path + "' holds no PEM block"), std::string::npos)
+      << server.error().message();
+}
+
+// gRPC sets SO_REUSEPORT unless told not to: a second server then binds the same port and the
+// kernel splits connections between the two.
+TEST(RuntimeServerTest, ASecondServerOnABusyPortDoesNotStart) {
+  auto first = start_server(test_server_options());
+  ASSERT_TRUE(first);
+  ServerOptions options = test_server_options();
+  options.listen = address(*first);
+  auto second = InferenceServer::start(options);
+  ASSERT_FALSE(second.ok());
+  EXPECT_NE(second.error().message().find("cannot listen on " + address(*first)), std::string::npos)
+      << second.error().message();
 }
 
 TEST(RuntimeServerTest, UnknownModelDoesNotStart) {
