@@ -133,7 +133,9 @@ Result<LoadedModel> ModelOptions::load() const {
 Result<Dataset> ModelOptions::dataset(const ModelEntry& entry) const {
   if (entry.dataset.empty()) return Error("model '" + entry.name + "' has no data set (pass --dataset)");
   DISC_ASSIGN_OR_RETURN(AssetCatalog catalog, AssetCatalog::load(globals().assets_dir));
-  return catalog.load_dataset(entry.dataset);
+  DISC_ASSIGN_OR_RETURN(Dataset dataset, catalog.load_dataset(entry.dataset));
+  DISC_RETURN_IF_ERROR(check_classes(entry, dataset));
+  return dataset;
 }
 
 Result<Inference> Inference::make(const OnnxModel& model, const std::string& cut) {

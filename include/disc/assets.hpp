@@ -70,6 +70,12 @@ struct Dataset {
   std::vector<std::string> class_names;  // index = dataset class
 };
 
+// OK when the model's outputs, shifted by its label_offset, are the data set's classes:
+// classes - label_offset == the data set's class count. Unknown counts (a model whose output
+// shape inference could not size, a data set without class names) are not checked.
+Status check_classes(const ModelEntry& entry, const Dataset& dataset);
+
+
 // A folder of the user's own images, without labels (label kUnlabelled): its regular files
 // with an image extension (.jpg .jpeg .png .bmp .ppm .pgm .webp .tif .tiff, any case), by
 // name; subfolders and other files are ignored. An error if there are none.

@@ -219,6 +219,19 @@ Status validate(const ModelEntry& entry) {
   return Status();
 }
 
+Status check_classes(const ModelEntry& entry, const Dataset& dataset) {
+  if (entry.classes < 1 || dataset.class_names.empty()) return Status();
+  const size_t predicted = static_cast<size_t>(entry.classes - entry.label_offset);
+  const std::string classes = std::to_string(dataset.class_names.size());
+  if (predicted == dataset.class_names.size()) return Status();
+  if (entry.label_offset == 0)
+    return Error(entry.name + ": " + std::to_string(entry.classes) + " outputs, but data set " + dataset.name +
+                 " has " + classes + " classes");
+  return Error(entry.name + ": " + std::to_string(entry.classes) + " outputs less label offset " +
+               std::to_string(entry.label_offset) + " leave " + std::to_string(predicted) + " classes, but data set " +
+               dataset.name + " has " + classes);
+}
+
 Result<AssetCatalog> AssetCatalog::load(const std::string& assets_dir) {
   const fs::path models_dir = fs::path(assets_dir) / "models";
   const fs::path index = models_dir / "models.json";

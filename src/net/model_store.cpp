@@ -13,6 +13,7 @@ Result<ModelStore> ModelStore::load(const std::string& assets_dir, const std::ve
     DISC_ASSIGN_OR_RETURN(ModelEntry entry, catalog.find_model(name));
     auto dataset = catalog.load_dataset(entry.dataset);
     if (!dataset.ok()) return dataset.error().with_context(name);
+    DISC_RETURN_IF_ERROR(check_classes(entry, *dataset));
     auto onnx = OnnxModel::load_file(entry.path);
     if (!onnx.ok()) return onnx.error().with_context(name);
     store.models_.push_back(std::make_unique<ServedModel>(

@@ -276,9 +276,11 @@ TEST_F(EvalTest, ImagesWithoutLabelsAreJudgedByTheEstimate) {
   ASSERT_FALSE(best.empty());  // raw changes nothing: 0 plus the one-image floor of 0.5 pp
   for (const EvalRow& chosen : best) {
     EXPECT_LE(chosen.estimated_loss_pp + chosen.estimated_loss_se_pp, 1.0) << chosen.codec;
-    for (const EvalRow& r : report->rows)
-      if (r.cut == chosen.cut && r.codec_name == chosen.codec_name && r.ratio > chosen.ratio)
+    for (const EvalRow& r : report->rows) {
+      if (r.cut == chosen.cut && r.codec_name == chosen.codec_name && r.ratio > chosen.ratio) {
         EXPECT_GT(judged_loss_pp(r, LossBasis::kEstimate), 1.0) << r.codec << " beats " << chosen.codec;
+      }
+    }
   }
   // The measured losses (all 0 without labels) would have let every setting through.
   const size_t by_estimate =
