@@ -15,12 +15,10 @@
 namespace disc::cli {
 namespace {
 
-std::vector<std::string> split_list(const std::string& text) {
+// Non-empty items of `text` between `sep`s.
+std::vector<std::string> split_list(const std::string& text, char sep) {
   std::vector<std::string> items;
   size_t start = 0;
-  // Commas separate items, except inside an explicit grid ("disc:bits=2|3,prune=0.1"),
-  // so items are separated by ';' when they carry parameters and by ',' otherwise.
-  const char sep = text.find(':') != std::string::npos ? ';' : ',';
   while (start <= text.size()) {
     const size_t end = text.find(sep, start);
     const std::string item = text.substr(start, end == std::string::npos ? std::string::npos : end - start);
@@ -29,6 +27,13 @@ std::vector<std::string> split_list(const std::string& text) {
     start = end + 1;
   }
   return items;
+}
+
+// Commas separate codec names, but inside an explicit grid ("disc:bits=2|3,prune=0.1") they
+// separate parameters, so a list with a grid or a ';' in it is split at ';'.
+Result<std::vector<CodecSpec>> parse_codecs(const std::string& text) {
+  const char sep = text.find_first_of(":;") != std::string::npos ? ';' : ',';
+  return expand_sweep(split_list(text, sep));
 }
 
 // "100" is a count of images; anything else names a folder. stoul cannot overflow below 20 digits.
@@ -103,8 +108,11 @@ const CommandRegistration eval_command{{
         auto data = load_model_and_data(o->model, own_folder ? o->images : std::string());
         if (!data.ok()) return fail(data.error());
         EvalOptions options;
-        if (o->cuts != "all") options.cuts = split_list(o->cuts);
-        auto sweep = expand_sweep(split_list(o->codecs));
+        if (o->cuts != "all") {
+          options.cuts = split_list(o->cuts, ',');
+          if (options.cuts.empty()) return fail(Error("--cuts names no cut (give 'all' or tensor names)"));
+        }
+        auto sweep = parse_codecs(o->codecs);
         if (!sweep.ok()) return fail(sweep.error());
         options.settings = std::move(sweep).value();
         options.images = own_folder ? data->dataset.images.size() : std::stoul(o->images);
@@ -191,7 +199,7 @@ const CommandRegistration calibrate_command{{
           options.images = count;
         }
         options.cuts = {o->cut};
-        auto sweep = expand_sweep(split_list(o->codecs));
+        auto sweep = parse_codecs(o->codecs);
         if (!sweep.ok()) return fail(sweep.error());
         options.settings = std::move(sweep).value();
         options.threads = o->threads;

@@ -19,7 +19,9 @@ namespace disc {
 
 // Expands a sweep description into concrete codec settings. Each item is a codec name
 // (its default sweep grid, see doc/EVAL.md) or an explicit grid where `|` separates
-// alternatives: "disc:bits=2|3|4,prune=0.1|0.2" yields the 6 combinations.
+// alternatives: "disc:bits=2|3|4,prune=0.1|0.2" yields the 6 combinations. A setting that
+// several items yield (written differently or in overlapping grids) is kept once, first
+// come first.
 Result<std::vector<CodecSpec>> expand_sweep(const std::vector<std::string>& items);
 
 struct EvalProgress {
@@ -29,9 +31,10 @@ struct EvalProgress {
 };
 
 struct EvalOptions {
-  std::vector<std::string> cuts;   // tensor names; empty = every valid cut
-  std::vector<CodecSpec> settings;
-  size_t first_image = 0;          // evaluate dataset images [first_image, first_image + images)
+  std::vector<std::string> cuts;   // tensor names, each once; empty = every valid cut
+  std::vector<CodecSpec> settings; // each once
+  size_t first_image = 0;          // evaluate dataset images [first_image, first_image + images),
+                                   // which must lie within the data set
   size_t images = 100;
   size_t chunks = 1;               // code each feature map as this many chunks (disc/chunks.hpp),
                                    // as `disc edge --chunks` sends it; bytes and times summed

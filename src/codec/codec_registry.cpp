@@ -44,6 +44,8 @@ Result<CodecSpec> CodecSpec::parse(std::string_view text) {
       return Error("codec parameter '" + std::string(item) + "' is not key=value");
     const std::string key(trim(item.substr(0, eq)));
     const std::string value(trim(item.substr(eq + 1)));
+    if (std::any_of(spec.params.begin(), spec.params.end(), [&](const auto& p) { return p.first == key; }))
+      return Error("codec parameter '" + key + "' is given twice in '" + std::string(text) + "'");
     float v = 0;
     const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
     const bool whole = end == value.data() + value.size();

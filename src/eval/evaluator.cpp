@@ -2,6 +2,7 @@
 #include <chrono>
 #include <cmath>
 #include <memory>
+#include <set>
 
 #include "disc/chunks.hpp"
 #include "disc/eval.hpp"
@@ -80,10 +81,13 @@ class Evaluation {
  private:
   Status select_images() {
     const size_t available = dataset_.images.size();
-    if (options_.first_image >= available || options_.images == 0)
-      return Error("no images selected: dataset '" + dataset_.name + "' has " + std::to_string(available));
-    const size_t n = std::min(options_.images, available - options_.first_image);
-    images_.assign(dataset_.images.begin() + options_.first_image, dataset_.images.begin() + options_.first_image + n);
+    if (options_.images == 0) return Error("no images selected");
+    if (options_.first_image >= available || options_.images > available - options_.first_image)
+      return Error("images " + std::to_string(options_.first_image) + ".." +
+                   std::to_string(options_.first_image + options_.images - 1) + " run past data set '" +
+                   dataset_.name + "', which has " + std::to_string(available));
+    images_.assign(dataset_.images.begin() + options_.first_image,
+                   dataset_.images.begin() + options_.first_image + options_.images);
     return Status();
   }
 
@@ -91,6 +95,8 @@ class Evaluation {
     if (options_.cuts.empty()) return onnx.cuts();
     std::vector<CutPoint> cuts;
     for (const std::string& name : options_.cuts) {
+      if (std::count(options_.cuts.begin(), options_.cuts.end(), name) > 1)
+        return Error("cut '" + name + "' is listed more than once");
       DISC_ASSIGN_OR_RETURN(CutPoint cut, onnx.find_cut(name));
       cuts.push_back(std::move(cut));
     }
@@ -258,6 +264,10 @@ class Evaluation {
 
 Result<EvalReport> evaluate(const ModelEntry& model, const Dataset& dataset, const EvalOptions& options) {
   if (options.settings.empty()) return Error("no codec settings to evaluate");
+  std::set<std::string> settings;
+  for (const CodecSpec& setting : options.settings)
+    if (!settings.insert(setting.to_string()).second)
+      return Error("codec setting " + setting.to_string() + " is listed more than once");
   if (options.chunks < 1) return Error("chunks must be at least 1");
   // Parallelism comes from the workers; OpenCV's own pool would oversubscribe the cores.
   if (options.threads > 1) set_inference_threads(1);

@@ -1,5 +1,6 @@
 // Sweep grids: what `--codecs NAME` evaluates when no explicit grid is given.
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -85,6 +86,7 @@ Result<std::vector<CodecSpec>> expand_grid(const std::string& grid) {
 
 Result<std::vector<CodecSpec>> expand_sweep(const std::vector<std::string>& items) {
   std::vector<CodecSpec> all;
+  std::set<std::string> seen;
   for (const std::string& item : items) {
     const auto defaults = default_grids().find(item);
     const std::vector<std::string> grids =
@@ -92,7 +94,8 @@ Result<std::vector<CodecSpec>> expand_sweep(const std::vector<std::string>& item
     for (const std::string& grid : grids) {
       auto specs = expand_grid(grid);
       if (!specs.ok()) return specs.error().with_context("sweep '" + item + "'");
-      all.insert(all.end(), specs->begin(), specs->end());
+      for (CodecSpec& spec : *specs)
+        if (seen.insert(spec.to_string()).second) all.push_back(std::move(spec));
     }
   }
   return all;

@@ -42,6 +42,14 @@ TEST(CodecSpec, ParsesAndPrints) {
   EXPECT_FALSE(CodecSpec::parse("disc:bits=nan").ok());
 }
 
+// Which of two values would win is not for the parser to guess.
+TEST(CodecSpec, AKeyGivenTwiceIsRefused) {
+  auto s = CodecSpec::parse("disc:bits=3, bits=4");
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().message(), "codec parameter 'bits' is given twice in 'disc:bits=3, bits=4'");
+  EXPECT_FALSE(make_codec("disc:clip=4,bits=2,clip=5").ok());
+}
+
 // A number a float cannot hold is named as such, not as "non-numeric" (bad-input audit).
 TEST(CodecSpec, OutOfRangeValuesAreToldFromNonNumericOnes) {
   for (const char* value : {"1e99", "-1e99", "1e-99", "3.5e38"}) {

@@ -204,6 +204,39 @@ TEST(EvalSweep, ExpandsGridsAndRejectsBadOnes) {
   EXPECT_FALSE(expand_sweep({"zstd:level"}).ok());
 }
 
+// A report holds each (cut, setting) once, which `disc plan` requires of a rate table.
+TEST(EvalSweep, KeepsASettingOnceHoweverItIsWritten) {
+  auto specs = expand_sweep({"disc:bits=2|2", "disc:bits=3", "disc:clip=6,bits=3", "zstd", "zstd:level=3"});
+  ASSERT_TRUE(specs.ok()) << specs.error().message();
+  std::vector<std::string> texts;
+  for (const CodecSpec& spec : *specs) texts.push_back(spec.to_string());
+  ASSERT_EQ(texts.size(), 3u) << ::testing::PrintToString(texts);
+  EXPECT_EQ(texts[0].rfind("disc:bits=2,", 0), 0u) << texts[0];
+  EXPECT_EQ(texts[1].rfind("disc:bits=3,", 0), 0u) << texts[1];
+  EXPECT_EQ(texts[2].rfind("zstd:", 0), 0u) << texts[2];
+}
+
+TEST_F(EvalTest, RefusesRepeatedCutsAndSettingsAndImagesPastTheEnd) {
+  EvalOptions o = options({"raw"}, 0, 2);
+  o.cuts = {(*cuts_)[0], (*cuts_)[0]};
+  auto report = evaluate(*model_, *dataset_, o);
+  ASSERT_FALSE(report.ok());
+  EXPECT_EQ(report.error().message(), "cut '" + (*cuts_)[0] + "' is listed more than once");
+
+  o = options({"raw"}, 0, 2);
+  o.settings.push_back(o.settings.front());
+  report = evaluate(*model_, *dataset_, o);
+  ASSERT_FALSE(report.ok());
+  EXPECT_EQ(report.error().message(), "codec setting raw is listed more than once");
+
+  const size_t available = dataset_->images.size();
+  report = evaluate(*model_, *dataset_, options({"raw"}, available - 1, 2));
+  ASSERT_FALSE(report.ok());
+  EXPECT_NE(report.error().message().find("run past data set"), std::string::npos) << report.error().message();
+  report = evaluate(*model_, *dataset_, options({"raw"}, available - 1, 1));
+  EXPECT_TRUE(report.ok()) << report.error().message();
+}
+
 TEST(EvalSweep, DefaultDiscGridCoversBothModes) {
   auto specs = expand_sweep({"disc"});
   ASSERT_TRUE(specs.ok()) << specs.error().message();

@@ -196,6 +196,21 @@ TEST(Cli, LabelsOffsetMustLeaveAClass) {
   }
 }
 
+// Codec names may be separated by ';' as grids are; an empty cut list is not "all".
+TEST(Cli, EvalListsOfCodecsAndCuts) {
+  const std::string out = ::testing::TempDir() + "disc_cli_eval_lists";
+  const std::string base = "eval resnet20_cifar10 --images 2 --out " + out + " ";
+  CliRun run = run_disc(base + "--cuts /layer1/layer1.0/Relu_1_output_0 --codecs 'raw;fp16'");
+  ASSERT_EQ(run.status, 0) << run.output;
+  EXPECT_NE(run.output.find("2 rows over 2 images"), std::string::npos) << run.output;
+  run = run_disc(base + "--cuts '' --codecs raw");
+  EXPECT_EQ(run.status, 1) << run.output;
+  EXPECT_EQ(run.output, "disc: --cuts names no cut (give 'all' or tensor names)\n");
+  run = run_disc(base + "--cuts /layer1/layer1.0/Relu_1_output_0 --codecs raw --first-image 9999");
+  EXPECT_EQ(run.status, 1) << run.output;
+  EXPECT_EQ(run.output, "disc: images 9999..10000 run past data set 'cifar10-test', which has 10000\n");
+}
+
 // A model must predict exactly its data set's classes: squeezenet's 1000 outputs read against
 // CIFAR-10's labels would score 0 % without a word.
 TEST(Cli, ModelOutputsMustBeTheDataSetsClasses) {
