@@ -215,16 +215,16 @@ const CommandRegistration edge_command{{
           app.add_option("--edge-speed", a.options.edge_speed, "--auto: edge speed relative to the profiling machine")
               ->capture_default_str(),
           app.add_option("--rtt-ms", a.rtt_ms, "--auto: fixed transfer cost in ms (default: median Describe round trip)")
-              ->check(CLI::Range(0.0, 1e6)),
+              ->check(kFiniteNotNegative)->check(CLI::Range(0.0, 1e6)),
           app.add_option("--initial-bandwidth", a.initial_bandwidth, "--auto: bandwidth estimate before any transfer")
               ->capture_default_str(),
           app.add_option("--burst", a.options.burst_bytes,
                          "--auto: bytes per request the link passes before its rate applies (shaper bucket), if known")
-              ->check(CLI::Range(0.0, 1e12))
+              ->check(kFiniteNotNegative)->check(CLI::Range(0.0, 1e12))
               ->capture_default_str(),
           app.add_option("--compute-alpha", a.options.compute_alpha,
                          "--auto: EWMA weight of each request's measured/profiled compute time (0 = trust the profile)")
-              ->check(CLI::Range(0.0, 1.0))
+              ->check(kFiniteNotNegative)->check(CLI::Range(0.0, 1.0))
               ->capture_default_str(),
           app.add_option("--min-sample-bytes", a.options.min_sample_bytes,
                          "--auto: smallest request that feeds the bandwidth estimator")

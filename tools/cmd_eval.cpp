@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <filesystem>
 #include <iostream>
 
@@ -198,6 +199,15 @@ const CommandRegistration calibrate_command{{
           options.first_image = total - count;
           options.images = count;
         }
+        // The margin is never below one image's worth of loss (doc/EVAL.md "The margin"), so
+        // fewer images than 100 / budget cannot accept any setting.
+        if (o->budget <= 0) return fail(Error("--budget 0 accepts no setting: the margin is never below one image"));
+        if (100.0 / static_cast<double>(options.images) > o->budget)
+          return fail(Error(fmt::format(
+              "{} calibration images cannot show a loss within {:.2f} pp: one image is {:.2f} pp, and the margin "
+              "is never less; use at least {} images (several hundred where you can)",
+              options.images, o->budget, 100.0 / static_cast<double>(options.images),
+              static_cast<size_t>(std::ceil(100.0 / o->budget)))));
         options.cuts = {o->cut};
         auto sweep = parse_codecs(o->codecs);
         if (!sweep.ok()) return fail(sweep.error());

@@ -59,7 +59,7 @@ const CommandRegistration plan_command{{
           ->required();
       app.add_option("--rtt", o->rtt, "round-trip time, e.g. 20ms, 0.5s, 300us")->capture_default_str();
       app.add_option("--burst", o->burst, "bytes per request the link passes before its rate applies (shaper bucket)")
-          ->check(CLI::Range(0.0, 1e12))
+          ->check(kFiniteNotNegative)->check(CLI::Range(0.0, 1e12))
           ->capture_default_str();
       app.add_option("--budget", o->budget, "largest acceptable top-1 loss, percentage points")
           ->capture_default_str();

@@ -43,7 +43,7 @@ void ModelOptions::add_to(CLI::App& app) {
   group->add_option("--size", size_, "input HxW (default: the model's input shape)");
   group->add_option("--color", color_, "channel order fed to the model")->check(CLI::IsMember({"rgb", "bgr"}));
   group->add_option("--resize", resize_, "direct or center")->check(CLI::IsMember({"direct", "center"}));
-  group->add_option("--crop", crop_, "center-crop fraction")->check(CLI::Range(0.01f, 1.0f));
+  group->add_option("--crop", crop_, "center-crop fraction")->check(kFiniteNotNegative)->check(CLI::Range(0.01f, 1.0f));
   group->add_option("--scale", scale_, "pixel scale");
   group->add_option("--mean", mean_, "per-channel mean a,b,c");
   group->add_option("--std", std_, "per-channel std a,b,c");

@@ -142,6 +142,12 @@ TEST(Cli, CalibratesOnAFolderOfTheUsersOwnImages) {
   run = run_disc(calibrate + "--images " + dir.string() + " --estimates " + (dir / "no" / "such.csv").string());
   EXPECT_EQ(run.status, 1);
   EXPECT_NE(run.output.find("cannot write"), std::string::npos) << run.output;
+  // 30 images cannot show a loss under 3.33 pp: said before any evaluation.
+  run = run_disc("calibrate resnet20_cifar10 --cut /layer2/layer2.0/Relu_1_output_0 --codecs jpeg --images " +
+                 dir.string());
+  EXPECT_EQ(run.status, 1);
+  EXPECT_EQ(run.output, "disc: 30 calibration images cannot show a loss within 1.00 pp: one image is 3.33 pp, and "
+                        "the margin is never less; use at least 100 images (several hundred where you can)\n");
   // A bare .onnx file has no labelled data set, and needs none for this.
   const std::string onnx = testing::assets_dir() + "/models/resnet20_cifar10.onnx";
   const std::string own_model = "calibrate " + onnx + " --scale 0.00392156862745098 --mean 0.485,0.456,0.406 "

@@ -176,6 +176,12 @@ TEST(ServeProcessTest, EdgeRefusesOptionsOfAModeItDoesNotRun) {
               0u)
         << option << "\n" << defaults;
   }
+  // CLI11's ranges compare, and NaN fails no comparison: each number must be finite as well.
+  for (const std::string option : {"--rtt-ms nan", "--burst nan", "--compute-alpha nan"}) {
+    const auto [nan, nan_status] = run_edge_only("--dataset-images 1 --auto " + option);
+    EXPECT_NE(nan_status, 0) << option;
+    EXPECT_EQ(nan, "disc: " + option.substr(0, option.find(' ')) + ": must be finite and not negative\n") << option;
+  }
   const auto [seed, seed_status] = run_edge_only("--dataset-images 1 --seed 3");
   EXPECT_NE(seed_status, 0);
   EXPECT_EQ(seed.rfind("disc: --seed orders the plans of --compare; not without it", 0), 0u) << seed;
