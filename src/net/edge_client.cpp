@@ -48,7 +48,7 @@ std::string describe_failure(const char* rpc, const grpc::Status& status, const 
   const std::string name = code >= 0 && code <= 16 ? kNames[code] : std::to_string(code);
   if (status.error_code() == grpc::StatusCode::UNAVAILABLE)
     return std::string(rpc) + ": UNAVAILABLE: server " + target + " unreachable (" + status.error_message() + ")";
-  return std::string(rpc) + ": " + name + ": " + status.error_message();
+  return std::string(rpc) + ": " + name + " from server " + target + ": " + status.error_message();
 }
 
 RemoteAnswer to_answer(const disc::v1::InferResponse& response) {

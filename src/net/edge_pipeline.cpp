@@ -34,7 +34,8 @@ struct EdgePipeline::Impl {
     DISC_ASSIGN_OR_RETURN(Tensor image, load_image(path, model.preprocessing));
     result.timing.load = stage.seconds();
     stage.restart();
-    DISC_ASSIGN_OR_RETURN(Tensor output, local->run(image));
+    auto output = local->run(image);
+    if (!output.ok()) return output.error().with_context("image " + path);
     result.timing.head = stage.seconds();
     return output;
   }
@@ -43,8 +44,9 @@ struct EdgePipeline::Impl {
     EdgeResult result;
     const Stopwatch total;
     DISC_ASSIGN_OR_RETURN(Tensor feature_map, run_local(path, result));
-    DISC_ASSIGN_OR_RETURN(RemoteAnswer answer, send(feature_map, result.timing.encode));
-    take_remote(answer, result);
+    auto answer = send(feature_map, result.timing.encode);
+    if (!answer.ok()) return answer.error().with_context("image " + path);
+    take_remote(*answer, result);
     result.raw_bytes = cut_fp32_bytes;
     result.timing.total = total.seconds();
     return result;
@@ -85,8 +87,9 @@ struct EdgePipeline::Impl {
     Stopwatch stage;
     DISC_ASSIGN_OR_RETURN(Bytes file, read_file(path));
     result.timing.load = stage.seconds();
-    DISC_ASSIGN_OR_RETURN(RemoteAnswer answer, client->infer_image(model.name, file, config.top_k));
-    take_remote(answer, result);
+    auto answer = client->infer_image(model.name, file, config.top_k);
+    if (!answer.ok()) return answer.error().with_context("image " + path);
+    take_remote(*answer, result);
     result.raw_bytes = file.size();
     result.timing.total = total.seconds();
     return result;
@@ -124,16 +127,13 @@ EdgePipeline::EdgePipeline(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) 
 EdgePipeline::~EdgePipeline() = default;
 
 Result<EdgeResult> EdgePipeline::run(const std::string& image_path) {
-  Result<EdgeResult> result = [&] {
-    switch (impl_->config.mode) {
-      case EdgeMode::kSplit: return impl_->run_split(image_path);
-      case EdgeMode::kEdgeOnly: return impl_->run_edge_only(image_path);
-      case EdgeMode::kServerOnly: return impl_->run_server_only(image_path);
-    }
-    return Result<EdgeResult>(Error("unknown edge mode"));
-  }();
-  if (!result.ok()) return result.error().with_context(image_path);
-  return result;
+  // Every error names the image: the loaders by its path, the other stages as "image PATH".
+  switch (impl_->config.mode) {
+    case EdgeMode::kSplit: return impl_->run_split(image_path);
+    case EdgeMode::kEdgeOnly: return impl_->run_edge_only(image_path);
+    case EdgeMode::kServerOnly: return impl_->run_server_only(image_path);
+  }
+  return Error("unknown edge mode");
 }
 
 }  // namespace disc

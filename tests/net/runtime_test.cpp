@@ -493,6 +493,20 @@ TEST(RuntimeClientTest, LoadBalancingNeedsNumericAddresses) {
   EXPECT_FALSE(EdgeClient::connect(options).ok());
 }
 
+// Every failure names the server it came from, not only an unreachable one.
+TEST(RuntimeClientTest, ErrorsNameTheServer) {
+  auto server = start_server(test_server_options());
+  ASSERT_TRUE(server);
+  ClientOptions options;
+  options.servers = {address(*server)};
+  auto edge = EdgeClient::connect(options);
+  ASSERT_TRUE(edge.ok()) << edge.error().message();
+  auto answer = (*edge)->infer("no_such_model", "any", Bytes{1, 2, 3}, 1);
+  ASSERT_FALSE(answer.ok());
+  EXPECT_EQ(answer.error().message(),
+            "Infer: NOT_FOUND from server " + address(*server) + ": unknown model 'no_such_model'");
+}
+
 TEST(RuntimeClientTest, RefusesAddressesThatAreNotHostPort) {
   for (const char* bad : {"", "127.0.0.1", ":50051", "127.0.0.1:", "127.0.0.1:99999", "127.0.0.1:0",
                           "127.0.0.1:-1", "127.0.0.1:5x", "::1:50051"}) {
