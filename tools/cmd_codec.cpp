@@ -48,12 +48,13 @@ const CommandRegistration compress_command{{
       app.add_option("--model", o->model, "models.json name or .onnx path whose cut the map is (for disc's shape=1)");
       app.add_option("--cut", o->cut, "the cut tensor the map is (with --model)");
       return [o] {
+        if (auto s = check_not_same_file(o->in, o->out, "IN and OUT"); !s.ok()) return fail(s);
         auto tensor = read_npy(o->in);
         if (!tensor.ok()) return fail(tensor.error());
         auto codec = codec_for(*o, tensor->shape());
         if (!codec.ok()) return fail(codec.error());
         auto stream = compress(*tensor, **codec);
-        if (!stream.ok()) return fail(stream.error());
+        if (!stream.ok()) return fail(stream.error().with_context(o->in));
         if (auto s = write_file(o->out, *stream); !s.ok()) return fail(s);
         std::cout << fmt::format("{}: {} -> {} bytes ({:.2f}x, {:.3f} bits/element) with {}\n", o->in,
                                  tensor->bytes(), stream->size(),
@@ -70,6 +71,7 @@ const CommandRegistration decompress_command{{
       app.add_option("IN", paths->first, "input stream")->required();
       app.add_option("OUT", paths->second, "output .npy")->required();
       return [paths] {
+        if (auto s = check_not_same_file(paths->first, paths->second, "IN and OUT"); !s.ok()) return fail(s);
         auto bytes = read_file(paths->first);
         if (!bytes.ok()) return fail(bytes.error());
         auto tensor = decompress(*bytes);

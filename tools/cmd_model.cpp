@@ -120,11 +120,7 @@ const CommandRegistration split_command{{
       app.add_option("--head", o->head, "output head .onnx")->required();
       app.add_option("--tail", o->tail, "output tail .onnx")->required();
       return [o] {
-        std::error_code head_error, tail_error;
-        const auto head = std::filesystem::weakly_canonical(o->head, head_error);
-        const auto tail = std::filesystem::weakly_canonical(o->tail, tail_error);
-        if (!head_error && !tail_error && head == tail)  // an unresolvable path fails at its write
-          return fail(Error("--head and --tail name the same file '" + o->tail + "': the tail would overwrite the head"));
+        if (auto s = check_not_same_file(o->head, o->tail, "--head and --tail"); !s.ok()) return fail(s);
         auto loaded = o->model.load();
         if (!loaded.ok()) return fail(loaded.error());
         auto split = loaded->model.split(o->cut);

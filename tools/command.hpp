@@ -56,6 +56,11 @@ inline const CLI::Validator kFiniteNotNegative(
     },
     "", "finite, not negative");
 
+// An error if `output` names the same file as `input` (after resolving "." and symbolic
+// links): writing it would destroy what is still to be read. Paths that cannot be resolved
+// are left to fail where they are opened.
+Status check_not_same_file(const std::string& input, const std::string& output, const std::string& what);
+
 // Prints "disc: <message>" on stderr and returns exit status 1.
 int fail(const Error& error);
 inline int fail(const Status& status) { return fail(status.error()); }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 
 #include "command.hpp"
@@ -16,6 +17,14 @@ const GlobalOptions& globals() { return g_options; }
 std::vector<Command>& command_registry() {
   static std::vector<Command> commands;
   return commands;
+}
+
+Status check_not_same_file(const std::string& input, const std::string& output, const std::string& what) {
+  std::error_code input_error, output_error;
+  const auto in = std::filesystem::weakly_canonical(input, input_error);
+  const auto out = std::filesystem::weakly_canonical(output, output_error);
+  if (input_error || output_error || in != out) return {};
+  return Error(what + " name the same file '" + output + "': writing one would overwrite the other");
 }
 
 int fail(const Error& error) {

@@ -8,8 +8,8 @@
 #include <cctype>
 #include <cerrno>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <new>
 #include <system_error>
 
@@ -232,10 +232,19 @@ Result<std::vector<uint8_t>> read_file(const std::string& path, size_t max_bytes
 }
 
 Status write_file(const std::string& path, std::span<const uint8_t> bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) return Error("cannot create '" + path + "'");
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-  if (!out) return Error("cannot write '" + path + "'");
+  // errno's reason, with the path: "cannot create 'x': No such file or directory".
+  const auto failure = [&path](const char* what) {
+    return Error(std::string(what) + " '" + path + "': " + std::generic_category().message(errno));
+  };
+  std::FILE* out = std::fopen(path.c_str(), "wb");
+  if (!out) return failure("cannot create");
+  const bool written = std::fwrite(bytes.data(), 1, bytes.size(), out) == bytes.size();
+  const int write_errno = errno;
+  // A full disk may show only when the buffer is flushed, at close.
+  if (std::fclose(out) != 0 || !written) {
+    if (!written) errno = write_errno;
+    return failure("cannot write");
+  }
   return Status();
 }
 

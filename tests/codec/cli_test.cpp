@@ -75,5 +75,31 @@ TEST(CodecCli, UnreadableInputsAreNamed) {
             "disc: cannot read '/dev/zero': larger than the limit of " + std::to_string(kMaxFileBytes) + " bytes\n");
 }
 
+// An output that is the input would destroy it before it is read (or half-way through).
+TEST(CodecCli, OutputMayNotBeTheInput) {
+  const std::string path = ::testing::TempDir() + "/disc_same_file.npy";
+  ASSERT_TRUE(write_npy(path, Tensor({1, 1, 2, 2}, {1, 2, 3, 4})).ok());
+  const std::string dotted = ::testing::TempDir() + "/./disc_same_file.npy";
+  for (const std::string command : {"compress", "decompress"}) {
+    const CliRun run = run_disc(command + " " + path + " " + dotted);
+    EXPECT_EQ(run.status, 1) << command;
+    EXPECT_EQ(run.output, "disc: IN and OUT name the same file '" + dotted +
+                              "': writing one would overwrite the other\n")
+        << command;
+  }
+  EXPECT_TRUE(read_npy(path).ok());  // untouched
+  std::remove(path.c_str());
+}
+
+// A file that cannot be written is named with the system's reason.
+TEST(CodecCli, UnwritableOutputsSayWhy) {
+  const std::string in = ::testing::TempDir() + "/disc_unwritable_in.npy";
+  ASSERT_TRUE(write_npy(in, Tensor({1, 1, 2, 2}, {1, 2, 3, 4})).ok());
+  const CliRun run = run_disc("compress " + in + " /nonexistent-dir/out.disc");
+  EXPECT_EQ(run.status, 1);
+  EXPECT_EQ(run.output, "disc: cannot create '/nonexistent-dir/out.disc': No such file or directory\n");
+  std::remove(in.c_str());
+}
+
 }  // namespace
 }  // namespace disc
