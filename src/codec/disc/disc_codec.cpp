@@ -198,9 +198,7 @@ class DiscCodec final : public Codec {
     DISC_ASSIGN_OR_RETURN(Tensor tensor, Tensor::make(shape));
     const PlaneView view = plane_view(shape);
     if (bits() == 0) {
-      std::vector<uint32_t> raw(tensor.size());
-      DISC_RETURN_IF_ERROR(decode_lossless(payload, view, raw.data()));
-      std::memcpy(tensor.data(), raw.data(), tensor.bytes());
+      DISC_RETURN_IF_ERROR(decode_lossless(payload, view, tensor.data()));
       return tensor;
     }
     std::optional<int8_t> gain_code;
@@ -215,9 +213,7 @@ class DiscCodec final : public Codec {
     const PlaneView view = plane_view(tensor.shape());
     Bytes out;
     if (bits() == 0) {
-      std::vector<uint32_t> raw(tensor.size());
-      std::memcpy(raw.data(), tensor.data(), tensor.bytes());
-      encode_lossless(view, raw.data(), &out);
+      encode_lossless(view, tensor.data(), &out);
       return out;
     }
     if (shape()) {
