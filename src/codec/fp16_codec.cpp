@@ -35,10 +35,12 @@ class Fp16Codec final : public Codec {
   }
 
   Result<Tensor> decode_payload(std::span<const uint8_t> payload, const Shape& shape) const override {
-    DISC_ASSIGN_OR_RETURN(Tensor t, Tensor::make(shape));
-    if (payload.size() != t.size() * 2)
+    // Checked before allocating: the payload is exactly the 2·N half bytes.
+    DISC_ASSIGN_OR_RETURN(const size_t count, element_count(shape));
+    if (payload.size() != count * 2)
       return Error("fp16 payload has " + std::to_string(payload.size()) + " bytes, shape needs " +
-                   std::to_string(t.size() * 2));
+                   std::to_string(count * 2));
+    DISC_ASSIGN_OR_RETURN(Tensor t, Tensor::make(shape));
     for (size_t i = 0; i < t.size(); ++i)
       t.data()[i] = half_to_float(static_cast<uint16_t>(payload[2 * i] | (payload[2 * i + 1] << 8)));
     return t;

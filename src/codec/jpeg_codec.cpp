@@ -109,17 +109,21 @@ class JpegCodec final : public Codec {
                    std::to_string(grid.image_width()) + "x" + std::to_string(grid.image_height()));
     if (colorspace != TJCS_GRAY) return Error("JPEG image is not grayscale");
 
-    DISC_ASSIGN_OR_RETURN(Tensor t, Tensor::make(shape));
-    Bytes image(grid.image_width() * grid.image_height());
+    // The image is decoded before the output is allocated, so that data which does not decode
+    // costs no more than the pixels libjpeg wrote: the buffer is left uninitialized (its pages
+    // are untouched until written), and a successful decompression writes every pixel.
+    const size_t pixels = grid.image_width() * grid.image_height();
+    const std::unique_ptr<uint8_t[]> image(new uint8_t[pixels]);
     // Warnings (e.g. a truncated scan, which libjpeg would pad with gray) are errors too;
     // LIMITSCANS bounds the work a hostile progressive image can cause.
-    if (tjDecompress2(handle.get(), jpeg.data(), jpeg.size(), image.data(), width, 0, height, TJPF_GRAY,
+    if (tjDecompress2(handle.get(), jpeg.data(), jpeg.size(), image.get(), width, 0, height, TJPF_GRAY,
                       TJFLAG_STOPONWARNING | TJFLAG_LIMITSCANS) != 0)
       return tj_error("corrupt JPEG data", handle.get());
+    DISC_ASSIGN_OR_RETURN(Tensor t, Tensor::make(shape));
     const PlaneView& v = grid.view;
     for (size_t p = 0; p < v.planes; ++p)
       for (size_t y = 0; y < v.height; ++y)
-        quantizer.dequantize(std::span(image).subspan(grid.row_offset(p, y), v.width),
+        quantizer.dequantize(std::span<const uint8_t>(image.get(), pixels).subspan(grid.row_offset(p, y), v.width),
                              t.values().subspan((p * v.height + y) * v.width, v.width));
     return t;
   }

@@ -31,13 +31,16 @@ class Q8ZstdCodec final : public Codec {
   }
 
   Result<Tensor> decode_payload(std::span<const uint8_t> payload, const Shape& shape) const override {
-    DISC_ASSIGN_OR_RETURN(Tensor t, Tensor::make(shape));
     ByteReader r(payload);
     DISC_ASSIGN_OR_RETURN(ByteQuantizer quantizer, ByteQuantizer::read(r));
     DISC_ASSIGN_OR_RETURN(auto frame, r.bytes(r.remaining(), "zstd frame"));
-    Bytes levels(t.size());
-    DISC_RETURN_IF_ERROR(zstd_decompress_frame(frame, levels));
-    quantizer.dequantize(levels, t.values());
+    // The frame must show it holds the N levels before the output is allocated.
+    DISC_ASSIGN_OR_RETURN(const size_t count, element_count(shape));
+    DISC_RETURN_IF_ERROR(check_zstd_frame(frame, count));
+    DISC_ASSIGN_OR_RETURN(Tensor t, Tensor::make(shape));
+    // No second buffer: the levels go to the first N bytes of the output's storage.
+    DISC_RETURN_IF_ERROR(zstd_decompress_frame(frame, {reinterpret_cast<uint8_t*>(t.data()), count}));
+    quantizer.dequantize_in_place(t.values());
     return t;
   }
 };

@@ -84,6 +84,36 @@ Status check_header(ZfpStream& s, const zfp_field& expected) {
   return Status();
 }
 
+// Decodes the blocks of the 1-D or 2-D float array `field` in zfp's serial order (rows of
+// 4x4 blocks, partial blocks at the right and bottom edges), as zfp_decompress does, but
+// stops as soon as a block ends past `body_bits`: the buffer behind the stream then only
+// needs to extend one block's maximum size (plus a word) past the body, not
+// zfp_stream_maximum_size of the whole array. Returns false if the stream ran past the body.
+bool decode_blocks(zfp_stream* zfp, const zfp_field& field, float* data, uint64_t body_bits) {
+  bitstream* bits = zfp_stream_bit_stream(zfp);
+  const size_t nx = field.nx;
+  const size_t ny = field.ny ? field.ny : 1;
+  const ptrdiff_t sx = 1;
+  const ptrdiff_t sy = static_cast<ptrdiff_t>(nx);
+  for (size_t y = 0; y < ny; y += 4)
+    for (size_t x = 0; x < nx; x += 4) {
+      float* p = data + sx * static_cast<ptrdiff_t>(x) + sy * static_cast<ptrdiff_t>(y);
+      if (field.ny == 0) {
+        if (nx - x < 4)
+          zfp_decode_partial_block_strided_float_1(zfp, p, nx - x, sx);
+        else
+          zfp_decode_block_strided_float_1(zfp, p, sx);
+      } else if (nx - x < 4 || ny - y < 4) {
+        zfp_decode_partial_block_strided_float_2(zfp, p, std::min<size_t>(nx - x, 4), std::min<size_t>(ny - y, 4),
+                                                 sx, sy);
+      } else {
+        zfp_decode_block_strided_float_2(zfp, p, sx, sy);
+      }
+      if (stream_rtell(bits) > body_bits) return false;
+    }
+  return true;
+}
+
 class ZfpCodec final : public Codec {
  public:
   explicit ZfpCodec(std::vector<float> params) : Codec(std::move(params)) {}
@@ -121,24 +151,44 @@ class ZfpCodec final : public Codec {
     ByteReader r(payload);
     DISC_ASSIGN_OR_RETURN(float tolerance, r.f32("tolerance"));
     if (!std::isfinite(tolerance) || tolerance < 0) return Error("zfp tolerance is negative or not finite");
-    DISC_ASSIGN_OR_RETURN(Tensor t, Tensor::make(shape));
-    auto field = make_field(t.data(), shape);
+    // The array, without its data yet: everything below up to the header check is sized by
+    // the payload, not by the shape, and the output is allocated only after the checks.
+    auto field = make_field(nullptr, shape);
     DISC_ASSIGN_OR_RETURN(ZfpStream s, open_stream(tolerance));
     if (!field) return Error("zfp: cannot describe the array");
-    // zfp's bit reader has no bounds checks; it consumes at most maximum_size bytes for
-    // these parameters (whatever the bits say), so decode from a zero-padded copy of that
-    // size plus one spare word, and require the decoder to have used exactly the payload.
     const size_t max_size = zfp_stream_maximum_size(s.zfp.get(), field.get());
     const size_t body_size = r.remaining();
     if (body_size > max_size)
       return Error("zfp stream has " + std::to_string(body_size) + " bytes, these parameters allow at most " +
                    std::to_string(max_size));
+    // Invariant of zfp's format: every block takes at least one bit (its first bit says whether
+    // it is all zero; fixed-accuracy mode's minimum is ZFP_MIN_BITS = 1), after the header's
+    // ZFP_MAGIC_BITS + ZFP_META_BITS = 84 bits. A stream too short for that is refused here.
+    const uint64_t blocks = zfp_field_blocks(field.get());
+    constexpr uint64_t header_bits = ZFP_MAGIC_BITS + ZFP_META_BITS;
+    const uint64_t body_bits = uint64_t{body_size} * 8;
+    if (body_bits < header_bits + blocks * ZFP_MIN_BITS)
+      return Error("zfp stream has " + std::to_string(body_size) + " bytes, too few for the header and the " +
+                   std::to_string(blocks) + " blocks of the shape (at least one bit each)");
+    // zfp's bit reader has no bounds checks. One block reads at most the maximum size of a
+    // one-block array (which also covers the header) plus a word of look-ahead, whatever the
+    // bits say; decode_blocks stops once a block ends past the body. So decode from a
+    // zero-padded copy that extends that far past it, and require the decoder to have used
+    // exactly the payload.
+    std::unique_ptr<zfp_field, ZfpFieldFree> one_block(
+        field->ny ? zfp_field_2d(nullptr, zfp_type_float, 4, 4) : zfp_field_1d(nullptr, zfp_type_float, 4));
+    if (!one_block) return Error("zfp: cannot describe a block");
+    const size_t spare = zfp_stream_maximum_size(s.zfp.get(), one_block.get()) + 8;
     DISC_ASSIGN_OR_RETURN(auto body, r.bytes(body_size, "zfp stream"));
-    Bytes padded(max_size + 8, 0);
+    Bytes padded((body_size + 7) / 8 * 8 + spare, 0);  // whole words: zfp reads 64 bits at a time
     std::copy(body.begin(), body.end(), padded.begin());
     attach(s, padded);
     DISC_RETURN_IF_ERROR(check_header(s, *field));
-    const size_t used = zfp_decompress(s.zfp.get(), field.get());
+    DISC_ASSIGN_OR_RETURN(Tensor t, Tensor::make(shape));
+    if (!decode_blocks(s.zfp.get(), *field, t.data(), body_bits))
+      return Error("zfp stream of " + std::to_string(body_size) + " bytes ends before its last block");
+    zfp_stream_align(s.zfp.get());
+    const size_t used = zfp_stream_compressed_size(s.zfp.get());
     if (used != body_size)
       return Error("zfp stream is " + std::to_string(body_size) + " bytes, decoding used " + std::to_string(used));
     return t;

@@ -22,6 +22,9 @@ class ZstdCodec final : public Codec {
   }
 
   Result<Tensor> decode_payload(std::span<const uint8_t> payload, const Shape& shape) const override {
+    // The frame must show it holds the 4·N bytes before they are allocated.
+    DISC_ASSIGN_OR_RETURN(const size_t count, element_count(shape));
+    DISC_RETURN_IF_ERROR(check_zstd_frame(payload, count * sizeof(float)));
     DISC_ASSIGN_OR_RETURN(Tensor t, Tensor::make(shape));
     DISC_RETURN_IF_ERROR(zstd_decompress_frame(payload, {reinterpret_cast<uint8_t*>(t.data()), t.bytes()}));
     return t;

@@ -194,19 +194,26 @@ class DiscCodec final : public Codec {
     return out;
   }
 
+  // Everything that does not depend on N is read and checked first, and the body must be long
+  // enough for the shape (lossy_header, check_section) before the output is allocated. The payload
+  // is decoded straight into the output; the only other buffer of the map's size is the
+  // element-wise mode's levels (int16_t, half the output).
   Result<Tensor> decode_payload(std::span<const uint8_t> payload, const Shape& shape) const override {
-    DISC_ASSIGN_OR_RETURN(Tensor tensor, Tensor::make(shape));
+    DISC_RETURN_IF_ERROR(element_count(shape).status());
     const PlaneView view = plane_view(shape);
     if (bits() == 0) {
-      std::vector<uint32_t> raw(tensor.size());
-      DISC_RETURN_IF_ERROR(decode_lossless(payload, view, raw.data()));
-      std::memcpy(tensor.data(), raw.data(), tensor.bytes());
+      // The lossless body codes a "plane is all zero" bit per plane at least.
+      DISC_RETURN_IF_ERROR(check_section(payload.size(), view.planes, "planes"));
+      DISC_ASSIGN_OR_RETURN(Tensor tensor, Tensor::make(shape));
+      DISC_RETURN_IF_ERROR(decode_lossless(payload, view, tensor.data()));
       return tensor;
     }
-    std::optional<int8_t> gain_code;
-    DISC_RETURN_IF_ERROR(decode_lossy(payload, view, tensor.values(), &gain_code));
-    if (gain_code && !apply_energy_gain(*gain_code, view, !(payload[0] & kSignedFlag), tensor.values()))
-      return Error("energy gain " + std::to_string(*gain_code) + " makes values overflow fp32");
+    DISC_ASSIGN_OR_RETURN(const LossyHeader header, lossy_header(payload, view));
+    DISC_ASSIGN_OR_RETURN(Tensor tensor, Tensor::make(shape));
+    DISC_RETURN_IF_ERROR(decode_lossy(header, view, tensor.values()));
+    if (header.gain_code &&
+        !apply_energy_gain(*header.gain_code, view, !(header.flags & kSignedFlag), tensor.values()))
+      return Error("energy gain " + std::to_string(*header.gain_code) + " makes values overflow fp32");
     return tensor;
   }
 
@@ -215,9 +222,7 @@ class DiscCodec final : public Codec {
     const PlaneView view = plane_view(tensor.shape());
     Bytes out;
     if (bits() == 0) {
-      std::vector<uint32_t> raw(tensor.size());
-      std::memcpy(raw.data(), tensor.data(), tensor.bytes());
-      encode_lossless(view, raw.data(), &out);
+      encode_lossless(view, tensor.data(), &out);
       return out;
     }
     if (shape()) {
@@ -299,12 +304,30 @@ class DiscCodec final : public Codec {
     return out;
   }
 
-  // The lossy payload's reconstruction before the energy gain, whose code it returns in
-  // `gain_code` if the flags announce one.
-  Status decode_lossy(std::span<const uint8_t> payload, const PlaneView& view, std::span<float> values,
-                      std::optional<int8_t>* gain_code) const {
+  // A range-coded section that must decode at least `bits` bits (one per unit `what` of the
+  // shape) is at least min_section_bytes(bits) long (range_coder.hpp states the invariant).
+  static Status check_section(size_t bytes, uint64_t bits, const char* what) {
+    if (bytes < min_section_bytes(bits))
+      return Error("range-coded section of " + std::to_string(bytes) + " bytes is too short for the " +
+                   std::to_string(bits) + " " + what + " of the shape (a bit each: at least " +
+                   std::to_string(min_section_bytes(bits)) + " bytes)");
+    return Status();
+  }
+
+  // What precedes the lossy body, read and validated without allocating.
+  struct LossyHeader {
+    uint8_t flags = 0;
+    Quantizer quantizer;
+    std::optional<int8_t> gain_code;
+    uint8_t zero[kZeroClasses] = {};
+    std::span<const uint8_t> body;
+  };
+
+  Result<LossyHeader> lossy_header(std::span<const uint8_t> payload, const PlaneView& view) const {
+    LossyHeader h;
     ByteReader r(payload);
-    DISC_ASSIGN_OR_RETURN(const uint8_t flags, r.u8("flags"));
+    DISC_ASSIGN_OR_RETURN(h.flags, r.u8("flags"));
+    const uint8_t flags = h.flags;
     if (flags & ~kKnownFlags) return Error("unknown flags " + std::to_string(flags));
     if ((flags & kZeroFlag) && (flags & kSignedFlag)) return Error("zero-level offsets are not valid for signed maps");
     if (transform() && (flags & (kCentroidFlag | kPlaneStepFlag | kDensityFlag | kZeroFlag)))
@@ -314,23 +337,44 @@ class DiscCodec final : public Codec {
                    "the energy gain are not valid with speed=1");
     if (transform() && (flags & kMeanFlag)) return Error("mean corrections are not valid in transform mode");
     DISC_ASSIGN_OR_RETURN(const float step, r.f32("quantization step"));
-    DISC_ASSIGN_OR_RETURN(Quantizer quantizer, make_decoder_quantizer(bits(), flags & kSignedFlag, levels(), step));
+    DISC_ASSIGN_OR_RETURN(h.quantizer, make_decoder_quantizer(bits(), flags & kSignedFlag, levels(), step));
     if (flags & kGainFlag) {
       DISC_ASSIGN_OR_RETURN(const uint8_t code, r.u8("energy-gain code"));
-      *gain_code = static_cast<int8_t>(code);
+      h.gain_code = static_cast<int8_t>(code);
     }
     if (flags & kCentroidFlag) {
-      DISC_ASSIGN_OR_RETURN(const auto raw, r.bytes(static_cast<size_t>(quantizer.max_level), "centroid offsets"));
+      DISC_ASSIGN_OR_RETURN(const auto raw, r.bytes(static_cast<size_t>(h.quantizer.max_level), "centroid offsets"));
       std::vector<int8_t> offsets(raw.size());
       std::memcpy(offsets.data(), raw.data(), raw.size());
-      DISC_RETURN_IF_ERROR(set_centroids(&quantizer, offsets));
+      DISC_RETURN_IF_ERROR(set_centroids(&h.quantizer, offsets));
     }
-    uint8_t zero[kZeroClasses] = {};
     if (flags & kZeroFlag) {
       DISC_ASSIGN_OR_RETURN(const auto raw, r.bytes(kZeroClasses, "zero-level offsets"));
-      std::memcpy(zero, raw.data(), kZeroClasses);
+      std::memcpy(h.zero, raw.data(), kZeroClasses);
     }
-    DISC_ASSIGN_OR_RETURN(const auto body, r.bytes(r.remaining(), "body"));
+    DISC_ASSIGN_OR_RETURN(h.body, r.bytes(r.remaining(), "body"));
+    if (fast()) {
+      // A zstd frame that declares and can hold the packed codes of the N values.
+      DISC_RETURN_IF_ERROR(check_fast(h.body, h.quantizer, view.planes * view.plane_size()));
+    } else if (transform()) {
+      // Every block codes at least its "any non-zero coefficient" bit.
+      const BlockShape block = transform_quantizer(h.quantizer, view).block;
+      const uint64_t blocks = uint64_t{view.planes} * ((view.height + block.height - 1) / block.height) *
+                              ((view.width + block.width - 1) / block.width);
+      DISC_RETURN_IF_ERROR(check_section(h.body.size(), blocks, "blocks"));
+    } else {
+      // Every plane codes at least its "plane is all zero" bit.
+      DISC_RETURN_IF_ERROR(check_section(h.body.size(), view.planes, "planes"));
+    }
+    return h;
+  }
+
+  // The lossy payload's reconstruction before the energy gain.
+  Status decode_lossy(const LossyHeader& header, const PlaneView& view, std::span<float> values) const {
+    const uint8_t flags = header.flags;
+    const Quantizer& quantizer = header.quantizer;
+    const uint8_t* zero = header.zero;
+    const std::span<const uint8_t> body = header.body;
     if (fast()) return decode_fast(body, quantizer, values);
     if (transform())
       return decode_transform(body, view, transform_quantizer(quantizer, view), adaptation(flags), values);

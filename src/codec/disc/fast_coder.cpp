@@ -53,9 +53,17 @@ Status encode_fast(const Quantizer& quantizer, std::span<const float> values, st
   return Status();
 }
 
+Status check_fast(std::span<const uint8_t> in, const Quantizer& quantizer, size_t count) {
+  return check_zstd_frame(in, packed_size(quantizer, count));
+}
+
 Status decode_fast(std::span<const uint8_t> in, const Quantizer& quantizer, std::span<float> values) {
+  // No second buffer: the packed codes (at most one byte per value) go to the first bytes of
+  // the values' own storage and are expanded from the last value back. Value i occupies bytes
+  // 4i..4i+3, at or after the byte holding its code (i, or i/2 for nibbles), so it only
+  // overwrites codes already expanded; each code byte is read before its values are written.
   const size_t packed = packed_size(quantizer, values.size());
-  std::vector<uint8_t> bytes(packed);
+  const std::span<uint8_t> bytes(reinterpret_cast<uint8_t*>(values.data()), packed);
   DISC_RETURN_IF_ERROR(zstd_decompress_frame(in, bytes));
   const int largest = largest_code(quantizer);
   if (packs_nibbles(quantizer)) {
@@ -64,18 +72,25 @@ Status decode_fast(std::span<const uint8_t> in, const Quantizer& quantizer, std:
     if (values.size() % 2 && bytes.back() >> 4) return Error("padding nibble is not 0");
     float table[16] = {};  // codes above `largest` were rejected above
     for (int c = 0; c <= largest; ++c) table[c] = quantizer.value(decode_level(quantizer, c));
-    for (size_t i = 0; i + 1 < values.size(); i += 2) {
-      values[i] = table[bytes[i / 2] & 15];
-      values[i + 1] = table[bytes[i / 2] >> 4];
+    if (values.size() % 2) {
+      const uint8_t b = bytes.back();
+      values.back() = table[b & 15];
     }
-    if (values.size() % 2) values.back() = table[bytes.back() & 15];
+    for (size_t i = values.size() / 2; i-- > 0;) {
+      const uint8_t b = bytes[i];
+      values[2 * i + 1] = table[b >> 4];
+      values[2 * i] = table[b & 15];
+    }
     return Status();
   }
   if (!bytes.empty() && *std::max_element(bytes.begin(), bytes.end()) > largest)
     return Error("level code exceeds " + std::to_string(largest));
   float table[256] = {};
   for (int c = 0; c <= largest; ++c) table[c] = quantizer.value(decode_level(quantizer, c));
-  for (size_t i = 0; i < values.size(); ++i) values[i] = table[bytes[i]];
+  for (size_t i = values.size(); i-- > 0;) {
+    const uint8_t b = bytes[i];
+    values[i] = table[b];
+  }
   return Status();
 }
 

@@ -27,8 +27,9 @@ uint32_t code_byte(Coder& coder, BitModel* tree, uint32_t byte) {
   return node - 256;
 }
 
-template <class Coder>
-bool code_floats(Coder& coder, const PlaneView& view, CodedPointer<Coder, uint32_t> bits) {
+// `bits`: the floats whose bit patterns are coded, read as uint32_t by traverse_planes.
+template <class Coder, class Data>
+bool code_floats(Coder& coder, const PlaneView& view, Data* bits) {
   auto ctx = std::make_unique<FloatContexts>();
   return traverse_planes<uint32_t>(coder, view, bits, ctx->plane_empty, [&](const Neighbours<uint32_t>& n, size_t, uint32_t& u) {
     const int count = (n.left != 0) + (n.up != 0) + (n.up_left != 0) + (n.up_right != 0);
@@ -55,15 +56,15 @@ bool code_floats(Coder& coder, const PlaneView& view, CodedPointer<Coder, uint32
 
 }  // namespace
 
-void encode_lossless(const PlaneView& view, const uint32_t* bits, std::vector<uint8_t>* out) {
+void encode_lossless(const PlaneView& view, const float* values, std::vector<uint8_t>* out) {
   RangeEncoder coder(out, Adaptation::kFixed);  // the lossless body has no flags byte
-  code_floats(coder, view, bits);
+  code_floats(coder, view, values);
   coder.finish();
 }
 
-Status decode_lossless(std::span<const uint8_t> in, const PlaneView& view, uint32_t* bits) {
+Status decode_lossless(std::span<const uint8_t> in, const PlaneView& view, float* values) {
   RangeDecoder coder(in, Adaptation::kFixed);
-  if (!code_floats(coder, view, bits)) return Error("range-coded data ends early");
+  if (!code_floats(coder, view, values)) return Error("range-coded data ends early");
   return coder.finish();
 }
 

@@ -11,9 +11,11 @@
 
 namespace disc::codec_disc {
 
-void encode_lossless(const PlaneView& view, const uint32_t* bits, std::vector<uint8_t>* out);
+// Codes the bit patterns of `values` (view.planes * view.plane_size() entries).
+void encode_lossless(const PlaneView& view, const float* values, std::vector<uint8_t>* out);
 
-// Fills `bits` (view.planes * view.plane_size() entries); consumes all of `in` or fails.
-Status decode_lossless(std::span<const uint8_t> in, const PlaneView& view, uint32_t* bits);
+// Fills `values` with the decoded bit patterns, in place (no other buffer of that size);
+// consumes all of `in` or fails.
+Status decode_lossless(std::span<const uint8_t> in, const PlaneView& view, float* values);
 
 }  // namespace disc::codec_disc

@@ -165,6 +165,16 @@ class RangeDecoder {
   bool bad_first_byte_ = false;
 };
 
+// The fewest bytes a range-coded section that decodes `bits` bits can have, whatever the
+// bits and models: 5 + bits / 512. Invariant: `range` starts below 2^32 and is at least 2^24
+// after every bit (renormalization included). A bit leaves at most kMaxProb / 2048 of it, plus
+// 31 for the truncation in `bound` (bit 1: range - (range >> 11) * p0 with p0 >= kMinProb);
+// as range >= 2^24, that is below 2017/2048 + 2^-19 < 2^(-1/64) of it. Each byte read after
+// the first 5 multiplies it by 2^8, so after `bits` bits and R such bytes
+// 2^24 <= range < 2^32 * 2^(-bits/64) * 2^(8R), i.e. R > bits/512 - 1, R >= floor(bits/512).
+// A decoder checks it before allocating for a section that must decode at least `bits` bits.
+inline uint64_t min_section_bytes(uint64_t bits) { return 5 + bits / 512; }
+
 // For traversals templated on the coder: the encoder reads the values it codes, the
 // decoder writes them.
 template <class Coder>
