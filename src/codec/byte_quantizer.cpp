@@ -56,13 +56,4 @@ void ByteQuantizer::dequantize(std::span<const uint8_t> in, std::span<float> out
   for (size_t i = 0; i < in.size(); ++i) out[i] = min_ + static_cast<float>(in[i]) * step_;
 }
 
-void ByteQuantizer::dequantize_in_place(std::span<float> out) const {
-  // unsigned char may alias the floats; each level is read before its own float is written.
-  const auto* levels = reinterpret_cast<const unsigned char*>(out.data());
-  for (size_t i = out.size(); i-- > 0;) {
-    const uint8_t level = levels[i];
-    out[i] = min_ + static_cast<float>(level) * step_;
-  }
-}
-
 }  // namespace disc

@@ -26,10 +26,6 @@ class ByteQuantizer {
   void quantize(std::span<const float> in, std::span<uint8_t> out) const;
   // out[i] = min + in[i] * step.
   void dequantize(std::span<const uint8_t> in, std::span<float> out) const;
-  // The same for levels held in the first out.size() bytes of `out`'s own storage (decoding
-  // without a second buffer). Converts from the last element back: float i occupies bytes
-  // 4i..4i+3, at or after level i, so it only overwrites levels already converted.
-  void dequantize_in_place(std::span<float> out) const;
 
  private:
   static Result<ByteQuantizer> from_bounds(float min, float max);
