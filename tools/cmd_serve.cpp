@@ -32,7 +32,8 @@ const CommandRegistration serve_command{{
           ->check(CLI::Range(0, 256))
           ->capture_default_str();
       app.add_option("--max-message-bytes", o->server.max_message_bytes,
-                     "largest request accepted (RESOURCE_EXHAUSTED beyond)")
+                     "largest gRPC message accepted: a whole request, or one chunk of a chunked one "
+                     "(RESOURCE_EXHAUSTED beyond)")
           ->check(CLI::Range(size_t{1}, size_t{INT32_MAX}))
           ->capture_default_str();
       app.add_option("--chunked-timeout-ms", o->server.chunked_timeout_ms,

@@ -224,7 +224,15 @@ Result<std::vector<ComparedPlan>> parse_compared_plans(std::string_view text, co
     }
     auto plan = parse_plan(item, defaults);
     if (!plan.ok()) return plan.error().with_context(fmt::format("--compare: plan '{}'", item));
-    if (!labels.insert(plan->label).second)
+    // Two splits are the same plan if their codecs are the same setting, however written
+    // ("disc" and "disc:bits=3"): compared with every parameter, defaults included.
+    std::string identity = plan->label;
+    if (!plan->adaptive && plan->config.mode == EdgeMode::kSplit) {
+      auto codec = make_codec(plan->config.codec);
+      if (!codec.ok()) return codec.error().with_context(fmt::format("--compare: plan '{}'", item));
+      identity = fmt::format("{} {} chunks={}", plan->config.cut, (*codec)->spec().to_string(), plan->config.chunks);
+    }
+    if (!labels.insert(identity).second)
       return Error(fmt::format("--compare: plan '{}' is given twice (as {})", item, plan->label));
     plans.push_back(std::move(plan).value());
   }

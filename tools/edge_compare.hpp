@@ -29,7 +29,8 @@ struct ComparedPlan {
 // the item, commas included; a split without codec= or chunks= uses `defaults`' codec and
 // chunks). Codec specs are normalized as CodecSpec prints them. Errors: an empty list or
 // item, an unknown word or key, a split without cut=, a bad chunk count or codec spec, and
-// two items with the same label.
+// two items that are the same plan (the same label, or splits whose codecs are the same
+// setting with defaults filled in).
 Result<std::vector<ComparedPlan>> parse_compared_plans(std::string_view text, const EdgeConfig& defaults);
 
 struct CompareSettings {

@@ -183,8 +183,11 @@ TEST_F(EdgeCompareTest, RejectsBadPlanListsInOneLine) {
       {"--compare 'cut=" + cut_ + ",cut=" + cut_ + "'", "cut= given twice"},
       {"--compare 'edge-only; edge-only'", "--compare: plan 'edge-only' is given twice"},
       {"--compare 'cut=" + cut_ + ";cut=" + cut_ + ",codec=disc'", "is given twice (as " + cut_ + " disc)"},
+      {"--compare 'cut=" + cut_ + ",codec=disc;cut=" + cut_ + ",codec=disc:clip=6'",
+       "is given twice (as " + cut_ + " disc:clip=6)"},
       {"--compare 'cut=/no/such/tensor'", "disc: plan 'cut=/no/such/tensor': "},
-      {"--compare 'cut=" + cut_ + ",codec=nosuch'", "disc: plan 'cut=" + cut_ + ",codec=nosuch': "},
+      {"--compare 'cut=" + cut_ + ",codec=nosuch'",
+       "disc: --compare: plan 'cut=" + cut_ + ",codec=nosuch': unknown codec 'nosuch'"},
       {"--compare auto", "disc: plan 'auto': --auto needs --profile and --table"},
       {"--compare edge-only --edge-only", "--compare lists the plans itself"},
   };
