@@ -192,9 +192,9 @@ const CommandRegistration stats_command{{
         const double h = quantized_entropy(v, s, o->bits);
         std::cout << fmt::format(
             "{}range          [{:.6g}, {:.6g}]\nmean           {:.6g}\nstd            {:.6g}\n"
-            "entropy        {:.4f} bits/element at {} bits uniform over the range (order-0 bound: {:.1f}x vs fp32)\n",
+            "entropy        {:.4f} bits/element at {} bits uniform over the range (order-0 bound: {} vs fp32)\n",
             s.finite < v.size() ? fmt::format("of the {} finite values:\n", s.finite) : "", s.lo + 0.0, s.hi,
-            s.mean, s.std, h, o->bits, h > 0 ? 32.0 / h : INFINITY);
+            s.mean, s.std, h, o->bits, h > 0 ? fmt::format("{:.1f}x", 32.0 / h) : std::string("no bound, one level"));
         return 0;
       };
     }}};

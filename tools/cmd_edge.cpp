@@ -89,6 +89,8 @@ int run_edge(Opts& o) {
       return fail(Error("--chunks applies to a split given with --cut only"));
     if (o.codec_given && (o.auto_plan || o.edge_only || o.server_only))
       return fail(Error("--codec applies to a split given with --cut only (--auto chooses the codec itself)"));
+    if (!o.config.cut.empty() && (o.edge_only || o.server_only))
+      return fail(Error("--cut names a split: not with --edge-only or --server-only"));
     if (o.auto_plan && (o.edge_only || o.server_only || !o.config.cut.empty()))
       return fail(Error("--auto chooses the plan itself: drop --cut, --edge-only and --server-only"));
     o.config.mode = o.edge_only ? EdgeMode::kEdgeOnly : o.server_only ? EdgeMode::kServerOnly : EdgeMode::kSplit;

@@ -3,7 +3,10 @@
 #include <fmt/format.h>
 
 #include <iostream>
+#include <set>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "disc/timing.hpp"
 
@@ -62,12 +65,33 @@ std::vector<double> column_values(const std::vector<ImageReport>& reports, doubl
   return values;
 }
 
+namespace {
+
+// Each image's file name, or, when two images share a file name (CIFAR-10's class folders
+// all hold 0000.jpg), its folder and file name.
+std::vector<std::string> image_names(const std::vector<ImageReport>& reports) {
+  const auto last = [](const std::string& path, int components) {
+    size_t at = path.size();
+    for (int i = 0; i < components && at != std::string::npos && at > 0; ++i) at = path.find_last_of('/', at - 1);
+    return at == std::string::npos ? path : path.substr(at + 1);
+  };
+  std::vector<std::string> names;
+  for (const ImageReport& r : reports) names.push_back(last(r.job.path, 1));
+  if (std::set<std::string>(names.begin(), names.end()).size() < names.size())
+    for (size_t i = 0; i < reports.size(); ++i) names[i] = last(reports[i].job.path, 2);
+  return names;
+}
+
+}  // namespace
+
 void print_fixed_plan_table(const EdgeConfig& config, const std::vector<ImageReport>& reports) {
   std::cout << fmt::format("{:<34} {:<30} {:>9}", "image", "top-1 (probability)", "sent B");
   for (const TimingColumn& c : kTimingColumns) std::cout << fmt::format(" {:>8}", c.name);
   std::cout << "   [ms]\n";
-  for (const ImageReport& r : reports) {
-    std::string name = r.job.path.substr(r.job.path.find_last_of('/') + 1);
+  const std::vector<std::string> names = image_names(reports);
+  for (size_t i = 0; i < reports.size(); ++i) {
+    const ImageReport& r = reports[i];
+    std::string name = names[i];
     if (r.job.label >= 0) name += fmt::format(" [{}]", r.job.label);
     std::cout << fmt::format("{:<34} {:<30} {:>9}", name.substr(0, 34), top1_text(r.result), r.result.bytes_sent);
     for (const TimingColumn& c : kTimingColumns) std::cout << fmt::format(" {:>8.2f}", 1e3 * (r.result.timing.*c.field));

@@ -54,6 +54,15 @@ int main(int argc, char** argv) {
     CLI::App* sub = app.add_subcommand(c.name, c.help);
     actions.emplace_back(sub, c.setup(*sub));
   }
+  // CLI11 would answer an unknown subcommand with "A subcommand is required".
+  for (int i = 1; i < argc; ++i) {
+    const std::string word = argv[i];
+    if (word == "--assets") ++i;  // its value
+    if (word.empty() || word[0] == '-') continue;
+    if (std::none_of(commands.begin(), commands.end(), [&](const Command& c) { return c.name == word; }))
+      return fail(disc::Error("unknown subcommand '" + word + "' (`disc --help` lists them)"));
+    break;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -135,9 +135,10 @@ std::string summary_markdown(const EvalReport& report) {
   std::string s = fmt::format("# Rate–accuracy evaluation: {}\n\n", report.model);
   if (report.labelled)
     s += fmt::format(
-        "Images {}..{} of the dataset ({} images). Uncompressed model on these images: top-1 {:.2f}%, top-5 "
+        "Images {}..{} of the dataset ({} image{}). Uncompressed model on these images: top-1 {:.2f}%, top-5 "
         "{:.2f}%. Losses are against the uncompressed split model on the same images.\n",
-        report.first_image, report.first_image + report.images - 1, report.images, 100 * report.reference_top1,
+        report.first_image, report.first_image + report.images - 1, report.images, report.images == 1 ? "" : "s",
+        100 * report.reference_top1,
         100 * report.reference_top5);
   else
     s += fmt::format(

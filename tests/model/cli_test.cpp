@@ -322,6 +322,8 @@ TEST(Cli, BadInputsFailWithAMessage) {
            "check-split resnet20_cifar10 --tolerance nan",
            "check-split resnet20_cifar10 --tolerance -1",
            "classify " + testing::assets_dir() + "/models/resnet20_cifar10.onnx " + cifar_image("cat") + " --dataset nope",
+           "bogus",
+           "--assets " + testing::assets_dir() + " bogus --help",
        }) {
     CliRun run = run_disc(args);
     EXPECT_EQ(run.status, 1) << args << "\n" << run.output;

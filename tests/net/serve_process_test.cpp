@@ -146,6 +146,14 @@ TEST(ServeProcessTest, EdgeFirstImageSelectsASliceOfTheDataSet) {
   EXPECT_NE(past.find("--first-image 9999 --dataset-images 2: data set"), std::string::npos) << past;
 }
 
+// The table tells images apart: CIFAR-10's class folders all hold 0000.jpg.
+TEST(ServeProcessTest, EdgeTableNamesImagesByFolderWhereFileNamesRepeat) {
+  const auto [table, status] = run_shell(disc_cli() + " edge --model resnet20_cifar10 --edge-only --dataset-images 2");
+  ASSERT_EQ(status, 0) << table;
+  EXPECT_NE(table.find("\nairplane/0000.jpg [0] "), std::string::npos) << table;
+  EXPECT_NE(table.find("\nautomobile/0000.jpg [1] "), std::string::npos) << table;
+}
+
 // Options of one mode given outside it are refused, not silently ignored (bad-input audit),
 // before anything runs: no server is needed to see the message.
 TEST(ServeProcessTest, EdgeRefusesOptionsOfAModeItDoesNotRun) {
@@ -164,6 +172,9 @@ TEST(ServeProcessTest, EdgeRefusesOptionsOfAModeItDoesNotRun) {
     EXPECT_NE(compared_status, 0) << option;
     EXPECT_EQ(compared.rfind(expected, 0), 0u) << option << "\n" << compared;
   }
+  const auto [cut, cut_status] = run_edge_only("--dataset-images 1 --cut /layer1/layer1.0/Relu_1_output_0");
+  EXPECT_NE(cut_status, 0);
+  EXPECT_EQ(cut, "disc: --cut names a split: not with --edge-only or --server-only\n");
   const auto [codec, codec_status] = run_edge_only("--dataset-images 1 --codec disc:bits=3");
   EXPECT_NE(codec_status, 0);
   EXPECT_EQ(codec.rfind("disc: --codec applies to a split given with --cut only", 0), 0u) << codec;
