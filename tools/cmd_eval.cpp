@@ -1,11 +1,14 @@
 // Evaluation subcommands: eval (rate–accuracy sweep) and calibrate (label-free settings).
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cmath>
 #include <filesystem>
 #include <iostream>
+#include <system_error>
 
 #include "command.hpp"
 #include "model_options.hpp"
@@ -202,6 +205,13 @@ const CommandRegistration calibrate_command{{
         // The margin is never below one image's worth of loss (doc/EVAL.md "The margin"), so
         // fewer images than 100 / budget cannot accept any setting.
         if (o->budget <= 0) return fail(Error("--budget 0 accepts no setting: the margin is never below one image"));
+        if (!o->estimates.empty()) {  // said now rather than after the whole calibration
+          const std::filesystem::path folder = std::filesystem::path(o->estimates).parent_path();
+          const std::string dir = folder.empty() ? "." : folder.string();
+          if (access(dir.c_str(), W_OK) != 0)
+            return fail(Error("cannot write --estimates '" + o->estimates + "': folder '" + dir + "': " +
+                              std::generic_category().message(errno)));
+        }
         if (100.0 / static_cast<double>(options.images) > o->budget)
           return fail(Error(fmt::format(
               "{} calibration images cannot show a loss within {:.2f} pp: one image is {:.2f} pp, and the margin "

@@ -146,7 +146,8 @@ Result<Tensor> parse_npy(std::span<const uint8_t> bytes) {
     return Error("unsupported .npy dtype '" + descr + "' (only little-endian float32 '<f4')");
   if (fortran) return Error("Fortran-order .npy arrays are not supported (save with C order)");
   if (shape.empty()) return Error(".npy holds a 0-d scalar; a tensor needs at least one dimension");
-  DISC_ASSIGN_OR_RETURN(size_t n, element_count(shape));
+  // The decoders' limit: a larger tensor could not be read from a file read_file accepts.
+  DISC_ASSIGN_OR_RETURN(size_t n, element_count(shape, kDefaultMaxElements));
   const size_t data_offset = offset + header_len;
   const size_t available = bytes.size() - data_offset;
   if (available / sizeof(float) < n)
