@@ -38,7 +38,7 @@ class Fp16Codec final : public Codec {
     // Checked before allocating: the payload is exactly the 2·N half bytes.
     DISC_ASSIGN_OR_RETURN(const size_t count, element_count(shape));
     if (payload.size() != count * 2)
-      return Error("fp16 payload has " + std::to_string(payload.size()) + " bytes, shape needs " +
+      return Error("has " + std::to_string(payload.size()) + " bytes, shape needs " +
                    std::to_string(count * 2));
     DISC_ASSIGN_OR_RETURN(Tensor t, Tensor::make(shape));
     for (size_t i = 0; i < t.size(); ++i)

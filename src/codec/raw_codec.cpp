@@ -25,7 +25,7 @@ class RawCodec final : public Codec {
     // Checked before allocating: the payload is exactly the 4·N value bytes.
     DISC_ASSIGN_OR_RETURN(const size_t count, element_count(shape));
     if (payload.size() != count * sizeof(float))
-      return Error("raw payload has " + std::to_string(payload.size()) + " bytes, shape needs " +
+      return Error("has " + std::to_string(payload.size()) + " bytes, shape needs " +
                    std::to_string(count * sizeof(float)));
     DISC_ASSIGN_OR_RETURN(Tensor t, Tensor::make(shape));
     std::memcpy(t.data(), payload.data(), payload.size());
