@@ -20,6 +20,8 @@ Result<std::pair<double, std::string_view>> split_quantity(std::string_view text
   while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
   double value = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec == std::errc::result_out_of_range)
+    return Error(std::string(what) + " '" + std::string(text) + "' is out of range");
   if (ec != std::errc() || end == text.data())
     return Error(std::string(what) + " '" + std::string(text) + "' does not start with a number");
   if (!std::isfinite(value) || value < 0)

@@ -26,6 +26,7 @@ TEST(Units, RejectsAmbiguousOrInvalidBandwidths) {
   EXPECT_FALSE(parse_bandwidth("infMbit").ok());
   EXPECT_FALSE(parse_bandwidth("Mbit").ok());
   EXPECT_FALSE(parse_bandwidth("").ok());
+  EXPECT_EQ(parse_bandwidth("1e400Mbit").error().message(), "bandwidth '1e400Mbit' is out of range");
 }
 
 TEST(Units, ParsesDurationsToMilliseconds) {
