@@ -93,6 +93,11 @@ const CommandRegistration cuts_command{{
           std::cout << nlohmann::ordered_json{{"model", loaded->entry.name}, {"cuts", cuts}}.dump(2) << "\n";
           return 0;
         }
+        if (model.cuts().empty()) {
+          std::cout << "no valid cut: no tensor alone separates the model's input from its outputs, so it cannot "
+                       "be split (doc/DESIGN.md, \"Cut validity\")\n";
+          return 0;
+        }
         size_t width = 6;
         for (const CutPoint& c : model.cuts()) width = std::max(width, c.tensor.size());
         std::cout << fmt::format("{:>4}  {:<{}}  {:<18} {:<14} {:>9} {:>10}{}\n", "pos", "tensor", width, "op", "shape",

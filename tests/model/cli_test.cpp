@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <onnx/onnx_pb.h>
 #include <regex>
 
 #include "disc/model.hpp"
@@ -215,6 +216,33 @@ TEST(Cli, EvalListsOfCodecsAndCuts) {
   run = run_disc(base + "--cuts /layer1/layer1.0/Relu_1_output_0 --codecs raw --first-image 9999");
   EXPECT_EQ(run.status, 1) << run.output;
   EXPECT_EQ(run.output, "disc: images 9999..10000 run past data set 'cifar10-test', which has 10000\n");
+}
+
+// A model that cannot be split says so instead of printing an empty table.
+TEST(Cli, CutsSaysWhenAModelHasNone) {
+  onnx::ModelProto m;  // x[1,3,4,4] -> Relu -> y: no tensor between input and output
+  m.set_ir_version(6);
+  m.add_opset_import()->set_version(10);
+  auto* g = m.mutable_graph();
+  g->set_name("one_relu");
+  for (auto* v : {g->add_input(), g->add_output()}) {
+    v->set_name(v == &g->input(0) ? "x" : "y");
+    auto* t = v->mutable_type()->mutable_tensor_type();
+    t->set_elem_type(onnx::TensorProto::FLOAT);
+    for (int64_t d : {1, 3, 4, 4}) t->mutable_shape()->add_dim()->set_dim_value(d);
+  }
+  auto* relu = g->add_node();
+  relu->set_op_type("Relu");
+  relu->set_name("relu");
+  relu->add_input("x");
+  relu->add_output("y");
+  const std::string path = ::testing::TempDir() + "disc_cli_one_relu.onnx";
+  const std::string bytes = m.SerializeAsString();
+  ASSERT_TRUE(write_file(path, std::vector<uint8_t>(bytes.begin(), bytes.end())).ok());
+  CliRun run = run_disc("cuts " + path);
+  EXPECT_EQ(run.status, 0) << run.output;
+  EXPECT_EQ(run.output.rfind("no valid cut: no tensor alone separates", 0), 0u) << run.output;
+  std::remove(path.c_str());
 }
 
 // A model must predict exactly its data set's classes: squeezenet's 1000 outputs read against
