@@ -112,6 +112,8 @@ int run_edge(Opts& o) {
   auto jobs = collect_images(o, *catalog, *entry);
   if (!jobs.ok()) return fail(jobs.error());
   auto dataset = catalog->load_dataset(entry->dataset);
+  if (dataset.ok())
+    if (auto s = check_classes(*entry, *dataset); !s.ok()) return fail(s);
   const std::vector<std::string> class_names = dataset.ok() ? dataset->class_names : std::vector<std::string>{};
 
   std::unique_ptr<EdgeClient> client;

@@ -5,11 +5,11 @@
 #include <algorithm>
 #include <charconv>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <numeric>
 #include <optional>
 #include <random>
-#include <set>
 
 #include "command.hpp"
 #include "disc/codec.hpp"
@@ -213,7 +213,7 @@ void print_summary_table(const CompareSettings& settings, const std::vector<Plan
 
 Result<std::vector<ComparedPlan>> parse_compared_plans(std::string_view text, const EdgeConfig& defaults) {
   std::vector<ComparedPlan> plans;
-  std::set<std::string> labels;
+  std::map<std::string, std::string> items;  // each plan's identity (below) and the item that gave it
   for (size_t begin = 0, position = 1; begin <= text.size(); ++position) {
     const size_t end = std::min(text.find(';', begin), text.size());
     const std::string_view item = trim(text.substr(begin, end - begin));
@@ -232,8 +232,10 @@ Result<std::vector<ComparedPlan>> parse_compared_plans(std::string_view text, co
       if (!codec.ok()) return codec.error().with_context(fmt::format("--compare: plan '{}'", item));
       identity = fmt::format("{} {} chunks={}", plan->config.cut, (*codec)->spec().to_string(), plan->config.chunks);
     }
-    if (!labels.insert(identity).second)
-      return Error(fmt::format("--compare: plan '{}' is given twice (as {})", item, plan->label));
+    const auto [first, added] = items.emplace(identity, std::string(item));
+    if (!added)
+      return Error(fmt::format("--compare: plan '{}' is given twice (as {}; '{}' is the same plan)", item,
+                               plan->label, first->second));
     plans.push_back(std::move(plan).value());
   }
   return plans;

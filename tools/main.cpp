@@ -36,9 +36,6 @@ int fail(const Error& error) {
 
 int main(int argc, char** argv) {
   using namespace disc::cli;
-  // gRPC's own log lines (resolver, TLS, bind failures) would come before the one-line error
-  // that says the same in the user's terms; setting GRPC_VERBOSITY brings them back.
-  if (!std::getenv("GRPC_VERBOSITY")) gpr_set_log_function([](gpr_log_func_args*) {});
   CLI::App app{"DISC: split CNN inference with training-free feature-map compression"};
   app.require_subcommand(1);
   const char* env_assets = std::getenv("DISC_ASSETS");
@@ -74,6 +71,11 @@ int main(int argc, char** argv) {
   }
   for (auto& [sub, action] : actions)
     if (sub->parsed()) {
+      // A client's gRPC log lines (resolver, TLS) would come before the one-line error that
+      // says the same in the user's terms; a server keeps them (handshake failures of its
+      // peers are its operator's business). GRPC_VERBOSITY set brings them back everywhere.
+      if (sub->get_name() != "serve" && !std::getenv("GRPC_VERBOSITY"))
+        gpr_set_log_function([](gpr_log_func_args*) {});
       try {
         return action();
       } catch (const std::exception& e) {  // third-party code (OpenCV, protobuf) may throw

@@ -109,9 +109,10 @@ class JpegCodec final : public Codec {
                    std::to_string(grid.image_width()) + "x" + std::to_string(grid.image_height()));
     if (colorspace != TJCS_GRAY) return Error("JPEG image is not grayscale");
 
-    // The image is decoded before the output is allocated, so that data which does not decode
-    // costs no more than the pixels libjpeg wrote: the buffer is left uninitialized (its pages
-    // are untouched until written), and a successful decompression writes every pixel.
+    // JPEG data has no length bound to check first, so the image is decoded before the output
+    // is allocated: data that does not decode costs the pixel buffer (left uninitialized, its
+    // pages untouched until written; a successful decompression writes every pixel) and
+    // whatever libjpeg allocates itself (a progressive image's coefficients), not the output.
     const size_t pixels = grid.image_width() * grid.image_height();
     const std::unique_ptr<uint8_t[]> image(new uint8_t[pixels]);
     // Warnings (e.g. a truncated scan, which libjpeg would pad with gray) are errors too;

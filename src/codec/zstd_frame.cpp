@@ -17,6 +17,8 @@ Result<Bytes> zstd_compress_frame(std::span<const uint8_t> input, int level) {
 
 Status check_zstd_frame(std::span<const uint8_t> frame, size_t content_size) {
   const unsigned long long content = ZSTD_getFrameContentSize(frame.data(), frame.size());
+  if (content == ZSTD_CONTENTSIZE_ERROR) return Error("zstd: not a zstd frame");
+  if (content == ZSTD_CONTENTSIZE_UNKNOWN) return Error("zstd frame does not record its content size");
   if (content != content_size)
     return Error("zstd frame does not hold the " + std::to_string(content_size) + " bytes the shape needs");
   // Walks the block headers only (no decompression); fails if a block runs past the end.

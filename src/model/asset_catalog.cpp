@@ -228,7 +228,8 @@ Status check_classes(const ModelEntry& entry, const Dataset& dataset) {
     return Error(entry.name + ": " + std::to_string(entry.classes) + " outputs, but data set " + dataset.name +
                  " has " + classes + " classes");
   return Error(entry.name + ": " + std::to_string(entry.classes) + " outputs less label offset " +
-               std::to_string(entry.label_offset) + " leave " + std::to_string(predicted) + " classes, but data set " +
+               std::to_string(entry.label_offset) + " leave " + std::to_string(predicted) +
+               (predicted == 1 ? " class" : " classes") + ", but data set " +
                dataset.name + " has " + classes);
 }
 

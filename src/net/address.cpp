@@ -6,19 +6,23 @@ namespace disc::net {
 
 Status check_host_port(std::string_view address, PortZero port_zero) {
   const std::string quoted = std::string(1, '\'').append(address).append(1, '\'');
-  const auto colon = address.rfind(':');
-  if (colon == std::string_view::npos) return Error("address " + quoted + " is not host:port");
-  const std::string_view host = address.substr(0, colon);
-  const std::string_view port = address.substr(colon + 1);
-  if (host.empty()) return Error("address " + quoted + " has no host");
-  const bool bracketed = host.front() == '[' && host.back() == ']' && host.size() > 2;
+  if (address.find("://") != std::string_view::npos || address.starts_with("unix:"))
+    return Error("address " + quoted + ": give host:port (gRPC URIs such as dns:/// or unix: are not taken)");
+  const bool bracketed = address.starts_with('[');
+  const size_t host_end = bracketed ? address.find(']') : address.rfind(':');
+  if (bracketed && host_end == std::string_view::npos) return Error("address " + quoted + " has no closing ']'");
+  const std::string_view host = address.substr(0, bracketed ? host_end + 1 : host_end);
+  if (host.empty() || host == "[]") return Error("address " + quoted + " has no host");
   if (!bracketed && host.find_first_of(":[]") != std::string_view::npos)
     return Error("address " + quoted + ": write an IPv6 host in brackets, as [::1]:50051");
-  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string_view::npos)
-    return Error("address " + quoted + " has no port number (host:port, port 1..65535)");
-  const int number = std::stoi(std::string(port));
+  if (host.size() == address.size() || address[host.size()] != ':')
+    return Error("address " + quoted + " has no port (host:port, port 1..65535)");
+  const std::string_view port = address.substr(host.size() + 1);
+  if (port.empty() || port.find_first_not_of("0123456789") != std::string_view::npos)
+    return Error("address " + quoted + ": port '" + std::string(port) + "' is not a number");
   const int lowest = port_zero == PortZero::allowed ? 0 : 1;
-  if (number < lowest || number > 65535)
+  const std::string digits(port.substr(std::min(port.find_first_not_of('0'), port.size() - 1)));
+  if (digits.size() > 5 || std::stoi(digits) < lowest || std::stoi(digits) > 65535)
     return Error("address " + quoted + ": port must be in " + std::to_string(lowest) + "..65535");
   return {};
 }

@@ -107,7 +107,9 @@ TEST(DecodeBounds, RawAndFp16NeedTheirExactSizeBeforeAllocating) {
 
 TEST(DecodeBounds, ZstdFramesMustBeAbleToHoldTheirContent) {
   // Not a frame at all.
-  expect_refused("zstd", Bytes(8, 1), kHugeColumns, "zstd frame does not hold the 1073741824 bytes");
+  expect_refused("zstd", Bytes(8, 1), kHugeColumns, "zstd: not a zstd frame");
+  // A frame of another size.
+  expect_refused("zstd", lying_zstd_frame(123), kHugeColumns, "zstd frame does not hold the 1073741824 bytes");
   // A frame claiming the right size with one block: at most 128 KiB per 3 bytes.
   expect_refused("zstd", lying_zstd_frame(kHugeCount * 4), kHugeColumns,
                  "zstd frame of 14 bytes cannot hold the 1073741824 bytes it declares");
@@ -122,7 +124,9 @@ TEST(DecodeBounds, ZstdFramesMustBeAbleToHoldTheirContent) {
 TEST(DecodeBounds, ZfpStreamsNeedABitPerBlock) {
   Bytes payload;
   put_f32(&payload, 0.01f);
-  payload.insert(payload.end(), 8, 0);
+  // Well past the 84-bit header, well short of a bit per block: only the per-block term refuses
+  // it (without it, the zero bytes would fail the header check with another message).
+  payload.insert(payload.end(), 65536, 0);
   // 2^28 values in 4x4 blocks: 2^24 blocks, at least 2 MiB.
   expect_refused("zfp", payload, {1, 4096, 256, 256}, "too few for the header and the 16777216 blocks");
   expect_refused("zfp", payload, kHugeColumns, "too few for the header and the 67108864 blocks");

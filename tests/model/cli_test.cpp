@@ -193,7 +193,7 @@ TEST(Cli, LabelsOffsetMustLeaveAClass) {
       EXPECT_EQ(run.status, 0) << run.output;  // output 9 is class 0; no data set to name the others
     } else {
       EXPECT_EQ(run.status, 1) << run.output;  // and no output would be cifar10-test's other nine
-      EXPECT_EQ(run.output, "disc: resnet20_cifar10: 10 outputs less label offset 9 leave 1 classes, but data set "
+      EXPECT_EQ(run.output, "disc: resnet20_cifar10: 10 outputs less label offset 9 leave 1 class, but data set "
                             "cifar10-test has 10\n");
     }
     run = run_disc("classify " + model + " " + cifar_image("ship") + " --labels-offset 10");

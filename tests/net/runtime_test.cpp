@@ -5,6 +5,7 @@
 #include <fstream>
 #include <limits>
 #include <thread>
+#include <tuple>
 
 #include "disc/chunks.hpp"
 #include "disc/codec.hpp"
@@ -508,8 +509,9 @@ TEST(RuntimeClientTest, ErrorsNameTheServer) {
 }
 
 TEST(RuntimeClientTest, RefusesAddressesThatAreNotHostPort) {
-  for (const char* bad : {"", "127.0.0.1", ":50051", "127.0.0.1:", "127.0.0.1:99999", "127.0.0.1:0",
-                          "127.0.0.1:-1", "127.0.0.1:5x", "::1:50051"}) {
+  for (const char* bad : {"", "127.0.0.1", ":50051", "127.0.0.1:", "127.0.0.1:99999", "127.0.0.1:123456",
+                          "127.0.0.1:0", "127.0.0.1:-1", "127.0.0.1:5x", "::1:50051", "[::1]", "[::1",
+                          "dns:///localhost:50051", "unix:/tmp/x.sock"}) {
     ClientOptions options;
     options.servers = {bad};
     auto edge = EdgeClient::connect(options);
@@ -517,7 +519,18 @@ TEST(RuntimeClientTest, RefusesAddressesThatAreNotHostPort) {
     EXPECT_NE(edge.error().message().find(std::string("'") + bad + "'"), std::string::npos)
         << edge.error().message();
   }
-  for (const char* good : {"127.0.0.1:1", "localhost:65535", "[::1]:50051"}) {
+  for (const auto& [bad, message] : std::vector<std::pair<std::string, std::string>>{
+           {"127.0.0.1:123456", "address '127.0.0.1:123456': port must be in 1..65535"},
+           {"[::1]", "address '[::1]' has no port (host:port, port 1..65535)"},
+           {"dns:///localhost:50051",
+            "address 'dns:///localhost:50051': give host:port (gRPC URIs such as dns:/// or unix: are not taken)"}}) {
+    ClientOptions options;
+    options.servers = {bad};
+    auto edge = EdgeClient::connect(options);
+    ASSERT_FALSE(edge.ok()) << bad;
+    EXPECT_EQ(edge.error().message(), message);
+  }
+  for (const char* good : {"127.0.0.1:1", "localhost:65535", "[::1]:50051", "127.0.0.1:0080"}) {
     ClientOptions options;
     options.servers = {good};
     EXPECT_TRUE(EdgeClient::connect(options).ok()) << good;
@@ -547,16 +560,19 @@ TEST(RuntimeServerTest, RefusesAListenAddressThatIsNotHostPort) {
   }
 }
 
-TEST(RuntimeServerTest, RefusesATlsKeyThatIsNotPem) {
-  const std::string path = ::testing::TempDir() + "not_pem.key";
-  std::ofstream(path) << "not a key";
-  ServerOptions options = test_server_options();
-  options.tls_cert_file = path;
-  options.tls_key_file = path;
-  auto server = InferenceServer::start(options);
-  ASSERT_FALSE(server.ok());
-  EXPECT_NE(server.error().message().find("'" + path + "' holds no PEM block"), std::string::npos)
-      << server.error().message();
+TEST(RuntimeServerTest, RefusesTlsFilesThatAreNotPem) {
+  const std::string pem = ::testing::TempDir() + "looks_pem.pem", junk = ::testing::TempDir() + "not_pem.key";
+  std::ofstream(pem) << "-----BEGIN CERTIFICATE-----\n";
+  std::ofstream(junk) << "not a key";
+  for (const auto& [cert, key, named] : {std::tuple{junk, pem, "TLS certificate '" + junk + "'"},
+                                         std::tuple{pem, junk, "TLS key '" + junk + "'"}}) {
+    ServerOptions options = test_server_options();
+    options.tls_cert_file = cert;
+    options.tls_key_file = key;
+    auto server = InferenceServer::start(options);
+    ASSERT_FALSE(server.ok());
+    EXPECT_EQ(server.error().message(), named + " holds no PEM block (-----BEGIN ...)");
+  }
 }
 
 // gRPC sets SO_REUSEPORT unless told not to: a second server then binds the same port and the
