@@ -56,6 +56,15 @@ Tensor golden_map(bool is_signed) {
   });
 }
 
+// The same map with planes 1, 2 and 4 of 6 all zero: the coder's "plane is all zero" flags
+// between non-empty planes, and a previous-plane context that must read an empty plane as zeros.
+Tensor golden_map_with_empty_planes(bool is_signed) {
+  Tensor t = golden_map(is_signed);
+  const size_t plane = t.size() / t.shape()[1];
+  for (size_t p : {1, 2, 4}) std::fill_n(t.data() + p * plane, plane, 0.0f);
+  return t;
+}
+
 uint64_t fnv1a(const void* data, size_t size) {
   uint64_t h = 0xCBF29CE484222325ull;
   for (size_t i = 0; i < size; ++i) h = (h ^ static_cast<const uint8_t*>(data)[i]) * 0x100000001B3ull;
@@ -68,7 +77,12 @@ struct GoldenStream {
   std::string spec;
   int flags = -1;  // the payload's flags byte (doc/FORMAT.md), -1 for the lossless mode, which has none
   bool encoder_pinned = true;  // false where the bytes come from a third-party compressor
+  bool empty_planes = false;   // coded from golden_map_with_empty_planes
 };
+
+Tensor golden_map(const GoldenStream& g) {
+  return g.empty_planes ? golden_map_with_empty_planes(g.is_signed) : golden_map(g.is_signed);
+}
 
 // One stream per mode, and together every flag of doc/FORMAT.md's disc payload: signed 1,
 // centroid offsets 2, plane steps 4, density contexts 8, zero-level offsets 16, mean
@@ -92,6 +106,8 @@ const std::vector<GoldenStream>& golden_streams() {
       {"all_offsets_gain_unsigned", false, "disc:bits=2,centroid=3,mean=1,gain=1", 2 | 8 | 16 | 32 | 64 | 128},
       {"fast_unsigned", false, "disc:bits=4,speed=1", 0, false},
       {"fast_centroid_signed", true, "disc:bits=6,speed=1,centroid=1", 1 | 2, false},
+      {"empty_planes_lossless_signed", true, "disc:bits=0", -1, true, true},
+      {"empty_planes_default_unsigned", false, "disc", 8 | 64, true, true},
   };
   return streams;
 }
@@ -133,7 +149,7 @@ void rewrite_pinned_streams() {
   for (const GoldenStream& g : golden_streams()) {
     auto codec = make_codec(g.spec);
     ASSERT_TRUE(codec.ok()) << codec.error().message();
-    auto stream = compress(golden_map(g.is_signed), **codec);
+    auto stream = compress(golden_map(g), **codec);
     ASSERT_TRUE(stream.ok()) << stream.error().message();
     std::ofstream out(stream_path(g), std::ios::binary);
     out.write(reinterpret_cast<const char*>(stream->data()), static_cast<std::streamsize>(stream->size()));
@@ -168,7 +184,7 @@ TEST(GoldenStreams, PinnedStreamsDecodeToTheirRecordedBitsAndTheEncoderStillWrit
       ADD_FAILURE() << "the pinned stream no longer decodes: " << decoded.error().message();
       continue;
     }
-    const Tensor original = golden_map(g.is_signed);
+    const Tensor original = golden_map(g);
     EXPECT_EQ(decoded->shape(), original.shape());
     ASSERT_TRUE(recorded.contains(g.name)) << "not in MANIFEST";
     EXPECT_EQ(fnv1a(decoded->data(), decoded->bytes()), recorded.at(g.name)) << "decodes to other bits than recorded";
