@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -180,7 +181,8 @@ TEST(DecodeBounds, JpegDecodesTheImageBeforeAllocatingTheOutput) {
 // The bounds hold for the smallest valid payloads: all-zero maps, with many small planes (a
 // bit per plane, nearly free each) and one large plane.
 TEST(DecodeBounds, TinyPayloadsOfZeroMapsStillDecode) {
-  for (const Shape& shape : {Shape{1, 1 << 20, 1, 1}, Shape{1, 1, 1024, 1024}, Shape{1, 4096, 4, 64}}) {
+  for (const Shape& shape : {Shape{1, 1 << 20, 1, 1}, Shape{1, 1, 1024, 1024}, Shape{1, 4096, 4, 64},
+                             Shape{1, 1, 1, 1 << 20}, Shape{1, 1, 1, 37}}) {  // one row: zfp codes it in 1-D
     const Tensor zeros(shape);
     for (const char* spec : {"disc", "disc:bits=0", "disc:bits=4,speed=1", "disc:bits=8,speed=1", "disc:bits=4,transform=1",
                              "disc:bits=4,transform=1,tile=1", "disc:bits=2,mean=1,centroid=3", "zstd", "q8zstd",
@@ -194,6 +196,24 @@ TEST(DecodeBounds, TinyPayloadsOfZeroMapsStillDecode) {
       ASSERT_EQ(back->shape(), shape);
       for (float v : back->values()) ASSERT_EQ(v, 0.0f) << spec;
     }
+  }
+}
+
+// zfp decodes block by block in its own order; a single row is a 1-D field (with a partial
+// last block here), more rows a 2-D one. Both must come back within the tolerance.
+TEST(DecodeBounds, ZfpBlockByBlockDecodingKeepsTheTolerance) {
+  for (const Shape& shape : {Shape{1, 1, 1, 37}, Shape{1, 3, 5, 7}}) {
+    std::vector<float> values(static_cast<size_t>(shape[1] * shape[2] * shape[3]));
+    for (size_t i = 0; i < values.size(); ++i) values[i] = std::sin(0.37f * static_cast<float>(i)) * 3.0f;
+    const Tensor original(shape, values);
+    auto codec = make_codec("zfp:tolerance=0.01");
+    ASSERT_TRUE(codec.ok());
+    auto stream = compress(original, **codec);
+    ASSERT_TRUE(stream.ok()) << stream.error().message();
+    auto back = decompress(*stream);
+    ASSERT_TRUE(back.ok()) << back.error().message();
+    for (size_t i = 0; i < values.size(); ++i)
+      ASSERT_NEAR(back->values()[i], values[i], 0.01f) << shape_to_string(shape) << " at " << i;
   }
 }
 
