@@ -1,5 +1,6 @@
 #include "address.hpp"
 
+#include <algorithm>
 #include <string>
 
 namespace disc::net {
@@ -21,8 +22,9 @@ Status check_host_port(std::string_view address, PortZero port_zero) {
   if (port.empty() || port.find_first_not_of("0123456789") != std::string_view::npos)
     return Error("address " + quoted + ": port '" + std::string(port) + "' is not a number");
   const int lowest = port_zero == PortZero::allowed ? 0 : 1;
-  const std::string digits(port.substr(std::min(port.find_first_not_of('0'), port.size() - 1)));
-  if (digits.size() > 5 || std::stoi(digits) < lowest || std::stoi(digits) > 65535)
+  const std::string digits(port.substr(std::min(port.find_first_not_of('0'), port.size() - 1)));  // "0080" -> "80"
+  const int number = digits.size() > 5 ? 65536 : std::stoi(digits);
+  if (number < lowest || number > 65535)
     return Error("address " + quoted + ": port must be in " + std::to_string(lowest) + "..65535");
   return {};
 }
