@@ -1,6 +1,7 @@
 // `disc plan`: the AGLOP decision for one link condition, from a profile and a rate table.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <iostream>
 #include <optional>
 #include <nlohmann/json.hpp>
@@ -32,11 +33,12 @@ nlohmann::json plan_json(const Plan& p) {
   return j;
 }
 
-std::string table_row(size_t rank, const Plan& p) {
+// `width`: of the plan column, the longest label's (full disc specs run past 100 characters).
+std::string table_row(size_t rank, const Plan& p, size_t width) {
   const LatencyBreakdown& l = p.latency;
   return fmt::format(
-      "{:>3}  {:<44} {:>12.0f} {:>8.2f} {:>9.3f} {:>8.3f} {:>9.3f} {:>8.3f} {:>8.3f} {:>9.3f} {:>9.3f}\n", rank,
-      p.label(), p.bytes, p.top1_loss_pp, l.head_ms, l.encode_ms, l.transfer_ms, l.rtt_ms, l.decode_ms, l.tail_ms,
+      "{:>3}  {:<{}} {:>12.0f} {:>8.2f} {:>9.3f} {:>8.3f} {:>9.3f} {:>8.3f} {:>8.3f} {:>9.3f} {:>9.3f}\n", rank,
+      p.label(), width, p.bytes, p.top1_loss_pp, l.head_ms, l.encode_ms, l.transfer_ms, l.rtt_ms, l.decode_ms, l.tail_ms,
       l.total_ms());
 }
 
@@ -118,12 +120,14 @@ const CommandRegistration plan_command{{
             o->loss == LossBasis::kLabels ? "" : " (estimated loss + 1 SE)", o->edge_speed,
             best.label(), l.total_ms(), best.top1_loss_pp, best.bytes, l.head_ms, l.encode_ms, l.transfer_ms,
             l.rtt_ms, l.decode_ms, l.tail_ms);
-        std::cout << fmt::format("{:>3}  {:<44} {:>12} {:>8} {:>9} {:>8} {:>9} {:>8} {:>8} {:>9} {:>9}\n", "#",
-                                 "plan", "bytes", "loss_pp", "head_ms", "enc_ms", "xfer_ms", "rtt_ms", "dec_ms",
-                                 "tail_ms", "total_ms");
-        std::cout << table_row(1, best);
+        size_t width = best.label().size();
+        for (const Plan& p : result->alternatives) width = std::max(width, p.label().size());
+        std::cout << fmt::format("{:>3}  {:<{}} {:>12} {:>8} {:>9} {:>8} {:>9} {:>8} {:>8} {:>9} {:>9}\n", "#",
+                                 "plan", width, "bytes", "loss_pp", "head_ms", "enc_ms", "xfer_ms", "rtt_ms",
+                                 "dec_ms", "tail_ms", "total_ms");
+        std::cout << table_row(1, best, width);
         for (size_t i = 0; i < result->alternatives.size(); ++i)
-          std::cout << table_row(i + 2, result->alternatives[i]);
+          std::cout << table_row(i + 2, result->alternatives[i], width);
         return 0;
       };
     }}};

@@ -4,6 +4,8 @@
 
 #include <cstdio>
 #include <fstream>
+#include <sstream>
+#include <string>
 
 #include "disc/plan.hpp"
 #include "shell.hpp"
@@ -65,6 +67,29 @@ TEST_F(PlanCli, TablePrintsTheChosenPlanAndItsBreakdown) {
   ASSERT_EQ(run.status, 0) << run.output;
   EXPECT_NE(run.output.find("chosen: b disc:bits=4  (36.200 ms predicted"), std::string::npos) << run.output;
   EXPECT_NE(run.output.find("edge-only"), std::string::npos) << run.output;
+}
+
+// Full disc specs run past any fixed width: the plan column widens so the numbers stay aligned.
+TEST_F(PlanCli, TableColumnsStayAlignedWithLongLabels) {
+  const std::string long_codec = "disc:bits=4,prune=0,clip=6,speed=0,transform=0,hf=1,chs=0,centroid=0,mean=0";
+  const std::string table = dir_ + "/plan_cli_long_table.json";
+  std::ofstream(table) << R"({"model": "m", "rows": [
+      {"cut": "a", "codec": ")" << long_codec << R"(", "mean_bytes": 900, "top1_loss_pp": 0.5, "encode_ms": 0.5,
+       "decode_ms": 0.5}]})";
+  const CliRun run = run_disc("plan --profile " + profile_ + " --table " + table + " --bandwidth 2Mbit --rtt 5ms");
+  ASSERT_EQ(run.status, 0) << run.output;
+  const size_t header = run.output.find("\n  #  plan");
+  ASSERT_NE(header, std::string::npos) << run.output;
+  std::istringstream lines(run.output.substr(header + 1));
+  std::string line, first;
+  std::getline(lines, first);
+  size_t rows = 0;
+  while (std::getline(lines, line)) {
+    EXPECT_EQ(line.size(), first.size()) << line;
+    ++rows;
+  }
+  EXPECT_GE(rows, 2u) << run.output;
+  EXPECT_NE(run.output.find("a " + long_codec + " "), std::string::npos) << run.output;
 }
 
 TEST_F(PlanCli, TheBudgetAppliesToTheChosenLoss) {
