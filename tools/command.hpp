@@ -4,7 +4,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cerrno>
 #include <cmath>
+#include <cstdlib>
 #include <exception>
 #include <functional>
 #include <string>
@@ -35,11 +37,15 @@ struct CommandRegistration {
   explicit CommandRegistration(Command c) { command_registry().push_back(std::move(c)); }
 };
 
-// Check for unsigned options: CLI11 would wrap "-1" around to the type's maximum.
+// Check for unsigned options: CLI11 would wrap "-1" around to the type's maximum, and take a
+// number past it as the maximum.
 inline const CLI::Validator kNotNegative(
     [](std::string& text) {
       const size_t first = text.find_first_not_of(" \t\n\r\f\v");  // strtoull skips leading space
-      return first != std::string::npos && text[first] == '-' ? std::string("must not be negative") : std::string();
+      if (first != std::string::npos && text[first] == '-') return std::string("must not be negative");
+      errno = 0;
+      std::strtoull(text.c_str(), nullptr, 10);
+      return errno == ERANGE ? std::string("is too large") : std::string();
     },
     "", "not negative");
 

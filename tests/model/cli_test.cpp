@@ -343,6 +343,7 @@ TEST(Cli, BadInputsFailWithAMessage) {
            "accuracy " + garbage,
            "split resnet20_cifar10 --cut /layer1/layer1.0/Relu_1_output_0 --head /tmp/same.onnx --tail /tmp/./same.onnx",
            "accuracy resnet20_cifar10 --limit -1",
+           "accuracy resnet20_cifar10 --limit 99999999999999999999",  // past 2^64: not taken as the maximum
            "calibrate resnet20_cifar10 --cut /layer1/layer1.0/Relu_1_output_0 --images 3 --verify -2",
            "calibrate resnet20_cifar10 --cut /layer1/layer1.0/Relu_1_output_0 --images 3 --threads 100000",
            "eval resnet20_cifar10 --cuts /layer1/layer1.0/Relu_1_output_0 --images 2 --out /tmp/e --threads 0",
