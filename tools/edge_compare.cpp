@@ -225,7 +225,7 @@ Result<std::vector<ComparedPlan>> parse_compared_plans(std::string_view text, co
     auto plan = parse_plan(item, defaults);
     if (!plan.ok()) return plan.error().with_context(fmt::format("--compare: plan '{}'", item));
     // Two splits are the same plan if their codecs are the same setting, however written
-    // ("disc" and "disc:bits=3"): compared with every parameter, defaults included.
+    // ("disc" and "disc:bits=4"): compared with every parameter, defaults included.
     std::string identity = plan->label;
     if (!plan->adaptive && plan->config.mode == EdgeMode::kSplit) {
       auto codec = make_codec(plan->config.codec);
