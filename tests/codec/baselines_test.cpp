@@ -191,9 +191,10 @@ TEST(Zfp, TinyMapsStayWithinTheToleranceOrTheAbsoluteFloor) {
       EXPECT_GE(handed_to_zfp, 0x1p-92f) << spec << " " << scale;
       const Tensor back = round_trip(spec, t);
       EXPECT_LE(max_abs_error(t, back), std::max(tolerance * max_abs, 0x1p-91f)) << spec << " " << scale;
-      if (max_abs < 0x1p-97f)
+      if (max_abs < 0x1p-97f) {
         EXPECT_TRUE(std::all_of(back.values().begin(), back.values().end(), [](float v) { return v == 0.0f; }))
             << spec << " " << scale << ": not all zeros";
+      }
     }
 }
 
