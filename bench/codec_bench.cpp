@@ -137,7 +137,7 @@ void bench_decode(benchmark::State& state, const disc::Tensor* t, std::string sp
   state.counters["rmse"] = std::sqrt(squared / static_cast<double>(t->size())) / norm;
 }
 
-// The two kinds of reading convolution shape=1 gains most with (doc/CODEC.md): a stride-2 3x3
+// The two kinds of reading convolution shaping (shape=1|2) gains most with (doc/CODEC.md): a stride-2 3x3
 // depthwise one (mobilenet_v2) and a 1x1 one to an eighth of the channels (squeezenet's
 // squeeze layers). Weights are seeded pseudo-random: the cost depends on the shape only.
 std::vector<std::pair<std::string, std::shared_ptr<const disc::ConvKernel>>> reading_convolutions(const disc::Shape& shape) {
@@ -183,9 +183,10 @@ int main(int argc, char** argv) {
     for (const std::string levels : {"bits=1,clip=2", "bits=2,levels=2,clip=4"}) {
       benchmark::RegisterBenchmark(("encode/disc:" + levels + suffix).c_str(), bench_encode, t, "disc:" + levels,
                                    nullptr);
-      for (const auto& [name, reader] : reading_convolutions(t->shape()))
-        benchmark::RegisterBenchmark(("encode/disc:shape=1," + levels + "[" + name + "]" + suffix).c_str(), bench_encode,
-                                     t, "disc:shape=1," + levels, reader);
+      for (const std::string shaping : {"shape=1,", "shape=2,"})
+        for (const auto& [name, reader] : reading_convolutions(t->shape()))
+          benchmark::RegisterBenchmark(("encode/disc:" + shaping + levels + "[" + name + "]" + suffix).c_str(),
+                                       bench_encode, t, "disc:" + shaping + levels, reader);
     }
   }
   benchmark::RunSpecifiedBenchmarks();

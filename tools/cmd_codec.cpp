@@ -19,7 +19,7 @@ struct CompressOptions {
   std::string in, out, codec = "disc", model, cut;
 };
 
-// The codec for a map of `shape`, given the model and cut when the setting needs them (shape=1).
+// The codec for a map of `shape`, given the model and cut when the setting needs them (shape=1|2).
 Result<std::unique_ptr<Codec>> codec_for(const CompressOptions& o, const Shape& shape) {
   DISC_ASSIGN_OR_RETURN(const CodecSpec spec, CodecSpec::parse(o.codec));
   if (o.model.empty() != o.cut.empty()) return Error("--model and --cut go together");
@@ -45,7 +45,7 @@ const CommandRegistration compress_command{{
       app.add_option("-c,--codec", o->codec,
                      "codec and settings, e.g. disc or disc:bits=4 (see `disc codecs`)")
           ->capture_default_str();
-      app.add_option("--model", o->model, "models.json name or .onnx path whose cut the map is (for disc's shape=1)");
+      app.add_option("--model", o->model, "models.json name or .onnx path whose cut the map is (for disc's shape=1|2)");
       app.add_option("--cut", o->cut, "the cut tensor the map is (with --model)");
       return [o] {
         if (auto s = check_not_same_file(o->in, o->out, "IN and OUT"); !s.ok()) return fail(s);

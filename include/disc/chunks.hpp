@@ -31,9 +31,9 @@ size_t chunk_axis(const Shape& shape);
 // in order; fewer if the axis is shorter than `chunks`. `chunks` >= 1.
 std::vector<Slab> split_slabs(const Shape& shape, size_t chunks);
 
-// Why a codec that needs the reading convolution (disc's shape=1) cannot code chunks: the
+// Why a codec that needs the reading convolution (disc's shape=1|2) cannot code chunks: the
 // convolution reads the whole map.
-inline constexpr const char* kWholeMapsOnly = "shape=1 codes whole maps only (chunks must be 1)";
+inline constexpr const char* kWholeMapsOnly = "shape=1|2 codes whole maps only (chunks must be 1)";
 
 // One chunk: the stream of `slab` of `tensor`.
 Result<Bytes> compress_slab(const Tensor& tensor, const Codec& codec, const Slab& slab);

@@ -74,7 +74,7 @@ class Codec {
   virtual Result<Bytes> encode_payload(const Tensor& tensor) const = 0;
   // Inverse of encode_payload. `shape` has been validated by the caller; the payload has not.
   virtual Result<Tensor> decode_payload(std::span<const uint8_t> payload, const Shape& shape) const = 0;
-  // Encoding needs EncoderContext::reader (disc's shape=1); decoding never does.
+  // Encoding needs EncoderContext::reader (disc's shape=1|2); decoding never does.
   virtual bool needs_reader() const { return false; }
 
  protected:
@@ -84,7 +84,7 @@ class Codec {
   std::vector<float> params_;
 };
 
-// The convolution that reads a feature map, which disc's `shape=1` encoder shapes its
+// The convolution that reads a feature map, which disc's `shape=1|2` encoder shapes its
 // quantization error for (doc/CODEC.md, "Shaping for the convolution that reads the map").
 // Weights are [out_channels][in_per_group][kernel_h][kernel_w] with any following
 // per-channel scale (batch normalization) folded in; padding is with zeros; no dilation.
@@ -110,7 +110,7 @@ Result<const CodecInfo*> find_codec(std::string_view name);
 // Builds a codec from a spec; rejects unknown names, unknown keys and out-of-range values.
 Result<std::unique_ptr<Codec>> make_codec(const CodecSpec& spec);
 Result<std::unique_ptr<Codec>> make_codec(std::string_view spec_text);
-// The same, for encoding with what `context` knows (disc's shape=1 needs context.reader).
+// The same, for encoding with what `context` knows (disc's shape=1|2 needs context.reader).
 Result<std::unique_ptr<Codec>> make_codec(const CodecSpec& spec, const EncoderContext& context);
 
 // What a stream's header says, without decoding the payload.

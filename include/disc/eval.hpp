@@ -91,7 +91,7 @@ struct EvalReport {
   double reference_top1 = 0;  // uncompressed model on the same images
   double reference_top5 = 0;
   std::vector<EvalRow> rows;
-  // Settings left out at a cut, with why: "<cut> <setting>: <reason>" (shape=1 where no single
+  // Settings left out at a cut, with why: "<cut> <setting>: <reason>" (shape=1|2 where no single
   // convolution reads the cut).
   std::vector<std::string> skipped;
 

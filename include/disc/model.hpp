@@ -59,7 +59,7 @@ class OnnxModel {
   const std::vector<CutPoint>& cuts() const;  // in topological order
   Result<CutPoint> find_cut(const std::string& tensor) const;
   Result<SplitModel> split(const std::string& cut_tensor) const;
-  // The convolution that reads the cut tensor, for disc's shape=1: the cut's one consumer
+  // The convolution that reads the cut tensor, for disc's shape=1|2: the cut's one consumer
   // is a Conv (possibly behind a zero-padding Pad), whose weights are constant and scaled by a
   // BatchNormalization that alone reads its output. Otherwise an Error saying what reads it.
   Result<ConvKernel> reading_convolution(const std::string& cut_tensor) const;

@@ -1,4 +1,4 @@
-// Internal: the convolution that reads a tensor, for disc's shape=1 encoder.
+// Internal: the convolution that reads a tensor, for disc's shape=1|2 encoder.
 #pragma once
 
 #include <onnx/onnx_pb.h>

@@ -1514,16 +1514,17 @@ TEST(DiscShape, LowersTheReadingConvolutionsError) {
 // The descent stops at a local minimum: from the decoded map, no single level moved by one
 // step lowers the reading convolution's error (measured with the reference convolution).
 // Checks that the encoder's bookkeeping (footprints, skipped elements) misses no move. Holds
-// because these small maps settle in 4-6 passes, within kMaxShapingPasses.
+// because these small maps settle within max_shaping_passes.
 TEST(DiscShape, EndsWhereNoSingleStepLowersTheError) {
   const Tensor x = realistic_sparse_map({2, 8, 10, 9}, 0.5, 43);
   // Depthwise stride 2, a squeeze to fewer channels, and a full 3x3 convolution.
   for (const ConvKernel& k : {random_kernel(8, 1, 8, 3, 2, 5), random_kernel(3, 8, 1, 1, 1, 6),
                               random_kernel(4, 8, 1, 3, 1, 7)}) {
     SCOPED_TRACE(k.out_channels);
+    for (const char* shaping : {"shape=1,", "shape=2,"})
     for (const auto& [levels, max_level] : {std::pair{"bits=1,clip=2", 1}, std::pair{"bits=2,clip=3", 3}}) {
-      SCOPED_TRACE(levels);
-      auto c = make_codec(*CodecSpec::parse(std::string("disc:shape=1,") + levels),
+      SCOPED_TRACE(std::string(shaping) + levels);
+      auto c = make_codec(*CodecSpec::parse(std::string("disc:") + shaping + levels),
                           EncoderContext{std::make_shared<const ConvKernel>(k)});
       ASSERT_TRUE(c.ok());
       Tensor decoded = round_trip(x, **c);
@@ -1543,6 +1544,83 @@ TEST(DiscShape, EndsWhereNoSingleStepLowersTheError) {
       }
       EXPECT_EQ(better, 0u);
     }
+  }
+}
+
+// With shape=2, nor does moving one level unit between two neighbours in a plane (the move
+// that keeps the plane's sum: the descent tries it where the two footprints overlap, which for
+// these kernels is every neighbour). Also checks the skipping of elements none of whose or
+// whose neighbours' footprint positions changed.
+TEST(DiscShape, TwoEndsWhereNoLevelUnitMovedToANeighbourLowersTheError) {
+  const Tensor x = realistic_sparse_map({1, 6, 10, 9}, 0.5, 44);
+  for (const ConvKernel& k : {random_kernel(6, 1, 6, 3, 2, 8), random_kernel(6, 1, 6, 3, 1, 9)}) {
+    SCOPED_TRACE(k.stride_h);
+    for (const auto& [levels, max_level] : {std::pair{"bits=1,clip=2", 1}, std::pair{"bits=2,clip=3", 3}}) {
+      SCOPED_TRACE(levels);
+      auto c = make_codec(*CodecSpec::parse(std::string("disc:shape=2,") + levels),
+                          EncoderContext{std::make_shared<const ConvKernel>(k)});
+      ASSERT_TRUE(c.ok());
+      Tensor decoded = round_trip(x, **c);
+      float step = 0;
+      for (float v : decoded.values()) step = v > 0 && (step == 0 || v < step) ? v : step;
+      ASSERT_GT(step, 0);
+      const double reached = reader_output_error(k, x, decoded);
+      const Shape& s = x.shape();
+      const auto in_range = [&](float v) { return v > -1e-6f * step && v < (max_level + 1e-3f) * step; };
+      size_t better = 0, tried = 0;
+      for (int64_t plane = 0; plane < s[1]; ++plane)
+        for (int64_t row = 0; row < s[2]; ++row)
+          for (int64_t column = 0; column < s[3]; ++column)
+            for (const auto& [dy, dx] : {std::pair{0, 1}, std::pair{1, -1}, std::pair{1, 0}, std::pair{1, 1}}) {
+              if (row + dy >= s[2] || column + dx < 0 || column + dx >= s[3]) continue;
+              float& a = decoded.data()[(plane * s[2] + row) * s[3] + column];
+              float& b = decoded.data()[(plane * s[2] + row + dy) * s[3] + column + dx];
+              const float kept_a = a, kept_b = b;
+              for (const float unit : {step, -step}) {
+                if (!in_range(kept_a + unit) || !in_range(kept_b - unit)) continue;
+                a = kept_a + unit;
+                b = kept_b - unit;
+                ++tried;
+                better += reader_output_error(k, x, decoded) < reached * (1 - 1e-6);
+              }
+              a = kept_a;
+              b = kept_b;
+            }
+      EXPECT_GT(tried, 100u);
+      EXPECT_EQ(better, 0u);
+    }
+  }
+}
+
+// A kernel of positive weights, low-pass like many trained depthwise kernels: neighbours'
+// responses are alike, which the unit moves of shape=2 exploit.
+ConvKernel low_pass_kernel(int channels, int stride, uint32_t seed) {
+  ConvKernel k = random_kernel(channels, 1, channels, 3, stride, seed);
+  for (float& w : k.weights) w = 0.5f + std::fabs(w);
+  return k;
+}
+
+// Where footprints overlap, the unit moves reach lower errors than single steps alone; where
+// they do not (a 1x1 reader), shape=2 chooses the same levels as shape=1.
+TEST(DiscShape, TwoLowersTheErrorWhereFootprintsOverlap) {
+  const Tensor x = realistic_sparse_map({2, 8, 16, 15}, 0.5, 45);
+  for (const char* levels : {"bits=1,clip=2", "bits=2,levels=2,clip=3"}) {
+    SCOPED_TRACE(levels);
+    for (const ConvKernel& k : {low_pass_kernel(8, 2, 10), low_pass_kernel(8, 1, 11)}) {
+      SCOPED_TRACE(k.stride_h);
+      const double single = reader_error(x, k, std::string("disc:shape=1,") + levels);
+      const double units = reader_error(x, k, std::string("disc:shape=2,") + levels);
+      EXPECT_LT(units, 0.95 * single) << units << " " << single;
+    }
+    const ConvKernel squeeze = random_kernel(3, 8, 1, 1, 1, 12);
+    const auto decoded = [&](const char* shaping) {
+      auto c = make_codec(*CodecSpec::parse(std::string("disc:") + shaping + levels),
+                          EncoderContext{std::make_shared<const ConvKernel>(squeeze)});
+      EXPECT_TRUE(c.ok());
+      return round_trip(x, **c);
+    };
+    const Tensor a = decoded("shape=1,"), b = decoded("shape=2,");
+    EXPECT_TRUE(std::equal(a.values().begin(), a.values().end(), b.values().begin()));
   }
 }
 
@@ -1612,8 +1690,10 @@ TEST(DiscShape, RejectsAConvolutionThatCannotReadTheMap) {
 TEST(DiscShape, ComesWithPlainLevelsOnly) {
   for (const char* spec : {"disc:shape=1,bits=0", "disc:shape=1,speed=1", "disc:shape=1,transform=1",
                            "disc:shape=1,chs=0.5", "disc:shape=1,centroid=2", "disc:shape=1,mean=1",
-                           "disc:shape=1,diffuse=0.5", "disc:shape=1,gain=1"})
+                           "disc:shape=1,diffuse=0.5", "disc:shape=1,gain=1", "disc:shape=2,mean=1",
+                           "disc:shape=2,speed=1", "disc:shape=3", "disc:shape=1.5"})
     EXPECT_FALSE(make_codec(spec).ok()) << spec;
+  EXPECT_TRUE(make_codec("disc:shape=2,bits=1").ok());
 }
 
 }  // namespace

@@ -1,8 +1,10 @@
 #include "codec/disc/reader_shaping.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <utility>
 #include <vector>
@@ -77,8 +79,8 @@ class OutputResidual {
   template <typename Fn>
   void for_each_reach(size_t c, size_t y, size_t x, Fn&& fn) const {
     const int g = static_cast<int>(c) / k_.in_per_group, ci = static_cast<int>(c) % k_.in_per_group;
-    for (const AxisTap& row : rows_[y])
-      for (const AxisTap& col : cols_[x])
+    for (const AxisTap& row : rows_[y].taps)
+      for (const AxisTap& col : cols_[x].taps)
         fn((static_cast<size_t>(g) * out_h_ + row.output) * out_w_ + col.output, tap_index(g, ci, row.kernel, col.kernel));
   }
 
@@ -105,6 +107,37 @@ class OutputResidual {
     return {dot, energy};
   }
 
+  // <response of (c, y, x), response of (c, y + dy, x + dx)>, |dy|, |dx| <= 1: the two
+  // responses meet at the output positions both elements reach. 0 if there are none.
+  double cross_energy(size_t c, size_t y, size_t x, int dy, int dx) const {
+    const int m = out_per_group_;
+    const int g = static_cast<int>(c) / k_.in_per_group, ci = static_cast<int>(c) % k_.in_per_group;
+    double sum = 0;
+    for (const auto& [ky, ky2] : rows_[y].shared[dy + 1])
+      for (const auto& [kx, kx2] : cols_[x].shared[dx + 1]) {
+        const float* t = &taps_[tap_index(g, ci, ky, kx) * m];
+        const float* u = &taps_[tap_index(g, ci, ky2, kx2) * m];
+        for (int o = 0; o < m; ++o) sum += static_cast<double>(t[o]) * u[o];
+      }
+    return sum;
+  }
+
+  // Whether the footprints of (y, x) and (y + dy, x + dx) share an output position.
+  bool footprints_overlap(size_t y, size_t x, int dy, int dx) const {
+    return !rows_[y].shared[dy + 1].empty() && !cols_[x].shared[dx + 1].empty();
+  }
+
+  // Calls fn(position) for every output position in the bounding box of the footprints of
+  // the elements (c, y + dy, x + dx), |dy|, |dx| <= radius (0 or 1): a superset of those positions.
+  template <typename Fn>
+  void for_each_position_near(size_t c, size_t y, size_t x, int radius, Fn&& fn) const {
+    const auto [top, bottom] = rows_[y].span[radius];
+    const auto [left, right] = cols_[x].span[radius];
+    const size_t g = c / k_.in_per_group;
+    for (long oy = top; oy <= bottom; ++oy)
+      for (long ox = left; ox <= right; ++ox) fn((g * out_h_ + oy) * out_w_ + ox);
+  }
+
   void clear() { std::fill(residual_.begin(), residual_.end(), 0.0f); }
 
  private:
@@ -113,18 +146,44 @@ class OutputResidual {
   }
 
   // Along one axis, input coordinate i reaches output o through kernel tap k when
-  // i + pad - k = o * stride and 0 <= o < outputs; the footprint of (y, x) is rows_[y] x cols_[x].
+  // i + pad - k = o * stride and 0 <= o < outputs; the footprint of (y, x) is rows_[y].taps x
+  // cols_[x].taps.
   struct AxisTap {
     int kernel;
     long output;
   };
-  static std::vector<std::vector<AxisTap>> footprint_axis(size_t inputs, int kernel, int stride, int pad,
-                                                          long outputs) {
-    std::vector<std::vector<AxisTap>> axis(inputs);
+  struct AxisInput {
+    std::vector<AxisTap> taps;
+    // shared[d + 1]: the pairs (k, k2) of taps through which this input and input i + d reach
+    // the same output, d = -1, 0, 1.
+    std::array<std::vector<std::pair<int, int>>, 3> shared;
+    // span[r]: the first and last output reached from inputs i - r .. i + r (first > last: none).
+    std::array<std::pair<long, long>, 2> span;
+  };
+  static std::vector<AxisInput> footprint_axis(size_t inputs, int kernel, int stride, int pad, long outputs) {
+    std::vector<AxisInput> axis(inputs);
     for (size_t i = 0; i < inputs; ++i)
       for (int k = 0; k < kernel; ++k) {
         const long t = static_cast<long>(i) + pad - k;
-        if (t >= 0 && t % stride == 0 && t / stride < outputs) axis[i].push_back({k, t / stride});
+        if (t >= 0 && t % stride == 0 && t / stride < outputs) axis[i].taps.push_back({k, t / stride});
+      }
+    for (size_t i = 0; i < inputs; ++i)
+      for (int d = -1; d <= 1; ++d) {
+        const long other = static_cast<long>(i) + d;
+        if (other < 0 || other >= static_cast<long>(inputs)) continue;
+        for (const AxisTap& a : axis[i].taps)
+          for (const AxisTap& b : axis[other].taps)
+            if (a.output == b.output) axis[i].shared[d + 1].emplace_back(a.kernel, b.kernel);
+      }
+    for (size_t i = 0; i < inputs; ++i)
+      for (int r = 0; r <= 1; ++r) {
+        long first = std::numeric_limits<long>::max(), last = -1;
+        for (size_t j = i >= static_cast<size_t>(r) ? i - r : 0; j <= std::min(inputs - 1, i + r); ++j)
+          for (const AxisTap& t : axis[j].taps) {
+            first = std::min(first, t.output);
+            last = std::max(last, t.output);
+          }
+        axis[i].span[r] = {first, last};
       }
     return axis;
   }
@@ -135,21 +194,53 @@ class OutputResidual {
   std::vector<float> taps_;
   std::vector<double> tap_energy_;  // sum over a tap's outputs of the squared weights
   std::vector<float> residual_;
-  const std::vector<std::vector<AxisTap>> rows_, cols_;
+  const std::vector<AxisInput> rows_, cols_;
+};
+
+// R is summed in floats: relative to a move's own energy d^2 |t|^2, its rounding stays far
+// below this.
+constexpr double kRoundingTolerance = 1e-4;
+
+// One visit's best move: the element's level changes by `own`, and if `partner` >= 0 that
+// element's level by -own (a level unit moved between the two; the plane keeps its sum).
+struct Move {
+  double change = 0;  // of E; only a decrease is taken
+  int own = 0;
+  long partner = -1;
 };
 
 }  // namespace
 
 void shape_levels(const ConvKernel& kernel, const Quantizer& quantizer, const Shape& shape, const float* values,
-                  int16_t* levels) {
+                  int16_t* levels, ShapingMoves moves) {
   const size_t channels = static_cast<size_t>(shape[1]), height = static_cast<size_t>(shape[2]),
                width = static_cast<size_t>(shape[3]);
   const size_t sample_size = channels * height * width;
   const int lowest = quantizer.is_signed ? -quantizer.max_level : 0;
+  const auto in_range = [&](int level) { return level >= lowest && level <= quantizer.max_level; };
+  // A unit move must lower E by more than R's rounding can fake: otherwise two whose changes
+  // are 0 in exact arithmetic (neighbours with equal responses) can undo each other pass after
+  // pass.
+  const auto lowers = [](double change, double energy) { return change < -kRoundingTolerance * energy; };
   OutputResidual residual(kernel, height, width);
+  // The in-plane neighbours (dy, dx) whose footprints overlap, per position: only for those can
+  // moving a level unit lower E where neither single move does (otherwise the pair's change of
+  // E is the sum of the two single moves').
+  std::vector<std::vector<std::pair<int, int>>> partners(height * width);
+  if (moves == ShapingMoves::kLevelsAndUnits)
+    for (size_t y = 0; y < height; ++y)
+      for (size_t x = 0; x < width; ++x)
+        for (int dy = -1; dy <= 1; ++dy)
+          for (int dx = -1; dx <= 1; ++dx) {
+            const long y2 = static_cast<long>(y) + dy, x2 = static_cast<long>(x) + dx;
+            if ((dy != 0 || dx != 0) && y2 >= 0 && x2 >= 0 && y2 < static_cast<long>(height) &&
+                x2 < static_cast<long>(width) && residual.footprints_overlap(y, x, dy, dx))
+              partners[y * width + x].emplace_back(dy, dx);
+          }
   // Per output position, 1 + the visit (pass · sample_size + element) of the last move that
-  // reached it; 0: none yet. An element's decision depends only on its level and on R at its
-  // footprint, and every move stamps the mover's footprint. So an element whose footprint no
+  // reached it; 0: none yet. An element's decision depends only on the levels of itself and
+  // its partners and on R at their footprints, and every move stamps the footprints of the
+  // elements it changes. So an element none of whose and whose partners' footprint positions a
   // move reached since its visit in the previous pass is in the state it last decided in (not
   // to move: moving would have stamped it) and is not visited.
   std::vector<uint64_t> changed_at(residual.positions());
@@ -164,38 +255,61 @@ void shape_levels(const ConvKernel& kernel, const Quantizer& quantizer, const Sh
           const float e = x[i] - quantizer.value(q[i]);
           if (e != 0) residual.add(c, y, col, e);
         }
-    for (int pass = 0; pass < kMaxShapingPasses; ++pass) {
+    for (int pass = 0; pass < max_shaping_passes(moves); ++pass) {
       bool changed = false;
       const uint64_t pass_start = static_cast<uint64_t>(pass) * sample_size;
       for (size_t c = 0, i = 0; c < channels; ++c)
         for (size_t y = 0; y < height; ++y)
           for (size_t col = 0; col < width; ++col, ++i) {
+            const std::vector<std::pair<int, int>>& near = partners[y * width + col];
             if (pass > 0) {
+              const uint64_t last_visit = pass_start - sample_size + i;
               bool footprint_changed = false;
-              residual.for_each_reach(c, y, col, [&](size_t position, size_t) {
-                footprint_changed |= changed_at[position] > pass_start - sample_size + i;
+              residual.for_each_position_near(c, y, col, near.empty() ? 0 : 1, [&](size_t position) {
+                footprint_changed |= changed_at[position] > last_visit;
               });
               if (!footprint_changed) continue;
             }
-            // E changes by 2 d <R, t> + d^2 |t|^2 when the element's error changes by d.
+            // E changes by 2 d <R, t> + d^2 |t|^2 when the element's error changes by d, and
+            // for two elements by the sum of those plus 2 d d2 <t, t2>.
             const auto [dot, norm] = residual.correlation_and_energy(c, y, col);
             const int level = q[i];
-            int best = level;
-            double best_change = 0;
-            for (const int candidate : {level - 1, level + 1}) {
-              if (candidate < lowest || candidate > quantizer.max_level) continue;
-              const double d = static_cast<double>(quantizer.value(level)) - quantizer.value(candidate);
+            const auto error_change = [&](int from, int to) {
+              return static_cast<double>(quantizer.value(from)) - quantizer.value(to);
+            };
+            Move best;
+            for (const int own : {-1, 1}) {
+              if (!in_range(level + own)) continue;
+              const double d = error_change(level, level + own);
               const double change = 2 * d * dot + d * d * norm;
-              if (change < best_change) {
-                best_change = change;
-                best = candidate;
+              if (change < best.change) best = {change, own, -1};
+            }
+            for (const auto& [dy, dx] : near) {
+              const size_t y2 = y + dy, x2 = col + dx, j = i + dy * static_cast<long>(width) + dx;
+              const bool down = in_range(level - 1) && in_range(q[j] + 1), up = in_range(level + 1) && in_range(q[j] - 1);
+              if (!down && !up) continue;
+              const auto [dot2, norm2] = residual.correlation_and_energy(c, y2, x2);
+              const double cross = residual.cross_energy(c, y, col, dy, dx);
+              for (const int own : {-1, 1}) {
+                if (!(own < 0 ? down : up)) continue;
+                const double d = error_change(level, level + own), d2 = error_change(q[j], q[j] - own);
+                const double change = 2 * d * dot + d * d * norm + 2 * d2 * dot2 + d2 * d2 * norm2 + 2 * d * d2 * cross;
+                if (change < best.change && lowers(change, d * d * norm + d2 * d2 * norm2))
+                  best = {change, own, static_cast<long>(j)};
               }
             }
-            if (best == level) continue;
-            q[i] = static_cast<int16_t>(best);
+            if (best.own == 0) continue;
             changed = true;
-            residual.add(c, y, col, quantizer.value(level) - quantizer.value(best));
-            residual.for_each_reach(c, y, col, [&](size_t position, size_t) { changed_at[position] = pass_start + i + 1; });
+            const auto move = [&](size_t element, size_t ey, size_t ex, int to) {
+              residual.add(c, ey, ex, error_change(q[element], to));
+              q[element] = static_cast<int16_t>(to);
+              residual.for_each_reach(c, ey, ex, [&](size_t position, size_t) { changed_at[position] = pass_start + i + 1; });
+            };
+            move(i, y, col, level + best.own);
+            if (best.partner >= 0) {
+              const size_t j = static_cast<size_t>(best.partner);
+              move(j, (j / width) % height, j % width, q[j] - best.own);
+            }
           }
       if (!changed) break;
     }

@@ -1,4 +1,4 @@
-// Levels chosen for the convolution that reads the map (disc `shape=1`; doc/CODEC.md,
+// Levels chosen for the convolution that reads the map (disc `shape=1|2`; doc/CODEC.md,
 // "Shaping for the convolution that reads the map"). An encoder choice: the decoder
 // reconstructs the levels as usual.
 #pragma once
@@ -11,16 +11,24 @@
 
 namespace disc::codec_disc {
 
-// Passes over the map at most; on real maps the descent settles in 3-6.
-inline constexpr int kMaxShapingPasses = 8;
+enum class ShapingMoves {
+  kLevels,          // shape=1: a level moved by +-1
+  kLevelsAndUnits,  // shape=2: also one level unit moved to an in-plane neighbour (the plane keeps its sum)
+};
 
-// Starting from `levels` (the quantized `values` of a map of `shape`, N x C x H x W), moves
-// single levels by +-1 within the quantizer's range wherever that lowers E = ||conv(values -
+// Passes over the map at most. On real maps the descent with kLevels settles in 3-8 passes,
+// with kLevelsAndUnits in 6-9.
+constexpr int max_shaping_passes(ShapingMoves moves) { return moves == ShapingMoves::kLevels ? 8 : 12; }
+
+// Starting from `levels` (the quantized `values` of a map of `shape`, N x C x H x W), makes
+// single moves within the quantizer's range wherever that lowers E = ||conv(values -
 // reconstruction)||^2, the squared error of the convolution's output (its bias cancels),
-// visiting the elements in raster order until a pass changes nothing or after
-// kMaxShapingPasses passes. E never rises. `kernel.check(shape)` must have passed; the
-// quantizer has no centroids (reconstruction = level x step).
+// visiting the elements in raster order and taking the move that lowers E most, until a pass
+// changes nothing or after max_shaping_passes(moves) passes. E never rises. Unit moves are
+// tried only between 8-connected neighbours whose footprints in the output overlap: for
+// others the pair's change of E is the sum of two single moves'. `kernel.check(shape)` must
+// have passed; the quantizer has no centroids (reconstruction = level x step).
 void shape_levels(const ConvKernel& kernel, const Quantizer& quantizer, const Shape& shape, const float* values,
-                  int16_t* levels);
+                  int16_t* levels, ShapingMoves moves);
 
 }  // namespace disc::codec_disc
