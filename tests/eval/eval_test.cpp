@@ -240,7 +240,7 @@ TEST_F(EvalTest, RefusesRepeatedCutsAndSettingsAndImagesPastTheEnd) {
 TEST(EvalSweep, DefaultDiscGridCoversBothModes) {
   auto specs = expand_sweep({"disc"});
   ASSERT_TRUE(specs.ok()) << specs.error().message();
-  // The default sweep of scripts/eval-results stays near two hours (shape=1 runs only where one
+  // The default sweep of scripts/eval-results stays near two hours (shape=2 runs only where one
   // convolution reads the cut).
   EXPECT_LE(specs->size(), 71u);
   size_t transform = 0, gain = 0, tile = 0, capped = 0, shaped = 0;
