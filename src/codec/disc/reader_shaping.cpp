@@ -4,6 +4,7 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <limits>
 #include <string>
 #include <utility>
@@ -202,7 +203,9 @@ class OutputResidual {
 constexpr double kRoundingTolerance = 1e-4;
 
 // One visit's best move: the element's level changes by `own`, and if `partner` >= 0 that
-// element's level by -own (a level unit moved between the two; the plane keeps its sum).
+// element's level by -own (a level unit moved between the two; the plane keeps its sum). A
+// unit move never raises the sum of the two magnitudes: on a signed map it would otherwise
+// create +1/-1 pairs that a low-pass reader barely sees but that cost rate.
 struct Move {
   double change = 0;  // of E; only a decrease is taken
   int own = 0;
@@ -286,7 +289,11 @@ void shape_levels(const ConvKernel& kernel, const Quantizer& quantizer, const Sh
             }
             for (const auto& [dy, dx] : near) {
               const size_t y2 = y + dy, x2 = col + dx, j = i + dy * static_cast<long>(width) + dx;
-              const bool down = in_range(level - 1) && in_range(q[j] + 1), up = in_range(level + 1) && in_range(q[j] - 1);
+              const auto carries = [&](int own) {  // a unit, within range, not creating a +1/-1 pair
+                return in_range(level + own) && in_range(q[j] - own) &&
+                       std::abs(level + own) + std::abs(q[j] - own) <= std::abs(level) + std::abs(q[j]);
+              };
+              const bool down = carries(-1), up = carries(1);
               if (!down && !up) continue;
               const auto [dot2, norm2] = residual.correlation_and_energy(c, y2, x2);
               const double cross = residual.cross_energy(c, y, col, dy, dx);
