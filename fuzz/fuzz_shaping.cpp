@@ -1,0 +1,76 @@
+// Feeds arbitrary convolution geometries, weights and maps to disc's shaped encoder
+// (shape=1|2): a kernel the map cannot feed must be refused with a message, any other must
+// encode to a stream that decodes to finite values of the map's shape. The descent's
+// footprint, neighbour and skipping bookkeeping is where strides larger than the kernel,
+// one-sided padding and 1-wide maps would go wrong (under ASan and UBSan).
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <string>
+
+#include "disc/codec.hpp"
+#include "disc/tensor.hpp"
+
+namespace {
+
+// Reads small integers and floats from the input, then zeros once it runs out.
+class Bytes {
+ public:
+  Bytes(const uint8_t* data, size_t size) : data_(data), size_(size) {}
+  int small(int lowest, int highest) {  // in lowest..highest
+    return lowest + static_cast<int>(next() % static_cast<unsigned>(highest - lowest + 1));
+  }
+  float value() { return (static_cast<int>(next()) - 96) / 16.0f; }  // -6..10, a quarter of them negative
+
+ private:
+  uint8_t next() { return at_ < size_ ? data_[at_++] : 0; }
+  const uint8_t* data_;
+  size_t size_, at_ = 0;
+};
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  Bytes in(data, size);
+  auto kernel = std::make_shared<disc::ConvKernel>();
+  kernel->groups = in.small(1, 3);
+  kernel->in_per_group = in.small(1, 3);
+  kernel->out_channels = kernel->groups * in.small(1, 3);
+  kernel->kernel_h = in.small(1, 5);
+  kernel->kernel_w = in.small(1, 5);
+  kernel->stride_h = in.small(1, 4);
+  kernel->stride_w = in.small(1, 4);
+  // Up to the kernel's size, one past what check() accepts, so that refusals are tried too.
+  kernel->pad_top = in.small(0, kernel->kernel_h);
+  kernel->pad_left = in.small(0, kernel->kernel_w);
+  kernel->pad_bottom = in.small(0, kernel->kernel_h);
+  kernel->pad_right = in.small(0, kernel->kernel_w);
+  const int64_t channels = kernel->groups * kernel->in_per_group + in.small(0, 1) - in.small(0, 1);
+  const int64_t height = in.small(1, 12), width = in.small(1, 12);
+  const int shaping = in.small(1, 2), bits = in.small(1, 3);
+  kernel->weights.resize(static_cast<size_t>(kernel->out_channels) * kernel->in_per_group * kernel->kernel_h *
+                         kernel->kernel_w);
+  for (float& w : kernel->weights) w = in.value();
+  if (channels < 1) return 0;
+  auto map = disc::Tensor::make({1, channels, height, width});
+  if (!map.ok()) std::abort();
+  const bool non_negative = in.small(0, 1) == 1;
+  for (size_t i = 0; i < map->size(); ++i) map->data()[i] = non_negative ? std::fabs(in.value()) : in.value();
+
+  const std::string spec = "disc:shape=" + std::to_string(shaping) + ",bits=" + std::to_string(bits) + ",clip=3";
+  auto shaped = disc::make_codec(*disc::CodecSpec::parse(spec), disc::EncoderContext{kernel});
+  if (!shaped.ok()) std::abort();
+  auto stream = disc::compress(*map, **shaped);
+  if (!stream.ok()) {
+    if (stream.error().message().empty()) std::abort();
+    if (kernel->check(map->shape()).ok()) std::abort();  // refused a kernel that can read the map
+    return 0;
+  }
+  if (!kernel->check(map->shape()).ok()) std::abort();  // encoded for a kernel that cannot
+  auto decoded = disc::decompress(*stream);
+  if (!decoded.ok() || decoded->shape() != map->shape()) std::abort();
+  for (float v : decoded->values())
+    if (!std::isfinite(v)) std::abort();
+  return 0;
+}
