@@ -70,7 +70,7 @@ const CodecInfo& disc_info() {
            0, 0, 255, true},
           {"shape", "1 = levels moved by +-1 wherever that lowers the squared error of the convolution that reads "
                     "the map (the encoder needs it: the model and cut; doc/CODEC.md); 2 = also level units moved "
-                    "between neighbours (lower error at the same ratio, 2-3x the encoding time of 1); needs "
+                    "between neighbours (at 1 bit lower error at the same ratio, 2-4x the encoding time of 1); needs "
                     "bits >= 1, speed=0, transform=0, chs=0, centroid=0, mean=0, diffuse=0, gain=0",
            0, 0, 2, true},
       }};
