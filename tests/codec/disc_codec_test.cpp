@@ -1481,7 +1481,13 @@ ConvKernel random_kernel(int out_channels, int in_per_group, int groups, int siz
   return k;
 }
 
-// ||conv(x - decoded)||^2 with the stream decoded without the kernel, as a server does.
+// The smallest non-zero magnitude of a decoded map: the step, when some element is at level +-1.
+float smallest_magnitude(const Tensor& t) {
+  float step = 0;
+  for (float v : t.values()) step = v != 0 && (step == 0 || std::fabs(v) < step) ? std::fabs(v) : step;
+  return step;
+}
+
 // ||conv(x) - conv(decoded)||^2 of the reading convolution k.
 double reader_output_error(const ConvKernel& k, const Tensor& x, const Tensor& decoded) {
   const std::vector<double> a = testing::reference_conv(k, x), b = testing::reference_conv(k, decoded);
@@ -1490,6 +1496,7 @@ double reader_output_error(const ConvKernel& k, const Tensor& x, const Tensor& d
   return e;
 }
 
+// ||conv(x - decoded)||^2 with the stream decoded without the kernel, as a server does.
 double reader_error(const Tensor& x, const ConvKernel& k, const std::string& spec) {
   auto c = make_codec(*CodecSpec::parse(spec), EncoderContext{std::make_shared<const ConvKernel>(k)});
   EXPECT_TRUE(c.ok()) << c.error().message();
@@ -1521,28 +1528,28 @@ TEST(DiscShape, EndsWhereNoSingleStepLowersTheError) {
   for (const ConvKernel& k : {random_kernel(8, 1, 8, 3, 2, 5), random_kernel(3, 8, 1, 1, 1, 6),
                               random_kernel(4, 8, 1, 3, 1, 7)}) {
     SCOPED_TRACE(k.out_channels);
-    for (const char* shaping : {"shape=1,", "shape=2,"})
-    for (const auto& [levels, max_level] : {std::pair{"bits=1,clip=2", 1}, std::pair{"bits=2,clip=3", 3}}) {
-      SCOPED_TRACE(std::string(shaping) + levels);
-      auto c = make_codec(*CodecSpec::parse(std::string("disc:") + shaping + levels),
-                          EncoderContext{std::make_shared<const ConvKernel>(k)});
-      ASSERT_TRUE(c.ok());
-      Tensor decoded = round_trip(x, **c);
-      float step = 0;  // the smallest non-zero magnitude: some element is at level 1
-      for (float v : decoded.values()) step = v > 0 && (step == 0 || v < step) ? v : step;
-      ASSERT_GT(step, 0);
-      const double reached = reader_output_error(k, x, decoded);
-      size_t better = 0;
-      for (size_t i = 0; i < decoded.size(); ++i) {
-        const float kept = decoded.data()[i];
-        for (const float moved : {kept - step, kept + step}) {
-          if (moved < -1e-6f * step || moved > (max_level + 1e-3f) * step) continue;
-          decoded.data()[i] = moved;
-          better += reader_output_error(k, x, decoded) < reached * (1 - 1e-6);
+    for (const char* shaping : {"shape=1,", "shape=2,"}) {
+      for (const auto& [levels, max_level] : {std::pair{"bits=1,clip=2", 1}, std::pair{"bits=2,clip=3", 3}}) {
+        SCOPED_TRACE(std::string(shaping) + levels);
+        auto c = make_codec(*CodecSpec::parse(std::string("disc:") + shaping + levels),
+                            EncoderContext{std::make_shared<const ConvKernel>(k)});
+        ASSERT_TRUE(c.ok());
+        Tensor decoded = round_trip(x, **c);
+        const float step = smallest_magnitude(decoded);
+        ASSERT_GT(step, 0);
+        const double reached = reader_output_error(k, x, decoded);
+        size_t better = 0;
+        for (size_t i = 0; i < decoded.size(); ++i) {
+          const float kept = decoded.data()[i];
+          for (const float moved : {kept - step, kept + step}) {
+            if (moved < -1e-6f * step || moved > (max_level + 1e-3f) * step) continue;
+            decoded.data()[i] = moved;
+            better += reader_output_error(k, x, decoded) < reached * (1 - 1e-6);
+          }
+          decoded.data()[i] = kept;
         }
-        decoded.data()[i] = kept;
+        EXPECT_EQ(better, 0u);
       }
-      EXPECT_EQ(better, 0u);
     }
   }
 }
@@ -1571,8 +1578,7 @@ TEST(DiscShape, TwoEndsWhereNoLevelUnitMovedToANeighbourLowersTheError) {
                           EncoderContext{std::make_shared<const ConvKernel>(k)});
       ASSERT_TRUE(c.ok());
       Tensor decoded = round_trip(x, **c);
-      float step = 0;  // the smallest non-zero magnitude: some element is at level +-1
-      for (float v : decoded.values()) step = v != 0 && (step == 0 || std::fabs(v) < step) ? std::fabs(v) : step;
+      const float step = smallest_magnitude(decoded);
       ASSERT_GT(step, 0);
       const bool is_signed = std::any_of(decoded.values().begin(), decoded.values().end(), [](float v) { return v < 0; });
       const float lowest = is_signed ? -test.max_level * step : 0;
@@ -1675,8 +1681,7 @@ TEST(DiscShape, DecodesToLevelsOfTheUsualStep) {
   const Tensor plain = round_trip(x, *codec("disc:bits=2,clip=3"));
   // Same quantizer: both decode to multiples of one step within 0..3 steps; shaping moved
   // some levels (by one step per visit, so by more over several passes).
-  float step = 0;
-  for (float v : plain.values()) step = v > 0 && (step == 0 || v < step) ? v : step;
+  const float step = smallest_magnitude(plain);
   ASSERT_GT(step, 0);
   size_t moved = 0;
   for (size_t i = 0; i < x.size(); ++i) {

@@ -221,6 +221,9 @@ void shape_levels(const ConvKernel& kernel, const Quantizer& quantizer, const Sh
   const size_t sample_size = channels * height * width;
   const int lowest = quantizer.is_signed ? -quantizer.max_level : 0;
   const auto in_range = [&](int level) { return level >= lowest && level <= quantizer.max_level; };
+  const auto error_change = [&](int from, int to) {  // of an element whose level goes from -> to
+    return static_cast<double>(quantizer.value(from)) - quantizer.value(to);
+  };
   // A unit move must lower E by more than R's rounding can fake: otherwise two whose changes
   // are 0 in exact arithmetic (neighbours with equal responses) can undo each other pass after
   // pass.
@@ -277,9 +280,6 @@ void shape_levels(const ConvKernel& kernel, const Quantizer& quantizer, const Sh
             // for two elements by the sum of those plus 2 d d2 <t, t2>.
             const auto [dot, norm] = residual.correlation_and_energy(c, y, col);
             const int level = q[i];
-            const auto error_change = [&](int from, int to) {
-              return static_cast<double>(quantizer.value(from)) - quantizer.value(to);
-            };
             Move best;
             for (const int own : {-1, 1}) {
               if (!in_range(level + own)) continue;
