@@ -212,11 +212,11 @@ const CommandRegistration calibrate_command{{
             return fail(Error("cannot write --estimates '" + o->estimates + "': folder '" + dir + "': " +
                               std::generic_category().message(errno)));
         }
-        if (100.0 / static_cast<double>(options.images) > o->budget)
+        if (standard_error_floor_pp(options.images) > o->budget)
           return fail(Error(fmt::format(
               "{} calibration images cannot show a loss within {:.2f} pp: one image is {:.2f} pp, and the margin "
               "is never less; use at least {} images (several hundred where you can)",
-              options.images, o->budget, 100.0 / static_cast<double>(options.images),
+              options.images, o->budget, standard_error_floor_pp(options.images),
               static_cast<size_t>(std::ceil(100.0 / o->budget)))));
         options.cuts = {o->cut};
         auto sweep = parse_codecs(o->codecs);
@@ -229,7 +229,7 @@ const CommandRegistration calibrate_command{{
         if (!o->estimates.empty())
           if (auto s = write_calibration_estimates(calibration_report->rows, o->budget, o->estimates); !s.ok())
             return fail(s);
-        auto choice = choose_calibrated(calibration_report->rows, o->budget);
+        auto choice = choose_calibrated(calibration_report->rows, o->budget, calibration_report->images);
         if (!choice.ok()) return fail(choice.error());
         const EvalRow& c = choice->calibration_row;
         std::cout << fmt::format(
@@ -251,6 +251,11 @@ const CommandRegistration calibrate_command{{
                               c.estimate_temperature)
                 : "1 (the model's own: over 15 % of predictions changed, nothing changed, or flips and the drop in "
                   "confidence agree at no temperature in 1/8..16 for this setting or any other)");
+        if (too_few_images_for_budget(calibration_report->images, o->budget))
+          std::cout << fmt::format(
+              "margin     at least {:.2f} pp with {} images (one image), half the budget or more: calibrate on "
+              "several hundred images to let through settings that change a few predictions\n",
+              standard_error_floor_pp(calibration_report->images), calibration_report->images);
         if (o->verify == 0) return 0;
         options.settings = {choice->chosen};
         options.first_image = 0;

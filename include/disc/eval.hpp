@@ -124,7 +124,15 @@ struct Calibration {
   EvalRow calibration_row;   // measured on the calibration images (labels unused)
   std::vector<EvalRow> candidates;
 };
-Result<Calibration> choose_calibrated(const std::vector<EvalRow>& calibration_rows, double budget_pp);
+// The smallest standard error a calibration on `images` images reports: one image's worth of
+// loss, 100 / images pp (doc/EVAL.md, "The margin").
+double standard_error_floor_pp(size_t images);
+// Whether that floor alone is half of `budget_pp` or more: then only settings that change almost
+// no prediction can pass, and more calibration images are what would let others through.
+bool too_few_images_for_budget(size_t images, double budget_pp);
+// `images`: how many calibration images the rows were measured on, for the advice when no
+// setting is within the budget.
+Result<Calibration> choose_calibrated(const std::vector<EvalRow>& calibration_rows, double budget_pp, size_t images);
 
 // Writes the label-free columns of calibration rows as CSV (setting, ratio, bits per element,
 // agreement, estimated loss, its standard error, the estimate's temperature, and whether the

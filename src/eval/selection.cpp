@@ -66,11 +66,17 @@ std::vector<EvalRow> best_within_budget(const std::vector<EvalRow>& rows, double
   return best;
 }
 
+double standard_error_floor_pp(size_t images) { return images > 0 ? 100.0 / static_cast<double>(images) : INFINITY; }
+
+bool too_few_images_for_budget(size_t images, double budget_pp) {
+  return standard_error_floor_pp(images) >= 0.5 * budget_pp;
+}
+
 bool within_calibration_budget(const EvalRow& row, double budget_pp) {
   return judged_loss_pp(row, LossBasis::kEstimate) <= budget_pp;
 }
 
-Result<Calibration> choose_calibrated(const std::vector<EvalRow>& calibration_rows, double budget_pp) {
+Result<Calibration> choose_calibrated(const std::vector<EvalRow>& calibration_rows, double budget_pp, size_t images) {
   if (calibration_rows.empty()) return Error("calibration evaluated no settings");
   Calibration c;
   const EvalRow* winner = nullptr;
@@ -81,11 +87,18 @@ Result<Calibration> choose_calibrated(const std::vector<EvalRow>& calibration_ro
     if (!winner || r.ratio > winner->ratio || (r.ratio == winner->ratio && r.agreement > winner->agreement))
       winner = &r;
   }
-  if (!winner)
-    return Error(fmt::format("no setting's estimated top-1 loss (plus one standard error) is within {:.2f} pp "
-                             "on the calibration images; widen the sweep toward milder settings or raise the "
-                             "budget",
-                             budget_pp));
+  if (!winner) {
+    const std::string failed = fmt::format(
+        "no setting's estimated top-1 loss (plus one standard error) is within {:.2f} pp on the {} calibration images",
+        budget_pp, images);
+    if (too_few_images_for_budget(images, budget_pp))
+      return Error(fmt::format("{}; with {} images the standard error alone is at least {:.2f} pp (one image), so "
+                               "only settings that change almost no prediction can pass: calibrate on more images "
+                               "(several hundred where you can), widen the sweep toward milder settings or raise "
+                               "the budget",
+                               failed, images, standard_error_floor_pp(images)));
+    return Error(failed + "; widen the sweep toward milder settings, calibrate on more images or raise the budget");
+  }
   c.calibration_row = *winner;
   DISC_ASSIGN_OR_RETURN(c.chosen, CodecSpec::parse(winner->codec));
   return c;

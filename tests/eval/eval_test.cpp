@@ -130,7 +130,7 @@ TEST_F(EvalTest, CalibrationMeetsTheBudgetOnItsOwnImages) {
     std::vector<EvalRow> one_cut;
     for (const EvalRow& r : report->rows)
       if (r.cut == cut) one_cut.push_back(r);
-    auto choice = choose_calibrated(one_cut, budget);
+    auto choice = choose_calibrated(one_cut, budget, report->images);
     ASSERT_TRUE(choice.ok()) << choice.error().message();
     const EvalRow& chosen = choice->calibration_row;
     EXPECT_LE(chosen.estimated_loss_pp + chosen.estimated_loss_se_pp, budget) << cut;
@@ -140,7 +140,7 @@ TEST_F(EvalTest, CalibrationMeetsTheBudgetOnItsOwnImages) {
       if (r.ratio > chosen.ratio) {
         EXPECT_GT(r.estimated_loss_pp + r.estimated_loss_se_pp, budget) << r.codec;
       }
-    EXPECT_FALSE(choose_calibrated(one_cut, -1.0).ok());
+    EXPECT_FALSE(choose_calibrated(one_cut, -1.0, report->images).ok());
     // A setting without a temperature of its own reads the lower median of the cut's fitted
     // ones; any other is at T = 1.
     std::vector<double> fitted_temperatures;
@@ -190,6 +190,44 @@ TEST(EvalSelection, ParetoFrontAndBudget) {
   ASSERT_EQ(best.size(), 2u);
   EXPECT_EQ(best[0].ratio, 20);
   EXPECT_EQ(best[1].ratio, 30);
+}
+
+// With few calibration images one image's worth of loss, the floor of the standard error, takes
+// most of the budget; a calibration that accepts nothing says so, and that more images help.
+TEST(EvalSelection, CalibrationSaysWhenTooFewImagesLeaveNoRoom) {
+  EXPECT_DOUBLE_EQ(standard_error_floor_pp(100), 1.0);
+  EXPECT_TRUE(too_few_images_for_budget(100, 1.0));
+  EXPECT_TRUE(too_few_images_for_budget(200, 1.0));
+  EXPECT_FALSE(too_few_images_for_budget(400, 1.0));
+  EXPECT_FALSE(too_few_images_for_budget(100, 3.0));
+  auto row = [](const char* codec, double ratio, double estimate, double standard_error) {
+    EvalRow r;
+    r.cut = "c";
+    r.codec_name = "disc";
+    r.codec = codec;
+    r.ratio = ratio;
+    r.estimated_loss_pp = estimate;
+    r.estimated_loss_se_pp = standard_error;
+    return r;
+  };
+  const std::vector<EvalRow> few = {row("disc:bits=4", 20, 0.3, 1.0), row("disc:bits=2", 40, 1.5, 1.2)};
+  auto none = choose_calibrated(few, 1.0, 100);
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(none.error().message().find("on the 100 calibration images; with 100 images the standard error alone "
+                                        "is at least 1.00 pp (one image)"),
+            std::string::npos)
+      << none.error().message();
+  EXPECT_NE(none.error().message().find("calibrate on more images"), std::string::npos);
+  const std::vector<EvalRow> many = {row("disc:bits=4", 20, 0.6, 0.5), row("disc:bits=2", 40, 1.5, 0.7)};
+  none = choose_calibrated(many, 1.0, 800);
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.error().message().find("standard error alone"), std::string::npos) << none.error().message();
+  EXPECT_NE(none.error().message().find("widen the sweep toward milder settings, calibrate on more images"),
+            std::string::npos)
+      << none.error().message();
+  auto chosen = choose_calibrated(many, 1.2, 800);
+  ASSERT_TRUE(chosen.ok()) << chosen.error().message();
+  EXPECT_EQ(chosen->calibration_row.ratio, 20);
 }
 
 TEST(EvalSweep, ExpandsGridsAndRejectsBadOnes) {
