@@ -146,6 +146,17 @@ std::string summary_markdown(const EvalReport& report) {
         "same images, plus one standard error (doc/EVAL.md, \"The estimate\"); `disc plan --loss estimate` "
         "plans with them.\n",
         report.images);
+  // One image's worth of loss is the floor of the standard error; kBudgetsPp[0] is the largest.
+  if (!report.labelled && too_few_images_for_budget(report.images, kBudgetsPp[0])) {
+    const double floor_pp = standard_error_floor_pp(report.images);
+    s += fmt::format(
+        "With {} images one standard error is at least {:.2f} pp (one image), {}; several hundred images resolve "
+        "finer losses.\n",
+        report.images, floor_pp,
+        floor_pp > kBudgetsPp[0] ? "more than the budgets below, so no setting can be shown within them"
+                                 : "half the budgets below or more, so they can hold only settings that change "
+                                   "almost no prediction");
+  }
   if (report.chunks > 1)
     s += fmt::format("\nEvery feature map coded as {} chunks (`disc edge --chunks {}`); bytes are the chunks' "
                      "streams summed.\n", report.chunks, report.chunks);

@@ -370,7 +370,21 @@ TEST_F(EvalTest, ImagesWithoutLabelsAreJudgedByTheEstimate) {
   }
   const std::string csv = read_text(dir / "rows.csv");
   EXPECT_NE(csv.find(",,,,"), std::string::npos);  // top1, top5 and their losses left empty
-  EXPECT_NE(read_text(dir / "summary.md").find("without labels"), std::string::npos);
+  const std::string summary = read_text(dir / "summary.md");
+  EXPECT_NE(summary.find("without labels"), std::string::npos);
+  // The standard error is never below one image's worth, 0.5 pp here: half the 1 pp budget.
+  EXPECT_NE(summary.find("With 200 images one standard error is at least 0.50 pp (one image), half the budgets "
+                         "below or more"),
+            std::string::npos)
+      << summary;
+  // With 30 images (3.33 pp) no setting can be shown within either budget; the summary says why
+  // its tables are empty.
+  EvalReport few = *report;
+  few.images = 30;
+  ASSERT_TRUE(write_eval_report(few, dir.string()).ok());
+  EXPECT_NE(read_text(dir / "summary.md")
+                .find("With 30 images one standard error is at least 3.33 pp (one image), more than the budgets below"),
+            std::string::npos);
   std::filesystem::remove_all(dir);
 }
 
