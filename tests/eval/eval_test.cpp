@@ -171,13 +171,19 @@ TEST_F(EvalTest, CalibrationMeetsTheBudgetOnItsOwnImages) {
   }
 }
 
+// A row of cut "c" with what selection reads besides the losses.
+EvalRow selection_row(const std::string& codec_name, const std::string& codec, double ratio) {
+  EvalRow r;
+  r.cut = std::string("c");  // not operator=(const char*): GCC 12 warns falsely there (-Wrestrict)
+  r.codec_name = codec_name;
+  r.codec = codec;
+  r.ratio = ratio;
+  return r;
+}
+
 TEST(EvalSelection, ParetoFrontAndBudget) {
   auto row = [](const char* codec, double ratio, double loss) {
-    EvalRow r;
-    r.cut = "c";
-    r.codec_name = codec;
-    r.codec = codec;
-    r.ratio = ratio;
+    EvalRow r = selection_row(codec, codec, ratio);
     r.top1_loss_pp = loss;
     return r;
   };
@@ -201,11 +207,7 @@ TEST(EvalSelection, CalibrationSaysWhenTooFewImagesLeaveNoRoom) {
   EXPECT_FALSE(too_few_images_for_budget(400, 1.0));
   EXPECT_FALSE(too_few_images_for_budget(100, 3.0));
   auto row = [](const char* codec, double ratio, double estimate, double standard_error) {
-    EvalRow r;
-    r.cut = "c";
-    r.codec_name = "disc";
-    r.codec = codec;
-    r.ratio = ratio;
+    EvalRow r = selection_row("disc", codec, ratio);
     r.estimated_loss_pp = estimate;
     r.estimated_loss_se_pp = standard_error;
     return r;
