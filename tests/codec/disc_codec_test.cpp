@@ -1441,6 +1441,34 @@ TEST(DiscRangeCoder, WarmUpCodesShortSkewedInputsSmaller) {
 namespace disc {
 namespace {
 
+// A parameter the mode ignores is refused by the encoder (it would sit in the header as if it
+// acted), while decoders still read the streams doc/FORMAT.md allows to carry it.
+TEST(DiscParams, EncoderRefusesParametersItsModeIgnores) {
+  Tensor t({1, 4, 8, 8});
+  for (size_t i = 0; i < t.size(); ++i) t.data()[i] = static_cast<float>(i % 7);
+  const std::pair<const char*, const char*> ignored[] = {
+      {"disc:bits=3,hf=2", "disc:bits=3"},
+      {"disc:transform=1,bits=4,centroid=1", "disc:transform=1,bits=4"},
+      {"disc:bits=0,centroid=1", "disc:bits=0"},
+      {"disc:bits=4,speed=1,centroid=2", "disc:bits=4,speed=1"},
+  };
+  for (const auto& [spec, effective] : ignored) {
+    SCOPED_TRACE(spec);
+    auto codec = make_codec(spec);
+    ASSERT_TRUE(codec.ok()) << codec.error().message();
+    auto refused = (*codec)->encode_payload(t);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_NE(refused.error().message().find("it would be ignored"), std::string::npos) << refused.error().message();
+    const Bytes payload = make_codec(effective).value()->encode_payload(t).value();
+    auto decoded = (*codec)->decode_payload(payload, t.shape());
+    ASSERT_TRUE(decoded.ok()) << decoded.error().message();
+    const Tensor expected = make_codec(effective).value()->decode_payload(payload, t.shape()).value();
+    EXPECT_TRUE(std::equal(expected.values().begin(), expected.values().end(), decoded->values().begin()));
+  }
+  for (const char* acting : {"disc:transform=1,bits=4,hf=2", "disc:bits=4,speed=1,centroid=1", "disc:bits=2,centroid=3"})
+    EXPECT_TRUE(make_codec(acting).value()->encode_payload(t).ok()) << acting;
+}
+
 // zstd decodes every frame it is given; a skippable or empty frame after the real one
 // must not let a stream carry hidden bytes.
 TEST(DiscRobustness, FastStageRejectsFramesAfterTheLevels) {

@@ -205,7 +205,7 @@ TEST(Stream, WritesVersionTwoAsSpecified) {
   // Values at, just above and just below multiples of 0.05 as f32, -0, and the largest allowed.
   for (const char* spec : {"disc:bits=2,prune=0.3,clip=4.5,centroid=2,mean=1,diffuse=0.5", "disc:bits=3,prune=0.123",
                            "zfp:tolerance=0.001", "jpeg:quality=75", "raw", "disc:bits=4,clip=600",
-                           "disc:bits=3,prune=0.45,hf=0.7", "disc:prune=0.9,clip=1000", "disc:prune=-0,clip=2"}) {
+                           "disc:transform=1,bits=3,hf=0.7", "disc:prune=0.9,clip=1000", "disc:prune=-0,clip=2"}) {
     const auto codec = make_codec(spec).value();
     const Bytes s = compress(t, *codec).value();
     EXPECT_EQ(s[4], 2) << spec;

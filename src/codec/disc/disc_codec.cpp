@@ -177,6 +177,19 @@ class DiscCodec final : public Codec {
     return params()[kShape] == 2 ? ShapingMoves::kLevelsAndUnits : ShapingMoves::kLevels;
   }
   bool needs_reader() const override { return shape(); }
+  // The encoder refuses parameters its mode would ignore rather than write them into the header
+  // as if they acted; decoders read such streams as without them (doc/FORMAT.md, parameters 5
+  // and 7).
+  Status check_every_parameter_acts() const {
+    const int centroid_mask = static_cast<int>(params()[kCentroid]);
+    if (params()[kHighFrequency] != 1 && !transform())
+      return Error("codec 'disc': hf applies to transform=1 only (it would be ignored)");
+    if (centroid_mask != 0 && (bits() == 0 || transform()))
+      return Error("codec 'disc': centroid applies with bits >= 1 and transform=0 only (it would be ignored)");
+    if ((centroid_mask & 2) && fast())
+      return Error("codec 'disc': centroid=2|3 (zero-level offsets) applies with speed=0 only (it would be ignored)");
+    return Status();
+  }
   TransformQuantizer transform_quantizer(const Quantizer& quantizer, const PlaneView& view) const {
     return make_transform_quantizer(quantizer, params()[kHighFrequency],
                                     transform_block_shape(view.height, view.width, params()[kTile] != 0));
@@ -185,6 +198,7 @@ class DiscCodec final : public Codec {
   // The payload without energy gain, then, with gain=1, the gain fitted to what that payload
   // decodes to, inserted after the step (left out if it would make a value overflow).
   Result<Bytes> encode_payload(const Tensor& tensor) const override {
+    DISC_RETURN_IF_ERROR(check_every_parameter_acts());
     DISC_ASSIGN_OR_RETURN(Bytes out, encode_without_gain(tensor));
     if (!gain()) return out;
     DISC_ASSIGN_OR_RETURN(Tensor decoded, decode_payload(out, tensor.shape()));
