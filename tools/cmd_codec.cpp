@@ -46,7 +46,7 @@ const CommandRegistration compress_command{{
                      "codec and settings, e.g. disc or disc:bits=4 (see `disc codecs`)")
           ->capture_default_str();
       app.add_option("--model", o->model, "models.json name or .onnx path whose cut the map is (for disc's shape=1|2)");
-      app.add_option("--cut", o->cut, "the cut tensor the map is (with --model)");
+      app.add_option("--cut", o->cut, "the cut tensor the map is (with --model)")->check(kNotEmpty);
       return [o] {
         if (auto s = check_not_same_file(o->in, o->out, "IN and OUT"); !s.ok()) return fail(s);
         auto tensor = read_npy(o->in);

@@ -5,9 +5,11 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <charconv>
 #include <cmath>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <system_error>
 
 #include "command.hpp"
@@ -40,11 +42,24 @@ Result<std::vector<CodecSpec>> parse_codecs(const std::string& text) {
   return expand_sweep(split_list(text, sep));
 }
 
-// "100" is a count of images; anything else names a folder. stoul cannot overflow below 20 digits.
-bool is_count(const std::string& text) {
-  return !text.empty() && text.size() < 20 && std::all_of(text.begin(), text.end(), [](unsigned char c) {
-    return std::isdigit(c);
-  });
+// --images: "100" (digits only) is a count of the data set's images, anything else names a folder
+// of the user's own (nullopt). A count too large to hold, or a value that reads as another
+// number ("-5", "1e3") and names no folder, is an error rather than a folder not found.
+Result<std::optional<size_t>> image_count(const std::string& text) {
+  const char* end = text.data() + text.size();
+  if (!text.empty() && std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c); })) {
+    size_t count = 0;
+    if (std::from_chars(text.data(), end, count).ec != std::errc())
+      return Error("--images " + text + ": more images than a count can hold");
+    return std::optional<size_t>(count);
+  }
+  double number = 0;
+  const char* start = text.data() + (text.starts_with('+') ? 1 : 0);
+  const auto parsed = std::from_chars(start, end, number);
+  std::error_code ec;
+  if (!text.empty() && parsed.ec != std::errc::invalid_argument && parsed.ptr == end && !std::filesystem::exists(text, ec))
+    return Error("--images " + text + ": neither a count of images (digits only) nor a folder");
+  return std::optional<size_t>();
 }
 
 // One progress bar per evaluation stage.
@@ -106,7 +121,9 @@ const CommandRegistration eval_command{{
       app.add_option("--threads", o->threads, "worker threads")->check(CLI::Range(1, 256))->capture_default_str();
       app.add_option("--out", o->out, "output directory")->required();
       return [o, first_image] {
-        const bool own_folder = !is_count(o->images);
+        auto requested = image_count(o->images);
+        if (!requested.ok()) return fail(requested.error());
+        const bool own_folder = !requested->has_value();
         if (own_folder && first_image->count() > 0)
           return fail(Error("--first-image counts data set images; not with a folder"));
         auto data = load_model_and_data(o->model, own_folder ? o->images : std::string());
@@ -119,7 +136,7 @@ const CommandRegistration eval_command{{
         auto sweep = parse_codecs(o->codecs);
         if (!sweep.ok()) return fail(sweep.error());
         options.settings = std::move(sweep).value();
-        options.images = own_folder ? data->dataset.images.size() : std::stoul(o->images);
+        options.images = own_folder ? data->dataset.images.size() : **requested;
         options.first_image = o->first;
         options.chunks = o->chunks;
         options.threads = o->threads;
@@ -147,7 +164,7 @@ const CommandRegistration calibrate_command{{
       };
       auto o = std::make_shared<Opts>();
       o->model.add_to(app);
-      app.add_option("--cut", o->cut, "cut tensor name")->required();
+      app.add_option("--cut", o->cut, "cut tensor name")->required()->check(kNotEmpty);
       app.add_option("--images", o->images,
                      "calibration images (labels unused): N, the last N images of the model's data set, or DIR, "
                      "every image file in a folder of your own")
@@ -169,7 +186,9 @@ const CommandRegistration calibrate_command{{
         auto loaded = o->model.load();
         if (!loaded.ok()) return fail(loaded.error());
         const ModelEntry& model = loaded->entry;
-        const bool own_folder = !is_count(o->images);
+        auto requested = image_count(o->images);
+        if (!requested.ok()) return fail(requested.error());
+        const bool own_folder = !requested->has_value();
         // The model's labelled data set serves a count of calibration images and the
         // verification; a folder of the user's own images without --verify needs none.
         Dataset labelled;
@@ -193,7 +212,7 @@ const CommandRegistration calibrate_command{{
             return fail(Error(fmt::format("{} verification images exceed the {} images of {}", o->verify, total,
                                           labelled.name)));
         } else {
-          const size_t count = std::stoul(o->images);
+          const size_t count = **requested;
           if (count == 0) return fail(Error("--images 0: calibration needs at least one image"));
           if (count > total || o->verify > total - count)
             return fail(Error(fmt::format("{} calibration + {} verification images exceed the {} images of {}",

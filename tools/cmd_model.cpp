@@ -29,11 +29,13 @@ Result<std::vector<std::string>> class_names(const ModelOptions& options, const 
   return std::move(dataset.class_names);
 }
 
-// The first `count` images of the model's data set.
+// The first `count` images of the model's data set; an error if it has fewer.
 Result<std::vector<std::string>> dataset_images(const ModelOptions& options, const ModelEntry& entry, size_t count) {
   DISC_ASSIGN_OR_RETURN(Dataset dataset, options.dataset(entry));
+  if (count > dataset.images.size())
+    return Error(fmt::format("{} images asked for: data set {} has only {}", count, dataset.name, dataset.images.size()));
   std::vector<std::string> paths;
-  for (size_t i = 0; i < std::min(count, dataset.images.size()); ++i) paths.push_back(dataset.images[i].path);
+  for (size_t i = 0; i < count; ++i) paths.push_back(dataset.images[i].path);
   return paths;
 }
 
@@ -121,7 +123,7 @@ const CommandRegistration split_command{{
       };
       auto o = std::make_shared<Opts>();
       o->model.add_to(app);
-      app.add_option("--cut", o->cut, "cut tensor (see `disc cuts`)")->required();
+      app.add_option("--cut", o->cut, "cut tensor (see `disc cuts`)")->required()->check(kNotEmpty);
       app.add_option("--head", o->head, "output head .onnx")->required();
       app.add_option("--tail", o->tail, "output tail .onnx")->required();
       return [o] {
@@ -154,7 +156,7 @@ const CommandRegistration features_command{{
       auto o = std::make_shared<Opts>();
       o->model.add_to(app);
       app.add_option("IMAGES", o->images, "input images");
-      app.add_option("--cut", o->cut, "cut tensor (see `disc cuts`)")->required();
+      app.add_option("--cut", o->cut, "cut tensor (see `disc cuts`)")->required()->check(kNotEmpty);
       app.add_option("--out", o->out, "output folder (files NNNN_<image name>.npy, in input order)")->required();
       app.add_option("--dataset-images", o->dataset_images, "also take the first N images of the model's data set")
           ->check(kNotNegative);
@@ -202,7 +204,7 @@ const CommandRegistration classify_command{{
       auto o = std::make_shared<Opts>();
       o->model.add_to(app);
       app.add_option("IMAGES", o->images, "input images")->required();
-      app.add_option("--cut", o->cut, "run head and tail split at this tensor");
+      app.add_option("--cut", o->cut, "run head and tail split at this tensor")->check(kNotEmpty);
       return [o] {
         auto loaded = o->model.load();
         if (!loaded.ok()) return fail(loaded.error());
@@ -235,7 +237,7 @@ const CommandRegistration accuracy_command{{
       auto o = std::make_shared<Opts>();
       o->model.add_to(app);
       app.add_option("--limit", o->limit, "first N images only (0 = all)")->check(kNotNegative);
-      app.add_option("--cut", o->cut, "run head and tail split at this tensor");
+      app.add_option("--cut", o->cut, "run head and tail split at this tensor")->check(kNotEmpty);
       return [o] {
         auto loaded = o->model.load();
         if (!loaded.ok()) return fail(loaded.error());
@@ -294,8 +296,11 @@ const CommandRegistration profile_command{{
         if (!loaded.ok()) return fail(loaded.error());
         auto images = dataset_images(o->model, loaded->entry, o->images);
         if (!images.ok()) return fail(images.error());
+        Progress bar("profile (cuts)", loaded->model.cuts().size());
+        o->profile.progress = [&bar](size_t done, size_t) { bar.update(done, ""); };
         auto profile =
             profile_model(loaded->entry.name, loaded->model, *images, loaded->entry.preprocessing, o->profile);
+        bar.finish();
         if (!profile.ok()) return fail(profile.error());
         const std::string json = profile_to_json(*profile);
         if (auto s = write_file(o->out, {reinterpret_cast<const uint8_t*>(json.data()), json.size()}); !s.ok())

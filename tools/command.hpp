@@ -49,6 +49,12 @@ inline const CLI::Validator kNotNegative(
     },
     "", "not negative");
 
+// Check for names (a cut tensor): an empty value, as from an unset shell variable, names nothing
+// rather than selecting a default.
+inline const CLI::Validator kNotEmpty(
+    [](std::string& text) { return text.empty() ? std::string("must not be empty") : std::string(); }, "",
+    "not empty");
+
 // Check for thresholds: a finite number, at least 0 (NaN passes CLI::Range).
 inline const CLI::Validator kFiniteNotNegative(
     [](std::string& text) {

@@ -39,7 +39,10 @@ Result<std::pair<int, int>> parse_size(const std::string& text) {
 void ModelOptions::add_to(CLI::App& app) {
   app_ = &app;
   app.add_option("MODEL", model_, "models.json name, or path to an .onnx file")->required();
-  auto* group = app.add_option_group("preprocessing", "for an .onnx path (override a named model's)");
+  auto* group = app.add_option_group(
+      "preprocessing",
+      "for an .onnx path (override a named model's); a path's defaults: rgb, direct resize to the input shape, "
+      "scale 1, mean 0, std 1, no labels offset");
   group->add_option("--size", size_, "input HxW (default: the model's input shape)");
   group->add_option("--color", color_, "channel order fed to the model")->check(CLI::IsMember({"rgb", "bgr"}));
   group->add_option("--resize", resize_, "direct or center")->check(CLI::IsMember({"direct", "center"}));
@@ -84,7 +87,11 @@ Result<ModelEntry> ModelOptions::entry() const {
   if (given("--color")) pre.color = color_ == "rgb" ? Preprocessing::Color::kRgb : Preprocessing::Color::kBgr;
   if (given("--resize"))
     pre.resize = resize_ == "direct" ? Preprocessing::Resize::kDirect : Preprocessing::Resize::kCenter;
-  if (given("--crop")) pre.crop = crop_;
+  if (given("--crop")) {
+    if (pre.resize != Preprocessing::Resize::kCenter)
+      return Error("--crop applies to a center crop only (--resize center; this model resizes directly)");
+    pre.crop = crop_;
+  }
   if (given("--scale")) pre.scale = scale_;
   if (given("--mean")) {
     DISC_ASSIGN_OR_RETURN(pre.mean, parse_triple(mean_, "mean"));

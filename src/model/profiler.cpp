@@ -93,6 +93,7 @@ Result<ModelProfile> profile_model(const std::string& name, const OnnxModel& mod
     all_full.insert(all_full.end(), samples.full.begin(), samples.full.end());
     const double local_full = median(samples.full);
     per_cut.emplace_back(std::move(samples), local_full);
+    if (options.progress) options.progress(per_cut.size(), model.cuts().size());
   }
   if (per_cut.empty()) {  // a model without cuts: the whole model alone
     for (int r = 0; r < options.repeats; ++r)

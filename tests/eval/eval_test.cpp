@@ -317,6 +317,12 @@ TEST_F(EvalTest, LeavesOutShapingWhereNoSingleConvolutionReadsTheCut) {
   for (const EvalRow& row : report->rows) EXPECT_EQ(row.codec_name, "raw");
   ASSERT_EQ(report->skipped.size(), cuts_->size());
   EXPECT_NE(report->skipped[0].find("not by one convolution"), std::string::npos) << report->skipped[0];
+  // Left out everywhere, nothing is measured: an error, not an empty report that reads as a result.
+  report = evaluate(*model_, *dataset_, options({"disc:shape=1,bits=1"}, 0, 4));
+  ASSERT_FALSE(report.ok());
+  EXPECT_NE(report.error().message().find("no setting could be evaluated at any cut: "), std::string::npos)
+      << report.error().message();
+  EXPECT_NE(report.error().message().find("not by one convolution"), std::string::npos) << report.error().message();
 }
 
 TEST_F(EvalTest, WritesReportFiles) {

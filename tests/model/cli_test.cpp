@@ -351,6 +351,18 @@ TEST(Cli, BadInputsFailWithAMessage) {
            "check-split resnet20_cifar10 --tolerance nan",
            "check-split resnet20_cifar10 --tolerance -1",
            "classify " + testing::assets_dir() + "/models/resnet20_cifar10.onnx " + cifar_image("cat") + " --dataset nope",
+           // an empty --cut (an unset shell variable) names no cut, and does not mean "no split"
+           "classify resnet20_cifar10 " + cifar_image("cat") + " --cut ''",
+           "accuracy resnet20_cifar10 --limit 2 --cut ''",
+           "calibrate resnet20_cifar10 --cut '' --images 100",
+           // counts: too large, or numbers that are not counts, are not folders not found
+           "eval resnet20_cifar10 --images 99999999999999999999 --codecs raw --out /tmp/e",
+           "eval resnet20_cifar10 --images -5 --codecs raw --out /tmp/e",
+           "calibrate resnet20_cifar10 --cut /layer1/layer1.0/Relu_1_output_0 --images 1e3",
+           "accuracy resnet20_cifar10 --limit 2 --crop 0.5",  // resnet20 resizes directly: no crop to set
+           // past the data set's 10000 images
+           "features resnet20_cifar10 --cut /layer1/layer1.0/Relu_1_output_0 --dataset-images 20000 --out /tmp/f",
+           "profile resnet20_cifar10 --out /tmp/p.json --images 20000",
            "bogus",
            "--assets " + testing::assets_dir() + " bogus --help",
        }) {
@@ -358,6 +370,27 @@ TEST(Cli, BadInputsFailWithAMessage) {
     EXPECT_EQ(run.status, 1) << args << "\n" << run.output;
     EXPECT_EQ(run.output.rfind("disc: ", 0), 0u) << args << "\n" << run.output;
     EXPECT_EQ(std::count(run.output.begin(), run.output.end(), '\n'), 1) << args << "\n" << run.output;
+  }
+}
+
+// A count of images that is too large or not a whole number is said to be one, not taken for a
+// folder that does not exist; a count past the data set is refused, not cut down in silence.
+TEST(Cli, ImageCountsAreCheckedAsCounts) {
+  const std::pair<std::string, std::string> cases[] = {
+      {"eval resnet20_cifar10 --images 99999999999999999999 --codecs raw --out /tmp/e",
+       "disc: --images 99999999999999999999: more images than a count can hold\n"},
+      {"calibrate resnet20_cifar10 --cut /layer1/layer1.0/Relu_1_output_0 --images -5",
+       "disc: --images -5: neither a count of images (digits only) nor a folder\n"},
+      {"eval resnet20_cifar10 --images 1e3 --codecs raw --out /tmp/e",
+       "disc: --images 1e3: neither a count of images (digits only) nor a folder\n"},
+      {"features resnet20_cifar10 --cut /layer1/layer1.0/Relu_1_output_0 --dataset-images 20000 --out /tmp/f",
+       "disc: 20000 images asked for: data set cifar10-test has only 10000\n"},
+      {"classify resnet20_cifar10 " + cifar_image("cat") + " --cut ''", "disc: --cut: must not be empty\n"},
+  };
+  for (const auto& [args, message] : cases) {
+    const CliRun run = run_disc(args);
+    EXPECT_EQ(run.status, 1) << args;
+    EXPECT_EQ(run.output, message) << args;
   }
 }
 
