@@ -56,8 +56,9 @@ Result<std::optional<size_t>> image_count(const std::string& text) {
   double number = 0;
   const char* start = text.data() + (text.starts_with('+') ? 1 : 0);
   const auto parsed = std::from_chars(start, end, number);
+  const bool reads_as_number = !text.empty() && parsed.ec != std::errc::invalid_argument && parsed.ptr == end;
   std::error_code ec;
-  if (!text.empty() && parsed.ec != std::errc::invalid_argument && parsed.ptr == end && !std::filesystem::exists(text, ec))
+  if (reads_as_number && !std::filesystem::exists(text, ec))
     return Error("--images " + text + ": neither a count of images (digits only) nor a folder");
   return std::optional<size_t>();
 }
