@@ -76,6 +76,10 @@ class Codec {
   virtual Result<Tensor> decode_payload(std::span<const uint8_t> payload, const Shape& shape) const = 0;
   // Encoding needs EncoderContext::reader (disc's shape=1|2); decoding never does.
   virtual bool needs_reader() const { return false; }
+  // An error if encoding with these settings would be refused whatever the tensor (disc refuses
+  // parameters its mode would ignore, which decoders accept): lets a sweep or a pipeline refuse
+  // a setting before any work rather than at its first encoding.
+  virtual Status check_encodable() const { return Status(); }
 
  protected:
   explicit Codec(std::vector<float> params) : params_(std::move(params)) {}

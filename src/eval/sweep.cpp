@@ -59,7 +59,7 @@ std::vector<std::string> split(const std::string& text, char sep) {
   }
 }
 
-// "name:a=1|2,b=3" -> specs for every combination, validated by make_codec.
+// "name:a=1|2,b=3" -> specs for every combination, validated by make_codec and check_encodable.
 Result<std::vector<CodecSpec>> expand_grid(const std::string& grid) {
   const size_t colon = grid.find(':');
   const std::string name = grid.substr(0, colon);
@@ -78,6 +78,7 @@ Result<std::vector<CodecSpec>> expand_grid(const std::string& grid) {
   std::vector<CodecSpec> specs;
   for (const std::string& text : combos) {
     DISC_ASSIGN_OR_RETURN(auto codec, make_codec(text));  // validates names, keys and ranges
+    if (Status s = codec->check_encodable(); !s.ok()) return s.error().with_context(text);
     specs.push_back(codec->spec());
   }
   return specs;

@@ -1451,6 +1451,8 @@ TEST(DiscParams, EncoderRefusesParametersItsModeIgnores) {
       {"disc:transform=1,bits=4,centroid=1", "disc:transform=1,bits=4"},
       {"disc:bits=0,centroid=1", "disc:bits=0"},
       {"disc:bits=4,speed=1,centroid=2", "disc:bits=4,speed=1"},
+      {"disc:bits=0,prune=0.5", "disc:bits=0"},
+      {"disc:bits=0,clip=3", "disc:bits=0"},
   };
   for (const auto& [spec, effective] : ignored) {
     SCOPED_TRACE(spec);
@@ -1458,7 +1460,8 @@ TEST(DiscParams, EncoderRefusesParametersItsModeIgnores) {
     ASSERT_TRUE(codec.ok()) << codec.error().message();
     auto refused = (*codec)->encode_payload(t);
     ASSERT_FALSE(refused.ok());
-    EXPECT_NE(refused.error().message().find("it would be ignored"), std::string::npos) << refused.error().message();
+    EXPECT_NE(refused.error().message().find("would be ignored"), std::string::npos) << refused.error().message();
+    EXPECT_EQ((*codec)->check_encodable().error().message(), refused.error().message());  // said before encoding
     const Bytes payload = make_codec(effective).value()->encode_payload(t).value();
     auto decoded = (*codec)->decode_payload(payload, t.shape());
     ASSERT_TRUE(decoded.ok()) << decoded.error().message();

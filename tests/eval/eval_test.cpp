@@ -242,6 +242,12 @@ TEST(EvalSweep, ExpandsGridsAndRejectsBadOnes) {
   EXPECT_FALSE(expand_sweep({"zstd:level=1|99"}).ok());
   EXPECT_FALSE(expand_sweep({"nosuchcodec"}).ok());
   EXPECT_FALSE(expand_sweep({"zstd:level"}).ok());
+  // A setting the encoder would refuse is refused here, before any image is read.
+  specs = expand_sweep({"disc:bits=2|3,hf=1|2"});
+  ASSERT_FALSE(specs.ok());
+  EXPECT_NE(specs.error().message().find("disc:bits=2,hf=2: codec 'disc': hf applies to transform=1 only"),
+            std::string::npos)
+      << specs.error().message();
 }
 
 // A report holds each (cut, setting) once, which `disc plan` requires of a rate table.

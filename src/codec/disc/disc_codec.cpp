@@ -178,11 +178,14 @@ class DiscCodec final : public Codec {
   }
   bool needs_reader() const override { return shape(); }
   // The encoder refuses parameters its mode would ignore rather than write them into the header
-  // as if they acted; decoders read such streams as without them (doc/FORMAT.md, parameters 5
-  // and 7).
-  Status check_every_parameter_acts() const {
+  // as if they acted; decoders read such streams as without them (doc/FORMAT.md, parameters 1,
+  // 2, 5 and 7).
+  Status check_encodable() const override {
     const int centroid_mask = static_cast<int>(params()[kCentroid]);
-    if (params()[kHighFrequency] != 1 && !transform())
+    if (bits() == 0 && (params()[kPrune] != 0 || params()[kClip] != disc_info().params[kClip].default_value))
+      return Error("codec 'disc': prune and clip apply with bits >= 1 only (bits=0 keeps every value; they would be "
+                   "ignored)");
+    if (params()[kHighFrequency] != disc_info().params[kHighFrequency].default_value && !transform())
       return Error("codec 'disc': hf applies to transform=1 only (it would be ignored)");
     if (centroid_mask != 0 && (bits() == 0 || transform()))
       return Error("codec 'disc': centroid applies with bits >= 1 and transform=0 only (it would be ignored)");
@@ -198,7 +201,7 @@ class DiscCodec final : public Codec {
   // The payload without energy gain, then, with gain=1, the gain fitted to what that payload
   // decodes to, inserted after the step (left out if it would make a value overflow).
   Result<Bytes> encode_payload(const Tensor& tensor) const override {
-    DISC_RETURN_IF_ERROR(check_every_parameter_acts());
+    DISC_RETURN_IF_ERROR(check_encodable());
     DISC_ASSIGN_OR_RETURN(Bytes out, encode_without_gain(tensor));
     if (!gain()) return out;
     DISC_ASSIGN_OR_RETURN(Tensor decoded, decode_payload(out, tensor.shape()));
