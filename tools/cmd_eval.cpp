@@ -112,6 +112,7 @@ const CommandRegistration eval_command{{
       app.add_option("--images", o->images,
                      "N, a number of the model's data set images, or DIR, every image file in a folder of your own "
                      "(no labels: losses are then label-free estimates plus one standard error)")
+          ->check(kNotEmpty)
           ->capture_default_str();
       const CLI::Option* first_image = app.add_option("--first-image", o->first, "index of the first dataset image")
                                            ->check(kNotNegative)
@@ -169,6 +170,7 @@ const CommandRegistration calibrate_command{{
       app.add_option("--images", o->images,
                      "calibration images (labels unused): N, the last N images of the model's data set, or DIR, "
                      "every image file in a folder of your own")
+          ->check(kNotEmpty)
           ->capture_default_str();
       app.add_option("--budget", o->budget, "allowed top-1 loss in percentage points")
           ->check(kFiniteNotNegative)
@@ -225,6 +227,8 @@ const CommandRegistration calibrate_command{{
         // The margin is never below one image's worth of loss (doc/EVAL.md "The margin"), so
         // fewer images than 100 / budget cannot accept any setting.
         if (o->budget <= 0) return fail(Error("--budget 0 accepts no setting: the margin is never below one image"));
+        if (o->budget < 0.01)  // 10 000 images would be needed; no data set here has more
+          return fail(Error("--budget below 0.01 pp: it would take over 10000 calibration images to show"));
         if (!o->estimates.empty()) {  // said now rather than after the whole calibration
           const std::filesystem::path folder = std::filesystem::path(o->estimates).parent_path();
           const std::string dir = folder.empty() ? "." : folder.string();

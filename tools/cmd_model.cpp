@@ -245,7 +245,10 @@ const CommandRegistration accuracy_command{{
         if (!dataset.ok()) return fail(dataset.error());
         auto inference = Inference::make(loaded->model, o->cut);
         if (!inference.ok()) return fail(inference.error());
-        const size_t n = o->limit ? std::min(o->limit, dataset->images.size()) : dataset->images.size();
+        if (o->limit > dataset->images.size())
+          return fail(Error(fmt::format("--limit {}: data set {} has only {} images", o->limit, dataset->name,
+                                        dataset->images.size())));
+        const size_t n = o->limit ? o->limit : dataset->images.size();
         size_t top1 = 0, top5 = 0;
         Progress progress("accuracy", n);
         for (size_t i = 0; i < n; ++i) {

@@ -49,7 +49,7 @@ inline const CLI::Validator kNotNegative(
     },
     "", "not negative");
 
-// Check for names (a cut tensor): an empty value, as from an unset shell variable, names nothing
+// Check for names (a cut tensor, an image folder): an empty value, as from an unset shell variable, names nothing
 // rather than selecting a default.
 inline const CLI::Validator kNotEmpty(
     [](std::string& text) { return text.empty() ? std::string("must not be empty") : std::string(); }, "",

@@ -89,7 +89,7 @@ Result<ModelEntry> ModelOptions::entry() const {
     pre.resize = resize_ == "direct" ? Preprocessing::Resize::kDirect : Preprocessing::Resize::kCenter;
   if (given("--crop")) {
     if (pre.resize != Preprocessing::Resize::kCenter)
-      return Error("--crop applies to a center crop only (--resize center; this model resizes directly)");
+      return Error("--crop applies to a center crop only (--resize center; the resize here is direct)");
     pre.crop = crop_;
   }
   if (given("--scale")) pre.scale = scale_;

@@ -77,11 +77,13 @@ class Evaluation {
                                     [](const LabelledImage& image) { return image.label == LabelledImage::kUnlabelled; });
     DISC_RETURN_IF_ERROR(run_full_model(onnx));
     for (const CutPoint& cut : cuts) DISC_RETURN_IF_ERROR(evaluate_cut(onnx, cut));
-    if (report_.rows.empty() && !report_.skipped.empty())  // an empty report would read as a result
+    if (report_.rows.empty()) {  // an empty report would read as a result
+      if (report_.skipped.empty()) return Error("no setting was evaluated: no cut and setting to evaluate");
       return Error(fmt::format("no setting could be evaluated at any cut: {}{}", report_.skipped.front(),
                                report_.skipped.size() > 1
                                    ? fmt::format(" (and {} more left out)", report_.skipped.size() - 1)
                                    : ""));
+    }
     return std::move(report_);
   }
 

@@ -127,6 +127,16 @@ std::string budget_table(const EvalReport& report, double budget_pp) {
              "pipeline was right more often than the uncompressed one).\n"
            : "\nEach cell: compression ratio vs raw fp32 (whole stream) / label-free estimate of the top-1 loss plus "
              "one standard error, in pp.\n";
+  // One image's worth of loss is the floor of the standard error: it can leave this table empty.
+  if (basis == LossBasis::kEstimate && too_few_images_for_budget(report.images, budget_pp)) {
+    const double floor_pp = standard_error_floor_pp(report.images);
+    s += fmt::format("\nWith {} images one standard error is at least {:.2f} pp (one image), {}; several hundred "
+                     "images resolve finer losses.\n",
+                     report.images, floor_pp,
+                     floor_pp > budget_pp ? "more than this budget, so no setting can be shown within it"
+                                          : "half this budget or more, so it can hold only settings that change "
+                                            "almost no prediction");
+  }
   return s;
 }
 
@@ -146,17 +156,6 @@ std::string summary_markdown(const EvalReport& report) {
         "same images, plus one standard error (doc/EVAL.md, \"The estimate\"); `disc plan --loss estimate` "
         "plans with them.\n",
         report.images);
-  // One image's worth of loss is the floor of the standard error; kBudgetsPp[0] is the largest.
-  if (!report.labelled && too_few_images_for_budget(report.images, kBudgetsPp[0])) {
-    const double floor_pp = standard_error_floor_pp(report.images);
-    s += fmt::format(
-        "With {} images one standard error is at least {:.2f} pp (one image), {}; several hundred images resolve "
-        "finer losses.\n",
-        report.images, floor_pp,
-        floor_pp > kBudgetsPp[0] ? "more than the budgets below, so no setting can be shown within them"
-                                 : "half the budgets below or more, so they can hold only settings that change "
-                                   "almost no prediction");
-  }
   if (report.chunks > 1)
     s += fmt::format("\nEvery feature map coded as {} chunks (`disc edge --chunks {}`); bytes are the chunks' "
                      "streams summed.\n", report.chunks, report.chunks);

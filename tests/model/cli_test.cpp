@@ -360,6 +360,9 @@ TEST(Cli, BadInputsFailWithAMessage) {
            "eval resnet20_cifar10 --images -5 --codecs raw --out /tmp/e",
            "calibrate resnet20_cifar10 --cut /layer1/layer1.0/Relu_1_output_0 --images 1e3",
            "accuracy resnet20_cifar10 --limit 2 --crop 0.5",  // resnet20 resizes directly: no crop to set
+           "accuracy resnet20_cifar10 --limit 20000",
+           "calibrate resnet20_cifar10 --cut /layer1/layer1.0/Relu_1_output_0 --budget 1e-30",
+           "eval resnet20_cifar10 --images '' --codecs raw --out /tmp/e",
            // past the data set's 10000 images
            "features resnet20_cifar10 --cut /layer1/layer1.0/Relu_1_output_0 --dataset-images 20000 --out /tmp/f",
            "profile resnet20_cifar10 --out /tmp/p.json --images 20000",
