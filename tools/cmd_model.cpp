@@ -300,9 +300,10 @@ const CommandRegistration profile_command{{
         auto images = dataset_images(o->model, loaded->entry, o->images);
         if (!images.ok()) return fail(images.error());
         Progress bar("profile (cuts)", loaded->model.cuts().size());
-        o->profile.progress = [&bar](size_t done, size_t) { bar.update(done, ""); };
+        ProfileOptions options = o->profile;  // the callback refers to this run's bar only
+        options.progress = [&bar](size_t done, size_t) { bar.update(done, ""); };
         auto profile =
-            profile_model(loaded->entry.name, loaded->model, *images, loaded->entry.preprocessing, o->profile);
+            profile_model(loaded->entry.name, loaded->model, *images, loaded->entry.preprocessing, options);
         bar.finish();
         if (!profile.ok()) return fail(profile.error());
         const std::string json = profile_to_json(*profile);
