@@ -19,6 +19,13 @@ Result<RateRow> row_from(const Json& value, std::string path, LossBasis basis) {
   DISC_ASSIGN_OR_RETURN(std::string codec, f.string("codec"));
   auto spec = CodecSpec::parse(codec);
   if (!spec.ok()) return spec.error().with_context(f.name("codec"));
+  // A plan may only name a setting the edge can encode: the table may come from another build,
+  // or from before the encoder refused parameters its mode ignores.
+  auto configured = make_codec(*spec);
+  if (!configured.ok()) return configured.error().with_context(f.name("codec"));
+  if (Status s = (*configured)->check_encodable(); !s.ok())
+    return Error(f.name("codec") + ": " + s.error().message() +
+                 "; the encoder refuses this setting (remove the row or evaluate again)");
   row.codec = spec->to_string();
   DISC_ASSIGN_OR_RETURN(row.mean_bytes, f.positive("mean_bytes"));
   if (basis == LossBasis::kLabels) {

@@ -207,6 +207,15 @@ TEST(PlanInputs, RejectsBadTables) {
   EXPECT_EQ(with([](json& j) { j["rows"][0]["decode_ms"] = -0.1; }), "rate table: rows[0].decode_ms is negative");
   EXPECT_EQ(with([](json& j) { j["rows"][0]["codec"] = "disc:bits"; }),
             "rate table: rows[0].codec: codec parameter 'bits' is not key=value");
+  EXPECT_EQ(with([](json& j) { j["rows"][0]["codec"] = "disk:bits=4"; }),
+            "rate table: rows[0].codec: unknown codec 'disk' (known: raw, fp16, q8zstd, jpeg, zstd, zfp, disc)");
+  EXPECT_EQ(with([](json& j) { j["rows"][0]["codec"] = "disc:bits=99"; }),
+            "rate table: rows[0].codec: codec 'disc' parameter bits=99 is outside [0, 8]");
+  // Settings an earlier build wrote before the encoder refused parameters its mode ignores.
+  EXPECT_EQ(with([](json& j) { j["rows"][0]["codec"] = "disc:bits=4,hf=2"; }),
+            "rate table: rows[0].codec: codec 'disc': hf applies to transform=1 only (it would be ignored); the "
+            "encoder refuses this setting (remove the row or evaluate again)");
+  EXPECT_EQ(with([](json& j) { j["rows"][0]["codec"] = "disc:bits=4,transform=1,hf=2"; }), "(parsed)");
   EXPECT_EQ(with([](json& j) { j["rows"][1] = j["rows"][0]; j["rows"][1]["codec"] = "disc:bits=4,prune=0.10"; }),
             "rate table: rows[1] repeats cut 'early' with codec 'disc:bits=4,prune=0.1'");
   EXPECT_EQ(with([](json& j) { j["rows"][0]["top1_loss_pp"] = -0.3; }), "(parsed)");  // noise can help
