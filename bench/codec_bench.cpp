@@ -1,4 +1,4 @@
-// Encode/decode throughput (GB/s of fp32 input, single thread) and compression ratio of
+// Encode/decode throughput (GB/s of fp32 input, single thread unless a name says threads=N) and compression ratio of
 // every registered codec on realistic feature maps, beside memcpy and plain zstd level 1
 // on the same bytes. Maps: the synthetic ones plus every .npy in $DISC_BENCH_FEATURES.
 #include <benchmark/benchmark.h>
@@ -95,10 +95,10 @@ void bench_zstd1_decompress(benchmark::State& state, const disc::Tensor* t) {
 
 // Stream size (header + payload + CRC), as sent over the wire.
 void bench_encode(benchmark::State& state, const disc::Tensor* t, std::string spec,
-                  std::shared_ptr<const disc::ConvKernel> reader = nullptr) {
+                  std::shared_ptr<const disc::ConvKernel> reader = nullptr, int threads = 1) {
   auto parsed = disc::CodecSpec::parse(spec);
   if (!parsed.ok()) return state.SkipWithError(parsed.error().message().c_str());
-  auto codec = disc::make_codec(*parsed, disc::EncoderContext{std::move(reader)});
+  auto codec = disc::make_codec(*parsed, disc::EncoderContext{std::move(reader), threads});
   if (!codec.ok()) return state.SkipWithError(codec.error().message().c_str());
   size_t stream_bytes = 0;
   for (auto _ : state) {
@@ -176,17 +176,25 @@ int main(int argc, char** argv) {
     benchmark::RegisterBenchmark(("zstd1_compress" + suffix).c_str(), bench_zstd1_compress, t);
     benchmark::RegisterBenchmark(("zstd1_decompress" + suffix).c_str(), bench_zstd1_decompress, t);
     for (const std::string& spec : specs) {
-      benchmark::RegisterBenchmark(("encode/" + spec + suffix).c_str(), bench_encode, t, spec, nullptr);
+      benchmark::RegisterBenchmark(("encode/" + spec + suffix).c_str(), bench_encode, t, spec, nullptr, 1);
       benchmark::RegisterBenchmark(("decode/" + spec + suffix).c_str(), bench_decode, t, spec);
     }
-    // Shaped levels beside the same levels unshaped; decoding does not change.
+    // Shaped levels beside the same levels unshaped; decoding does not change. Under the
+    // depthwise reader also on 2 threads (the same stream), timed by the wall clock like the rest
+    // of these.
     for (const std::string levels : {"bits=1,clip=2", "bits=2,levels=2,clip=4"}) {
       benchmark::RegisterBenchmark(("encode/disc:" + levels + suffix).c_str(), bench_encode, t, "disc:" + levels,
-                                   nullptr);
+                                   nullptr, 1)
+          ->UseRealTime();
       for (const std::string shaping : {"shape=1,", "shape=2,"})
         for (const auto& [name, reader] : reading_convolutions(t->shape()))
-          benchmark::RegisterBenchmark(("encode/disc:" + shaping + levels + "[" + name + "]" + suffix).c_str(),
-                                       bench_encode, t, "disc:" + shaping + levels, reader);
+          for (const int threads : {1, 2}) {
+            if (threads > 1 && reader->groups == 1) continue;
+            const std::string label = threads > 1 ? name + ",threads=" + std::to_string(threads) : name;
+            benchmark::RegisterBenchmark(("encode/disc:" + shaping + levels + "[" + label + "]" + suffix).c_str(),
+                                         bench_encode, t, "disc:" + shaping + levels, reader, threads)
+                ->UseRealTime();
+          }
     }
   }
   benchmark::RunSpecifiedBenchmarks();

@@ -1,7 +1,8 @@
 // Feeds arbitrary convolution geometries, weights and maps to disc's shaped encoder
 // (shape=1|2): a kernel the map cannot feed must be refused with a message, any other must
 // encode to a stream that decodes to finite values of the map's shape, whose error under the
-// convolution is no larger than that of the unshaped levels the descent starts from. The
+// convolution is no larger than that of the unshaped levels the descent starts from, and which
+// is the same when the kernel's groups are shaped on several threads. The
 // descent's footprint, neighbour and skipping bookkeeping is where strides larger than the
 // kernel, one-sided padding and 1-wide maps would go wrong (under ASan and UBSan).
 #include <cmath>
@@ -71,6 +72,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   if (!kernel->check(map->shape()).ok()) std::abort();  // encoded for a kernel that cannot
+  auto threaded = disc::make_codec(*disc::CodecSpec::parse(spec), disc::EncoderContext{kernel, 3});
+  if (!threaded.ok() || disc::compress(*map, **threaded).value() != *stream) std::abort();
   auto decoded = disc::decompress(*stream);
   if (!decoded.ok() || decoded->shape() != map->shape()) std::abort();
   for (float v : decoded->values())

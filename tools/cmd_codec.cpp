@@ -33,7 +33,7 @@ Result<std::unique_ptr<Codec>> codec_for(const CompressOptions& o, const Shape& 
   DISC_ASSIGN_OR_RETURN(const CutPoint cut, model.find_cut(o.cut));
   if (cut.shape != shape)
     return Error("the map is " + shape_to_string(shape) + ", cut " + cut.tensor + " is " + shape_to_string(cut.shape));
-  return model.codec_for_cut(o.cut, spec);
+  return model.codec_for_cut(o.cut, spec, /*threads=*/0);
 }
 
 const CommandRegistration compress_command{{

@@ -105,6 +105,10 @@ struct ConvKernel {
 // What an encoder may know besides the tensor. Decoders never need it.
 struct EncoderContext {
   std::shared_ptr<const ConvKernel> reader;  // the convolution that reads the map, if known
+  // Threads one encoding may use; 0 = one per hardware thread. Only disc's shape=1|2 under a
+  // grouped reader (a depthwise convolution) uses more than one; its streams are the same for
+  // every count.
+  int threads = 1;
 };
 
 // Every codec this build knows, in id order.

@@ -50,6 +50,9 @@ struct EdgeConfig {
   // encoding and decoding overlap the transfer; then encode and server decode overlap
   // transfer in the timing and the stages sum to more than the total. 1 = one stream.
   int chunks = 1;
+  // Split mode: threads for encoding one map (EncoderContext::threads); 0 = one per hardware
+  // thread. Only disc's shape=1|2 under a depthwise reader uses more than one.
+  int encode_threads = 0;
 };
 
 class EdgePipeline {

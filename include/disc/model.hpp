@@ -64,8 +64,10 @@ class OnnxModel {
   // is a Conv (possibly behind a zero-padding Pad), whose weights are constant and scaled by a
   // BatchNormalization that alone reads its output. Otherwise an Error saying what reads it.
   Result<ConvKernel> reading_convolution(const std::string& cut_tensor) const;
-  // A codec for the maps of the cut: with its reading convolution if the setting needs it.
-  Result<std::unique_ptr<Codec>> codec_for_cut(const std::string& cut_tensor, const CodecSpec& spec) const;
+  // A codec for the maps of the cut: with its reading convolution if the setting needs it, and
+  // `threads` for its encoder (EncoderContext::threads; 0 = one per hardware thread).
+  Result<std::unique_ptr<Codec>> codec_for_cut(const std::string& cut_tensor, const CodecSpec& spec,
+                                               int threads = 1) const;
   Bytes serialized() const;  // the whole normalized model
 
  private:

@@ -76,12 +76,13 @@ Result<ConvKernel> OnnxModel::reading_convolution(const std::string& cut_tensor)
   return kernel;
 }
 
-Result<std::unique_ptr<Codec>> OnnxModel::codec_for_cut(const std::string& cut_tensor, const CodecSpec& spec) const {
-  DISC_ASSIGN_OR_RETURN(auto codec, make_codec(spec));
+Result<std::unique_ptr<Codec>> OnnxModel::codec_for_cut(const std::string& cut_tensor, const CodecSpec& spec,
+                                                        int threads) const {
+  DISC_ASSIGN_OR_RETURN(auto codec, make_codec(spec, EncoderContext{nullptr, threads}));
   if (!codec->needs_reader()) return codec;
   auto reader = reading_convolution(cut_tensor);
   if (!reader.ok()) return reader.error().with_context(spec.to_string());
-  return make_codec(spec, EncoderContext{std::make_shared<const ConvKernel>(std::move(*reader))});
+  return make_codec(spec, EncoderContext{std::make_shared<const ConvKernel>(std::move(*reader)), threads});
 }
 
 Bytes OnnxModel::serialized() const {

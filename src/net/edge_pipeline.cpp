@@ -112,7 +112,7 @@ Result<std::unique_ptr<EdgePipeline>> EdgePipeline::create(const ModelEntry& mod
     if (config.mode == EdgeMode::kSplit) {
       DISC_ASSIGN_OR_RETURN(SplitModel split, onnx.split(config.cut));
       DISC_ASSIGN_OR_RETURN(const CodecSpec spec, CodecSpec::parse(config.codec));
-      DISC_ASSIGN_OR_RETURN(impl->codec, onnx.codec_for_cut(config.cut, spec));
+      DISC_ASSIGN_OR_RETURN(impl->codec, onnx.codec_for_cut(config.cut, spec, config.encode_threads));
       DISC_RETURN_IF_ERROR(impl->codec->check_encodable());
       if (impl->codec->needs_reader() && config.chunks > 1) return Error(std::string(kWholeMapsOnly));
       DISC_ASSIGN_OR_RETURN(impl->local, Network::from_onnx(split.head));

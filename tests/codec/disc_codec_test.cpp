@@ -1683,6 +1683,32 @@ TEST(DiscShape, TwoLowersTheErrorWhereFootprintsOverlap) {
   }
 }
 
+// The groups of a grouped reader descend on several threads; the stream must not depend on how
+// many, or on which thread takes which group. A race on the shared residual, or a group's
+// descent reading another group's levels, would show as a difference here (the map is large
+// enough that groups are still being shaped on several threads at once).
+TEST(DiscShape, StreamsAreTheSameForEveryThreadCount) {
+  const Tensor x = realistic_sparse_map({2, 12, 40, 37}, 0.5, 47);
+  // Depthwise, stride 2 and 1; groups of 3 channels; one group (threads unused).
+  for (const ConvKernel& k : {low_pass_kernel(12, 2, 15), low_pass_kernel(12, 1, 16), random_kernel(8, 3, 4, 3, 1, 17),
+                              random_kernel(5, 12, 1, 1, 1, 18)}) {
+    SCOPED_TRACE(k.groups);
+    for (const char* spec : {"disc:shape=1,bits=2,clip=3", "disc:shape=2,bits=1,clip=2"}) {
+      SCOPED_TRACE(spec);
+      const auto stream = [&](int threads) {
+        auto c = make_codec(*CodecSpec::parse(spec), EncoderContext{std::make_shared<const ConvKernel>(k), threads});
+        EXPECT_TRUE(c.ok()) << c.error().message();
+        return compress(x, **c).value();
+      };
+      const Bytes one = stream(1);
+      for (int threads : {2, 3, 5, 16, 0}) EXPECT_EQ(stream(threads), one) << threads << " threads";
+    }
+  }
+  auto negative = make_codec(*CodecSpec::parse("disc:shape=1"), EncoderContext{nullptr, -1});
+  ASSERT_FALSE(negative.ok());
+  EXPECT_EQ(negative.error().message(), "encoder threads must not be negative (0: one per hardware thread)");
+}
+
 // On a signed map a unit moved between two zeros would make a +1/-1 pair that a low-pass
 // reader barely sees and the coder pays for; shape=2 makes none, so its streams stay about as
 // small as shape=1's.

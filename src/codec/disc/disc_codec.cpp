@@ -10,6 +10,7 @@
 #include <cstring>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "codec/codec_registry.hpp"
 #include "codec/disc/energy_gain.hpp"
@@ -160,8 +161,10 @@ std::vector<int8_t> mean_corrections(const PlaneView& view, std::span<const floa
 
 class DiscCodec final : public Codec {
  public:
-  DiscCodec(std::vector<float> params, std::shared_ptr<const ConvKernel> reader)
-      : Codec(std::move(params)), reader_(std::move(reader)) {}
+  DiscCodec(std::vector<float> params, const EncoderContext& context)
+      : Codec(std::move(params)),
+        reader_(context.reader),
+        threads_(context.threads > 0 ? context.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))) {}
   const CodecInfo& info() const override { return disc_info(); }
 
   int bits() const { return static_cast<int>(params()[kBits]); }
@@ -277,7 +280,8 @@ class DiscCodec final : public Codec {
                           params()[kDiffuse], levels.data() + p * view.plane_size());
       } else if (exponents.empty()) {
         for (size_t i = 0; i < levels.size(); ++i) levels[i] = static_cast<int16_t>(quantizer.level(tensor.data()[i]));
-        if (shape()) shape_levels(*reader_, quantizer, tensor.shape(), tensor.data(), levels.data(), shaping_moves());
+        if (shape()) shape_levels(*reader_, quantizer, tensor.shape(), tensor.data(), levels.data(), shaping_moves(),
+                                 threads_);
       } else {
         for (size_t p = 0; p < view.planes; ++p) {
           DISC_ASSIGN_OR_RETURN(const Quantizer plane, plane_quantizer(quantizer, exponents[p]));
@@ -421,6 +425,7 @@ class DiscCodec final : public Codec {
   }
 
   std::shared_ptr<const ConvKernel> reader_;  // for shape=1|2; null if the caller knows none
+  int threads_;                                // for shape=1|2, >= 1
 };
 
 Result<std::unique_ptr<Codec>> make_disc(std::vector<float> params, const EncoderContext& context) {
@@ -446,7 +451,7 @@ Result<std::unique_ptr<Codec>> make_disc(std::vector<float> params, const Encode
                               params[kDiffuse] != 0 || params[kGain] != 0))
     return Error("codec 'disc': shape=1|2 needs bits >= 1, speed=0, transform=0, chs=0, centroid=0, mean=0, "
                  "diffuse=0 and gain=0");
-  return std::unique_ptr<Codec>(new DiscCodec(std::move(params), context.reader));
+  return std::unique_ptr<Codec>(new DiscCodec(std::move(params), context));
 }
 
 }  // namespace

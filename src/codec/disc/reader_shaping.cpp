@@ -2,11 +2,14 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <limits>
 #include <string>
+#include <system_error>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -215,7 +218,7 @@ struct Move {
 }  // namespace
 
 void shape_levels(const ConvKernel& kernel, const Quantizer& quantizer, const Shape& shape, const float* values,
-                  int16_t* levels, ShapingMoves moves) {
+                  int16_t* levels, ShapingMoves moves, int threads) {
   const size_t channels = static_cast<size_t>(shape[1]), height = static_cast<size_t>(shape[2]),
                width = static_cast<size_t>(shape[3]);
   const size_t sample_size = channels * height * width;
@@ -250,12 +253,16 @@ void shape_levels(const ConvKernel& kernel, const Quantizer& quantizer, const Sh
   // move reached since its visit in the previous pass is in the state it last decided in (not
   // to move: moving would have stamped it) and is not visited.
   std::vector<uint64_t> changed_at(residual.positions());
-  for (int64_t n = 0; n < shape[0]; ++n) {
-    const float* x = values + n * sample_size;
-    int16_t* q = levels + n * sample_size;
-    residual.clear();
-    std::fill(changed_at.begin(), changed_at.end(), 0);
-    for (size_t c = 0, i = 0; c < channels; ++c)
+  const float* x = nullptr;
+  int16_t* q = nullptr;
+  // The descent of one group of channels. Its elements reach only its own output positions
+  // (R and changed_at there) and its moves change only its own levels, so groups descend
+  // independently and in any order: a group that settles is never visited again, as when all
+  // groups shared one sequence of passes.
+  const auto descend = [&](size_t group) {
+    const size_t first_channel = group * static_cast<size_t>(kernel.in_per_group);
+    const size_t end_channel = first_channel + static_cast<size_t>(kernel.in_per_group);
+    for (size_t c = first_channel, i = c * height * width; c < end_channel; ++c)
       for (size_t y = 0; y < height; ++y)
         for (size_t col = 0; col < width; ++col, ++i) {
           const float e = x[i] - quantizer.value(q[i]);
@@ -264,7 +271,7 @@ void shape_levels(const ConvKernel& kernel, const Quantizer& quantizer, const Sh
     for (int pass = 0; pass < max_shaping_passes(moves); ++pass) {
       bool changed = false;
       const uint64_t pass_start = static_cast<uint64_t>(pass) * sample_size;
-      for (size_t c = 0, i = 0; c < channels; ++c)
+      for (size_t c = first_channel, i = c * height * width; c < end_channel; ++c)
         for (size_t y = 0; y < height; ++y)
           for (size_t col = 0; col < width; ++col, ++i) {
             const std::vector<std::pair<int, int>>& near = partners[y * width + col];
@@ -320,6 +327,25 @@ void shape_levels(const ConvKernel& kernel, const Quantizer& quantizer, const Sh
           }
       if (!changed) break;
     }
+  };
+  const size_t groups = static_cast<size_t>(kernel.groups);
+  const size_t workers = std::min(groups, static_cast<size_t>(std::max(threads, 1)));
+  for (int64_t n = 0; n < shape[0]; ++n) {
+    x = values + n * sample_size;
+    q = levels + n * sample_size;
+    residual.clear();
+    std::fill(changed_at.begin(), changed_at.end(), 0);
+    std::atomic<size_t> next_group{0};
+    const auto work = [&] {
+      for (size_t g; (g = next_group.fetch_add(1)) < groups;) descend(g);
+    };
+    std::vector<std::jthread> helpers;
+    try {
+      for (size_t t = 1; t < workers; ++t) helpers.emplace_back(work);
+    } catch (const std::system_error&) {
+      // No more threads to be had: the threads started, and this one, share the groups.
+    }
+    work();
   }
 }
 

@@ -27,8 +27,10 @@ constexpr int max_shaping_passes(ShapingMoves moves) { return moves == ShapingMo
 // changes nothing or after max_shaping_passes(moves) passes. E never rises. Unit moves are
 // tried only between 8-connected neighbours whose footprints in the output overlap: for
 // others the pair's change of E is the sum of two single moves'. `kernel.check(shape)` must
-// have passed; the quantizer has no centroids (reconstruction = level x step).
+// have passed; the quantizer has no centroids (reconstruction = level x step). The kernel's
+// groups (the planes of a depthwise convolution) descend independently, on up to `threads`
+// threads; the levels do not depend on the count.
 void shape_levels(const ConvKernel& kernel, const Quantizer& quantizer, const Shape& shape, const float* values,
-                  int16_t* levels, ShapingMoves moves);
+                  int16_t* levels, ShapingMoves moves, int threads);
 
 }  // namespace disc::codec_disc
