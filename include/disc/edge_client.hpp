@@ -21,10 +21,14 @@ struct ClientOptions {
   // address must be a numeric IPv4 address.
   std::vector<std::string> servers;
   int deadline_ms = 30000;  // per attempt
-  int retries = 2;          // further attempts after UNAVAILABLE, with doubling backoff
-  int backoff_ms = 100;     // wait before the first retry
+  int retries = 2;          // further attempts after UNAVAILABLE (0..kMaxRetries), with doubling backoff
+  int backoff_ms = 100;     // wait before the first retry (0..kMaxBackoffMs); it doubles up to kMaxBackoffMs
   std::string tls_ca_file;  // PEM roots; TLS is on when given
-  std::string token;        // sent as "authorization: Bearer <token>" when non-empty
+  // Sent as "authorization: Bearer <token>" when non-empty: printable ASCII (0x20..0x7E;
+  // connect() refuses a line end left from reading a file).
+  std::string token;
+  static constexpr int kMaxRetries = 100;
+  static constexpr int kMaxBackoffMs = 10000;
 };
 
 // Seconds the server reports for one request (see ServerTiming in the proto).

@@ -20,7 +20,8 @@ struct ServerOptions {
   size_t max_message_bytes = size_t{64} << 20;  // larger requests get RESOURCE_EXHAUSTED
   std::string tls_cert_file;           // PEM; TLS is on when both cert and key are given
   std::string tls_key_file;
-  std::string token;                   // when non-empty, requests must carry "authorization: Bearer <token>"
+  std::string token;                   // when non-empty, requests must carry "authorization: Bearer <token>";
+                                       // printable ASCII (0x20..0x7E)
   // A chunked request (InferChunked) is cancelled unless all its chunks arrive within this
   // of its start, whatever deadline the client set: a stalled sender cannot hold a handler
   // thread or worker slot longer.

@@ -1,5 +1,7 @@
 #include "auth.hpp"
 
+#include <cstdio>
+
 namespace disc::net {
 namespace {
 
@@ -15,6 +17,19 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
 }
 
 }  // namespace
+
+Status check_token(const std::string& token) {
+  for (size_t i = 0; i < token.size(); ++i) {
+    const auto byte = static_cast<unsigned char>(token[i]);
+    if (byte >= 0x20 && byte <= 0x7E) continue;
+    char hex[8];
+    std::snprintf(hex, sizeof hex, "0x%02X", byte);
+    return Error("token: byte " + std::to_string(i) + " is " + hex +
+                 (byte == '\n' || byte == '\r' ? " (a line end)" : "") +
+                 "; a bearer token is printable ASCII (0x20..0x7E)");
+  }
+  return Status();
+}
 
 grpc::Status check_bearer_token(const grpc::ServerContext& context, const std::string& token) {
   if (token.empty()) return grpc::Status::OK;

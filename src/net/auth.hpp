@@ -7,7 +7,13 @@
 
 #include <string>
 
+#include "disc/status.hpp"
+
 namespace disc::net {
+
+// A token must be printable ASCII (0x20..0x7E): gRPC aborts the process on a call whose
+// metadata holds anything else, such as the line end that reading a token from a file keeps.
+Status check_token(const std::string& token);
 
 // OK when `token` is empty (auth off) or the request carries exactly that bearer token.
 grpc::Status check_bearer_token(const grpc::ServerContext& context, const std::string& token);

@@ -2,6 +2,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <optional>
 #include <thread>
 
@@ -85,7 +86,7 @@ struct EdgeClient::Impl {
         return Error(describe_failure(name, status, target) +
                      (attempt > 1 ? " after " + std::to_string(attempt) + " attempts" : ""));
       std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
-      backoff_ms *= 2;
+      backoff_ms = std::min(2 * backoff_ms, ClientOptions::kMaxBackoffMs);
     }
   }
 
@@ -109,7 +110,11 @@ struct EdgeClient::Impl {
 
 Result<std::unique_ptr<EdgeClient>> EdgeClient::connect(const ClientOptions& options) {
   if (options.deadline_ms < 1) return Error("deadline must be at least 1 ms");
-  if (options.retries < 0) return Error("retries must not be negative");
+  if (options.retries < 0 || options.retries > ClientOptions::kMaxRetries)
+    return Error("retries must be in 0.." + std::to_string(ClientOptions::kMaxRetries));
+  if (options.backoff_ms < 0 || options.backoff_ms > ClientOptions::kMaxBackoffMs)
+    return Error("backoff must be in 0.." + std::to_string(ClientOptions::kMaxBackoffMs) + " ms");
+  DISC_RETURN_IF_ERROR(net::check_token(options.token));
   auto impl = std::make_unique<Impl>();
   impl->options = options;
   DISC_ASSIGN_OR_RETURN(impl->target, channel_target(options.servers));

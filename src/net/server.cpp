@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "address.hpp"
+#include "auth.hpp"
 #include "disc/server.hpp"
 #include "inference_service.hpp"
 #include "pem_file.hpp"
@@ -37,6 +38,7 @@ Result<std::unique_ptr<InferenceServer>> InferenceServer::start(const ServerOpti
   if (options.max_message_bytes < 1 || options.max_message_bytes > static_cast<size_t>(INT32_MAX))
     return Error("max message bytes must be in 1..2^31-1");
   DISC_RETURN_IF_ERROR(net::check_host_port(options.listen, net::PortZero::allowed));
+  DISC_RETURN_IF_ERROR(net::check_token(options.token));
   DISC_ASSIGN_OR_RETURN(auto credentials, server_credentials(options));
   DISC_ASSIGN_OR_RETURN(net::ModelStore models, net::ModelStore::load(options.assets_dir, options.models));
 

@@ -438,6 +438,31 @@ TEST(RuntimeAuthTest, TokenIsRequired) {
   EXPECT_TRUE(describe_with("correct horse").ok());
 }
 
+// gRPC aborts the process on a call whose metadata is not printable ASCII: such a token must
+// be refused up front, on both sides.
+TEST(RuntimeAuthTest, TokensThatAreNotPrintableAsciiAreRefused) {
+  for (const std::string& token : {std::string("s3cret\n"), std::string("s3\rcret"), std::string("s3cret\x01"),
+                                   std::string("caf\xC3\xA9")}) {
+    ClientOptions client_options;
+    client_options.servers = {"127.0.0.1:1"};
+    client_options.token = token;
+    auto client = EdgeClient::connect(client_options);
+    ASSERT_FALSE(client.ok()) << token;
+    EXPECT_NE(client.error().message().find("a bearer token is printable ASCII (0x20..0x7E)"), std::string::npos)
+        << client.error().message();
+    ServerOptions options = test_server_options();
+    options.token = token;
+    auto server = InferenceServer::start(options);
+    ASSERT_FALSE(server.ok()) << token;
+    EXPECT_EQ(server.error().message(), client.error().message());
+  }
+  ClientOptions client_options;
+  client_options.servers = {"127.0.0.1:1"};
+  client_options.token = "s3cret\n";
+  EXPECT_EQ(EdgeClient::connect(client_options).error().message(),
+            "token: byte 6 is 0x0A (a line end); a bearer token is printable ASCII (0x20..0x7E)");
+}
+
 TEST(RuntimeLimitsTest, OversizedRequestIsResourceExhausted) {
   ServerOptions options = test_server_options();
   options.max_message_bytes = 4096;
@@ -467,6 +492,24 @@ TEST(RuntimeClientTest, UnreachableServerFailsAfterRetries) {
   ASSERT_FALSE(answer.ok());
   EXPECT_NE(answer.error().message().find("UNAVAILABLE"), std::string::npos) << answer.error().message();
   EXPECT_NE(answer.error().message().find("after 3 attempts"), std::string::npos) << answer.error().message();
+}
+
+// Doubling backoff is bounded: retries and the first wait have a range, and the wait stops
+// doubling at kMaxBackoffMs (it would overflow an int after 31 doublings and wait for years).
+TEST(RuntimeClientTest, RetriesAndBackoffAreBounded) {
+  const auto refusal = [](int retries, int backoff_ms) {
+    ClientOptions options;
+    options.servers = {"127.0.0.1:1"};
+    options.retries = retries;
+    options.backoff_ms = backoff_ms;
+    auto client = EdgeClient::connect(options);
+    return client.ok() ? std::string("(connected)") : client.error().message();
+  };
+  EXPECT_EQ(refusal(ClientOptions::kMaxRetries, ClientOptions::kMaxBackoffMs), "(connected)");
+  EXPECT_EQ(refusal(ClientOptions::kMaxRetries + 1, 100), "retries must be in 0..100");
+  EXPECT_EQ(refusal(-1, 100), "retries must be in 0..100");
+  EXPECT_EQ(refusal(2, ClientOptions::kMaxBackoffMs + 1), "backoff must be in 0..10000 ms");
+  EXPECT_EQ(refusal(2, -1), "backoff must be in 0..10000 ms");
 }
 
 TEST(RuntimeClientTest, RoundRobinOverTwoServers) {
