@@ -120,7 +120,7 @@ const CommandRegistration eval_command{{
       app.add_option("--chunks", o->chunks, "code each feature map as N chunks, as `disc edge --chunks N` sends it")
           ->check(CLI::Range(1, 1024))
           ->capture_default_str();
-      app.add_option("--threads", o->threads, "worker threads")->check(CLI::Range(1, 256))->capture_default_str();
+      app.add_option("--threads", o->threads, "worker threads")->check(CLI::Range(1, kMaxEvalThreads))->capture_default_str();
       app.add_option("--out", o->out, "output directory")->required();
       return [o, first_image] {
         auto requested = image_count(o->images);
@@ -184,7 +184,7 @@ const CommandRegistration calibrate_command{{
           ->capture_default_str();
       app.add_option("--estimates", o->estimates,
                      "write every setting's label-free estimate on the calibration images to this CSV file");
-      app.add_option("--threads", o->threads, "worker threads")->check(CLI::Range(1, 256))->capture_default_str();
+      app.add_option("--threads", o->threads, "worker threads")->check(CLI::Range(1, kMaxEvalThreads))->capture_default_str();
       return [o] {
         auto loaded = o->model.load();
         if (!loaded.ok()) return fail(loaded.error());

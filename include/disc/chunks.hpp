@@ -24,25 +24,29 @@ struct Slab {
   size_t length = 0; // >= 1
 };
 
-// The first axis of `shape` with extent > 1 (the last axis if there is none).
+// The first axis of `shape` with extent > 1 (the last axis if there is none). `shape` valid.
 size_t chunk_axis(const Shape& shape);
 
 // `chunks` slabs of near-equal length (the first ones one longer) that cover the chunk axis
-// in order; fewer if the axis is shorter than `chunks`. `chunks` >= 1.
+// in order; fewer if the axis is shorter than `chunks`. `shape` valid, `chunks` >= 1. Chunk i
+// of a map is the stream of slab i: chunks carry no position, so a receiver places them in
+// the order they come.
 std::vector<Slab> split_slabs(const Shape& shape, size_t chunks);
 
 // Why a codec that needs the reading convolution (disc's shape=1|2) cannot code chunks: the
 // convolution reads the whole map.
 inline constexpr const char* kWholeMapsOnly = "shape=1|2 codes whole maps only (chunks must be 1)";
 
-// One chunk: the stream of `slab` of `tensor`.
+// One chunk: the stream of `slab` of `tensor` (an Error if the tensor fails Tensor::check()).
 Result<Bytes> compress_slab(const Tensor& tensor, const Codec& codec, const Slab& slab);
 
 // Rebuilds a tensor of a known shape from its chunks, validating each one: its shape must
 // be the tensor's except along the chunk axis, where it must fit in what is still missing.
+// Chunks are placed in the order they are added (slab 0 first, as split_slabs lists them).
 class ChunkAssembler {
  public:
-  explicit ChunkAssembler(Shape shape);
+  // An Error if `shape` is invalid or larger than the decoders' default limit.
+  static Result<ChunkAssembler> create(Shape shape);
 
   // Decodes the next chunk into place. After an error the assembler must not be used further.
   Status add(std::span<const uint8_t> stream);
@@ -54,6 +58,8 @@ class ChunkAssembler {
   Result<Tensor> finish() &&;
 
  private:
+  explicit ChunkAssembler(Tensor tensor);
+
   Tensor tensor_;
   size_t axis_ = 0;
   size_t extent_ = 0;        // of the chunk axis

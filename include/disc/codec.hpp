@@ -70,10 +70,12 @@ class Codec {
   const std::vector<float>& params() const { return params_; }
   CodecSpec spec() const;
 
-  // The codec-specific payload for `tensor` (no header, no checksum).
-  virtual Result<Bytes> encode_payload(const Tensor& tensor) const = 0;
-  // Inverse of encode_payload. `shape` has been validated by the caller; the payload has not.
-  virtual Result<Tensor> decode_payload(std::span<const uint8_t> payload, const Shape& shape) const = 0;
+  // The codec-specific payload for `tensor` (no header, no checksum); an Error for a tensor
+  // that fails Tensor::check().
+  Result<Bytes> encode_payload(const Tensor& tensor) const;
+  // Inverse of encode_payload, for a tensor of `shape` (an Error if the shape is invalid). The
+  // payload is untrusted.
+  Result<Tensor> decode_payload(std::span<const uint8_t> payload, const Shape& shape) const;
   // Encoding needs EncoderContext::reader (disc's shape=1|2); decoding never does.
   virtual bool needs_reader() const { return false; }
   // An error if encoding with these settings would be refused whatever the tensor (disc refuses
@@ -85,6 +87,11 @@ class Codec {
   explicit Codec(std::vector<float> params) : params_(std::move(params)) {}
 
  private:
+  // What each codec implements: encode_payload and decode_payload once their arguments have
+  // been checked.
+  virtual Result<Bytes> encode_valid(const Tensor& tensor) const = 0;
+  virtual Result<Tensor> decode_valid(std::span<const uint8_t> payload, const Shape& shape) const = 0;
+
   std::vector<float> params_;
 };
 

@@ -84,7 +84,9 @@ struct ServerDescription {
   uint64_t max_message_bytes = 0;
 };
 
-// A failed call's message is "<rpc>: <GRPC_CODE>: <server message>". Thread-safe.
+// A failed call's message starts "<rpc>: <GRPC_CODE>" ("Infer: NOT_FOUND from server
+// 127.0.0.1:50051: unknown model 'x'", "Infer: UNAVAILABLE: server ... unreachable (...)
+// after 3 attempts"). A `top_k` of 0 asks for the server's default, 5. Thread-safe.
 class EdgeClient {
  public:
   static Result<std::unique_ptr<EdgeClient>> connect(const ClientOptions& options);
@@ -96,7 +98,9 @@ class EdgeClient {
                              int top_k, bool return_logits = false);
   // The same with the stream sent as `chunks` chunks (disc/chunks.hpp): `chunk(i)` makes
   // chunk i, in order, while the earlier ones are on the wire. Chunks are kept for retries,
-  // so `chunk` runs once per index. An error from `chunk` cancels the call and is returned.
+  // so `chunk` runs once per index. An error from `chunk` (or an exception, as an Error)
+  // cancels the call and is returned, naming the chunk counted from 1 ("chunk 3" for i = 2).
+  // The server places chunk i at slab i of split_slabs(shape, chunks) (disc/chunks.hpp).
   using ChunkSource = std::function<Result<Bytes>(size_t index)>;
   Result<RemoteAnswer> infer_chunked(const std::string& model, const std::string& cut, size_t chunks,
                                      const ChunkSource& chunk, int top_k, bool return_logits = false);

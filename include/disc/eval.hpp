@@ -38,10 +38,12 @@ struct EvalOptions {
   size_t images = 100;
   size_t chunks = 1;               // code each feature map as this many chunks (disc/chunks.hpp),
                                    // as `disc edge --chunks` sends it; bytes and times summed
-  int threads = 1;                 // worker threads, each with its own networks (> 1 sets
-                                   // OpenCV to one thread per network, process-wide)
-  std::function<void(const EvalProgress&)> progress;  // called from the calling thread only
+  int threads = 1;                 // worker threads (1..kMaxEvalThreads), each with its own
+                                   // networks (> 1 sets OpenCV to one thread per network, process-wide)
+  // Called from the calling thread only; an exception from it ends the evaluation with an Error.
+  std::function<void(const EvalProgress&)> progress;
 };
+inline constexpr int kMaxEvalThreads = 256;
 
 // One (cut, codec setting) over all evaluated images.
 struct EvalRow {

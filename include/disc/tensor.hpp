@@ -34,11 +34,17 @@ struct PlaneView {
 };
 PlaneView plane_view(const Shape& shape);
 
+// Invariant: the shape is valid and the tensor holds exactly its element count of values. The
+// constructors assert it; a default-constructed tensor (rank 0) and one built from values that
+// do not fit its shape in a build without asserts break it, and check() says so. Every function
+// of this library that reads a caller's tensor (compress, Codec::encode_payload, Network::run,
+// compress_slab) calls check() first.
 class Tensor {
  public:
   Tensor() = default;
   // Zero-filled tensor. `shape` must be valid (checked by assert; use make() for untrusted shapes).
   explicit Tensor(Shape shape);
+  // `data` must hold the shape's element count of values (checked by assert and by check()).
   Tensor(Shape shape, std::vector<float> data);
 
   // Zero-filled tensor of an untrusted shape.
@@ -51,7 +57,8 @@ class Tensor {
   const float* data() const { return data_.data(); }
   std::span<float> values() { return data_; }
   std::span<const float> values() const { return data_; }
-  std::vector<float>& storage() { return data_; }
+  // An Error unless the invariant above holds.
+  Status check() const;
 
  private:
   Shape shape_;

@@ -36,6 +36,7 @@ size_t elements_per_index(const Shape& shape, size_t axis) {
 }  // namespace
 
 Result<Bytes> compress_slab(const Tensor& tensor, const Codec& codec, const Slab& slab) {
+  DISC_RETURN_IF_ERROR(tensor.check());
   const size_t axis = chunk_axis(tensor.shape());
   const size_t extent = static_cast<size_t>(tensor.shape()[axis]);
   if (slab.length == 0 || slab.begin > extent || slab.length > extent - slab.begin)
@@ -50,8 +51,13 @@ Result<Bytes> compress_slab(const Tensor& tensor, const Codec& codec, const Slab
   return compress(part, codec);
 }
 
-ChunkAssembler::ChunkAssembler(Shape shape)
-    : tensor_(std::move(shape)),
+Result<ChunkAssembler> ChunkAssembler::create(Shape shape) {
+  DISC_ASSIGN_OR_RETURN(Tensor tensor, Tensor::make(std::move(shape), kDefaultMaxElements));
+  return ChunkAssembler(std::move(tensor));
+}
+
+ChunkAssembler::ChunkAssembler(Tensor tensor)
+    : tensor_(std::move(tensor)),
       axis_(chunk_axis(tensor_.shape())),
       extent_(static_cast<size_t>(tensor_.shape()[axis_])),
       slab_elements_(elements_per_index(tensor_.shape(), axis_)) {}

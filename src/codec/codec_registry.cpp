@@ -67,6 +67,16 @@ std::string CodecSpec::to_string() const {
   return s;
 }
 
+Result<Bytes> Codec::encode_payload(const Tensor& tensor) const {
+  DISC_RETURN_IF_ERROR(tensor.check());
+  return encode_valid(tensor);
+}
+
+Result<Tensor> Codec::decode_payload(std::span<const uint8_t> payload, const Shape& shape) const {
+  DISC_RETURN_IF_ERROR(element_count(shape).status());
+  return decode_valid(payload, shape);
+}
+
 CodecSpec Codec::spec() const {
   CodecSpec s{info().name, {}};
   for (size_t i = 0; i < info().params.size(); ++i) s.params.emplace_back(info().params[i].name, params_[i]);

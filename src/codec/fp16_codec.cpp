@@ -20,7 +20,7 @@ class Fp16Codec final : public Codec {
   explicit Fp16Codec(std::vector<float> params) : Codec(std::move(params)) {}
   const CodecInfo& info() const override { return fp16_info(); }
 
-  Result<Bytes> encode_payload(const Tensor& tensor) const override {
+  Result<Bytes> encode_valid(const Tensor& tensor) const override {
     Bytes out(tensor.size() * 2);
     for (size_t i = 0; i < tensor.size(); ++i) {
       const float v = tensor.data()[i];
@@ -34,7 +34,7 @@ class Fp16Codec final : public Codec {
     return out;
   }
 
-  Result<Tensor> decode_payload(std::span<const uint8_t> payload, const Shape& shape) const override {
+  Result<Tensor> decode_valid(std::span<const uint8_t> payload, const Shape& shape) const override {
     // Checked before allocating: the payload is exactly the 2·N half bytes.
     DISC_ASSIGN_OR_RETURN(const size_t count, element_count(shape));
     if (payload.size() != count * 2)

@@ -60,7 +60,7 @@ class JpegCodec final : public Codec {
   explicit JpegCodec(std::vector<float> params) : Codec(std::move(params)) {}
   const CodecInfo& info() const override { return jpeg_info(); }
 
-  Result<Bytes> encode_payload(const Tensor& tensor) const override {
+  Result<Bytes> encode_valid(const Tensor& tensor) const override {
     DISC_ASSIGN_OR_RETURN(TileGrid grid, tile_grid(tensor.shape()));
     DISC_ASSIGN_OR_RETURN(ByteQuantizer quantizer, ByteQuantizer::fit(tensor.values()));
     const size_t width = grid.image_width();
@@ -88,7 +88,7 @@ class JpegCodec final : public Codec {
     return out;
   }
 
-  Result<Tensor> decode_payload(std::span<const uint8_t> payload, const Shape& shape) const override {
+  Result<Tensor> decode_valid(std::span<const uint8_t> payload, const Shape& shape) const override {
     DISC_ASSIGN_OR_RETURN(TileGrid grid, tile_grid(shape));
     ByteReader r(payload);
     DISC_ASSIGN_OR_RETURN(ByteQuantizer quantizer, ByteQuantizer::read(r));

@@ -18,7 +18,7 @@ class Q8ZstdCodec final : public Codec {
   explicit Q8ZstdCodec(std::vector<float> params) : Codec(std::move(params)) {}
   const CodecInfo& info() const override { return q8zstd_info(); }
 
-  Result<Bytes> encode_payload(const Tensor& tensor) const override {
+  Result<Bytes> encode_valid(const Tensor& tensor) const override {
     DISC_ASSIGN_OR_RETURN(ByteQuantizer quantizer, ByteQuantizer::fit(tensor.values()));
     Bytes levels(tensor.size());
     quantizer.quantize(tensor.values(), levels);
@@ -30,7 +30,7 @@ class Q8ZstdCodec final : public Codec {
     return out;
   }
 
-  Result<Tensor> decode_payload(std::span<const uint8_t> payload, const Shape& shape) const override {
+  Result<Tensor> decode_valid(std::span<const uint8_t> payload, const Shape& shape) const override {
     ByteReader r(payload);
     DISC_ASSIGN_OR_RETURN(ByteQuantizer quantizer, ByteQuantizer::read(r));
     DISC_ASSIGN_OR_RETURN(auto frame, r.bytes(r.remaining(), "zstd frame"));

@@ -16,12 +16,12 @@ class RawCodec final : public Codec {
   explicit RawCodec(std::vector<float> params) : Codec(std::move(params)) {}
   const CodecInfo& info() const override { return raw_info(); }
 
-  Result<Bytes> encode_payload(const Tensor& tensor) const override {
+  Result<Bytes> encode_valid(const Tensor& tensor) const override {
     const auto* p = reinterpret_cast<const uint8_t*>(tensor.data());
     return Bytes(p, p + tensor.bytes());
   }
 
-  Result<Tensor> decode_payload(std::span<const uint8_t> payload, const Shape& shape) const override {
+  Result<Tensor> decode_valid(std::span<const uint8_t> payload, const Shape& shape) const override {
     // Checked before allocating: the payload is exactly the 4·N value bytes.
     DISC_ASSIGN_OR_RETURN(const size_t count, element_count(shape));
     if (payload.size() != count * sizeof(float))

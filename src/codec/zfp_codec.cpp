@@ -119,7 +119,7 @@ class ZfpCodec final : public Codec {
   explicit ZfpCodec(std::vector<float> params) : Codec(std::move(params)) {}
   const CodecInfo& info() const override { return zfp_info(); }
 
-  Result<Bytes> encode_payload(const Tensor& tensor) const override {
+  Result<Bytes> encode_valid(const Tensor& tensor) const override {
     float max_abs = 0;
     for (float v : tensor.values()) {
       if (!std::isfinite(v)) return Error("tensor holds NaN or infinity; zfp needs finite values");
@@ -147,7 +147,7 @@ class ZfpCodec final : public Codec {
     return out;
   }
 
-  Result<Tensor> decode_payload(std::span<const uint8_t> payload, const Shape& shape) const override {
+  Result<Tensor> decode_valid(std::span<const uint8_t> payload, const Shape& shape) const override {
     ByteReader r(payload);
     DISC_ASSIGN_OR_RETURN(float tolerance, r.f32("tolerance"));
     if (!std::isfinite(tolerance) || tolerance < 0) return Error("zfp tolerance is negative or not finite");

@@ -16,12 +16,12 @@ class ZstdCodec final : public Codec {
   explicit ZstdCodec(std::vector<float> params) : Codec(std::move(params)) {}
   const CodecInfo& info() const override { return zstd_info(); }
 
-  Result<Bytes> encode_payload(const Tensor& tensor) const override {
+  Result<Bytes> encode_valid(const Tensor& tensor) const override {
     const auto* p = reinterpret_cast<const uint8_t*>(tensor.data());
     return zstd_compress_frame({p, tensor.bytes()}, static_cast<int>(params()[0]));
   }
 
-  Result<Tensor> decode_payload(std::span<const uint8_t> payload, const Shape& shape) const override {
+  Result<Tensor> decode_valid(std::span<const uint8_t> payload, const Shape& shape) const override {
     // The frame must show it holds the 4·N bytes before they are allocated.
     DISC_ASSIGN_OR_RETURN(const size_t count, element_count(shape));
     DISC_RETURN_IF_ERROR(check_zstd_frame(payload, count * sizeof(float)));

@@ -49,6 +49,15 @@ Tensor::Tensor(Shape shape, std::vector<float> data) : shape_(std::move(shape)),
   assert(element_count(shape_).ok() && element_count(shape_).value() == data_.size());
 }
 
+Status Tensor::check() const {
+  auto n = element_count(shape_);
+  if (!n.ok()) return n.error().with_context("tensor");
+  if (*n != data_.size())
+    return Error("tensor: shape " + shape_to_string(shape_) + " has " + std::to_string(*n) + " elements but " +
+                 std::to_string(data_.size()) + " values were given");
+  return Status();
+}
+
 Result<Tensor> Tensor::make(Shape shape, size_t max_elements) {
   DISC_ASSIGN_OR_RETURN(size_t n, element_count(shape, max_elements));
   return Tensor(std::move(shape), std::vector<float>(n, 0.0f));

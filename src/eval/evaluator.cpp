@@ -200,7 +200,7 @@ class Evaluation {
       DISC_RETURN_IF_ERROR(for_each_image(cut.tensor + " " + spec, [&](size_t w, size_t i) -> Status {
         DISC_RETURN_IF_ERROR(ensure(w));
         // As the runtime sends it: one stream, or chunks decoded into place one by one.
-        ChunkAssembler assembler(features[i].shape());
+        DISC_ASSIGN_OR_RETURN(ChunkAssembler assembler, ChunkAssembler::create(features[i].shape()));
         for (const Slab& slab : split_slabs(features[i].shape(), options_.chunks)) {
           auto t0 = Clock::now();
           DISC_ASSIGN_OR_RETURN(Bytes stream, compress_slab(features[i], *codec, slab));
@@ -273,11 +273,16 @@ class Evaluation {
 
 Result<EvalReport> evaluate(const ModelEntry& model, const Dataset& dataset, const EvalOptions& options) {
   if (options.settings.empty()) return Error("no codec settings to evaluate");
+  // Two spellings of one setting (a parameter at its default given or not) are one setting.
   std::set<std::string> settings;
-  for (const CodecSpec& setting : options.settings)
-    if (!settings.insert(setting.to_string()).second)
+  for (const CodecSpec& setting : options.settings) {
+    DISC_ASSIGN_OR_RETURN(auto codec, make_codec(setting));
+    if (!settings.insert(codec->spec().to_string()).second)
       return Error("codec setting " + setting.to_string() + " is listed more than once");
+  }
   if (options.chunks < 1) return Error("chunks must be at least 1");
+  if (options.threads < 1 || options.threads > kMaxEvalThreads)
+    return Error("threads must be in 1.." + std::to_string(kMaxEvalThreads));
   // Parallelism comes from the workers; OpenCV's own pool would oversubscribe the cores.
   if (options.threads > 1) set_inference_threads(1);
   return Evaluation(model, dataset, options).run();

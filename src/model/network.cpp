@@ -84,6 +84,7 @@ Result<Network> Network::from_onnx(const Bytes& onnx) {
 }
 
 Result<Tensor> Network::run(const Tensor& input) {
+  DISC_RETURN_IF_ERROR(input.check());
   if (input.shape() != impl_->input_shape)
     return Error("network expects input " + shape_to_string(impl_->input_shape) + ", got " +
                  shape_to_string(input.shape()));

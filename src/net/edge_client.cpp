@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
+#include <exception>
 #include <optional>
 #include <thread>
 
@@ -164,11 +165,20 @@ Result<RemoteAnswer> EdgeClient::infer(const std::string& model, const std::stri
 Result<RemoteAnswer> EdgeClient::infer_chunked(const std::string& model, const std::string& cut, size_t chunks,
                                                const ChunkSource& chunk, int top_k, bool return_logits) {
   if (chunks == 0) return Error("InferChunked: no chunk to send");
+  if (!chunk) return Error("InferChunked: no chunk source");
   // Message i, made on first use and kept for retries.
   std::vector<disc::v1::InferChunk> messages;
   const auto make = [&](size_t i) -> Status {
-    auto stream = chunk(i);
-    if (!stream.ok()) return stream.error().with_context("chunk " + std::to_string(i + 1));
+    const std::string which = "chunk " + std::to_string(i + 1);
+    Result<Bytes> stream = Error("");
+    try {
+      stream = chunk(i);
+    } catch (const std::exception& e) {
+      return Error(which + ": the chunk source threw: " + e.what());
+    } catch (...) {
+      return Error(which + ": the chunk source threw");
+    }
+    if (!stream.ok()) return stream.error().with_context(which);
     disc::v1::InferChunk& message = messages.emplace_back();
     if (i == 0) {
       message.set_model(model);

@@ -182,7 +182,7 @@ Status InferenceService::InferChunked(grpc::ServerContext* context,
   return pipeline.run(
       *target.model, cut->tensor, target.top_k, return_logits,
       [&]() -> Result<Decoded> {
-        ChunkAssembler assembler(cut->shape);
+        DISC_ASSIGN_OR_RETURN(ChunkAssembler assembler, ChunkAssembler::create(cut->shape));
         double waiting_seconds = 0;
         for (bool more = true; more;) {
           const auto& bytes = chunk.stream();

@@ -54,7 +54,7 @@ TEST(Chunks, LosslessChunksReassembleExactly) {
   for (const std::string spec : {"raw", "disc:bits=0", "zstd"}) {
     for (size_t n : {1, 2, 5, 13}) {
       SCOPED_TRACE(spec + " in " + std::to_string(n));
-      ChunkAssembler assembler(map.shape());
+      ChunkAssembler assembler = ChunkAssembler::create(map.shape()).value();
       for (const Slab& slab : split_slabs(map.shape(), n)) {
         ASSERT_TRUE(assembler.add(chunk(map, spec, slab)).ok());
       }
@@ -77,7 +77,7 @@ TEST(Chunks, OneChunkIsTheWholeStream) {
 
 TEST(Chunks, LossyChunksDecodeTheirOwnSlab) {
   const Tensor map = random_map({1, 8, 8, 8});
-  ChunkAssembler assembler(map.shape());
+  ChunkAssembler assembler = ChunkAssembler::create(map.shape()).value();
   std::vector<Tensor> parts;
   for (const Slab& slab : split_slabs(map.shape(), 2)) {
     const Bytes s = chunk(map, "disc:bits=2", slab);
@@ -91,6 +91,15 @@ TEST(Chunks, LossyChunksDecodeTheirOwnSlab) {
   EXPECT_TRUE(std::equal(parts[1].values().begin(), parts[1].values().end(), out->values().begin() + half));
 }
 
+TEST(Chunks, AssemblersOfInvalidShapesAreNotMade) {
+  EXPECT_FALSE(ChunkAssembler::create({}).ok());
+  EXPECT_FALSE(ChunkAssembler::create({1, -5, 4, 4}).ok());
+  auto huge = ChunkAssembler::create({1, 1 << 20, 1 << 10});
+  ASSERT_FALSE(huge.ok());
+  EXPECT_NE(huge.error().message().find("exceeds"), std::string::npos) << huge.error().message();
+  EXPECT_FALSE(compress_slab(Tensor(), *codec("raw"), {0, 1}).ok());
+}
+
 TEST(Chunks, SlabOutsideTheAxisIsAnError) {
   const Tensor map = random_map({1, 4, 2, 2});
   EXPECT_FALSE(compress_slab(map, *codec("raw"), {3, 2}).ok());
@@ -102,38 +111,38 @@ TEST(Chunks, ChunksThatDoNotFitAreRejected) {
   const Tensor map = random_map({1, 4, 6, 5});
   const Tensor other = random_map({1, 4, 6, 4});
   {
-    ChunkAssembler a(map.shape());
+    ChunkAssembler a = ChunkAssembler::create(map.shape()).value();
     const Status s = a.add(chunk(other, "raw", {0, 2}));  // wrong width
     ASSERT_FALSE(s.ok());
     EXPECT_NE(s.error().message().find("not a slab"), std::string::npos) << s.error().message();
   }
   {
-    ChunkAssembler a(map.shape());
+    ChunkAssembler a = ChunkAssembler::create(map.shape()).value();
     ASSERT_TRUE(a.add(chunk(map, "raw", {0, 3})).ok());
     EXPECT_FALSE(a.add(chunk(map, "raw", {0, 2})).ok());  // 3 + 2 > 4 planes
   }
   {
-    ChunkAssembler a(map.shape());
+    ChunkAssembler a = ChunkAssembler::create(map.shape()).value();
     ASSERT_TRUE(a.add(chunk(map, "raw", {0, 4})).ok());
     const Status s = a.add(chunk(map, "raw", {0, 1}));
     ASSERT_FALSE(s.ok());
     EXPECT_NE(s.error().message().find("already complete"), std::string::npos);
   }
   {
-    ChunkAssembler a(map.shape());
+    ChunkAssembler a = ChunkAssembler::create(map.shape()).value();
     ASSERT_TRUE(a.add(chunk(map, "raw", {0, 3})).ok());
     auto out = std::move(a).finish();
     ASSERT_FALSE(out.ok());
     EXPECT_NE(out.error().message().find("cover 3 of the 4"), std::string::npos) << out.error().message();
   }
   {
-    ChunkAssembler a(map.shape());
+    ChunkAssembler a = ChunkAssembler::create(map.shape()).value();
     Bytes rank_differs = chunk(random_map({1, 4, 30}), "raw", {0, 4});
     EXPECT_FALSE(a.add(rank_differs).ok());
   }
   {
     // As many elements as the map, but a leading axis that is not the map's.
-    ChunkAssembler a(map.shape());
+    ChunkAssembler a = ChunkAssembler::create(map.shape()).value();
     const Status s = a.add(*compress(random_map({2, 2, 6, 5}), *codec("raw")));
     ASSERT_FALSE(s.ok());
     EXPECT_NE(s.error().message().find("not a slab"), std::string::npos) << s.error().message();
@@ -142,7 +151,7 @@ TEST(Chunks, ChunksThatDoNotFitAreRejected) {
 
 TEST(Chunks, MapsWhoseChunkAxisIsNotTheSecond) {
   const Tensor map = random_map({1, 1, 7, 5});  // chunk axis 2: rows
-  ChunkAssembler assembler(map.shape());
+  ChunkAssembler assembler = ChunkAssembler::create(map.shape()).value();
   for (const Slab& slab : split_slabs(map.shape(), 3)) ASSERT_TRUE(assembler.add(chunk(map, "raw", slab)).ok());
   auto out = std::move(assembler).finish();
   ASSERT_TRUE(out.ok()) << out.error().message();
@@ -156,7 +165,7 @@ TEST(Chunks, CorruptOrTruncatedChunksAreErrors) {
   flipped[flipped.size() / 2] ^= 0x10;
   const Bytes truncated(good.begin(), good.end() - 7);
   for (const Bytes& bad : {flipped, truncated, Bytes{}}) {
-    ChunkAssembler a(map.shape());
+    ChunkAssembler a = ChunkAssembler::create(map.shape()).value();
     const Status s = a.add(bad);
     ASSERT_FALSE(s.ok());
     EXPECT_EQ(s.error().message().rfind("chunk 1: ", 0), 0u) << s.error().message();

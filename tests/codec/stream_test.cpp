@@ -93,6 +93,33 @@ TEST(Stream, LosslessCodecsRoundTripBitExactly) {
   }
 }
 
+// A tensor that breaks its invariant (no shape, or values that do not fit the shape) is an
+// Error for every codec, through compress() and through Codec::encode_payload() called
+// directly; before the check, some codecs crashed on it, read past its values, or wrote
+// streams their own decoders refused.
+TEST(Stream, EveryCodecRefusesATensorThatBreaksItsInvariant) {
+  std::vector<Tensor> broken = {Tensor()};
+#ifdef NDEBUG  // the constructor asserts the invariant where asserts are on
+  broken.emplace_back(Shape{1, 4, 8, 8}, std::vector<float>(10, 1.0f));
+#endif
+  EXPECT_EQ(Tensor().check().error().message(), "tensor: tensor rank 0 is outside 1..8");
+  for (const Tensor& t : broken) {
+    for (const CodecInfo& info : codec_list()) {
+      for (const std::string& spec : {info.name, info.name == "disc" ? std::string("disc:transform=1") : info.name}) {
+        const auto codec = make_codec(spec).value();
+        auto stream = compress(t, *codec);
+        ASSERT_FALSE(stream.ok()) << spec;
+        auto payload = codec->encode_payload(t);
+        ASSERT_FALSE(payload.ok()) << spec;
+        EXPECT_EQ(payload.error().message(), t.check().error().message());
+      }
+    }
+  }
+  auto codec = make_codec("raw").value();
+  EXPECT_FALSE(codec->decode_payload({}, Shape{}).ok());
+  EXPECT_FALSE(codec->decode_payload({}, Shape{1, -4}).ok());
+}
+
 TEST(Stream, InspectReportsHeaderFields) {
   const Tensor t = sample_tensor();
   auto stream = compress(t, *make_codec("zstd:level=7").value());

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <stdexcept>
 #include <nlohmann/json.hpp>
 
 #include "disc/chunks.hpp"
@@ -274,6 +275,11 @@ TEST_F(EvalTest, RefusesRepeatedCutsAndSettingsAndImagesPastTheEnd) {
   report = evaluate(*model_, *dataset_, o);
   ASSERT_FALSE(report.ok());
   EXPECT_EQ(report.error().message(), "codec setting raw is listed more than once");
+  // Two spellings of one setting: a parameter at its default, given and left out.
+  o.settings = {CodecSpec::parse("disc:bits=3").value(), CodecSpec::parse("disc:bits=3,clip=6").value()};
+  report = evaluate(*model_, *dataset_, o);
+  ASSERT_FALSE(report.ok());
+  EXPECT_EQ(report.error().message(), "codec setting disc:bits=3,clip=6 is listed more than once");
 
   const size_t available = dataset_->images.size();
   report = evaluate(*model_, *dataset_, options({"raw"}, available - 1, 2));
@@ -281,6 +287,26 @@ TEST_F(EvalTest, RefusesRepeatedCutsAndSettingsAndImagesPastTheEnd) {
   EXPECT_NE(report.error().message().find("run past data set"), std::string::npos) << report.error().message();
   report = evaluate(*model_, *dataset_, options({"raw"}, available - 1, 1));
   EXPECT_TRUE(report.ok()) << report.error().message();
+}
+
+// Thread counts and the progress callback are a library user's to get wrong: an Error, not a
+// process ended by an exception escaping a worker thread.
+TEST_F(EvalTest, BadThreadCountsAndThrowingCallbacksAreErrors) {
+  for (int threads : {0, -1, kMaxEvalThreads + 1}) {
+    EvalOptions o = options({"raw"}, 0, 1);
+    o.threads = threads;
+    auto report = evaluate(*model_, *dataset_, o);
+    ASSERT_FALSE(report.ok()) << threads;
+    EXPECT_EQ(report.error().message(), "threads must be in 1..256");
+  }
+  for (int threads : {1, 2}) {
+    EvalOptions o = options({"raw"}, 0, 2);
+    o.threads = threads;
+    o.progress = [](const EvalProgress&) { throw std::runtime_error("display gone"); };
+    auto report = evaluate(*model_, *dataset_, o);
+    ASSERT_FALSE(report.ok()) << threads;
+    EXPECT_EQ(report.error().message(), "progress callback threw: display gone");
+  }
 }
 
 TEST(EvalSweep, DefaultDiscGridCoversBothModes) {

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <fstream>
 #include <limits>
+#include <stdexcept>
 #include <thread>
 #include <tuple>
 
@@ -295,6 +296,19 @@ TEST_F(RuntimeTest, BadChunkedRequestsGetTheRightStatus) {
   }, 5);
   ASSERT_FALSE(failed.ok());
   EXPECT_EQ(failed.error().message(), "chunk 2: encoder ran out of memory");
+  // So does one that throws (a caller's function; the client's callers expect errors as values),
+  // the first chunk or a later one; a missing source is refused before any call.
+  for (size_t throwing : {0, 2}) {
+    failed = edge->infer_chunked(kModel, cut, 3, [&](size_t i) -> Result<Bytes> {
+      if (i == throwing) throw std::runtime_error("camera unplugged");
+      return good[i];
+    }, 5);
+    ASSERT_FALSE(failed.ok());
+    EXPECT_EQ(failed.error().message(), "chunk " + std::to_string(throwing + 1) + ": the chunk source threw: camera unplugged");
+  }
+  failed = edge->infer_chunked(kModel, cut, 3, EdgeClient::ChunkSource(), 5);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.error().message(), "InferChunked: no chunk source");
 
   // The server is still healthy after all of that.
   EXPECT_TRUE(call_chunked(kModel, cut, good).ok());

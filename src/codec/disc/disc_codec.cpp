@@ -203,7 +203,7 @@ class DiscCodec final : public Codec {
 
   // The payload without energy gain, then, with gain=1, the gain fitted to what that payload
   // decodes to, inserted after the step (left out if it would make a value overflow).
-  Result<Bytes> encode_payload(const Tensor& tensor) const override {
+  Result<Bytes> encode_valid(const Tensor& tensor) const override {
     DISC_RETURN_IF_ERROR(check_encodable());
     DISC_ASSIGN_OR_RETURN(Bytes out, encode_without_gain(tensor));
     if (!gain()) return out;
@@ -222,7 +222,7 @@ class DiscCodec final : public Codec {
   // enough for the shape (lossy_header, check_section) before the output is allocated. The payload
   // is decoded straight into the output; the only other buffer of the map's size is the
   // element-wise mode's levels (int16_t, half the output).
-  Result<Tensor> decode_payload(std::span<const uint8_t> payload, const Shape& shape) const override {
+  Result<Tensor> decode_valid(std::span<const uint8_t> payload, const Shape& shape) const override {
     DISC_RETURN_IF_ERROR(element_count(shape).status());
     const PlaneView view = plane_view(shape);
     if (bits() == 0) {
