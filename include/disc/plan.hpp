@@ -48,7 +48,8 @@ struct Profile {
 // One measured (cut, codec setting) of `disc eval`. `mean_bytes` is the whole stream.
 struct RateRow {
   std::string cut;
-  std::string codec;  // normalized CodecSpec text, e.g. "disc:bits=4,prune=0.1"
+  std::string codec;  // CodecSpec text as CodecSpec::to_string() prints the table's, e.g. "disc:bits=4,prune=0.1"
+                      // (`disc eval` writes every parameter: Codec::spec())
   double mean_bytes = 0;
   // Percentage points, on the basis the table was read with: measured against labels (may be
   // negative: noise), or the label-free estimate plus one standard error.
@@ -72,8 +73,8 @@ Result<Profile> load_profile(const std::string& path);
 Result<RateTable> parse_rate_table(std::string_view json, LossBasis basis = LossBasis::kLabels);
 Result<RateTable> load_rate_table(const std::string& path, LossBasis basis = LossBasis::kLabels);
 
-// Human units. Bandwidth: "5Mbit", "500kbit", "1.5Gbit", "64kbps", "10MB/s" (SI prefixes,
-// B = 8 bits, optional "/s"), returned in bits/s. Duration: "20ms", "0.5s", "300us",
+// Human units. Bandwidth: "5Mbit", "500kbit", "1.5Gbit", "64kbit/s", "10MB/s" (SI prefixes,
+// B = 8 bits, optional "/s"; "bps" is refused as ambiguous), returned in bits/s. Duration: "20ms", "0.5s", "300us",
 // returned in milliseconds. A unit is required; negative or non-finite values are errors.
 Result<double> parse_bandwidth(std::string_view text);
 Result<double> parse_duration_ms(std::string_view text);
@@ -151,7 +152,9 @@ struct Candidate;  // src/plan/latency_model.hpp
 // The candidate space of one (profile, table, machines): edge-only, server-only, raw at
 // every profiled cut (unless the table measured "raw" there) and every table row.
 // Immutable after creation (copies share it); plan() is thread-safe, O(rows + rows log k)
-// for k alternatives. Errors: model names or cuts that disagree, edge_speed not > 0.
+// for k alternatives. Errors: model names or cuts that disagree, edge_speed not > 0, and a
+// profile or table built in memory that breaks what parsing checks (values out of range,
+// inconsistent shapes, duplicates, a setting this build cannot encode).
 //
 // plan() returns the feasible plan of minimal predicted total. Equal totals are broken by
 // lower top-1 loss, then fewer bytes, then earlier position (server-only < cuts in

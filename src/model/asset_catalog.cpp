@@ -237,7 +237,7 @@ Result<AssetCatalog> AssetCatalog::load(const std::string& assets_dir) {
   const fs::path models_dir = fs::path(assets_dir) / "models";
   const fs::path index = models_dir / "models.json";
   auto text = read_file(index.string());
-  if (!text.ok()) return Error(text.error().message() + " (set --assets or DISC_ASSETS)");
+  if (!text.ok()) return Error(text.error().message() + " (is that the assets directory? the CLI takes --assets DIR or DISC_ASSETS)");
   json doc;
   try {
     doc = json::parse(text->begin(), text->end());

@@ -58,7 +58,7 @@ const std::vector<CutPoint>& OnnxModel::cuts() const { return impl_->cuts; }
 Result<CutPoint> OnnxModel::find_cut(const std::string& tensor) const {
   for (const CutPoint& cut : impl_->cuts)
     if (cut.tensor == tensor) return cut;
-  return Error("'" + tensor + "' is not a valid cut of this model (see `disc cuts`)");
+  return Error("'" + tensor + "' is not a valid cut of this model (`disc cuts MODEL` or OnnxModel::cuts() lists them)");
 }
 
 Result<SplitModel> OnnxModel::split(const std::string& cut_tensor) const {

@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "plan/input_checks.hpp"
 #include "plan/latency_model.hpp"
 
 namespace disc {
@@ -22,6 +23,10 @@ const char* plan_kind_name(Plan::Kind kind) {
 std::string Plan::label() const { return kind == Kind::kSplit ? cut + " " + codec : plan_kind_name(kind); }
 
 Result<Planner> Planner::create(const Profile& profile, const RateTable& table, const Machines& machines) {
+  // Parsed inputs pass these; inputs built in memory may not.
+  DISC_RETURN_IF_ERROR(plan_internal::check_profile(profile, "profile"));
+  if (machines.server) DISC_RETURN_IF_ERROR(plan_internal::check_profile(*machines.server, "server profile"));
+  DISC_RETURN_IF_ERROR(plan_internal::check_rate_table(table));
   DISC_ASSIGN_OR_RETURN(std::vector<Candidate> candidates,
                         plan_internal::enumerate_candidates(profile, table, machines));
   return Planner(std::make_shared<const Candidates>(std::move(candidates)));

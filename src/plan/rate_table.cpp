@@ -49,7 +49,7 @@ Result<RateTable> table_from(const Json& document, LossBasis basis) {
     DISC_ASSIGN_OR_RETURN(bool labelled, root.boolean("labelled"));
     if (!labelled && basis == LossBasis::kLabels)
       return Error("labelled: the table was measured on images without labels, so it has no measured top-1 loss "
-                   "(plan on the label-free estimate: --loss estimate)");
+                   "(plan on the label-free estimate: --loss estimate, LossBasis::kEstimate)");
   }
   // `disc eval --chunks N` tables: their bytes and times are of chunked maps, which the
   // planner's one-stream-per-request latency model does not describe.
@@ -57,14 +57,16 @@ Result<RateTable> table_from(const Json& document, LossBasis basis) {
     DISC_ASSIGN_OR_RETURN(size_t chunks, root.count("chunks"));
     if (chunks > 1)
       return Error("chunks: the table measured maps sent in " + std::to_string(chunks) +
-                   " chunks; the planner models one stream per request (evaluate without --chunks)");
+                   " chunks; the planner models one stream per request (evaluate without --chunks, EvalOptions::chunks = 1)");
   }
   DISC_ASSIGN_OR_RETURN(const Json* rows, root.array("rows"));
+  // A setting is the same whether a parameter at its default is written or not: compare the
+  // codecs' full spellings.
   std::set<std::pair<std::string, std::string>> seen;
   for (size_t i = 0; i < rows->size(); ++i) {
     const std::string path = plan_json::element_path("rows", i);
     DISC_ASSIGN_OR_RETURN(RateRow row, row_from((*rows)[i], path, basis));
-    if (!seen.emplace(row.cut, row.codec).second)
+    if (!seen.emplace(row.cut, make_codec(row.codec).value()->spec().to_string()).second)
       return Error(path + " repeats cut '" + row.cut + "' with codec '" + row.codec + "'");
     table.rows.push_back(std::move(row));
   }

@@ -218,6 +218,8 @@ TEST(PlanInputs, RejectsBadTables) {
   EXPECT_EQ(with([](json& j) { j["rows"][0]["codec"] = "disc:bits=4,transform=1,hf=2"; }), "(parsed)");
   EXPECT_EQ(with([](json& j) { j["rows"][1] = j["rows"][0]; j["rows"][1]["codec"] = "disc:bits=4,prune=0.10"; }),
             "rate table: rows[1] repeats cut 'early' with codec 'disc:bits=4,prune=0.1'");
+  EXPECT_EQ(with([](json& j) { j["rows"][1] = j["rows"][0]; j["rows"][1]["codec"] = "disc:bits=4,prune=0.1,clip=6"; }),
+            "rate table: rows[1] repeats cut 'early' with codec 'disc:bits=4,prune=0.1,clip=6'");
   EXPECT_EQ(with([](json& j) { j["rows"][0]["top1_loss_pp"] = -0.3; }), "(parsed)");  // noise can help
 }
 

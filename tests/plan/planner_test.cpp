@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <random>
 #include <tuple>
@@ -384,6 +385,34 @@ TEST(Planner, RejectsTablesThatDoNotMatchTheProfile) {
   in.table.model = "other";
   ASSERT_FALSE(Planner::create(in.profile, in.table).ok());
   EXPECT_NE(Planner::create(in.profile, in.table).error().message().find("'other'"), std::string::npos);
+}
+
+// Inputs built in memory rather than parsed: what parsing would refuse, Planner::create refuses.
+TEST(Planner, RejectsInputsBuiltInMemoryThatParsingWouldRefuse) {
+  const auto refusal = [](const std::function<void(SyntheticInputs&)>& edit) {
+    auto in = one_cut({{"c", "disc:bits=2", 100, 0.5, 1, 1}});
+    edit(in);
+    auto planner = Planner::create(in.profile, in.table);
+    return planner.ok() ? std::string("(created)") : planner.error().message();
+  };
+  EXPECT_EQ(refusal([](SyntheticInputs&) {}), "(created)");
+  EXPECT_EQ(refusal([](SyntheticInputs& in) { in.table.rows[0].mean_bytes = -5; }),
+            "rate table: row (c, disc:bits=2): mean_bytes must be finite and > 0");
+  EXPECT_EQ(refusal([](SyntheticInputs& in) { in.table.rows[0].encode_ms = std::nan(""); }),
+            "rate table: row (c, disc:bits=2): encode_ms and decode_ms must be finite and >= 0");
+  EXPECT_EQ(refusal([](SyntheticInputs& in) { in.table.rows[0].codec = "disc:bits=99"; }),
+            "rate table: row (c, disc:bits=99): codec 'disc' parameter bits=99 is outside [0, 8]");
+  EXPECT_EQ(refusal([](SyntheticInputs& in) { in.table.rows.push_back(in.table.rows[0]); in.table.rows[1].codec = "disc:bits=2,clip=6"; }),
+            "rate table: row (c, disc:bits=2,clip=6): listed twice");
+  EXPECT_EQ(refusal([](SyntheticInputs& in) { in.profile.cuts[0].head_ms = -100; }),
+            "profile: cut 'c': head_ms and tail_ms must be finite and >= 0");
+  EXPECT_EQ(refusal([](SyntheticInputs& in) { in.profile.full_ms = std::nan(""); }), "profile: full_ms must be finite and >= 0");
+  EXPECT_EQ(refusal([](SyntheticInputs& in) { in.profile.upload_bytes = -1; }),
+            "profile: upload_bytes must be finite and > 0");
+  EXPECT_EQ(refusal([](SyntheticInputs& in) { in.profile.cuts[1].tensor = "c"; }), "profile: cut 'c' is listed twice");
+  EXPECT_EQ(refusal([](SyntheticInputs& in) { in.profile.cuts[0].elements = 7; }),
+            "profile: cut 'c': elements and fp32_bytes must be the shape's 1048576 and 4 times that");
+  EXPECT_EQ(refusal([](SyntheticInputs& in) { in = SyntheticInputs(); }), "profile: input shape: tensor rank 0 is outside 1..8");
 }
 
 TEST(Planner, AlternativesAreDistinctAndCappedByTheFeasibleSet) {
