@@ -60,6 +60,7 @@ struct AdaptiveStep {
   double bandwidth_after_bps = 0;  // estimate after this request
 };
 
+// Not thread-safe: one per thread.
 class AdaptiveEdge {
  public:
   // `client` must outlive the object. Estimates the RTT (unless given) with Describe calls.

@@ -43,6 +43,7 @@ Result<Bytes> compress_slab(const Tensor& tensor, const Codec& codec, const Slab
 // Rebuilds a tensor of a known shape from its chunks, validating each one: its shape must
 // be the tensor's except along the chunk axis, where it must fit in what is still missing.
 // Chunks are placed in the order they are added (slab 0 first, as split_slabs lists them).
+// Not thread-safe.
 class ChunkAssembler {
  public:
   // An Error if `shape` is invalid or larger than the decoders' default limit.

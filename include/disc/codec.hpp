@@ -80,7 +80,9 @@ class Codec {
   virtual bool needs_reader() const { return false; }
   // An error if encoding with these settings would be refused whatever the tensor (disc refuses
   // parameters its mode would ignore, which decoders accept): lets a sweep or a pipeline refuse
-  // a setting before any work rather than at its first encoding.
+  // a setting before any work rather than at its first encoding. It judges the setting, not
+  // the context: a codec that needs_reader() but was made without EncoderContext::reader
+  // passes here and refuses every encoding.
   virtual Status check_encodable() const { return Status(); }
 
  protected:

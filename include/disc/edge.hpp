@@ -55,6 +55,7 @@ struct EdgeConfig {
   int encode_threads = 0;
 };
 
+// Not thread-safe (it runs one Network): one pipeline per thread.
 class EdgePipeline {
  public:
   // `client` may be null for edge-only and must outlive the pipeline otherwise.

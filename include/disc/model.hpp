@@ -41,7 +41,8 @@ struct SplitModel {
 
 // A loaded, normalized ONNX model: Identity(initializer) nodes folded, symbolic batch
 // dimensions fixed to 1, nodes topologically sorted and named, shapes inferred. Immutable
-// after load. Loading rejects, with a message naming the node: opset > 11 or other
+// after load (const members are thread-safe); a moved-from model may only be destroyed or
+// assigned to. Loading rejects, with a message naming the node: opset > 11 or other
 // domains, control flow (If/Loop/Scan), more than one input, unresolvable dynamic shapes,
 // and node inputs that are neither produced, nor an initializer, nor the graph input.
 class OnnxModel {
@@ -77,7 +78,8 @@ class OnnxModel {
 };
 
 // One OpenCV DNN network (a whole model, a head or a tail) with one input and one output.
-// Not thread-safe: use one Network per thread.
+// Not thread-safe: use one Network per thread. A moved-from Network may only be destroyed or
+// assigned to.
 class Network {
  public:
   static Result<Network> from_onnx(const Bytes& onnx);
@@ -108,7 +110,9 @@ struct Prediction {
   std::string name;     // class name, if known
 };
 
-// The k most probable classes of a logits tensor (1xN), best first.
+// The k most probable classes of a logits tensor, best first; every value of the tensor is one
+// output (a 2x10 tensor is 20 outputs). Output i is class i - label_offset; with class names,
+// a class beyond them gets label -1 (an output with no class), as does one below 0.
 std::vector<Prediction> top_k(const Tensor& logits, int k, int label_offset,
                               const std::vector<std::string>& class_names);
 

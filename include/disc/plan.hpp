@@ -189,6 +189,7 @@ struct BandwidthEstimatorOptions {
   size_t window = 3;   // 1..16; 1 disables the filter
 };
 
+// Not thread-safe: feed it from one thread.
 class BandwidthEstimator {
  public:
   static Result<BandwidthEstimator> create(const BandwidthEstimatorOptions& options = {});

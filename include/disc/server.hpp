@@ -28,6 +28,7 @@ struct ServerOptions {
   int chunked_timeout_ms = 30000;  // as the edge's default deadline
 };
 
+// shutdown() and wait() may be called from any thread, and more than once.
 class InferenceServer {
  public:
   // Loads the models and starts serving; returns once the port is bound.

@@ -47,7 +47,12 @@ class [[nodiscard]] Result {
  public:
   Result(T value) : v_(std::move(value)) {}        // NOLINT: implicit by design
   Result(Error error) : v_(std::move(error)) {}    // NOLINT: implicit by design
-  Result(Status status) : v_(status.error()) { assert(!status.ok()); }  // NOLINT
+  // From a failed Status. An OK one carries no value: a programming error, which asserts and
+  // otherwise gives a failed Result that says so rather than one with an empty message.
+  Result(Status status)  // NOLINT: implicit by design
+      : v_(status.ok() ? Error("internal error: a Result made from an OK Status has no value") : status.error()) {
+    assert(!status.ok());
+  }
 
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
@@ -68,6 +73,7 @@ class [[nodiscard]] Result {
   const T* operator->() const { return &value(); }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
+  T&& operator*() && { return std::move(*this).value(); }
 
   const Error& error() const {
     assert(!ok());

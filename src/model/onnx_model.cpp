@@ -78,6 +78,7 @@ Result<ConvKernel> OnnxModel::reading_convolution(const std::string& cut_tensor)
 
 Result<std::unique_ptr<Codec>> OnnxModel::codec_for_cut(const std::string& cut_tensor, const CodecSpec& spec,
                                                         int threads) const {
+  DISC_RETURN_IF_ERROR(find_cut(cut_tensor).status());
   DISC_ASSIGN_OR_RETURN(auto codec, make_codec(spec, EncoderContext{nullptr, threads}));
   if (!codec->needs_reader()) return codec;
   auto reader = reading_convolution(cut_tensor);

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
+
 #include "disc/tensor.hpp"
 
 namespace disc {
@@ -22,6 +24,12 @@ TEST(Status, AssignOrReturnPropagatesTheFirstError) {
   ASSERT_FALSE(quarter(6).ok());
   EXPECT_EQ(quarter(6).error().message(), "3 is odd");
   EXPECT_EQ(half(3).error().with_context("input").message(), "input: 3 is odd");
+}
+
+TEST(Status, AMoveOnlyValueComesOutOfAnExpiringResult) {
+  Result<std::unique_ptr<int>> made(std::make_unique<int>(3));
+  std::unique_ptr<int> taken = *std::move(made);
+  EXPECT_EQ(*taken, 3);
 }
 
 TEST(Tensor, ElementCountValidatesShapes) {

@@ -245,6 +245,11 @@ TEST(ReadingConvolution, NamesWhatReadsACutThatNoSingleConvolutionReads) {
   EXPECT_FALSE(codec.ok());
   EXPECT_TRUE(f.model.codec_for_cut(f.model.cuts().back().tensor, *CodecSpec::parse("disc:bits=1")).ok());
   EXPECT_FALSE(f.model.reading_convolution("no_such_tensor").ok());
+  // Whether or not the setting needs the reader, a codec is only for a cut of the model.
+  auto elsewhere = f.model.codec_for_cut("no_such_tensor", *CodecSpec::parse("raw"));
+  ASSERT_FALSE(elsewhere.ok());
+  EXPECT_NE(elsewhere.error().message().find("is not a valid cut of this model"), std::string::npos)
+      << elsewhere.error().message();
 }
 
 }  // namespace

@@ -165,6 +165,24 @@ TEST_F(RuntimeTest, EdgePipelineRefusesShapingItCannotDo) {
       << pipeline.error().message();
 }
 
+// Settings every run would fail on are refused when the pipeline is made.
+TEST_F(RuntimeTest, EdgePipelineRefusesSettingsEveryRunWouldFailOn) {
+  auto edge = client();
+  const int classes = reference_->entry.classes;
+  ASSERT_GT(classes, 0);
+  EdgeConfig config{EdgeMode::kSplit, reference_->middle_cut().tensor, "raw", classes + 1};
+  auto pipeline = EdgePipeline::create(reference_->entry, reference_->dataset.class_names, config, edge.get());
+  ASSERT_FALSE(pipeline.ok());
+  EXPECT_EQ(pipeline.error().message(), "top_k " + std::to_string(classes + 1) + " is more than the model's " +
+                                            std::to_string(classes) + " outputs");
+  config.top_k = classes;
+  EXPECT_TRUE(EdgePipeline::create(reference_->entry, reference_->dataset.class_names, config, edge.get()).ok());
+  config.encode_threads = -1;
+  pipeline = EdgePipeline::create(reference_->entry, reference_->dataset.class_names, config, edge.get());
+  ASSERT_FALSE(pipeline.ok());
+  EXPECT_EQ(pipeline.error().message(), "encoder threads must not be negative (0: one per hardware thread)");
+}
+
 TEST_F(RuntimeTest, EdgePipelineShapesForTheReadingConvolutionOfWholeMaps) {
   auto catalog = AssetCatalog::load(DISC_TEST_ASSETS_DIR);
   ASSERT_TRUE(catalog.ok());
