@@ -13,6 +13,8 @@
 #include "disc/assets.hpp"
 #include "disc/codec.hpp"
 #include "disc/loss_basis.hpp"
+#include "disc/model.hpp"
+#include "disc/plan.hpp"
 #include "disc/status.hpp"
 
 namespace disc {
@@ -116,6 +118,12 @@ std::vector<EvalRow> best_within_budget(const std::vector<EvalRow>& rows, double
 // Writes rows.csv, report.json (the rate table `disc plan` reads), summary.md and plots
 // (SVG through gnuplot when it is installed) into `dir`, judging rows on report.loss_basis().
 Status write_eval_report(const EvalReport& report, const std::string& dir);
+
+// The planner's inputs (disc/plan.hpp) without files: what parse_rate_table makes of the
+// report.json that write_eval_report writes, and parse_profile of profile_to_json, with the
+// same checks. For an edge device that evaluates or profiles and plans in one process.
+Result<RateTable> to_rate_table(const EvalReport& report, LossBasis basis = LossBasis::kLabels);
+Result<Profile> to_plan_profile(const ModelProfile& profile);
 
 // Label-free choice of settings for one cut: the highest-ratio setting whose estimated
 // top-1 loss on the calibration images, plus one standard error, is within the budget.

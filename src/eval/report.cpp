@@ -10,6 +10,7 @@
 #include <set>
 
 #include "disc/eval.hpp"
+#include "eval/report_json.hpp"
 
 namespace disc {
 namespace {
@@ -51,6 +52,8 @@ std::string rows_csv(const std::vector<EvalRow>& rows, bool labelled) {
 // A measured accuracy, or null where the images had no labels.
 nlohmann::json accuracy(bool labelled, double value) { return labelled ? nlohmann::json(value) : nlohmann::json(); }
 
+}  // namespace
+
 nlohmann::json report_json(const EvalReport& report) {
   nlohmann::json rows = nlohmann::json::array();
   for (const EvalRow& r : report.rows)
@@ -84,6 +87,8 @@ nlohmann::json report_json(const EvalReport& report) {
           {"skipped", report.skipped},
           {"rows", rows}};
 }
+
+namespace {
 
 // Per cut: best ratio at the budget for each codec, and DISC's margin over the best baseline.
 std::string budget_table(const EvalReport& report, double budget_pp) {

@@ -369,7 +369,47 @@ TEST_F(EvalTest, WritesReportFiles) {
   const auto json = nlohmann::json::parse(read_text(dir / "report.json"));
   EXPECT_EQ(json["labelled"], true);
   EXPECT_TRUE(json["rows"][0]["top1_loss_pp"].is_number());
+
+  // The planner's table in memory is the one it reads from the file.
+  auto from_file = load_rate_table((dir / "report.json").string());
+  ASSERT_TRUE(from_file.ok()) << from_file.error().message();
+  auto in_memory = to_rate_table(*report);
+  ASSERT_TRUE(in_memory.ok()) << in_memory.error().message();
+  EXPECT_EQ(in_memory->model, from_file->model);
+  ASSERT_EQ(in_memory->rows.size(), report->rows.size());
+  ASSERT_EQ(in_memory->rows.size(), from_file->rows.size());
+  for (size_t i = 0; i < in_memory->rows.size(); ++i) {
+    EXPECT_EQ(in_memory->rows[i].cut, from_file->rows[i].cut);
+    EXPECT_EQ(in_memory->rows[i].codec, from_file->rows[i].codec);
+    EXPECT_DOUBLE_EQ(in_memory->rows[i].mean_bytes, report->rows[i].mean_bytes);
+    EXPECT_DOUBLE_EQ(in_memory->rows[i].top1_loss_pp, report->rows[i].top1_loss_pp);
+  }
   std::filesystem::remove_all(dir);
+}
+
+// A profile in memory becomes the planner's, with the checks parse_profile makes.
+TEST(EvalPlanInputs, AProfileInMemoryIsThePlannersProfile) {
+  ModelProfile profile;
+  profile.model = "m";
+  profile.input_name = "data";
+  profile.input_shape = {1, 3, 8, 8};
+  profile.upload_bytes = 500;
+  profile.full_ms = 3;
+  CutTiming late{{"late", "n9", "Relu", 9, {1, 4, 2, 2}, 16}, 2.5, 0.5};
+  CutTiming early{{"early", "n2", "Relu", 2, {1, 8, 4, 4}, 128}, 1, 2};
+  profile.cuts = {early, late};
+  auto planned = to_plan_profile(profile);
+  ASSERT_TRUE(planned.ok()) << planned.error().message();
+  EXPECT_EQ(planned->model, "m");
+  EXPECT_EQ(planned->input_fp32_bytes, 4u * 3 * 8 * 8);
+  ASSERT_EQ(planned->cuts.size(), 2u);
+  EXPECT_EQ(planned->cuts[1].tensor, "late");
+  EXPECT_EQ(planned->cuts[1].fp32_bytes, 64u);
+  EXPECT_DOUBLE_EQ(planned->cuts[0].tail_ms, 2);
+  profile.cuts[1].tail_ms = -1;
+  auto refused = to_plan_profile(profile);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().message(), "profile: cuts[1].tail_ms is negative");
 }
 
 // A folder of the user's own images has no labels: the report must not read as a loss of 0,
