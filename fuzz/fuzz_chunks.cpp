@@ -11,7 +11,7 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const disc::Shape shape{1, 4, 3, 5};
-  disc::ChunkAssembler assembler(shape);
+  disc::ChunkAssembler assembler = disc::ChunkAssembler::create(shape).value();
   std::vector<float> expected;
   size_t offset = 0;
   while (offset + 2 <= size) {
