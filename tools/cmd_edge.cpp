@@ -132,6 +132,7 @@ int run_edge(Opts& o) {
   }
   o.auto_settings.json = o.json;
   o.auto_settings.options.top_k = o.config.top_k;
+  o.auto_settings.options.encode_threads = o.config.encode_threads;
   o.auto_settings.options.warm_new_plans = o.warmup > 0;
   if (o.comparing) {
     compare.seed = o.seed;

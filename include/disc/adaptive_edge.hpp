@@ -43,6 +43,7 @@ struct AdaptiveEdgeOptions {
   size_t probe_every = 8;
   bool warm_new_plans = true;  // one untimed run before a plan's first timed run
   int top_k = 5;
+  int encode_threads = 0;  // as EdgeConfig::encode_threads, for every plan's pipeline
   // Seconds one request spent on the link (round trip - server total by default). A seam:
   // tests script the link through it.
   std::function<double(const EdgeResult&)> transfer_seconds;

@@ -89,8 +89,8 @@ class Codec {
   explicit Codec(std::vector<float> params) : params_(std::move(params)) {}
 
  private:
-  // What each codec implements: encode_payload and decode_payload once their arguments have
-  // been checked.
+  // What each codec implements: encode_payload once the tensor passed Tensor::check(), and
+  // decode_payload once the shape is valid (the payload is unchecked).
   virtual Result<Bytes> encode_valid(const Tensor& tensor) const = 0;
   virtual Result<Tensor> decode_valid(std::span<const uint8_t> payload, const Shape& shape) const = 0;
 
@@ -112,11 +112,12 @@ struct ConvKernel {
 };
 
 // What an encoder may know besides the tensor. Decoders never need it.
+inline constexpr int kMaxEncoderThreads = 256;
 struct EncoderContext {
   std::shared_ptr<const ConvKernel> reader;  // the convolution that reads the map, if known
-  // Threads one encoding may use; 0 = one per hardware thread. Only disc's shape=1|2 under a
-  // grouped reader (a depthwise convolution) uses more than one; its streams are the same for
-  // every count.
+  // Threads one encoding may use, 0..kMaxEncoderThreads; 0 = one per hardware thread. Only
+  // disc's shape=1|2 under a grouped reader (a depthwise convolution) uses more than one; its
+  // streams are the same for every count.
   int threads = 1;
 };
 
@@ -142,7 +143,8 @@ struct StreamInfo {
 };
 
 struct DecodeLimits {
-  // Largest tensor a decoder will allocate (elements). Default: 256 Mi elements = 1 GiB fp32.
+  // Largest tensor a decoder will allocate (elements). Default: 256 Mi elements = 1 GiB fp32;
+  // a tensor never holds more than 2^32 (Codec::decode_payload refuses larger shapes).
   size_t max_elements = kDefaultMaxElements;
 };
 

@@ -45,7 +45,7 @@ struct EdgeConfig {
   EdgeMode mode = EdgeMode::kSplit;
   std::string cut;           // split mode: a cut tensor name
   std::string codec = "raw"; // split mode: codec spec
-  int top_k = 5;
+  int top_k = 5;  // at most the model's outputs: a model with fewer answers with all of them
   // Split mode: send the feature map as this many chunks (disc/chunks.hpp), so that
   // encoding and decoding overlap the transfer; then encode and server decode overlap
   // transfer in the timing and the stages sum to more than the total. 1 = one stream.

@@ -13,6 +13,7 @@
 namespace disc {
 
 Result<Tensor> parse_npy(std::span<const uint8_t> bytes);
+// `tensor` must pass Tensor::check() (write_npy checks it).
 std::vector<uint8_t> serialize_npy(const Tensor& tensor);
 
 Result<Tensor> read_npy(const std::string& path);

@@ -36,9 +36,8 @@ PlaneView plane_view(const Shape& shape);
 
 // Invariant: the shape is valid and the tensor holds exactly its element count of values. The
 // constructors assert it; a default-constructed tensor (rank 0) and one built from values that
-// do not fit its shape in a build without asserts break it, and check() says so. Every function
-// of this library that reads a caller's tensor (compress, Codec::encode_payload, Network::run,
-// compress_slab) calls check() first.
+// do not fit its shape in a build without asserts break it, and check() says so. compress,
+// Codec::encode_payload, compress_slab, Network::run and write_npy call check() first.
 class Tensor {
  public:
   Tensor() = default;

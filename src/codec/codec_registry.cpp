@@ -104,7 +104,8 @@ Result<const CodecInfo*> find_codec(std::string_view name) {
 Result<std::unique_ptr<Codec>> make_codec(const CodecSpec& spec) { return make_codec(spec, EncoderContext()); }
 
 Result<std::unique_ptr<Codec>> make_codec(const CodecSpec& spec, const EncoderContext& context) {
-  if (context.threads < 0) return Error("encoder threads must not be negative (0: one per hardware thread)");
+  if (context.threads < 0 || context.threads > kMaxEncoderThreads)
+    return Error("encoder threads must be in 0.." + std::to_string(kMaxEncoderThreads) + " (0: one per hardware thread)");
   for (const CodecEntry* e : entries()) {
     const CodecInfo& info = e->info();
     if (info.name != spec.name) continue;

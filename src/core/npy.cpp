@@ -257,6 +257,7 @@ Result<Tensor> read_npy(const std::string& path) {
 }
 
 Status write_npy(const std::string& path, const Tensor& tensor) {
+  if (Status s = tensor.check(); !s.ok()) return s.error().with_context(path);
   return write_file(path, serialize_npy(tensor));
 }
 

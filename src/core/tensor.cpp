@@ -51,7 +51,7 @@ Tensor::Tensor(Shape shape, std::vector<float> data) : shape_(std::move(shape)),
 
 Status Tensor::check() const {
   auto n = element_count(shape_);
-  if (!n.ok()) return n.error().with_context("tensor");
+  if (!n.ok()) return n.error().with_context("invalid tensor");
   if (*n != data_.size())
     return Error("tensor: shape " + shape_to_string(shape_) + " has " + std::to_string(*n) + " elements but " +
                  std::to_string(data_.size()) + " values were given");

@@ -62,7 +62,7 @@ struct WorkerNets {
 class Evaluation {
  public:
   Evaluation(const ModelEntry& model, const Dataset& dataset, const EvalOptions& options)
-      : model_(model), dataset_(dataset), options_(options), workers_(std::max(1, options.threads)) {}
+      : model_(model), dataset_(dataset), options_(options), workers_(static_cast<size_t>(options.threads)) {}
 
   Result<EvalReport> run() {
     DISC_ASSIGN_OR_RETURN(OnnxModel onnx, OnnxModel::load_file(model_.path));

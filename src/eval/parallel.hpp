@@ -8,7 +8,6 @@
 #include <exception>
 #include <functional>
 #include <string>
-#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -43,6 +42,7 @@ inline Status parallel_for(size_t n, size_t workers, const std::function<Status(
     failed = true;
   };
   try {
+    threads.reserve(workers);
     for (size_t w = 0; w < workers; ++w)
       threads.emplace_back([&, w] {
         for (size_t i = next++; i < n && !failed; i = next++) {
@@ -54,9 +54,8 @@ inline Status parallel_for(size_t n, size_t workers, const std::function<Status(
           ++done;
         }
       });
-  } catch (const std::system_error& e) {
-    fail(workers, Error(std::string("cannot start worker thread ") + std::to_string(threads.size() + 1) + ": " +
-                        e.what()));
+  } catch (...) {
+    fail(workers, exception_error("starting worker thread " + std::to_string(threads.size() + 1)));
   }
   try {
     size_t reported = SIZE_MAX;

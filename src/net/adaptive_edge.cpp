@@ -55,6 +55,7 @@ struct AdaptiveEdge::Impl {
                                                        : EdgeMode::kServerOnly;
     config.cut = plan.cut;
     config.codec = plan.codec;
+    config.encode_threads = options.encode_threads;
     auto made = EdgePipeline::create(model, class_names, config, client);
     if (!made.ok()) {
       pipelines.erase(plan.label());

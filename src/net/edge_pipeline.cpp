@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <optional>
 
 #include "disc/chunks.hpp"
@@ -100,15 +101,15 @@ Result<std::unique_ptr<EdgePipeline>> EdgePipeline::create(const ModelEntry& mod
                                                            std::vector<std::string> class_names,
                                                            const EdgeConfig& config, EdgeClient* client) {
   if (config.top_k < 1) return Error("top_k must be at least 1");
-  if (model.classes > 0 && config.top_k > model.classes)
-    return Error("top_k " + std::to_string(config.top_k) + " is more than the model's " + std::to_string(model.classes) +
-                 " outputs");
+
   if (config.chunks < 1) return Error("chunks must be at least 1");
   if (config.mode != EdgeMode::kEdgeOnly && !client) return Error("this mode needs a server");
   auto impl = std::make_unique<Impl>();
   impl->model = model;
   impl->class_names = std::move(class_names);
   impl->config = config;
+  // A model with fewer outputs answers with all of them (the server refuses more).
+  if (model.classes > 0) impl->config.top_k = std::min(config.top_k, model.classes);
   impl->client = client;
   if (config.mode != EdgeMode::kServerOnly) {
     DISC_ASSIGN_OR_RETURN(OnnxModel onnx, OnnxModel::load_file(model.path));

@@ -33,9 +33,12 @@ Status check_profile(const Profile& profile, const std::string& what) {
     return bad("upload_bytes must be finite and > 0");
   if (!non_negative(profile.full_ms)) return bad("full_ms must be finite and >= 0");
   std::set<std::string> tensors;
-  for (const ProfiledCut& cut : profile.cuts) {
+  for (size_t i = 0; i < profile.cuts.size(); ++i) {
+    const ProfiledCut& cut = profile.cuts[i];
     if (Status s = check_cut(cut); !s.ok()) return bad(s.error().message());
     if (!tensors.insert(cut.tensor).second) return bad("cut '" + cut.tensor + "' is listed twice");
+    if (i > 0 && cut.position < profile.cuts[i - 1].position)
+      return bad("cuts must be sorted by position ('" + cut.tensor + "' comes after a later one)");
   }
   return Status();
 }

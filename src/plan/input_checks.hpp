@@ -9,11 +9,11 @@ namespace disc::plan_internal {
 
 // Valid input shape and byte count, upload > 0, full_ms >= 0; every cut with a non-empty,
 // unique tensor name, a valid shape whose element and byte counts it states, head and tail
-// times >= 0; every number finite.
+// times >= 0; cuts sorted by position; every number finite.
 Status check_profile(const Profile& profile, const std::string& what);
 
-// Every row with a cut, a codec this build can encode, bytes > 0, a finite loss, times >= 0
-// (all finite), and no (cut, setting) twice, however the setting is spelled.
+// Every row with a cut, a codec this build can encode, bytes > 0, a finite loss, times >= 0 (all finite), and no (cut, setting) twice,
+// however the setting is spelled.
 Status check_rate_table(const RateTable& table);
 
 }  // namespace disc::plan_internal

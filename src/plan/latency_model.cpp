@@ -84,7 +84,8 @@ Result<std::vector<Candidate>> enumerate_candidates(const Profile& profile, cons
     const ProfiledCut* cut = profile.find_cut(row.cut);
     if (!cut) return Error("rate table rows[" + std::to_string(i) + "]: cut '" + row.cut + "' is not in the profile");
     const size_t index = static_cast<size_t>(cut - profile.cuts.data());
-    if (row.codec == "raw") raw_measured[index] = true;
+    // However the table spells it (" raw", "raw:"), a measured raw row replaces the built-in one.
+    if (CodecSpec::parse(row.codec).value().name == "raw") raw_measured[index] = true;
     candidates.push_back(split_candidate(*cut, index + 1, row, edge_speed, server));
   }
   // Plain partition offloading: lossless, and copying fp32 costs next to nothing.

@@ -12,7 +12,14 @@ namespace {
 using plan_json::Fields;
 using plan_json::Json;
 
-Result<RateRow> row_from(const Json& value, std::string path, LossBasis basis) {
+// A row and its setting's full spelling (Codec::spec()), which tells two spellings of one
+// setting apart from two settings.
+struct ParsedRow {
+  RateRow row;
+  std::string setting;
+};
+
+Result<ParsedRow> row_from(const Json& value, std::string path, LossBasis basis) {
   DISC_ASSIGN_OR_RETURN(Fields f, Fields::of(value, std::move(path)));
   RateRow row;
   DISC_ASSIGN_OR_RETURN(row.cut, f.string("cut"));
@@ -27,6 +34,7 @@ Result<RateRow> row_from(const Json& value, std::string path, LossBasis basis) {
     return Error(f.name("codec") + ": " + s.error().message() +
                  "; the encoder refuses this setting (remove the row or evaluate again)");
   row.codec = spec->to_string();
+  const std::string setting = (*configured)->spec().to_string();
   DISC_ASSIGN_OR_RETURN(row.mean_bytes, f.positive("mean_bytes"));
   if (basis == LossBasis::kLabels) {
     DISC_ASSIGN_OR_RETURN(row.top1_loss_pp, f.number("top1_loss_pp"));
@@ -37,7 +45,7 @@ Result<RateRow> row_from(const Json& value, std::string path, LossBasis basis) {
   }
   DISC_ASSIGN_OR_RETURN(row.encode_ms, f.non_negative("encode_ms"));
   DISC_ASSIGN_OR_RETURN(row.decode_ms, f.non_negative("decode_ms"));
-  return row;
+  return ParsedRow{std::move(row), setting};
 }
 
 Result<RateTable> table_from(const Json& document, LossBasis basis) {
@@ -60,13 +68,12 @@ Result<RateTable> table_from(const Json& document, LossBasis basis) {
                    " chunks; the planner models one stream per request (evaluate without --chunks, EvalOptions::chunks = 1)");
   }
   DISC_ASSIGN_OR_RETURN(const Json* rows, root.array("rows"));
-  // A setting is the same whether a parameter at its default is written or not: compare the
-  // codecs' full spellings.
   std::set<std::pair<std::string, std::string>> seen;
   for (size_t i = 0; i < rows->size(); ++i) {
     const std::string path = plan_json::element_path("rows", i);
-    DISC_ASSIGN_OR_RETURN(RateRow row, row_from((*rows)[i], path, basis));
-    if (!seen.emplace(row.cut, make_codec(row.codec).value()->spec().to_string()).second)
+    DISC_ASSIGN_OR_RETURN(ParsedRow parsed, row_from((*rows)[i], path, basis));
+    RateRow& row = parsed.row;
+    if (!seen.emplace(row.cut, parsed.setting).second)
       return Error(path + " repeats cut '" + row.cut + "' with codec '" + row.codec + "'");
     table.rows.push_back(std::move(row));
   }

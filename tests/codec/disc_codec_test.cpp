@@ -1706,7 +1706,8 @@ TEST(DiscShape, StreamsAreTheSameForEveryThreadCount) {
   }
   auto negative = make_codec(*CodecSpec::parse("disc:shape=1"), EncoderContext{nullptr, -1});
   ASSERT_FALSE(negative.ok());
-  EXPECT_EQ(negative.error().message(), "encoder threads must not be negative (0: one per hardware thread)");
+  EXPECT_EQ(negative.error().message(), "encoder threads must be in 0..256 (0: one per hardware thread)");
+  EXPECT_FALSE(make_codec(*CodecSpec::parse("disc:shape=1"), EncoderContext{nullptr, kMaxEncoderThreads + 1}).ok());
 }
 
 // On a signed map a unit moved between two zeros would make a +1/-1 pair that a low-pass

@@ -20,6 +20,7 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <memory>
 #include <set>
 #include <sstream>
 #include <string>
@@ -78,7 +79,37 @@ struct GoldenStream {
   int flags = -1;  // the payload's flags byte (doc/FORMAT.md), -1 for the lossless mode, which has none
   bool encoder_pinned = true;  // false where the bytes come from a third-party compressor
   bool empty_planes = false;   // coded from golden_map_with_empty_planes
+  int reader = 0;              // shape=1|2: the golden_reader() the encoder shapes for
 };
+
+// Reading convolutions for the shaped streams (the descent's levels are what they pin), with
+// weights in 1/64 units from integer arithmetic: 1, a stride-2 3x3 depthwise one (one group
+// per plane); 2, a stride-1 3x3 one in 2 groups of 3 planes and 2 outputs each.
+std::shared_ptr<const ConvKernel> golden_reader(int kind) {
+  auto k = std::make_shared<ConvKernel>();
+  k->kernel_h = k->kernel_w = 3;
+  if (kind == 1) {
+    k->out_channels = k->groups = 6;
+    k->in_per_group = 1;
+    k->stride_h = k->stride_w = 2;
+    k->pad_bottom = k->pad_right = 1;
+  } else {
+    k->out_channels = 4;
+    k->groups = 2;
+    k->in_per_group = 3;
+    k->pad_top = k->pad_left = k->pad_bottom = k->pad_right = 1;
+  }
+  k->weights.resize(static_cast<size_t>(k->out_channels) * k->in_per_group * 9);
+  for (size_t i = 0; i < k->weights.size(); ++i)
+    k->weights[i] = static_cast<float>(static_cast<int>(mix(i | static_cast<uint64_t>(kind) << 40 | uint64_t{3} << 48) % 129) - 64) / 64.0f;
+  return k;
+}
+
+// The codec of a pinned stream; a shaped one on 3 threads, whose streams are those of one.
+Result<std::unique_ptr<Codec>> golden_codec(const GoldenStream& g) {
+  DISC_ASSIGN_OR_RETURN(const CodecSpec spec, CodecSpec::parse(g.spec));
+  return make_codec(spec, EncoderContext{g.reader ? golden_reader(g.reader) : nullptr, 3});
+}
 
 Tensor golden_map(const GoldenStream& g) {
   return g.empty_planes ? golden_map_with_empty_planes(g.is_signed) : golden_map(g.is_signed);
@@ -108,6 +139,8 @@ const std::vector<GoldenStream>& golden_streams() {
       {"fast_centroid_signed", true, "disc:bits=6,speed=1,centroid=1", 1 | 2, false},
       {"empty_planes_lossless_signed", true, "disc:bits=0", -1, true, true},
       {"empty_planes_default_unsigned", false, "disc", 8 | 64, true, true},
+      {"shaped_depthwise_unsigned", false, "disc:shape=2,bits=1,clip=2", 8 | 64, true, false, 1},
+      {"shaped_groups_signed", true, "disc:shape=1,bits=2,clip=3", 1 | 8 | 64, true, false, 2},
   };
   return streams;
 }
@@ -147,7 +180,7 @@ void rewrite_pinned_streams() {
   }
   std::ostringstream manifest;
   for (const GoldenStream& g : golden_streams()) {
-    auto codec = make_codec(g.spec);
+    auto codec = golden_codec(g);
     ASSERT_TRUE(codec.ok()) << codec.error().message();
     auto stream = compress(golden_map(g), **codec);
     ASSERT_TRUE(stream.ok()) << stream.error().message();
@@ -189,7 +222,7 @@ TEST(GoldenStreams, PinnedStreamsDecodeToTheirRecordedBitsAndTheEncoderStillWrit
     ASSERT_TRUE(recorded.contains(g.name)) << "not in MANIFEST";
     EXPECT_EQ(fnv1a(decoded->data(), decoded->bytes()), recorded.at(g.name)) << "decodes to other bits than recorded";
     const auto info = inspect(pinned);
-    const auto codec = make_codec(g.spec);
+    const auto codec = golden_codec(g);
     ASSERT_TRUE(info.ok() && codec.ok());
     EXPECT_EQ(info->spec.to_string(), (*codec)->spec().to_string());
     if (g.flags >= 0) {

@@ -18,7 +18,10 @@ endfunction()
 
 run("install" ${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${WORK_DIR}/prefix)
 # Nothing from the source or build tree may leak into the installed package.
-file(GLOB package_files ${WORK_DIR}/prefix/lib/cmake/disc/*.cmake)
+file(GLOB_RECURSE package_files ${WORK_DIR}/prefix/*.cmake)
+if(NOT package_files)
+  message(FATAL_ERROR "no package files installed under ${WORK_DIR}/prefix")
+endif()
 foreach(file ${package_files})
   file(READ ${file} text)
   foreach(tree ${BUILD_DIR} ${CMAKE_CURRENT_LIST_DIR}/../..)

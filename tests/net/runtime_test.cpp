@@ -165,22 +165,26 @@ TEST_F(RuntimeTest, EdgePipelineRefusesShapingItCannotDo) {
       << pipeline.error().message();
 }
 
-// Settings every run would fail on are refused when the pipeline is made.
-TEST_F(RuntimeTest, EdgePipelineRefusesSettingsEveryRunWouldFailOn) {
+// A top_k beyond the model's outputs answers with all of them (the server would refuse it on
+// every run); encoder threads out of range are refused when the pipeline is made.
+TEST_F(RuntimeTest, EdgePipelineAnswersWithEveryOutputOrRefusesUpFront) {
   auto edge = client();
   const int classes = reference_->entry.classes;
   ASSERT_GT(classes, 0);
   EdgeConfig config{EdgeMode::kSplit, reference_->middle_cut().tensor, "raw", classes + 1};
+  for (EdgeMode mode : {EdgeMode::kSplit, EdgeMode::kEdgeOnly, EdgeMode::kServerOnly}) {
+    config.mode = mode;
+    auto pipeline = EdgePipeline::create(reference_->entry, reference_->dataset.class_names, config, edge.get());
+    ASSERT_TRUE(pipeline.ok()) << pipeline.error().message();
+    auto result = (*pipeline)->run(reference_->dataset.images[7].path);
+    ASSERT_TRUE(result.ok()) << result.error().message();
+    EXPECT_EQ(result->top.size(), static_cast<size_t>(classes));
+  }
+  config.mode = EdgeMode::kSplit;
+  config.encode_threads = -1;
   auto pipeline = EdgePipeline::create(reference_->entry, reference_->dataset.class_names, config, edge.get());
   ASSERT_FALSE(pipeline.ok());
-  EXPECT_EQ(pipeline.error().message(), "top_k " + std::to_string(classes + 1) + " is more than the model's " +
-                                            std::to_string(classes) + " outputs");
-  config.top_k = classes;
-  EXPECT_TRUE(EdgePipeline::create(reference_->entry, reference_->dataset.class_names, config, edge.get()).ok());
-  config.encode_threads = -1;
-  pipeline = EdgePipeline::create(reference_->entry, reference_->dataset.class_names, config, edge.get());
-  ASSERT_FALSE(pipeline.ok());
-  EXPECT_EQ(pipeline.error().message(), "encoder threads must not be negative (0: one per hardware thread)");
+  EXPECT_EQ(pipeline.error().message(), "encoder threads must be in 0..256 (0: one per hardware thread)");
 }
 
 TEST_F(RuntimeTest, EdgePipelineShapesForTheReadingConvolutionOfWholeMaps) {

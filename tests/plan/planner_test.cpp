@@ -322,6 +322,12 @@ TEST(Planner, ServerProfileSuppliesServerSideTimes) {
 }
 
 TEST(Planner, MeasuredRawRowReplacesTheBuiltInOne) {
+  for (const char* spelling : {" raw", "raw "}) {  // an in-memory table's text, however spaced
+    auto in = one_cut({{"c", spelling, 5000, 0, 0.5, 0.5}});
+    auto planner = Planner::create(in.profile, in.table);
+    ASSERT_TRUE(planner.ok()) << planner.error().message();
+    EXPECT_EQ(planner->candidate_count(), 4u) << spelling;
+  }
   auto in = one_cut({{"c", "raw", 5000, 0, 0.5, 0.5}});
   auto planner = Planner::create(in.profile, in.table);
   ASSERT_TRUE(planner.ok());
@@ -413,6 +419,8 @@ TEST(Planner, RejectsInputsBuiltInMemoryThatParsingWouldRefuse) {
   EXPECT_EQ(refusal([](SyntheticInputs& in) { in.profile.cuts[0].elements = 7; }),
             "profile: cut 'c': elements and fp32_bytes must be the shape's 1048576 and 4 times that");
   EXPECT_EQ(refusal([](SyntheticInputs& in) { in = SyntheticInputs(); }), "profile: input shape: tensor rank 0 is outside 1..8");
+  EXPECT_EQ(refusal([](SyntheticInputs& in) { std::swap(in.profile.cuts[0], in.profile.cuts[1]); }),
+            "profile: cuts must be sorted by position ('c' comes after a later one)");
 }
 
 TEST(Planner, AlternativesAreDistinctAndCappedByTheFeasibleSet) {

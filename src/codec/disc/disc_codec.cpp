@@ -223,7 +223,6 @@ class DiscCodec final : public Codec {
   // is decoded straight into the output; the only other buffer of the map's size is the
   // element-wise mode's levels (int16_t, half the output).
   Result<Tensor> decode_valid(std::span<const uint8_t> payload, const Shape& shape) const override {
-    DISC_RETURN_IF_ERROR(element_count(shape).status());
     const PlaneView view = plane_view(shape);
     if (bits() == 0) {
       // The lossless body codes a "plane is all zero" bit per plane at least.

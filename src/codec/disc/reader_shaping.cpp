@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <limits>
 #include <string>
-#include <system_error>
+#include <exception>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -341,8 +341,9 @@ void shape_levels(const ConvKernel& kernel, const Quantizer& quantizer, const Sh
     };
     std::vector<std::jthread> helpers;
     try {
+      helpers.reserve(workers - 1);
       for (size_t t = 1; t < workers; ++t) helpers.emplace_back(work);
-    } catch (const std::system_error&) {
+    } catch (const std::exception&) {  // std::system_error, std::bad_alloc
       // No more threads to be had: the threads started, and this one, share the groups.
     }
     work();
