@@ -6,9 +6,9 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <exception>
 #include <limits>
 #include <string>
-#include <exception>
 #include <thread>
 #include <utility>
 #include <vector>
