@@ -199,7 +199,7 @@ const CommandRegistration edge_command{{
       app.add_option("--encode-threads", o->config.encode_threads,
                      "threads for encoding one map (0 = one per hardware thread; only shape=1|2 under a depthwise "
                      "reader uses more than one, for the same stream)")
-          ->check(CLI::Range(0, 256))
+          ->check(CLI::Range(0, kMaxEncoderThreads))
           ->capture_default_str();
       app.add_flag("--check-local", o->check_local, "also run the whole model locally and report top-1 agreement");
       app.add_flag("--json", o->json, "machine-readable output");

@@ -70,8 +70,8 @@ class Codec {
   const std::vector<float>& params() const { return params_; }
   CodecSpec spec() const;
 
-  // The codec-specific payload for `tensor` (no header, no checksum); an Error for a tensor
-  // that fails Tensor::check().
+  // The codec-specific payload for `tensor` (no header, no checksum); an Error for settings
+  // check_encodable() refuses or a tensor that fails Tensor::check().
   Result<Bytes> encode_payload(const Tensor& tensor) const;
   // Inverse of encode_payload, for a tensor of `shape` (an Error if the shape is invalid). The
   // payload is untrusted.
@@ -89,8 +89,9 @@ class Codec {
   explicit Codec(std::vector<float> params) : params_(std::move(params)) {}
 
  private:
-  // What each codec implements: encode_payload once the tensor passed Tensor::check(), and
-  // decode_payload once the shape is valid (the payload is unchecked).
+  // What each codec implements: encode_payload once the settings passed check_encodable() and
+  // the tensor Tensor::check(), and decode_payload once the shape is valid (the payload is
+  // unchecked).
   virtual Result<Bytes> encode_valid(const Tensor& tensor) const = 0;
   virtual Result<Tensor> decode_valid(std::span<const uint8_t> payload, const Shape& shape) const = 0;
 

@@ -68,6 +68,7 @@ std::string CodecSpec::to_string() const {
 }
 
 Result<Bytes> Codec::encode_payload(const Tensor& tensor) const {
+  DISC_RETURN_IF_ERROR(check_encodable());
   DISC_RETURN_IF_ERROR(tensor.check());
   return encode_valid(tensor);
 }

@@ -101,7 +101,6 @@ Result<std::unique_ptr<EdgePipeline>> EdgePipeline::create(const ModelEntry& mod
                                                            std::vector<std::string> class_names,
                                                            const EdgeConfig& config, EdgeClient* client) {
   if (config.top_k < 1) return Error("top_k must be at least 1");
-
   if (config.chunks < 1) return Error("chunks must be at least 1");
   if (config.mode != EdgeMode::kEdgeOnly && !client) return Error("this mode needs a server");
   auto impl = std::make_unique<Impl>();
