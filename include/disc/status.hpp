@@ -9,17 +9,55 @@
 
 namespace disc {
 
-// A failure with a human-readable, one-line message (no trailing newline).
+// What kind of failure an Error is, so that a caller can react without reading the message:
+// retry or fall back to local inference on kUnavailable or kDeadlineExceeded, fix the request
+// on kInvalidArgument or kNotFound, the credentials on kUnauthenticated. The values are gRPC's
+// canonical status codes. A remote call's error carries the code the server or the transport
+// reported (EdgeClient); the library's other errors are kInvalidArgument where a function's
+// documentation says so and kUnknown otherwise.
+enum class ErrorCode : int {
+  kCancelled = 1,
+  kUnknown = 2,
+  kInvalidArgument = 3,
+  kDeadlineExceeded = 4,
+  kNotFound = 5,
+  kAlreadyExists = 6,
+  kPermissionDenied = 7,
+  kResourceExhausted = 8,
+  kFailedPrecondition = 9,
+  kAborted = 10,
+  kOutOfRange = 11,
+  kUnimplemented = 12,
+  kInternal = 13,
+  kUnavailable = 14,
+  kDataLoss = 15,
+  kUnauthenticated = 16,
+};
+
+// gRPC's name of a code ("UNAVAILABLE"); "UNKNOWN" for a value outside the enumeration.
+constexpr const char* error_code_name(ErrorCode code) {
+  constexpr const char* kNames[] = {
+      "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
+      "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED",
+      "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"};
+  const int i = static_cast<int>(code);
+  return i >= 1 && i <= 16 ? kNames[i] : "UNKNOWN";
+}
+
+// A failure with a human-readable, one-line message (no trailing newline) and a code.
 class Error {
  public:
-  explicit Error(std::string message) : message_(std::move(message)) {}
+  explicit Error(std::string message, ErrorCode code = ErrorCode::kUnknown)
+      : message_(std::move(message)), code_(code) {}
   const std::string& message() const { return message_; }
+  ErrorCode code() const { return code_; }
 
-  // Returns a copy whose message is prefixed by `context: `.
-  Error with_context(const std::string& context) const { return Error(context + ": " + message_); }
+  // Returns a copy whose message is prefixed by `context: `; the code stays.
+  Error with_context(const std::string& context) const { return Error(context + ": " + message_, code_); }
 
  private:
   std::string message_;
+  ErrorCode code_;
 };
 
 // Success, or an Error.

@@ -41,16 +41,17 @@ Result<std::shared_ptr<grpc::ChannelCredentials>> channel_credentials(const Clie
   return grpc::SslCredentials(ssl);
 }
 
-std::string describe_failure(const char* rpc, const grpc::Status& status, const std::string& target) {
-  static const char* const kNames[] = {"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
-                                       "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
-                                       "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED",
-                                       "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"};
-  const int code = status.error_code();
-  const std::string name = code >= 0 && code <= 16 ? kNames[code] : std::to_string(code);
-  if (status.error_code() == grpc::StatusCode::UNAVAILABLE)
-    return std::string(rpc) + ": UNAVAILABLE: server " + target + " unreachable (" + status.error_message() + ")";
-  return std::string(rpc) + ": " + name + " from server " + target + ": " + status.error_message();
+// The error of a failed call after `attempts` attempts, with the call's gRPC code.
+Error call_error(const char* rpc, const grpc::Status& status, const std::string& target, int attempts) {
+  const int raw = status.error_code();
+  const ErrorCode code = raw >= 1 && raw <= 16 ? static_cast<ErrorCode>(raw) : ErrorCode::kUnknown;
+  std::string message = std::string(rpc) + ": " + error_code_name(code);
+  if (code == ErrorCode::kUnavailable)
+    message += ": server " + target + " unreachable (" + status.error_message() + ")";
+  else
+    message += " from server " + target + ": " + status.error_message();
+  if (attempts > 1) message += " after " + std::to_string(attempts) + " attempts";
+  return Error(message, code);
 }
 
 RemoteAnswer to_answer(const disc::v1::InferResponse& response) {
@@ -62,6 +63,17 @@ RemoteAnswer to_answer(const disc::v1::InferResponse& response) {
   answer.server = {t.queue_seconds(), t.decode_seconds(), t.tail_seconds(), t.total_seconds(), t.receive_seconds()};
   return answer;
 }
+
+Status check_options(const ClientOptions& options) {
+  if (options.deadline_ms < 1) return Error("deadline must be at least 1 ms");
+  if (options.retries < 0 || options.retries > ClientOptions::kMaxRetries)
+    return Error("retries must be in 0.." + std::to_string(ClientOptions::kMaxRetries));
+  if (options.backoff_ms < 0 || options.backoff_ms > ClientOptions::kMaxBackoffMs)
+    return Error("backoff must be in 0.." + std::to_string(ClientOptions::kMaxBackoffMs) + " ms");
+  return net::check_token(options.token);
+}
+
+Error invalid_argument(const Error& e) { return Error(e.message(), ErrorCode::kInvalidArgument); }
 
 }  // namespace
 
@@ -84,8 +96,7 @@ struct EdgeClient::Impl {
       const grpc::Status status = rpc(&context);
       if (status.ok()) return std::make_pair(round_trip.seconds(), attempt);
       if (status.error_code() != grpc::StatusCode::UNAVAILABLE || attempt > options.retries)
-        return Error(describe_failure(name, status, target) +
-                     (attempt > 1 ? " after " + std::to_string(attempt) + " attempts" : ""));
+        return call_error(name, status, target, attempt);
       std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
       backoff_ms = std::min(2 * backoff_ms, ClientOptions::kMaxBackoffMs);
     }
@@ -110,21 +121,19 @@ struct EdgeClient::Impl {
 };
 
 Result<std::unique_ptr<EdgeClient>> EdgeClient::connect(const ClientOptions& options) {
-  if (options.deadline_ms < 1) return Error("deadline must be at least 1 ms");
-  if (options.retries < 0 || options.retries > ClientOptions::kMaxRetries)
-    return Error("retries must be in 0.." + std::to_string(ClientOptions::kMaxRetries));
-  if (options.backoff_ms < 0 || options.backoff_ms > ClientOptions::kMaxBackoffMs)
-    return Error("backoff must be in 0.." + std::to_string(ClientOptions::kMaxBackoffMs) + " ms");
-  DISC_RETURN_IF_ERROR(net::check_token(options.token));
+  if (Status valid = check_options(options); !valid.ok()) return invalid_argument(valid.error());
   auto impl = std::make_unique<Impl>();
   impl->options = options;
-  DISC_ASSIGN_OR_RETURN(impl->target, channel_target(options.servers));
-  DISC_ASSIGN_OR_RETURN(auto credentials, channel_credentials(options));
+  Result<std::string> target = channel_target(options.servers);
+  if (!target.ok()) return invalid_argument(target.error());
+  impl->target = *target;
+  Result<std::shared_ptr<grpc::ChannelCredentials>> credentials = channel_credentials(options);
+  if (!credentials.ok()) return invalid_argument(credentials.error());
   grpc::ChannelArguments args;
   args.SetMaxSendMessageSize(kMaxMessageBytes);
   args.SetMaxReceiveMessageSize(kMaxMessageBytes);
   if (options.servers.size() > 1) args.SetLoadBalancingPolicyName("round_robin");
-  impl->channel = grpc::CreateCustomChannel(impl->target, credentials, args);
+  impl->channel = grpc::CreateCustomChannel(impl->target, *credentials, args);
   impl->stub = disc::v1::Inference::NewStub(impl->channel);
   return std::unique_ptr<EdgeClient>(new EdgeClient(std::move(impl)));
 }
@@ -164,8 +173,8 @@ Result<RemoteAnswer> EdgeClient::infer(const std::string& model, const std::stri
 
 Result<RemoteAnswer> EdgeClient::infer_chunked(const std::string& model, const std::string& cut, size_t chunks,
                                                const ChunkSource& chunk, int top_k, bool return_logits) {
-  if (chunks == 0) return Error("InferChunked: no chunk to send");
-  if (!chunk) return Error("InferChunked: no chunk source");
+  if (chunks == 0) return Error("InferChunked: no chunk to send", ErrorCode::kInvalidArgument);
+  if (!chunk) return Error("InferChunked: no chunk source", ErrorCode::kInvalidArgument);
   // Message i, made on first use and kept for retries.
   std::vector<disc::v1::InferChunk> messages;
   const auto make = [&](size_t i) -> Status {

@@ -26,6 +26,24 @@ TEST(Status, AssignOrReturnPropagatesTheFirstError) {
   EXPECT_EQ(half(3).error().with_context("input").message(), "input: 3 is odd");
 }
 
+TEST(Status, AnErrorKeepsItsCodeThroughContextAndPropagation) {
+  EXPECT_EQ(half(3).error().code(), ErrorCode::kUnknown);
+  const auto unavailable = [](int) -> Result<int> { return Error("no server", ErrorCode::kUnavailable); };
+  const auto relay = [&](int x) -> Result<int> {
+    DISC_ASSIGN_OR_RETURN(int y, unavailable(x));
+    return y;
+  };
+  EXPECT_EQ(relay(1).error().code(), ErrorCode::kUnavailable);
+  EXPECT_EQ(relay(1).error().with_context("image 1").code(), ErrorCode::kUnavailable);
+  EXPECT_EQ(Status(relay(1).error()).error().code(), ErrorCode::kUnavailable);
+  EXPECT_EQ(relay(1).status().error().code(), ErrorCode::kUnavailable);
+  EXPECT_STREQ(error_code_name(ErrorCode::kUnavailable), "UNAVAILABLE");
+  EXPECT_STREQ(error_code_name(ErrorCode::kUnauthenticated), "UNAUTHENTICATED");
+  EXPECT_STREQ(error_code_name(ErrorCode::kCancelled), "CANCELLED");
+  EXPECT_STREQ(error_code_name(static_cast<ErrorCode>(0)), "UNKNOWN");
+  EXPECT_STREQ(error_code_name(static_cast<ErrorCode>(17)), "UNKNOWN");
+}
+
 TEST(Status, AMoveOnlyValueComesOutOfAnExpiringResult) {
   Result<std::unique_ptr<int>> made(std::make_unique<int>(3));
   std::unique_ptr<int> taken = *std::move(made);

@@ -380,7 +380,10 @@ TEST_F(RuntimeTest, UndecodableImagesAreInvalidArguments) {
   auto answer = edge->infer_image(kModel, garbage, 3);
   ASSERT_FALSE(answer.ok());
   EXPECT_NE(answer.error().message().find("INVALID_ARGUMENT"), std::string::npos) << answer.error().message();
-  EXPECT_FALSE(edge->infer_image(kModel, Bytes{}, 3).ok());
+  EXPECT_EQ(answer.error().code(), ErrorCode::kInvalidArgument);
+  auto empty = edge->infer_image(kModel, Bytes{}, 3);
+  ASSERT_FALSE(empty.ok());
+  EXPECT_EQ(empty.error().code(), ErrorCode::kInvalidArgument) << empty.error().message();
 }
 
 TEST_F(RuntimeTest, ExpiredDeadlineIsReported) {
@@ -393,7 +396,8 @@ TEST_F(RuntimeTest, ExpiredDeadlineIsReported) {
   bool expired = false;
   for (int i = 0; i < 20 && !expired; ++i) {
     auto answer = edge->infer(kModel, cut, bytes, 3);
-    expired = !answer.ok() && answer.error().message().find("DEADLINE_EXCEEDED") != std::string::npos;
+    expired = !answer.ok() && answer.error().message().find("DEADLINE_EXCEEDED") != std::string::npos &&
+              answer.error().code() == ErrorCode::kDeadlineExceeded;
   }
   EXPECT_TRUE(expired);
 }
@@ -468,9 +472,11 @@ TEST(RuntimeAuthTest, TokenIsRequired) {
   auto wrong = describe_with("battery staple");
   ASSERT_FALSE(wrong.ok());
   EXPECT_NE(wrong.error().message().find("UNAUTHENTICATED"), std::string::npos) << wrong.error().message();
+  EXPECT_EQ(wrong.error().code(), ErrorCode::kUnauthenticated);
   auto missing = describe_with("");
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(missing.error().message().find("UNAUTHENTICATED"), std::string::npos);
+  EXPECT_EQ(missing.error().code(), ErrorCode::kUnauthenticated);
   EXPECT_TRUE(describe_with("correct horse").ok());
 }
 
@@ -486,6 +492,7 @@ TEST(RuntimeAuthTest, TokensThatAreNotPrintableAsciiAreRefused) {
     ASSERT_FALSE(client.ok()) << token;
     EXPECT_NE(client.error().message().find("a bearer token is printable ASCII (0x20..0x7E)"), std::string::npos)
         << client.error().message();
+    EXPECT_EQ(client.error().code(), ErrorCode::kInvalidArgument);
     ServerOptions options = test_server_options();
     options.token = token;
     auto server = InferenceServer::start(options);
@@ -528,6 +535,7 @@ TEST(RuntimeClientTest, UnreachableServerFailsAfterRetries) {
   ASSERT_FALSE(answer.ok());
   EXPECT_NE(answer.error().message().find("UNAVAILABLE"), std::string::npos) << answer.error().message();
   EXPECT_NE(answer.error().message().find("after 3 attempts"), std::string::npos) << answer.error().message();
+  EXPECT_EQ(answer.error().code(), ErrorCode::kUnavailable);
 }
 
 // Doubling backoff is bounded: retries and the first wait have a range, and the wait stops
@@ -539,7 +547,9 @@ TEST(RuntimeClientTest, RetriesAndBackoffAreBounded) {
     options.retries = retries;
     options.backoff_ms = backoff_ms;
     auto client = EdgeClient::connect(options);
-    return client.ok() ? std::string("(connected)") : client.error().message();
+    if (client.ok()) return std::string("(connected)");
+    EXPECT_EQ(client.error().code(), ErrorCode::kInvalidArgument) << client.error().message();
+    return client.error().message();
   };
   EXPECT_EQ(refusal(ClientOptions::kMaxRetries, ClientOptions::kMaxBackoffMs), "(connected)");
   EXPECT_EQ(refusal(ClientOptions::kMaxRetries + 1, 100), "retries must be in 0..100");
@@ -585,6 +595,7 @@ TEST(RuntimeClientTest, ErrorsNameTheServer) {
   ASSERT_FALSE(answer.ok());
   EXPECT_EQ(answer.error().message(),
             "Infer: NOT_FOUND from server " + address(*server) + ": unknown model 'no_such_model'");
+  EXPECT_EQ(answer.error().code(), ErrorCode::kNotFound);
 }
 
 TEST(RuntimeClientTest, RefusesAddressesThatAreNotHostPort) {
@@ -597,6 +608,7 @@ TEST(RuntimeClientTest, RefusesAddressesThatAreNotHostPort) {
     ASSERT_FALSE(edge.ok()) << bad;
     EXPECT_NE(edge.error().message().find(std::string("'") + bad + "'"), std::string::npos)
         << edge.error().message();
+    EXPECT_EQ(edge.error().code(), ErrorCode::kInvalidArgument) << bad;
   }
   for (const auto& [bad, message] : std::vector<std::pair<std::string, std::string>>{
            {"127.0.0.1:123456", "address '127.0.0.1:123456': port must be in 1..65535"},
