@@ -1,6 +1,12 @@
 #include "address.hpp"
 
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <string>
 
 namespace disc::net {
@@ -27,6 +33,40 @@ Status check_host_port(std::string_view address, PortZero port_zero) {
   if (number < lowest || number > 65535)
     return Error("address " + quoted + ": port must be in " + std::to_string(lowest) + "..65535");
   return {};
+}
+
+std::string listen_failure_reason(std::string_view address) {
+  const size_t colon = address.rfind(':');
+  std::string host(address.substr(0, colon));
+  if (host.starts_with('[')) host = host.substr(1, host.size() - 2);
+  const std::string port(address.substr(colon + 1));
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  addrinfo* found = nullptr;
+  if (const int rc = getaddrinfo(host.c_str(), port.c_str(), &hints, &found); rc != 0)
+    return rc == EAI_SYSTEM ? std::strerror(errno) : gai_strerror(rc);
+  std::string reason;
+  for (const addrinfo* a = found; a; a = a->ai_next) {
+    const int fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+    if (fd < 0) {
+      if (reason.empty()) reason = std::strerror(errno);
+      continue;
+    }
+    const int on = 1;  // as gRPC's listener: a port in TIME_WAIT is free
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    const bool bound = bind(fd, a->ai_addr, a->ai_addrlen) == 0;
+    const int bind_errno = errno;
+    close(fd);
+    if (bound) {
+      reason.clear();
+      break;
+    }
+    if (reason.empty()) reason = std::strerror(bind_errno);
+  }
+  freeaddrinfo(found);
+  return reason;
 }
 
 }  // namespace disc::net

@@ -58,8 +58,10 @@ Result<std::unique_ptr<InferenceServer>> InferenceServer::start(const ServerOpti
   builder.SetResourceQuota(quota);
   builder.RegisterService(impl->service.get());
   impl->server = builder.BuildAndStart();
-  if (!impl->server || impl->port == 0)
-    return Error("cannot listen on " + options.listen + " (address in use or not local?)");
+  if (!impl->server || impl->port == 0) {
+    const std::string reason = net::listen_failure_reason(options.listen);
+    return Error("cannot listen on " + options.listen + ": " + (reason.empty() ? "gRPC did not start" : reason));
+  }
   return std::unique_ptr<InferenceServer>(new InferenceServer(std::move(impl)));
 }
 
