@@ -244,6 +244,9 @@ const CommandRegistration edge_command{{
                          "--auto: requests in a row without a bandwidth sample before a probe (0 = never)")
               ->check(kNotNegative)
               ->capture_default_str(),
+          app.add_flag_callback("--no-local-fallback", [&a] { a.options.local_fallback = false; },
+                       "--auto: fail a request whose server is unreachable or too slow (default: answer it "
+                       "with the whole model here and plan edge-only until the next probe)"),
       };
       return [o, compare, codec, chunks, seed, first_image, auto_options] {
         o->comparing = compare->count() > 0;

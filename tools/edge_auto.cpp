@@ -25,7 +25,7 @@ double prediction_error(const Request& r) {
 struct Summary {
   std::vector<double> latency_ms, prediction_errors;
   std::map<std::string, size_t> plan_uses;
-  size_t probes = 0, samples = 0, labelled = 0, correct = 0, checked = 0, agree = 0;
+  size_t probes = 0, samples = 0, fallbacks = 0, labelled = 0, correct = 0, checked = 0, agree = 0;
   double mean_latency_ms = 0, mean_predicted_ms = 0;
 };
 
@@ -39,11 +39,18 @@ Summary summarize(const std::vector<Request>& requests) {
     s.mean_predicted_ms += predicted_ms(r) / static_cast<double>(requests.size());
     s.probes += r.step.probe;
     s.samples += r.step.sampled;
+    s.fallbacks += r.step.fallback_from.has_value();
     const int top1 = top1_of(r.step.result);
     if (r.job.label >= 0) ++s.labelled, s.correct += top1 == r.job.label;
     if (r.local_top1 != -1) ++s.checked, s.agree += top1 == r.local_top1;
   }
   return s;
+}
+
+const RemoteFailure* first_fallback(const std::vector<Request>& requests) {
+  for (const Request& r : requests)
+    if (r.step.fallback_from) return &*r.step.fallback_from;
+  return nullptr;
 }
 
 nlohmann::ordered_json plan_json(const Plan& p) {
@@ -89,7 +96,8 @@ void print_auto_table(const std::vector<AutoRequest>& requests, const AdaptiveEd
     const Request& r = requests[i];
     std::string name = r.job.path.substr(r.job.path.find_last_of('/') + 1);
     if (r.job.label >= 0) name += fmt::format(" [{}]", r.job.label);
-    const std::string plan = r.step.plan.label() + (r.step.probe ? " (probe)" : "");
+    const std::string plan = r.step.plan.label() + (r.step.probe ? " (probe)" : "") +
+                             (r.step.fallback_from ? fmt::format(" ({} failed)", r.step.fallback_from->plan.label()) : "");
     std::cout << fmt::format("{:>4} {:>8.3f} {:<28} {:<46} {:>9} {:>9.3f} {:>9.2f} {:>9.2f} {:>6}\n", i + 1,
                              r.start_seconds, name.substr(0, 28), plan.substr(0, 46), r.step.result.bytes_sent,
                              r.step.bandwidth_bps / 1e6, predicted_ms(r), measured_ms(r), top1_of(r.step.result));
@@ -104,6 +112,10 @@ void print_auto_table(const std::vector<AutoRequest>& requests, const AdaptiveEd
       quantile(s.latency_ms, 0.5), s.mean_latency_ms, quantile(s.latency_ms, 0.95), s.mean_predicted_ms,
       100 * quantile(s.prediction_errors, 0.5), 100 * quantile(s.prediction_errors, 0.95), edge.rtt_ms(), s.samples,
       s.probes, requests.back().step.bandwidth_after_bps / 1e6, final_scale.edge, final_scale.server);
+  if (s.fallbacks) {
+    std::cout << fmt::format("{} requests answered here after their remote plan failed; the first failure: {}\n",
+                             s.fallbacks, first_fallback(requests)->error.message());
+  }
   std::cout << "plans used:\n";
   for (const auto& [label, uses] : s.plan_uses) std::cout << fmt::format("  {:>5}  {}\n", uses, label);
   if (s.labelled) std::cout << fmt::format("top-1 vs labels: {}/{} = {:.3f}\n", s.correct, s.labelled, double(s.correct) / s.labelled);
@@ -128,6 +140,10 @@ nlohmann::ordered_json auto_run_json(const std::string& model, const AutoSetting
         {"bytes_sent", r.step.result.bytes_sent},
         {"top1", top1_of(r.step.result)},
         {"timing", timing_json(r.step.result.timing)}};
+    if (const auto& f = r.step.fallback_from)
+      j["fallback_from"] = {{"plan", plan_json(f->plan)},
+                            {"code", error_code_name(f->error.code())},
+                            {"error", f->error.message()}};
     if (r.job.label >= 0) j["label"] = r.job.label;
     if (r.local_top1 != -1) j["local_top1"] = r.local_top1;
     list.push_back(j);
@@ -144,6 +160,7 @@ nlohmann::ordered_json auto_run_json(const std::string& model, const AutoSetting
       {"prediction_error", {{"median", quantile(s.prediction_errors, 0.5)}, {"p95", quantile(s.prediction_errors, 0.95)}}},
       {"samples", s.samples},
       {"probes", s.probes},
+      {"fallbacks", s.fallbacks},
       {"final_bandwidth_bps", requests.back().step.bandwidth_after_bps},
       {"final_compute_scale", {{"edge", final_scale.edge}, {"server", final_scale.server}}},
       {"plans", uses}};

@@ -42,6 +42,13 @@ struct AdaptiveEdgeOptions {
   // moves it more resets it. 0 disables probing.
   size_t probe_every = 8;
   bool warm_new_plans = true;  // one untimed run before a plan's first timed run
+  // When a remote plan (split or server-only) fails with ErrorCode::kUnavailable or
+  // kDeadlineExceeded, answer the request with the whole model on the edge instead of
+  // failing it, and plan the following requests as if there were no link (edge-only) until
+  // the next probe is due (probe_every; the interval starts afresh), which tries the link
+  // again. With probe_every = 0 every request tries its plan. false: such a failure is the
+  // request's error.
+  bool local_fallback = true;
   int top_k = 5;
   int encode_threads = 0;  // as EdgeConfig::encode_threads, for every plan's pipeline
   // Seconds one request spent on the link (round trip - server total by default). A seam:
@@ -49,9 +56,19 @@ struct AdaptiveEdgeOptions {
   std::function<double(const EdgeResult&)> transfer_seconds;
 };
 
-// One request: the plan as chosen (its latency breakdown is the prediction) and what it did.
+// A remote plan that failed before its request was answered edge-only, and how it failed.
+struct RemoteFailure {
+  Plan plan;
+  Error error;
+};
+
+// One request: the plan that answered it (its latency breakdown is the prediction) and what
+// it did.
 struct AdaptiveStep {
   Plan plan;
+  // Set when the planned remote plan failed and `plan` is the edge-only fallback
+  // (AdaptiveEdgeOptions::local_fallback).
+  std::optional<RemoteFailure> fallback_from;
   bool probe = false;             // chosen to measure the link, not as the best plan
   double bandwidth_bps = 0;       // estimate the plan was chosen with
   double rtt_ms = 0;

@@ -19,6 +19,7 @@ struct AdaptiveEdge::Impl {
   ComputeScale scale;
   size_t requests_since_sample = 0;
   size_t probe_interval = 0;  // requests without a sample before the next probe
+  bool link_down = false;     // a remote plan failed; plan edge-only until the next probe
   std::map<std::string, std::unique_ptr<EdgePipeline>> pipelines;  // by Plan::label()
 
   Result<double> measure_rtt_ms() {
@@ -32,10 +33,15 @@ struct AdaptiveEdge::Impl {
   }
 
   // The planner's best plan, or, when a probe is due and the best plan sends too few bytes
-  // to measure the link, the best plan that sends enough (if any).
+  // to measure the link, the best plan that sends enough (if any). While the link is down,
+  // edge-only until a probe is due.
   Result<std::pair<Plan, bool>> choose() const {
-    const Link link{estimator->estimate_bps(), rtt_ms, options.burst_bytes};
     const bool probe_due = options.probe_every > 0 && requests_since_sample >= probe_interval;
+    if (link_down && options.probe_every > 0 && !probe_due) {
+      DISC_ASSIGN_OR_RETURN(Plan local, edge_only_plan());
+      return std::make_pair(local, false);
+    }
+    const Link link{estimator->estimate_bps(), rtt_ms, options.burst_bytes};
     const size_t alternatives = probe_due ? planner->candidate_count() : 0;
     DISC_ASSIGN_OR_RETURN(PlanResult ranked, planner->plan({link, options.top1_budget_pp, alternatives, scale}));
     const auto measurable = [&](const Plan& p) { return p.kind != Plan::Kind::kEdgeOnly && samples_link(p.bytes); };
@@ -43,6 +49,25 @@ struct AdaptiveEdge::Impl {
     for (const Plan& p : ranked.alternatives)
       if (measurable(p)) return std::make_pair(p, true);
     return std::make_pair(ranked.best, false);
+  }
+
+  // With no link the planner's only feasible plan is edge-only (doc/PLANNER.md).
+  Result<Plan> edge_only_plan() const {
+    DISC_ASSIGN_OR_RETURN(PlanResult ranked,
+                          planner->plan({Link{0, rtt_ms, options.burst_bytes}, options.top1_budget_pp, 0, scale}));
+    return ranked.best;
+  }
+
+  // Whether `error` of running `plan` is a link failure that local_fallback answers edge-only.
+  bool falls_back(const Plan& plan, const Error& error) const {
+    return options.local_fallback && plan.kind != Plan::Kind::kEdgeOnly &&
+           (error.code() == ErrorCode::kUnavailable || error.code() == ErrorCode::kDeadlineExceeded);
+  }
+
+  // Runs `plan` on `image_path`, building (and warming) its pipeline on first use.
+  Result<EdgeResult> run_plan(const Plan& plan, const std::string& image_path) {
+    DISC_ASSIGN_OR_RETURN(EdgePipeline * pipeline, pipeline_for(plan, image_path));
+    return pipeline->run(image_path);
   }
 
   Result<EdgePipeline*> pipeline_for(const Plan& plan, const std::string& warm_image) {
@@ -168,8 +193,21 @@ Result<AdaptiveStep> AdaptiveEdge::run(const std::string& image_path) {
   step.rtt_ms = s.rtt_ms;
   step.scale = s.scale;
   DISC_ASSIGN_OR_RETURN(std::tie(step.plan, step.probe), s.choose());
-  DISC_ASSIGN_OR_RETURN(EdgePipeline * pipeline, s.pipeline_for(step.plan, image_path));
-  DISC_ASSIGN_OR_RETURN(step.result, pipeline->run(image_path));
+  Result<EdgeResult> result = s.run_plan(step.plan, image_path);
+  if (!result.ok() && s.falls_back(step.plan, result.error())) {
+    step.fallback_from = RemoteFailure{step.plan, result.error()};
+    DISC_ASSIGN_OR_RETURN(step.plan, s.edge_only_plan());
+    step.probe = false;
+    s.link_down = true;
+    s.requests_since_sample = 1;  // this one: the next probe after probe_every requests in all
+    s.probe_interval = s.options.probe_every;
+    DISC_ASSIGN_OR_RETURN(step.result, s.run_plan(step.plan, image_path));
+    step.bandwidth_after_bps = s.estimator->estimate_bps();
+    return step;
+  }
+  if (!result.ok()) return result.error();
+  step.result = std::move(result).value();
+  if (step.plan.kind != Plan::Kind::kEdgeOnly) s.link_down = false;
   step.sampled = s.observe_link(step.plan, step.result);
   s.observe_compute(step.plan, step.scale, step.result.timing);
   s.requests_since_sample = step.sampled ? 0 : s.requests_since_sample + 1;

@@ -18,6 +18,8 @@ namespace {
 
 // Requests can be large (raw fp32 feature maps); answers carry at most the logits.
 constexpr int kMaxMessageBytes = INT32_MAX;
+constexpr int kReconnectBackoffMs = 100;
+constexpr int kMaxReconnectBackoffMs = 1000;
 
 Result<std::string> channel_target(const std::vector<std::string>& servers) {
   if (servers.empty()) return Error("no server address");
@@ -133,6 +135,12 @@ Result<std::unique_ptr<EdgeClient>> EdgeClient::connect(const ClientOptions& opt
   args.SetMaxSendMessageSize(kMaxMessageBytes);
   args.SetMaxReceiveMessageSize(kMaxMessageBytes);
   if (options.servers.size() > 1) args.SetLoadBalancingPolicyName("round_robin");
+  // After a failed connection gRPC waits before the next attempt (by default up to 120 s),
+  // and calls fail as UNAVAILABLE meanwhile: a server that comes back is to be found within
+  // about a second, by the retries and by an edge that probes the link.
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, kReconnectBackoffMs);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, kReconnectBackoffMs);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, kMaxReconnectBackoffMs);
   impl->channel = grpc::CreateCustomChannel(impl->target, *credentials, args);
   impl->stub = disc::v1::Inference::NewStub(impl->channel);
   return std::unique_ptr<EdgeClient>(new EdgeClient(std::move(impl)));

@@ -4,8 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "disc/adaptive_edge.hpp"
@@ -257,6 +259,66 @@ TEST_F(AdaptiveEdgeTest, LearnsComputeScalesFromMeasuredStageTimes) {
   }
 }
 
+// A server that goes away mid-run: the request whose plan finds it gone is answered by the
+// whole model on the edge, the following ones plan edge-only without trying the link, and
+// the probe due after probe_every requests finds the server back and returns to the split.
+TEST_F(AdaptiveEdgeTest, AnswersEdgeOnlyWhileTheServerIsGoneAndReturnsAfterAProbe) {
+  auto own = start_server(test_server_options());
+  ASSERT_TRUE(own);
+  const int port = own->port();
+  ClientOptions client_options;
+  client_options.servers = {address(*own)};
+  client_options.retries = 0;
+  auto client = EdgeClient::connect(client_options);
+  ASSERT_TRUE(client.ok()) << client.error().message();
+  const auto make_on = [&](bool fallback) {
+    AdaptiveEdgeOptions options = scripted_options();
+    options.local_fallback = fallback;
+    return AdaptiveEdge::create(reference_->entry, reference_->dataset.class_names, make_profile(*reference_),
+                                make_table(*reference_), client->get(), std::move(options));
+  };
+  auto made = make_on(true);
+  ASSERT_TRUE(made.ok()) << made.error().message();
+  AdaptiveEdge& edge = **made;
+  size_t image = 0;
+  EXPECT_EQ(run(edge, image++).plan.kind, Plan::Kind::kSplit);
+
+  own.reset();  // the server is gone
+  const AdaptiveStep failed = run(edge, image++);
+  ASSERT_TRUE(failed.fallback_from.has_value());
+  EXPECT_EQ(failed.fallback_from->plan.kind, Plan::Kind::kSplit);
+  EXPECT_EQ(failed.fallback_from->error.code(), ErrorCode::kUnavailable) << failed.fallback_from->error.message();
+  EXPECT_EQ(failed.plan.kind, Plan::Kind::kEdgeOnly);
+  EXPECT_EQ(failed.result.bytes_sent, 0u);
+  EXPECT_FALSE(failed.sampled);
+  for (int i = 0; i < 2; ++i) {  // probe_every = 3: two requests edge-only without a try
+    const AdaptiveStep s = run(edge, image++);
+    EXPECT_EQ(s.plan.kind, Plan::Kind::kEdgeOnly);
+    EXPECT_FALSE(s.fallback_from.has_value());
+  }
+
+  ServerOptions again = test_server_options();
+  again.listen = "127.0.0.1:" + std::to_string(port);
+  own = start_server(again);
+  ASSERT_TRUE(own);
+  // The client's channel tries to reconnect at most a second after its last failed attempt.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  // The probe plans with the last estimate, whose best plan (the split) measures the link.
+  const AdaptiveStep retry = run(edge, image++);
+  EXPECT_EQ(retry.plan.kind, Plan::Kind::kSplit);
+  EXPECT_FALSE(retry.fallback_from.has_value());
+  EXPECT_TRUE(retry.sampled);
+  EXPECT_EQ(run(edge, image++).plan.kind, Plan::Kind::kSplit);
+
+  // Without the fallback the failure is the request's error, with its code.
+  auto strict = make_on(false);
+  ASSERT_TRUE(strict.ok()) << strict.error().message();
+  own.reset();
+  auto refused = (*strict)->run(reference_->dataset.images.at(0).path);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code(), ErrorCode::kUnavailable) << refused.error().message();
+}
+
 TEST_F(AdaptiveEdgeTest, MeasuresTheRttWithDescribeWhenNotGiven) {
   AdaptiveEdgeOptions options = scripted_options();
   options.rtt_ms.reset();
@@ -301,17 +363,20 @@ TEST_F(AdaptiveEdgeTest, RejectsInconsistentInputs) {
   EXPECT_EQ(error(profile, table, bad, client_.get()), "compute alpha must be in [0, 1]");
 }
 
-// `disc edge --auto` end to end against the in-process server, with a real (tiny) profile
-// and table written by the test.
-TEST_F(AdaptiveEdgeTest, CliPrintsPlansAndSummary) {
+// The profile and rate table above as the files `disc edge --auto` reads: {profile, table}.
+std::pair<std::string, std::string> write_profile_and_table(const Reference& ref) {
   const std::string dir = ::testing::TempDir();
   const std::string profile = dir + "/aglop_profile.json", table = dir + "/aglop_table.json";
-  const Profile p = make_profile(*reference_);
+  const Profile p = make_profile(ref);
   const ProfiledCut& c = p.cuts[0];
   std::string shape;
-  for (int64_t d : c.shape) shape += (shape.empty() ? "" : ",") + std::to_string(d);
+  for (int64_t d : c.shape) {
+    if (!shape.empty()) shape += ',';
+    shape += std::to_string(d);
+  }
   FILE* f = fopen(profile.c_str(), "w");
-  ASSERT_TRUE(f);
+  EXPECT_TRUE(f);
+  if (!f) return {};
   fprintf(f,
           R"({"model":"%s","input":{"name":"input","shape":[1,3,32,32],"fp32_bytes":12288,"upload_bytes":1e9},)"
           R"("full_ms":40,"cuts":[{"tensor":"%s","node":"%s","op_type":"%s","position":%zu,"shape":[%s],)"
@@ -320,24 +385,50 @@ TEST_F(AdaptiveEdgeTest, CliPrintsPlansAndSummary) {
           c.fp32_bytes);
   fclose(f);
   f = fopen(table.c_str(), "w");
-  ASSERT_TRUE(f);
+  EXPECT_TRUE(f);
+  if (!f) return {};
   fprintf(f, R"({"model":"%s","rows":[{"cut":"%s","codec":"zstd","mean_bytes":%zu,"top1_loss_pp":0,)"
              R"("encode_ms":0.01,"decode_ms":0.01}]})",
           kModel, c.tensor.c_str(), c.fp32_bytes / 2);
   fclose(f);
+  return {profile, table};
+}
 
+// `disc edge --auto` end to end against the in-process server, with a real (tiny) profile
+// and table written by the test.
+TEST_F(AdaptiveEdgeTest, CliPrintsPlansAndSummary) {
+  const auto [profile, table] = write_profile_and_table(*reference_);
+  const CutPoint& cut = reference_->middle_cut();
   const auto [out, status] = run_shell(disc_cli() + " edge --auto --json --server " + address(*server_) + " -m " +
                                        kModel + " --profile " + profile + " --table " + table +
                                        " --initial-bandwidth 1Gbit --rtt-ms 1 --dataset-images 4");
   EXPECT_EQ(status, 0) << out;
   EXPECT_NE(out.find("\"mode\": \"auto\""), std::string::npos) << out;
-  EXPECT_NE(out.find("\"label\": \"" + c.tensor + " zstd\""), std::string::npos) << out;
+  EXPECT_NE(out.find("\"label\": \"" + cut.tensor + " zstd\""), std::string::npos) << out;
   EXPECT_NE(out.find("\"requests\": 4"), std::string::npos) << out;
 
   const auto [refusal, refused_status] =
       run_shell(disc_cli() + " edge --auto --edge-only --server 127.0.0.1:1 -m " + kModel + " --dataset-images 1");
   EXPECT_NE(refused_status, 0);
   EXPECT_NE(refusal.find("--auto chooses the plan itself"), std::string::npos) << refusal;
+}
+
+// With no server at all: the requests whose plan tries the link fall back (the first, and the
+// probe after --probe-every 3), the others run edge-only; --no-local-fallback fails instead.
+TEST_F(AdaptiveEdgeTest, CliAnswersLocallyWhenTheServerIsUnreachable) {
+  const auto [profile, table] = write_profile_and_table(*reference_);
+  const std::string command = disc_cli() + " edge --auto --json --server 127.0.0.1:1 --retries 0 -m " + kModel +
+                              " --profile " + profile + " --table " + table +
+                              " --initial-bandwidth 1Gbit --rtt-ms 1 --probe-every 3 --dataset-images 5";
+  const auto [out, status] = run_shell(command);
+  EXPECT_EQ(status, 0) << out;
+  EXPECT_NE(out.find("\"fallbacks\": 2"), std::string::npos) << out;
+  EXPECT_NE(out.find("\"code\": \"UNAVAILABLE\""), std::string::npos) << out;
+  EXPECT_NE(out.find("\"edge-only\": 5"), std::string::npos) << out;
+
+  const auto [refusal, refused_status] = run_shell(command + " --no-local-fallback");
+  EXPECT_NE(refused_status, 0);
+  EXPECT_NE(refusal.find("UNAVAILABLE"), std::string::npos) << refusal;
 }
 
 }  // namespace
