@@ -1,6 +1,5 @@
 // `disc serve`: the inference server, until SIGTERM or SIGINT.
 #include <fmt/format.h>
-#include <grpc/support/log.h>
 
 #include <csignal>
 #include <cstdlib>
@@ -62,7 +61,6 @@ const CommandRegistration serve_command{{
         set_inference_threads(o->threads);
         auto server = InferenceServer::start(o->server);
         if (!server.ok()) return fail(server.error());
-        gpr_set_log_function(nullptr);  // gRPC's default logger (main() silenced it for the start)
         const auto colon = o->server.listen.rfind(':');
         std::cout << fmt::format("disc serve: listening on {}:{}", o->server.listen.substr(0, colon),
                                  (*server)->port())

@@ -34,7 +34,8 @@ Summary summarize(const std::vector<Request>& requests) {
   s.plan_uses = plan_uses(requests);
   for (const Request& r : requests) {
     s.latency_ms.push_back(measured_ms(r));
-    s.prediction_errors.push_back(prediction_error(r));
+    // A fallback's time includes the failed attempt, which no plan predicts.
+    if (!r.step.fallback_from) s.prediction_errors.push_back(prediction_error(r));
     s.mean_latency_ms += measured_ms(r) / static_cast<double>(requests.size());
     s.mean_predicted_ms += predicted_ms(r) / static_cast<double>(requests.size());
     s.probes += r.step.probe;

@@ -71,11 +71,11 @@ int main(int argc, char** argv) {
   }
   for (auto& [sub, action] : actions)
     if (sub->parsed()) {
-      // gRPC's own log lines (resolver, TLS, a failed listen) would come before the one-line
-      // error that says the same in the user's terms; `serve` turns them back on once it
-      // listens (handshake failures of its peers are its operator's business). GRPC_VERBOSITY
-      // set keeps them everywhere.
-      if (!std::getenv("GRPC_VERBOSITY")) gpr_set_log_function([](gpr_log_func_args*) {});
+      // A client's gRPC log lines (resolver, TLS) would come before the one-line error that
+      // says the same in the user's terms; a server keeps them (handshake failures of its
+      // peers are its operator's business). GRPC_VERBOSITY set brings them back everywhere.
+      if (sub->get_name() != "serve" && !std::getenv("GRPC_VERBOSITY"))
+        gpr_set_log_function([](gpr_log_func_args*) {});
       try {
         return action();
       } catch (const std::exception& e) {  // third-party code (OpenCV, protobuf) may throw

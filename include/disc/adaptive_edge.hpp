@@ -46,8 +46,9 @@ struct AdaptiveEdgeOptions {
   // kDeadlineExceeded, answer the request with the whole model on the edge instead of
   // failing it, and plan the following requests as if there were no link (edge-only) until
   // the next probe is due (probe_every; the interval starts afresh), which tries the link
-  // again. With probe_every = 0 every request tries its plan. false: such a failure is the
-  // request's error.
+  // again. With probe_every = 0 every request tries its plan, and a gone server costs each
+  // request a failed call (the client's retries, or its deadline). false: such a failure is
+  // the request's error. create() needs the server unless rtt_ms is given.
   bool local_fallback = true;
   int top_k = 5;
   int encode_threads = 0;  // as EdgeConfig::encode_threads, for every plan's pipeline
@@ -56,10 +57,12 @@ struct AdaptiveEdgeOptions {
   std::function<double(const EdgeResult&)> transfer_seconds;
 };
 
-// A remote plan that failed before its request was answered edge-only, and how it failed.
+// A remote plan that failed before its request was answered edge-only, how it failed, and
+// the seconds the attempt took (building or warming the plan's pipeline included).
 struct RemoteFailure {
   Plan plan;
   Error error;
+  double seconds = 0;
 };
 
 // One request: the plan that answered it (its latency breakdown is the prediction) and what
@@ -67,7 +70,10 @@ struct RemoteFailure {
 struct AdaptiveStep {
   Plan plan;
   // Set when the planned remote plan failed and `plan` is the edge-only fallback
-  // (AdaptiveEdgeOptions::local_fallback).
+  // (AdaptiveEdgeOptions::local_fallback); `probe` and `bandwidth_bps` then describe the
+  // failed plan's choice, and result.timing.total includes the failed attempt. A plan that
+  // ran out of time (kDeadlineExceeded) feeds the estimator the bound it measured: its bytes
+  // did not cross within that time (`sampled`).
   std::optional<RemoteFailure> fallback_from;
   bool probe = false;             // chosen to measure the link, not as the best plan
   double bandwidth_bps = 0;       // estimate the plan was chosen with

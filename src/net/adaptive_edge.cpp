@@ -20,7 +20,11 @@ struct AdaptiveEdge::Impl {
   size_t requests_since_sample = 0;
   size_t probe_interval = 0;  // requests without a sample before the next probe
   bool link_down = false;     // a remote plan failed; plan edge-only until the next probe
-  std::map<std::string, std::unique_ptr<EdgePipeline>> pipelines;  // by Plan::label()
+  struct CachedPipeline {
+    std::unique_ptr<EdgePipeline> pipeline;
+    bool warm = false;  // its untimed first run succeeded (or warm_new_plans is off)
+  };
+  std::map<std::string, CachedPipeline> pipelines;  // by Plan::label()
 
   Result<double> measure_rtt_ms() {
     std::vector<double> round_trips;
@@ -70,30 +74,33 @@ struct AdaptiveEdge::Impl {
     return pipeline->run(image_path);
   }
 
+  // The plan's pipeline, built on first use and kept; warmed (one untimed run) until a warm-up
+  // succeeds, so that a link failure during the warm-up costs no rebuild.
   Result<EdgePipeline*> pipeline_for(const Plan& plan, const std::string& warm_image) {
-    auto& slot = pipelines[plan.label()];
-    if (slot) return slot.get();
-    EdgeConfig config;
-    config.top_k = options.top_k;
-    config.mode = plan.kind == Plan::Kind::kSplit      ? EdgeMode::kSplit
-                  : plan.kind == Plan::Kind::kEdgeOnly ? EdgeMode::kEdgeOnly
-                                                       : EdgeMode::kServerOnly;
-    config.cut = plan.cut;
-    config.codec = plan.codec;
-    config.encode_threads = options.encode_threads;
-    auto made = EdgePipeline::create(model, class_names, config, client);
-    if (!made.ok()) {
-      pipelines.erase(plan.label());
-      return made.error().with_context(plan.label());
-    }
-    if (options.warm_new_plans) {
-      if (auto warm = (*made)->run(warm_image); !warm.ok()) {
+    CachedPipeline& slot = pipelines[plan.label()];
+    if (!slot.pipeline) {
+      EdgeConfig config;
+      config.top_k = options.top_k;
+      config.mode = plan.kind == Plan::Kind::kSplit      ? EdgeMode::kSplit
+                    : plan.kind == Plan::Kind::kEdgeOnly ? EdgeMode::kEdgeOnly
+                                                         : EdgeMode::kServerOnly;
+      config.cut = plan.cut;
+      config.codec = plan.codec;
+      config.encode_threads = options.encode_threads;
+      auto made = EdgePipeline::create(model, class_names, config, client);
+      if (!made.ok()) {
         pipelines.erase(plan.label());
-        return warm.error().with_context("warming " + plan.label());
+        return made.error().with_context(plan.label());
       }
+      slot.pipeline = std::move(made).value();
+      slot.warm = !options.warm_new_plans;
     }
-    slot = std::move(made).value();
-    return slot.get();
+    if (!slot.warm) {
+      if (auto warm = slot.pipeline->run(warm_image); !warm.ok())
+        return warm.error().with_context("warming " + plan.label());
+      slot.warm = true;
+    }
+    return slot.pipeline.get();
   }
 
   // Whether a request of `bytes` measures the link: large enough, and beyond the burst.
@@ -113,6 +120,15 @@ struct AdaptiveEdge::Impl {
     const double transfer =
         options.transfer_seconds ? options.transfer_seconds(result) : result.timing.transfer;
     const double proportional = std::max(transfer - rtt_ms / 1e3, kMinProportionalShare * transfer);
+    return estimator->add_sample(bytes - options.burst_bytes, proportional).ok();
+  }
+
+  // A plan that ran out of time moved fewer than its bytes in that time: feeds that bound to
+  // the estimator (as observe_link), so that the next plans send less. Returns whether it did.
+  bool observe_timeout(const RemoteFailure& failure) {
+    const double bytes = failure.plan.bytes;
+    if (failure.error.code() != ErrorCode::kDeadlineExceeded || !samples_link(bytes)) return false;
+    const double proportional = std::max(failure.seconds - rtt_ms / 1e3, 0.1 * failure.seconds);
     return estimator->add_sample(bytes - options.burst_bytes, proportional).ok();
   }
 
@@ -193,15 +209,17 @@ Result<AdaptiveStep> AdaptiveEdge::run(const std::string& image_path) {
   step.rtt_ms = s.rtt_ms;
   step.scale = s.scale;
   DISC_ASSIGN_OR_RETURN(std::tie(step.plan, step.probe), s.choose());
+  const Stopwatch attempt;
   Result<EdgeResult> result = s.run_plan(step.plan, image_path);
   if (!result.ok() && s.falls_back(step.plan, result.error())) {
-    step.fallback_from = RemoteFailure{step.plan, result.error()};
+    step.fallback_from = RemoteFailure{step.plan, result.error(), attempt.seconds()};
+    step.sampled = s.observe_timeout(*step.fallback_from);
     DISC_ASSIGN_OR_RETURN(step.plan, s.edge_only_plan());
-    step.probe = false;
     s.link_down = true;
     s.requests_since_sample = 1;  // this one: the next probe after probe_every requests in all
     s.probe_interval = s.options.probe_every;
     DISC_ASSIGN_OR_RETURN(step.result, s.run_plan(step.plan, image_path));
+    step.result.timing.total += step.fallback_from->seconds;
     step.bandwidth_after_bps = s.estimator->estimate_bps();
     return step;
   }

@@ -137,9 +137,10 @@ Result<std::unique_ptr<EdgeClient>> EdgeClient::connect(const ClientOptions& opt
   if (options.servers.size() > 1) args.SetLoadBalancingPolicyName("round_robin");
   // After a failed connection gRPC waits before the next attempt (by default up to 120 s),
   // and calls fail as UNAVAILABLE meanwhile: a server that comes back is to be found within
-  // about a second, by the retries and by an edge that probes the link.
+  // about a second (plus gRPC's 20 % jitter), by the retries and by an edge that probes the
+  // link. (GRPC_ARG_MIN_RECONNECT_BACKOFF_MS is not a floor of this wait but the time a
+  // connection attempt may take, 20 s; lowering it fails slow links.)
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, kReconnectBackoffMs);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, kReconnectBackoffMs);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, kMaxReconnectBackoffMs);
   impl->channel = grpc::CreateCustomChannel(impl->target, *credentials, args);
   impl->stub = disc::v1::Inference::NewStub(impl->channel);

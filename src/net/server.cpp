@@ -60,7 +60,8 @@ Result<std::unique_ptr<InferenceServer>> InferenceServer::start(const ServerOpti
   impl->server = builder.BuildAndStart();
   if (!impl->server || impl->port == 0) {
     const std::string reason = net::listen_failure_reason(options.listen);
-    return Error("cannot listen on " + options.listen + ": " + (reason.empty() ? "gRPC did not start" : reason));
+    return Error("cannot listen on " + options.listen + ": " +
+                 (reason.empty() ? "gRPC did not start (its own log line says why)" : reason));
   }
   return std::unique_ptr<InferenceServer>(new InferenceServer(std::move(impl)));
 }

@@ -290,7 +290,9 @@ TEST_F(AdaptiveEdgeTest, AnswersEdgeOnlyWhileTheServerIsGoneAndReturnsAfterAProb
   EXPECT_EQ(failed.fallback_from->error.code(), ErrorCode::kUnavailable) << failed.fallback_from->error.message();
   EXPECT_EQ(failed.plan.kind, Plan::Kind::kEdgeOnly);
   EXPECT_EQ(failed.result.bytes_sent, 0u);
-  EXPECT_FALSE(failed.sampled);
+  EXPECT_FALSE(failed.sampled);  // a refused connection says nothing about the link's rate
+  EXPECT_EQ(failed.bandwidth_after_bps, failed.bandwidth_bps);
+  EXPECT_GE(failed.result.timing.total, failed.fallback_from->seconds);
   for (int i = 0; i < 2; ++i) {  // probe_every = 3: two requests edge-only without a try
     const AdaptiveStep s = run(edge, image++);
     EXPECT_EQ(s.plan.kind, Plan::Kind::kEdgeOnly);
@@ -301,8 +303,9 @@ TEST_F(AdaptiveEdgeTest, AnswersEdgeOnlyWhileTheServerIsGoneAndReturnsAfterAProb
   again.listen = "127.0.0.1:" + std::to_string(port);
   own = start_server(again);
   ASSERT_TRUE(own);
-  // The client's channel tries to reconnect at most a second after its last failed attempt.
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  // The client's channel tries to reconnect at most 1.2 s (a second plus jitter) after its
+  // last failed attempt.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
   // The probe plans with the last estimate, whose best plan (the split) measures the link.
   const AdaptiveStep retry = run(edge, image++);
   EXPECT_EQ(retry.plan.kind, Plan::Kind::kSplit);
@@ -317,6 +320,26 @@ TEST_F(AdaptiveEdgeTest, AnswersEdgeOnlyWhileTheServerIsGoneAndReturnsAfterAProb
   auto refused = (*strict)->run(reference_->dataset.images.at(0).path);
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.error().code(), ErrorCode::kUnavailable) << refused.error().message();
+}
+
+// A server too slow for the deadline: the request is answered here, and the bound the timeout
+// measured (the plan's bytes did not cross within it) lowers the estimate.
+TEST_F(AdaptiveEdgeTest, ATimedOutPlanFallsBackAndLowersTheEstimate) {
+  ClientOptions client_options;
+  client_options.servers = {address(*server_)};
+  client_options.deadline_ms = 1;  // no round trip with inference fits
+  client_options.retries = 0;
+  auto client = EdgeClient::connect(client_options);
+  ASSERT_TRUE(client.ok()) << client.error().message();
+  auto made = AdaptiveEdge::create(reference_->entry, reference_->dataset.class_names, make_profile(*reference_),
+                                   make_table(*reference_), client->get(), scripted_options());
+  ASSERT_TRUE(made.ok()) << made.error().message();
+  const AdaptiveStep step = run(**made, 0);
+  ASSERT_TRUE(step.fallback_from.has_value());
+  EXPECT_EQ(step.fallback_from->error.code(), ErrorCode::kDeadlineExceeded) << step.fallback_from->error.message();
+  EXPECT_EQ(step.plan.kind, Plan::Kind::kEdgeOnly);
+  EXPECT_TRUE(step.sampled);
+  EXPECT_LT(step.bandwidth_after_bps, step.bandwidth_bps);
 }
 
 TEST_F(AdaptiveEdgeTest, MeasuresTheRttWithDescribeWhenNotGiven) {

@@ -8,6 +8,7 @@
 #include <thread>
 #include <tuple>
 
+#include "delayed_proxy.hpp"
 #include "disc/chunks.hpp"
 #include "disc/codec.hpp"
 #include "disc/edge.hpp"
@@ -556,6 +557,22 @@ TEST(RuntimeClientTest, RetriesAndBackoffAreBounded) {
   EXPECT_EQ(refusal(-1, 100), "retries must be in 0..100");
   EXPECT_EQ(refusal(2, ClientOptions::kMaxBackoffMs + 1), "backoff must be in 0..10000 ms");
   EXPECT_EQ(refusal(2, -1), "backoff must be in 0..10000 ms");
+}
+
+// A link slow to answer (300 ms each way) still connects: the client's shorter reconnect
+// backoff must not shorten the time one connection attempt may take.
+TEST(RuntimeClientTest, ASlowLinkConnects) {
+  auto server = start_server(test_server_options());
+  ASSERT_TRUE(server);
+  DelayedProxy proxy(server->port(), std::chrono::milliseconds(300));
+  ASSERT_NE(proxy.port(), 0);
+  ClientOptions options;
+  options.servers = {"127.0.0.1:" + std::to_string(proxy.port())};
+  options.retries = 0;
+  auto client = EdgeClient::connect(options);
+  ASSERT_TRUE(client.ok()) << client.error().message();
+  auto description = (*client)->describe();
+  EXPECT_TRUE(description.ok()) << description.error().message();
 }
 
 TEST(RuntimeClientTest, RoundRobinOverTwoServers) {
