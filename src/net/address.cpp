@@ -6,10 +6,16 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <string>
+#include <system_error>
 
 namespace disc::net {
+namespace {
+
+// strerror()'s text, thread-safe.
+std::string system_message(int error) { return std::error_code(error, std::generic_category()).message(); }
+
+}  // namespace
 
 Status check_host_port(std::string_view address, PortZero port_zero) {
   const std::string quoted = std::string(1, '\'').append(address).append(1, '\'');
@@ -46,12 +52,12 @@ std::string listen_failure_reason(std::string_view address) {
   hints.ai_flags = AI_PASSIVE;
   addrinfo* found = nullptr;
   if (const int rc = getaddrinfo(host.c_str(), port.c_str(), &hints, &found); rc != 0)
-    return rc == EAI_SYSTEM ? std::strerror(errno) : gai_strerror(rc);
+    return rc == EAI_SYSTEM ? system_message(errno) : gai_strerror(rc);
   std::string reason;
   for (const addrinfo* a = found; a; a = a->ai_next) {
     const int fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
     if (fd < 0) {
-      if (reason.empty()) reason = std::strerror(errno);
+      if (reason.empty()) reason = system_message(errno);
       continue;
     }
     const int on = 1;  // as gRPC's listener: a port in TIME_WAIT is free
@@ -63,7 +69,7 @@ std::string listen_failure_reason(std::string_view address) {
       reason.clear();
       break;
     }
-    if (reason.empty()) reason = std::strerror(bind_errno);
+    if (reason.empty()) reason = system_message(bind_errno);
   }
   freeaddrinfo(found);
   return reason;
