@@ -87,7 +87,9 @@ class Network {
   Network& operator=(Network&&) noexcept;
   ~Network();
 
-  // Runs the network; `input` must have the shape the network expects.
+  // Runs the network; `input` must have the shape the network expects. An output that is not
+  // finite (NaN or infinity in the input, or values large enough to overflow) is an Error
+  // with kInvalidArgument: the input's fault, not the network's.
   Result<Tensor> run(const Tensor& input);
 
  private:
@@ -99,6 +101,16 @@ class Network {
 // Sets OpenCV's worker thread count for every Network in the process (0 = OpenCV default).
 void set_inference_threads(int threads);
 
+// decode_image() and load_image() refuse, before decoding, a JPEG or PNG whose header claims
+// more than kMaxImagePixels pixels, and a JPEG of more than kMaxJpegScans scans (a progressive
+// image's decoding time grows with them). Other formats are decoded by OpenCV before their
+// size is known (up to its limit of 2^30 pixels), so a server takes only what
+// check_upload_image() accepts.
+inline constexpr int64_t kMaxImagePixels = int64_t{1} << 26;  // 8192 x 8192
+inline constexpr int kMaxJpegScans = 500;
+// OK for a JPEG or PNG within those limits, whose decoding is bounded in memory and time; the
+// Error says what the header claims otherwise, or that the format is neither.
+Status check_upload_image(const uint8_t* data, size_t size);
 // Decodes an image file (JPEG, PNG, ...) and applies `pre`: a 1x3xHxW tensor.
 Result<Tensor> load_image(const std::string& path, const Preprocessing& pre);
 // Same, from encoded image bytes (e.g. an upload).

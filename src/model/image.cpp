@@ -8,6 +8,7 @@
 
 #include "disc/model.hpp"
 #include "disc/npy.hpp"
+#include "model/image_header.hpp"
 #include "model/jpeg_integrity.hpp"
 
 namespace disc {
@@ -56,10 +57,35 @@ Result<Tensor> preprocess(const cv::Mat& bgr, const Preprocessing& pre) {
   return tensor;
 }
 
+// A JPEG's or PNG's claimed size and scans against kMaxImagePixels and kMaxJpegScans.
+Status check_header_limits(const ImageHeader& header) {
+  const int64_t pixels = header.width * header.height;
+  const char* format = header.format == ImageHeader::Format::kJpeg ? "JPEG" : "PNG";
+  if (pixels > kMaxImagePixels)
+    return Error(std::string(format) + " of " + std::to_string(header.width) + "x" + std::to_string(header.height) +
+                     " pixels: more than the " + std::to_string(kMaxImagePixels) + " taken",
+                 ErrorCode::kInvalidArgument);
+  if (header.scans > kMaxJpegScans)
+    return Error("JPEG of " + std::to_string(header.scans) + " scans: more than the " +
+                     std::to_string(kMaxJpegScans) + " taken",
+                 ErrorCode::kInvalidArgument);
+  return Status();
+}
+
 }  // namespace
+
+Status check_upload_image(const uint8_t* data, size_t size) {
+  DISC_ASSIGN_OR_RETURN(const ImageHeader header, read_image_header(data, size));
+  if (header.format == ImageHeader::Format::kOther)
+    return Error("only JPEG and PNG images are taken (their size is checked before decoding)",
+                 ErrorCode::kInvalidArgument);
+  return check_header_limits(header);
+}
 
 Result<Tensor> decode_image(const uint8_t* data, size_t size, const Preprocessing& pre) {
   if (size == 0 || size > static_cast<size_t>(INT_MAX)) return Error("image is empty or too large");
+  DISC_ASSIGN_OR_RETURN(const ImageHeader header, read_image_header(data, size));
+  DISC_RETURN_IF_ERROR(check_header_limits(header));
   cv::Mat bgr;
   try {
     const cv::Mat encoded(1, static_cast<int>(size), CV_8U, const_cast<uint8_t*>(data));

@@ -113,7 +113,8 @@ Result<Tensor> Network::run(const Tensor& input) {
   const float* data = output.ptr<float>();
   // A non-finite input (a legal raw/fp16 stream may carry NaN) must not become an answer.
   if (!std::all_of(data, data + elements, [](float v) { return std::isfinite(v); }))
-    return Error("network output is not finite (the input holds NaN or infinity, or overflowed)");
+    return Error("network output is not finite (the input holds NaN or infinity, or overflowed)",
+                 ErrorCode::kInvalidArgument);
   return Tensor(std::move(shape), std::vector<float>(data, data + elements));
 }
 

@@ -17,7 +17,15 @@ using grpc::StatusCode;
 
 constexpr int kDefaultTopK = 5;
 
-Status invalid(const std::string& message) { return {StatusCode::INVALID_ARGUMENT, message}; }
+// A status message quotes request fields (model and cut names); gRPC sends it as a trailer,
+// which a long one would push past the peer's metadata limit (the client would then see
+// RESOURCE_EXHAUSTED instead of this status).
+std::string bounded(const std::string& message) {
+  constexpr size_t kMaxMessage = 1000;
+  return message.size() <= kMaxMessage ? message : message.substr(0, kMaxMessage) + "... (cut short)";
+}
+
+Status invalid(const std::string& message) { return {StatusCode::INVALID_ARGUMENT, bounded(message)}; }
 
 // The request's deadline on the monotonic clock (far future when the client set none).
 std::chrono::steady_clock::time_point steady_deadline(const grpc::ServerContext& context) {
@@ -93,7 +101,9 @@ class Pipeline {
     if (!network.ok()) return {StatusCode::INTERNAL, network.error().message()};
     stage.restart();
     auto logits = (**network).run(input);
-    if (!logits.ok()) return {StatusCode::INTERNAL, logits.error().message()};
+    if (!logits.ok())
+      return logits.error().code() == ErrorCode::kInvalidArgument ? invalid(logits.error().message())
+                                                                  : Status(StatusCode::INTERNAL, logits.error().message());
     const double tail_seconds = stage.seconds();
 
     for (const Prediction& p : top_k(*logits, k, model.entry.label_offset, model.class_names)) {
@@ -125,7 +135,7 @@ InferenceService::InferenceService(ModelStore models, const ServiceLimits& limit
 
 Status InferenceService::resolve(const std::string& model_name, int top_k, Target& target) const {
   target.model = models_.find(model_name);
-  if (!target.model) return {StatusCode::NOT_FOUND, "unknown model '" + model_name + "'"};
+  if (!target.model) return {StatusCode::NOT_FOUND, bounded("unknown model '" + model_name + "'")};
   auto k = checked_top_k(top_k, *target.model);
   if (!k.ok()) return invalid(k.error().message());
   target.top_k = *k;
@@ -214,6 +224,11 @@ Status InferenceService::InferImage(grpc::ServerContext* context, const disc::v1
   if (Status s = resolve(request->model(), request->top_k(), target); !s.ok()) return s;
   const ServedModel* model = target.model;
   if (request->image().empty()) return invalid("image: empty");
+  // Before a worker slot: a decompression bomb is refused from its header.
+  if (const disc::Status checked = check_upload_image(reinterpret_cast<const uint8_t*>(request->image().data()),
+                                                      request->image().size());
+      !checked.ok())
+    return invalid("image: " + checked.error().message());
 
   Pipeline pipeline(context, slots_, tails_);
   return pipeline.run(

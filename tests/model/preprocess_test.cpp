@@ -99,6 +99,50 @@ TEST(Preprocess, RejectsUndecodableImages) {
   EXPECT_FALSE(load_image(block_image(4, 4), pre).ok());
 }
 
+// Decompression bombs are refused from their headers, before a pixel is allocated; a server
+// takes only the formats whose header it checks.
+TEST(Preprocess, RefusesImagesWhoseHeaderClaimsTooMuch) {
+  const Preprocessing pre = make(Preprocessing::Color::kRgb, Preprocessing::Resize::kDirect, 8, 1);
+  const auto refusal = [&](const Bytes& image) {
+    auto t = decode_image(image.data(), image.size(), pre);
+    if (t.ok()) return std::string("(decoded)");
+    EXPECT_EQ(t.error().code(), ErrorCode::kInvalidArgument) << t.error().message();
+    EXPECT_EQ(check_upload_image(image.data(), image.size()).error().message(), t.error().message());
+    return t.error().message();
+  };
+  // SOI, a baseline frame header of 32000 x 32000 with one component, a scan header, EOI.
+  const Bytes jpeg = {0xff, 0xd8, 0xff, 0xc0, 0, 11, 8, 0x7d, 0x00, 0x7d, 0x00, 1, 1, 0x11, 0,
+                      0xff, 0xda, 0, 8, 1, 1, 0, 0, 0x3f, 0, 0xff, 0xd9};
+  EXPECT_EQ(refusal(jpeg), "JPEG of 32000x32000 pixels: more than the 67108864 taken");
+  // The PNG signature and an IHDR chunk of 40000 x 40000.
+  const Bytes png = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R',
+                     0, 0, 0x9c, 0x40, 0, 0, 0x9c, 0x40, 8, 2, 0, 0, 0, 0, 0, 0, 0};
+  EXPECT_EQ(refusal(png), "PNG of 40000x40000 pixels: more than the 67108864 taken");
+
+  // A progressive JPEG of 8 x 8 with 501 scans (a scan header and one byte of data each).
+  Bytes scans = {0xff, 0xd8, 0xff, 0xc2, 0, 11, 8, 0, 8, 0, 8, 1, 1, 0x11, 0};
+  for (int i = 0; i < 501; ++i) scans.insert(scans.end(), {0xff, 0xda, 0, 8, 1, 1, 0, 0, 0, 0, 0x00});
+  scans.insert(scans.end(), {0xff, 0xd9});
+  EXPECT_EQ(refusal(scans), "JPEG of 501 scans: more than the 500 taken");
+
+  // A real progressive JPEG (OpenCV writes about ten scans) and a PNG pass; a BMP decodes
+  // locally but is no upload.
+  cv::Mat image(64, 48, CV_8UC3, cv::Scalar(20, 140, 230));
+  for (const auto& [extension, params] : std::vector<std::pair<std::string, std::vector<int>>>{
+           {".jpg", {cv::IMWRITE_JPEG_PROGRESSIVE, 1}}, {".png", {}}, {".bmp", {}}}) {
+    std::vector<uint8_t> encoded;
+    ASSERT_TRUE(cv::imencode(extension, image, encoded, params));
+    EXPECT_TRUE(decode_image(encoded.data(), encoded.size(), pre).ok()) << extension;
+    const Status upload = check_upload_image(encoded.data(), encoded.size());
+    if (extension == ".bmp") {
+      ASSERT_FALSE(upload.ok());
+      EXPECT_EQ(upload.error().message(), "only JPEG and PNG images are taken (their size is checked before decoding)");
+    } else {
+      EXPECT_TRUE(upload.ok()) << extension << ": " << upload.error().message();
+    }
+  }
+}
+
 // libjpeg pads a truncated scan with grey and only warns; OpenCV would return that image.
 TEST(Preprocess, RejectsTruncatedJpegsNamingTheFile) {
   auto bytes = read_file(testing::assets_dir() + "/data/imagenet-val1300/images/ILSVRC2012_val_00000347.JPEG");

@@ -248,6 +248,19 @@ TEST_F(RuntimeTest, BadRequestsGetTheRightStatus) {
   const grpc::Status nan = call(request(cut.tensor, compress(not_finite, *make_codec("raw").value()).value()), &response);
   EXPECT_EQ(nan.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_NE(nan.error_message().find("NaN"), std::string::npos) << nan.error_message();
+  // Finite values that overflow in the tail are the request's fault too, not the server's.
+  Tensor huge(cut.shape);
+  std::fill(huge.values().begin(), huge.values().end(), 3e38f);
+  const grpc::Status overflow =
+      call(request(cut.tensor, compress(huge, *make_codec("raw").value()).value()), &response);
+  EXPECT_EQ(overflow.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << overflow.error_message();
+
+  // A name long enough to overflow the status trailer, if echoed whole, is cut short in it.
+  auto long_name = request(cut.tensor, good);
+  long_name.set_model(std::string(20000, 'm'));
+  const grpc::Status unknown = call(long_name, &response);
+  EXPECT_EQ(unknown.error_code(), grpc::StatusCode::NOT_FOUND) << unknown.error_message().substr(0, 200);
+  EXPECT_LT(unknown.error_message().size(), 1100u);
 
   auto bad_k = request(cut.tensor, good);
   bad_k.set_top_k(reference_->entry.classes + 1);
@@ -382,6 +395,17 @@ TEST_F(RuntimeTest, UndecodableImagesAreInvalidArguments) {
   ASSERT_FALSE(answer.ok());
   EXPECT_NE(answer.error().message().find("INVALID_ARGUMENT"), std::string::npos) << answer.error().message();
   EXPECT_EQ(answer.error().code(), ErrorCode::kInvalidArgument);
+  // A PNG whose header claims 40000 x 40000 pixels is refused from the header, and a BMP,
+  // whose size OpenCV learns only by decoding it, is not taken at all.
+  const Bytes bomb = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R',
+                      0, 0, 0x9c, 0x40, 0, 0, 0x9c, 0x40, 8, 2, 0, 0, 0, 0, 0, 0, 0};
+  const Bytes bmp = {'B', 'M', 0, 0, 0, 0, 0, 0, 0, 0, 54, 0, 0, 0};
+  for (const auto& [image, says] : {std::pair{bomb, "PNG of 40000x40000 pixels"}, std::pair{bmp, "only JPEG and PNG"}}) {
+    auto refused = edge->infer_image(kModel, image, 3);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.error().code(), ErrorCode::kInvalidArgument);
+    EXPECT_NE(refused.error().message().find(says), std::string::npos) << refused.error().message();
+  }
   auto empty = edge->infer_image(kModel, Bytes{}, 3);
   ASSERT_FALSE(empty.ok());
   EXPECT_EQ(empty.error().code(), ErrorCode::kInvalidArgument) << empty.error().message();
