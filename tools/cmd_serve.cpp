@@ -2,7 +2,6 @@
 #include <fmt/format.h>
 
 #include <csignal>
-#include <cstdlib>
 #include <iostream>
 
 #include "command.hpp"
@@ -54,9 +53,6 @@ const CommandRegistration serve_command{{
         sigaddset(&stop_signals, SIGINT);
         pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-        // Uploaded images decode to at most 2^26 pixels (OpenCV's default is 2^30, 3 GiB of
-        // BGR from a few MB of PNG); OpenCV reads this once, before the first decode.
-        setenv("OPENCV_IO_MAX_IMAGE_PIXELS", "67108864", /*overwrite=*/0);
         o->server.assets_dir = globals().assets_dir;
         set_inference_threads(o->threads);
         auto server = InferenceServer::start(o->server);
