@@ -1,6 +1,8 @@
 // `disc serve`: the inference server, until SIGTERM or SIGINT.
 #include <fmt/format.h>
 
+#include <sys/resource.h>
+
 #include <csignal>
 #include <iostream>
 
@@ -53,6 +55,13 @@ const CommandRegistration serve_command{{
         sigaddset(&stop_signals, SIGINT);
         pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
+        // gRPC 1.51's listener was seen to stop accepting for good after one accept() failed
+        // for want of descriptors (doc/FORMAT.md, "Limits of the server"): take every one the
+        // hard limit allows.
+        if (rlimit files{}; getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+          files.rlim_cur = files.rlim_max;
+          setrlimit(RLIMIT_NOFILE, &files);
+        }
         o->server.assets_dir = globals().assets_dir;
         set_inference_threads(o->threads);
         auto server = InferenceServer::start(o->server);
