@@ -19,7 +19,10 @@ Result<ImageHeader> read_jpeg(const uint8_t* data, size_t size) {
   h.format = ImageHeader::Format::kJpeg;
   size_t i = 2;
   while (i + 1 < size) {
-    if (data[i] != 0xff) return Error("corrupt JPEG: no marker at byte " + std::to_string(i));
+    if (data[i] != 0xff) {  // stray bytes between segments: libjpeg skips them with a warning
+      ++i;
+      continue;
+    }
     const uint8_t marker = data[i + 1];
     i += 2;
     if (marker == 0xff) {  // fill byte
