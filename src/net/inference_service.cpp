@@ -177,6 +177,14 @@ Status InferenceService::InferChunked(grpc::ServerContext* context,
                                       grpc::ServerReader<disc::v1::InferChunk>* reader,
                                       disc::v1::InferResponse* response) {
   if (Status s = check_bearer_token(*context, limits_.token); !s.ok()) return s;
+  const int in_progress = ++chunked_calls_;
+  const struct Leave {
+    std::atomic<int>& calls;
+    ~Leave() { --calls; }
+  } leave{chunked_calls_};
+  if (in_progress > limits_.max_chunked_calls)
+    return {StatusCode::RESOURCE_EXHAUSTED, std::to_string(limits_.max_chunked_calls) +
+                                                " chunked calls are in progress, the most this server takes; retry later"};
   CallWatchdog watchdog(context, limits_.chunked_timeout);
   disc::v1::InferChunk chunk;
   if (!reader->Read(&chunk))

@@ -2,6 +2,7 @@
 // worker slot, decode, run the cached tail, answer with top-k and timings.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <string>
 
@@ -18,6 +19,10 @@ struct ServiceLimits {
   std::string token;
   // InferChunked: every chunk must have arrived this long after the call started.
   std::chrono::milliseconds chunked_timeout{30000};
+  // InferChunked calls in progress at once; more are refused (RESOURCE_EXHAUSTED) at once. Each
+  // holds a handler thread while it waits for its chunks, so calls that send nothing must not
+  // take every thread the server has.
+  int max_chunked_calls = 32;
 };
 
 class InferenceService final : public disc::v1::Inference::Service {
@@ -46,6 +51,7 @@ class InferenceService final : public disc::v1::Inference::Service {
   const ServiceLimits limits_;
   TailCache tails_;
   WorkerSlots slots_;
+  std::atomic<int> chunked_calls_{0};
 };
 
 }  // namespace disc::net

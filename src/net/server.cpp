@@ -42,19 +42,22 @@ Result<std::unique_ptr<InferenceServer>> InferenceServer::start(const ServerOpti
   DISC_ASSIGN_OR_RETURN(auto credentials, server_credentials(options));
   DISC_ASSIGN_OR_RETURN(net::ModelStore models, net::ModelStore::load(options.assets_dir, options.models));
 
+  // Handler threads mostly wait for a worker slot (or, chunked, for their chunks); cap them so a
+  // flood cannot exhaust the host, and leave half of them to calls other than chunked ones.
+  const int handler_threads = std::max(64, 8 * options.workers);
   auto impl = std::make_unique<Impl>();
   impl->service = std::make_unique<net::InferenceService>(
-      std::move(models), net::ServiceLimits{options.workers, options.max_message_bytes, options.token,
-                                                   std::chrono::milliseconds(options.chunked_timeout_ms)});
+      std::move(models),
+      net::ServiceLimits{options.workers, options.max_message_bytes, options.token,
+                         std::chrono::milliseconds(options.chunked_timeout_ms), handler_threads / 2});
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options.listen, credentials, &impl->port);
   // gRPC sets SO_REUSEPORT by default, which lets a second server bind a busy port and take
   // half of its connections; a busy port must be an error instead.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.SetMaxReceiveMessageSize(static_cast<int>(options.max_message_bytes));
-  // Handler threads mostly wait for a worker slot; cap them so a flood cannot exhaust the host.
   grpc::ResourceQuota quota("disc-serve");
-  quota.SetMaxThreads(std::max(64, 8 * options.workers));
+  quota.SetMaxThreads(handler_threads);
   builder.SetResourceQuota(quota);
   builder.RegisterService(impl->service.get());
   impl->server = builder.BuildAndStart();

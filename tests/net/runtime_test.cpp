@@ -707,6 +707,43 @@ TEST(RuntimeServerTest, RefusesTlsFilesThatAreNotPem) {
   }
 }
 
+// Chunked calls that send nothing hold a handler thread each until the chunked timeout: past
+// half of the server's threads they are refused at once, and other calls keep working.
+TEST(RuntimeServerTest, SilentChunkedCallsCannotTakeEveryHandlerThread) {
+  auto server = start_server(test_server_options());  // 2 workers: 64 handler threads
+  ASSERT_TRUE(server);
+  auto stub = raw_stub(*server);
+  constexpr int kAllowed = 32;
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<disc::v1::InferResponse> responses(kAllowed);
+  std::vector<std::unique_ptr<grpc::ClientWriter<disc::v1::InferChunk>>> silent;
+  for (int i = 0; i < kAllowed; ++i) {
+    contexts.push_back(std::make_unique<grpc::ClientContext>());
+    silent.push_back(stub->InferChunked(contexts.back().get(), &responses[i]));
+  }
+  std::this_thread::sleep_for(std::chrono::seconds(1));  // every handler has started and waits
+
+  grpc::ClientContext extra_context;
+  disc::v1::InferResponse extra_response;
+  auto extra = stub->InferChunked(&extra_context, &extra_response);
+  extra->WritesDone();
+  const grpc::Status refused = extra->Finish();
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << refused.error_message();
+  EXPECT_NE(refused.error_message().find("32 chunked calls are in progress"), std::string::npos)
+      << refused.error_message();
+
+  ClientOptions options;
+  options.servers = {address(*server)};
+  auto client = EdgeClient::connect(options);
+  ASSERT_TRUE(client.ok());
+  EXPECT_TRUE((*client)->describe().ok());
+
+  for (size_t i = 0; i < silent.size(); ++i) {
+    contexts[i]->TryCancel();
+    silent[i]->Finish();
+  }
+}
+
 // gRPC sets SO_REUSEPORT unless told not to: a second server then binds the same port and the
 // kernel splits connections between the two.
 TEST(RuntimeServerTest, ASecondServerOnABusyPortDoesNotStart) {
