@@ -102,12 +102,14 @@ class Network {
 void set_inference_threads(int threads);
 
 // decode_image() and load_image() refuse, before decoding, a JPEG or PNG whose header claims
-// more than kMaxImagePixels pixels, and a JPEG of more than kMaxJpegScans scans (a progressive
-// image's decoding time grows with them). Other formats are decoded by OpenCV before their
-// size is known (up to its limit of 2^30 pixels), so a server takes only what
-// check_upload_image() accepts.
+// more than kMaxImagePixels pixels, and a JPEG of more than kMaxJpegScans scans or more than
+// kMaxJpegScanPixels pixels times scans (a progressive image's decoding time grows with both:
+// 500 scans of 8192 x 8192 took 5.5 s). Other formats are decoded by OpenCV before their size
+// is known (up to its limit of 2^30 pixels), so a server takes only what check_upload_image()
+// accepts.
 inline constexpr int64_t kMaxImagePixels = int64_t{1} << 26;  // 8192 x 8192
 inline constexpr int kMaxJpegScans = 500;
+inline constexpr int64_t kMaxJpegScanPixels = int64_t{1} << 30;  // 16 scans of the largest image
 // OK for a JPEG or PNG within those limits, whose decoding is bounded in memory and time; the
 // Error says what the header claims otherwise, or that the format is neither.
 Status check_upload_image(const uint8_t* data, size_t size);

@@ -57,7 +57,8 @@ Result<Tensor> preprocess(const cv::Mat& bgr, const Preprocessing& pre) {
   return tensor;
 }
 
-// A JPEG's or PNG's claimed size and scans against kMaxImagePixels and kMaxJpegScans.
+// A JPEG's or PNG's claimed size and scans against kMaxImagePixels, kMaxJpegScans and
+// kMaxJpegScanPixels.
 Status check_header_limits(const ImageHeader& header) {
   const int64_t pixels = header.width * header.height;
   const char* format = header.format == ImageHeader::Format::kJpeg ? "JPEG" : "PNG";
@@ -68,6 +69,11 @@ Status check_header_limits(const ImageHeader& header) {
   if (header.scans > kMaxJpegScans)
     return Error("JPEG of " + std::to_string(header.scans) + " scans: more than the " +
                      std::to_string(kMaxJpegScans) + " taken",
+                 ErrorCode::kInvalidArgument);
+  if (pixels * header.scans > kMaxJpegScanPixels)
+    return Error("JPEG of " + std::to_string(header.width) + "x" + std::to_string(header.height) + " pixels in " +
+                     std::to_string(header.scans) + " scans: more than the " + std::to_string(kMaxJpegScanPixels) +
+                     " pixels times scans taken",
                  ErrorCode::kInvalidArgument);
   return Status();
 }

@@ -124,6 +124,11 @@ TEST(Preprocess, RefusesImagesWhoseHeaderClaimsTooMuch) {
   for (int i = 0; i < 501; ++i) scans.insert(scans.end(), {0xff, 0xda, 0, 8, 1, 1, 0, 0, 0, 0, 0x00});
   scans.insert(scans.end(), {0xff, 0xd9});
   EXPECT_EQ(refusal(scans), "JPEG of 501 scans: more than the 500 taken");
+  // 17 scans of 8192 x 8192: within each limit alone, but 17 decoding passes over 64 MP.
+  Bytes large = {0xff, 0xd8, 0xff, 0xc2, 0, 11, 8, 0x20, 0x00, 0x20, 0x00, 1, 1, 0x11, 0};
+  for (int i = 0; i < 17; ++i) large.insert(large.end(), {0xff, 0xda, 0, 8, 1, 1, 0, 0, 0, 0, 0x00});
+  large.insert(large.end(), {0xff, 0xd9});
+  EXPECT_EQ(refusal(large), "JPEG of 8192x8192 pixels in 17 scans: more than the 1073741824 pixels times scans taken");
 
   // A real progressive JPEG (OpenCV writes about ten scans) and a PNG pass; a BMP decodes
   // locally but is no upload.
