@@ -60,8 +60,10 @@ Result<Tensor> preprocess(const cv::Mat& bgr, const Preprocessing& pre) {
 // A JPEG's or PNG's claimed size and scans against kMaxImagePixels, kMaxJpegScans and
 // kMaxJpegScanPixels.
 Status check_header_limits(const ImageHeader& header) {
-  const int64_t pixels = header.width * header.height;
   const char* format = header.format == ImageHeader::Format::kJpeg ? "JPEG" : "PNG";
+  // A PNG's sides go to 2^32 - 1: bounded first, their product cannot overflow.
+  const bool sides_fit = header.width <= kMaxImagePixels && header.height <= kMaxImagePixels;
+  const int64_t pixels = sides_fit ? header.width * header.height : kMaxImagePixels + 1;
   if (pixels > kMaxImagePixels)
     return Error(std::string(format) + " of " + std::to_string(header.width) + "x" + std::to_string(header.height) +
                      " pixels: more than the " + std::to_string(kMaxImagePixels) + " taken",

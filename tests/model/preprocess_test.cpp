@@ -118,6 +118,9 @@ TEST(Preprocess, RefusesImagesWhoseHeaderClaimsTooMuch) {
   const Bytes png = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R',
                      0, 0, 0x9c, 0x40, 0, 0, 0x9c, 0x40, 8, 2, 0, 0, 0, 0, 0, 0, 0};
   EXPECT_EQ(refusal(png), "PNG of 40000x40000 pixels: more than the 67108864 taken");
+  Bytes widest = png;  // sides of 2^32 - 1, whose product overflows 64 bits
+  std::fill(widest.begin() + 16, widest.begin() + 24, uint8_t{0xff});
+  EXPECT_EQ(refusal(widest), "PNG of 4294967295x4294967295 pixels: more than the 67108864 taken");
 
   // A progressive JPEG of 8 x 8 with 501 scans (a scan header and one byte of data each).
   Bytes scans = {0xff, 0xd8, 0xff, 0xc2, 0, 11, 8, 0, 8, 0, 8, 1, 1, 0x11, 0};
