@@ -29,6 +29,11 @@ const CommandRegistration serve_command{{
       app.add_option("--workers", o->server.workers, "requests computed at once")
           ->check(CLI::Range(1, 256))
           ->capture_default_str();
+      app.add_option("--max-queued", o->server.max_queued,
+                     "requests waiting for a worker; more are refused at once (RESOURCE_EXHAUSTED). "
+                     "0: max(64, 8 x workers)")
+          ->check(CLI::Range(size_t{0}, size_t{1} << 20))
+          ->capture_default_str();
       app.add_option("--threads", o->threads, "OpenCV threads per network (0 = OpenCV default)")
           ->check(CLI::Range(0, 256))
           ->capture_default_str();

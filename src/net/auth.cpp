@@ -31,7 +31,7 @@ Status check_token(const std::string& token) {
   return Status();
 }
 
-grpc::Status check_bearer_token(const grpc::ServerContext& context, const std::string& token) {
+grpc::Status check_bearer_token(const grpc::ServerContextBase& context, const std::string& token) {
   if (token.empty()) return grpc::Status::OK;
   const auto& metadata = context.client_metadata();
   const auto it = metadata.find(kHeader);

@@ -16,7 +16,7 @@ namespace disc::net {
 Status check_token(const std::string& token);
 
 // OK when `token` is empty (auth off) or the request carries exactly that bearer token.
-grpc::Status check_bearer_token(const grpc::ServerContext& context, const std::string& token);
+grpc::Status check_bearer_token(const grpc::ServerContextBase& context, const std::string& token);
 
 // Adds the token to an outgoing call; no-op for an empty token.
 void attach_bearer_token(grpc::ClientContext& context, const std::string& token);

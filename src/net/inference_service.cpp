@@ -1,10 +1,13 @@
 #include "inference_service.hpp"
 
+#include <grpcpp/alarm.h>
+
 #include <algorithm>
 #include <cmath>
+#include <mutex>
+#include <optional>
 
 #include "auth.hpp"
-#include "call_watchdog.hpp"
 #include "disc/chunks.hpp"
 #include "disc/codec.hpp"
 #include "disc/timing.hpp"
@@ -14,6 +17,7 @@ namespace {
 
 using grpc::Status;
 using grpc::StatusCode;
+using Clock = std::chrono::steady_clock;
 
 constexpr int kDefaultTopK = 5;
 
@@ -27,12 +31,8 @@ std::string bounded(const std::string& message) {
 
 Status invalid(const std::string& message) { return {StatusCode::INVALID_ARGUMENT, bounded(message)}; }
 
-// The request's deadline on the monotonic clock (far future when the client set none).
-std::chrono::steady_clock::time_point steady_deadline(const grpc::ServerContext& context) {
-  const auto remaining = context.deadline() - std::chrono::system_clock::now();
-  constexpr auto kNever = std::chrono::hours(24 * 365);
-  if (remaining > kNever) return std::chrono::steady_clock::now() + kNever;
-  return std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(remaining);
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
 Result<int> checked_top_k(int requested, const ServedModel& model) {
@@ -43,95 +43,159 @@ Result<int> checked_top_k(int requested, const ServedModel& model) {
   return requested;
 }
 
-// The decoded input of a request. A chunked request's decoding also waits for its later
-// chunks to arrive.
-struct Decoded {
-  Tensor input;
-  bool chunked = false;
-  double waiting_seconds = 0;  // of the decode stage, spent waiting for the network
-};
-
-Result<Decoded> finite(Tensor tensor, std::string_view what) {
+Status finite(const Tensor& tensor) {
   const auto values = tensor.values();
   if (!std::all_of(values.begin(), values.end(), [](float v) { return std::isfinite(v); }))
-    return Error(std::string(what) + ": the feature map holds NaN or infinity");
-  return Decoded{std::move(tensor)};
+    return invalid("stream: the feature map holds NaN or infinity");
+  return Status::OK;
 }
 
-// Everything after input decoding is the same for both RPCs: slot, cached network, top-k.
-class Pipeline {
- public:
-  Pipeline(grpc::ServerContext* context, WorkerSlots& slots, TailCache& tails)
-      : context_(context), slots_(slots), tails_(tails) {}
-
-  // Third-party code (OpenCV, protobuf) may throw; a request must never take the server down.
-  template <class DecodeFn>
-  Status run(const ServedModel& model, const std::string& cut, int k, bool return_logits, DecodeFn decode,
-             disc::v1::InferResponse* response) {
-    try {
-      return run_unguarded(model, cut, k, return_logits, decode, response);
-    } catch (const std::exception& e) {
-      return {StatusCode::INTERNAL, e.what()};
-    }
-  }
-
- private:
-  template <class DecodeFn>
-  Status run_unguarded(const ServedModel& model, const std::string& cut, int k, bool return_logits,
-                       DecodeFn decode, disc::v1::InferResponse* response) {
-    const Stopwatch total;
-    auto slot = slots_.acquire(steady_deadline(*context_), [this] { return context_->IsCancelled(); });
-    if (const auto* refusal = std::get_if<WorkerSlots::Refusal>(&slot))
-      return *refusal == WorkerSlots::Refusal::kCancelled
-                 ? Status(StatusCode::CANCELLED, "client cancelled while queued")
-                 : Status(StatusCode::DEADLINE_EXCEEDED, "deadline passed while queued for a worker");
-    const double queue_seconds = total.seconds();
-
-    Stopwatch stage;
-    Result<Decoded> decoded = decode();
-    if (!decoded.ok())
-      return context_->IsCancelled() ? Status(StatusCode::CANCELLED, "client cancelled while sending")
-                                     : invalid(decoded.error().message());
-    const double decode_wall_seconds = stage.seconds();
-    const Tensor& input = decoded->input;
-
-    auto pool = tails_.get(model, cut);
-    if (!pool.ok()) return {StatusCode::INTERNAL, pool.error().message()};
-    auto network = (*pool)->lease();
-    if (!network.ok()) return {StatusCode::INTERNAL, network.error().message()};
-    stage.restart();
-    auto logits = (**network).run(input);
-    if (!logits.ok())
-      return logits.error().code() == ErrorCode::kInvalidArgument ? invalid(logits.error().message())
-                                                                  : Status(StatusCode::INTERNAL, logits.error().message());
-    const double tail_seconds = stage.seconds();
-
-    for (const Prediction& p : top_k(*logits, k, model.entry.label_offset, model.class_names)) {
-      auto* out = response->add_top();
-      out->set_label(p.label);
-      out->set_probability(p.probability);
-      out->set_name(p.name);
-    }
-    if (return_logits) response->mutable_logits()->Add(logits->values().begin(), logits->values().end());
-    auto* timing = response->mutable_timing();
-    timing->set_queue_seconds(queue_seconds);
-    timing->set_decode_seconds(decode_wall_seconds - decoded->waiting_seconds);
-    if (decoded->chunked) timing->set_receive_seconds(decode_wall_seconds);
-    timing->set_tail_seconds(tail_seconds);
-    timing->set_total_seconds(total.seconds());
-    if (context_->IsCancelled()) return {StatusCode::CANCELLED, "client cancelled"};
-    return Status::OK;
-  }
-
-  grpc::ServerContext* context_;
-  WorkerSlots& slots_;
-  TailCache& tails_;
-};
+// Ends a unary call with `status` when it is not OK; whether the handler goes on.
+bool proceed(grpc::ServerUnaryReactor* reactor, const Status& status) {
+  if (!status.ok()) reactor->Finish(status);
+  return status.ok();
+}
 
 }  // namespace
 
+// An InferChunked call. Chunks are decoded into place as they arrive (on gRPC's threads, so
+// the transfer overlaps decoding); after the last one the tail is queued for a worker.
+//
+// Lifetime: the context is valid until OnDone, which gRPC runs once after Finish, and OnDone
+// deletes the object. The time-limit alarm runs its callback exactly once (fired, or cancelled
+// by `finish`), and may cancel the context from there; so Finish waits for that callback, and
+// whichever of `finish` and the callback comes second calls it.
+class InferenceService::ChunkedCall final : public grpc::ServerReadReactor<disc::v1::InferChunk> {
+ public:
+  ChunkedCall(InferenceService& service, grpc::CallbackServerContext* context, disc::v1::InferResponse* response)
+      : service_(service), context_(context), response_(response) {
+    if (Status s = check_bearer_token(*context, service.limits_.token); !s.ok()) {
+      finish(s);
+      return;
+    }
+    counted_ = true;
+    if (++service_.chunked_calls_ > service_.limits_.max_chunked_calls) {
+      finish({StatusCode::RESOURCE_EXHAUSTED, std::to_string(service_.limits_.max_chunked_calls) +
+                                                  " chunked calls are in progress, the most this server takes; retry later"});
+      return;
+    }
+    alarm_set_ = true;
+    alarm_done_ = false;
+    alarm_.Set(std::chrono::system_clock::now() + service_.limits_.chunked_timeout,
+               [this](bool fired) { on_alarm(fired); });
+    StartRead(&chunk_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) return on_end_of_stream();
+    if (!assembler_) {
+      if (Status s = start(); !s.ok()) return finish(s);
+      receiving_since_ = Clock::now();
+    }
+    const Stopwatch decoding;
+    const auto& bytes = chunk_.stream();
+    const disc::Status added = assembler_->add({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
+    decode_seconds_ += decoding.seconds();
+    if (!added.ok()) return finish(invalid(added.error().with_context("stream").message()));
+    StartRead(&chunk_);
+  }
+
+  void OnDone() override {
+    if (counted_) --service_.chunked_calls_;
+    delete this;
+  }
+
+ private:
+  // The first chunk names the model and cut.
+  Status start() {
+    if (Status s = service_.resolve(chunk_.model(), chunk_.top_k(), target_); !s.ok()) return s;
+    auto cut = target_.model->onnx.find_cut(chunk_.cut());
+    if (!cut.ok()) return invalid(cut.error().message());
+    auto assembler = ChunkAssembler::create(cut->shape);
+    if (!assembler.ok()) return invalid(assembler.error().message());
+    cut_ = cut->tensor;
+    return_logits_ = chunk_.return_logits();
+    assembler_.emplace(std::move(assembler).value());
+    return Status::OK;
+  }
+
+  void on_end_of_stream() {
+    if (context_->IsCancelled())
+      return finish({StatusCode::CANCELLED, timed_out_ ? "the chunks did not all arrive within " +
+                                                             std::to_string(service_.limits_.chunked_timeout.count()) + " ms"
+                                                       : "client cancelled while sending"});
+    if (!assembler_) return finish(invalid("no chunk: the request stream was empty"));
+    alarm_.Cancel();  // every chunk is in: the time limit no longer applies
+    const double receive_seconds = seconds_since(receiving_since_);
+    response_->set_codec(assembler_->first_codec().to_string());
+    Job job;
+    job.context = context_;
+    job.target = target_;
+    job.cut = cut_;
+    job.return_logits = return_logits_;
+    job.decode = [this, receive_seconds]() -> Result<Decoded> {
+      const Stopwatch assembling;
+      auto tensor = std::move(*assembler_).finish();
+      if (!tensor.ok()) return tensor.error().with_context("stream");
+      return Decoded{std::move(*tensor), decode_seconds_ + assembling.seconds(), receive_seconds};
+    };
+    job.response = response_;
+    job.finish = [this](const Status& status) { finish(status); };
+    job.started = started_;
+    service_.submit(std::move(job));
+  }
+
+  // Every path of the call ends here, exactly once.
+  void finish(const Status& status) {
+    if (alarm_set_) alarm_.Cancel();  // no effect once it has fired
+    {
+      const std::lock_guard lock(mutex_);
+      if (!alarm_done_) {
+        pending_ = status;
+        return;
+      }
+    }
+    Finish(status);
+  }
+
+  void on_alarm(bool fired) {
+    if (fired) {
+      timed_out_ = true;
+      context_->TryCancel();  // the pending read fails; on_end_of_stream then finishes the call
+    }
+    std::optional<Status> pending;
+    {
+      const std::lock_guard lock(mutex_);
+      alarm_done_ = true;
+      pending = pending_;
+    }
+    if (pending) Finish(*pending);
+  }
+
+  InferenceService& service_;
+  grpc::CallbackServerContext* const context_;
+  disc::v1::InferResponse* const response_;
+  const Clock::time_point started_ = Clock::now();
+  bool counted_ = false;  // in service_.chunked_calls_
+  disc::v1::InferChunk chunk_;
+  // Set from the first chunk.
+  Target target_;
+  std::string cut_;
+  bool return_logits_ = false;
+  std::optional<ChunkAssembler> assembler_;
+  Clock::time_point receiving_since_;
+  double decode_seconds_ = 0;
+
+  grpc::Alarm alarm_;
+  bool alarm_set_ = false;  // constant once the constructor returns
+  std::atomic<bool> timed_out_{false};
+  std::mutex mutex_;
+  bool alarm_done_ = true;         // guarded by mutex_ once the alarm is set
+  std::optional<Status> pending_;  // guarded by mutex_: the status Finish waits to send
+};
+
 InferenceService::InferenceService(ModelStore models, const ServiceLimits& limits)
-    : models_(std::move(models)), limits_(limits), slots_(std::max(1, limits.workers)) {}
+    : models_(std::move(models)), limits_(limits), queue_(std::max(1, limits.workers), limits.max_queued) {}
 
 Status InferenceService::resolve(const std::string& model_name, int top_k, Target& target) const {
   target.model = models_.find(model_name);
@@ -142,117 +206,150 @@ Status InferenceService::resolve(const std::string& model_name, int top_k, Targe
   return Status::OK;
 }
 
-Status InferenceService::Infer(grpc::ServerContext* context, const disc::v1::InferRequest* request,
-                               disc::v1::InferResponse* response) {
-  if (Status s = check_bearer_token(*context, limits_.token); !s.ok()) return s;
+void InferenceService::submit(Job job) {
+  const Clock::time_point queued = Clock::now();
+  auto run = [this, job, queued] {
+    Status status;
+    if (job.context->IsCancelled()) {
+      status = {StatusCode::CANCELLED, "client cancelled while queued"};
+    } else if (job.context->deadline() <= std::chrono::system_clock::now()) {
+      status = {StatusCode::DEADLINE_EXCEEDED, "deadline passed while queued for a worker"};
+    } else {
+      // Third-party code (OpenCV, protobuf) may throw; a request must never take the server down.
+      try {
+        status = compute(job, seconds_since(queued));
+      } catch (const std::exception& e) {
+        status = {StatusCode::INTERNAL, bounded(e.what())};
+      }
+    }
+    job.finish(status);
+  };
+  if (!queue_.submit(run))
+    job.finish({StatusCode::RESOURCE_EXHAUSTED, std::to_string(queue_.capacity()) +
+                                                    " requests are waiting for a worker, the most this server queues; "
+                                                    "retry later"});
+}
+
+Status InferenceService::compute(const Job& job, double queue_seconds) {
+  Result<Decoded> decoded = job.decode();
+  if (!decoded.ok()) return invalid(decoded.error().message());
+  if (Status s = finite(decoded->input); !s.ok()) return s;
+
+  auto pool = tails_.get(*job.target.model, job.cut);
+  if (!pool.ok()) return {StatusCode::INTERNAL, pool.error().message()};
+  auto network = (*pool)->lease();
+  if (!network.ok()) return {StatusCode::INTERNAL, network.error().message()};
+  const Stopwatch tail;
+  auto logits = (**network).run(decoded->input);
+  if (!logits.ok())
+    return logits.error().code() == ErrorCode::kInvalidArgument ? invalid(logits.error().message())
+                                                                : Status(StatusCode::INTERNAL, logits.error().message());
+  const double tail_seconds = tail.seconds();
+
+  const ServedModel& model = *job.target.model;
+  for (const Prediction& p : top_k(*logits, job.target.top_k, model.entry.label_offset, model.class_names)) {
+    auto* out = job.response->add_top();
+    out->set_label(p.label);
+    out->set_probability(p.probability);
+    out->set_name(p.name);
+  }
+  if (job.return_logits) job.response->mutable_logits()->Add(logits->values().begin(), logits->values().end());
+  auto* timing = job.response->mutable_timing();
+  timing->set_queue_seconds(queue_seconds);
+  timing->set_decode_seconds(decoded->decode_seconds);
+  timing->set_receive_seconds(decoded->receive_seconds);
+  timing->set_tail_seconds(tail_seconds);
+  timing->set_total_seconds(seconds_since(job.started));
+  if (job.context->IsCancelled()) return {StatusCode::CANCELLED, "client cancelled"};
+  return Status::OK;
+}
+
+grpc::ServerUnaryReactor* InferenceService::Infer(grpc::CallbackServerContext* context,
+                                                  const disc::v1::InferRequest* request,
+                                                  disc::v1::InferResponse* response) {
+  const Clock::time_point started = Clock::now();
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (!proceed(reactor, check_bearer_token(*context, limits_.token))) return reactor;
   Target target;
-  if (Status s = resolve(request->model(), request->top_k(), target); !s.ok()) return s;
-  const ServedModel* model = target.model;
-  auto cut = model->onnx.find_cut(request->cut());
-  if (!cut.ok()) return invalid(cut.error().message());
+  if (!proceed(reactor, resolve(request->model(), request->top_k(), target))) return reactor;
+  auto cut = target.model->onnx.find_cut(request->cut());
+  if (!proceed(reactor, cut.ok() ? Status::OK : invalid(cut.error().message()))) return reactor;
 
   const std::span<const uint8_t> stream(reinterpret_cast<const uint8_t*>(request->stream().data()),
                                         request->stream().size());
   DecodeLimits decode_limits;
   decode_limits.max_elements = cut->elements;
   auto header = inspect(stream, decode_limits);
-  if (!header.ok()) return invalid("stream: " + header.error().message());
-  if (header->shape != cut->shape)
-    return invalid("stream shape " + shape_to_string(header->shape) + " differs from cut '" + cut->tensor +
-                   "' shape " + shape_to_string(cut->shape));
+  if (!proceed(reactor, header.ok() ? Status::OK : invalid("stream: " + header.error().message()))) return reactor;
+  if (header->shape != cut->shape) {
+    reactor->Finish(invalid("stream shape " + shape_to_string(header->shape) + " differs from cut '" + cut->tensor +
+                            "' shape " + shape_to_string(cut->shape)));
+    return reactor;
+  }
   response->set_codec(header->spec.to_string());
 
-  Pipeline pipeline(context, slots_, tails_);
-  return pipeline.run(
-      *model, cut->tensor, target.top_k, request->return_logits(),
-      [&]() -> Result<Decoded> {
-        auto tensor = decompress(stream, decode_limits);
-        if (!tensor.ok()) return tensor.error().with_context("stream");
-        return finite(std::move(*tensor), "stream");
-      },
-      response);
+  Job job;
+  job.context = context;
+  job.target = target;
+  job.cut = cut->tensor;
+  job.return_logits = request->return_logits();
+  job.decode = [stream, decode_limits]() -> Result<Decoded> {
+    const Stopwatch decoding;
+    auto tensor = decompress(stream, decode_limits);
+    if (!tensor.ok()) return tensor.error().with_context("stream");
+    return Decoded{std::move(*tensor), decoding.seconds()};
+  };
+  job.response = response;
+  job.finish = [reactor](const Status& status) { reactor->Finish(status); };
+  job.started = started;
+  submit(std::move(job));
+  return reactor;
 }
 
-Status InferenceService::InferChunked(grpc::ServerContext* context,
-                                      grpc::ServerReader<disc::v1::InferChunk>* reader,
-                                      disc::v1::InferResponse* response) {
-  if (Status s = check_bearer_token(*context, limits_.token); !s.ok()) return s;
-  const int in_progress = ++chunked_calls_;
-  const struct Leave {
-    std::atomic<int>& calls;
-    ~Leave() { --calls; }
-  } leave{chunked_calls_};
-  if (in_progress > limits_.max_chunked_calls)
-    return {StatusCode::RESOURCE_EXHAUSTED, std::to_string(limits_.max_chunked_calls) +
-                                                " chunked calls are in progress, the most this server takes; retry later"};
-  CallWatchdog watchdog(context, limits_.chunked_timeout);
-  disc::v1::InferChunk chunk;
-  if (!reader->Read(&chunk))
-    return context->IsCancelled() ? Status(StatusCode::CANCELLED, "no chunk arrived in time")
-                                  : invalid("no chunk: the request stream was empty");
+grpc::ServerReadReactor<disc::v1::InferChunk>* InferenceService::InferChunked(grpc::CallbackServerContext* context,
+                                                                              disc::v1::InferResponse* response) {
+  return new ChunkedCall(*this, context, response);
+}
+
+grpc::ServerUnaryReactor* InferenceService::InferImage(grpc::CallbackServerContext* context,
+                                                       const disc::v1::InferImageRequest* request,
+                                                       disc::v1::InferResponse* response) {
+  const Clock::time_point started = Clock::now();
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (!proceed(reactor, check_bearer_token(*context, limits_.token))) return reactor;
   Target target;
-  if (Status s = resolve(chunk.model(), chunk.top_k(), target); !s.ok()) return s;
-  auto cut = target.model->onnx.find_cut(chunk.cut());
-  if (!cut.ok()) return invalid(cut.error().message());
-  const bool return_logits = chunk.return_logits();
+  if (!proceed(reactor, resolve(request->model(), request->top_k(), target))) return reactor;
+  const std::string& image = request->image();
+  if (!proceed(reactor, image.empty() ? invalid("image: empty") : Status::OK)) return reactor;
+  // Before a worker: a decompression bomb is refused from its header.
+  if (const disc::Status checked = check_upload_image(reinterpret_cast<const uint8_t*>(image.data()), image.size());
+      !checked.ok()) {
+    reactor->Finish(invalid("image: " + checked.error().message()));
+    return reactor;
+  }
 
-  Pipeline pipeline(context, slots_, tails_);
-  return pipeline.run(
-      *target.model, cut->tensor, target.top_k, return_logits,
-      [&]() -> Result<Decoded> {
-        DISC_ASSIGN_OR_RETURN(ChunkAssembler assembler, ChunkAssembler::create(cut->shape));
-        double waiting_seconds = 0;
-        for (bool more = true; more;) {
-          const auto& bytes = chunk.stream();
-          const disc::Status added = assembler.add({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
-          if (!added.ok()) return added.error().with_context("stream");
-          const Stopwatch wait;
-          more = reader->Read(&chunk);
-          waiting_seconds += wait.seconds();
-        }
-        watchdog.disarm();
-        if (watchdog.fired())
-          return Error("the chunks did not all arrive within " + std::to_string(limits_.chunked_timeout.count()) +
-                       " ms");
-        response->set_codec(assembler.first_codec().to_string());
-        auto tensor = std::move(assembler).finish();
-        if (!tensor.ok()) return tensor.error().with_context("stream");
-        DISC_ASSIGN_OR_RETURN(Decoded decoded, finite(std::move(*tensor), "stream"));
-        decoded.chunked = true;
-        decoded.waiting_seconds = waiting_seconds;
-        return decoded;
-      },
-      response);
+  Job job;
+  job.context = context;
+  job.target = target;
+  job.return_logits = request->return_logits();
+  job.decode = [&image, &preprocessing = target.model->entry.preprocessing]() -> Result<Decoded> {
+    const Stopwatch decoding;
+    auto tensor = decode_image(reinterpret_cast<const uint8_t*>(image.data()), image.size(), preprocessing);
+    if (!tensor.ok()) return tensor.error().with_context("image");
+    return Decoded{std::move(*tensor), decoding.seconds()};
+  };
+  job.response = response;
+  job.finish = [reactor](const Status& status) { reactor->Finish(status); };
+  job.started = started;
+  submit(std::move(job));
+  return reactor;
 }
 
-Status InferenceService::InferImage(grpc::ServerContext* context, const disc::v1::InferImageRequest* request,
-                                    disc::v1::InferResponse* response) {
-  if (Status s = check_bearer_token(*context, limits_.token); !s.ok()) return s;
-  Target target;
-  if (Status s = resolve(request->model(), request->top_k(), target); !s.ok()) return s;
-  const ServedModel* model = target.model;
-  if (request->image().empty()) return invalid("image: empty");
-  // Before a worker slot: a decompression bomb is refused from its header.
-  if (const disc::Status checked = check_upload_image(reinterpret_cast<const uint8_t*>(request->image().data()),
-                                                      request->image().size());
-      !checked.ok())
-    return invalid("image: " + checked.error().message());
-
-  Pipeline pipeline(context, slots_, tails_);
-  return pipeline.run(
-      *model, "", target.top_k, request->return_logits(),
-      [&]() -> Result<Decoded> {
-        auto tensor = decode_image(reinterpret_cast<const uint8_t*>(request->image().data()),
-                                   request->image().size(), model->entry.preprocessing);
-        if (!tensor.ok()) return tensor.error().with_context("image");
-        return Decoded{std::move(*tensor)};
-      },
-      response);
-}
-
-Status InferenceService::Describe(grpc::ServerContext* context, const disc::v1::DescribeRequest*,
-                                  disc::v1::DescribeResponse* response) {
-  if (Status s = check_bearer_token(*context, limits_.token); !s.ok()) return s;
+grpc::ServerUnaryReactor* InferenceService::Describe(grpc::CallbackServerContext* context,
+                                                     const disc::v1::DescribeRequest*,
+                                                     disc::v1::DescribeResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (!proceed(reactor, check_bearer_token(*context, limits_.token))) return reactor;
   for (const auto& model : models_.models()) {
     auto* m = response->add_models();
     m->set_name(model->entry.name);
@@ -276,7 +373,8 @@ Status InferenceService::Describe(grpc::ServerContext* context, const disc::v1::
     c->set_summary(codec.summary);
   }
   response->set_max_message_bytes(limits_.max_message_bytes);
-  return Status::OK;
+  reactor->Finish(Status::OK);
+  return reactor;
 }
 
 }  // namespace disc::net

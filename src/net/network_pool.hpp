@@ -1,6 +1,6 @@
 // Interchangeable OpenCV networks built from one ONNX model. A Network is not
 // thread-safe, so each concurrent request leases its own; the pool grows on demand to the
-// peak concurrency (bounded by the server's worker slots) and reuses idle instances.
+// peak concurrency (bounded by the server's worker threads) and reuses idle instances.
 #pragma once
 
 #include <memory>

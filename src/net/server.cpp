@@ -42,23 +42,19 @@ Result<std::unique_ptr<InferenceServer>> InferenceServer::start(const ServerOpti
   DISC_ASSIGN_OR_RETURN(auto credentials, server_credentials(options));
   DISC_ASSIGN_OR_RETURN(net::ModelStore models, net::ModelStore::load(options.assets_dir, options.models));
 
-  // Handler threads mostly wait for a worker slot (or, chunked, for their chunks); cap them so a
-  // flood cannot exhaust the host, and leave half of them to calls other than chunked ones.
-  const int handler_threads = std::max(64, 8 * options.workers);
+  // Waiting requests hold only memory: bound them, and chunked calls (a partly assembled map each).
+  const size_t max_queued = options.max_queued > 0 ? options.max_queued : std::max(64, 8 * options.workers);
   auto impl = std::make_unique<Impl>();
   impl->service = std::make_unique<net::InferenceService>(
       std::move(models),
-      net::ServiceLimits{options.workers, options.max_message_bytes, options.token,
-                         std::chrono::milliseconds(options.chunked_timeout_ms), handler_threads / 2});
+      net::ServiceLimits{options.workers, max_queued, options.max_message_bytes, options.token,
+                         std::chrono::milliseconds(options.chunked_timeout_ms), std::max(32, 4 * options.workers)});
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options.listen, credentials, &impl->port);
   // gRPC sets SO_REUSEPORT by default, which lets a second server bind a busy port and take
   // half of its connections; a busy port must be an error instead.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.SetMaxReceiveMessageSize(static_cast<int>(options.max_message_bytes));
-  grpc::ResourceQuota quota("disc-serve");
-  quota.SetMaxThreads(handler_threads);
-  builder.SetResourceQuota(quota);
   builder.RegisterService(impl->service.get());
   impl->server = builder.BuildAndStart();
   if (!impl->server || impl->port == 0) {

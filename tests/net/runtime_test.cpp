@@ -2,7 +2,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <fstream>
+#include <mutex>
 #include <limits>
 #include <stdexcept>
 #include <thread>
@@ -351,7 +353,7 @@ TEST_F(RuntimeTest, BadChunkedRequestsGetTheRightStatus) {
 }
 
 // A sender that stalls after its first chunk, or sends none, with a long deadline of its own:
-// the server's chunked timeout frees the only worker slot and the handler thread.
+// the server's chunked timeout ends both calls.
 TEST_F(RuntimeTest, StalledChunkedSendersAreCancelled) {
   ServerOptions options = test_server_options();
   options.workers = 1;
@@ -377,7 +379,7 @@ TEST_F(RuntimeTest, StalledChunkedSendersAreCancelled) {
   EXPECT_EQ(stalled->Finish().error_code(), grpc::StatusCode::CANCELLED);
   EXPECT_EQ(silent->Finish().error_code(), grpc::StatusCode::CANCELLED);
 
-  // The worker slot is free again: a request with a deadline shorter than forever is answered.
+  // The server still answers chunked requests.
   ClientOptions client_options;
   client_options.servers = {address(*server)};
   client_options.deadline_ms = 5000;
@@ -386,6 +388,95 @@ TEST_F(RuntimeTest, StalledChunkedSendersAreCancelled) {
   auto answer = (*edge)->infer_chunked(kModel, cut, good.size(), [&](size_t i) -> Result<Bytes> { return good[i]; }, 5);
   ASSERT_TRUE(answer.ok()) << answer.error().message();
   expect_same_top(answer->top, reference_->local_top(0, 5));
+}
+
+// Waiting for a worker holds no thread: two uploads that stall after their first chunk leave
+// the only worker free for others.
+TEST_F(RuntimeTest, StalledChunkedUploadsDoNotHoldWorkers) {
+  ServerOptions options = test_server_options();
+  options.workers = 1;
+  options.chunked_timeout_ms = 60000;
+  auto server = start_server(options);
+  const std::string cut = reference_->middle_cut().tensor;
+  const std::vector<Bytes> good = chunks(cut, 0, "raw", 3);
+
+  auto stub = raw_stub(*server);
+  grpc::ClientContext contexts[2];
+  disc::v1::InferResponse responses[2];
+  std::vector<std::unique_ptr<grpc::ClientWriter<disc::v1::InferChunk>>> stalled;
+  for (int i = 0; i < 2; ++i) {
+    stalled.push_back(stub->InferChunked(&contexts[i], &responses[i]));
+    disc::v1::InferChunk first;
+    first.set_model(kModel);
+    first.set_cut(cut);
+    first.set_stream(good[0].data(), good[0].size());
+    ASSERT_TRUE(stalled.back()->Write(first));
+  }
+
+  ClientOptions client_options;
+  client_options.servers = {address(*server)};
+  client_options.deadline_ms = 5000;
+  auto edge = EdgeClient::connect(client_options);
+  ASSERT_TRUE(edge.ok());
+  auto answer = (*edge)->infer(kModel, cut, stream(cut, 0), 5);
+  ASSERT_TRUE(answer.ok()) << answer.error().message();
+  expect_same_top(answer->top, reference_->local_top(0, 5));
+
+  for (int i = 0; i < 2; ++i) {
+    contexts[i].TryCancel();
+    stalled[i]->Finish();
+  }
+}
+
+// A burst far beyond the queue: each request is answered or refused at once with a message that
+// says why, and calls that need no worker keep being answered during it.
+TEST_F(RuntimeTest, ABurstBeyondTheQueueIsRefusedAtOnceAndDescribeStillAnswers) {
+  ServerOptions options = test_server_options();
+  options.workers = 1;
+  options.max_queued = 8;
+  auto server = start_server(options);
+  const std::string cut = reference_->middle_cut().tensor;
+  const disc::v1::InferRequest burst_request = request(cut, stream(cut, 0));
+  const int expected = reference_->local_top(0, 1)[0].label;
+
+  constexpr int kBurst = 200;
+  auto stub = raw_stub(*server);
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<disc::v1::InferResponse> responses(kBurst);
+  std::mutex mutex;
+  std::condition_variable all_done;
+  int done = 0, answered = 0, refused = 0, other = 0;
+  std::string other_status;
+  for (int i = 0; i < kBurst; ++i) {
+    contexts.push_back(std::make_unique<grpc::ClientContext>());
+    contexts.back()->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+    stub->async()->Infer(contexts.back().get(), &burst_request, &responses[i], [&, i](grpc::Status s) {
+      const std::lock_guard lock(mutex);
+      if (s.ok() && responses[i].top_size() > 0 && responses[i].top(0).label() == expected) {
+        ++answered;
+      } else if (s.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED &&
+                 s.error_message() == "8 requests are waiting for a worker, the most this server queues; retry later") {
+        ++refused;
+      } else {
+        ++other;
+        other_status = std::to_string(s.error_code()) + " " + s.error_message();
+      }
+      if (++done == kBurst) all_done.notify_one();
+    });
+  }
+
+  grpc::ClientContext describe_context;
+  describe_context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  disc::v1::DescribeResponse description;
+  const grpc::Status described = stub->Describe(&describe_context, disc::v1::DescribeRequest(), &description);
+  EXPECT_TRUE(described.ok()) << described.error_message();
+
+  std::unique_lock lock(mutex);
+  ASSERT_TRUE(all_done.wait_for(lock, std::chrono::seconds(60), [&] { return done == kBurst; }));
+  EXPECT_EQ(other, 0) << other_status;
+  EXPECT_GT(refused, 0);
+  EXPECT_GE(answered, 9);  // one computing and eight waiting, at least
+  EXPECT_EQ(answered + refused, kBurst);
 }
 
 TEST_F(RuntimeTest, UndecodableImagesAreInvalidArguments) {
@@ -707,10 +798,10 @@ TEST(RuntimeServerTest, RefusesTlsFilesThatAreNotPem) {
   }
 }
 
-// Chunked calls that send nothing hold a handler thread each until the chunked timeout: past
-// half of the server's threads they are refused at once, and other calls keep working.
-TEST(RuntimeServerTest, SilentChunkedCallsCannotTakeEveryHandlerThread) {
-  auto server = start_server(test_server_options());  // 2 workers: 64 handler threads
+// Chunked calls that send nothing hold their memory until the chunked timeout: past
+// max(32, 4 x workers) of them, more are refused at once, and other calls keep working.
+TEST(RuntimeServerTest, ChunkedCallsInProgressAreBounded) {
+  auto server = start_server(test_server_options());  // 2 workers: 32 chunked calls
   ASSERT_TRUE(server);
   auto stub = raw_stub(*server);
   constexpr int kAllowed = 32;
@@ -721,7 +812,7 @@ TEST(RuntimeServerTest, SilentChunkedCallsCannotTakeEveryHandlerThread) {
     contexts.push_back(std::make_unique<grpc::ClientContext>());
     silent.push_back(stub->InferChunked(contexts.back().get(), &responses[i]));
   }
-  std::this_thread::sleep_for(std::chrono::seconds(1));  // every handler has started and waits
+  std::this_thread::sleep_for(std::chrono::seconds(1));  // every call has reached the server
 
   grpc::ClientContext extra_context;
   disc::v1::InferResponse extra_response;
