@@ -58,8 +58,9 @@ bool proceed(grpc::ServerUnaryReactor* reactor, const Status& status) {
 
 }  // namespace
 
-// An InferChunked call. Chunks are decoded into place as they arrive (on gRPC's threads, so
-// the transfer overlaps decoding); after the last one the tail is queued for a worker.
+// An InferChunked call. Each chunk is decoded into place by a worker while the next one is on
+// the wire (the next read starts when the decode is done, so a fast sender waits for the
+// workers); after the last chunk the tail is queued for a worker.
 //
 // Lifetime: the context is valid until OnDone, which gRPC runs once after Finish, and OnDone
 // deletes the object. The time-limit alarm runs its callback exactly once (fired, or cancelled
@@ -73,12 +74,13 @@ class InferenceService::ChunkedCall final : public grpc::ServerReadReactor<disc:
       finish(s);
       return;
     }
-    counted_ = true;
     if (++service_.chunked_calls_ > service_.limits_.max_chunked_calls) {
+      --service_.chunked_calls_;
       finish({StatusCode::RESOURCE_EXHAUSTED, std::to_string(service_.limits_.max_chunked_calls) +
                                                   " chunked calls are in progress, the most this server takes; retry later"});
       return;
     }
+    counted_ = true;
     alarm_set_ = true;
     alarm_done_ = false;
     alarm_.Set(std::chrono::system_clock::now() + service_.limits_.chunked_timeout,
@@ -92,12 +94,7 @@ class InferenceService::ChunkedCall final : public grpc::ServerReadReactor<disc:
       if (Status s = start(); !s.ok()) return finish(s);
       receiving_since_ = Clock::now();
     }
-    const Stopwatch decoding;
-    const auto& bytes = chunk_.stream();
-    const disc::Status added = assembler_->add({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
-    decode_seconds_ += decoding.seconds();
-    if (!added.ok()) return finish(invalid(added.error().with_context("stream").message()));
-    StartRead(&chunk_);
+    if (!service_.queue_.submit([this] { decode_chunk(); })) finish(service_.queue_full());
   }
 
   void OnDone() override {
@@ -119,11 +116,25 @@ class InferenceService::ChunkedCall final : public grpc::ServerReadReactor<disc:
     return Status::OK;
   }
 
+  // On a worker.
+  void decode_chunk() {
+    // The client sees CANCELLED whatever status follows a cancellation (the time limit's too).
+    if (context_->IsCancelled()) return finish({StatusCode::CANCELLED, "cancelled while sending"});
+    const Stopwatch decoding;
+    disc::Status added;
+    try {
+      const auto& bytes = chunk_.stream();
+      added = assembler_->add({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
+    } catch (const std::exception& e) {
+      return finish({StatusCode::INTERNAL, bounded(e.what())});
+    }
+    decode_seconds_ += decoding.seconds();
+    if (!added.ok()) return finish(invalid(added.error().with_context("stream").message()));
+    StartRead(&chunk_);
+  }
+
   void on_end_of_stream() {
-    if (context_->IsCancelled())
-      return finish({StatusCode::CANCELLED, timed_out_ ? "the chunks did not all arrive within " +
-                                                             std::to_string(service_.limits_.chunked_timeout.count()) + " ms"
-                                                       : "client cancelled while sending"});
+    if (context_->IsCancelled()) return finish({StatusCode::CANCELLED, "cancelled while sending"});
     if (!assembler_) return finish(invalid("no chunk: the request stream was empty"));
     alarm_.Cancel();  // every chunk is in: the time limit no longer applies
     const double receive_seconds = seconds_since(receiving_since_);
@@ -159,10 +170,9 @@ class InferenceService::ChunkedCall final : public grpc::ServerReadReactor<disc:
   }
 
   void on_alarm(bool fired) {
-    if (fired) {
-      timed_out_ = true;
-      context_->TryCancel();  // the pending read fails; on_end_of_stream then finishes the call
-    }
+    // A pending read then fails and on_end_of_stream finishes the call; a chunk being decoded
+    // finishes it after the decode.
+    if (fired) context_->TryCancel();
     std::optional<Status> pending;
     {
       const std::lock_guard lock(mutex_);
@@ -188,7 +198,6 @@ class InferenceService::ChunkedCall final : public grpc::ServerReadReactor<disc:
 
   grpc::Alarm alarm_;
   bool alarm_set_ = false;  // constant once the constructor returns
-  std::atomic<bool> timed_out_{false};
   std::mutex mutex_;
   bool alarm_done_ = true;         // guarded by mutex_ once the alarm is set
   std::optional<Status> pending_;  // guarded by mutex_: the status Finish waits to send
@@ -224,10 +233,13 @@ void InferenceService::submit(Job job) {
     }
     job.finish(status);
   };
-  if (!queue_.submit(run))
-    job.finish({StatusCode::RESOURCE_EXHAUSTED, std::to_string(queue_.capacity()) +
-                                                    " requests are waiting for a worker, the most this server queues; "
-                                                    "retry later"});
+  if (!queue_.submit(run)) job.finish(queue_full());
+}
+
+Status InferenceService::queue_full() const {
+  return {StatusCode::RESOURCE_EXHAUSTED, std::to_string(queue_.capacity()) +
+                                              " requests are waiting for a worker, the most this server queues; "
+                                              "retry later"};
 }
 
 Status InferenceService::compute(const Job& job, double queue_seconds) {

@@ -1,6 +1,7 @@
 // The gRPC handlers of disc.v1.Inference, on gRPC's callback API: a handler checks the request
 // (token, model, cut, header) on gRPC's thread, then queues the decode and the tail for a worker
-// and returns. No thread waits on a client: a slow or silent peer holds only its own memory.
+// and returns. No thread waits on a client, and all decoding runs on the workers: a slow or
+// silent peer holds only its own memory.
 #pragma once
 
 #include <atomic>
@@ -75,8 +76,9 @@ class InferenceService final : public disc::v1::Inference::CallbackService {
 
   // Fills `target`, or returns NOT_FOUND (unknown model) / INVALID_ARGUMENT (top_k out of range).
   grpc::Status resolve(const std::string& model_name, int top_k, Target& target) const;
-  // Queues `job`, or finishes it with RESOURCE_EXHAUSTED when the queue is full.
+  // Queues `job`, or finishes it with queue_full().
   void submit(Job job);
+  grpc::Status queue_full() const;
   // On a worker: decode, tail, top-k, timings (not the finish).
   grpc::Status compute(const Job& job, double queue_seconds);
 

@@ -48,7 +48,29 @@ TEST(WorkQueueTest, RunsAtMostOneJobPerWorkerAtOnce) {
       }));
   }
   EXPECT_EQ(done.load(), 60);
-  EXPECT_EQ(most.load(), 3);
+  EXPECT_LE(most.load(), 3);
+}
+
+TEST(WorkQueueTest, EveryWorkerTakesAJobWhileTheOthersAreBusy) {
+  Gate gate;
+  std::atomic<int> started{0};
+  std::atomic<bool> fourth_started{false};
+  {
+    WorkQueue queue(3, 10);
+    for (int i = 0; i < 3; ++i)
+      ASSERT_TRUE(queue.submit([&] {
+        ++started;
+        gate.wait();
+      }));
+    ASSERT_TRUE(queue.submit([&] { fourth_started = true; }));
+    const Stopwatch waiting;
+    while (started < 3 && waiting.seconds() < 30) std::this_thread::yield();
+    EXPECT_EQ(started.load(), 3);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_FALSE(fourth_started.load());
+    gate.open();
+  }
+  EXPECT_TRUE(fourth_started.load());
 }
 
 TEST(WorkQueueTest, RefusesJobsBeyondItsCapacityAtOnce) {
