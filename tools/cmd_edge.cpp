@@ -245,7 +245,7 @@ const CommandRegistration edge_command{{
               ->check(kNotNegative)
               ->capture_default_str(),
           app.add_flag_callback("--no-local-fallback", [&a] { a.options.local_fallback = false; },
-                       "--auto: fail a request whose server is unreachable or too slow (default: answer it "
+                       "--auto: fail a request whose server is unreachable, busy or too slow (default: answer it "
                        "with the whole model here and plan edge-only until the next probe)"),
       };
       return [o, compare, codec, chunks, seed, first_image, auto_options] {

@@ -30,7 +30,7 @@ const CommandRegistration serve_command{{
           ->check(CLI::Range(1, 256))
           ->capture_default_str();
       app.add_option("--max-queued", o->server.max_queued,
-                     "requests waiting for a worker; more are refused at once (RESOURCE_EXHAUSTED). "
+                     "requests waiting for a worker; more are refused at once (UNAVAILABLE, \"server busy\"). "
                      "0: max(64, 8 x workers)")
           ->check(CLI::Range(size_t{0}, size_t{1} << 20))
           ->capture_default_str();

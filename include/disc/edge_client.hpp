@@ -84,11 +84,11 @@ struct ServerDescription {
   uint64_t max_message_bytes = 0;
 };
 
-// A failed call's Error has the call's gRPC code as code() (kUnavailable: no server answered
-// after every retry; kDeadlineExceeded: an attempt ran out of time; kInvalidArgument,
+// A failed call's Error has the call's gRPC code as code() (kUnavailable: no server answered,
+// or the server was busy, after every retry; kDeadlineExceeded: an attempt ran out of time; kInvalidArgument,
 // kNotFound: the server refused the request; kUnauthenticated: the token), and its message
 // starts "<rpc>: <GRPC_CODE>" ("Infer: NOT_FOUND from server 127.0.0.1:50051: unknown model
-// 'x'", "Infer: UNAVAILABLE: server ... unreachable (...) after 3 attempts"). connect() and
+// 'x'", "Infer: UNAVAILABLE: server ... unavailable (...) after 3 attempts"). connect() and
 // infer_chunked() refuse bad arguments with kInvalidArgument before anything is sent. A
 // `top_k` of 0 asks for the server's default, 5. Thread-safe.
 class EdgeClient {

@@ -17,8 +17,8 @@ struct ServerOptions {
   std::vector<std::string> models;     // models.json names served; at least one
   std::string assets_dir;              // holds models/models.json and data/
   int workers = 2;                     // requests computed at once; the others wait (within their deadline)
-  size_t max_queued = 0;               // requests waiting for a worker; more get RESOURCE_EXHAUSTED at once.
-                                       // 0: max(64, 8 x workers)
+  size_t max_queued = 0;               // requests waiting for a worker; more get UNAVAILABLE ("server busy")
+                                       // at once. 0: max(64, 8 x workers)
   size_t max_message_bytes = size_t{64} << 20;  // larger requests get RESOURCE_EXHAUSTED
   std::string tls_cert_file;           // PEM; TLS is on when both cert and key are given
   std::string tls_key_file;

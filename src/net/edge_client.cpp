@@ -49,7 +49,7 @@ Error call_error(const char* rpc, const grpc::Status& status, const std::string&
   const ErrorCode code = raw >= 1 && raw <= 16 ? static_cast<ErrorCode>(raw) : ErrorCode::kUnknown;
   std::string message = std::string(rpc) + ": " + error_code_name(code);
   if (code == ErrorCode::kUnavailable)
-    message += ": server " + target + " unreachable (" + status.error_message() + ")";
+    message += ": server " + target + " unavailable (" + status.error_message() + ")";
   else
     message += " from server " + target + ": " + status.error_message();
   if (attempts > 1) message += " after " + std::to_string(attempts) + " attempts";

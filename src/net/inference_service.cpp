@@ -76,8 +76,8 @@ class InferenceService::ChunkedCall final : public grpc::ServerReadReactor<disc:
     }
     if (++service_.chunked_calls_ > service_.limits_.max_chunked_calls) {
       --service_.chunked_calls_;
-      finish({StatusCode::RESOURCE_EXHAUSTED, std::to_string(service_.limits_.max_chunked_calls) +
-                                                  " chunked calls are in progress, the most this server takes; retry later"});
+      finish({StatusCode::UNAVAILABLE, "server busy: " + std::to_string(service_.limits_.max_chunked_calls) +
+                                           " chunked calls are in progress, the most it takes; retry later"});
       return;
     }
     counted_ = true;
@@ -236,10 +236,11 @@ void InferenceService::submit(Job job) {
   if (!queue_.submit(run)) job.finish(queue_full());
 }
 
+// UNAVAILABLE, not RESOURCE_EXHAUSTED: the refusal is transient, and clients retry UNAVAILABLE
+// with backoff (the edge's AGLOP then answers on the edge, doc/PLANNER.md "Server gone").
 Status InferenceService::queue_full() const {
-  return {StatusCode::RESOURCE_EXHAUSTED, std::to_string(queue_.capacity()) +
-                                              " requests are waiting for a worker, the most this server queues; "
-                                              "retry later"};
+  return {StatusCode::UNAVAILABLE, "server busy: " + std::to_string(queue_.capacity()) +
+                                       " requests are waiting for a worker, the most it queues; retry later"};
 }
 
 Status InferenceService::compute(const Job& job, double queue_seconds) {

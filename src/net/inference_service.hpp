@@ -20,13 +20,13 @@ namespace disc::net {
 
 struct ServiceLimits {
   int workers = 2;
-  // Requests waiting for a worker; more are refused (RESOURCE_EXHAUSTED) at once.
+  // Requests waiting for a worker; more are refused (UNAVAILABLE, "server busy") at once.
   size_t max_queued = 64;
   size_t max_message_bytes = 0;
   std::string token;
   // InferChunked: every chunk must have arrived this long after the call started.
   std::chrono::milliseconds chunked_timeout{30000};
-  // InferChunked calls receiving at once; more are refused (RESOURCE_EXHAUSTED) at once. Each
+  // InferChunked calls receiving at once; more are refused (UNAVAILABLE, "server busy") at once. Each
   // holds its partly assembled map.
   int max_chunked_calls = 32;
 };

@@ -456,8 +456,8 @@ TEST_F(RuntimeTest, ABurstBeyondTheQueueIsRefusedAndDescribeStillAnswers) {
       const std::lock_guard lock(mutex);
       if (s.ok() && responses[i].top_size() > 0 && responses[i].top(0).label() == expected) {
         ++answered;
-      } else if (s.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED &&
-                 s.error_message() == "8 requests are waiting for a worker, the most this server queues; retry later") {
+      } else if (s.error_code() == grpc::StatusCode::UNAVAILABLE &&
+                 s.error_message() == "server busy: 8 requests are waiting for a worker, the most it queues; retry later") {
         ++refused;
       } else {
         ++other;
@@ -821,8 +821,8 @@ TEST(RuntimeServerTest, ChunkedCallsInProgressAreBounded) {
   auto extra = stub->InferChunked(&extra_context, &extra_response);
   extra->WritesDone();
   const grpc::Status refused = extra->Finish();
-  EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << refused.error_message();
-  EXPECT_NE(refused.error_message().find("32 chunked calls are in progress"), std::string::npos)
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::UNAVAILABLE) << refused.error_message();
+  EXPECT_NE(refused.error_message().find("server busy: 32 chunked calls are in progress"), std::string::npos)
       << refused.error_message();
 
   ClientOptions options;
