@@ -50,6 +50,17 @@ Status finite(const Tensor& tensor) {
   return Status::OK;
 }
 
+// A job's decode step that times itself; its error gets `what` as context.
+template <class DecodeFn>
+std::function<Result<InferenceService::Decoded>()> timed_decode(const char* what, DecodeFn decode) {
+  return [what, decode = std::move(decode)]() -> Result<InferenceService::Decoded> {
+    const Stopwatch decoding;
+    Result<Tensor> tensor = decode();
+    if (!tensor.ok()) return tensor.error().with_context(what);
+    return InferenceService::Decoded{std::move(*tensor), decoding.seconds()};
+  };
+}
+
 // Ends a unary call with `status` when it is not OK; whether the handler goes on.
 bool proceed(grpc::ServerUnaryReactor* reactor, const Status& status) {
   if (!status.ok()) reactor->Finish(status);
@@ -139,21 +150,14 @@ class InferenceService::ChunkedCall final : public grpc::ServerReadReactor<disc:
     alarm_.Cancel();  // every chunk is in: the time limit no longer applies
     const double receive_seconds = seconds_since(receiving_since_);
     response_->set_codec(assembler_->first_codec().to_string());
-    Job job;
-    job.context = context_;
-    job.target = target_;
-    job.cut = cut_;
-    job.return_logits = return_logits_;
-    job.decode = [this, receive_seconds]() -> Result<Decoded> {
+    auto assemble = [this, receive_seconds]() -> Result<Decoded> {
       const Stopwatch assembling;
       auto tensor = std::move(*assembler_).finish();
       if (!tensor.ok()) return tensor.error().with_context("stream");
       return Decoded{std::move(*tensor), decode_seconds_ + assembling.seconds(), receive_seconds};
     };
-    job.response = response_;
-    job.finish = [this](const Status& status) { finish(status); };
-    job.started = started_;
-    service_.submit(std::move(job));
+    service_.submit({context_, target_, cut_, return_logits_, assemble, response_,
+                     [this](const Status& status) { finish(status); }, started_});
   }
 
   // Every path of the call ends here, exactly once.
@@ -301,21 +305,9 @@ grpc::ServerUnaryReactor* InferenceService::Infer(grpc::CallbackServerContext* c
   }
   response->set_codec(header->spec.to_string());
 
-  Job job;
-  job.context = context;
-  job.target = target;
-  job.cut = cut->tensor;
-  job.return_logits = request->return_logits();
-  job.decode = [stream, decode_limits]() -> Result<Decoded> {
-    const Stopwatch decoding;
-    auto tensor = decompress(stream, decode_limits);
-    if (!tensor.ok()) return tensor.error().with_context("stream");
-    return Decoded{std::move(*tensor), decoding.seconds()};
-  };
-  job.response = response;
-  job.finish = [reactor](const Status& status) { reactor->Finish(status); };
-  job.started = started;
-  submit(std::move(job));
+  submit({context, target, cut->tensor, request->return_logits(),
+          timed_decode("stream", [stream, decode_limits] { return decompress(stream, decode_limits); }), response,
+          [reactor](const Status& status) { reactor->Finish(status); }, started});
   return reactor;
 }
 
@@ -341,20 +333,13 @@ grpc::ServerUnaryReactor* InferenceService::InferImage(grpc::CallbackServerConte
     return reactor;
   }
 
-  Job job;
-  job.context = context;
-  job.target = target;
-  job.return_logits = request->return_logits();
-  job.decode = [&image, &preprocessing = target.model->entry.preprocessing]() -> Result<Decoded> {
-    const Stopwatch decoding;
-    auto tensor = decode_image(reinterpret_cast<const uint8_t*>(image.data()), image.size(), preprocessing);
-    if (!tensor.ok()) return tensor.error().with_context("image");
-    return Decoded{std::move(*tensor), decoding.seconds()};
-  };
-  job.response = response;
-  job.finish = [reactor](const Status& status) { reactor->Finish(status); };
-  job.started = started;
-  submit(std::move(job));
+  submit({context, target, "", request->return_logits(),
+          timed_decode("image",
+                       [&image, &preprocessing = target.model->entry.preprocessing] {
+                         return decode_image(reinterpret_cast<const uint8_t*>(image.data()), image.size(),
+                                             preprocessing);
+                       }),
+          response, [reactor](const Status& status) { reactor->Finish(status); }, started});
   return reactor;
 }
 

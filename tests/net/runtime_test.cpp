@@ -83,6 +83,22 @@ class RuntimeTest : public LoopbackServerTest {
     writer->WritesDone();
     return writer->Finish();
   }
+
+  static std::unique_ptr<InferenceServer> one_worker_server(int chunked_timeout_ms) {
+    ServerOptions options = test_server_options();
+    options.workers = 1;
+    options.chunked_timeout_ms = chunked_timeout_ms;
+    return start_server(options);
+  }
+
+  // The first message of a chunked call: model, cut and the first chunk.
+  static disc::v1::InferChunk first_chunk(const std::string& cut, const Bytes& chunk) {
+    disc::v1::InferChunk first;
+    first.set_model(kModel);
+    first.set_cut(cut);
+    first.set_stream(chunk.data(), chunk.size());
+    return first;
+  }
 };
 
 void expect_same_top(const std::vector<Prediction>& remote, const std::vector<Prediction>& local) {
@@ -355,10 +371,7 @@ TEST_F(RuntimeTest, BadChunkedRequestsGetTheRightStatus) {
 // A sender that stalls after its first chunk, or sends none, with a long deadline of its own:
 // the server's chunked timeout ends both calls.
 TEST_F(RuntimeTest, StalledChunkedSendersAreCancelled) {
-  ServerOptions options = test_server_options();
-  options.workers = 1;
-  options.chunked_timeout_ms = 300;
-  auto server = start_server(options);
+  auto server = one_worker_server(300);
   const std::string cut = reference_->middle_cut().tensor;
   const std::vector<Bytes> good = chunks(cut, 0, "raw", 3);
 
@@ -368,11 +381,7 @@ TEST_F(RuntimeTest, StalledChunkedSendersAreCancelled) {
   disc::v1::InferResponse stalled_response, silent_response;
   auto stub = raw_stub(*server);
   auto stalled = stub->InferChunked(&stalled_context, &stalled_response);
-  disc::v1::InferChunk first;
-  first.set_model(kModel);
-  first.set_cut(cut);
-  first.set_stream(good[0].data(), good[0].size());
-  ASSERT_TRUE(stalled->Write(first));
+  ASSERT_TRUE(stalled->Write(first_chunk(cut, good[0])));
   auto silent = stub->InferChunked(&silent_context, &silent_response);
 
   // Both are cancelled by the server, without the client doing anything.
@@ -393,10 +402,7 @@ TEST_F(RuntimeTest, StalledChunkedSendersAreCancelled) {
 // Waiting for a worker holds no thread: two uploads that stall after their first chunk leave
 // the only worker free for others.
 TEST_F(RuntimeTest, StalledChunkedUploadsDoNotHoldWorkers) {
-  ServerOptions options = test_server_options();
-  options.workers = 1;
-  options.chunked_timeout_ms = 60000;
-  auto server = start_server(options);
+  auto server = one_worker_server(60000);
   const std::string cut = reference_->middle_cut().tensor;
   const std::vector<Bytes> good = chunks(cut, 0, "raw", 3);
 
@@ -406,11 +412,7 @@ TEST_F(RuntimeTest, StalledChunkedUploadsDoNotHoldWorkers) {
   std::vector<std::unique_ptr<grpc::ClientWriter<disc::v1::InferChunk>>> stalled;
   for (int i = 0; i < 2; ++i) {
     stalled.push_back(stub->InferChunked(&contexts[i], &responses[i]));
-    disc::v1::InferChunk first;
-    first.set_model(kModel);
-    first.set_cut(cut);
-    first.set_stream(good[0].data(), good[0].size());
-    ASSERT_TRUE(stalled.back()->Write(first));
+    ASSERT_TRUE(stalled.back()->Write(first_chunk(cut, good[0])));
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the server has both first chunks
 
