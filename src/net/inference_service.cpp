@@ -294,19 +294,19 @@ grpc::ServerUnaryReactor* InferenceService::Infer(grpc::CallbackServerContext* c
 
   const std::span<const uint8_t> stream(reinterpret_cast<const uint8_t*>(request->stream().data()),
                                         request->stream().size());
-  DecodeLimits decode_limits;
-  decode_limits.max_elements = cut->elements;
-  auto header = inspect(stream, decode_limits);
-  if (!proceed(reactor, header.ok() ? Status::OK : invalid("stream: " + header.error().message()))) return reactor;
-  if (header->shape != cut->shape) {
-    reactor->Finish(invalid("stream shape " + shape_to_string(header->shape) + " differs from cut '" + cut->tensor +
-                            "' shape " + shape_to_string(cut->shape)));
-    return reactor;
-  }
-  response->set_codec(header->spec.to_string());
-
-  submit({context, target, cut->tensor, request->return_logits(),
-          timed_decode("stream", [stream, decode_limits] { return decompress(stream, decode_limits); }), response,
+  // On the worker, like all work proportional to the request's size (the header check reads the
+  // whole stream for its checksum): a request the queue refuses costs the server nothing more.
+  auto decode = [stream, cut = *cut, response]() -> Result<Tensor> {
+    DecodeLimits decode_limits;
+    decode_limits.max_elements = cut.elements;
+    DISC_ASSIGN_OR_RETURN(StreamInfo header, inspect(stream, decode_limits));
+    if (header.shape != cut.shape)
+      return Error("shape " + shape_to_string(header.shape) + " differs from cut '" + cut.tensor + "' shape " +
+                   shape_to_string(cut.shape));
+    response->set_codec(header.spec.to_string());
+    return decompress(stream, decode_limits);
+  };
+  submit({context, target, cut->tensor, request->return_logits(), timed_decode("stream", std::move(decode)), response,
           [reactor](const Status& status) { reactor->Finish(status); }, started});
   return reactor;
 }
