@@ -46,6 +46,11 @@ const CommandRegistration serve_command{{
                      "a chunked request whose chunks have not all arrived this long after it started is cancelled")
           ->check(CLI::Range(1, 3600000))
           ->capture_default_str();
+      app.add_option("--max-connection-age-ms", o->server.max_connection_age_ms,
+                     "connections are closed after about this long (clients reconnect), with "
+                     "--chunked-timeout-ms for their calls to finish: bounds how long a stalled upload holds memory")
+          ->check(CLI::Range(1, INT32_MAX))
+          ->capture_default_str();
       app.add_option("--tls-cert", o->server.tls_cert_file, "PEM certificate chain (TLS on with --tls-key)");
       app.add_option("--tls-key", o->server.tls_key_file, "PEM private key");
       app.add_option("--token", o->server.token, "require this bearer token (env DISC_TOKEN)")->envname("DISC_TOKEN");

@@ -28,6 +28,11 @@ struct ServerOptions {
   // of its start, whatever deadline the client set: a stalled sender cannot hold its partly
   // assembled map longer.
   int chunked_timeout_ms = 30000;  // as the edge's default deadline
+  // Connections are closed after about this long (gRPC's GOAWAY; clients reconnect on their next
+  // call), and the calls in flight then get chunked_timeout_ms to finish. A request's message
+  // reaches the handlers only when complete, so this is what bounds how long an upload that
+  // stalls holds its partial message.
+  int max_connection_age_ms = 600000;
 };
 
 // shutdown() and wait() may be called from any thread, and more than once.

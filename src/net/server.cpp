@@ -35,6 +35,7 @@ Result<std::shared_ptr<grpc::ServerCredentials>> server_credentials(const Server
 Result<std::unique_ptr<InferenceServer>> InferenceServer::start(const ServerOptions& options) {
   if (options.workers < 1) return Error("workers must be at least 1");
   if (options.chunked_timeout_ms < 1) return Error("chunked timeout must be at least 1 ms");
+  if (options.max_connection_age_ms < 1) return Error("max connection age must be at least 1 ms");
   if (options.max_message_bytes < 1 || options.max_message_bytes > static_cast<size_t>(INT32_MAX))
     return Error("max message bytes must be in 1..2^31-1");
   DISC_RETURN_IF_ERROR(net::check_host_port(options.listen, net::PortZero::allowed));
@@ -55,6 +56,8 @@ Result<std::unique_ptr<InferenceServer>> InferenceServer::start(const ServerOpti
   // half of its connections; a busy port must be an error instead.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.SetMaxReceiveMessageSize(static_cast<int>(options.max_message_bytes));
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, options.max_connection_age_ms);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS, options.chunked_timeout_ms);
   builder.RegisterService(impl->service.get());
   impl->server = builder.BuildAndStart();
   if (!impl->server || impl->port == 0) {

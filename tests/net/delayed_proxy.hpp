@@ -1,12 +1,16 @@
 // A TCP proxy on a loopback port that forwards every connection to a target port with a fixed
-// delay on each chunk in each direction: a slow link for tests, without tc.
+// delay on each chunk in each direction: a slow link for tests, without tc. With an upload
+// limit it forwards only that many bytes of each connection towards the target and drops the
+// rest: a sender whose upload stalls.
 #pragma once
 
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -15,7 +19,8 @@ namespace disc::testing {
 
 class DelayedProxy {
  public:
-  DelayedProxy(int target_port, std::chrono::milliseconds delay) : target_port_(target_port), delay_(delay) {
+  DelayedProxy(int target_port, std::chrono::milliseconds delay, size_t upload_limit = SIZE_MAX)
+      : target_port_(target_port), delay_(delay), upload_limit_(upload_limit) {
     listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in a = loopback(0);
     socklen_t size = sizeof a;
@@ -66,17 +71,20 @@ class DelayedProxy {
         shutdown(client, SHUT_RDWR);
         continue;
       }
-      pumps_.emplace_back([this, client, server] { pump(client, server); });
-      pumps_.emplace_back([this, client, server] { pump(server, client); });
+      pumps_.emplace_back([this, client, server] { pump(client, server, upload_limit_); });
+      pumps_.emplace_back([this, client, server] { pump(server, client, SIZE_MAX); });
     }
   }
 
-  // Copies `from` to `to`, each chunk `delay_` after it arrived, until either side closes.
-  void pump(int from, int to) {
+  // Copies `from` to `to`, each chunk `delay_` after it arrived, until either side closes;
+  // bytes past the first `limit` are read and dropped.
+  void pump(int from, int to, size_t limit) {
     std::vector<char> buffer(1 << 16);
-    for (;;) {
-      const ssize_t n = read(from, buffer.data(), buffer.size());
-      if (n <= 0) break;
+    for (size_t forwarded = 0;;) {
+      const ssize_t read_bytes = read(from, buffer.data(), buffer.size());
+      if (read_bytes <= 0) break;
+      const auto n = static_cast<ssize_t>(std::min<size_t>(static_cast<size_t>(read_bytes), limit - forwarded));
+      forwarded += static_cast<size_t>(n);
       std::this_thread::sleep_for(delay_);
       for (ssize_t sent = 0; sent < n;) {
         const ssize_t k = send(to, buffer.data() + sent, static_cast<size_t>(n - sent), MSG_NOSIGNAL);
@@ -92,6 +100,7 @@ class DelayedProxy {
 
   int target_port_;
   std::chrono::milliseconds delay_;
+  size_t upload_limit_;
   int listen_fd_ = -1;
   int port_ = 0;
   std::thread acceptor_;

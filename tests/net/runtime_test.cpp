@@ -16,6 +16,7 @@
 #include "disc/edge.hpp"
 #include "disc/edge_client.hpp"
 #include "disc/npy.hpp"
+#include "disc/timing.hpp"
 #include "test_server.hpp"
 
 namespace disc::testing {
@@ -692,6 +693,32 @@ TEST(RuntimeClientTest, ASlowLinkConnects) {
   ASSERT_TRUE(client.ok()) << client.error().message();
   auto description = (*client)->describe();
   EXPECT_TRUE(description.ok()) << description.error().message();
+}
+
+// A request's message reaches the handlers only when complete, so nothing in the service can
+// time out an upload that stalls; the connection's age limit ends it, with the chunked timeout
+// as grace, instead of the client's deadline (or never, without one).
+TEST(RuntimeServerTest, AnUploadThatStallsEndsWithTheConnectionsAge) {
+  ServerOptions options = test_server_options();
+  options.max_connection_age_ms = 500;
+  options.chunked_timeout_ms = 500;
+  auto server = start_server(options);
+  ASSERT_TRUE(server);
+  DelayedProxy proxy(server->port(), std::chrono::milliseconds(0), 16 << 10);
+  ASSERT_NE(proxy.port(), 0);
+  auto stub = disc::v1::Inference::NewStub(
+      grpc::CreateChannel("127.0.0.1:" + std::to_string(proxy.port()), grpc::InsecureChannelCredentials()));
+  disc::v1::InferRequest request;
+  request.set_model(kModel);
+  request.set_cut("anything");
+  request.set_stream(std::string(1 << 20, 'x'));
+  disc::v1::InferResponse response;
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  const Stopwatch waited;
+  const grpc::Status status = stub->Infer(&context, request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
+  EXPECT_LT(waited.seconds(), 10.0);
 }
 
 TEST(RuntimeClientTest, RoundRobinOverTwoServers) {
