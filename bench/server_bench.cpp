@@ -111,6 +111,9 @@ void run_infer(benchmark::State& state, size_t max_queued) {
       break;
     }
   }
+  // Google Benchmark sums each counter over the threads: kIsRate then divides by the run's
+  // time, kAvgIterations by all threads' iterations, kAvgThreads by the thread count (a mean of
+  // per-thread means, equal to the per-answer mean when threads answer alike).
   const double per_answer_ms = answered > 0 ? 1e3 / static_cast<double>(answered) : 0;
   state.counters["answered/s"] = benchmark::Counter(static_cast<double>(answered), benchmark::Counter::kIsRate);
   state.counters["refused_share"] =

@@ -17,7 +17,7 @@ class ConnectionOptions {
     app.add_option("--deadline-ms", options_.deadline_ms, "deadline of each attempt")
         ->check(CLI::Range(1, 3600000))
         ->capture_default_str();
-    app.add_option("--retries", options_.retries, "further attempts when the server is unavailable")
+    app.add_option("--retries", options_.retries, "further attempts when no server answers (none after a \"server busy\" refusal)")
         ->check(CLI::Range(0, 100))
         ->capture_default_str();
     app.add_option("--tls-ca", options_.tls_ca_file, "PEM roots to verify the server with (TLS on)");

@@ -21,8 +21,12 @@ struct ClientOptions {
   // address must be a numeric IPv4 address.
   std::vector<std::string> servers;
   int deadline_ms = 30000;  // per attempt
-  int retries = 2;          // further attempts after UNAVAILABLE (0..kMaxRetries), with doubling backoff
-  int backoff_ms = 100;     // wait before the first retry (0..kMaxBackoffMs); it doubles up to kMaxBackoffMs
+  // Further attempts after UNAVAILABLE (0..kMaxRetries), with doubling backoff; none after the
+  // server refused a request for load ("server busy"), which had already crossed the link.
+  int retries = 2;
+  // Wait before the first retry (0..kMaxBackoffMs); it doubles up to kMaxBackoffMs. Each wait is
+  // drawn from half to one and a half times that.
+  int backoff_ms = 100;
   std::string tls_ca_file;  // PEM roots; TLS is on when given
   // Sent as "authorization: Bearer <token>" when non-empty: printable ASCII (0x20..0x7E;
   // connect() refuses a line end left from reading a file).
@@ -84,8 +88,8 @@ struct ServerDescription {
   uint64_t max_message_bytes = 0;
 };
 
-// A failed call's Error has the call's gRPC code as code() (kUnavailable: no server answered,
-// or the server was busy, after every retry; kDeadlineExceeded: an attempt ran out of time; kInvalidArgument,
+// A failed call's Error has the call's gRPC code as code() (kUnavailable: no server answered
+// after every retry, or the server refused the request for load; kDeadlineExceeded: an attempt ran out of time; kInvalidArgument,
 // kNotFound: the server refused the request; kUnauthenticated: the token), and its message
 // starts "<rpc>: <GRPC_CODE>" ("Infer: NOT_FOUND from server 127.0.0.1:50051: unknown model
 // 'x'", "Infer: UNAVAILABLE: server ... unavailable (...) after 3 attempts"). connect() and

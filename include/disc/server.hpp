@@ -31,7 +31,7 @@ struct ServerOptions {
   // Connections are closed after about this long (gRPC's GOAWAY; clients reconnect on their next
   // call), and the calls in flight then get chunked_timeout_ms to finish. A request's message
   // reaches the handlers only when complete, so this is what bounds how long an upload that
-  // stalls holds its partial message.
+  // stalls holds its partial message. 2147483647 (INT32_MAX): never.
   int max_connection_age_ms = 600000;
 };
 

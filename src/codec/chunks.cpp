@@ -77,7 +77,7 @@ Status ChunkAssembler::add(std::span<const uint8_t> stream) {
   if (!fits)
     return Error(which + ": shape " + shape_to_string(info->shape) + " is not a slab of " +
                  shape_to_string(expected) + " along axis " + std::to_string(axis_));
-  auto part = decompress(stream, limits);
+  auto part = decompress(stream, *info);
   if (!part.ok()) return part.error().with_context(which);
   if (part->size() == tensor_.size())
     tensor_ = std::move(*part);  // a single chunk: the shapes are equal

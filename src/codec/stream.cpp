@@ -171,11 +171,17 @@ Result<StreamInfo> inspect(std::span<const uint8_t> stream, const DecodeLimits& 
 
 Result<Tensor> decompress(std::span<const uint8_t> stream, const DecodeLimits& limits) {
   DISC_ASSIGN_OR_RETURN(StreamInfo info, parse_header(stream, limits));
-  auto codec = make_codec(info.spec);
+  return decompress(stream, info);
+}
+
+Result<Tensor> decompress(std::span<const uint8_t> stream, const StreamInfo& inspected) {
+  if (stream.size() != inspected.total_bytes) return Error("stream is not the one inspected");
+  auto codec = make_codec(inspected.spec);
   if (!codec.ok()) return codec.error().with_context("stream parameters");
-  auto tensor = codec.value()->decode_payload(stream.subspan(info.header_bytes, info.payload_bytes), info.shape);
-  if (!tensor.ok()) return tensor.error().with_context(info.spec.name + " payload");
-  if (tensor->shape() != info.shape) return Error(info.spec.name + " payload decoded to the wrong shape");
+  auto tensor =
+      codec.value()->decode_payload(stream.subspan(inspected.header_bytes, inspected.payload_bytes), inspected.shape);
+  if (!tensor.ok()) return tensor.error().with_context(inspected.spec.name + " payload");
+  if (tensor->shape() != inspected.shape) return Error(inspected.spec.name + " payload decoded to the wrong shape");
   return tensor;
 }
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <exception>
 #include <optional>
+#include <random>
 #include <thread>
 
 #include "address.hpp"
@@ -12,6 +13,7 @@
 #include "disc/timing.hpp"
 #include "disc/v1/inference.grpc.pb.h"
 #include "pem_file.hpp"
+#include "server_busy.hpp"
 
 namespace disc {
 namespace {
@@ -77,6 +79,14 @@ Status check_options(const ClientOptions& options) {
 
 Error invalid_argument(const Error& e) { return Error(e.message(), ErrorCode::kInvalidArgument); }
 
+// A wait drawn uniformly from [wait / 2, 3 wait / 2], so that clients refused together do not
+// all come back at the same moment.
+std::chrono::milliseconds jittered(std::chrono::milliseconds wait) {
+  thread_local std::minstd_rand random{std::random_device{}()};
+  std::uniform_int_distribution<int64_t> draw(wait.count() / 2, wait.count() + wait.count() / 2);
+  return std::chrono::milliseconds(draw(random));
+}
+
 }  // namespace
 
 struct EdgeClient::Impl {
@@ -85,7 +95,8 @@ struct EdgeClient::Impl {
   std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<disc::v1::Inference::Stub> stub;
 
-  // Calls `rpc` with a fresh context per attempt, retrying UNAVAILABLE with doubling backoff.
+  // Calls `rpc` with a fresh context per attempt, retrying UNAVAILABLE with doubling, jittered
+  // backoff, except the server's refusal for load (server_busy.hpp).
   // Returns the round trip of the successful attempt and the number of attempts.
   template <class Call>
   Result<std::pair<double, int>> call(const char* name, Call rpc) {
@@ -97,9 +108,10 @@ struct EdgeClient::Impl {
       const Stopwatch round_trip;
       const grpc::Status status = rpc(&context);
       if (status.ok()) return std::make_pair(round_trip.seconds(), attempt);
-      if (status.error_code() != grpc::StatusCode::UNAVAILABLE || attempt > options.retries)
+      if (status.error_code() != grpc::StatusCode::UNAVAILABLE || attempt > options.retries ||
+          context.GetServerTrailingMetadata().count(net::kServerBusyTrailer) > 0)
         return call_error(name, status, target, attempt);
-      std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
+      std::this_thread::sleep_for(jittered(std::chrono::milliseconds(backoff_ms)));
       backoff_ms = std::min(2 * backoff_ms, ClientOptions::kMaxBackoffMs);
     }
   }

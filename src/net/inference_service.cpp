@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "auth.hpp"
+#include "server_busy.hpp"
 #include "disc/chunks.hpp"
 #include "disc/codec.hpp"
 #include "disc/timing.hpp"
@@ -30,6 +31,12 @@ std::string bounded(const std::string& message) {
 }
 
 Status invalid(const std::string& message) { return {StatusCode::INVALID_ARGUMENT, bounded(message)}; }
+
+// A refusal for load (server_busy.hpp). Before Finish, from the thread that finishes the call.
+Status busy(grpc::CallbackServerContext* context, const std::string& why) {
+  context->AddTrailingMetadata(kServerBusyTrailer, "1");
+  return {StatusCode::UNAVAILABLE, "server busy: " + why + "; retry later"};
+}
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
@@ -87,8 +94,8 @@ class InferenceService::ChunkedCall final : public grpc::ServerReadReactor<disc:
     }
     if (++service_.chunked_calls_ > service_.limits_.max_chunked_calls) {
       --service_.chunked_calls_;
-      finish({StatusCode::UNAVAILABLE, "server busy: " + std::to_string(service_.limits_.max_chunked_calls) +
-                                           " chunked calls are in progress, the most it takes; retry later"});
+      finish(busy(context, std::to_string(service_.limits_.max_chunked_calls) +
+                               " chunked calls are in progress, the most it takes"));
       return;
     }
     counted_ = true;
@@ -105,7 +112,7 @@ class InferenceService::ChunkedCall final : public grpc::ServerReadReactor<disc:
       if (Status s = start(); !s.ok()) return finish(s);
       receiving_since_ = Clock::now();
     }
-    if (!service_.queue_.submit([this] { decode_chunk(); })) finish(service_.queue_full());
+    if (!service_.queue_.submit([this] { decode_chunk(); })) finish(service_.queue_full(context_));
   }
 
   void OnDone() override {
@@ -237,14 +244,11 @@ void InferenceService::submit(Job job) {
     }
     job.finish(status);
   };
-  if (!queue_.submit(run)) job.finish(queue_full());
+  if (!queue_.submit(run)) job.finish(queue_full(job.context));
 }
 
-// UNAVAILABLE, not RESOURCE_EXHAUSTED: the refusal is transient, and clients retry UNAVAILABLE
-// with backoff (the edge's AGLOP then answers on the edge, doc/PLANNER.md "Server gone").
-Status InferenceService::queue_full() const {
-  return {StatusCode::UNAVAILABLE, "server busy: " + std::to_string(queue_.capacity()) +
-                                       " requests are waiting for a worker, the most it queues; retry later"};
+Status InferenceService::queue_full(grpc::CallbackServerContext* context) const {
+  return busy(context, std::to_string(queue_.capacity()) + " requests are waiting for a worker, the most it queues");
 }
 
 Status InferenceService::compute(const Job& job, double queue_seconds) {
@@ -304,7 +308,7 @@ grpc::ServerUnaryReactor* InferenceService::Infer(grpc::CallbackServerContext* c
       return Error("shape " + shape_to_string(header.shape) + " differs from cut '" + cut.tensor + "' shape " +
                    shape_to_string(cut.shape));
     response->set_codec(header.spec.to_string());
-    return decompress(stream, decode_limits);
+    return decompress(stream, header);
   };
   submit({context, target, cut->tensor, request->return_logits(), timed_decode("stream", std::move(decode)), response,
           [reactor](const Status& status) { reactor->Finish(status); }, started});

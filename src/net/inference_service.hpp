@@ -1,6 +1,6 @@
 // The gRPC handlers of disc.v1.Inference, on gRPC's callback API: a handler checks the request
-// (token, model, cut, header) on gRPC's thread, then queues the decode and the tail for a worker
-// and returns. No thread waits on a client, and all decoding runs on the workers: a slow or
+// (token, model, cut) on gRPC's thread, then queues the stream's header check, the decode and
+// the tail for a worker and returns. No thread waits on a client, and all decoding runs on the workers: a slow or
 // silent peer holds only its own memory.
 #pragma once
 
@@ -78,7 +78,8 @@ class InferenceService final : public disc::v1::Inference::CallbackService {
   grpc::Status resolve(const std::string& model_name, int top_k, Target& target) const;
   // Queues `job`, or finishes it with queue_full().
   void submit(Job job);
-  grpc::Status queue_full() const;
+  // The refusal of a call for a full queue (UNAVAILABLE, marked busy: server_busy.hpp).
+  grpc::Status queue_full(grpc::CallbackServerContext* context) const;
   // On a worker: decode, tail, top-k, timings (not the finish).
   grpc::Status compute(const Job& job, double queue_seconds);
 

@@ -135,6 +135,25 @@ TEST(Stream, InspectReportsHeaderFields) {
   EXPECT_EQ(info->header_bytes + info->payload_bytes + 4, stream->size());
 }
 
+// Decoding an inspected stream gives what decompress() gives, for every codec; the inspection
+// of another stream is refused rather than read at the wrong offsets.
+TEST(Stream, AnInspectedStreamDecodesAsDecompressDoes) {
+  const Tensor t = sample_tensor();
+  for (const CodecInfo& codec : codec_list()) {
+    const Bytes s = compress(t, *make_codec(codec.name).value()).value();
+    const StreamInfo info = inspect(s).value();
+    auto direct = decompress(s);
+    auto inspected = decompress(s, info);
+    ASSERT_TRUE(direct.ok() && inspected.ok()) << codec.name;
+    ASSERT_EQ(inspected->shape(), direct->shape()) << codec.name;
+    EXPECT_EQ(std::memcmp(inspected->data(), direct->data(), direct->bytes()), 0) << codec.name;
+    const Bytes longer = compress(t, *make_codec("raw").value()).value();
+    if (longer.size() != s.size()) {
+      EXPECT_FALSE(decompress(longer, info).ok()) << codec.name;
+    }
+  }
+}
+
 // Every prefix, every single-bit flip and appended garbage must be rejected, for every codec.
 TEST(Stream, EveryTruncationAndBitFlipIsRejected) {
   const Tensor t = sample_tensor();

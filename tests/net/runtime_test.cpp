@@ -460,7 +460,8 @@ TEST_F(RuntimeTest, ABurstBeyondTheQueueIsRefusedAndDescribeStillAnswers) {
       if (s.ok() && responses[i].top_size() > 0 && responses[i].top(0).label() == expected) {
         ++answered;
       } else if (s.error_code() == grpc::StatusCode::UNAVAILABLE &&
-                 s.error_message() == "server busy: 8 requests are waiting for a worker, the most it queues; retry later") {
+                 s.error_message() == "server busy: 8 requests are waiting for a worker, the most it queues; retry later" &&
+                 contexts[i]->GetServerTrailingMetadata().count("disc-server-busy") == 1) {
         ++refused;
       } else {
         ++other;
@@ -661,6 +662,47 @@ TEST(RuntimeClientTest, UnreachableServerFailsAfterRetries) {
 
 // Doubling backoff is bounded: retries and the first wait have a range, and the wait stops
 // doubling at kMaxBackoffMs (it would overflow an int after 31 doublings and wait for years).
+// A stand-in server whose Describe answers UNAVAILABLE, marked busy or not, and counts calls.
+class RefusingService final : public disc::v1::Inference::Service {
+ public:
+  explicit RefusingService(bool busy) : busy_(busy) {}
+  grpc::Status Describe(grpc::ServerContext* context, const disc::v1::DescribeRequest*,
+                        disc::v1::DescribeResponse*) override {
+    ++calls;
+    if (busy_) context->AddTrailingMetadata("disc-server-busy", "1");
+    return {grpc::StatusCode::UNAVAILABLE, "refused"};
+  }
+  std::atomic<int> calls{0};
+
+ private:
+  const bool busy_;
+};
+
+// A connection failure is retried; the server's refusal for load is not: that request had
+// crossed the link already, and sending it again at once would only add to the load.
+TEST(RuntimeClientTest, AServerBusyRefusalIsNotRetried) {
+  for (const bool busy : {false, true}) {
+    RefusingService service(busy);
+    int port = 0;
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+    builder.RegisterService(&service);
+    auto server = builder.BuildAndStart();
+    ASSERT_TRUE(server && port != 0);
+    ClientOptions options;
+    options.servers = {"127.0.0.1:" + std::to_string(port)};
+    options.retries = 2;
+    options.backoff_ms = 1;
+    auto client = EdgeClient::connect(options);
+    ASSERT_TRUE(client.ok());
+    auto answer = (*client)->describe();
+    ASSERT_FALSE(answer.ok());
+    EXPECT_EQ(answer.error().code(), ErrorCode::kUnavailable);
+    EXPECT_EQ(service.calls.load(), busy ? 1 : 3) << answer.error().message();
+    server->Shutdown();
+  }
+}
+
 TEST(RuntimeClientTest, RetriesAndBackoffAreBounded) {
   const auto refusal = [](int retries, int backoff_ms) {
     ClientOptions options;
