@@ -485,6 +485,47 @@ TEST_F(RuntimeTest, ABurstBeyondTheQueueIsRefusedAndDescribeStillAnswers) {
   EXPECT_EQ(answered + refused, kBurst);
 }
 
+// Shutdown ends every call: the queued and the running ones, and uploads in progress. A call
+// that was never finished would keep wait() from returning.
+TEST_F(RuntimeTest, ShutdownEndsQueuedRunningAndUploadingCalls) {
+  auto server = one_worker_server(60000);
+  const std::string cut = reference_->middle_cut().tensor;
+  const disc::v1::InferRequest infer = request(cut, stream(cut, 0));
+  const std::vector<Bytes> good = chunks(cut, 0, "raw", 3);
+  auto stub = raw_stub(*server);
+
+  constexpr int kInfers = 40;
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<disc::v1::InferResponse> responses(kInfers + 1);
+  std::mutex mutex;
+  std::condition_variable ended;
+  int done = 0;
+  for (int i = 0; i < kInfers; ++i) {
+    contexts.push_back(std::make_unique<grpc::ClientContext>());
+    stub->async()->Infer(contexts.back().get(), &infer, &responses[i], [&](grpc::Status) {
+      const std::lock_guard lock(mutex);
+      ++done;
+      ended.notify_one();
+    });
+  }
+  grpc::ClientContext upload_context;
+  auto upload = stub->InferChunked(&upload_context, &responses[kInfers]);
+  ASSERT_TRUE(upload->Write(first_chunk(cut, good[0])));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // calls queued, one running, one uploading
+
+  const Stopwatch stopping;
+  server->shutdown(std::chrono::milliseconds(0));
+  server->wait();
+  EXPECT_LT(stopping.seconds(), 10.0);
+  EXPECT_FALSE(upload->Finish().ok());
+  std::unique_lock lock(mutex);
+  if (!ended.wait_for(lock, std::chrono::seconds(10), [&] { return done == kInfers; })) {
+    ADD_FAILURE() << done << " of " << kInfers << " calls ended";
+    for (auto& c : contexts) c->TryCancel();  // the callbacks must not outlive this scope
+    ended.wait(lock, [&] { return done == kInfers; });
+  }
+}
+
 TEST_F(RuntimeTest, UndecodableImagesAreInvalidArguments) {
   auto edge = client();
   const Bytes garbage = {0xff, 0xd8, 0xff, 0x00, 0x01, 0x02};
