@@ -90,7 +90,7 @@ using disc::testing::disc_cli;
 using disc::testing::run_shell;
 
 TEST(ServeProcessTest, ExitsCleanlyOnSigterm) {
-  ServeProcess serve({"--workers", "2"});
+  ServeProcess serve({"--workers", "2", "--max-queued", "4", "--max-connection-age-ms", "60000"});
   const std::string address = serve.address();
   ASSERT_FALSE(address.empty());
   auto described = client_for(address)->describe();
