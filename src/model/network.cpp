@@ -27,6 +27,52 @@ std::string one_line(const std::string& text) {
   return line;
 }
 
+// A name for a new node or tensor that no node, tensor or initializer of `graph` uses.
+std::string unused_name(const onnx::GraphProto& graph, std::string name) {
+  const auto used = [&](const std::string& candidate) {
+    for (const auto& node : graph.node()) {
+      if (node.name() == candidate) return true;
+      for (const auto& out : node.output())
+        if (out == candidate) return true;
+    }
+    for (const auto& init : graph.initializer())
+      if (init.name() == candidate) return true;
+    for (const auto& in : graph.input())
+      if (in.name() == candidate) return true;
+    return false;
+  };
+  while (used(name)) name += "_";
+  return name;
+}
+
+// Makes the graph output the output of a new Reshape that copies every dim, and returns the
+// Reshape's OpenCV layer name. OpenCV 4.6 cannot be asked for the graph output directly:
+// a layer addresses only its first output (wrong for the second output of a Split), and a
+// BatchNormalization, constant Add or Mul fused into the Conv before it returns a buffer
+// that is never written, even when that layer is asked for by name (opencv/opencv#17944).
+// A Reshape is never fused, and the layer it reads is then not the one asked for.
+Result<std::string> guard_output(onnx::ModelProto& model) {
+  onnx::GraphProto& graph = *model.mutable_graph();
+  onnx::ValueInfoProto& output = *graph.mutable_output(0);
+  if (!output.type().has_tensor_type() || !output.type().tensor_type().has_shape())
+    return Error("network output '" + output.name() + "' has no known rank");
+  const int rank = output.type().tensor_type().shape().dim_size();
+  const std::string node_name = unused_name(graph, "disc_output_guard");
+  onnx::TensorProto& dims = *graph.add_initializer();
+  dims.set_name(unused_name(graph, node_name + "_dims"));
+  dims.set_data_type(onnx::TensorProto::INT64);
+  dims.add_dims(rank);
+  for (int i = 0; i < rank; ++i) dims.add_int64_data(0);  // 0: the input's dim
+  onnx::NodeProto& reshape = *graph.add_node();
+  reshape.set_op_type("Reshape");
+  reshape.set_name(node_name);
+  reshape.add_input(output.name());
+  reshape.add_input(dims.name());
+  reshape.add_output(unused_name(graph, node_name + "_out"));
+  output.set_name(reshape.output(0));
+  return "onnx_node!" + node_name;
+}
+
 }  // namespace
 
 struct Network::Impl {
@@ -61,22 +107,16 @@ Result<Network> Network::from_onnx(const Bytes& onnx) {
   // setLogLevel is not thread-safe, and networks are built from many threads.
   static std::once_flag silence_opencv;
   std::call_once(silence_opencv, [] { cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT); });
+  DISC_ASSIGN_OR_RETURN(impl->output_layer, guard_output(model));
+  std::string guarded;
+  if (!model.SerializeToString(&guarded)) return Error("cannot serialize the network's model");
   try {
-    impl->net = cv::dnn::readNetFromONNX(reinterpret_cast<const char*>(onnx.data()), onnx.size());
+    impl->net = cv::dnn::readNetFromONNX(guarded.data(), guarded.size());
     impl->net.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
     impl->net.setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
-    // OpenCV 4.6 names the layer of node N "onnx_node!N"; asking for it by name also keeps
-    // OpenCV from fusing it away.
     const std::vector<std::string> layers = impl->net.getLayerNames();
-    for (const auto& node : graph.node())
-      for (const auto& out : node.output())
-        if (out == graph.output(0).name()) impl->output_layer = "onnx_node!" + node.name();
-    if (std::find(layers.begin(), layers.end(), impl->output_layer) == layers.end()) {
-      const std::vector<std::string> unconnected = impl->net.getUnconnectedOutLayersNames();
-      if (unconnected.size() != 1)
-        return Error("cannot tell which OpenCV DNN layer produces output '" + graph.output(0).name() + "'");
-      impl->output_layer = unconnected[0];
-    }
+    if (std::find(layers.begin(), layers.end(), impl->output_layer) == layers.end())
+      return Error("OpenCV DNN dropped the output layer '" + impl->output_layer + "'");
   } catch (const cv::Exception& e) {
     return Error("OpenCV DNN cannot load the model: " + one_line(e.msg));
   }

@@ -8,68 +8,17 @@
 #include "disc/model.hpp"
 #include "disc/npy.hpp"
 #include "model/test_assets.hpp"
+#include "model/tiny_onnx.hpp"
 
 namespace disc {
 namespace {
 
-onnx::ValueInfoProto value_info(const std::string& name, const std::vector<std::string>& dims) {
-  onnx::ValueInfoProto v;
-  v.set_name(name);
-  auto* t = v.mutable_type()->mutable_tensor_type();
-  t->set_elem_type(onnx::TensorProto::FLOAT);
-  for (const std::string& d : dims) {
-    auto* dim = t->mutable_shape()->add_dim();
-    if (std::isdigit(static_cast<unsigned char>(d[0]))) dim->set_dim_value(std::stoll(d));
-    else dim->set_dim_param(d);
-  }
-  return v;
-}
-
-onnx::NodeProto node(const std::string& op, std::vector<std::string> in, std::vector<std::string> out) {
-  onnx::NodeProto n;
-  n.set_op_type(op);
-  n.set_name(op + "_" + out[0]);
-  for (auto& i : in) n.add_input(i);
-  for (auto& o : out) n.add_output(o);
-  return n;
-}
-
-onnx::NodeProto conv(const std::string& in, const std::string& weights, const std::string& out) {
-  onnx::NodeProto n = node("Conv", {in, weights}, {out});
-  auto* kernel = n.add_attribute();
-  kernel->set_name("kernel_shape");
-  kernel->set_type(onnx::AttributeProto::INTS);
-  kernel->add_ints(1);
-  kernel->add_ints(1);
-  return n;
-}
-
-// x[batch,2,4,4] -> Conv(Identity(W)) -> Relu -> Conv(W) -> Relu -> y; W is 2x2x1x1.
-onnx::ModelProto tiny_model() {
-  onnx::ModelProto m;
-  m.set_ir_version(6);
-  m.add_opset_import()->set_version(11);
-  auto* g = m.mutable_graph();
-  g->set_name("tiny");
-  *g->add_input() = value_info("x", {"batch", "2", "4", "4"});
-  *g->add_output() = value_info("y", {"batch", "2", "4", "4"});
-  auto* w = g->add_initializer();
-  w->set_name("W");
-  w->set_data_type(onnx::TensorProto::FLOAT);
-  for (int64_t d : {2, 2, 1, 1}) w->add_dims(d);
-  for (float v : {1.0f, -0.5f, 0.25f, 2.0f}) w->add_float_data(v);
-  *g->add_node() = node("Identity", {"W"}, {"W_copy"});
-  *g->add_node() = conv("x", "W_copy", "a");
-  *g->add_node() = node("Relu", {"a"}, {"b"});
-  *g->add_node() = conv("b", "W", "c");
-  *g->add_node() = node("Relu", {"c"}, {"y"});
-  return m;
-}
-
-Result<OnnxModel> load(const onnx::ModelProto& m) {
-  std::string bytes = m.SerializeAsString();
-  return OnnxModel::load_bytes(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
-}
+using testing::add_ints;
+using testing::conv;
+using testing::load;
+using testing::node;
+using testing::tiny_model;
+using testing::value_info;
 
 void expect_error(const onnx::ModelProto& m, const std::string& fragment) {
   auto model = load(m);
@@ -276,14 +225,6 @@ TEST(OnnxLoad, RejectsACycle) {
 namespace disc {
 namespace {
 
-onnx::AttributeProto* add_ints(onnx::NodeProto* n, const std::string& name, std::vector<int64_t> values) {
-  auto* a = n->add_attribute();
-  a->set_name(name);
-  a->set_type(onnx::AttributeProto::INTS);
-  for (int64_t v : values) a->add_ints(v);
-  return a;
-}
-
 // The second Conv of tiny_model() (the one reading cut "b"), found by its output.
 onnx::NodeProto* reading_conv(onnx::ModelProto& m) {
   for (auto& n : *m.mutable_graph()->mutable_node())
@@ -336,6 +277,7 @@ TEST(ReadingConvolution, RejectsWhatItCannotShapeFor) {
   *g->add_node() = pad;
   m.mutable_opset_import(0)->set_version(10);
   expect_reader_error(m, "reflect");
+
 }
 
 }  // namespace

@@ -1,0 +1,121 @@
+// Network: what it returns must be the graph output, whichever OpenCV layer computes it and
+// whatever OpenCV fuses. Each expected value is computed here by hand.
+#include <gtest/gtest.h>
+#include <onnx/onnx_pb.h>
+
+#include <cmath>
+#include <functional>
+
+#include "disc/model.hpp"
+#include "model/tiny_onnx.hpp"
+
+namespace disc {
+namespace {
+
+using testing::constant;
+using testing::conv;
+using testing::load;
+using testing::node;
+using testing::value_info;
+
+constexpr float kWeights[2][2] = {{1.0f, -0.5f}, {0.25f, 2.0f}};  // [out][in] of the 1x1 Conv
+constexpr size_t kPlane = 16;                                       // 4x4
+
+Tensor test_input() {
+  Tensor input({1, 2, 4, 4});
+  for (size_t i = 0; i < input.size(); ++i) input.data()[i] = static_cast<float>(i % 7) - 3.0f;
+  return input;
+}
+
+// Channel c, element p of Conv(x, W).
+float conv_at(const Tensor& x, size_t c, size_t p) {
+  return kWeights[c][0] * x.data()[p] + kWeights[c][1] * x.data()[kPlane + p];
+}
+
+// x[1,2,4,4] -> Conv(W) -> a -> `after` -> y of `y_dims`.
+onnx::ModelProto conv_then(const std::vector<onnx::NodeProto>& after, const std::vector<onnx::TensorProto>& constants,
+                           const std::vector<std::string>& y_dims) {
+  onnx::ModelProto m;
+  m.set_ir_version(6);
+  m.add_opset_import()->set_version(11);
+  auto* g = m.mutable_graph();
+  g->set_name("conv_then");
+  *g->add_input() = value_info("x", {"1", "2", "4", "4"});
+  *g->add_output() = value_info("y", y_dims);
+  *g->add_initializer() = constant("W", {2, 2, 1, 1}, {kWeights[0][0], kWeights[0][1], kWeights[1][0], kWeights[1][1]});
+  for (const auto& c : constants) *g->add_initializer() = c;
+  *g->add_node() = conv("x", "W", "a");
+  for (const auto& n : after) *g->add_node() = n;
+  return m;
+}
+
+using Expected = std::function<float(size_t channel, size_t element)>;
+
+void expect_values(const Result<Tensor>& got, const Expected& expected, size_t channels) {
+  ASSERT_TRUE(got.ok()) << got.error().message();
+  ASSERT_EQ(got->size(), channels * kPlane);
+  for (size_t c = 0; c < channels; ++c)
+    for (size_t p = 0; p < kPlane; ++p)
+      EXPECT_NEAR(got->data()[c * kPlane + p], expected(c, p), 1e-5f) << "channel " << c << ", element " << p;
+}
+
+// The output of the whole model `m`, or of its head at `cut`.
+Result<Tensor> run(const onnx::ModelProto& m, const std::string& cut = "") {
+  DISC_ASSIGN_OR_RETURN(OnnxModel model, load(m));
+  Bytes onnx = model.serialized();
+  if (!cut.empty()) {
+    DISC_ASSIGN_OR_RETURN(SplitModel split, model.split(cut));
+    onnx = std::move(split.head);
+  }
+  DISC_ASSIGN_OR_RETURN(Network network, Network::from_onnx(onnx));
+  return network.run(test_input());
+}
+
+// The node `make(name)` reads the Conv's output and writes `name`: as the graph output, and
+// as a cut that a Relu reads.
+void expect_after_conv(const std::function<onnx::NodeProto(const std::string&)>& make,
+                       const std::vector<onnx::TensorProto>& constants, const Expected& expected, size_t channels) {
+  const std::vector<std::string> dims = {"1", std::to_string(channels), "4", "4"};
+  {
+    SCOPED_TRACE("as the graph output");
+    expect_values(run(conv_then({make("y")}, constants, dims)), expected, channels);
+  }
+  SCOPED_TRACE("as the head's output");
+  expect_values(run(conv_then({make("t"), node("Relu", {"t"}, {"y"})}, constants, dims), "t"), expected, channels);
+}
+
+// OpenCV 4.6 fuses these layers into the Conv before them; asked for a fused layer's output
+// by name, it returned a buffer it never wrote.
+TEST(Network, ReturnsABatchNormalizationThatFollowsAConv) {
+  const float scale[2] = {2.0f, 0.5f}, bias[2] = {0.1f, -0.3f}, mean[2] = {0.2f, -0.1f}, var[2] = {4.0f, 0.25f};
+  expect_after_conv([](const std::string& out) { return node("BatchNormalization", {"a", "s", "b", "m", "v"}, {out}); },
+                    {constant("s", {2}, {scale[0], scale[1]}), constant("b", {2}, {bias[0], bias[1]}),
+                     constant("m", {2}, {mean[0], mean[1]}), constant("v", {2}, {var[0], var[1]})},
+                    [&](size_t c, size_t p) {
+                      return scale[c] * (conv_at(test_input(), c, p) - mean[c]) / std::sqrt(var[c] + 1e-5f) + bias[c];
+                    },
+                    2);
+}
+
+TEST(Network, ReturnsAConstantAddedToAConv) {
+  expect_after_conv([](const std::string& out) { return node("Add", {"a", "k"}, {out}); },
+                    {constant("k", {1}, {1.5f})},
+                    [](size_t c, size_t p) { return conv_at(test_input(), c, p) + 1.5f; }, 2);
+}
+
+// OpenCV addresses a layer's first output only.
+TEST(Network, ReturnsTheSecondOutputOfASplit) {
+  expect_after_conv(
+      [](const std::string& out) {
+        onnx::NodeProto split = node("Split", {"a"}, {"first", out});
+        auto* axis = split.add_attribute();
+        axis->set_name("axis");
+        axis->set_type(onnx::AttributeProto::INT);
+        axis->set_i(1);
+        return split;
+      },
+      {}, [](size_t, size_t p) { return conv_at(test_input(), 1, p); }, 1);
+}
+
+}  // namespace
+}  // namespace disc
