@@ -4,8 +4,11 @@
 #include <onnx/shape_inference/implementation.h>
 
 #include <climits>
+#include <functional>
+#include <queue>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 namespace disc::model {
 namespace {
@@ -230,41 +233,54 @@ Status check_weight_dims(const onnx::GraphProto& graph) {
   return Status();
 }
 
-// Stable topological sort; fails on a missing input or a cycle.
+// Topological sort in O(nodes + edges) (Kahn's algorithm; of the nodes that are ready the
+// earliest goes first, so a sorted graph keeps its order). Fails on a tensor written twice
+// (or a node writing a graph input or initializer), a missing input or a cycle.
 Status sort_nodes(onnx::GraphProto& graph) {
-  std::unordered_set<std::string> available, produced;
-  for (const auto& init : graph.initializer()) available.insert(init.name());
-  for (const auto& in : graph.input()) available.insert(in.name());
-  for (const auto& node : graph.node())
-    for (const auto& out : node.output()) produced.insert(out);
-  for (const auto& node : graph.node())
-    for (const auto& in : node.input())
-      if (!in.empty() && !available.count(in) && !produced.count(in))
-        return Error(describe(node) + ": input '" + in +
+  std::unordered_set<std::string> given;  // graph inputs and initializers
+  for (const auto& init : graph.initializer()) given.insert(init.name());
+  for (const auto& in : graph.input()) given.insert(in.name());
+  const int count = graph.node_size();
+  std::unordered_map<std::string, int> producer;
+  for (int i = 0; i < count; ++i)
+    for (const auto& out : graph.node(i).output()) {
+      if (out.empty()) continue;
+      if (given.count(out))
+        return Error(describe(graph.node(i)) + ": writes '" + out + "', which is a graph input or an initializer");
+      const auto [first, inserted] = producer.emplace(out, i);
+      if (!inserted)
+        return Error(describe(graph.node(i)) + ": writes '" + out + "', which " + describe(graph.node(first->second)) +
+                     " writes too");
+    }
+  std::vector<int> unmet(count, 0);  // inputs not yet produced, counted with repeats
+  std::vector<std::vector<int>> consumers(count);
+  for (int i = 0; i < count; ++i)
+    for (const auto& in : graph.node(i).input()) {
+      if (in.empty() || given.count(in)) continue;
+      const auto p = producer.find(in);
+      if (p == producer.end())
+        return Error(describe(graph.node(i)) + ": input '" + in +
                      "' is neither produced by a node, nor an initializer, nor a graph input");
+      ++unmet[i];
+      consumers[p->second].push_back(i);
+    }
   for (const auto& out : graph.output())
-    if (!available.count(out.name()) && !produced.count(out.name()))
+    if (!given.count(out.name()) && !producer.count(out.name()))
       return Error("graph output '" + out.name() + "' is never produced");
 
-  std::vector<bool> placed(graph.node_size(), false);
+  std::priority_queue<int, std::vector<int>, std::greater<>> ready;
+  for (int i = 0; i < count; ++i)
+    if (unmet[i] == 0) ready.push(i);
   google::protobuf::RepeatedPtrField<onnx::NodeProto> sorted;
-  for (int placed_count = 0; placed_count < graph.node_size();) {
-    bool progress = false;
-    for (int i = 0; i < graph.node_size(); ++i) {
-      if (placed[i]) continue;
-      const auto& node = graph.node(i);
-      bool ready = true;
-      for (const auto& in : node.input()) ready = ready && (in.empty() || available.count(in));
-      if (!ready) continue;
-      for (const auto& out : node.output()) available.insert(out);
-      placed[i] = progress = true;
-      ++placed_count;
-      *sorted.Add() = node;
-    }
-    if (!progress)
-      for (int i = 0; i < graph.node_size(); ++i)
-        if (!placed[i]) return Error(describe(graph.node(i)) + ": is part of a cycle");
+  while (!ready.empty()) {
+    const int i = ready.top();
+    ready.pop();
+    *sorted.Add() = graph.node(i);
+    for (int c : consumers[i])
+      if (--unmet[c] == 0) ready.push(c);
   }
+  for (int i = 0; i < count; ++i)
+    if (unmet[i] > 0) return Error(describe(graph.node(i)) + ": is part of a cycle");
   graph.mutable_node()->Swap(&sorted);
   return Status();
 }

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <onnx/onnx_pb.h>
 
+#include <fmt/format.h>
+
 #include <random>
 
 #include "disc/model.hpp"
@@ -211,6 +213,39 @@ TEST(OnnxLoad, RejectsNewOpsetsUnknownDomainsAndSecondInputs) {
   auto dynamic = tiny_model();
   *dynamic.mutable_graph()->mutable_input(0) = value_info("x", {"1", "2", "h", "4"});
   expect_error(dynamic, "dynamic dimension 'h'");
+}
+
+TEST(OnnxLoad, RejectsATensorWrittenTwice) {
+  auto m = tiny_model();
+  *m.mutable_graph()->add_node() = node("Neg", {"a"}, {"b"});  // the Relu writes b too
+  expect_error(m, "writes 'b', which node 'Relu_b' (Relu) writes too");
+  m = tiny_model();
+  *m.mutable_graph()->add_node() = node("Neg", {"a"}, {"x"});
+  expect_error(m, "writes 'x', which is a graph input or an initializer");
+}
+
+// Sorting, cut finding and splitting take time linear in the graph: a chain of 100 000
+// nodes listed backwards took hours before (a pass over all nodes per node placed, and a
+// backward walk per candidate cut); the test's timeout catches a return to that.
+TEST(OnnxLoad, SortsAndCutsALongChainListedBackwards) {
+  constexpr int kNodes = 100000;
+  const auto tensor = [](int i) { return fmt::format("t{}", i); };
+  onnx::ModelProto m;
+  m.set_ir_version(6);
+  m.add_opset_import()->set_version(11);
+  auto* g = m.mutable_graph();
+  *g->add_input() = value_info(tensor(0), {"1", "1", "2", "2"});
+  *g->add_output() = value_info(tensor(kNodes), {"1", "1", "2", "2"});
+  for (int i = kNodes; i > 0; --i) *g->add_node() = node("Relu", {tensor(i - 1)}, {tensor(i)});
+  auto model = load(m);
+  ASSERT_TRUE(model.ok()) << model.error().message();
+  ASSERT_EQ(model->cuts().size(), static_cast<size_t>(kNodes - 1));  // every tensor but the ends
+  for (int i = 0; i < kNodes - 1; i += 9973) {
+    EXPECT_EQ(model->cuts()[i].tensor, tensor(i + 1));
+    EXPECT_EQ(model->cuts()[i].position, static_cast<size_t>(i));
+  }
+  auto split = model->split(tensor(kNodes / 2));
+  ASSERT_TRUE(split.ok()) << split.error().message();
 }
 
 TEST(OnnxLoad, RejectsACycle) {
