@@ -285,6 +285,28 @@ Status sort_nodes(onnx::GraphProto& graph) {
   return Status();
 }
 
+// Every tensor whose inferred dims are all known holds at most kDefaultMaxElements values
+// (the decoders' default limit), so that a model of a few hundred bytes cannot make OpenCV
+// allocate gigabytes (a Pad to 26008x26008, or a 30000x30000 input).
+Status check_tensor_sizes(const onnx::GraphProto& graph) {
+  const auto check = [](const onnx::ValueInfoProto& value) -> Status {
+    if (!value.type().has_tensor_type() || !value.type().tensor_type().has_shape()) return Status();
+    uint64_t elements = 1;
+    for (const auto& dim : value.type().tensor_type().shape().dim()) {
+      if (!dim.has_dim_value() || dim.dim_value() < 1) return Status();
+      if (static_cast<uint64_t>(dim.dim_value()) > kDefaultMaxElements / elements)
+        return Error("tensor '" + value.name() + "' would hold more than " + std::to_string(kDefaultMaxElements) +
+                     " values (2^28, the most this tool handles)");
+      elements *= static_cast<uint64_t>(dim.dim_value());
+    }
+    return Status();
+  };
+  for (const auto& value : graph.input()) DISC_RETURN_IF_ERROR(check(value));
+  for (const auto& value : graph.value_info()) DISC_RETURN_IF_ERROR(check(value));
+  for (const auto& value : graph.output()) DISC_RETURN_IF_ERROR(check(value));
+  return Status();
+}
+
 Status infer_shapes(onnx::ModelProto& model) {
   model.mutable_graph()->clear_value_info();
   try {
@@ -325,7 +347,8 @@ Status normalize_onnx(onnx::ModelProto& model) {
   fold_identity_initializers(graph);
   DISC_RETURN_IF_ERROR(check_weight_dims(graph));
   DISC_RETURN_IF_ERROR(complete_kernel_shapes(graph));
-  return infer_shapes(model);
+  DISC_RETURN_IF_ERROR(infer_shapes(model));
+  return check_tensor_sizes(model.graph());
 }
 
 const onnx::TensorProto* find_constant(const onnx::GraphProto& graph, const std::string& name) {

@@ -33,7 +33,8 @@ Result<onnx::ModelProto> parse_onnx(const uint8_t* data, size_t size);
 // - nodes in topological order, every node input produced, an initializer or the input;
 // - no constant input of a Conv, ConvTranspose, Gemm or MatMul with a dim below 1;
 // - every convolution with a kernel_shape (from its constant weights if it had none);
-// - shapes inferred (value_info refreshed).
+// - shapes inferred (value_info refreshed), and no tensor of known dims holding more than
+//   kDefaultMaxElements values.
 Status normalize_onnx(onnx::ModelProto& model);
 
 // The value of an initializer or a Constant node's output named `name`; null if neither.

@@ -134,12 +134,18 @@ Result<ConvKernel> reading_convolution(const onnx::GraphProto& graph, const std:
   const std::vector<const onnx::NodeProto*> next = readers(graph, conv.output(0));
   if (next.size() == 1 && next[0]->op_type() == "BatchNormalization" && next[0]->input(0) == conv.output(0)) {
     const onnx::NodeProto& bn = *next[0];
+    if (bn.input_size() != 5)
+      return Error("BatchNormalization '" + bn.name() + "' has " + std::to_string(bn.input_size()) +
+                   " inputs (5 expected)");
     float epsilon = 1e-5f;
     if (const auto* e = attribute(bn, "epsilon")) epsilon = e->f();
     DISC_ASSIGN_OR_RETURN(const std::vector<float> scale, floats(graph, bn.input(1)));
     DISC_ASSIGN_OR_RETURN(const std::vector<float> variance, floats(graph, bn.input(4)));
     if (scale.size() != static_cast<size_t>(k.out_channels) || variance.size() != scale.size())
       return Error("BatchNormalization '" + bn.name() + "' does not match " + where);
+    for (float v : variance)
+      if (!(v + epsilon > 0.0f))
+        return Error("BatchNormalization '" + bn.name() + "' has a variance plus epsilon that is not positive");
     const size_t per_output = k.weights.size() / static_cast<size_t>(std::max(1, k.out_channels));
     for (size_t o = 0; o < scale.size(); ++o)
       for (size_t i = 0; i < per_output; ++i) k.weights[o * per_output + i] *= scale[o] / std::sqrt(variance[o] + epsilon);

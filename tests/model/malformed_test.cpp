@@ -215,6 +215,24 @@ TEST(OnnxLoad, RejectsNewOpsetsUnknownDomainsAndSecondInputs) {
   expect_error(dynamic, "dynamic dimension 'h'");
 }
 
+TEST(OnnxLoad, RejectsTensorsBeyondTheElementLimit) {
+  onnx::ModelProto m = tiny_model();
+  *m.mutable_graph()->mutable_input(0) = value_info("x", {"1", "2", "16384", "16384"});  // 2^29 values
+  m.mutable_graph()->mutable_output(0)->mutable_type()->mutable_tensor_type()->clear_shape();
+  expect_error(m, "tensor 'x' would hold more than 268435456 values");
+
+  // A model of a few hundred bytes whose Pad would make OpenCV allocate 6 GB.
+  m = tiny_model();
+  m.mutable_opset_import(0)->set_version(10);
+  auto* g = m.mutable_graph();
+  g->mutable_node(4)->set_output(0, "y_small");
+  onnx::NodeProto pad = node("Pad", {"y_small"}, {"y"});
+  add_ints(&pad, "pads", {0, 0, 20000, 20000, 0, 0, 20000, 20000});
+  *g->add_node() = pad;
+  g->mutable_output(0)->mutable_type()->mutable_tensor_type()->clear_shape();
+  expect_error(m, "tensor 'y' would hold more than");
+}
+
 TEST(OnnxLoad, RejectsATensorWrittenTwice) {
   auto m = tiny_model();
   *m.mutable_graph()->add_node() = node("Neg", {"a"}, {"b"});  // the Relu writes b too
@@ -313,6 +331,25 @@ TEST(ReadingConvolution, RejectsWhatItCannotShapeFor) {
   m.mutable_opset_import(0)->set_version(10);
   expect_reader_error(m, "reflect");
 
+  // A BatchNormalization after the convolution, folded into its weights: it needs all five
+  // inputs and a positive variance + epsilon.
+  const auto with_batch_norm = [](const std::vector<std::string>& inputs, float variance) {
+    onnx::ModelProto bn = tiny_model();
+    auto* graph = bn.mutable_graph();
+    reading_conv(bn)->set_output(0, "c_raw");
+    *graph->add_node() = node("BatchNormalization", inputs, {"c"});
+    *graph->add_initializer() = testing::constant("ones", {2}, {1.0f, 1.0f});
+    *graph->add_initializer() = testing::constant("zeros", {2}, {0.0f, 0.0f});
+    *graph->add_initializer() = testing::constant("variance", {2}, {1.0f, variance});
+    return bn;
+  };
+  auto folded = load(with_batch_norm({"c_raw", "ones", "zeros", "zeros", "variance"}, 4.0f));
+  ASSERT_TRUE(folded.ok()) << folded.error().message();
+  auto kernel = folded->reading_convolution("b");
+  ASSERT_TRUE(kernel.ok()) << kernel.error().message();
+  EXPECT_NEAR(kernel->weights[3], 2.0f / std::sqrt(4.0f + 1e-5f), 1e-6f);  // output channel 1 scaled by 1/2
+  expect_reader_error(with_batch_norm({"c_raw", "ones"}, 4.0f), "has 2 inputs (5 expected)");
+  expect_reader_error(with_batch_norm({"c_raw", "ones", "zeros", "zeros", "variance"}, -1.0f), "not positive");
 }
 
 }  // namespace
