@@ -88,7 +88,7 @@ struct ModelAndData {
 
 // The images of `folder`, or without one the model's data set.
 Result<ModelAndData> load_model_and_data(const ModelOptions& options, const std::string& folder) {
-  DISC_ASSIGN_OR_RETURN(LoadedModel loaded, options.load());
+  DISC_ASSIGN_OR_RETURN(LoadedModel loaded, options.load_classifier());
   DISC_ASSIGN_OR_RETURN(Dataset dataset, folder.empty() ? options.dataset(loaded.entry) : load_unlabelled_images(folder));
   return ModelAndData{std::move(loaded.entry), std::move(dataset)};
 }
@@ -186,7 +186,7 @@ const CommandRegistration calibrate_command{{
                      "write every setting's label-free estimate on the calibration images to this CSV file");
       app.add_option("--threads", o->threads, "worker threads")->check(CLI::Range(1, kMaxEvalThreads))->capture_default_str();
       return [o] {
-        auto loaded = o->model.load();
+        auto loaded = o->model.load_classifier();
         if (!loaded.ok()) return fail(loaded.error());
         const ModelEntry& model = loaded->entry;
         auto requested = image_count(o->images);
@@ -230,6 +230,7 @@ const CommandRegistration calibrate_command{{
         if (o->budget < 0.01)  // 10 000 images would be needed; no data set here has more
           return fail(Error("--budget below 0.01 pp: it would take over 10000 calibration images to show"));
         if (!o->estimates.empty()) {  // said now rather than after the whole calibration
+          if (auto s = check_not_same_file(model.path, o->estimates, "MODEL and --estimates"); !s.ok()) return fail(s);
           const std::filesystem::path folder = std::filesystem::path(o->estimates).parent_path();
           const std::string dir = folder.empty() ? "." : folder.string();
           if (access(dir.c_str(), W_OK) != 0)

@@ -130,6 +130,8 @@ const CommandRegistration split_command{{
         if (auto s = check_not_same_file(o->head, o->tail, "--head and --tail"); !s.ok()) return fail(s);
         auto loaded = o->model.load();
         if (!loaded.ok()) return fail(loaded.error());
+        if (auto s = check_not_same_file(loaded->entry.path, o->head, "MODEL and --head"); !s.ok()) return fail(s);
+        if (auto s = check_not_same_file(loaded->entry.path, o->tail, "MODEL and --tail"); !s.ok()) return fail(s);
         auto split = loaded->model.split(o->cut);
         if (!split.ok()) return fail(split.error());
         // Both halves must load in OpenCV before they are handed out.
@@ -206,7 +208,7 @@ const CommandRegistration classify_command{{
       app.add_option("IMAGES", o->images, "input images")->required();
       app.add_option("--cut", o->cut, "run head and tail split at this tensor")->check(kNotEmpty);
       return [o] {
-        auto loaded = o->model.load();
+        auto loaded = o->model.load_classifier();
         if (!loaded.ok()) return fail(loaded.error());
         auto inference = Inference::make(loaded->model, o->cut);
         if (!inference.ok()) return fail(inference.error());
@@ -239,7 +241,7 @@ const CommandRegistration accuracy_command{{
       app.add_option("--limit", o->limit, "first N images only (0 = all)")->check(kNotNegative);
       app.add_option("--cut", o->cut, "run head and tail split at this tensor")->check(kNotEmpty);
       return [o] {
-        auto loaded = o->model.load();
+        auto loaded = o->model.load_classifier();
         if (!loaded.ok()) return fail(loaded.error());
         auto dataset = o->model.dataset(loaded->entry);
         if (!dataset.ok()) return fail(dataset.error());
@@ -297,6 +299,7 @@ const CommandRegistration profile_command{{
       return [o] {
         auto loaded = o->model.load();
         if (!loaded.ok()) return fail(loaded.error());
+        if (auto s = check_not_same_file(loaded->entry.path, o->out, "MODEL and --out"); !s.ok()) return fail(s);
         auto images = dataset_images(o->model, loaded->entry, o->images);
         if (!images.ok()) return fail(images.error());
         Progress bar("profile (cuts)", loaded->model.cuts().size());

@@ -1,5 +1,6 @@
 #include "model_options.hpp"
 
+#include <algorithm>
 #include <climits>
 #include <filesystem>
 #include <sstream>
@@ -135,6 +136,15 @@ Result<LoadedModel> ModelOptions::load() const {
   auto valid = e.classes > 0 ? validate(e) : validate(e.preprocessing);
   if (!valid.ok()) return valid.error().with_context(e.name);
   return LoadedModel{std::move(e), std::move(model)};
+}
+
+Result<LoadedModel> ModelOptions::load_classifier() const {
+  DISC_ASSIGN_OR_RETURN(LoadedModel loaded, load());
+  const Shape& output = loaded.model.output_shape();
+  if (std::count_if(output.begin(), output.end(), [](int64_t d) { return d > 1; }) > 1)
+    return Error(loaded.entry.name + ": output " + shape_to_string(output) +
+                 " is not a vector of class scores (at most one dim above 1): this command needs a classifier");
+  return loaded;
 }
 
 Result<Dataset> ModelOptions::dataset(const ModelEntry& entry) const {

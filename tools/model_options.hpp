@@ -23,6 +23,9 @@ class ModelOptions {
   // Declares MODEL (positional) and the preprocessing options on `app`.
   void add_to(CLI::App& app);
   Result<LoadedModel> load() const;
+  // load(), refusing a model whose output is not one vector of class scores (e.g. a split's
+  // head, 1x256x14x14): classify, accuracy, eval and calibrate read it as logits.
+  Result<LoadedModel> load_classifier() const;
   // The model's data set (--dataset for an .onnx file).
   Result<Dataset> dataset(const ModelEntry& entry) const;
 

@@ -52,6 +52,47 @@ TEST(Cli, SplitWritesLoadableHalves) {
   EXPECT_EQ(tail_model->input_shape(), (Shape{1, 32, 16, 16}));
 }
 
+// Run as root, a command writing to its own model replaced it, read-only or not.
+TEST(Cli, NoOutputOverwritesTheModel) {
+  const auto dir = std::filesystem::temp_directory_path() / "disc_cli_own_model";
+  std::filesystem::create_directories(dir);
+  const std::string model = (dir / "model.onnx").string(), other = (dir / "other.onnx").string();
+  std::filesystem::copy_file(testing::assets_dir() + "/models/resnet20_cifar10.onnx", model,
+                             std::filesystem::copy_options::overwrite_existing);
+  const auto before = read_file(model);
+  ASSERT_TRUE(before.ok());
+  const std::string cut = " --cut /layer2/layer2.0/Relu_1_output_0 ", data = " --dataset cifar10-test ";
+  for (const std::string& args :
+       {"split " + model + cut + "--head " + model + " --tail " + other,
+        "split " + model + cut + "--head " + other + " --tail " + (dir / "." / "model.onnx").string(),
+        "profile " + model + data + "--repeats 1 --out " + model,
+        "calibrate " + model + data + cut + "--images 100 --estimates " + model}) {
+    CliRun run = run_disc(args);
+    EXPECT_EQ(run.status, 1) << args << "\n" << run.output;
+    EXPECT_NE(run.output.find("name the same file"), std::string::npos) << args << "\n" << run.output;
+  }
+  const auto after = read_file(model);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(*after, *before);
+}
+
+// A split's head outputs a feature map, which classify would have read as 8192 class scores.
+TEST(Cli, ClassifyingCommandsRefuseAModelThatIsNotAClassifier) {
+  const auto dir = std::filesystem::temp_directory_path() / "disc_cli_not_a_classifier";
+  std::filesystem::create_directories(dir);
+  const std::string head = (dir / "head.onnx").string(), tail = (dir / "tail.onnx").string();
+  CliRun split = run_disc("split resnet20_cifar10 --cut /layer2/layer2.0/Relu_1_output_0 --head " + head + " --tail " + tail);
+  ASSERT_EQ(split.status, 0) << split.output;
+  const std::string data = " --dataset cifar10-test --scale 0.0039 ";
+  for (const std::string& args : {"classify " + head + data + cifar_image("cat"), "accuracy " + head + data + "--limit 2",
+                                  "eval " + head + data + "--images 2 --codecs raw --out " + (dir / "eval").string()}) {
+    CliRun run = run_disc(args);
+    EXPECT_EQ(run.status, 1) << args << "\n" << run.output;
+    EXPECT_NE(run.output.find("output 1x32x16x16 is not a vector of class scores"), std::string::npos)
+        << args << "\n" << run.output;
+  }
+}
+
 TEST(Cli, ClassifyPrintsClassNamesWholeAndSplit) {
   for (const std::string& cut : {std::string(), std::string(" --cut /layer3/layer3.0/Relu_1_output_0")}) {
     CliRun run = run_disc("classify resnet20_cifar10 " + cifar_image("ship") + " " + cifar_image("truck") + cut);
