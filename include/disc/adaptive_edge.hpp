@@ -48,7 +48,8 @@ struct AdaptiveEdgeOptions {
   // the next probe is due (probe_every; the interval starts afresh), which tries the link
   // again. With probe_every = 0 every request tries its plan, and a gone server costs each
   // request a failed call (the client's retries, or its deadline). false: such a failure is
-  // the request's error. create() needs the server unless rtt_ms is given.
+  // the request's error. create() measures the RTT unless rtt_ms is given; a server it cannot
+  // reach then starts the run edge-only (local_fallback) or fails create() (without).
   bool local_fallback = true;
   int top_k = 5;
   int encode_threads = 0;  // as EdgeConfig::encode_threads, for every plan's pipeline
@@ -87,7 +88,9 @@ struct AdaptiveStep {
 // Not thread-safe: one per thread.
 class AdaptiveEdge {
  public:
-  // `client` must outlive the object. Estimates the RTT (unless given) with Describe calls.
+  // `client` must outlive the object. Estimates the RTT (unless given) with Describe calls;
+  // if they fail as a gone server does and local_fallback is on, the RTT is measured before
+  // the first remote plan instead (rtt_ms() is 0 until then).
   // Errors: invalid options, profile/table that disagree with each other or the model.
   static Result<std::unique_ptr<AdaptiveEdge>> create(const ModelEntry& model, std::vector<std::string> class_names,
                                                       const Profile& profile, const RateTable& table,

@@ -16,6 +16,7 @@ struct AdaptiveEdge::Impl {
   std::optional<Planner> planner;
   std::optional<BandwidthEstimator> estimator;
   double rtt_ms = 0;
+  bool rtt_known = false;  // false while create() could not reach the server; plans use 0 ms
   ComputeScale scale;
   size_t requests_since_sample = 0;
   size_t probe_interval = 0;  // requests without a sample before the next probe
@@ -26,14 +27,23 @@ struct AdaptiveEdge::Impl {
   };
   std::map<std::string, CachedPipeline> pipelines;  // by Plan::label()
 
-  Result<double> measure_rtt_ms() {
+  // Sets rtt_ms to the median Describe round trip.
+  Status measure_rtt() {
     std::vector<double> round_trips;
     for (int i = 0; i < options.rtt_pings; ++i) {
       const Stopwatch watch;
       DISC_RETURN_IF_ERROR(client->describe());
       round_trips.push_back(1e3 * watch.seconds());
     }
-    return quantile(round_trips, 0.5);
+    rtt_ms = quantile(round_trips, 0.5);
+    rtt_known = true;
+    return Status();
+  }
+
+  // A failure that local_fallback answers edge-only: the server is gone, busy or too slow.
+  bool link_failure(const Error& error) const {
+    return options.local_fallback &&
+           (error.code() == ErrorCode::kUnavailable || error.code() == ErrorCode::kDeadlineExceeded);
   }
 
   // The planner's best plan, or, when a probe is due and the best plan sends too few bytes
@@ -64,8 +74,7 @@ struct AdaptiveEdge::Impl {
 
   // Whether `error` of running `plan` is a link failure that local_fallback answers edge-only.
   bool falls_back(const Plan& plan, const Error& error) const {
-    return options.local_fallback && plan.kind != Plan::Kind::kEdgeOnly &&
-           (error.code() == ErrorCode::kUnavailable || error.code() == ErrorCode::kDeadlineExceeded);
+    return plan.kind != Plan::Kind::kEdgeOnly && link_failure(error);
   }
 
   // Runs `plan` on `image_path`, building (and warming) its pipeline on first use.
@@ -191,10 +200,13 @@ Result<std::unique_ptr<AdaptiveEdge>> AdaptiveEdge::create(const ModelEntry& mod
   DISC_RETURN_IF_ERROR(impl->planner->plan({{impl->estimator->estimate_bps(), 0}, impl->options.top1_budget_pp, 0, {}}));
   if (impl->options.rtt_ms) {
     impl->rtt_ms = *impl->options.rtt_ms;
-  } else {
-    auto rtt = impl->measure_rtt_ms();
-    if (!rtt.ok()) return rtt.error().with_context("estimating the RTT");
-    impl->rtt_ms = *rtt;
+    impl->rtt_known = true;
+  } else if (Status measured = impl->measure_rtt(); !measured.ok()) {
+    if (!impl->link_failure(measured.error())) return measured.error().with_context("estimating the RTT");
+    // A server that cannot be reached now: edge-only until the first probe, as after a
+    // remote plan's failure; the RTT is measured before the first remote plan runs.
+    impl->link_down = true;
+    impl->requests_since_sample = 0;
   }
   return std::unique_ptr<AdaptiveEdge>(new AdaptiveEdge(std::move(impl)));
 }
@@ -210,10 +222,20 @@ Result<AdaptiveStep> AdaptiveEdge::run(const std::string& image_path) {
   step.scale = s.scale;
   DISC_ASSIGN_OR_RETURN(std::tie(step.plan, step.probe), s.choose());
   const Stopwatch attempt;
-  Result<EdgeResult> result = s.run_plan(step.plan, image_path);
+  // The first remote plan after a create() that could not reach the server measures the RTT
+  // first, and is chosen again with it.
+  Status reached;
+  if (!s.rtt_known && step.plan.kind != Plan::Kind::kEdgeOnly) {
+    reached = s.measure_rtt();
+    if (reached.ok()) {
+      step.rtt_ms = s.rtt_ms;
+      DISC_ASSIGN_OR_RETURN(std::tie(step.plan, step.probe), s.choose());
+    }
+  }
+  Result<EdgeResult> result = reached.ok() ? s.run_plan(step.plan, image_path) : Result<EdgeResult>(reached.error());
   if (!result.ok() && s.falls_back(step.plan, result.error())) {
     step.fallback_from = RemoteFailure{step.plan, result.error(), attempt.seconds()};
-    step.sampled = s.observe_timeout(*step.fallback_from);
+    step.sampled = reached.ok() && s.observe_timeout(*step.fallback_from);
     DISC_ASSIGN_OR_RETURN(step.plan, s.edge_only_plan());
     s.link_down = true;
     s.requests_since_sample = 1;  // this one: the next probe after probe_every requests in all

@@ -322,6 +322,61 @@ TEST_F(AdaptiveEdgeTest, AnswersEdgeOnlyWhileTheServerIsGoneAndReturnsAfterAProb
   EXPECT_EQ(refused.error().code(), ErrorCode::kUnavailable) << refused.error().message();
 }
 
+// A server that is not there when the edge starts: create() starts edge-only instead of
+// failing (unless local_fallback is off), each probe measures the RTT before its remote plan,
+// and the first probe that reaches the server returns to the split.
+TEST_F(AdaptiveEdgeTest, StartsEdgeOnlyWithoutAServerAndMeasuresTheRttWhenOneAnswers) {
+  auto own = start_server(test_server_options());
+  ASSERT_TRUE(own);
+  const int port = own->port();
+  own.reset();  // nothing listens on `port` now
+  ClientOptions client_options;
+  client_options.servers = {"127.0.0.1:" + std::to_string(port)};
+  client_options.retries = 0;
+  auto client = EdgeClient::connect(client_options);
+  ASSERT_TRUE(client.ok()) << client.error().message();
+  const auto make_on = [&](bool fallback) {
+    AdaptiveEdgeOptions options = scripted_options();
+    options.rtt_ms.reset();
+    options.local_fallback = fallback;
+    return AdaptiveEdge::create(reference_->entry, reference_->dataset.class_names, make_profile(*reference_),
+                                make_table(*reference_), client->get(), std::move(options));
+  };
+  auto strict = make_on(false);
+  ASSERT_FALSE(strict.ok());
+  EXPECT_EQ(strict.error().code(), ErrorCode::kUnavailable) << strict.error().message();
+  EXPECT_NE(strict.error().message().find("estimating the RTT"), std::string::npos) << strict.error().message();
+
+  auto made = make_on(true);
+  ASSERT_TRUE(made.ok()) << made.error().message();
+  AdaptiveEdge& edge = **made;
+  size_t image = 0;
+  for (int i = 0; i < 3; ++i) {  // probe_every = 3 requests before the first try
+    const AdaptiveStep s = run(edge, image++);
+    EXPECT_EQ(s.plan.kind, Plan::Kind::kEdgeOnly);
+    EXPECT_FALSE(s.fallback_from.has_value());
+  }
+  const AdaptiveStep probe = run(edge, image++);  // still no server: its RTT pings fail
+  ASSERT_TRUE(probe.fallback_from.has_value());
+  EXPECT_EQ(probe.fallback_from->plan.kind, Plan::Kind::kSplit);
+  EXPECT_EQ(probe.fallback_from->error.code(), ErrorCode::kUnavailable) << probe.fallback_from->error.message();
+  EXPECT_EQ(probe.plan.kind, Plan::Kind::kEdgeOnly);
+  EXPECT_FALSE(probe.sampled);
+  for (int i = 0; i < 2; ++i) EXPECT_EQ(run(edge, image++).plan.kind, Plan::Kind::kEdgeOnly);
+
+  ServerOptions again = test_server_options();
+  again.listen = "127.0.0.1:" + std::to_string(port);
+  own = start_server(again);
+  ASSERT_TRUE(own);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // the channel's reconnect backoff
+  const AdaptiveStep back = run(edge, image++);
+  EXPECT_EQ(back.plan.kind, Plan::Kind::kSplit);
+  EXPECT_FALSE(back.fallback_from.has_value());
+  EXPECT_TRUE(back.sampled);
+  EXPECT_GT(back.rtt_ms, 0);
+  EXPECT_EQ(edge.rtt_ms(), back.rtt_ms);
+}
+
 // A server too slow for the deadline: the request is answered here, and the bound the timeout
 // measured (the plan's bytes did not cross within it) lowers the estimate.
 TEST_F(AdaptiveEdgeTest, ATimedOutPlanFallsBackAndLowersTheEstimate) {
@@ -452,6 +507,15 @@ TEST_F(AdaptiveEdgeTest, CliAnswersLocallyWhenTheServerIsUnreachable) {
   const auto [refusal, refused_status] = run_shell(command + " --no-local-fallback");
   EXPECT_NE(refused_status, 0);
   EXPECT_NE(refusal.find("UNAVAILABLE"), std::string::npos) << refusal;
+
+  // Without --rtt-ms the RTT cannot be measured at start: edge-only from the first request,
+  // and only the probe (the 4th) tries the server.
+  std::string unknown_rtt = command;
+  unknown_rtt.erase(unknown_rtt.find(" --rtt-ms 1"), std::string(" --rtt-ms 1").size());
+  const auto [local, local_status] = run_shell(unknown_rtt);
+  EXPECT_EQ(local_status, 0) << local;
+  EXPECT_NE(local.find("\"fallbacks\": 1"), std::string::npos) << local;
+  EXPECT_NE(local.find("\"edge-only\": 5"), std::string::npos) << local;
 }
 
 }  // namespace
