@@ -170,7 +170,7 @@ const CommandRegistration edge_command{{
       auto o = std::make_shared<Opts>();
       o->config.codec = "disc";
       o->connection.add_to(app, /*server_required=*/false);
-      app.add_option("-m,--model", o->model, "models.json model name")->required();
+      app.add_option("-m,--model", o->model, "models.json model name")->required()->check(kModelName);
       app.add_option("-c,--cut", o->config.cut, "cut tensor (split mode)")->check(kNotEmpty);
       CLI::Option* codec =
           app.add_option("--codec", o->config.codec, "codec spec for the cut's feature map (see `disc codecs`)")
@@ -221,6 +221,7 @@ const CommandRegistration edge_command{{
           app.add_option("--table", a.table, "--auto: rate-accuracy table JSON (report.json of `disc eval`)"),
           add_loss_option(app, a.loss, "--auto: "),
           app.add_option("--budget", a.options.top1_budget_pp, "--auto: largest acceptable top-1 loss, percentage points")
+              ->check(kBudget)
               ->capture_default_str(),
           app.add_option("--edge-speed", a.options.edge_speed, "--auto: edge speed relative to the profiling machine")
               ->capture_default_str(),

@@ -173,7 +173,7 @@ const CommandRegistration calibrate_command{{
           ->check(kNotEmpty)
           ->capture_default_str();
       app.add_option("--budget", o->budget, "allowed top-1 loss in percentage points")
-          ->check(kFiniteNotNegative)
+          ->check(kBudget)
           ->capture_default_str();
       app.add_option("--codecs", o->codecs, "sweep to choose from (as for `disc eval --codecs`)")
           ->capture_default_str();

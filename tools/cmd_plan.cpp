@@ -64,6 +64,7 @@ const CommandRegistration plan_command{{
           ->check(kFiniteNotNegative)->check(CLI::Range(0.0, 1e12))
           ->capture_default_str();
       app.add_option("--budget", o->budget, "largest acceptable top-1 loss, percentage points")
+          ->check(kBudget)
           ->capture_default_str();
       app.add_option("--edge-speed", o->edge_speed, "edge speed relative to the profiling machine (0.25 = 4x slower)")
           ->capture_default_str();

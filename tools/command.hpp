@@ -33,6 +33,9 @@ struct Command {
 
 std::vector<Command>& command_registry();
 
+// Whether `name` ends in .onnx, in any case.
+bool is_onnx_file_name(const std::string& name);
+
 struct CommandRegistration {
   explicit CommandRegistration(Command c) { command_registry().push_back(std::move(c)); }
 };
@@ -55,6 +58,17 @@ inline const CLI::Validator kNotEmpty(
     [](std::string& text) { return text.empty() ? std::string("must not be empty") : std::string(); }, "",
     "not empty");
 
+// Check for the models of `serve` and `edge`: a models.json name. Both sides need the entry's
+// preprocessing, classes and data set, which a bare .onnx file does not give.
+inline const CLI::Validator kModelName(
+    [](std::string& text) {
+      if (text.find('/') == std::string::npos && !is_onnx_file_name(text)) return std::string();
+      return std::string("is a file, not a models.json name: serve and edge take models by their models.json entry "
+                         "(preprocessing, classes, data set); add one to models/models.json of an assets folder of "
+                         "your own and pass --assets");
+    },
+    "", "models.json name");
+
 // Check for thresholds: a finite number, at least 0 (NaN passes CLI::Range).
 inline const CLI::Validator kFiniteNotNegative(
     [](std::string& text) {
@@ -76,5 +90,18 @@ Status check_not_same_file(const std::string& input, const std::string& output, 
 // Prints "disc: <message>" on stderr and returns exit status 1.
 int fail(const Error& error);
 inline int fail(const Status& status) { return fail(status.error()); }
+
+// Check for top-1 loss budgets, in percentage points: a loss cannot exceed 100.
+inline const CLI::Validator kBudget(
+    [](std::string& text) {
+      double value = 0;
+      try {
+        value = std::stod(text);
+      } catch (const std::exception&) {
+        return std::string("is not a number");
+      }
+      return value >= 0 && value <= 100 ? std::string() : std::string("must be within 0..100 percentage points");
+    },
+    "", "0..100");
 
 }  // namespace disc::cli

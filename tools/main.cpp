@@ -27,6 +27,13 @@ Status check_not_same_file(const std::string& input, const std::string& output, 
   return Error(what + " name the same file '" + output + "': writing one would overwrite the other");
 }
 
+bool is_onnx_file_name(const std::string& name) {
+  const std::string extension = ".onnx";
+  return name.size() >= extension.size() &&
+         std::equal(extension.rbegin(), extension.rend(), name.rbegin(),
+                    [](char a, char b) { return a == std::tolower(static_cast<unsigned char>(b)); });
+}
+
 int fail(const Error& error) {
   std::cerr << "disc: " << error.message() << "\n";
   return 1;
@@ -67,7 +74,17 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {  // bad arguments: the same one-line form as every other error
-    return fail(disc::Error(e.what()));
+    std::string message = e.what();
+    // CLI11 takes a global option after the subcommand for one of the subcommand's extras.
+    for (const auto& [sub, action] : actions)
+      if (sub->parsed())
+        for (const std::string& extra : sub->remaining()) {
+          const std::string option = extra.substr(0, extra.find('='));
+          if (option == "--assets" || option == "-q" || option == "--quiet")
+            message += " (" + option + " goes before the subcommand: disc " + option +
+                       (option == "--assets" ? " DIR " : " ") + sub->get_name() + " ...)";
+        }
+    return fail(disc::Error(message));
   }
   for (auto& [sub, action] : actions)
     if (sub->parsed()) {

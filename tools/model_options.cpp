@@ -10,9 +10,7 @@
 namespace disc::cli {
 namespace {
 
-bool is_path(const std::string& model) {
-  return model.find('/') != std::string::npos || std::filesystem::path(model).extension() == ".onnx";
-}
+bool is_path(const std::string& model) { return model.find('/') != std::string::npos || is_onnx_file_name(model); }
 
 Result<std::array<float, 3>> parse_triple(const std::string& text, const char* what) {
   std::array<float, 3> values{};
@@ -51,7 +49,7 @@ void ModelOptions::add_to(CLI::App& app) {
   group->add_option("--scale", scale_, "pixel scale");
   group->add_option("--mean", mean_, "per-channel mean a,b,c");
   group->add_option("--std", std_, "per-channel std a,b,c");
-  group->add_option("--labels-offset", labels_offset_, "output index i is class i - N")->check(CLI::NonNegativeNumber);
+  group->add_option("--labels-offset", labels_offset_, "output index i is class i - N")->check(kNotNegative);
   group->add_option("--dataset", dataset_, "data set folder under data/ (for an .onnx path)");
 }
 
@@ -66,7 +64,10 @@ Result<ModelEntry> catalog_entry(const std::string& model) {
     return e;
   }
   DISC_ASSIGN_OR_RETURN(AssetCatalog catalog, AssetCatalog::load(globals().assets_dir));
-  return catalog.find_model(model);
+  auto entry = catalog.find_model(model);
+  if (!entry.ok() && std::filesystem::is_regular_file(model))
+    return Error(entry.error().message() + "; for the file '" + model + "', write ./" + model);
+  return entry;
 }
 
 }  // namespace

@@ -75,7 +75,9 @@ Result<RateTable> load_rate_table(const std::string& path, LossBasis basis = Los
 
 // Human units. Bandwidth: "5Mbit", "500kbit", "1.5Gbit", "64kbit/s", "10MB/s" (SI prefixes,
 // B = 8 bits, optional "/s"; "bps" is refused as ambiguous), returned in bits/s. Duration: "20ms", "0.5s", "300us",
-// returned in milliseconds. A unit is required; negative or non-finite values are errors.
+// returned in milliseconds. A unit is required; negative or non-finite values are errors, as
+// are bandwidths between 0 (no link) and 1 bit/s or above 10 Tbit/s, and durations above an
+// hour: no link is that slow or fast, and a typo should not fill a plan's table with 300 digits.
 Result<double> parse_bandwidth(std::string_view text);
 Result<double> parse_duration_ms(std::string_view text);
 

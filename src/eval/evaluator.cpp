@@ -92,9 +92,8 @@ class Evaluation {
     const size_t available = dataset_.images.size();
     if (options_.images == 0) return Error("no images selected");
     if (options_.first_image >= available || options_.images > available - options_.first_image)
-      return Error("images " + std::to_string(options_.first_image) + ".." +
-                   std::to_string(options_.first_image + options_.images - 1) + " run past data set '" +
-                   dataset_.name + "', which has " + std::to_string(available));
+      return Error(std::to_string(options_.images) + " images from index " + std::to_string(options_.first_image) +
+                   " run past data set '" + dataset_.name + "', which has " + std::to_string(available));
     images_.assign(dataset_.images.begin() + options_.first_image,
                    dataset_.images.begin() + options_.first_image + options_.images);
     return Status();

@@ -51,12 +51,18 @@ Result<double> parse_bandwidth(std::string_view text) {
       {"Gbit", 1e9},   {"Gbit/s", 1e9}, {"gbit", 1e9},    {"gbit/s", 1e9},  {"B/s", 8},
       {"kB/s", 8e3},   {"KB/s", 8e3},   {"MB/s", 8e6},    {"GB/s", 8e9},
   }};
-  return scale(text, "bandwidth", kUnits, "bit, kbit, Mbit, Gbit (bits/s) or B/s, kB/s, MB/s, GB/s (bytes/s)");
+  DISC_ASSIGN_OR_RETURN(const double bps,
+                        scale(text, "bandwidth", kUnits, "bit, kbit, Mbit, Gbit (bits/s) or B/s, kB/s, MB/s, GB/s (bytes/s)"));
+  if ((bps > 0 && bps < 1) || bps > 1e13)
+    return Error("bandwidth '" + std::string(text) + "' is outside 1 bit/s..10 Tbit/s (or 0: no link)");
+  return bps;
 }
 
 Result<double> parse_duration_ms(std::string_view text) {
   static constexpr std::array<Unit, 3> kUnits{{{"us", 1e-3}, {"ms", 1}, {"s", 1e3}}};
-  return scale(text, "duration", kUnits, "us, ms or s");
+  DISC_ASSIGN_OR_RETURN(const double ms, scale(text, "duration", kUnits, "us, ms or s"));
+  if (ms > 3.6e6) return Error("duration '" + std::string(text) + "' is over an hour");
+  return ms;
 }
 
 }  // namespace disc

@@ -256,7 +256,43 @@ TEST(Cli, EvalListsOfCodecsAndCuts) {
   EXPECT_EQ(run.output, "disc: --cuts names no cut (give 'all' or tensor names)\n");
   run = run_disc(base + "--cuts /layer1/layer1.0/Relu_1_output_0 --codecs raw --first-image 9999");
   EXPECT_EQ(run.status, 1) << run.output;
-  EXPECT_EQ(run.output, "disc: images 9999..10000 run past data set 'cifar10-test', which has 10000\n");
+  EXPECT_EQ(run.output, "disc: 2 images from index 9999 run past data set 'cifar10-test', which has 10000\n");
+  run = run_disc(base + "--cuts /layer1/layer1.0/Relu_1_output_0 --codecs raw --first-image 18446744073709551615");
+  EXPECT_EQ(run.status, 1) << run.output;  // the last index would have wrapped around to 0
+  EXPECT_EQ(run.output,
+            "disc: 2 images from index 18446744073709551615 run past data set 'cifar10-test', which has 10000\n");
+}
+
+// The usual slips get an error that says how to do it right. Run in a folder holding copies
+// of resnet20 named `resnet20` and `RESNET20.ONNX`.
+TEST(Cli, CommonMistakesNameTheFix) {
+  const auto dir = std::filesystem::temp_directory_path() / "disc_cli_mistakes";
+  std::filesystem::create_directories(dir);
+  const std::string model = testing::assets_dir() + "/models/resnet20_cifar10.onnx";
+  for (const char* copy : {"resnet20", "RESNET20.ONNX"})
+    std::filesystem::copy_file(model, dir / copy, std::filesystem::copy_options::overwrite_existing);
+  const auto run_in_dir = [&](const std::string& args) {
+    const auto [output, status] = testing::run_shell("cd '" + dir.string() + "' && " + testing::disc_cli() + " " + args);
+    return CliRun{WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+  };
+  const std::string cut = " --cut /layer1/layer1.0/Relu_1_output_0 ";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"models --assets " + testing::assets_dir(), "(--assets goes before the subcommand: disc --assets DIR models ...)"},
+      {"cuts resnet20_cifar10 -q", "(-q goes before the subcommand: disc -q cuts ...)"},
+      {"cuts resnet20", "unknown model 'resnet20' (known: "},
+      {"cuts resnet20", "; for the file 'resnet20', write ./resnet20"},
+      {"serve -m " + model, "--model: is a file, not a models.json name"},
+      {"edge -m " + model + " --edge-only " + cifar_image("cat"), "--model: is a file, not a models.json name"},
+      {"calibrate resnet20_cifar10" + cut + "--budget 200", "--budget: must be within 0..100 percentage points"},
+      {"cuts " + model + " --labels-offset -1", "--labels-offset: must not be negative"},
+  };
+  for (const auto& [args, expected] : cases) {
+    const CliRun run = run_in_dir(args);
+    EXPECT_EQ(run.status, 1) << args << "\n" << run.output;
+    EXPECT_NE(run.output.find(expected), std::string::npos) << args << "\n" << run.output;
+  }
+  const CliRun upper = run_in_dir("cuts RESNET20.ONNX");  // a path, whatever the extension's case
+  EXPECT_EQ(upper.status, 0) << upper.output;
 }
 
 // A model that cannot be split says so instead of printing an empty table.

@@ -27,6 +27,11 @@ TEST(Units, RejectsAmbiguousOrInvalidBandwidths) {
   EXPECT_FALSE(parse_bandwidth("Mbit").ok());
   EXPECT_FALSE(parse_bandwidth("").ok());
   EXPECT_EQ(parse_bandwidth("1e400Mbit").error().message(), "bandwidth '1e400Mbit' is out of range");
+  EXPECT_EQ(parse_bandwidth("1e-300bit").error().message(),
+            "bandwidth '1e-300bit' is outside 1 bit/s..10 Tbit/s (or 0: no link)");
+  EXPECT_FALSE(parse_bandwidth("20Tbit").ok());  // no such unit
+  EXPECT_FALSE(parse_bandwidth("2e4Gbit").ok());
+  EXPECT_TRUE(parse_bandwidth("1e4Gbit").ok());
 }
 
 TEST(Units, ParsesDurationsToMilliseconds) {
@@ -38,6 +43,8 @@ TEST(Units, ParsesDurationsToMilliseconds) {
   EXPECT_FALSE(parse_duration_ms("20 min").ok());
   EXPECT_FALSE(parse_duration_ms("-1ms").ok());
   EXPECT_FALSE(parse_duration_ms("1e400s").ok());
+  EXPECT_EQ(parse_duration_ms("1e300s").error().message(), "duration '1e300s' is over an hour");
+  EXPECT_TRUE(parse_duration_ms("3600s").ok());
 }
 
 }  // namespace
