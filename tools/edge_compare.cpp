@@ -51,6 +51,12 @@ Result<ComparedPlan> parse_split(std::string_view item, const EdgeConfig& defaul
     *value = std::string(field.substr(eq + 1));
   }
   if (!cut || cut->empty()) return Error("a split needs cut=TENSOR (and codec=, if any, comes last)");
+  for (const char* key : {"cut=", "chunks="})  // no codec has these parameters
+    if (codec && (codec->find(std::string(",") + key) != std::string::npos ||
+                  codec->find(std::string(":") + key) != std::string::npos))
+      return Error(fmt::format("{} after codec=: codec= comes last and takes the rest, so give cut= and chunks= "
+                               "before it",
+                               key));
   DISC_ASSIGN_OR_RETURN(CodecSpec spec, CodecSpec::parse(codec ? *codec : defaults.codec));
   if (chunks) {
     int n = 0;

@@ -72,6 +72,7 @@ const CodecInfo* codec_by_id(uint8_t id) {
 
 // Parses and validates the header; on success `reader` is positioned at the payload.
 Result<StreamInfo> parse_header(std::span<const uint8_t> stream, const DecodeLimits& limits) {
+  if (stream.empty()) return Error("empty stream (0 bytes): not a DISC stream");
   ByteReader r(stream);
   DISC_ASSIGN_OR_RETURN(auto magic, r.bytes(4, "magic"));
   if (!std::equal(magic.begin(), magic.end(), kMagic)) return Error("not a DISC stream (bad magic)");

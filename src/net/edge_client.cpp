@@ -45,13 +45,22 @@ Result<std::shared_ptr<grpc::ChannelCredentials>> channel_credentials(const Clie
   return grpc::SslCredentials(ssl);
 }
 
-// The error of a failed call after `attempts` attempts, with the call's gRPC code.
-Error call_error(const char* rpc, const grpc::Status& status, const std::string& target, int attempts) {
+// The error of a failed call after `attempts` attempts, with the call's gRPC code and, for
+// the two limits the caller sets, which option it was.
+Error call_error(const char* rpc, const grpc::Status& status, const std::string& target, int attempts,
+                 const ClientOptions& options) {
   const int raw = status.error_code();
   const ErrorCode code = raw >= 1 && raw <= 16 ? static_cast<ErrorCode>(raw) : ErrorCode::kUnknown;
   std::string message = std::string(rpc) + ": " + error_code_name(code);
   if (code == ErrorCode::kUnavailable)
     message += ": server " + target + " unavailable (" + status.error_message() + ")";
+  else if (code == ErrorCode::kDeadlineExceeded)
+    message += ": no answer from server " + target + " within the deadline of " + std::to_string(options.deadline_ms) +
+               " ms (--deadline-ms)";
+  else if (code == ErrorCode::kResourceExhausted)
+    message += " from server " + target + ": " + status.error_message() +
+               " (over the server's --max-message-bytes: send the feature map in chunks, `disc edge --chunks N`, or "
+               "raise that limit)";
   else
     message += " from server " + target + ": " + status.error_message();
   if (attempts > 1) message += " after " + std::to_string(attempts) + " attempts";
@@ -110,7 +119,7 @@ struct EdgeClient::Impl {
       if (status.ok()) return std::make_pair(round_trip.seconds(), attempt);
       if (status.error_code() != grpc::StatusCode::UNAVAILABLE || attempt > options.retries ||
           context.GetServerTrailingMetadata().count(net::kServerBusyTrailer) > 0)
-        return call_error(name, status, target, attempt);
+        return call_error(name, status, target, attempt, options);
       std::this_thread::sleep_for(jittered(std::chrono::milliseconds(backoff_ms)));
       backoff_ms = std::min(2 * backoff_ms, ClientOptions::kMaxBackoffMs);
     }

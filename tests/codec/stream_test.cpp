@@ -172,6 +172,7 @@ TEST(Stream, EveryTruncationAndBitFlipIsRejected) {
     longer.push_back(0);
     EXPECT_FALSE(decompress(longer).ok()) << info.name;
   }
+  EXPECT_EQ(inspect({}).error().message(), "empty stream (0 bytes): not a DISC stream");
 }
 
 TEST(Stream, RefusesShapesOverTheAllocationLimit) {

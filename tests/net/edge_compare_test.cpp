@@ -177,6 +177,8 @@ TEST_F(EdgeCompareTest, RejectsBadPlanListsInOneLine) {
       {"--compare 'cut=" + cut_ + ",bits=3'", "--compare: plan 'cut=" + cut_ + ",bits=3': unknown key 'bits'"},
       {"--compare 'codec=raw,cut=" + cut_ + "'", "a split needs cut=TENSOR (and codec=, if any, comes last)"},
       {"--compare 'cut=" + cut_ + ",codec=raw:bits'", "codec parameter 'bits' is not key=value"},
+      {"--compare 'cut=" + cut_ + ",codec=disc:bits=3,chunks=4'",
+       "chunks= after codec=: codec= comes last and takes the rest, so give cut= and chunks= before it"},
       {"--compare 'cut=" + cut_ + ",chunks=0'", "chunks=0: a number from 1 to 1024"},
       {"--compare 'cut=" + cut_ + ",chunks=2x'", "chunks=2x: a number from 1 to 1024"},
       {"--compare 'cut=" + cut_ + ",chunks=99999999999'", "chunks=99999999999: a number from 1 to 1024"},

@@ -587,8 +587,9 @@ TEST_F(RuntimeTest, ExpiredDeadlineIsReported) {
   bool expired = false;
   for (int i = 0; i < 20 && !expired; ++i) {
     auto answer = edge->infer(kModel, cut, bytes, 3);
-    expired = !answer.ok() && answer.error().message().find("DEADLINE_EXCEEDED") != std::string::npos &&
-              answer.error().code() == ErrorCode::kDeadlineExceeded;
+    expired = !answer.ok() && answer.error().code() == ErrorCode::kDeadlineExceeded &&
+              answer.error().message().find("DEADLINE_EXCEEDED: no answer from server") != std::string::npos &&
+              answer.error().message().find("within the deadline of 1 ms (--deadline-ms)") != std::string::npos;
   }
   EXPECT_TRUE(expired);
 }
@@ -710,6 +711,23 @@ TEST(RuntimeLimitsTest, OversizedRequestIsResourceExhausted) {
   grpc::ClientContext context;
   EXPECT_EQ(raw_stub(*server)->Infer(&context, request, &response).error_code(),
             grpc::StatusCode::RESOURCE_EXHAUSTED);
+}
+
+TEST(RuntimeLimitsTest, AnOversizedStreamSaysWhichLimitAndWhatToDo) {
+  ServerOptions options = test_server_options();
+  options.max_message_bytes = 4096;
+  auto server = start_server(options);
+  ASSERT_TRUE(server);
+  ClientOptions client_options;
+  client_options.servers = {address(*server)};
+  auto edge = EdgeClient::connect(client_options);
+  ASSERT_TRUE(edge.ok()) << edge.error().message();
+  auto answer = (*edge)->infer(kModel, "anything", Bytes(8192, 0), 3);
+  ASSERT_FALSE(answer.ok());
+  EXPECT_EQ(answer.error().code(), ErrorCode::kResourceExhausted) << answer.error().message();
+  EXPECT_NE(answer.error().message().find("over the server's --max-message-bytes"), std::string::npos)
+      << answer.error().message();
+  EXPECT_NE(answer.error().message().find("--chunks N"), std::string::npos) << answer.error().message();
 }
 
 TEST(RuntimeClientTest, UnreachableServerFailsAfterRetries) {
