@@ -226,7 +226,11 @@ Status check_classes(const ModelEntry& entry, const Dataset& dataset) {
   if (predicted == dataset.class_names.size()) return Status();
   if (entry.label_offset == 0)
     return Error(entry.name + ": " + std::to_string(entry.classes) + " outputs, but data set " + dataset.name +
-                 " has " + classes + " classes");
+                 " has " + classes + " classes" +
+                 (predicted == dataset.class_names.size() + 1
+                      ? " (if output 0 is a background class, as in TensorFlow's ImageNet models, pass "
+                        "--labels-offset 1)"
+                      : ""));
   return Error(entry.name + ": " + std::to_string(entry.classes) + " outputs less label offset " +
                std::to_string(entry.label_offset) + " leave " + std::to_string(predicted) +
                (predicted == 1 ? " class" : " classes") + ", but data set " +

@@ -88,6 +88,9 @@ struct EdgePipeline::Impl {
     Stopwatch stage;
     DISC_ASSIGN_OR_RETURN(Bytes file, read_file(path));
     result.timing.load = stage.seconds();
+    // The server's own check, before the upload rather than after it.
+    if (Status uploadable = check_upload_image(file.data(), file.size()); !uploadable.ok())
+      return uploadable.error().with_context("image " + path + " (server-only sends the file as it is)");
     auto answer = client->infer_image(model.name, file, config.top_k);
     if (!answer.ok()) return answer.error().with_context("image " + path);
     take_remote(*answer, result);

@@ -333,6 +333,14 @@ TEST(Cli, ModelOutputsMustBeTheDataSetsClasses) {
     EXPECT_EQ(run.status, 1) << args << "\n" << run.output;
     EXPECT_EQ(run.output, "disc: squeezenet_v1.1: 1000 outputs, but data set cifar10-test has 10 classes\n") << args;
   }
+  // One output too many is most likely a background class.
+  CliRun background = run_disc("accuracy " + testing::assets_dir() +
+                               "/models/mobilenet_v1_0.25_128.onnx --dataset imagenet-val1300 --limit 1");
+  EXPECT_EQ(background.status, 1) << background.output;
+  EXPECT_NE(background.output.find("1001 outputs, but data set imagenet-val1300 has 1000 classes (if output 0 is a "
+                                   "background class, as in TensorFlow's ImageNet models, pass --labels-offset 1)"),
+            std::string::npos)
+      << background.output;
 }
 
 // `disc eval MODEL --images DIR`: a folder without labels gives a report of label-free

@@ -209,6 +209,23 @@ TEST_F(RuntimeTest, EdgePipelineAnswersWithEveryOutputOrRefusesUpFront) {
   EXPECT_EQ(pipeline.error().message(), "encoder threads must be in 0..256 (0: one per hardware thread)");
 }
 
+// The server takes JPEG and PNG uploads only: the edge checks before it sends the file.
+TEST_F(RuntimeTest, ServerOnlyRefusesOtherImageFormatsBeforeTheUpload) {
+  const std::string ppm = ::testing::TempDir() + "/disc_server_only.ppm";
+  std::string image = "P6\n2 2\n255\n" + std::string(12, '\x80');
+  ASSERT_TRUE(write_file(ppm, Bytes(image.begin(), image.end())).ok());
+  auto edge = client();
+  EdgeConfig config{EdgeMode::kServerOnly, "", "raw", 3};
+  auto pipeline = EdgePipeline::create(reference_->entry, reference_->dataset.class_names, config, edge.get());
+  ASSERT_TRUE(pipeline.ok()) << pipeline.error().message();
+  auto result = (*pipeline)->run(ppm);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().code(), ErrorCode::kInvalidArgument) << result.error().message();
+  EXPECT_NE(result.error().message().find("(server-only sends the file as it is): only JPEG and PNG images are taken"),
+            std::string::npos)
+      << result.error().message();
+}
+
 TEST_F(RuntimeTest, EdgePipelineShapesForTheReadingConvolutionOfWholeMaps) {
   auto catalog = AssetCatalog::load(DISC_TEST_ASSETS_DIR);
   ASSERT_TRUE(catalog.ok());
