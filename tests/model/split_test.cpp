@@ -1,10 +1,12 @@
 // Cut enumeration and splitting on real models: head + tail must reproduce the whole model.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <onnx/onnx_pb.h>
 
 #include <algorithm>
 #include <cmath>
 #include <iostream>
+#include <random>
 #include <set>
 #include <unordered_map>
 
@@ -13,6 +15,7 @@
 #include "disc/npy.hpp"
 #include "codec/reference_conv.hpp"
 #include "model/test_assets.hpp"
+#include "model/tiny_onnx.hpp"
 
 namespace disc {
 namespace {
@@ -158,6 +161,60 @@ TEST(Cuts, PlainChainMobilenetCutsAreTheSeparators) {
   for (const CutPoint& c : f.model.cuts()) cut_tensors.insert(c.tensor);
   EXPECT_EQ(cut_tensors, separators(proto));
   EXPECT_EQ(f.model.input_shape(), (Shape{1, 3, 128, 128}));
+}
+
+// Random graphs of Relu, Neg and Add nodes over the input, earlier tensors and Constant
+// values, listed in shuffled order, with dead branches (the output is one of the last few
+// tensors): the cuts are exactly the separators, and each one splits.
+TEST(Cuts, RandomGraphsCutsAreExactlyTheSeparators) {
+  std::mt19937 random(7);
+  size_t cuts_seen = 0;
+  for (int graph_index = 0; graph_index < 300; ++graph_index) {
+    onnx::ModelProto m;
+    m.set_ir_version(6);
+    m.add_opset_import()->set_version(11);
+    auto* g = m.mutable_graph();
+    g->set_name("random");
+    *g->add_input() = testing::value_info("x", {"1", "2", "4", "4"});
+    std::vector<std::string> tensors = {"x"};
+    std::vector<onnx::NodeProto> nodes;
+    const int count = 3 + static_cast<int>(random() % 12);
+    const auto pick = [&] { return tensors[random() % tensors.size()]; };
+    for (int i = 0; i < count; ++i) {
+      const std::string out = fmt::format("t{}", i);
+      switch (random() % 4) {
+        case 0: nodes.push_back(testing::node("Relu", {pick()}, {out})); break;
+        case 1: nodes.push_back(testing::node("Neg", {pick()}, {out})); break;
+        case 2: nodes.push_back(testing::node("Add", {pick(), pick()}, {out})); break;
+        default: {  // a constant operand
+          onnx::NodeProto constant = testing::node("Constant", {}, {out + "_c"});
+          auto* value = constant.add_attribute();
+          value->set_name("value");
+          value->set_type(onnx::AttributeProto::TENSOR);
+          *value->mutable_t() = testing::constant("", {1, 2, 1, 1}, {0.5f, -1.0f});
+          nodes.push_back(constant);
+          nodes.push_back(testing::node("Add", {pick(), out + "_c"}, {out}));
+        }
+      }
+      tensors.push_back(out);
+    }
+    const std::string output = tensors[tensors.size() - 1 - random() % std::min<size_t>(3, tensors.size() - 1)];
+    *g->add_output() = testing::value_info(output, {"1", "2", "4", "4"});
+    std::shuffle(nodes.begin(), nodes.end(), random);
+    for (const auto& n : nodes) *g->add_node() = n;
+
+    auto model = testing::load(m);
+    ASSERT_TRUE(model.ok()) << model.error().message() << "\n" << m.DebugString();
+    std::set<std::string> cut_tensors;
+    for (const CutPoint& c : model->cuts()) {
+      cut_tensors.insert(c.tensor);
+      auto split = model->split(c.tensor);
+      EXPECT_TRUE(split.ok()) << c.tensor << ": " << split.error().message();
+    }
+    EXPECT_EQ(cut_tensors, separators(m)) << m.DebugString();
+    cuts_seen += cut_tensors.size();
+  }
+  EXPECT_GT(cuts_seen, 300u);  // the graphs are not all without cuts
 }
 
 TEST(Split, UnknownCutIsAnError) {
