@@ -170,7 +170,7 @@ const CommandRegistration edge_command{{
       auto o = std::make_shared<Opts>();
       o->config.codec = "disc";
       o->connection.add_to(app, /*server_required=*/false);
-      app.add_option("-m,--model", o->model, "models.json model name")->required()->check(kModelName);
+      app.add_option("-m,--model", o->model, "models.json model name")->required();
       app.add_option("-c,--cut", o->config.cut, "cut tensor (split mode)")->check(kNotEmpty);
       CLI::Option* codec =
           app.add_option("--codec", o->config.codec, "codec spec for the cut's feature map (see `disc codecs`)")

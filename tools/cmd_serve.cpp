@@ -23,7 +23,7 @@ const CommandRegistration serve_command{{
       };
       auto o = std::make_shared<Opts>();
       o->server.listen = "127.0.0.1:50051";
-      app.add_option("-m,--model", o->server.models, "a models.json model to serve (repeatable)")->required()->check(kModelName);
+      app.add_option("-m,--model", o->server.models, "a models.json model to serve (repeatable)")->required();
       app.add_option("-l,--listen", o->server.listen, "host:port to listen on; port 0 picks a free one")
           ->capture_default_str();
       app.add_option("--workers", o->server.workers, "requests computed at once")

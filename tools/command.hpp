@@ -33,9 +33,6 @@ struct Command {
 
 std::vector<Command>& command_registry();
 
-// Whether `name` ends in .onnx, in any case.
-bool is_onnx_file_name(const std::string& name);
-
 struct CommandRegistration {
   explicit CommandRegistration(Command c) { command_registry().push_back(std::move(c)); }
 };
@@ -57,17 +54,6 @@ inline const CLI::Validator kNotNegative(
 inline const CLI::Validator kNotEmpty(
     [](std::string& text) { return text.empty() ? std::string("must not be empty") : std::string(); }, "",
     "not empty");
-
-// Check for the models of `serve` and `edge`: a models.json name. Both sides need the entry's
-// preprocessing, classes and data set, which a bare .onnx file does not give.
-inline const CLI::Validator kModelName(
-    [](std::string& text) {
-      if (text.find('/') == std::string::npos && !is_onnx_file_name(text)) return std::string();
-      return std::string("is a file, not a models.json name: serve and edge take models by their models.json entry "
-                         "(preprocessing, classes, data set); add one to models/models.json of an assets folder of "
-                         "your own and pass --assets");
-    },
-    "", "models.json name");
 
 // Check for thresholds: a finite number, at least 0 (NaN passes CLI::Range).
 inline const CLI::Validator kFiniteNotNegative(
@@ -97,6 +83,8 @@ inline const CLI::Validator kBudget(
       double value = 0;
       try {
         value = std::stod(text);
+      } catch (const std::out_of_range&) {
+        return std::string("must be within 0..100 percentage points");
       } catch (const std::exception&) {
         return std::string("is not a number");
       }

@@ -20,18 +20,14 @@ std::vector<Command>& command_registry() {
 }
 
 Status check_not_same_file(const std::string& input, const std::string& output, const std::string& what) {
-  std::error_code input_error, output_error;
+  std::error_code input_error, output_error, link_error;
   const auto in = std::filesystem::weakly_canonical(input, input_error);
   const auto out = std::filesystem::weakly_canonical(output, output_error);
-  if (input_error || output_error || in != out) return {};
+  // Other paths may still be one file: a hard link (writing truncates the file in place).
+  const bool same = (!input_error && !output_error && in == out) ||
+                    std::filesystem::equivalent(input, output, link_error);
+  if (!same) return {};
   return Error(what + " name the same file '" + output + "': writing one would overwrite the other");
-}
-
-bool is_onnx_file_name(const std::string& name) {
-  const std::string extension = ".onnx";
-  return name.size() >= extension.size() &&
-         std::equal(extension.rbegin(), extension.rend(), name.rbegin(),
-                    [](char a, char b) { return a == std::tolower(static_cast<unsigned char>(b)); });
 }
 
 int fail(const Error& error) {

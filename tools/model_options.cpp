@@ -10,7 +10,14 @@
 namespace disc::cli {
 namespace {
 
-bool is_path(const std::string& model) { return model.find('/') != std::string::npos || is_onnx_file_name(model); }
+// A file rather than a models.json name: it has a '/' or ends in .onnx, in any case.
+bool is_path(const std::string& model) {
+  const std::string extension = ".onnx";
+  return model.find('/') != std::string::npos ||
+         (model.size() >= extension.size() &&
+          std::equal(extension.rbegin(), extension.rend(), model.rbegin(),
+                     [](char e, char c) { return e == std::tolower(static_cast<unsigned char>(c)); }));
+}
 
 Result<std::array<float, 3>> parse_triple(const std::string& text, const char* what) {
   std::array<float, 3> values{};
@@ -65,7 +72,8 @@ Result<ModelEntry> catalog_entry(const std::string& model) {
   }
   DISC_ASSIGN_OR_RETURN(AssetCatalog catalog, AssetCatalog::load(globals().assets_dir));
   auto entry = catalog.find_model(model);
-  if (!entry.ok() && std::filesystem::is_regular_file(model))
+  std::error_code not_a_file;
+  if (!entry.ok() && std::filesystem::is_regular_file(model, not_a_file))
     return Error(entry.error().message() + "; for the file '" + model + "', write ./" + model);
   return entry;
 }

@@ -228,8 +228,8 @@ Status check_classes(const ModelEntry& entry, const Dataset& dataset) {
     return Error(entry.name + ": " + std::to_string(entry.classes) + " outputs, but data set " + dataset.name +
                  " has " + classes + " classes" +
                  (predicted == dataset.class_names.size() + 1
-                      ? " (if output 0 is a background class, as in TensorFlow's ImageNet models, pass "
-                        "--labels-offset 1)"
+                      ? " (if output 0 is a background class, as in TensorFlow's ImageNet models, the label "
+                        "offset is 1: --labels-offset 1, or \"label_offset\": 1 in models.json)"
                       : ""));
   return Error(entry.name + ": " + std::to_string(entry.classes) + " outputs less label offset " +
                std::to_string(entry.label_offset) + " leave " + std::to_string(predicted) +
@@ -270,7 +270,15 @@ Result<ModelEntry> AssetCatalog::find_model(const std::string& name) const {
     if (m.name == name) return m;
     known += (known.empty() ? "" : ", ") + m.name;
   }
-  return Error("unknown model '" + name + "' (known: " + known + ")");
+  std::string message = "unknown model '" + name + "' (known: " + known + ")";
+  const bool looks_like_a_file = name.find('/') != std::string::npos ||
+                                 (name.size() > 5 && std::equal(name.end() - 5, name.end(), ".onnx", [](char a, char b) {
+                                   return std::tolower(static_cast<unsigned char>(a)) == b;
+                                 }));
+  if (looks_like_a_file)
+    message += ": this takes a models.json name; to use a model file here, give it an entry in "
+               "models/models.json of an assets folder of your own (--assets)";
+  return Error(message);
 }
 
 Result<Dataset> AssetCatalog::load_dataset(const std::string& name) const {

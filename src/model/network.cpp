@@ -61,8 +61,9 @@ Result<std::string> guard_output(onnx::ModelProto& model) {
   onnx::TensorProto& dims = *graph.add_initializer();
   dims.set_name(unused_name(graph, node_name + "_dims"));
   dims.set_data_type(onnx::TensorProto::INT64);
-  dims.add_dims(rank);
+  dims.add_dims(std::max(rank, 1));
   for (int i = 0; i < rank; ++i) dims.add_int64_data(0);  // 0: the input's dim
+  if (rank == 0) dims.add_int64_data(1);                  // a scalar becomes [1]: OpenCV has no rank 0
   onnx::NodeProto& reshape = *graph.add_node();
   reshape.set_op_type("Reshape");
   reshape.set_name(node_name);

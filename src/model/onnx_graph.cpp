@@ -233,7 +233,7 @@ Status check_weight_dims(const onnx::GraphProto& graph) {
   return Status();
 }
 
-// Topological sort in O(nodes + edges) (Kahn's algorithm; of the nodes that are ready the
+// Topological sort in O((nodes + edges) log nodes) (Kahn's algorithm; of the nodes that are ready the
 // earliest goes first, so a sorted graph keeps its order). Fails on a tensor written twice
 // (or a node writing a graph input or initializer), a missing input or a cycle.
 Status sort_nodes(onnx::GraphProto& graph) {

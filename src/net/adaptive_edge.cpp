@@ -221,15 +221,20 @@ Result<AdaptiveStep> AdaptiveEdge::run(const std::string& image_path) {
   step.rtt_ms = s.rtt_ms;
   step.scale = s.scale;
   DISC_ASSIGN_OR_RETURN(std::tie(step.plan, step.probe), s.choose());
-  const Stopwatch attempt;
+  Stopwatch attempt;
   // The first remote plan after a create() that could not reach the server measures the RTT
-  // first, and is chosen again with it.
+  // first, and is chosen again with it; the server answered, so the link is up again. The
+  // pings count in the request's total, not in the attempt's time, which bounds the link.
   Status reached;
+  double pings_seconds = 0;
   if (!s.rtt_known && step.plan.kind != Plan::Kind::kEdgeOnly) {
     reached = s.measure_rtt();
     if (reached.ok()) {
       step.rtt_ms = s.rtt_ms;
+      s.link_down = false;
       DISC_ASSIGN_OR_RETURN(std::tie(step.plan, step.probe), s.choose());
+      pings_seconds = attempt.seconds();
+      attempt.restart();
     }
   }
   Result<EdgeResult> result = reached.ok() ? s.run_plan(step.plan, image_path) : Result<EdgeResult>(reached.error());
@@ -241,12 +246,13 @@ Result<AdaptiveStep> AdaptiveEdge::run(const std::string& image_path) {
     s.requests_since_sample = 1;  // this one: the next probe after probe_every requests in all
     s.probe_interval = s.options.probe_every;
     DISC_ASSIGN_OR_RETURN(step.result, s.run_plan(step.plan, image_path));
-    step.result.timing.total += step.fallback_from->seconds;
+    step.result.timing.total += pings_seconds + step.fallback_from->seconds;
     step.bandwidth_after_bps = s.estimator->estimate_bps();
     return step;
   }
   if (!result.ok()) return result.error();
   step.result = std::move(result).value();
+  step.result.timing.total += pings_seconds;
   if (step.plan.kind != Plan::Kind::kEdgeOnly) s.link_down = false;
   step.sampled = s.observe_link(step.plan, step.result);
   s.observe_compute(step.plan, step.scale, step.result.timing);

@@ -59,8 +59,10 @@ Error call_error(const char* rpc, const grpc::Status& status, const std::string&
                " ms (--deadline-ms)";
   else if (code == ErrorCode::kResourceExhausted)
     message += " from server " + target + ": " + status.error_message() +
-               " (over the server's --max-message-bytes: send the feature map in chunks, `disc edge --chunks N`, or "
-               "raise that limit)";
+               (std::string_view(rpc) == "Infer"  // one whole feature map
+                    ? " (a message size limit, such as the server's --max-message-bytes: send the map in chunks, "
+                      "`disc edge --chunks N`, or raise that limit)"
+                    : " (a message size limit, such as the server's --max-message-bytes)");
   else
     message += " from server " + target + ": " + status.error_message();
   if (attempts > 1) message += " after " + std::to_string(attempts) + " attempts";

@@ -61,9 +61,13 @@ TEST(Cli, NoOutputOverwritesTheModel) {
                              std::filesystem::copy_options::overwrite_existing);
   const auto before = read_file(model);
   ASSERT_TRUE(before.ok());
+  const std::string link = (dir / "link.onnx").string();  // another name of the same file
+  std::filesystem::remove(link);
+  std::filesystem::create_hard_link(model, link);
   const std::string cut = " --cut /layer2/layer2.0/Relu_1_output_0 ", data = " --dataset cifar10-test ";
   for (const std::string& args :
        {"split " + model + cut + "--head " + model + " --tail " + other,
+        "split " + model + cut + "--head " + link + " --tail " + other,
         "split " + model + cut + "--head " + other + " --tail " + (dir / "." / "model.onnx").string(),
         "profile " + model + data + "--repeats 1 --out " + model,
         "calibrate " + model + data + cut + "--images 100 --estimates " + model}) {
@@ -281,8 +285,10 @@ TEST(Cli, CommonMistakesNameTheFix) {
       {"cuts resnet20_cifar10 -q", "(-q goes before the subcommand: disc -q cuts ...)"},
       {"cuts resnet20", "unknown model 'resnet20' (known: "},
       {"cuts resnet20", "; for the file 'resnet20', write ./resnet20"},
-      {"serve -m " + model, "--model: is a file, not a models.json name"},
-      {"edge -m " + model + " --edge-only " + cifar_image("cat"), "--model: is a file, not a models.json name"},
+      {"cuts " + std::string(300, 'a'), "unknown model 'aaa"},  // a name too long for a file name
+      {"serve -m " + model, "this takes a models.json name; to use a model file here, give it an entry"},
+      {"edge -m " + model + " --edge-only " + cifar_image("cat"),
+       "this takes a models.json name; to use a model file here, give it an entry"},
       {"calibrate resnet20_cifar10" + cut + "--budget 200", "--budget: must be within 0..100 percentage points"},
       {"cuts " + model + " --labels-offset -1", "--labels-offset: must not be negative"},
   };
@@ -338,7 +344,8 @@ TEST(Cli, ModelOutputsMustBeTheDataSetsClasses) {
                                "/models/mobilenet_v1_0.25_128.onnx --dataset imagenet-val1300 --limit 1");
   EXPECT_EQ(background.status, 1) << background.output;
   EXPECT_NE(background.output.find("1001 outputs, but data set imagenet-val1300 has 1000 classes (if output 0 is a "
-                                   "background class, as in TensorFlow's ImageNet models, pass --labels-offset 1)"),
+                                   "background class, as in TensorFlow's ImageNet models, the label offset is 1: "
+                                   "--labels-offset 1, or \"label_offset\": 1 in models.json)"),
             std::string::npos)
       << background.output;
 }

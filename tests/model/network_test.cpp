@@ -117,5 +117,21 @@ TEST(Network, ReturnsTheSecondOutputOfASplit) {
       {}, [](size_t, size_t p) { return conv_at(test_input(), 1, p); }, 1);
 }
 
+// OpenCV has no rank 0: a scalar output comes back as one value.
+TEST(Network, ReturnsAScalarOutput) {
+  onnx::NodeProto sum = node("ReduceSum", {"a"}, {"y"});
+  auto* keepdims = sum.add_attribute();
+  keepdims->set_name("keepdims");
+  keepdims->set_type(onnx::AttributeProto::INT);
+  keepdims->set_i(0);
+  float expected = 0;
+  for (size_t c = 0; c < 2; ++c)
+    for (size_t p = 0; p < kPlane; ++p) expected += conv_at(test_input(), c, p);
+  const Result<Tensor> y = run(conv_then({sum}, {}, {}));
+  ASSERT_TRUE(y.ok()) << y.error().message();
+  ASSERT_EQ(y->size(), 1u);
+  EXPECT_NEAR(y->data()[0], expected, 1e-4f);
+}
+
 }  // namespace
 }  // namespace disc

@@ -742,7 +742,7 @@ TEST(RuntimeLimitsTest, AnOversizedStreamSaysWhichLimitAndWhatToDo) {
   auto answer = (*edge)->infer(kModel, "anything", Bytes(8192, 0), 3);
   ASSERT_FALSE(answer.ok());
   EXPECT_EQ(answer.error().code(), ErrorCode::kResourceExhausted) << answer.error().message();
-  EXPECT_NE(answer.error().message().find("over the server's --max-message-bytes"), std::string::npos)
+  EXPECT_NE(answer.error().message().find("such as the server's --max-message-bytes"), std::string::npos)
       << answer.error().message();
   EXPECT_NE(answer.error().message().find("--chunks N"), std::string::npos) << answer.error().message();
 }
