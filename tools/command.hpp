@@ -55,41 +55,40 @@ inline const CLI::Validator kNotEmpty(
     [](std::string& text) { return text.empty() ? std::string("must not be empty") : std::string(); }, "",
     "not empty");
 
-// Check for thresholds: a finite number, at least 0 (NaN passes CLI::Range).
-inline const CLI::Validator kFiniteNotNegative(
-    [](std::string& text) {
-      double value = 0;
-      try {
-        value = std::stod(text);
-      } catch (const std::exception&) {
-        return std::string("is not a number");
-      }
-      return std::isfinite(value) && value >= 0 ? std::string() : std::string("must be finite and not negative");
-    },
-    "", "finite, not negative");
+// A check for a real number that `accept` takes; anything else fails with `requirement`
+// (text that is no number with "is not a number"). NaN would pass CLI::Range.
+inline CLI::Validator number_check(bool (*accept)(double), const std::string& requirement,
+                                   const std::string& description) {
+  return CLI::Validator(
+      [accept, requirement](std::string& text) {
+        double value = 0;
+        try {
+          value = std::stod(text);
+        } catch (const std::out_of_range&) {
+          return requirement;
+        } catch (const std::exception&) {
+          return std::string("is not a number");
+        }
+        return accept(value) ? std::string() : requirement;
+      },
+      "", description);
+}
+
+// Thresholds: a finite number, at least 0.
+inline const CLI::Validator kFiniteNotNegative = number_check(
+    [](double v) { return std::isfinite(v) && v >= 0; }, "must be finite and not negative", "finite, not negative");
+
+// Top-1 loss budgets, in percentage points: a loss cannot exceed 100.
+inline const CLI::Validator kBudget = number_check(
+    [](double v) { return v >= 0 && v <= 100; }, "must be within 0..100 percentage points", "0..100");
 
 // An error if `output` names the same file as `input` (after resolving "." and symbolic
-// links): writing it would destroy what is still to be read. Paths that cannot be resolved
-// are left to fail where they are opened.
+// links, or through a hard link): writing it would destroy what is still to be read. Paths
+// that cannot be resolved are left to fail where they are opened.
 Status check_not_same_file(const std::string& input, const std::string& output, const std::string& what);
 
 // Prints "disc: <message>" on stderr and returns exit status 1.
 int fail(const Error& error);
 inline int fail(const Status& status) { return fail(status.error()); }
-
-// Check for top-1 loss budgets, in percentage points: a loss cannot exceed 100.
-inline const CLI::Validator kBudget(
-    [](std::string& text) {
-      double value = 0;
-      try {
-        value = std::stod(text);
-      } catch (const std::out_of_range&) {
-        return std::string("must be within 0..100 percentage points");
-      } catch (const std::exception&) {
-        return std::string("is not a number");
-      }
-      return value >= 0 && value <= 100 ? std::string() : std::string("must be within 0..100 percentage points");
-    },
-    "", "0..100");
 
 }  // namespace disc::cli

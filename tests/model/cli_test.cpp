@@ -33,12 +33,19 @@ TEST(Cli, CutsListsResidualJoinsAsJson) {
   EXPECT_NE(json.output.find("\"fp32_bytes\": 65536"), std::string::npos);
 }
 
-TEST(Cli, SplitWritesLoadableHalves) {
-  const auto dir = std::filesystem::temp_directory_path() / "disc_cli_split";
+// `disc split` of resnet20 at /layer2/layer2.0/Relu_1_output_0 into head.onnx and tail.onnx
+// of a fresh temporary folder; {head, tail}.
+std::pair<std::string, std::string> split_resnet20(const std::string& folder) {
+  const auto dir = std::filesystem::temp_directory_path() / folder;
   std::filesystem::create_directories(dir);
   const std::string head = (dir / "head.onnx").string(), tail = (dir / "tail.onnx").string();
   CliRun run = run_disc("split resnet20_cifar10 --cut /layer2/layer2.0/Relu_1_output_0 --head " + head + " --tail " + tail);
-  ASSERT_EQ(run.status, 0) << run.output;
+  EXPECT_EQ(run.status, 0) << run.output;
+  return {head, tail};
+}
+
+TEST(Cli, SplitWritesLoadableHalves) {
+  const auto [head, tail] = split_resnet20("disc_cli_split");
   for (const std::string& path : {head, tail}) {
     auto bytes = read_file(path);
     ASSERT_TRUE(bytes.ok());
@@ -82,11 +89,8 @@ TEST(Cli, NoOutputOverwritesTheModel) {
 
 // A split's head outputs a feature map, which classify would have read as 8192 class scores.
 TEST(Cli, ClassifyingCommandsRefuseAModelThatIsNotAClassifier) {
-  const auto dir = std::filesystem::temp_directory_path() / "disc_cli_not_a_classifier";
-  std::filesystem::create_directories(dir);
-  const std::string head = (dir / "head.onnx").string(), tail = (dir / "tail.onnx").string();
-  CliRun split = run_disc("split resnet20_cifar10 --cut /layer2/layer2.0/Relu_1_output_0 --head " + head + " --tail " + tail);
-  ASSERT_EQ(split.status, 0) << split.output;
+  const std::string head = split_resnet20("disc_cli_not_a_classifier").first;
+  const auto dir = std::filesystem::path(head).parent_path();
   const std::string data = " --dataset cifar10-test --scale 0.0039 ";
   for (const std::string& args : {"classify " + head + data + cifar_image("cat"), "accuracy " + head + data + "--limit 2",
                                   "eval " + head + data + "--images 2 --codecs raw --out " + (dir / "eval").string()}) {
