@@ -82,6 +82,15 @@ const CommandRegistration cuts_command{{
             zeros.push_back(zero_fraction(*features));
           }
         }
+        // Separators that shape inference could not size: said, so that a missing cut is explained.
+        std::vector<std::string> unshaped;
+        for (const UnshapedCut& u : model.unshaped_cuts())
+          unshaped.push_back(fmt::format("{} ({} '{}')", u.tensor, u.op_type, u.node));
+        const std::string unshaped_note =
+            unshaped.empty() ? ""
+                             : fmt::format("not cuts for want of a static shape (ONNX shape inference could not size "
+                                           "them): {}\n",
+                                           fmt::join(unshaped, ", "));
         if (o->json) {
           nlohmann::ordered_json cuts = nlohmann::ordered_json::array();
           for (size_t i = 0; i < model.cuts().size(); ++i) {
@@ -92,12 +101,18 @@ const CommandRegistration cuts_command{{
             if (!zeros.empty()) j["zero_fraction"] = zeros[i];
             cuts.push_back(j);
           }
-          std::cout << nlohmann::ordered_json{{"model", loaded->entry.name}, {"cuts", cuts}}.dump(2) << "\n";
+          nlohmann::ordered_json without_shape = nlohmann::ordered_json::array();
+          for (const UnshapedCut& u : model.unshaped_cuts())
+            without_shape.push_back({{"tensor", u.tensor}, {"node", u.node}, {"op_type", u.op_type}});
+          std::cout << nlohmann::ordered_json{{"model", loaded->entry.name}, {"cuts", cuts}, {"unshaped", without_shape}}
+                           .dump(2)
+                    << "\n";
           return 0;
         }
         if (model.cuts().empty()) {
-          std::cout << "no valid cut: no tensor alone separates the model's input from its outputs, so it cannot "
-                       "be split (doc/DESIGN.md, \"Cut validity\")\n";
+          std::cout << (unshaped.empty() ? "no valid cut: no tensor alone separates the model's input from its "
+                                           "outputs, so it cannot be split (doc/DESIGN.md, \"Cut validity\")\n"
+                                         : "no valid cut; " + unshaped_note);
           return 0;
         }
         size_t width = 6;
@@ -110,6 +125,7 @@ const CommandRegistration cuts_command{{
                                    c.op_type, shape_to_string(c.shape), c.elements, c.fp32_bytes() / 1024.0,
                                    zeros.empty() ? "" : fmt::format("  {:.3f}", zeros[i]));
         }
+        std::cout << unshaped_note;
         return 0;
       };
     }}};

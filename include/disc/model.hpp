@@ -31,6 +31,14 @@ struct CutPoint {
   size_t fp32_bytes() const { return elements * 4; }
 };
 
+// A tensor that separates the graph like a cut but that ONNX shape inference could not give a
+// static shape (e.g. Reshape(x, Shape(x))): the head's output needs one, so it is no cut.
+struct UnshapedCut {
+  std::string tensor;
+  std::string node;
+  std::string op_type;
+};
+
 // Head: graph inputs -> cut tensor. Tail: cut tensor -> graph outputs. Both are complete
 // ONNX models (serialized ModelProto) that OpenCV DNN loads from memory.
 struct SplitModel {
@@ -59,6 +67,7 @@ class OnnxModel {
   // could not fix it.
   const Shape& output_shape() const;
   const std::vector<CutPoint>& cuts() const;  // in topological order
+  const std::vector<UnshapedCut>& unshaped_cuts() const;  // not offered as cuts, in topological order
   Result<CutPoint> find_cut(const std::string& tensor) const;
   Result<SplitModel> split(const std::string& cut_tensor) const;
   // The convolution that reads the cut tensor, for disc's shape=1|2: the cut's one consumer

@@ -15,7 +15,7 @@ namespace disc::model {
 // crossing tensor X either bypasses T or, made before T, is read after it, which no path
 // through T can do. This is the definition in cut_finder.hpp; the tests check it against a
 // forward-reachability computation of the separators.
-Result<std::vector<CutPoint>> find_cuts(const GraphIndex& index, const ShapeMap& shapes) {
+Cuts find_cuts(const GraphIndex& index, const ShapeMap& shapes) {
   const onnx::GraphProto& graph = index.graph();
   std::vector<std::string> outputs;
   std::unordered_set<std::string> boundary;  // graph inputs and outputs: never cuts
@@ -39,7 +39,7 @@ Result<std::vector<CutPoint>> find_cuts(const GraphIndex& index, const ShapeMap&
   std::unordered_set<std::string> crossing;
   for (const auto& in : graph.input())
     if (!index.is_initializer(in.name()) && last_read.count(in.name())) crossing.insert(in.name());
-  std::vector<CutPoint> cuts;
+  Cuts found;
   for (int i = 0; i < graph.node_size(); ++i) {
     if (!needed[i] || index.is_constant_node(i)) continue;
     const onnx::NodeProto& node = graph.node(i);
@@ -52,14 +52,16 @@ Result<std::vector<CutPoint>> find_cuts(const GraphIndex& index, const ShapeMap&
     if (crossing.size() != 1) continue;
     const std::string& tensor = *crossing.begin();
     if (boundary.count(tensor) || index.producer(tensor) != i) continue;
-    auto shape = shapes.find(tensor);
-    if (shape == shapes.end())
-      return Error("node '" + node.name() + "' (" + node.op_type() + "): output '" + tensor +
-                   "' would be a cut but has no static fp32 shape");
-    DISC_ASSIGN_OR_RETURN(size_t elements, element_count(shape->second));
-    cuts.push_back({tensor, node.name(), node.op_type(), static_cast<size_t>(i), shape->second, elements});
+    const auto shape = shapes.find(tensor);
+    if (shape == shapes.end()) {
+      found.unshaped.push_back({tensor, node.name(), node.op_type()});
+      continue;
+    }
+    // Within size_t: normalization refuses tensors over kDefaultMaxElements values.
+    const size_t elements = element_count(shape->second).value();
+    found.cuts.push_back({tensor, node.name(), node.op_type(), static_cast<size_t>(i), shape->second, elements});
   }
-  return cuts;
+  return found;
 }
 
 }  // namespace disc::model

@@ -19,6 +19,7 @@ struct OnnxModel::Impl {
   Shape input_shape;
   Shape output_shape;
   std::vector<CutPoint> cuts;
+  std::vector<UnshapedCut> unshaped_cuts;
 };
 
 OnnxModel::OnnxModel(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -46,7 +47,9 @@ Result<OnnxModel> OnnxModel::load_bytes(const uint8_t* data, size_t size) {
   if (impl->input_shape.empty()) return Error("input '" + impl->input_name + "' is not an fp32 tensor");
   const auto& outputs = impl->model.graph().output();
   if (outputs.size() == 1) impl->output_shape = model::static_shape(outputs[0].type());
-  DISC_ASSIGN_OR_RETURN(impl->cuts, model::find_cuts(*impl->index, model::static_shapes(impl->model.graph())));
+  model::Cuts found = model::find_cuts(*impl->index, model::static_shapes(impl->model.graph()));
+  impl->cuts = std::move(found.cuts);
+  impl->unshaped_cuts = std::move(found.unshaped);
   return OnnxModel(std::move(impl));
 }
 
@@ -54,10 +57,16 @@ const std::string& OnnxModel::input_name() const { return impl_->input_name; }
 const Shape& OnnxModel::input_shape() const { return impl_->input_shape; }
 const Shape& OnnxModel::output_shape() const { return impl_->output_shape; }
 const std::vector<CutPoint>& OnnxModel::cuts() const { return impl_->cuts; }
+const std::vector<UnshapedCut>& OnnxModel::unshaped_cuts() const { return impl_->unshaped_cuts; }
 
 Result<CutPoint> OnnxModel::find_cut(const std::string& tensor) const {
   for (const CutPoint& cut : impl_->cuts)
     if (cut.tensor == tensor) return cut;
+  for (const UnshapedCut& unshaped : impl_->unshaped_cuts)
+    if (unshaped.tensor == tensor)
+      return Error("'" + tensor + "' (output of " + unshaped.op_type + " '" + unshaped.node +
+                   "') separates the graph, but ONNX shape inference could not give it a static shape, which "
+                   "the head's output needs");
   return Error("'" + tensor + "' is not a valid cut of this model (`disc cuts MODEL` or OnnxModel::cuts() lists them)");
 }
 

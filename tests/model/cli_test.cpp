@@ -13,6 +13,7 @@
 #include "disc/model.hpp"
 #include "disc/npy.hpp"
 #include "model/test_assets.hpp"
+#include "model/tiny_onnx.hpp"
 #include "shell.hpp"
 
 namespace disc {
@@ -330,6 +331,39 @@ TEST(Cli, CutsSaysWhenAModelHasNone) {
   EXPECT_EQ(run.status, 0) << run.output;
   EXPECT_EQ(run.output.rfind("no valid cut: no tensor alone separates", 0), 0u) << run.output;
   std::remove(path.c_str());
+}
+
+// resnet20 with t = Reshape(s, Shape(s)) after its last block: shape inference sizes nothing
+// from t on, and `disc cuts` says which separators that leaves without a shape.
+TEST(Cli, CutsNamesTheSeparatorsWithoutAStaticShape) {
+  auto bytes = read_file(testing::assets_dir() + "/models/resnet20_cifar10.onnx");
+  ASSERT_TRUE(bytes.ok());
+  onnx::ModelProto m;
+  ASSERT_TRUE(m.ParseFromArray(bytes->data(), static_cast<int>(bytes->size())));
+  const std::string s = "/layer3/layer3.2/Relu_1_output_0", t = "unsized";
+  for (auto& n : *m.mutable_graph()->mutable_node())
+    for (auto& in : *n.mutable_input())
+      if (in == s) in = t;
+  *m.mutable_graph()->add_node() = testing::node("Shape", {s}, {"s_shape"});
+  *m.mutable_graph()->add_node() = testing::node("Reshape", {s, "s_shape"}, {t});
+  const std::string path = (std::filesystem::temp_directory_path() / "disc_cli_unsized.onnx").string();
+  const std::string serialized = m.SerializeAsString();
+  ASSERT_TRUE(write_file(path, std::vector<uint8_t>(serialized.begin(), serialized.end())).ok());
+  const std::string args = path + " --dataset cifar10-test";
+  CliRun table = run_disc("cuts " + args);
+  EXPECT_EQ(table.status, 0) << table.output;
+  EXPECT_NE(table.output.find("not cuts for want of a static shape (ONNX shape inference could not size them): "
+                              "unsized (Reshape 'Reshape_unsized')"),
+            std::string::npos)
+      << table.output;
+  CliRun json = run_disc("cuts --json " + args);
+  EXPECT_EQ(json.status, 0) << json.output;
+  const auto parsed = nlohmann::json::parse(json.output);
+  ASSERT_GE(parsed["unshaped"].size(), 1u);
+  EXPECT_EQ(parsed["unshaped"][0]["tensor"], t);
+  EXPECT_EQ(parsed["cuts"].back()["tensor"], s);
+  CliRun whole = run_disc("classify " + args + " --scale 0.0039 " + cifar_image("ship"));
+  EXPECT_EQ(whole.status, 0) << whole.output;
 }
 
 // A model must predict exactly its data set's classes: squeezenet's 1000 outputs read against

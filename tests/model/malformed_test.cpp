@@ -71,6 +71,33 @@ TEST(OnnxLoad, AnOutputShapeInferenceCannotSizeLeavesTheOutputShapeEmpty) {
   EXPECT_TRUE(model->output_shape().empty()) << shape_to_string(model->output_shape());
 }
 
+// A separator that shape inference cannot size is no cut, but the model still loads, runs and
+// splits elsewhere (it was refused whole). Here b_again = Reshape(b, Shape(b)) comes between
+// the Relu and the second Conv: inference sizes neither b_again nor c after it.
+TEST(OnnxLoad, ASeparatorWithoutAStaticShapeIsNoCutButTheModelLoads) {
+  onnx::ModelProto m = tiny_model();
+  auto* g = m.mutable_graph();
+  for (auto& n : *g->mutable_node())
+    if (n.op_type() == "Conv" && n.output(0) == "c") n.set_input(0, "b_again");
+  *g->add_node() = node("Shape", {"b"}, {"b_shape"});
+  *g->add_node() = node("Reshape", {"b", "b_shape"}, {"b_again"});
+  auto model = load(m);
+  ASSERT_TRUE(model.ok()) << model.error().message();
+  std::vector<std::string> cuts, unshaped;
+  for (const CutPoint& c : model->cuts()) cuts.push_back(c.tensor);
+  for (const UnshapedCut& u : model->unshaped_cuts()) unshaped.push_back(u.tensor + " " + u.op_type);
+  EXPECT_EQ(cuts, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(unshaped, (std::vector<std::string>{"b_again Reshape", "c Conv"}));  // c reads b_again
+  auto refused = model->split("b_again");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message().find("could not give it a static shape"), std::string::npos)
+      << refused.error().message();
+  EXPECT_TRUE(model->split("b").ok());
+  auto whole = Network::from_onnx(model->serialized());
+  ASSERT_TRUE(whole.ok()) << whole.error().message();
+  EXPECT_TRUE(whole->run(Tensor({1, 2, 4, 4})).ok());
+}
+
 TEST(OnnxLoad, RejectsRandomBytesAndEmptyInput) {
   std::mt19937 rng(1);
   std::vector<uint8_t> noise(4096);
