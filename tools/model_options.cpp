@@ -10,15 +10,6 @@
 namespace disc::cli {
 namespace {
 
-// A file rather than a models.json name: it has a '/' or ends in .onnx, in any case.
-bool is_path(const std::string& model) {
-  const std::string extension = ".onnx";
-  return model.find('/') != std::string::npos ||
-         (model.size() >= extension.size() &&
-          std::equal(extension.rbegin(), extension.rend(), model.rbegin(),
-                     [](char e, char c) { return e == std::tolower(static_cast<unsigned char>(c)); }));
-}
-
 Result<std::array<float, 3>> parse_triple(const std::string& text, const char* what) {
   std::array<float, 3> values{};
   std::istringstream in(text);
@@ -64,7 +55,7 @@ namespace {
 
 // MODEL's models.json entry, or for an .onnx path an entry naming only the file.
 Result<ModelEntry> catalog_entry(const std::string& model) {
-  if (is_path(model)) {
+  if (names_a_model_file(model)) {
     ModelEntry e;
     e.name = std::filesystem::path(model).stem().string();
     e.path = model;
@@ -137,7 +128,7 @@ Result<LoadedModel> ModelOptions::load() const {
   const Shape& output = model.output_shape();
   if (!output.empty()) {
     DISC_ASSIGN_OR_RETURN(size_t outputs, element_count(output, INT_MAX));
-    if (is_path(model_)) e.classes = static_cast<int>(outputs);
+    if (names_a_model_file(model_)) e.classes = static_cast<int>(outputs);
     if (static_cast<size_t>(e.classes) != outputs)
       return Error("models.json gives " + e.name + " " + std::to_string(e.classes) + " classes, but " + e.path +
                    " outputs " + shape_to_string(output));

@@ -81,6 +81,10 @@ Status check_classes(const ModelEntry& entry, const Dataset& dataset);
 // name; subfolders and other files are ignored. An error if there are none.
 Result<Dataset> load_unlabelled_images(const std::string& dir);
 
+// Whether a model is given as a file rather than by its models.json name: the text has a
+// '/' or ends in .onnx, in any case.
+bool names_a_model_file(const std::string& model);
+
 class AssetCatalog {
  public:
   static Result<AssetCatalog> load(const std::string& assets_dir);

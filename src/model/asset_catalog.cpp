@@ -264,6 +264,14 @@ Result<AssetCatalog> AssetCatalog::load(const std::string& assets_dir) {
   return catalog;
 }
 
+bool names_a_model_file(const std::string& model) {
+  const std::string extension = ".onnx";
+  return model.find('/') != std::string::npos ||
+         (model.size() >= extension.size() &&
+          std::equal(extension.rbegin(), extension.rend(), model.rbegin(),
+                     [](char e, char c) { return e == std::tolower(static_cast<unsigned char>(c)); }));
+}
+
 Result<ModelEntry> AssetCatalog::find_model(const std::string& name) const {
   std::string known;
   for (const ModelEntry& m : models_) {
@@ -271,11 +279,7 @@ Result<ModelEntry> AssetCatalog::find_model(const std::string& name) const {
     known += (known.empty() ? "" : ", ") + m.name;
   }
   std::string message = "unknown model '" + name + "' (known: " + known + ")";
-  const bool looks_like_a_file = name.find('/') != std::string::npos ||
-                                 (name.size() > 5 && std::equal(name.end() - 5, name.end(), ".onnx", [](char a, char b) {
-                                   return std::tolower(static_cast<unsigned char>(a)) == b;
-                                 }));
-  if (looks_like_a_file)
+  if (names_a_model_file(name))
     message += ": this takes a models.json name; to use a model file here, give it an entry in "
                "models/models.json of an assets folder of your own (--assets)";
   return Error(message);
