@@ -48,11 +48,14 @@ struct SplitModel {
 };
 
 // A loaded, normalized ONNX model: Identity(initializer) nodes folded, symbolic batch
-// dimensions fixed to 1, nodes topologically sorted and named, shapes inferred. Immutable
-// after load (const members are thread-safe); a moved-from model may only be destroyed or
-// assigned to. Loading rejects, with a message naming the node: opset > 11 or other
-// domains, control flow (If/Loop/Scan), more than one input, unresolvable dynamic shapes,
-// and node inputs that are neither produced, nor an initializer, nor the graph input.
+// dimensions fixed to 1, nodes topologically sorted and named, shapes inferred; a model of
+// opset 12..17 (or opset 11 with Clip bounds as inputs) rewritten into opset 10, which OpenCV
+// 4.6 reads (doc/DESIGN.md, "Opset lowering"). Immutable after load (const members are
+// thread-safe); a moved-from model may only be destroyed or assigned to. Loading rejects,
+// with a message naming the node: opset > 17 or other domains, a node newer than opset 10
+// that has no opset-10 form, control flow (If/Loop/Scan), more than one input, unresolvable
+// dynamic shapes, and node inputs that are neither produced, nor an initializer, nor the
+// graph input.
 class OnnxModel {
  public:
   static Result<OnnxModel> load_file(const std::string& path);

@@ -4,33 +4,37 @@
 #include <onnx/shape_inference/implementation.h>
 
 #include <climits>
+#include <cstring>
 #include <functional>
 #include <queue>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
+#include "model/opset_lowering.hpp"
+
 namespace disc::model {
 namespace {
-
-constexpr int64_t kMaxOpset = 11;  // the newest opset OpenCV DNN 4.6 reads
 
 std::string describe(const onnx::NodeProto& node) { return "node '" + node.name() + "' (" + node.op_type() + ")"; }
 
 bool is_default_domain(const std::string& domain) { return domain.empty() || domain == "ai.onnx"; }
 
-Status check_opsets(const onnx::ModelProto& model) {
-  bool has_default = false;
+// The model's default-domain opset, which must be one the ONNX library knows.
+Result<int64_t> default_opset(const onnx::ModelProto& model) {
+  int64_t version = 0;
   for (const auto& opset : model.opset_import()) {
     if (!is_default_domain(opset.domain()))
       return Error("operator domain '" + opset.domain() + "' is not supported (only the default ONNX domain)");
-    if (opset.version() > kMaxOpset)
-      return Error("opset " + std::to_string(opset.version()) + " is newer than " + std::to_string(kMaxOpset) +
-                   ", the newest OpenCV DNN 4.6 reads");
-    has_default = true;
+    if (version != 0) return Error("model imports the default-domain opset twice");
+    version = opset.version();
   }
-  if (!has_default) return Error("model imports no default-domain opset");
-  return Status();
+  if (version == 0) return Error("model imports no default-domain opset");
+  if (version > kNewestKnownOpset)
+    return Error("opset " + std::to_string(version) + " is newer than " + std::to_string(kNewestKnownOpset) +
+                 ", the newest the ONNX library knows (re-export the model with opset 10 to 17)");
+  if (version < 1) return Error("opset " + std::to_string(version) + " does not exist");
+  return version;
 }
 
 // The window attributes of convolutions and pools: ONNX's shape inference and OpenCV divide by
@@ -336,7 +340,7 @@ Result<onnx::ModelProto> parse_onnx(const uint8_t* data, size_t size) {
 }
 
 Status normalize_onnx(onnx::ModelProto& model) {
-  DISC_RETURN_IF_ERROR(check_opsets(model));
+  DISC_ASSIGN_OR_RETURN(const int64_t opset, default_opset(model));
   onnx::GraphProto& graph = *model.mutable_graph();
   DISC_RETURN_IF_ERROR(check_nodes(graph));
   DISC_ASSIGN_OR_RETURN(onnx::ValueInfoProto * input, real_input(graph));
@@ -347,6 +351,10 @@ Status normalize_onnx(onnx::ModelProto& model) {
   fold_identity_initializers(graph);
   DISC_RETURN_IF_ERROR(check_weight_dims(graph));
   DISC_RETURN_IF_ERROR(complete_kernel_shapes(graph));
+  if (needs_lowering(graph, opset)) {
+    DISC_RETURN_IF_ERROR(infer_shapes(model));  // the ranks the lowering renumbers axes in
+    DISC_RETURN_IF_ERROR(lower_to_opset10(model));
+  }
   DISC_RETURN_IF_ERROR(infer_shapes(model));
   return check_tensor_sizes(model.graph());
 }
@@ -358,6 +366,50 @@ const onnx::TensorProto* find_constant(const onnx::GraphProto& graph, const std:
     if (node.op_type() == "Constant" && node.output_size() == 1 && node.output(0) == name)
       for (const auto& attribute : node.attribute())
         if (attribute.name() == "value" && attribute.has_t()) return &attribute.t();
+  return nullptr;
+}
+
+namespace {
+
+template <typename T, typename Field>
+Result<std::vector<T>> values_of(const onnx::TensorProto& t, const Field& field) {
+  size_t count = 1;
+  for (int64_t d : t.dims()) count *= static_cast<size_t>(d);
+  std::vector<T> v;
+  if (t.has_raw_data()) {
+    if (t.raw_data().size() != count * sizeof(T)) return Error("tensor '" + t.name() + "' has the wrong data size");
+    v.resize(count);
+    std::memcpy(v.data(), t.raw_data().data(), t.raw_data().size());
+  } else {
+    if (static_cast<size_t>(field.size()) != count) return Error("tensor '" + t.name() + "' has the wrong data size");
+    v.assign(field.begin(), field.end());
+  }
+  return v;
+}
+
+}  // namespace
+
+Result<std::vector<float>> tensor_floats(const onnx::TensorProto* t, const std::string& name) {
+  if (!t || t->data_type() != onnx::TensorProto::FLOAT) return Error("'" + name + "' is not a constant fp32 tensor");
+  return values_of<float>(*t, t->float_data());
+}
+
+Result<std::vector<int64_t>> tensor_ints(const onnx::TensorProto* t, const std::string& name) {
+  if (!t || t->data_type() != onnx::TensorProto::INT64) return Error("'" + name + "' is not a constant int64 tensor");
+  return values_of<int64_t>(*t, t->int64_data());
+}
+
+Result<std::vector<float>> constant_floats(const onnx::GraphProto& graph, const std::string& name) {
+  return tensor_floats(find_constant(graph, name), name);
+}
+
+Result<std::vector<int64_t>> constant_ints(const onnx::GraphProto& graph, const std::string& name) {
+  return tensor_ints(find_constant(graph, name), name);
+}
+
+const onnx::AttributeProto* find_attribute(const onnx::NodeProto& node, const std::string& name) {
+  for (const auto& a : node.attribute())
+    if (a.name() == name) return &a;
   return nullptr;
 }
 

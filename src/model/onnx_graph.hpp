@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "disc/status.hpp"
 #include "disc/tensor.hpp"
@@ -23,7 +24,8 @@ inline constexpr size_t kMaxOnnxBytes = INT_MAX;
 Result<onnx::ModelProto> parse_onnx(const uint8_t* data, size_t size);
 
 // Brings `model` into normal form, or explains (naming the node) why it cannot be handled:
-// - default-domain opset <= 11 only, no other domains, no control flow (If/Loop/Scan or
+// - default-domain opset <= 17 only (a newer opset than OpenCV 4.6 reads is lowered to 10,
+//   see opset_lowering.hpp), no other domains, no control flow (If/Loop/Scan or
 //   any graph-valued attribute);
 // - every initializer and Constant value holding as many values as its dims say;
 // - exactly one non-initializer graph input, of static shape once a symbolic or unknown
@@ -39,6 +41,17 @@ Status normalize_onnx(onnx::ModelProto& model);
 
 // The value of an initializer or a Constant node's output named `name`; null if neither.
 const onnx::TensorProto* find_constant(const onnx::GraphProto& graph, const std::string& name);
+
+// The values of a tensor (null: an Error naming `name`), which must be fp32, resp. int64.
+Result<std::vector<float>> tensor_floats(const onnx::TensorProto* tensor, const std::string& name);
+Result<std::vector<int64_t>> tensor_ints(const onnx::TensorProto* tensor, const std::string& name);
+
+// The values of the constant `name` (find_constant), which must be fp32, resp. int64.
+Result<std::vector<float>> constant_floats(const onnx::GraphProto& graph, const std::string& name);
+Result<std::vector<int64_t>> constant_ints(const onnx::GraphProto& graph, const std::string& name);
+
+// The node's attribute `name`; null if it has none.
+const onnx::AttributeProto* find_attribute(const onnx::NodeProto& node, const std::string& name);
 
 // The static fp32 shapes recorded in the graph's input, output and value_info.
 ShapeMap static_shapes(const onnx::GraphProto& graph);

@@ -1,7 +1,6 @@
 #include "model/reading_convolution.hpp"
 
 #include <cmath>
-#include <cstring>
 #include <vector>
 
 #include "model/onnx_graph.hpp"
@@ -26,56 +25,22 @@ std::string describe(const std::vector<const onnx::NodeProto*>& nodes) {
   return text.empty() ? "nothing" : text;
 }
 
-template <typename T, typename Field>
-Result<std::vector<T>> values_of(const onnx::TensorProto& t, const Field& field) {
-  size_t count = 1;
-  for (int64_t d : t.dims()) count *= static_cast<size_t>(d);
-  std::vector<T> v;
-  if (t.has_raw_data()) {
-    if (t.raw_data().size() != count * sizeof(T)) return Error("tensor '" + t.name() + "' has the wrong data size");
-    v.resize(count);
-    std::memcpy(v.data(), t.raw_data().data(), t.raw_data().size());
-  } else {
-    if (static_cast<size_t>(field.size()) != count) return Error("tensor '" + t.name() + "' has the wrong data size");
-    v.assign(field.begin(), field.end());
-  }
-  return v;
-}
-
-Result<std::vector<float>> floats(const onnx::GraphProto& graph, const std::string& name) {
-  const onnx::TensorProto* t = find_constant(graph, name);
-  if (!t || t->data_type() != onnx::TensorProto::FLOAT) return Error("'" + name + "' is not a constant fp32 tensor");
-  return values_of<float>(*t, t->float_data());
-}
-
-Result<std::vector<int64_t>> ints(const onnx::GraphProto& graph, const std::string& name) {
-  const onnx::TensorProto* t = find_constant(graph, name);
-  if (!t || t->data_type() != onnx::TensorProto::INT64) return Error("'" + name + "' is not a constant int64 tensor");
-  return values_of<int64_t>(*t, t->int64_data());
-}
-
-const onnx::AttributeProto* attribute(const onnx::NodeProto& node, const std::string& name) {
-  for (const auto& a : node.attribute())
-    if (a.name() == name) return &a;
-  return nullptr;
-}
-
 // Zero padding of the two spatial dims by a Pad node (opset <= 10: attributes; 11: inputs):
 // {top, left, bottom, right}.
 Result<std::vector<int64_t>> zero_padding(const onnx::GraphProto& graph, const onnx::NodeProto& pad) {
   const std::string where = "Pad '" + pad.name() + "'";
-  if (const auto* mode = attribute(pad, "mode"); mode && mode->s() != "constant")
+  if (const auto* mode = find_attribute(pad, "mode"); mode && mode->s() != "constant")
     return Error(where + " pads by '" + mode->s() + "', not with zeros");
   std::vector<int64_t> pads;
   float value = 0;
-  if (const auto* a = attribute(pad, "pads")) {
+  if (const auto* a = find_attribute(pad, "pads")) {
     pads.assign(a->ints().begin(), a->ints().end());
-    if (const auto* v = attribute(pad, "value")) value = v->f();
+    if (const auto* v = find_attribute(pad, "value")) value = v->f();
   } else {
     if (pad.input_size() < 2) return Error(where + " has no pads");
-    DISC_ASSIGN_OR_RETURN(pads, ints(graph, pad.input(1)));
+    DISC_ASSIGN_OR_RETURN(pads, constant_ints(graph, pad.input(1)));
     if (pad.input_size() > 2 && !pad.input(2).empty()) {
-      DISC_ASSIGN_OR_RETURN(const std::vector<float> v, floats(graph, pad.input(2)));
+      DISC_ASSIGN_OR_RETURN(const std::vector<float> v, constant_floats(graph, pad.input(2)));
       if (v.size() != 1) return Error(where + " has a constant_value that is not a scalar");
       value = v[0];
     }
@@ -111,7 +76,7 @@ Result<ConvKernel> reading_convolution(const onnx::GraphProto& graph, const std:
   k.in_per_group = static_cast<int>(w->dims(1));
   k.kernel_h = static_cast<int>(w->dims(2));
   k.kernel_w = static_cast<int>(w->dims(3));
-  DISC_ASSIGN_OR_RETURN(k.weights, floats(graph, conv.input(1)));
+  DISC_ASSIGN_OR_RETURN(k.weights, constant_floats(graph, conv.input(1)));
   std::vector<int64_t> pads = {0, 0, 0, 0};
   for (const auto& a : conv.attribute()) {
     if (a.name() == "group") k.groups = static_cast<int>(a.i());
@@ -138,9 +103,9 @@ Result<ConvKernel> reading_convolution(const onnx::GraphProto& graph, const std:
       return Error("BatchNormalization '" + bn.name() + "' has " + std::to_string(bn.input_size()) +
                    " inputs (5 expected)");
     float epsilon = 1e-5f;
-    if (const auto* e = attribute(bn, "epsilon")) epsilon = e->f();
-    DISC_ASSIGN_OR_RETURN(const std::vector<float> scale, floats(graph, bn.input(1)));
-    DISC_ASSIGN_OR_RETURN(const std::vector<float> variance, floats(graph, bn.input(4)));
+    if (const auto* e = find_attribute(bn, "epsilon")) epsilon = e->f();
+    DISC_ASSIGN_OR_RETURN(const std::vector<float> scale, constant_floats(graph, bn.input(1)));
+    DISC_ASSIGN_OR_RETURN(const std::vector<float> variance, constant_floats(graph, bn.input(4)));
     if (scale.size() != static_cast<size_t>(k.out_channels) || variance.size() != scale.size())
       return Error("BatchNormalization '" + bn.name() + "' does not match " + where);
     for (float v : variance)

@@ -1,0 +1,492 @@
+#include "model/opset_lowering.hpp"
+
+#include <onnx/defs/schema.h>
+
+#include <algorithm>
+#include <functional>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "model/onnx_graph.hpp"
+
+namespace disc::model {
+namespace {
+
+std::string describe(const onnx::NodeProto& node) { return "node '" + node.name() + "' (" + node.op_type() + ")"; }
+
+// Operators whose newest form (up to opset 17) differs from their opset-10 form only in the
+// element types it accepts or in wording: the same node means the same for fp32 tensors.
+const std::unordered_set<std::string> kSameForFloats{
+    "Abs",      "Add",   "AveragePool", "Cast",      "Ceil",    "Conv",       "ConvTranspose", "Div",
+    "Equal",    "Erf",   "Exp",         "Expand",    "Floor",   "Greater",    "Identity",      "IsNaN",
+    "LeakyRelu", "Less", "Log",         "LpPool",    "LRN",     "MatMul",     "Max",           "MaxPool",
+    "Mean",     "Min",   "Mod",         "Mul",       "Neg",     "NonZero",    "Pow",           "PRelu",
+    "Reciprocal", "Relu", "Sigmoid",    "Sign",      "Size",    "SpaceToDepth",  "Sqrt",
+    "Sub",      "Sum",   "Tanh",        "Tile",      "Transpose", "Where"};
+
+// Reductions whose axes stay an attribute, negative axes allowed since opset 11.
+const std::unordered_set<std::string> kAttributeReductions{
+    "ReduceL1",  "ReduceL2",  "ReduceLogSum", "ReduceLogSumExp", "ReduceMax",
+    "ReduceMean", "ReduceMin", "ReduceProd",  "ReduceSumSquare"};
+
+// One lowering pass over a graph: what it held before (constants, ranks, shapes, names) and what the
+// rewritten nodes add.
+class Lowering {
+ public:
+  Lowering(const onnx::GraphProto& graph, int64_t opset)
+      : opset_(opset), shapes_(static_shapes(graph)) {
+    const auto record = [this](const onnx::ValueInfoProto& info) {
+      const auto& type = info.type();
+      if (type.has_tensor_type() && type.tensor_type().has_shape())
+        ranks_[info.name()] = type.tensor_type().shape().dim_size();
+      names_.insert(info.name());
+    };
+    for (const auto& v : graph.input()) record(v);
+    for (const auto& v : graph.output()) record(v);
+    for (const auto& v : graph.value_info()) record(v);
+    for (const auto& t : graph.initializer()) {
+      ranks_[t.name()] = t.dims_size();
+      names_.insert(t.name());
+      constants_[t.name()] = &t;
+    }
+    for (const auto& node : graph.node()) {
+      names_.insert(node.name());
+      for (const auto& out : node.output()) names_.insert(out);
+      if (node.op_type() == "Constant" && node.output_size() == 1)
+        if (const onnx::AttributeProto* value = find_attribute(node, "value"); value && value->has_t())
+          constants_[node.output(0)] = &value->t();
+    }
+  }
+
+  // The node's opset-10 form: one node, or more for an operator opset 10 lacks.
+  Result<std::vector<onnx::NodeProto>> lower(const onnx::NodeProto& node);
+
+  std::vector<onnx::TensorProto>& new_initializers() { return new_initializers_; }
+  // Constants read by an old form and not by its rewrite: dropped if nothing else reads them.
+  const std::unordered_set<std::string>& detached() const { return detached_; }
+
+ private:
+  using Rule = std::function<Status(Lowering&, onnx::NodeProto&, std::vector<onnx::NodeProto>&)>;
+  static const std::unordered_map<std::string, Rule>& rules();
+
+  // The constant (initializer or Constant node) `name`, or null.
+  const onnx::TensorProto* constant(const std::string& name) const {
+    auto it = constants_.find(name);
+    return it == constants_.end() ? nullptr : it->second;
+  }
+  Result<int> rank(const onnx::NodeProto& node, const std::string& tensor) const {
+    auto it = ranks_.find(tensor);
+    if (it == ranks_.end())
+      return Error(describe(node) + ": the rank of '" + tensor + "' is unknown, and its axes must be renumbered");
+    return it->second;
+  }
+  // `axis` in 0..rank-1 (0..rank with `inclusive`), negative values counted from the back.
+  static Result<int64_t> normal_axis(const onnx::NodeProto& node, int64_t axis, int rank, bool inclusive = false) {
+    const int64_t normal = axis < 0 ? axis + rank : axis;
+    if (normal < 0 || normal > rank - (inclusive ? 0 : 1))
+      return Error(describe(node) + ": axis " + std::to_string(axis) + " is outside a tensor of rank " +
+                   std::to_string(rank));
+    return normal;
+  }
+  Status normalize_axis_attribute(onnx::NodeProto& node, const std::string& tensor, int64_t default_axis,
+                                  bool inclusive = false);
+  Status normalize_axes_attribute(onnx::NodeProto& node, const std::string& tensor);
+  // The constant input `index` as an attribute `name` (ints), the input dropped; no attribute
+  // if the input is absent or empty.
+  Status input_to_ints_attribute(onnx::NodeProto& node, int index, const std::string& name);
+  // The constant scalar input `index` as a float attribute `name`.
+  Status input_to_float_attribute(onnx::NodeProto& node, int index, const std::string& name);
+  // Drops the node's inputs from `from` on, noting the constants among them.
+  void drop_inputs(onnx::NodeProto& node, int from);
+  std::string unused_name(const std::string& base) {
+    std::string name = base;
+    for (int i = 1; names_.count(name); ++i) name = base + "_" + std::to_string(i);
+    names_.insert(name);
+    return name;
+  }
+
+  static Status lower_clip(Lowering& l, onnx::NodeProto& node, std::vector<onnx::NodeProto>&);
+  static Status lower_pad(Lowering& l, onnx::NodeProto& node, std::vector<onnx::NodeProto>&);
+  static Status lower_squeeze(Lowering& l, onnx::NodeProto& node, std::vector<onnx::NodeProto>&);
+  static Status lower_unsqueeze(Lowering& l, onnx::NodeProto& node, std::vector<onnx::NodeProto>&);
+  static Status lower_split(Lowering& l, onnx::NodeProto& node, std::vector<onnx::NodeProto>&);
+  static Status lower_reduce_sum(Lowering& l, onnx::NodeProto& node, std::vector<onnx::NodeProto>&);
+  static Status lower_softmax(Lowering& l, onnx::NodeProto& node, std::vector<onnx::NodeProto>&);
+  static Status lower_dropout(Lowering& l, onnx::NodeProto& node, std::vector<onnx::NodeProto>&);
+  static Status lower_batch_normalization(Lowering& l, onnx::NodeProto& node, std::vector<onnx::NodeProto>&);
+  static Status lower_reshape(Lowering& l, onnx::NodeProto& node, std::vector<onnx::NodeProto>&);
+  static Status lower_constant(Lowering& l, onnx::NodeProto& node, std::vector<onnx::NodeProto>&);
+  static Status lower_gemm(Lowering& l, onnx::NodeProto& node, std::vector<onnx::NodeProto>&);
+  static Status lower_slice(Lowering& l, onnx::NodeProto& node, std::vector<onnx::NodeProto>&);
+  static Status lower_hard_swish(Lowering& l, onnx::NodeProto& node, std::vector<onnx::NodeProto>& out);
+
+  const int64_t opset_;
+  std::unordered_map<std::string, int> ranks_;
+  const ShapeMap shapes_;  // static fp32 shapes, for a Gemm's output
+  std::unordered_map<std::string, const onnx::TensorProto*> constants_;
+  std::unordered_set<std::string> names_;  // of nodes and tensors, so new ones do not collide
+  std::vector<onnx::TensorProto> new_initializers_;
+  std::unordered_set<std::string> detached_;
+};
+
+onnx::AttributeProto* set_attribute(onnx::NodeProto& node, const std::string& name,
+                                    onnx::AttributeProto::AttributeType type) {
+  onnx::AttributeProto* attribute = nullptr;
+  for (auto& a : *node.mutable_attribute())
+    if (a.name() == name) attribute = &a;
+  if (!attribute) attribute = node.add_attribute();
+  attribute->Clear();
+  attribute->set_name(name);
+  attribute->set_type(type);
+  return attribute;
+}
+
+void remove_attribute(onnx::NodeProto& node, const std::string& name) {
+  auto* attributes = node.mutable_attribute();
+  for (int i = attributes->size() - 1; i >= 0; --i)
+    if (attributes->Get(i).name() == name) attributes->DeleteSubrange(i, 1);
+}
+
+// The attribute's integer value, or `fallback` if the node has none.
+int64_t int_attribute(const onnx::NodeProto& node, const std::string& name, int64_t fallback) {
+  const onnx::AttributeProto* a = find_attribute(node, name);
+  return a ? a->i() : fallback;
+}
+
+bool has_input(const onnx::NodeProto& node, int index) {
+  return node.input_size() > index && !node.input(index).empty();
+}
+
+Status Lowering::normalize_axis_attribute(onnx::NodeProto& node, const std::string& tensor, int64_t default_axis,
+                                          bool inclusive) {
+  const int64_t axis = int_attribute(node, "axis", default_axis);
+  if (axis >= 0) return Status();  // the same axis in opset 10, given or by default
+  DISC_ASSIGN_OR_RETURN(const int r, rank(node, tensor));
+  DISC_ASSIGN_OR_RETURN(const int64_t normal, normal_axis(node, axis, r, inclusive));
+  set_attribute(node, "axis", onnx::AttributeProto::INT)->set_i(normal);
+  return Status();
+}
+
+Status Lowering::normalize_axes_attribute(onnx::NodeProto& node, const std::string& tensor) {
+  const onnx::AttributeProto* axes = find_attribute(node, "axes");
+  if (!axes) return Status();
+  const std::vector<int64_t> given(axes->ints().begin(), axes->ints().end());
+  bool negative = false;
+  for (int64_t a : given) negative = negative || a < 0;
+  if (!negative) return Status();
+  DISC_ASSIGN_OR_RETURN(const int r, rank(node, tensor));
+  auto* normal = set_attribute(node, "axes", onnx::AttributeProto::INTS);
+  for (int64_t a : given) {
+    DISC_ASSIGN_OR_RETURN(const int64_t n, normal_axis(node, a, r));
+    normal->add_ints(n);
+  }
+  return Status();
+}
+
+void Lowering::drop_inputs(onnx::NodeProto& node, int from) {
+  for (int i = from; i < node.input_size(); ++i)
+    if (!node.input(i).empty()) detached_.insert(node.input(i));
+  while (node.input_size() > from) node.mutable_input()->RemoveLast();
+}
+
+Status Lowering::input_to_ints_attribute(onnx::NodeProto& node, int index, const std::string& name) {
+  if (has_input(node, index)) {
+    auto values = tensor_ints(constant(node.input(index)), node.input(index));
+    if (!values.ok()) return Error(describe(node) + ": its " + name + " must be constant: " + values.error().message());
+    auto* attribute = set_attribute(node, name, onnx::AttributeProto::INTS);
+    for (int64_t v : *values) attribute->add_ints(v);
+  }
+  drop_inputs(node, index);
+  return Status();
+}
+
+Status Lowering::input_to_float_attribute(onnx::NodeProto& node, int index, const std::string& name) {
+  if (!has_input(node, index)) return Status();
+  auto values = tensor_floats(constant(node.input(index)), node.input(index));
+  if (!values.ok() || values->size() != 1)
+    return Error(describe(node) + ": its " + name + " must be a constant fp32 scalar" +
+                 (values.ok() ? "" : ": " + values.error().message()));
+  set_attribute(node, name, onnx::AttributeProto::FLOAT)->set_f((*values)[0]);
+  return Status();
+}
+
+// Clip-11..13: bounds as optional inputs -> Clip-6: attributes (absent = no bound).
+Status Lowering::lower_clip(Lowering& l, onnx::NodeProto& node, std::vector<onnx::NodeProto>&) {
+  DISC_RETURN_IF_ERROR(l.input_to_float_attribute(node, 1, "min"));
+  DISC_RETURN_IF_ERROR(l.input_to_float_attribute(node, 2, "max"));
+  l.drop_inputs(node, 1);
+  return Status();
+}
+
+// Pad-11..13: pads and constant_value as inputs -> Pad-2: attributes.
+Status Lowering::lower_pad(Lowering& l, onnx::NodeProto& node, std::vector<onnx::NodeProto>&) {
+  if (has_input(node, 3)) return Error(describe(node) + ": padding chosen axes (an 'axes' input) has no opset-10 form");
+  if (!has_input(node, 1)) return Error(describe(node) + " has no pads");
+  DISC_RETURN_IF_ERROR(l.input_to_float_attribute(node, 2, "value"));
+  return l.input_to_ints_attribute(node, 1, "pads");
+}
+
+// Squeeze-13: axes as an optional input; Squeeze-11: negative axes -> non-negative attribute.
+Status Lowering::lower_squeeze(Lowering& l, onnx::NodeProto& node, std::vector<onnx::NodeProto>&) {
+  DISC_RETURN_IF_ERROR(l.input_to_ints_attribute(node, 1, "axes"));
+  return l.normalize_axes_attribute(node, node.input(0));
+}
+
+// Unsqueeze-13: axes as an input; negative axes count in the output's rank.
+Status Lowering::lower_unsqueeze(Lowering& l, onnx::NodeProto& node, std::vector<onnx::NodeProto>&) {
+  DISC_RETURN_IF_ERROR(l.input_to_ints_attribute(node, 1, "axes"));
+  return l.normalize_axes_attribute(node, node.output(0));
+}
+
+// Split-13: sizes as an optional input; negative axis.
+Status Lowering::lower_split(Lowering& l, onnx::NodeProto& node, std::vector<onnx::NodeProto>&) {
+  DISC_RETURN_IF_ERROR(l.input_to_ints_attribute(node, 1, "split"));
+  return l.normalize_axis_attribute(node, node.input(0), 0);
+}
+
+// ReduceSum-13: axes as an optional input, and noop_with_empty_axes.
+Status Lowering::lower_reduce_sum(Lowering& l, onnx::NodeProto& node, std::vector<onnx::NodeProto>&) {
+  if (int_attribute(node, "noop_with_empty_axes", 0) != 0 && !has_input(node, 1))
+    return Error(describe(node) + ": noop_with_empty_axes without axes (an identity) has no opset-10 form");
+  remove_attribute(node, "noop_with_empty_axes");
+  DISC_RETURN_IF_ERROR(l.input_to_ints_attribute(node, 1, "axes"));
+  return l.normalize_axes_attribute(node, node.input(0));
+}
+
+// Softmax, LogSoftmax and Hardmax: up to opset 12 they work on the input flattened to 2-d at
+// `axis` (default 1); from 13 on along `axis` alone (default -1). Both agree when the axis is
+// the last one, which opset 10 is then told explicitly.
+Status Lowering::lower_softmax(Lowering& l, onnx::NodeProto& node, std::vector<onnx::NodeProto>&) {
+  if (l.opset_ < 13) return l.normalize_axis_attribute(node, node.input(0), 1);
+  DISC_ASSIGN_OR_RETURN(const int r, l.rank(node, node.input(0)));
+  DISC_ASSIGN_OR_RETURN(const int64_t axis, normal_axis(node, int_attribute(node, "axis", -1), r));
+  if (axis != r - 1)
+    return Error(describe(node) + ": along axis " + std::to_string(axis) + " of " + std::to_string(r) +
+                 " (opset 13 and later) it has no opset-10 form; only along the last axis");
+  set_attribute(node, "axis", onnx::AttributeProto::INT)->set_i(axis);
+  return Status();
+}
+
+// Dropout-12..13: ratio and training_mode as inputs, and a seed. At inference it passes its
+// input on, which Dropout-10 does too.
+Status Lowering::lower_dropout(Lowering& l, onnx::NodeProto& node, std::vector<onnx::NodeProto>&) {
+  if (has_input(node, 2)) {
+    const onnx::TensorProto* mode = l.constant(node.input(2));
+    const bool off = mode && mode->data_type() == onnx::TensorProto::BOOL &&
+                     ((mode->has_raw_data() && mode->raw_data() == std::string(1, '\0')) ||
+                      (!mode->has_raw_data() && mode->int32_data_size() == 1 && mode->int32_data(0) == 0));
+    if (!off) return Error(describe(node) + ": a training_mode that is not a constant false has no opset-10 form");
+  }
+  remove_attribute(node, "seed");
+  l.drop_inputs(node, 1);
+  return Status();
+}
+
+// BatchNormalization-14..15: training_mode, whose running statistics outputs inference lacks.
+Status Lowering::lower_batch_normalization(Lowering&, onnx::NodeProto& node, std::vector<onnx::NodeProto>&) {
+  if (int_attribute(node, "training_mode", 0) != 0)
+    return Error(describe(node) + ": training_mode=1 has no opset-10 (inference) form");
+  remove_attribute(node, "training_mode");
+  for (int i = 1; i < node.output_size(); ++i)
+    if (!node.output(i).empty())
+      return Error(describe(node) + ": output '" + node.output(i) + "' exists in training mode only");
+  while (node.output_size() > 1) node.mutable_output()->RemoveLast();
+  return Status();
+}
+
+// Reshape-14: allowzero (a 0 in the shape is a 0, not the input's dim).
+Status Lowering::lower_reshape(Lowering& l, onnx::NodeProto& node, std::vector<onnx::NodeProto>&) {
+  if (int_attribute(node, "allowzero", 0) != 0) {
+    auto shape = tensor_ints(l.constant(node.input(1)), node.input(1));
+    bool zero = !shape.ok();
+    for (int64_t d : shape.ok() ? *shape : std::vector<int64_t>{}) zero = zero || d == 0;
+    if (zero) return Error(describe(node) + ": allowzero=1 with a shape that may hold 0 has no opset-10 form");
+  }
+  remove_attribute(node, "allowzero");
+  return Status();
+}
+
+// Constant-12..13: value_float(s) and value_int(s) -> a `value` tensor.
+Status Lowering::lower_constant(Lowering&, onnx::NodeProto& node, std::vector<onnx::NodeProto>&) {
+  if (node.attribute_size() != 1) return Error(describe(node) + " must have exactly one value attribute");
+  const onnx::AttributeProto given = node.attribute(0);
+  if (given.name() == "value") return Status();
+  onnx::TensorProto tensor;
+  if (given.name() == "value_float" || given.name() == "value_floats") {
+    tensor.set_data_type(onnx::TensorProto::FLOAT);
+    if (given.name() == "value_float") tensor.add_float_data(given.f());
+    else for (float v : given.floats()) tensor.add_float_data(v);
+    if (given.name() == "value_floats") tensor.add_dims(given.floats_size());
+  } else if (given.name() == "value_int" || given.name() == "value_ints") {
+    tensor.set_data_type(onnx::TensorProto::INT64);
+    if (given.name() == "value_int") tensor.add_int64_data(given.i());
+    else for (int64_t v : given.ints()) tensor.add_int64_data(v);
+    if (given.name() == "value_ints") tensor.add_dims(given.ints_size());
+  } else {
+    return Error(describe(node) + ": a constant given as '" + given.name() + "' has no opset-10 form");
+  }
+  node.clear_attribute();
+  *set_attribute(node, "value", onnx::AttributeProto::TENSOR)->mutable_t() = std::move(tensor);
+  return Status();
+}
+
+// Gemm-11..13: C optional; Gemm-9 needs one, here zeros of the output's width.
+Status Lowering::lower_gemm(Lowering& l, onnx::NodeProto& node, std::vector<onnx::NodeProto>&) {
+  if (has_input(node, 2)) return Status();
+  auto found = l.shapes_.find(node.output(0));
+  const Shape output = found == l.shapes_.end() ? Shape{} : found->second;
+  if (output.size() != 2)
+    return Error(describe(node) + ": without C it needs an output of known 2-d shape for its opset-10 form");
+  onnx::TensorProto zeros;
+  zeros.set_name(l.unused_name(node.name() + "_zero_c"));
+  zeros.set_data_type(onnx::TensorProto::FLOAT);
+  zeros.add_dims(output[1]);
+  for (int64_t i = 0; i < output[1]; ++i) zeros.add_float_data(0.0f);
+  while (node.input_size() < 3) node.add_input();
+  node.set_input(2, zeros.name());
+  l.new_initializers_.push_back(std::move(zeros));
+  return Status();
+}
+
+// Slice-11..13: negative axes (in Slice-10 an axis counts from the front only).
+Status Lowering::lower_slice(Lowering& l, onnx::NodeProto& node, std::vector<onnx::NodeProto>&) {
+  if (!has_input(node, 3)) return Status();
+  auto axes = tensor_ints(l.constant(node.input(3)), node.input(3));
+  if (!axes.ok()) return Error(describe(node) + ": its axes must be constant: " + axes.error().message());
+  if (std::none_of(axes->begin(), axes->end(), [](int64_t a) { return a < 0; })) return Status();
+  DISC_ASSIGN_OR_RETURN(const int r, l.rank(node, node.input(0)));
+  onnx::TensorProto normal;
+  normal.set_name(l.unused_name(node.input(3) + "_from_front"));
+  normal.set_data_type(onnx::TensorProto::INT64);
+  normal.add_dims(static_cast<int64_t>(axes->size()));
+  for (int64_t a : *axes) {
+    DISC_ASSIGN_OR_RETURN(const int64_t n, normal_axis(node, a, r));
+    normal.add_int64_data(n);
+  }
+  l.detached_.insert(node.input(3));
+  node.set_input(3, normal.name());
+  l.new_initializers_.push_back(std::move(normal));
+  return Status();
+}
+
+// HardSwish-14 (absent from opset 10): x · HardSigmoid(x) with alpha = 1/6 and beta = 1/2,
+// its definition.
+Status Lowering::lower_hard_swish(Lowering& l, onnx::NodeProto& node, std::vector<onnx::NodeProto>& out) {
+  onnx::NodeProto gate;
+  gate.set_op_type("HardSigmoid");
+  gate.set_name(l.unused_name(node.name() + "_gate"));
+  gate.add_input(node.input(0));
+  gate.add_output(l.unused_name(node.output(0) + "_gate"));
+  set_attribute(gate, "alpha", onnx::AttributeProto::FLOAT)->set_f(1.0f / 6.0f);
+  set_attribute(gate, "beta", onnx::AttributeProto::FLOAT)->set_f(0.5f);
+  const std::string gate_output = gate.output(0);
+  out.push_back(std::move(gate));
+  node.set_op_type("Mul");
+  node.add_input(gate_output);
+  return Status();
+}
+
+const std::unordered_map<std::string, Lowering::Rule>& Lowering::rules() {
+  static const std::unordered_map<std::string, Rule> rules{
+      {"Clip", lower_clip},
+      {"Pad", lower_pad},
+      {"Squeeze", lower_squeeze},
+      {"Unsqueeze", lower_unsqueeze},
+      {"Split", lower_split},
+      {"ReduceSum", lower_reduce_sum},
+      {"Softmax", lower_softmax},
+      {"LogSoftmax", lower_softmax},
+      {"Hardmax", lower_softmax},
+      {"Dropout", lower_dropout},
+      {"BatchNormalization", lower_batch_normalization},
+      {"Reshape", lower_reshape},
+      {"Constant", lower_constant},
+      {"Gemm", lower_gemm},
+      {"HardSwish", lower_hard_swish},
+      {"Slice", lower_slice},
+      {"Concat",
+       [](Lowering& l, onnx::NodeProto& node, auto&) {
+         if (!find_attribute(node, "axis")) return Status(Error(describe(node) + " has no axis"));
+         return l.normalize_axis_attribute(node, node.input(0), 0);
+       }},
+      {"Flatten",
+       [](Lowering& l, onnx::NodeProto& node, auto&) {
+         return l.normalize_axis_attribute(node, node.input(0), 1, /*inclusive=*/true);
+       }},
+      {"Gather",
+       [](Lowering& l, onnx::NodeProto& node, auto&) { return l.normalize_axis_attribute(node, node.input(0), 0); }},
+  };
+  return rules;
+}
+
+Result<std::vector<onnx::NodeProto>> Lowering::lower(const onnx::NodeProto& node) {
+  std::vector<onnx::NodeProto> nodes;
+  const onnx::OpSchema* schema = onnx::OpSchemaRegistry::Schema(node.op_type(), static_cast<int>(opset_), "");
+  if (!schema) return Error(describe(node) + ": no such operator in opset " + std::to_string(opset_));
+  onnx::NodeProto lowered = node;
+  if (schema->since_version() > kLoweredOpset) {
+    const std::string& op = node.op_type();
+    if (auto rule = rules().find(op); rule != rules().end()) {
+      DISC_RETURN_IF_ERROR(rule->second(*this, lowered, nodes));
+    } else if (kAttributeReductions.count(op)) {
+      DISC_RETURN_IF_ERROR(normalize_axes_attribute(lowered, node.input(0)));
+    } else if (!kSameForFloats.count(op)) {
+      return Error(describe(node) + ": " + op + " as of opset " + std::to_string(schema->since_version()) +
+                   " has no opset-10 form that DISC writes");
+    }
+  }
+  nodes.push_back(std::move(lowered));
+  return nodes;
+}
+
+}  // namespace
+
+bool needs_lowering(const onnx::GraphProto& graph, int64_t opset) {
+  if (opset > 11) return true;
+  if (opset < 11) return false;
+  for (const auto& node : graph.node())
+    if (node.op_type() == "Clip" && node.input_size() > 1) return true;
+  return false;
+}
+
+Status lower_to_opset10(onnx::ModelProto& model) {
+  onnx::OperatorSetIdProto* opset = nullptr;
+  for (auto& o : *model.mutable_opset_import())
+    if (o.domain().empty() || o.domain() == "ai.onnx") opset = &o;
+  if (!opset) return Error("model imports no default-domain opset");
+  onnx::GraphProto& graph = *model.mutable_graph();
+  Lowering lowering(graph, opset->version());
+  google::protobuf::RepeatedPtrField<onnx::NodeProto> nodes;
+  for (const auto& node : graph.node()) {
+    auto lowered = lowering.lower(node);
+    if (!lowered.ok())
+      return lowered.error().with_context("opset " + std::to_string(opset->version()) + " model, lowered to opset " +
+                                          std::to_string(kLoweredOpset) + " for OpenCV");
+    for (auto& n : *lowered) *nodes.Add() = std::move(n);
+  }
+
+  // Only what a rewrite detached is dropped, once nothing reads it.
+  std::unordered_set<std::string> read;
+  for (const auto& node : nodes)
+    for (const auto& in : node.input()) read.insert(in);
+  for (const auto& out : graph.output()) read.insert(out.name());
+  const auto dropped = [&](const std::string& name) { return lowering.detached().count(name) && !read.count(name); };
+  graph.clear_node();
+  for (auto& node : nodes)
+    if (!(node.op_type() == "Constant" && node.output_size() == 1 && dropped(node.output(0))))
+      *graph.add_node() = std::move(node);
+  auto* initializers = graph.mutable_initializer();
+  for (int i = initializers->size() - 1; i >= 0; --i)
+    if (dropped(initializers->Get(i).name())) initializers->DeleteSubrange(i, 1);
+  auto* inputs = graph.mutable_input();
+  for (int i = inputs->size() - 1; i >= 0; --i)
+    if (dropped(inputs->Get(i).name())) inputs->DeleteSubrange(i, 1);
+  for (auto& t : lowering.new_initializers()) *graph.add_initializer() = std::move(t);
+  opset->set_domain("");
+  opset->set_version(kLoweredOpset);
+  return Status();
+}
+
+}  // namespace disc::model

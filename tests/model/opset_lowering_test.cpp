@@ -1,0 +1,331 @@
+// Models of opsets 11-17 are lowered to opset 10 on loading: OpenCV must compute what the
+// newer forms mean. Tiny models check each rewrite against values computed here by hand; the
+// shared models, raised to newer opsets by the ONNX library's own converter, must give the
+// outputs and cuts of the originals.
+#include <gtest/gtest.h>
+#include <onnx/onnx_pb.h>
+#include <onnx/version_converter/convert.h>
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+
+#include "disc/assets.hpp"
+#include "disc/model.hpp"
+#include "disc/npy.hpp"
+#include "model/test_assets.hpp"
+#include "model/tiny_onnx.hpp"
+
+namespace disc {
+namespace {
+
+using testing::add_ints;
+using testing::constant;
+using testing::load;
+using testing::node;
+using testing::value_info;
+
+constexpr size_t kInputSize = 32;  // x: 1x2x4x4
+
+float input_at(size_t i) { return static_cast<float>(i % 7) - 3.0f; }
+
+Tensor test_input() {
+  Tensor input({1, 2, 4, 4});
+  for (size_t i = 0; i < input.size(); ++i) input.data()[i] = input_at(i);
+  return input;
+}
+
+// x[1,2,4,4] -> `nodes` -> y of `y_dims`, at default-domain `opset`.
+onnx::ModelProto model_of(int64_t opset, const std::vector<onnx::NodeProto>& nodes,
+                          const std::vector<onnx::TensorProto>& constants, const std::vector<std::string>& y_dims) {
+  onnx::ModelProto m;
+  m.set_ir_version(8);
+  m.add_opset_import()->set_version(opset);
+  auto* g = m.mutable_graph();
+  g->set_name("lowering");
+  *g->add_input() = value_info("x", {"1", "2", "4", "4"});
+  *g->add_output() = value_info("y", y_dims);
+  for (const auto& c : constants) *g->add_initializer() = c;
+  for (const auto& n : nodes) *g->add_node() = n;
+  return m;
+}
+
+onnx::TensorProto int64s(const std::string& name, const std::vector<int64_t>& values) {
+  onnx::TensorProto t;
+  t.set_name(name);
+  t.set_data_type(onnx::TensorProto::INT64);
+  t.add_dims(static_cast<int64_t>(values.size()));
+  for (int64_t v : values) t.add_int64_data(v);
+  return t;
+}
+
+onnx::TensorProto scalar(const std::string& name, float value) { return constant(name, {}, {value}); }
+
+// A Constant node writing `value` to `name`, as exporters write bounds and axes.
+onnx::NodeProto constant_node(const std::string& name, const onnx::TensorProto& value) {
+  onnx::NodeProto n = node("Constant", {}, {name});
+  auto* a = n.add_attribute();
+  a->set_name("value");
+  a->set_type(onnx::AttributeProto::TENSOR);
+  *a->mutable_t() = value;
+  return n;
+}
+
+void set_float(onnx::NodeProto& n, const std::string& name, float value) {
+  auto* a = n.add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::FLOAT);
+  a->set_f(value);
+}
+
+void set_int(onnx::NodeProto& n, const std::string& name, int64_t value) {
+  auto* a = n.add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::INT);
+  a->set_i(value);
+}
+
+// The normalized model as loaded, and its whole-model output on test_input().
+struct Lowered {
+  onnx::ModelProto proto;
+  Tensor output;
+};
+
+Result<Lowered> lower_and_run(const onnx::ModelProto& m) {
+  DISC_ASSIGN_OR_RETURN(OnnxModel model, load(m));
+  const Bytes bytes = model.serialized();
+  Lowered lowered;
+  if (!lowered.proto.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return Error("unparsable");
+  DISC_ASSIGN_OR_RETURN(Network network, Network::from_onnx(bytes));
+  DISC_ASSIGN_OR_RETURN(lowered.output, network.run(test_input()));
+  return lowered;
+}
+
+int64_t opset_of(const onnx::ModelProto& m) { return m.opset_import(0).version(); }
+
+size_t count_ops(const onnx::ModelProto& m, const std::string& op) {
+  return static_cast<size_t>(std::count_if(m.graph().node().begin(), m.graph().node().end(),
+                                           [&](const onnx::NodeProto& n) { return n.op_type() == op; }));
+}
+
+void expect_output(const Tensor& got, const std::vector<int64_t>& shape, const std::function<float(size_t)>& expected) {
+  ASSERT_EQ(got.shape(), Shape(shape.begin(), shape.end()));
+  for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got.data()[i], expected(i), 1e-5f) << "element " << i;
+}
+
+TEST(OpsetLowering, ClipBoundsGivenAsConstantNodesBecomeAttributes) {
+  const auto m = model_of(13,
+                          {constant_node("lo", scalar("lo", -1.0f)), constant_node("hi", scalar("hi", 2.0f)),
+                           node("Clip", {"x", "lo", "hi"}, {"y"})},
+                          {}, {"1", "2", "4", "4"});
+  auto lowered = lower_and_run(m);
+  ASSERT_TRUE(lowered.ok()) << lowered.error().message();
+  EXPECT_EQ(opset_of(lowered->proto), 10);
+  EXPECT_EQ(count_ops(lowered->proto, "Constant"), 0u);  // read by the old Clip only
+  ASSERT_EQ(lowered->proto.graph().node_size(), 1);
+  EXPECT_EQ(lowered->proto.graph().node(0).input_size(), 1);
+  expect_output(lowered->output, {1, 2, 4, 4}, [](size_t i) { return std::clamp(input_at(i), -1.0f, 2.0f); });
+}
+
+// OpenCV 4.6 reads Clip bounds from attributes only, so an opset-11 model with bounds as
+// inputs is lowered too; here the upper bound alone, from an initializer.
+TEST(OpsetLowering, Opset11ClipWithOnlyAnUpperBound) {
+  const auto m = model_of(11, {node("Clip", {"x", "", "hi"}, {"y"})}, {scalar("hi", 1.5f)}, {"1", "2", "4", "4"});
+  auto lowered = lower_and_run(m);
+  ASSERT_TRUE(lowered.ok()) << lowered.error().message();
+  EXPECT_EQ(opset_of(lowered->proto), 10);
+  EXPECT_EQ(lowered->proto.graph().initializer_size(), 0);
+  expect_output(lowered->output, {1, 2, 4, 4}, [](size_t i) { return std::min(input_at(i), 1.5f); });
+}
+
+TEST(OpsetLowering, Opset11ModelsWithoutInputBoundsStayAsTheyAre) {
+  const auto m = model_of(11, {node("Relu", {"x"}, {"y"})}, {}, {"1", "2", "4", "4"});
+  auto lowered = lower_and_run(m);
+  ASSERT_TRUE(lowered.ok()) << lowered.error().message();
+  EXPECT_EQ(opset_of(lowered->proto), 11);
+}
+
+TEST(OpsetLowering, HardSwishBecomesHardSigmoidTimesInput) {
+  const auto m = model_of(14, {node("HardSwish", {"x"}, {"y"})}, {}, {"1", "2", "4", "4"});
+  auto lowered = lower_and_run(m);
+  ASSERT_TRUE(lowered.ok()) << lowered.error().message();
+  EXPECT_EQ(count_ops(lowered->proto, "HardSwish"), 0u);
+  expect_output(lowered->output, {1, 2, 4, 4}, [](size_t i) {
+    const float x = input_at(i);
+    return x * std::clamp(x / 6.0f + 0.5f, 0.0f, 1.0f);
+  });
+}
+
+// Softmax-13 along the last axis: each row of 4 sums to 1.
+TEST(OpsetLowering, SoftmaxAlongTheLastAxis) {
+  const auto m = model_of(13, {node("Softmax", {"x"}, {"y"})}, {}, {"1", "2", "4", "4"});
+  auto lowered = lower_and_run(m);
+  ASSERT_TRUE(lowered.ok()) << lowered.error().message();
+  expect_output(lowered->output, {1, 2, 4, 4}, [](size_t i) {
+    const size_t row = i / 4 * 4;
+    float sum = 0;
+    for (size_t j = row; j < row + 4; ++j) sum += std::exp(input_at(j));
+    return std::exp(input_at(i)) / sum;
+  });
+}
+
+// Before opset 13 Softmax flattened the input at its axis; from 13 on it works along the
+// axis alone. Along the channels the two differ, and opset 10 cannot say the new one.
+TEST(OpsetLowering, SoftmaxAlongAnotherAxisIsRefusedWithTheReason) {
+  onnx::NodeProto softmax = node("Softmax", {"x"}, {"y"});
+  set_int(softmax, "axis", 1);
+  auto loaded = load(model_of(13, {softmax}, {}, {"1", "2", "4", "4"}));
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_NE(loaded.error().message().find("opset 13 model, lowered to opset 10 for OpenCV"), std::string::npos)
+      << loaded.error().message();
+  EXPECT_NE(loaded.error().message().find("only along the last axis"), std::string::npos) << loaded.error().message();
+}
+
+// Pad-13: pads and value as inputs. Padding H and W by one on each side with 0.5.
+TEST(OpsetLowering, PadInputsBecomeAttributes) {
+  const auto m = model_of(13, {node("Pad", {"x", "pads", "value"}, {"y"})},
+                          {int64s("pads", {0, 0, 1, 1, 0, 0, 1, 1}), scalar("value", 0.5f)}, {"1", "2", "6", "6"});
+  auto lowered = lower_and_run(m);
+  ASSERT_TRUE(lowered.ok()) << lowered.error().message();
+  expect_output(lowered->output, {1, 2, 6, 6}, [](size_t i) {
+    const size_t c = i / 36, h = i % 36 / 6, w = i % 6;
+    if (h == 0 || h == 5 || w == 0 || w == 5) return 0.5f;
+    return input_at(c * 16 + (h - 1) * 4 + (w - 1));
+  });
+}
+
+// A classifier's end at opset 17: Flatten at a negative axis, Gemm without C, Unsqueeze and
+// Squeeze with axes as inputs, one of them negative; y = flatten(x) · Bᵀ (transB=1, as
+// exporters write a linear layer).
+TEST(OpsetLowering, FlattenGemmWithoutBiasUnsqueezeSqueeze) {
+  std::vector<float> b(3 * kInputSize);  // [3][32]
+  for (size_t i = 0; i < b.size(); ++i) b[i] = static_cast<float>(i % 5) * 0.25f - 0.5f;
+  onnx::NodeProto flatten = node("Flatten", {"x"}, {"flat"});
+  set_int(flatten, "axis", -3);
+  onnx::NodeProto gemm = node("Gemm", {"flat", "B"}, {"logits"});
+  set_int(gemm, "transB", 1);
+  const auto m = model_of(17,
+                          {flatten, gemm,
+                           node("Unsqueeze", {"logits", "last"}, {"column"}),
+                           node("Squeeze", {"column", "two"}, {"y"})},
+                          {constant("B", {3, static_cast<int64_t>(kInputSize)}, b), int64s("last", {-1}),
+                           int64s("two", {2})},
+                          {"1", "3"});
+  auto lowered = lower_and_run(m);
+  ASSERT_TRUE(lowered.ok()) << lowered.error().message();
+  EXPECT_EQ(opset_of(lowered->proto), 10);
+  expect_output(lowered->output, {1, 3}, [&](size_t j) {
+    float sum = 0;
+    for (size_t i = 0; i < kInputSize; ++i) sum += input_at(i) * b[j * kInputSize + i];
+    return sum;
+  });
+}
+
+// Slice-13 along axis -1 (Slice-10 counts axes from the front only): y = x[..., 1:3].
+TEST(OpsetLowering, SliceAlongANegativeAxis) {
+  const auto m = model_of(13, {node("Slice", {"x", "starts", "ends", "axes"}, {"y"})},
+                          {int64s("starts", {1}), int64s("ends", {3}), int64s("axes", {-1})}, {"1", "2", "4", "2"});
+  auto lowered = lower_and_run(m);
+  ASSERT_TRUE(lowered.ok()) << lowered.error().message();
+  for (const auto& t : lowered->proto.graph().initializer()) EXPECT_NE(t.name(), "axes");
+  expect_output(lowered->output, {1, 2, 4, 2}, [](size_t i) { return input_at(i / 2 * 4 + 1 + i % 2); });
+}
+
+// Dropout-13 (ratio and training_mode inputs) and BatchNormalization-15 at inference.
+TEST(OpsetLowering, DropoutAndBatchNormalizationAtInference) {
+  onnx::TensorProto off;
+  off.set_name("off");
+  off.set_data_type(onnx::TensorProto::BOOL);
+  off.add_int32_data(0);
+  onnx::NodeProto bn = node("BatchNormalization", {"dropped", "scale", "bias", "mean", "var"}, {"y"});
+  set_int(bn, "training_mode", 0);
+  set_float(bn, "epsilon", 0.0f);
+  const auto m = model_of(15, {node("Dropout", {"x", "ratio", "off"}, {"dropped"}), bn},
+                          {scalar("ratio", 0.5f), off, constant("scale", {2}, {2.0f, 1.0f}),
+                           constant("bias", {2}, {0.5f, -1.0f}), constant("mean", {2}, {1.0f, 0.0f}),
+                           constant("var", {2}, {4.0f, 1.0f})},
+                          {"1", "2", "4", "4"});
+  auto lowered = lower_and_run(m);
+  ASSERT_TRUE(lowered.ok()) << lowered.error().message();
+  expect_output(lowered->output, {1, 2, 4, 4}, [](size_t i) {
+    const float x = input_at(i);
+    return i < 16 ? 2.0f * (x - 1.0f) / 2.0f + 0.5f : x - 1.0f;
+  });
+}
+
+void expect_refusal(const onnx::ModelProto& m, const std::string& reason) {
+  auto loaded = load(m);
+  ASSERT_FALSE(loaded.ok()) << reason;
+  EXPECT_NE(loaded.error().message().find(reason), std::string::npos) << loaded.error().message();
+}
+
+TEST(OpsetLowering, WhatOpset10CannotSayIsRefusedNamingTheNode) {
+  onnx::NodeProto training =
+      node("BatchNormalization", {"x", "scale", "bias", "mean", "var"}, {"y", "running_mean", "running_var"});
+  set_int(training, "training_mode", 1);
+  expect_refusal(model_of(15, {training},
+                          {constant("scale", {2}, {1, 1}), constant("bias", {2}, {0, 0}), constant("mean", {2}, {0, 0}),
+                           constant("var", {2}, {1, 1})},
+                          {"1", "2", "4", "4"}),
+                 "node 'BatchNormalization_y' (BatchNormalization): training_mode=1 has no opset-10");
+  onnx::NodeProto resize = node("Resize", {"x", "", "scales"}, {"y"});
+  expect_refusal(model_of(13, {resize}, {constant("scales", {4}, {1, 1, 2, 2})}, {"1", "2", "8", "8"}),
+                 "Resize as of opset 13 has no opset-10 form that DISC writes");
+  expect_refusal(model_of(13, {node("Clip", {"x", "x"}, {"y"})}, {}, {"1", "2", "4", "4"}),
+                 "its min must be a constant fp32 scalar");
+}
+
+// The shared models, raised by onnx::version_conversion (the reference for what each newer
+// form means), load as the originals do: same cuts, same output.
+void expect_raised_model_equals_original(const std::string& name, int opset) {
+  auto catalog = AssetCatalog::load(testing::assets_dir());
+  ASSERT_TRUE(catalog.ok()) << catalog.error().message();
+  auto entry = catalog->find_model(name);
+  ASSERT_TRUE(entry.ok());
+  auto original = OnnxModel::load_file(entry->path);
+  ASSERT_TRUE(original.ok()) << original.error().message();
+  auto bytes = read_file(entry->path);
+  ASSERT_TRUE(bytes.ok());
+  onnx::ModelProto proto;
+  ASSERT_TRUE(proto.ParseFromArray(bytes->data(), static_cast<int>(bytes->size())));
+  // ONNX 1.12's Pad 10 -> 11 adapter requires the optional `value` attribute.
+  for (auto& n : *proto.mutable_graph()->mutable_node())
+    if (n.op_type() == "Pad" && std::none_of(n.attribute().begin(), n.attribute().end(),
+                                             [](const auto& a) { return a.name() == "value"; }))
+      set_float(n, "value", 0.0f);
+  const onnx::ModelProto raised = onnx::version_conversion::ConvertVersion(proto, opset);
+  ASSERT_EQ(raised.opset_import(0).version(), opset);
+  auto lowered = load(raised);
+  ASSERT_TRUE(lowered.ok()) << lowered.error().message();
+
+  ASSERT_EQ(lowered->cuts().size(), original->cuts().size());
+  for (size_t i = 0; i < original->cuts().size(); ++i) {
+    EXPECT_EQ(lowered->cuts()[i].tensor, original->cuts()[i].tensor);
+    EXPECT_EQ(lowered->cuts()[i].shape, original->cuts()[i].shape);
+  }
+  auto dataset = catalog->load_dataset(entry->dataset);
+  ASSERT_TRUE(dataset.ok());
+  auto image = load_image(dataset->images.at(0).path, entry->preprocessing);
+  ASSERT_TRUE(image.ok());
+  auto expected_net = Network::from_onnx(original->serialized());
+  auto lowered_net = Network::from_onnx(lowered->serialized());
+  ASSERT_TRUE(expected_net.ok() && lowered_net.ok()) << (lowered_net.ok() ? "" : lowered_net.error().message());
+  auto expected = expected_net->run(*image);
+  auto got = lowered_net->run(*image);
+  ASSERT_TRUE(expected.ok() && got.ok());
+  ASSERT_EQ(got->shape(), expected->shape());
+  float scale = 0, diff = 0;
+  for (size_t i = 0; i < got->size(); ++i) {
+    scale = std::max(scale, std::abs(expected->data()[i]));
+    diff = std::max(diff, std::abs(expected->data()[i] - got->data()[i]));
+  }
+  EXPECT_LE(diff, 1e-5f * scale);
+}
+
+TEST(OpsetLowering, MobilenetV2RaisedToOpset11) { expect_raised_model_equals_original("mobilenet_v2_1.0_224", 11); }
+TEST(OpsetLowering, MobilenetV2RaisedToOpset17) { expect_raised_model_equals_original("mobilenet_v2_1.0_224", 17); }
+TEST(OpsetLowering, MobilenetV1RaisedToOpset13) { expect_raised_model_equals_original("mobilenet_v1_0.25_128", 13); }
+TEST(OpsetLowering, Resnet20RaisedToOpset17) { expect_raised_model_equals_original("resnet20_cifar10", 17); }
+
+}  // namespace
+}  // namespace disc
