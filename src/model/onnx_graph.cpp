@@ -195,14 +195,16 @@ void fold_identity_initializers(onnx::GraphProto& graph) {
 // its constant weights (dims 2..), and one without either is refused.
 Status complete_kernel_shapes(onnx::GraphProto& graph) {
   static const std::unordered_map<std::string, int> kWeightInput{{"Conv", 1}, {"ConvInteger", 1}, {"QLinearConv", 3}};
+  const ConstantMap constants = constants_by_name(graph);
   for (auto& node : *graph.mutable_node()) {
     const auto weights = kWeightInput.find(node.op_type());
     if (weights == kWeightInput.end()) continue;
     bool has_kernel_shape = false;
     for (const auto& attr : node.attribute()) has_kernel_shape = has_kernel_shape || attr.name() == "kernel_shape";
     if (has_kernel_shape) continue;
-    const onnx::TensorProto* w =
-        node.input_size() > weights->second ? find_constant(graph, node.input(weights->second)) : nullptr;
+    const auto w_found = node.input_size() > weights->second ? constants.find(node.input(weights->second))
+                                                              : constants.end();
+    const onnx::TensorProto* w = w_found == constants.end() ? nullptr : w_found->second;
     if (!w || w->dims_size() < 3)
       return Error(describe(node) + ": has no kernel_shape attribute and no constant weights of 3 or more dims to "
                    "take it from");
@@ -215,6 +217,57 @@ Status complete_kernel_shapes(onnx::GraphProto& graph) {
       attr->add_ints(w->dims(i));
     }
   }
+  return Status();
+}
+
+// OpenCV DNN 4.6 reads a Gemm as a fully connected layer: it ignores transA, alpha and beta,
+// and takes a missing transB for 1 where ONNX means 0, computing something else without a
+// word. So a missing transB is written out as 0, alpha and beta are folded into a constant B
+// and C (new initializers; others may read the old ones), and transA = 1 is refused.
+Status spell_out_gemms(onnx::GraphProto& graph) {
+  const ConstantMap constants = constants_by_name(graph);
+  std::unordered_set<std::string> names;
+  for (const auto& t : graph.initializer()) names.insert(t.name());
+  for (const auto& node : graph.node())
+    for (const auto& out : node.output()) names.insert(out);
+  std::vector<onnx::TensorProto> folded;
+  for (auto& node : *graph.mutable_node()) {
+    if (node.op_type() != "Gemm") continue;
+    if (const auto* a = find_attribute(node, "transA"); a && a->i() != 0)
+      return Error(describe(node) + ": OpenCV 4.6 ignores transA=1 (transpose A before the Gemm instead)");
+    if (!find_attribute(node, "transB")) {
+      auto* a = node.add_attribute();
+      a->set_name("transB");
+      a->set_type(onnx::AttributeProto::INT);
+      a->set_i(0);
+    }
+    for (const auto& [factor_name, index] : {std::pair{"alpha", 1}, std::pair{"beta", 2}}) {
+      const auto* factor = find_attribute(node, factor_name);
+      if (!factor || factor->f() == 1.0f) continue;
+      const float f = factor->f();
+      auto* attributes = node.mutable_attribute();
+      for (int i = attributes->size() - 1; i >= 0; --i)
+        if (attributes->Get(i).name() == factor_name) attributes->DeleteSubrange(i, 1);
+      if (node.input_size() <= index || node.input(index).empty()) continue;  // beta without C
+      const std::string& operand = node.input(index);
+      const auto found = constants.find(operand);
+      auto values = tensor_floats(found == constants.end() ? nullptr : found->second, operand);
+      if (!values.ok())
+        return Error(describe(node) + ": " + factor_name + " = " + std::to_string(f) +
+                     " can only be folded into a constant operand, and " + values.error().message());
+      onnx::TensorProto scaled = *found->second;
+      scaled.clear_raw_data();
+      scaled.clear_float_data();
+      for (float v : *values) scaled.add_float_data(v * f);
+      std::string name = operand + "_times_" + factor_name;
+      for (int i = 1; names.count(name); ++i) name = operand + "_times_" + factor_name + "_" + std::to_string(i);
+      names.insert(name);
+      scaled.set_name(name);
+      node.set_input(index, name);
+      folded.push_back(std::move(scaled));
+    }
+  }
+  for (auto& t : folded) *graph.add_initializer() = std::move(t);
   return Status();
 }
 
@@ -351,12 +404,23 @@ Status normalize_onnx(onnx::ModelProto& model) {
   fold_identity_initializers(graph);
   DISC_RETURN_IF_ERROR(check_weight_dims(graph));
   DISC_RETURN_IF_ERROR(complete_kernel_shapes(graph));
+  DISC_RETURN_IF_ERROR(spell_out_gemms(graph));
   if (needs_lowering(graph, opset)) {
     DISC_RETURN_IF_ERROR(infer_shapes(model));  // the ranks the lowering renumbers axes in
     DISC_RETURN_IF_ERROR(lower_to_opset10(model));
   }
   DISC_RETURN_IF_ERROR(infer_shapes(model));
   return check_tensor_sizes(model.graph());
+}
+
+ConstantMap constants_by_name(const onnx::GraphProto& graph) {
+  ConstantMap constants;
+  for (const auto& t : graph.initializer()) constants[t.name()] = &t;
+  for (const auto& node : graph.node())
+    if (node.op_type() == "Constant" && node.output_size() == 1)
+      if (const onnx::AttributeProto* value = find_attribute(node, "value"); value && value->has_t())
+        constants[node.output(0)] = &value->t();
+  return constants;
 }
 
 const onnx::TensorProto* find_constant(const onnx::GraphProto& graph, const std::string& name) {

@@ -35,9 +35,16 @@ Result<onnx::ModelProto> parse_onnx(const uint8_t* data, size_t size);
 // - nodes in topological order, every node input produced, an initializer or the input;
 // - no constant input of a Conv, ConvTranspose, Gemm or MatMul with a dim below 1;
 // - every convolution with a kernel_shape (from its constant weights if it had none);
+// - every Gemm with an explicit transB, alpha and beta folded into constant operands, and
+//   no transA (OpenCV 4.6 reads it as a fully connected layer);
 // - shapes inferred (value_info refreshed), and no tensor of known dims holding more than
 //   kDefaultMaxElements values.
 Status normalize_onnx(onnx::ModelProto& model);
+
+// Initializers and Constant node values, by name; the pointers live as long as the graph
+// keeps those elements.
+using ConstantMap = std::unordered_map<std::string, const onnx::TensorProto*>;
+ConstantMap constants_by_name(const onnx::GraphProto& graph);
 
 // The value of an initializer or a Constant node's output named `name`; null if neither.
 const onnx::TensorProto* find_constant(const onnx::GraphProto& graph, const std::string& name);

@@ -36,7 +36,7 @@ const std::unordered_set<std::string> kAttributeReductions{
 class Lowering {
  public:
   Lowering(const onnx::GraphProto& graph, int64_t opset)
-      : opset_(opset), shapes_(static_shapes(graph)) {
+      : opset_(opset), shapes_(static_shapes(graph)), constants_(constants_by_name(graph)) {
     const auto record = [this](const onnx::ValueInfoProto& info) {
       const auto& type = info.type();
       if (type.has_tensor_type() && type.tensor_type().has_shape())
@@ -49,14 +49,10 @@ class Lowering {
     for (const auto& t : graph.initializer()) {
       ranks_[t.name()] = t.dims_size();
       names_.insert(t.name());
-      constants_[t.name()] = &t;
     }
     for (const auto& node : graph.node()) {
       names_.insert(node.name());
       for (const auto& out : node.output()) names_.insert(out);
-      if (node.op_type() == "Constant" && node.output_size() == 1)
-        if (const onnx::AttributeProto* value = find_attribute(node, "value"); value && value->has_t())
-          constants_[node.output(0)] = &value->t();
     }
   }
 
@@ -125,7 +121,7 @@ class Lowering {
   const int64_t opset_;
   std::unordered_map<std::string, int> ranks_;
   const ShapeMap shapes_;  // static fp32 shapes, for a Gemm's output
-  std::unordered_map<std::string, const onnx::TensorProto*> constants_;
+  const ConstantMap constants_;
   std::unordered_set<std::string> names_;  // of nodes and tensors, so new ones do not collide
   std::vector<onnx::TensorProto> new_initializers_;
   std::unordered_set<std::string> detached_;

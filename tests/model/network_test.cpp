@@ -16,6 +16,8 @@ using testing::constant;
 using testing::conv;
 using testing::load;
 using testing::node;
+using testing::set_float;
+using testing::set_int;
 using testing::value_info;
 
 constexpr float kWeights[2][2] = {{1.0f, -0.5f}, {0.25f, 2.0f}};  // [out][in] of the 1x1 Conv
@@ -108,10 +110,7 @@ TEST(Network, ReturnsTheSecondOutputOfASplit) {
   expect_after_conv(
       [](const std::string& out) {
         onnx::NodeProto split = node("Split", {"a"}, {"first", out});
-        auto* axis = split.add_attribute();
-        axis->set_name("axis");
-        axis->set_type(onnx::AttributeProto::INT);
-        axis->set_i(1);
+        set_int(split, "axis", 1);
         return split;
       },
       {}, [](size_t, size_t p) { return conv_at(test_input(), 1, p); }, 1);
@@ -120,10 +119,7 @@ TEST(Network, ReturnsTheSecondOutputOfASplit) {
 // OpenCV has no rank 0: a scalar output comes back as one value.
 TEST(Network, ReturnsAScalarOutput) {
   onnx::NodeProto sum = node("ReduceSum", {"a"}, {"y"});
-  auto* keepdims = sum.add_attribute();
-  keepdims->set_name("keepdims");
-  keepdims->set_type(onnx::AttributeProto::INT);
-  keepdims->set_i(0);
+  set_int(sum, "keepdims", 0);
   float expected = 0;
   for (size_t c = 0; c < 2; ++c)
     for (size_t p = 0; p < kPlane; ++p) expected += conv_at(test_input(), c, p);
@@ -131,6 +127,54 @@ TEST(Network, ReturnsAScalarOutput) {
   ASSERT_TRUE(y.ok()) << y.error().message();
   ASSERT_EQ(y->size(), 1u);
   EXPECT_NEAR(y->data()[0], expected, 1e-4f);
+}
+
+// OpenCV 4.6 reads a Gemm as a fully connected layer that took a missing transB for 1 and
+// ignored alpha and beta. y = alpha · flatten(Conv(x)) · B + beta · C, with B square (32x32),
+// so that B and Bᵀ both fit.
+void expect_gemm(const std::function<void(onnx::NodeProto&)>& set_attributes, bool transposed, float alpha,
+                 float beta) {
+  std::vector<float> b(32 * 32), c(32);
+  for (size_t i = 0; i < b.size(); ++i) b[i] = static_cast<float>(i % 5) * 0.25f - 0.5f + static_cast<float>(i % 3) * 0.1f;
+  for (size_t j = 0; j < c.size(); ++j) c[j] = static_cast<float>(j) * 0.125f;
+  onnx::NodeProto gemm = node("Gemm", {"flat", "B", "C"}, {"y"});
+  set_attributes(gemm);
+  const Result<Tensor> y =
+      run(conv_then({node("Flatten", {"a"}, {"flat"}), gemm}, {constant("B", {32, 32}, b), constant("C", {32}, c)},
+                    {"1", "32"}));
+  ASSERT_TRUE(y.ok()) << y.error().message();
+  ASSERT_EQ(y->size(), 32u);
+  const Tensor x = test_input();
+  for (size_t j = 0; j < 32; ++j) {
+    float sum = 0;
+    for (size_t i = 0; i < 32; ++i) sum += conv_at(x, i / kPlane, i % kPlane) * (transposed ? b[j * 32 + i] : b[i * 32 + j]);
+    EXPECT_NEAR(y->data()[j], alpha * sum + beta * c[j], 1e-4f) << "output " << j;
+  }
+}
+
+TEST(Network, GemmWithoutTransBMultipliesByB) {
+  expect_gemm([](onnx::NodeProto&) {}, false, 1.0f, 1.0f);
+  expect_gemm([](onnx::NodeProto& g) { set_int(g, "transB", 1); }, true, 1.0f, 1.0f);
+}
+
+TEST(Network, GemmScalesByAlphaAndBeta) {
+  expect_gemm(
+      [](onnx::NodeProto& g) {
+        set_int(g, "transB", 1);
+        set_float(g, "alpha", 0.5f);
+        set_float(g, "beta", -2.0f);
+      },
+      true, 0.5f, -2.0f);
+}
+
+TEST(Network, GemmWithTransposedAIsRefused) {
+  onnx::NodeProto gemm = node("Gemm", {"flat", "B"}, {"y"});
+  set_int(gemm, "transA", 1);
+  const Result<Tensor> y = run(conv_then({node("Flatten", {"a"}, {"flat"}), gemm},
+                                         {constant("B", {32, 32}, std::vector<float>(32 * 32, 1.0f))}, {"1", "32"}));
+  ASSERT_FALSE(y.ok());
+  EXPECT_NE(y.error().message().find("node 'Gemm_y' (Gemm): OpenCV 4.6 ignores transA=1"), std::string::npos)
+      << y.error().message();
 }
 
 }  // namespace

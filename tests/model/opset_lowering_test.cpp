@@ -23,6 +23,8 @@ using testing::add_ints;
 using testing::constant;
 using testing::load;
 using testing::node;
+using testing::set_float;
+using testing::set_int;
 using testing::value_info;
 
 constexpr size_t kInputSize = 32;  // x: 1x2x4x4
@@ -69,20 +71,6 @@ onnx::NodeProto constant_node(const std::string& name, const onnx::TensorProto& 
   a->set_type(onnx::AttributeProto::TENSOR);
   *a->mutable_t() = value;
   return n;
-}
-
-void set_float(onnx::NodeProto& n, const std::string& name, float value) {
-  auto* a = n.add_attribute();
-  a->set_name(name);
-  a->set_type(onnx::AttributeProto::FLOAT);
-  a->set_f(value);
-}
-
-void set_int(onnx::NodeProto& n, const std::string& name, int64_t value) {
-  auto* a = n.add_attribute();
-  a->set_name(name);
-  a->set_type(onnx::AttributeProto::INT);
-  a->set_i(value);
 }
 
 // The normalized model as loaded, and its whole-model output on test_input().

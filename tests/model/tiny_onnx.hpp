@@ -53,6 +53,20 @@ inline onnx::AttributeProto* add_ints(onnx::NodeProto* n, const std::string& nam
   return a;
 }
 
+inline void set_int(onnx::NodeProto& n, const std::string& name, int64_t value) {
+  auto* a = n.add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::INT);
+  a->set_i(value);
+}
+
+inline void set_float(onnx::NodeProto& n, const std::string& name, float value) {
+  auto* a = n.add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::FLOAT);
+  a->set_f(value);
+}
+
 inline onnx::NodeProto conv(const std::string& in, const std::string& weights, const std::string& out) {
   onnx::NodeProto n = node("Conv", {in, weights}, {out});
   add_ints(&n, "kernel_shape", {1, 1});
