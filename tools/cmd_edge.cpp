@@ -103,6 +103,8 @@ int run_edge(Opts& o) {
     return fail(Error(o.auto_option + " steers AGLOP: it applies with --auto (or an auto plan of --compare) only"));
   if (needs_server && o.connection.client_options().servers.empty())
     return fail(Error("--server is required unless every plan is edge-only"));
+  if (const std::string link = o.connection.link_option_given(); !needs_server && !link.empty())
+    return fail(Error(link + " shapes the connection to a server, and every plan here is edge-only"));
   set_inference_threads(o.threads);
 
   auto catalog = AssetCatalog::load(globals().assets_dir);
