@@ -86,6 +86,8 @@ class OnnxModel {
  private:
   struct Impl;
   explicit OnnxModel(std::unique_ptr<Impl> impl);
+  // Normalizes impl->model, as parsed, and finds its cuts.
+  static Result<OnnxModel> from_parsed(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 

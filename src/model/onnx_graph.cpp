@@ -1,11 +1,16 @@
 #include "model/onnx_graph.hpp"
 
 #include <onnx/defs/schema.h>
+#include <fcntl.h>
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl.h>
 #include <onnx/shape_inference/implementation.h>
+#include <sys/stat.h>
 
 #include <climits>
 #include <cstring>
 #include <functional>
+#include <system_error>
 #include <queue>
 #include <unordered_map>
 #include <unordered_set>
@@ -377,18 +382,55 @@ Status infer_shapes(onnx::ModelProto& model) {
 
 }  // namespace
 
-Result<onnx::ModelProto> parse_onnx(const uint8_t* data, size_t size) {
-  if (size == 0) return Error("empty ONNX model");
-  if (size > kMaxOnnxBytes) return Error("ONNX model larger than 2 GiB is not supported");
+namespace {
+
+constexpr const char* kTooLarge = "ONNX model larger than 2 GiB is not supported";
+
+// Parses with `parse` (true on success), then checks that a graph came out.
+Result<onnx::ModelProto> parse_with(const std::function<bool(onnx::ModelProto&)>& parse) {
   onnx::ModelProto model;
   try {
-    if (!model.ParseFromArray(data, static_cast<int>(size)))
-      return Error("not a valid ONNX model (protobuf parse failed; truncated or corrupt file?)");
+    if (!parse(model)) return Error("not a valid ONNX model (protobuf parse failed; truncated or corrupt file?)");
   } catch (const std::exception& e) {
     return Error(std::string("not a valid ONNX model: ") + e.what());
   }
   if (!model.has_graph() || model.graph().node_size() == 0 || model.graph().output_size() == 0)
     return Error("ONNX model has no graph, no nodes or no outputs (truncated file?)");
+  return model;
+}
+
+}  // namespace
+
+Result<onnx::ModelProto> parse_onnx(const uint8_t* data, size_t size) {
+  if (size == 0) return Error("empty ONNX model");
+  if (size > kMaxOnnxBytes) return Error(kTooLarge);
+  return parse_with([&](onnx::ModelProto& model) { return model.ParseFromArray(data, static_cast<int>(size)); });
+}
+
+Result<onnx::ModelProto> read_onnx(const std::string& path) {
+  const auto failure = [&path](const char* what, int error) {
+    return Error(std::string(what) + " '" + path + "': " + std::generic_category().message(error));
+  };
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return failure("cannot open", errno);
+  google::protobuf::io::FileInputStream input(fd);
+  input.SetCloseOnDelete(true);
+  struct stat status {};
+  if (::fstat(fd, &status) != 0) return failure("cannot read", errno);
+  if (S_ISREG(status.st_mode) && status.st_size == 0) return Error(path + ": empty ONNX model");
+  if (S_ISREG(status.st_mode) && static_cast<uint64_t>(status.st_size) > kMaxOnnxBytes)
+    return Error(path + ": " + kTooLarge);
+  google::protobuf::io::CodedInputStream coded(&input);
+  coded.SetTotalBytesLimit(static_cast<int>(kMaxOnnxBytes));
+  // A zero tag ends a message for protobuf's stream parser, so the parse must also have used
+  // up the input (as parsing an array requires).
+  auto model = parse_with([&](onnx::ModelProto& m) {
+    uint8_t byte = 0;
+    return m.ParseFromCodedStream(&coded) && !coded.ReadRaw(&byte, 1);
+  });
+  if (input.GetErrno() != 0) return failure("cannot read", input.GetErrno());
+  if (!model.ok() && static_cast<size_t>(coded.CurrentPosition()) >= kMaxOnnxBytes) return Error(path + ": " + kTooLarge);
+  if (!model.ok()) return model.error().with_context(path);
   return model;
 }
 

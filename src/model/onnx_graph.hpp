@@ -23,6 +23,11 @@ inline constexpr size_t kMaxOnnxBytes = INT_MAX;
 // Parses a serialized ModelProto; never throws.
 Result<onnx::ModelProto> parse_onnx(const uint8_t* data, size_t size);
 
+// Parses the ModelProto in the file at `path` as it is read, so that input that cannot be one
+// (/dev/zero: a zero tag) stops at its first bytes; at most kMaxOnnxBytes are read. Errors
+// name the path.
+Result<onnx::ModelProto> read_onnx(const std::string& path);
+
 // Brings `model` into normal form, or explains (naming the node) why it cannot be handled:
 // - default-domain opset <= 17 only (a newer opset than OpenCV 4.6 reads is lowered to 10,
 //   see opset_lowering.hpp), no other domains, no control flow (If/Loop/Scan or

@@ -3,7 +3,6 @@
 #include <memory>
 
 #include "disc/model.hpp"
-#include "disc/npy.hpp"
 #include "model/cut_finder.hpp"
 #include "model/graph_index.hpp"
 #include "model/onnx_graph.hpp"
@@ -28,8 +27,9 @@ OnnxModel& OnnxModel::operator=(OnnxModel&&) noexcept = default;
 OnnxModel::~OnnxModel() = default;
 
 Result<OnnxModel> OnnxModel::load_file(const std::string& path) {
-  DISC_ASSIGN_OR_RETURN(Bytes bytes, read_file(path, model::kMaxOnnxBytes));
-  auto model = load_bytes(bytes.data(), bytes.size());
+  auto impl = std::make_unique<Impl>();
+  DISC_ASSIGN_OR_RETURN(impl->model, model::read_onnx(path));
+  auto model = from_parsed(std::move(impl));
   if (!model.ok()) return model.error().with_context(path);
   return model;
 }
@@ -37,6 +37,10 @@ Result<OnnxModel> OnnxModel::load_file(const std::string& path) {
 Result<OnnxModel> OnnxModel::load_bytes(const uint8_t* data, size_t size) {
   auto impl = std::make_unique<Impl>();
   DISC_ASSIGN_OR_RETURN(impl->model, model::parse_onnx(data, size));
+  return from_parsed(std::move(impl));
+}
+
+Result<OnnxModel> OnnxModel::from_parsed(std::unique_ptr<Impl> impl) {
   DISC_RETURN_IF_ERROR(model::normalize_onnx(impl->model));
   impl->index = std::make_unique<model::GraphIndex>(impl->model.graph());
   for (const auto& in : impl->model.graph().input())

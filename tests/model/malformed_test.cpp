@@ -5,6 +5,9 @@
 
 #include <fmt/format.h>
 
+#include <unistd.h>
+
+#include <filesystem>
 #include <random>
 
 #include "disc/model.hpp"
@@ -114,6 +117,44 @@ TEST(OnnxLoad, RejectsEveryTruncationOfARealModel) {
     EXPECT_FALSE(model.ok()) << "kept " << keep << " bytes";
   }
   EXPECT_FALSE(OnnxModel::load_file("/nonexistent/model.onnx").ok());
+}
+
+// A file is parsed as it is read: /dev/zero, which no model starts like, is refused at once
+// as no model (it was read up to the 2 GiB limit before), and bytes after a model are an
+// error as in a buffer.
+TEST(OnnxLoad, FilesAreParsedAsTheyAreRead) {
+  auto zeros = OnnxModel::load_file("/dev/zero");
+  ASSERT_FALSE(zeros.ok());
+  EXPECT_EQ(zeros.error().message(),
+            "/dev/zero: not a valid ONNX model (protobuf parse failed; truncated or corrupt file?)");
+
+  const std::string model = testing::assets_dir() + "/models/resnet20_cifar10.onnx";
+  auto bytes = read_file(model);
+  ASSERT_TRUE(bytes.ok());
+  const auto dir = std::filesystem::temp_directory_path() / ("disc_onnx_files_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const auto write = [&](const std::string& name, size_t keep, const std::string& extra) {
+    std::vector<uint8_t> content(bytes->begin(), bytes->begin() + static_cast<std::ptrdiff_t>(keep));
+    content.insert(content.end(), extra.begin(), extra.end());
+    EXPECT_TRUE(write_file((dir / name).string(), content).ok());
+    return (dir / name).string();
+  };
+  EXPECT_TRUE(OnnxModel::load_file(write("whole.onnx", bytes->size(), "")).ok());
+  const std::string invalid = "not a valid ONNX model (protobuf parse failed; truncated or corrupt file?)";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {write("trailing.onnx", bytes->size(), std::string(3, '\0')), invalid},
+      {write("truncated.onnx", bytes->size() / 2, ""), invalid},
+      {write("empty.onnx", 0, ""), "empty ONNX model"},
+  };
+  for (const auto& [path, reason] : cases) {
+    auto loaded = OnnxModel::load_file(path);
+    ASSERT_FALSE(loaded.ok()) << path;
+    EXPECT_EQ(loaded.error().message(), path + ": " + reason);
+  }
+  auto directory = OnnxModel::load_file(dir.string());
+  ASSERT_FALSE(directory.ok());
+  EXPECT_EQ(directory.error().message(), "cannot read '" + dir.string() + "': Is a directory");
+  std::filesystem::remove_all(dir);
 }
 
 TEST(OnnxLoad, RejectsMissingInitializer) {
