@@ -1,17 +1,17 @@
 #include "model/onnx_graph.hpp"
 
-#include <onnx/defs/schema.h>
 #include <fcntl.h>
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl.h>
+#include <onnx/defs/schema.h>
 #include <onnx/shape_inference/implementation.h>
 #include <sys/stat.h>
 
 #include <climits>
 #include <cstring>
 #include <functional>
-#include <system_error>
 #include <queue>
+#include <system_error>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -380,10 +380,6 @@ Status infer_shapes(onnx::ModelProto& model) {
   return Status();
 }
 
-}  // namespace
-
-namespace {
-
 constexpr const char* kTooLarge = "ONNX model larger than 2 GiB is not supported";
 
 // Parses with `parse` (true on success), then checks that a graph came out.
@@ -397,6 +393,22 @@ Result<onnx::ModelProto> parse_with(const std::function<bool(onnx::ModelProto&)>
   if (!model.has_graph() || model.graph().node_size() == 0 || model.graph().output_size() == 0)
     return Error("ONNX model has no graph, no nodes or no outputs (truncated file?)");
   return model;
+}
+
+template <typename T, typename Field>
+Result<std::vector<T>> values_of(const onnx::TensorProto& t, const Field& field) {
+  size_t count = 1;
+  for (int64_t d : t.dims()) count *= static_cast<size_t>(d);
+  std::vector<T> v;
+  if (t.has_raw_data()) {
+    if (t.raw_data().size() != count * sizeof(T)) return Error("tensor '" + t.name() + "' has the wrong data size");
+    v.resize(count);
+    std::memcpy(v.data(), t.raw_data().data(), t.raw_data().size());
+  } else {
+    if (static_cast<size_t>(field.size()) != count) return Error("tensor '" + t.name() + "' has the wrong data size");
+    v.assign(field.begin(), field.end());
+  }
+  return v;
 }
 
 }  // namespace
@@ -474,26 +486,6 @@ const onnx::TensorProto* find_constant(const onnx::GraphProto& graph, const std:
         if (attribute.name() == "value" && attribute.has_t()) return &attribute.t();
   return nullptr;
 }
-
-namespace {
-
-template <typename T, typename Field>
-Result<std::vector<T>> values_of(const onnx::TensorProto& t, const Field& field) {
-  size_t count = 1;
-  for (int64_t d : t.dims()) count *= static_cast<size_t>(d);
-  std::vector<T> v;
-  if (t.has_raw_data()) {
-    if (t.raw_data().size() != count * sizeof(T)) return Error("tensor '" + t.name() + "' has the wrong data size");
-    v.resize(count);
-    std::memcpy(v.data(), t.raw_data().data(), t.raw_data().size());
-  } else {
-    if (static_cast<size_t>(field.size()) != count) return Error("tensor '" + t.name() + "' has the wrong data size");
-    v.assign(field.begin(), field.end());
-  }
-  return v;
-}
-
-}  // namespace
 
 Result<std::vector<float>> tensor_floats(const onnx::TensorProto* t, const std::string& name) {
   if (!t || t->data_type() != onnx::TensorProto::FLOAT) return Error("'" + name + "' is not a constant fp32 tensor");
