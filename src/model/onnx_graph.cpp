@@ -119,6 +119,35 @@ Status check_nodes(const onnx::GraphProto& graph) {
   return Status();
 }
 
+// Constant-12 and later may give a scalar or a list as value_float(s) or value_int(s): written
+// as the `value` tensor that every version reads, so that every later step sees one form.
+void constant_values_as_tensors(onnx::GraphProto& graph) {
+  for (auto& node : *graph.mutable_node()) {
+    if (node.op_type() != "Constant" || node.attribute_size() != 1) continue;
+    const onnx::AttributeProto given = node.attribute(0);
+    const std::string& name = given.name();
+    onnx::TensorProto tensor;
+    if (name == "value_float" || name == "value_floats") {
+      tensor.set_data_type(onnx::TensorProto::FLOAT);
+      if (name == "value_float") tensor.add_float_data(given.f());
+      else tensor.add_dims(given.floats_size());
+      for (float v : given.floats()) tensor.add_float_data(v);
+    } else if (name == "value_int" || name == "value_ints") {
+      tensor.set_data_type(onnx::TensorProto::INT64);
+      if (name == "value_int") tensor.add_int64_data(given.i());
+      else tensor.add_dims(given.ints_size());
+      for (int64_t v : given.ints()) tensor.add_int64_data(v);
+    } else {
+      continue;
+    }
+    auto* value = node.mutable_attribute(0);
+    value->Clear();
+    value->set_name("value");
+    value->set_type(onnx::AttributeProto::TENSOR);
+    *value->mutable_t() = std::move(tensor);
+  }
+}
+
 void name_nodes(onnx::GraphProto& graph) {
   std::unordered_set<std::string> used;
   for (const auto& node : graph.node()) used.insert(node.name());
@@ -225,54 +254,98 @@ Status complete_kernel_shapes(onnx::GraphProto& graph) {
   return Status();
 }
 
-// OpenCV DNN 4.6 reads a Gemm as a fully connected layer: it ignores transA, alpha and beta,
-// and takes a missing transB for 1 where ONNX means 0, computing something else without a
-// word. So a missing transB is written out as 0, alpha and beta are folded into a constant B
-// and C (new initializers; others may read the old ones), and transA = 1 is refused.
+// OpenCV DNN 4.6 reads a Gemm as a fully connected layer: it ignores transA, alpha and beta;
+// it takes a missing transB for 1 where ONNX means 0, and with transB = 0 it transposes B but
+// sizes the layer by B's first dim. So it computed x·Bᵀ for a square B without transB, and
+// refused other B. Every constant B is therefore written as Bᵀ with transB = 1 (the form
+// exporters write), alpha and beta are folded into B and C, and transA = 1 is refused. The
+// rewritten operands are new initializers: other nodes may read the old ones.
 Status spell_out_gemms(onnx::GraphProto& graph) {
   const ConstantMap constants = constants_by_name(graph);
   std::unordered_set<std::string> names;
   for (const auto& t : graph.initializer()) names.insert(t.name());
+  for (const auto& v : graph.input()) names.insert(v.name());
   for (const auto& node : graph.node())
     for (const auto& out : node.output()) names.insert(out);
-  std::vector<onnx::TensorProto> folded;
+  std::vector<onnx::TensorProto> rewritten;
+  std::unordered_set<std::string> replaced;  // operands read through a rewritten copy
+  // A copy of constant input `index` of `node`, fp32, renamed `<input>_<suffix>` and read
+  // instead; `change` rewrites its values (dims as given, row-major).
+  const auto rewrite = [&](onnx::NodeProto& node, int index, const std::string& suffix,
+                           const std::function<void(onnx::TensorProto&, const std::vector<float>&)>& change) -> Status {
+    const std::string& operand = node.input(index);
+    const auto found = constants.find(operand);
+    auto values = tensor_floats(found == constants.end() ? nullptr : found->second, operand);
+    if (!values.ok())
+      return Error(describe(node) + ": OpenCV 4.6 needs its " + (index == 1 ? "B" : "C") +
+                   " constant for this Gemm, and " + values.error().message());
+    onnx::TensorProto copy = *found->second;
+    copy.clear_raw_data();
+    copy.clear_float_data();
+    change(copy, *values);
+    std::string name = operand + "_" + suffix;
+    for (int i = 1; names.count(name); ++i) name = operand + "_" + suffix + "_" + std::to_string(i);
+    names.insert(name);
+    copy.set_name(name);
+    replaced.insert(operand);
+    node.set_input(index, name);
+    rewritten.push_back(std::move(copy));
+    return Status();
+  };
+  const auto remove = [](onnx::NodeProto& node, const std::string& name) {
+    auto* attributes = node.mutable_attribute();
+    for (int i = attributes->size() - 1; i >= 0; --i)
+      if (attributes->Get(i).name() == name) attributes->DeleteSubrange(i, 1);
+  };
+  const auto factor = [](const onnx::NodeProto& node, const char* name) {
+    const auto* a = find_attribute(node, name);
+    return a ? a->f() : 1.0f;
+  };
   for (auto& node : *graph.mutable_node()) {
-    if (node.op_type() != "Gemm") continue;
+    if (node.op_type() != "Gemm" || node.input_size() < 2) continue;
     if (const auto* a = find_attribute(node, "transA"); a && a->i() != 0)
       return Error(describe(node) + ": OpenCV 4.6 ignores transA=1 (transpose A before the Gemm instead)");
-    if (!find_attribute(node, "transB")) {
-      auto* a = node.add_attribute();
-      a->set_name("transB");
-      a->set_type(onnx::AttributeProto::INT);
-      a->set_i(0);
-    }
-    for (const auto& [factor_name, index] : {std::pair{"alpha", 1}, std::pair{"beta", 2}}) {
-      const auto* factor = find_attribute(node, factor_name);
-      if (!factor || factor->f() == 1.0f) continue;
-      const float f = factor->f();
-      auto* attributes = node.mutable_attribute();
-      for (int i = attributes->size() - 1; i >= 0; --i)
-        if (attributes->Get(i).name() == factor_name) attributes->DeleteSubrange(i, 1);
-      if (node.input_size() <= index || node.input(index).empty()) continue;  // beta without C
-      const std::string& operand = node.input(index);
-      const auto found = constants.find(operand);
-      auto values = tensor_floats(found == constants.end() ? nullptr : found->second, operand);
-      if (!values.ok())
-        return Error(describe(node) + ": " + factor_name + " = " + std::to_string(f) +
-                     " can only be folded into a constant operand, and " + values.error().message());
-      onnx::TensorProto scaled = *found->second;
-      scaled.clear_raw_data();
-      scaled.clear_float_data();
-      for (float v : *values) scaled.add_float_data(v * f);
-      std::string name = operand + "_times_" + factor_name;
-      for (int i = 1; names.count(name); ++i) name = operand + "_times_" + factor_name + "_" + std::to_string(i);
-      names.insert(name);
-      scaled.set_name(name);
-      node.set_input(index, name);
-      folded.push_back(std::move(scaled));
-    }
+    const auto* trans_b = find_attribute(node, "transB");
+    const bool transpose = !trans_b || trans_b->i() == 0;
+    const float alpha = factor(node, "alpha"), beta = factor(node, "beta");
+    if (transpose || alpha != 1.0f)
+      DISC_RETURN_IF_ERROR(rewrite(node, 1, transpose ? "transposed" : "scaled",
+                                   [&](onnx::TensorProto& t, const std::vector<float>& v) {
+                                     if (!transpose || t.dims_size() != 2) {  // shape inference refuses a B not 2-d
+                                       for (float x : v) t.add_float_data(x * alpha);
+                                       return;
+                                     }
+                                     const int64_t rows = t.dims(0), columns = t.dims(1);
+                                     t.set_dims(0, columns);
+                                     t.set_dims(1, rows);
+                                     for (int64_t c = 0; c < columns; ++c)
+                                       for (int64_t r = 0; r < rows; ++r)
+                                         t.add_float_data(v[static_cast<size_t>(r * columns + c)] * alpha);
+                                   }));
+    if (beta != 1.0f && node.input_size() > 2 && !node.input(2).empty())
+      DISC_RETURN_IF_ERROR(rewrite(node, 2, "scaled", [beta](onnx::TensorProto& t, const std::vector<float>& v) {
+        for (float x : v) t.add_float_data(x * beta);
+      }));
+    for (const char* name : {"transB", "alpha", "beta"}) remove(node, name);
+    auto* a = node.add_attribute();
+    a->set_name("transB");
+    a->set_type(onnx::AttributeProto::INT);
+    a->set_i(1);
   }
-  for (auto& t : folded) *graph.add_initializer() = std::move(t);
+  // The operands rewritten away, where nothing reads them any more: the model keeps one copy
+  // of a large weight.
+  std::unordered_set<std::string> read;
+  for (const auto& node : graph.node())
+    for (const auto& in : node.input()) read.insert(in);
+  for (const auto& out : graph.output()) read.insert(out.name());
+  const auto dropped = [&](const std::string& name) { return replaced.count(name) && !read.count(name); };
+  auto* initializers = graph.mutable_initializer();
+  for (int i = initializers->size() - 1; i >= 0; --i)
+    if (dropped(initializers->Get(i).name())) initializers->DeleteSubrange(i, 1);
+  auto* inputs = graph.mutable_input();  // older models list initializers as inputs too
+  for (int i = inputs->size() - 1; i >= 0; --i)
+    if (dropped(inputs->Get(i).name())) inputs->DeleteSubrange(i, 1);
+  for (auto& t : rewritten) *graph.add_initializer() = std::move(t);
   return Status();
 }
 
@@ -350,6 +423,31 @@ Status sort_nodes(onnx::GraphProto& graph) {
 // Every tensor whose inferred dims are all known holds at most kDefaultMaxElements values
 // (the decoders' default limit), so that a model of a few hundred bytes cannot make OpenCV
 // allocate gigabytes (a Pad to 26008x26008, or a 30000x30000 input).
+// Softmax, LogSoftmax and Hardmax before opset 13 work on the input flattened at `axis` (one
+// softmax over all dims from it on); OpenCV 4.6 computes along that dim alone. The two agree
+// when every later dim is 1; otherwise OpenCV would answer wrongly without a word.
+Status check_softmax_axes(const onnx::GraphProto& graph) {
+  std::unordered_map<std::string, const onnx::TypeProto*> types;
+  for (const auto& v : graph.input()) types[v.name()] = &v.type();
+  for (const auto& v : graph.value_info()) types[v.name()] = &v.type();
+  for (const auto& node : graph.node()) {
+    const std::string& op = node.op_type();
+    if ((op != "Softmax" && op != "LogSoftmax" && op != "Hardmax") || node.input_size() < 1) continue;
+    const auto type = types.find(node.input(0));
+    if (type == types.end() || !type->second->tensor_type().has_shape()) continue;
+    const auto& dims = type->second->tensor_type().shape().dim();
+    const onnx::AttributeProto* axis_attribute = find_attribute(node, "axis");
+    int64_t axis = axis_attribute ? axis_attribute->i() : 1;
+    if (axis < 0) axis += dims.size();
+    for (int i = static_cast<int>(axis) + 1; i < dims.size(); ++i)
+      if (!dims[i].has_dim_value() || dims[i].dim_value() != 1)
+        return Error(describe(node) + ": one " + op + " over dims " + std::to_string(axis) + ".." +
+                     std::to_string(dims.size() - 1) + " at once (its meaning before opset 13), which OpenCV 4.6 "
+                     "computes along dim " + std::to_string(axis) + " alone");
+  }
+  return Status();
+}
+
 Status check_tensor_sizes(const onnx::GraphProto& graph) {
   const auto check = [](const onnx::ValueInfoProto& value) -> Status {
     if (!value.type().has_tensor_type() || !value.type().tensor_type().has_shape()) return Status();
@@ -434,11 +532,10 @@ Result<onnx::ModelProto> read_onnx(const std::string& path) {
     return Error(path + ": " + kTooLarge);
   google::protobuf::io::CodedInputStream coded(&input);
   coded.SetTotalBytesLimit(static_cast<int>(kMaxOnnxBytes));
-  // A zero tag ends a message for protobuf's stream parser, so the parse must also have used
-  // up the input (as parsing an array requires).
+  // A zero or end-group tag ends a message for protobuf's stream parser, so the parse must
+  // also have ended at the end of the input (as parsing an array requires).
   auto model = parse_with([&](onnx::ModelProto& m) {
-    uint8_t byte = 0;
-    return m.ParseFromCodedStream(&coded) && !coded.ReadRaw(&byte, 1);
+    return m.ParseFromCodedStream(&coded) && coded.ConsumedEntireMessage();
   });
   if (input.GetErrno() != 0) return failure("cannot read", input.GetErrno());
   if (!model.ok() && static_cast<size_t>(coded.CurrentPosition()) >= kMaxOnnxBytes) return Error(path + ": " + kTooLarge);
@@ -449,6 +546,7 @@ Result<onnx::ModelProto> read_onnx(const std::string& path) {
 Status normalize_onnx(onnx::ModelProto& model) {
   DISC_ASSIGN_OR_RETURN(const int64_t opset, default_opset(model));
   onnx::GraphProto& graph = *model.mutable_graph();
+  constant_values_as_tensors(graph);
   DISC_RETURN_IF_ERROR(check_nodes(graph));
   DISC_ASSIGN_OR_RETURN(onnx::ValueInfoProto * input, real_input(graph));
   DISC_RETURN_IF_ERROR(fix_input_shape(*input));
@@ -462,8 +560,13 @@ Status normalize_onnx(onnx::ModelProto& model) {
   if (needs_lowering(graph, opset)) {
     DISC_RETURN_IF_ERROR(infer_shapes(model));  // the ranks the lowering renumbers axes in
     DISC_RETURN_IF_ERROR(lower_to_opset10(model));
+    if (auto inferred = infer_shapes(model); !inferred.ok())
+      return inferred.error().with_context("opset " + std::to_string(opset) + " model lowered to opset " +
+                                           std::to_string(kLoweredOpset) + " for OpenCV");
+  } else {
+    DISC_RETURN_IF_ERROR(infer_shapes(model));
   }
-  DISC_RETURN_IF_ERROR(infer_shapes(model));
+  DISC_RETURN_IF_ERROR(check_softmax_axes(model.graph()));
   return check_tensor_sizes(model.graph());
 }
 

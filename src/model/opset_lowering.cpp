@@ -19,10 +19,10 @@ std::string describe(const onnx::NodeProto& node) { return "node '" + node.name(
 // Operators whose newest form (up to opset 17) differs from their opset-10 form only in the
 // element types it accepts or in wording: the same node means the same for fp32 tensors.
 const std::unordered_set<std::string> kSameForFloats{
-    "Abs",      "Add",   "AveragePool", "Cast",      "Ceil",    "Conv",       "ConvTranspose", "Div",
-    "Equal",    "Erf",   "Exp",         "Expand",    "Floor",   "Greater",    "Identity",      "IsNaN",
+    "Abs",      "Add",   "AveragePool", "Cast",      "Ceil",    "Conv",       "Div",
+    "Erf",   "Exp",         "Expand",    "Floor",   "Greater",    "Identity",      "IsNaN",
     "LeakyRelu", "Less", "Log",         "LpPool",    "LRN",     "MatMul",     "Max",           "MaxPool",
-    "Mean",     "Min",   "Mod",         "Mul",       "Neg",     "NonZero",    "Pow",           "PRelu",
+    "Mean",     "Min",   "Mod",         "Mul",       "Neg",     "NonZero",    "PRelu",
     "Reciprocal", "Relu", "Sigmoid",    "Sign",      "Size",    "SpaceToDepth",  "Sqrt",
     "Sub",      "Sum",   "Tanh",        "Tile",      "Transpose", "Where"};
 
@@ -39,15 +39,23 @@ class Lowering {
       : opset_(opset), shapes_(static_shapes(graph)), constants_(constants_by_name(graph)) {
     const auto record = [this](const onnx::ValueInfoProto& info) {
       const auto& type = info.type();
-      if (type.has_tensor_type() && type.tensor_type().has_shape())
-        ranks_[info.name()] = type.tensor_type().shape().dim_size();
       names_.insert(info.name());
+      if (!type.has_tensor_type()) return;
+      element_types_[info.name()] = type.tensor_type().elem_type();
+      if (!type.tensor_type().has_shape()) return;
+      ranks_[info.name()] = type.tensor_type().shape().dim_size();
+      std::vector<int64_t> dims;
+      for (const auto& d : type.tensor_type().shape().dim())
+        if (d.has_dim_value()) dims.push_back(d.dim_value());
+      if (static_cast<int>(dims.size()) == type.tensor_type().shape().dim_size()) dims_[info.name()] = dims;
     };
     for (const auto& v : graph.input()) record(v);
     for (const auto& v : graph.output()) record(v);
     for (const auto& v : graph.value_info()) record(v);
     for (const auto& t : graph.initializer()) {
       ranks_[t.name()] = t.dims_size();
+      dims_[t.name()] = std::vector<int64_t>(t.dims().begin(), t.dims().end());
+      element_types_[t.name()] = t.data_type();
       names_.insert(t.name());
     }
     for (const auto& node : graph.node()) {
@@ -94,6 +102,13 @@ class Lowering {
   Status input_to_ints_attribute(onnx::NodeProto& node, int index, const std::string& name);
   // The constant scalar input `index` as a float attribute `name`.
   Status input_to_float_attribute(onnx::NodeProto& node, int index, const std::string& name);
+  // Makes input `index` read a new initializer `tensor` (named after the input it replaces).
+  void replace_input(onnx::NodeProto& node, int index, onnx::TensorProto tensor, const std::string& suffix) {
+    tensor.set_name(unused_name(node.input(index) + suffix));
+    detached_.insert(node.input(index));
+    node.set_input(index, tensor.name());
+    new_initializers_.push_back(std::move(tensor));
+  }
   // Drops the node's inputs from `from` on, noting the constants among them.
   void drop_inputs(onnx::NodeProto& node, int from);
   std::string unused_name(const std::string& base) {
@@ -116,10 +131,16 @@ class Lowering {
   static Status lower_constant(Lowering& l, onnx::NodeProto& node, std::vector<onnx::NodeProto>&);
   static Status lower_gemm(Lowering& l, onnx::NodeProto& node, std::vector<onnx::NodeProto>&);
   static Status lower_slice(Lowering& l, onnx::NodeProto& node, std::vector<onnx::NodeProto>&);
+  static Status lower_gather(Lowering& l, onnx::NodeProto& node, std::vector<onnx::NodeProto>&);
+  static Status lower_pow(Lowering& l, onnx::NodeProto& node, std::vector<onnx::NodeProto>&);
+  static Status lower_shape(Lowering& l, onnx::NodeProto& node, std::vector<onnx::NodeProto>&);
+  static Status lower_conv_transpose(Lowering& l, onnx::NodeProto& node, std::vector<onnx::NodeProto>&);
   static Status lower_hard_swish(Lowering& l, onnx::NodeProto& node, std::vector<onnx::NodeProto>& out);
 
   const int64_t opset_;
   std::unordered_map<std::string, int> ranks_;
+  std::unordered_map<std::string, std::vector<int64_t>> dims_;  // of tensors whose dims are all known
+  std::unordered_map<std::string, int> element_types_;            // onnx::TensorProto::DataType
   const ShapeMap shapes_;  // static fp32 shapes, for a Gemm's output
   const ConstantMap constants_;
   std::unordered_set<std::string> names_;  // of nodes and tensors, so new ones do not collide
@@ -191,8 +212,10 @@ Status Lowering::input_to_ints_attribute(onnx::NodeProto& node, int index, const
   if (has_input(node, index)) {
     auto values = tensor_ints(constant(node.input(index)), node.input(index));
     if (!values.ok()) return Error(describe(node) + ": its " + name + " must be constant: " + values.error().message());
-    auto* attribute = set_attribute(node, name, onnx::AttributeProto::INTS);
-    for (int64_t v : *values) attribute->add_ints(v);
+    if (!values->empty()) {  // an empty list is as if none were given
+      auto* attribute = set_attribute(node, name, onnx::AttributeProto::INTS);
+      for (int64_t v : *values) attribute->add_ints(v);
+    }
   }
   drop_inputs(node, index);
   return Status();
@@ -225,14 +248,26 @@ Status Lowering::lower_pad(Lowering& l, onnx::NodeProto& node, std::vector<onnx:
 }
 
 // Squeeze-13: axes as an optional input; Squeeze-11: negative axes -> non-negative attribute.
+// Without axes it drops every dim of 1, which OpenCV wants listed.
 Status Lowering::lower_squeeze(Lowering& l, onnx::NodeProto& node, std::vector<onnx::NodeProto>&) {
   DISC_RETURN_IF_ERROR(l.input_to_ints_attribute(node, 1, "axes"));
+  if (!find_attribute(node, "axes"))
+    if (auto dims = l.dims_.find(node.input(0)); dims != l.dims_.end()) {
+      auto* axes = set_attribute(node, "axes", onnx::AttributeProto::INTS);
+      for (size_t i = 0; i < dims->second.size(); ++i)
+        if (dims->second[i] == 1) axes->add_ints(static_cast<int64_t>(i));
+    }
   return l.normalize_axes_attribute(node, node.input(0));
 }
 
-// Unsqueeze-13: axes as an input; negative axes count in the output's rank.
+// Unsqueeze-13: axes as an input; negative axes count in the output's rank. No axes: the input.
 Status Lowering::lower_unsqueeze(Lowering& l, onnx::NodeProto& node, std::vector<onnx::NodeProto>&) {
   DISC_RETURN_IF_ERROR(l.input_to_ints_attribute(node, 1, "axes"));
+  if (!find_attribute(node, "axes")) {
+    node.set_op_type("Identity");
+    node.clear_attribute();
+    return Status();
+  }
   return l.normalize_axes_attribute(node, node.output(0));
 }
 
@@ -242,12 +277,17 @@ Status Lowering::lower_split(Lowering& l, onnx::NodeProto& node, std::vector<onn
   return l.normalize_axis_attribute(node, node.input(0), 0);
 }
 
-// ReduceSum-13: axes as an optional input, and noop_with_empty_axes.
+// ReduceSum-13: axes as an optional input, and noop_with_empty_axes: without axes (or with an
+// empty list) it then passes the input on, else it sums over every axis as ReduceSum-1 does.
 Status Lowering::lower_reduce_sum(Lowering& l, onnx::NodeProto& node, std::vector<onnx::NodeProto>&) {
-  if (int_attribute(node, "noop_with_empty_axes", 0) != 0 && !has_input(node, 1))
-    return Error(describe(node) + ": noop_with_empty_axes without axes (an identity) has no opset-10 form");
+  const bool noop = int_attribute(node, "noop_with_empty_axes", 0) != 0;
   remove_attribute(node, "noop_with_empty_axes");
   DISC_RETURN_IF_ERROR(l.input_to_ints_attribute(node, 1, "axes"));
+  if (noop && !find_attribute(node, "axes")) {
+    node.set_op_type("Identity");
+    node.clear_attribute();
+    return Status();
+  }
   return l.normalize_axes_attribute(node, node.input(0));
 }
 
@@ -304,28 +344,12 @@ Status Lowering::lower_reshape(Lowering& l, onnx::NodeProto& node, std::vector<o
   return Status();
 }
 
-// Constant-12..13: value_float(s) and value_int(s) -> a `value` tensor.
+// Constant-12..13: normalization has written value_float(s) and value_int(s) as a `value`
+// tensor; sparse and string values have no opset-10 form.
 Status Lowering::lower_constant(Lowering&, onnx::NodeProto& node, std::vector<onnx::NodeProto>&) {
-  if (node.attribute_size() != 1) return Error(describe(node) + " must have exactly one value attribute");
-  const onnx::AttributeProto given = node.attribute(0);
-  if (given.name() == "value") return Status();
-  onnx::TensorProto tensor;
-  if (given.name() == "value_float" || given.name() == "value_floats") {
-    tensor.set_data_type(onnx::TensorProto::FLOAT);
-    if (given.name() == "value_float") tensor.add_float_data(given.f());
-    else for (float v : given.floats()) tensor.add_float_data(v);
-    if (given.name() == "value_floats") tensor.add_dims(given.floats_size());
-  } else if (given.name() == "value_int" || given.name() == "value_ints") {
-    tensor.set_data_type(onnx::TensorProto::INT64);
-    if (given.name() == "value_int") tensor.add_int64_data(given.i());
-    else for (int64_t v : given.ints()) tensor.add_int64_data(v);
-    if (given.name() == "value_ints") tensor.add_dims(given.ints_size());
-  } else {
-    return Error(describe(node) + ": a constant given as '" + given.name() + "' has no opset-10 form");
-  }
-  node.clear_attribute();
-  *set_attribute(node, "value", onnx::AttributeProto::TENSOR)->mutable_t() = std::move(tensor);
-  return Status();
+  if (node.attribute_size() == 1 && node.attribute(0).name() == "value") return Status();
+  return Error(describe(node) + ": a constant given as '" + (node.attribute_size() ? node.attribute(0).name() : "") +
+               "' has no opset-10 form");
 }
 
 // Gemm-11..13: C optional; Gemm-9 needs one, here zeros of the output's width.
@@ -354,16 +378,71 @@ Status Lowering::lower_slice(Lowering& l, onnx::NodeProto& node, std::vector<onn
   if (std::none_of(axes->begin(), axes->end(), [](int64_t a) { return a < 0; })) return Status();
   DISC_ASSIGN_OR_RETURN(const int r, l.rank(node, node.input(0)));
   onnx::TensorProto normal;
-  normal.set_name(l.unused_name(node.input(3) + "_from_front"));
   normal.set_data_type(onnx::TensorProto::INT64);
   normal.add_dims(static_cast<int64_t>(axes->size()));
   for (int64_t a : *axes) {
     DISC_ASSIGN_OR_RETURN(const int64_t n, normal_axis(node, a, r));
     normal.add_int64_data(n);
   }
-  l.detached_.insert(node.input(3));
-  node.set_input(3, normal.name());
-  l.new_initializers_.push_back(std::move(normal));
+  l.replace_input(node, 3, std::move(normal), "_from_front");
+  return Status();
+}
+
+// Gather-11..13: negative axis and negative indices (out of bounds in Gather-1); constant
+// indices are renumbered with the data's dim along the axis.
+Status Lowering::lower_gather(Lowering& l, onnx::NodeProto& node, std::vector<onnx::NodeProto>&) {
+  DISC_RETURN_IF_ERROR(l.normalize_axis_attribute(node, node.input(0), 0));
+  const onnx::TensorProto* indices = l.constant(node.input(1));
+  if (!indices) return Status();  // computed indices: as they come
+  auto values = tensor_ints(indices, node.input(1));
+  if (!values.ok()) return Error(describe(node) + ": " + values.error().message());
+  if (std::none_of(values->begin(), values->end(), [](int64_t i) { return i < 0; })) return Status();
+  const auto dims = l.dims_.find(node.input(0));
+  const int64_t axis = int_attribute(node, "axis", 0);
+  if (dims == l.dims_.end() || axis >= static_cast<int64_t>(dims->second.size()))
+    return Error(describe(node) + ": negative indices along a dim of unknown size have no opset-10 form");
+  const int64_t size = dims->second[static_cast<size_t>(axis)];
+  onnx::TensorProto normal = *indices;
+  normal.clear_raw_data();
+  normal.clear_int64_data();
+  for (int64_t i : *values) {
+    if (i < -size || i >= size)
+      return Error(describe(node) + ": index " + std::to_string(i) + " is outside a dim of " + std::to_string(size));
+    normal.add_int64_data(i < 0 ? i + size : i);
+  }
+  l.replace_input(node, 1, std::move(normal), "_from_front");
+  return Status();
+}
+
+// Pow-12..15: an integer exponent, which Pow-7 does not take; a constant one becomes fp32.
+Status Lowering::lower_pow(Lowering& l, onnx::NodeProto& node, std::vector<onnx::NodeProto>&) {
+  const auto type = l.element_types_.find(node.input(1));
+  if (type == l.element_types_.end() || type->second == onnx::TensorProto::FLOAT) return Status();
+  const onnx::TensorProto* exponent = l.constant(node.input(1));
+  auto values = exponent ? tensor_ints(exponent, node.input(1)) : Result<std::vector<int64_t>>(Error(""));
+  if (!values.ok())
+    return Error(describe(node) + ": an exponent that is not fp32 (or a constant int64) has no opset-10 form");
+  onnx::TensorProto exact = *exponent;
+  exact.clear_raw_data();
+  exact.clear_int64_data();
+  exact.set_data_type(onnx::TensorProto::FLOAT);
+  for (int64_t v : *values) exact.add_float_data(static_cast<float>(v));
+  l.replace_input(node, 1, std::move(exact), "_as_float");
+  return Status();
+}
+
+// Shape-15: start and end; without them it is Shape-1.
+Status Lowering::lower_shape(Lowering&, onnx::NodeProto& node, std::vector<onnx::NodeProto>&) {
+  if (find_attribute(node, "end") || int_attribute(node, "start", 0) != 0)
+    return Error(describe(node) + ": a Shape of some dims only (start, end) has no opset-10 form");
+  remove_attribute(node, "start");
+  return Status();
+}
+
+// ConvTranspose-11 moved the odd unit of SAME_UPPER / SAME_LOWER padding to the other side.
+Status Lowering::lower_conv_transpose(Lowering&, onnx::NodeProto& node, std::vector<onnx::NodeProto>&) {
+  if (const auto* pad = find_attribute(node, "auto_pad"); pad && pad->s() != "NOTSET" && pad->s() != "VALID")
+    return Error(describe(node) + ": auto_pad " + pad->s() + " pads differently before opset 11");
   return Status();
 }
 
@@ -411,8 +490,10 @@ const std::unordered_map<std::string, Lowering::Rule>& Lowering::rules() {
        [](Lowering& l, onnx::NodeProto& node, auto&) {
          return l.normalize_axis_attribute(node, node.input(0), 1, /*inclusive=*/true);
        }},
-      {"Gather",
-       [](Lowering& l, onnx::NodeProto& node, auto&) { return l.normalize_axis_attribute(node, node.input(0), 0); }},
+      {"Gather", lower_gather},
+      {"Pow", lower_pow},
+      {"Shape", lower_shape},
+      {"ConvTranspose", lower_conv_transpose},
   };
   return rules;
 }
@@ -458,8 +539,10 @@ Status lower_to_opset10(onnx::ModelProto& model) {
   for (const auto& node : graph.node()) {
     auto lowered = lowering.lower(node);
     if (!lowered.ok())
-      return lowered.error().with_context("opset " + std::to_string(opset->version()) + " model, lowered to opset " +
-                                          std::to_string(kLoweredOpset) + " for OpenCV");
+      return lowered.error().with_context(
+          "opset " + std::to_string(opset->version()) + " model" +
+          (opset->version() == 11 ? " with Clip bounds as inputs (OpenCV 4.6 reads them from attributes only)" : "") +
+          ", lowered to opset " + std::to_string(kLoweredOpset) + " for OpenCV");
     for (auto& n : *lowered) *nodes.Add() = std::move(n);
   }
 

@@ -143,6 +143,8 @@ TEST(OnnxLoad, FilesAreParsedAsTheyAreRead) {
   const std::string invalid = "not a valid ONNX model (protobuf parse failed; truncated or corrupt file?)";
   const std::vector<std::pair<std::string, std::string>> cases = {
       {write("trailing.onnx", bytes->size(), std::string(3, '\0')), invalid},
+      {write("zero_tag.onnx", bytes->size(), std::string(1, '\0')), invalid},   // ends a message for a stream parser
+      {write("end_group.onnx", bytes->size(), std::string(1, '\x0c')), invalid},  // likewise
       {write("truncated.onnx", bytes->size() / 2, ""), invalid},
       {write("empty.onnx", 0, ""), "empty ONNX model"},
   };

@@ -129,42 +129,50 @@ TEST(Network, ReturnsAScalarOutput) {
   EXPECT_NEAR(y->data()[0], expected, 1e-4f);
 }
 
-// OpenCV 4.6 reads a Gemm as a fully connected layer that took a missing transB for 1 and
-// ignored alpha and beta. y = alpha · flatten(Conv(x)) · B + beta · C, with B square (32x32),
-// so that B and Bᵀ both fit.
-void expect_gemm(const std::function<void(onnx::NodeProto&)>& set_attributes, bool transposed, float alpha,
-                 float beta) {
-  std::vector<float> b(32 * 32), c(32);
+// OpenCV 4.6 reads a Gemm as a fully connected layer that took a missing transB for 1, sized
+// the layer wrongly with transB = 0, and ignored alpha and beta.
+// y = alpha · flatten(Conv(x)) · op(B) + beta · C for flatten(Conv(x)) of 32 values and
+// `outputs` outputs: B is 32 x outputs, or outputs x 32 with transB = 1 (`transposed`).
+void expect_gemm(const std::function<void(onnx::NodeProto&)>& set_attributes, size_t outputs, bool transposed,
+                 float alpha, float beta) {
+  std::vector<float> b(32 * outputs), c(outputs);
   for (size_t i = 0; i < b.size(); ++i) b[i] = static_cast<float>(i % 5) * 0.25f - 0.5f + static_cast<float>(i % 3) * 0.1f;
   for (size_t j = 0; j < c.size(); ++j) c[j] = static_cast<float>(j) * 0.125f;
   onnx::NodeProto gemm = node("Gemm", {"flat", "B", "C"}, {"y"});
   set_attributes(gemm);
-  const Result<Tensor> y =
-      run(conv_then({node("Flatten", {"a"}, {"flat"}), gemm}, {constant("B", {32, 32}, b), constant("C", {32}, c)},
-                    {"1", "32"}));
+  const int64_t n = static_cast<int64_t>(outputs);
+  const std::vector<int64_t> b_dims = transposed ? std::vector<int64_t>{n, 32} : std::vector<int64_t>{32, n};
+  const Result<Tensor> y = run(conv_then({node("Flatten", {"a"}, {"flat"}), gemm},
+                                         {constant("B", b_dims, b), constant("C", {n}, c)}, {"1", std::to_string(n)}));
   ASSERT_TRUE(y.ok()) << y.error().message();
-  ASSERT_EQ(y->size(), 32u);
+  ASSERT_EQ(y->size(), outputs);
   const Tensor x = test_input();
-  for (size_t j = 0; j < 32; ++j) {
+  for (size_t j = 0; j < outputs; ++j) {
     float sum = 0;
-    for (size_t i = 0; i < 32; ++i) sum += conv_at(x, i / kPlane, i % kPlane) * (transposed ? b[j * 32 + i] : b[i * 32 + j]);
+    for (size_t i = 0; i < 32; ++i)
+      sum += conv_at(x, i / kPlane, i % kPlane) * (transposed ? b[j * 32 + i] : b[i * outputs + j]);
     EXPECT_NEAR(y->data()[j], alpha * sum + beta * c[j], 1e-4f) << "output " << j;
   }
 }
 
-TEST(Network, GemmWithoutTransBMultipliesByB) {
-  expect_gemm([](onnx::NodeProto&) {}, false, 1.0f, 1.0f);
-  expect_gemm([](onnx::NodeProto& g) { set_int(g, "transB", 1); }, true, 1.0f, 1.0f);
+TEST(Network, GemmMultipliesByBWhateverTransBSays) {
+  for (size_t outputs : {32, 8}) {
+    SCOPED_TRACE(outputs);
+    expect_gemm([](onnx::NodeProto&) {}, outputs, false, 1.0f, 1.0f);                             // transB missing
+    expect_gemm([](onnx::NodeProto& g) { set_int(g, "transB", 0); }, outputs, false, 1.0f, 1.0f);  // as ONNX's default
+    expect_gemm([](onnx::NodeProto& g) { set_int(g, "transB", 1); }, outputs, true, 1.0f, 1.0f);
+  }
 }
 
 TEST(Network, GemmScalesByAlphaAndBeta) {
-  expect_gemm(
-      [](onnx::NodeProto& g) {
-        set_int(g, "transB", 1);
-        set_float(g, "alpha", 0.5f);
-        set_float(g, "beta", -2.0f);
-      },
-      true, 0.5f, -2.0f);
+  for (bool transposed : {false, true})
+    expect_gemm(
+        [transposed](onnx::NodeProto& g) {
+          set_int(g, "transB", transposed ? 1 : 0);
+          set_float(g, "alpha", 0.5f);
+          set_float(g, "beta", -2.0f);
+        },
+        8, transposed, 0.5f, -2.0f);
 }
 
 TEST(Network, GemmWithTransposedAIsRefused) {

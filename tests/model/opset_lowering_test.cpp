@@ -241,6 +241,86 @@ TEST(OpsetLowering, DropoutAndBatchNormalizationAtInference) {
   });
 }
 
+// Gather-13 with a negative index (x[:, -1]), which Gather-1 holds out of bounds.
+TEST(OpsetLowering, GatherWithANegativeIndex) {
+  onnx::NodeProto gather = node("Gather", {"x", "last"}, {"y"});
+  set_int(gather, "axis", 1);
+  onnx::TensorProto last = int64s("last", {-1});
+  last.clear_dims();  // a scalar index: the axis goes
+  const auto m = model_of(13, {gather}, {last}, {"1", "4", "4"});
+  auto lowered = lower_and_run(m);
+  ASSERT_TRUE(lowered.ok()) << lowered.error().message();
+  expect_output(lowered->output, {1, 4, 4}, [](size_t i) { return input_at(16 + i); });
+}
+
+// Pow-15 with an int64 exponent, which Pow-7 does not take.
+TEST(OpsetLowering, PowWithAnIntegerExponent) {
+  onnx::TensorProto two = int64s("two", {2});
+  two.clear_dims();  // a scalar
+  const auto m = model_of(15, {node("Pow", {"x", "two"}, {"y"})}, {two}, {"1", "2", "4", "4"});
+  auto lowered = lower_and_run(m);
+  ASSERT_TRUE(lowered.ok()) << lowered.error().message();
+  expect_output(lowered->output, {1, 2, 4, 4}, [](size_t i) { return input_at(i) * input_at(i); });
+}
+
+// The flatten of old PyTorch exports at opset 15: Reshape(x, Concat(Unsqueeze(Gather(Shape(x),
+// 0)), [-1])), the axes and the -1 given as value_ints Constants.
+TEST(OpsetLowering, ShapeGatherUnsqueezeConcatReshape) {
+  onnx::NodeProto first = node("Gather", {"shape", "zero"}, {"batch"});
+  onnx::NodeProto axes = node("Constant", {}, {"axes"});
+  auto* ints = axes.add_attribute();
+  ints->set_name("value_ints");
+  ints->set_type(onnx::AttributeProto::INTS);
+  ints->add_ints(0);
+  onnx::NodeProto rest = node("Constant", {}, {"rest"});
+  ints = rest.add_attribute();
+  ints->set_name("value_ints");
+  ints->set_type(onnx::AttributeProto::INTS);
+  ints->add_ints(-1);
+  onnx::NodeProto concat = node("Concat", {"batch1", "rest"}, {"target"});
+  set_int(concat, "axis", 0);
+  onnx::TensorProto zero = int64s("zero", {0});
+  zero.clear_dims();
+  const auto m = model_of(15,
+                          {node("Shape", {"x"}, {"shape"}), first, axes, node("Unsqueeze", {"batch", "axes"}, {"batch1"}),
+                           rest, concat, node("Reshape", {"x", "target"}, {"y"})},
+                          {zero}, {"1", "32"});
+  auto lowered = lower_and_run(m);
+  ASSERT_TRUE(lowered.ok()) << lowered.error().message();
+  expect_output(lowered->output, {1, 32}, [](size_t i) { return input_at(i); });
+}
+
+// Empty axes: ReduceSum-13 with noop_with_empty_axes passes its input on; Squeeze-13 without
+// axes drops every dim of 1, which OpenCV wants listed.
+TEST(OpsetLowering, EmptyAxes) {
+  onnx::NodeProto noop = node("ReduceSum", {"x"}, {"same"});
+  set_int(noop, "noop_with_empty_axes", 1);
+  onnx::NodeProto mean = node("ReduceMean", {"same"}, {"means"});
+  testing::add_ints(&mean, "axes", {2, 3});
+  const auto m = model_of(13, {noop, mean, node("Squeeze", {"means"}, {"y"})}, {}, {"2"});
+  auto lowered = lower_and_run(m);
+  ASSERT_TRUE(lowered.ok()) << lowered.error().message();
+  expect_output(lowered->output, {2}, [](size_t c) {
+    float sum = 0;
+    for (size_t i = 0; i < 16; ++i) sum += input_at(c * 16 + i);
+    return sum / 16;
+  });
+}
+
+// Before opset 13 a Softmax at axis 1 of 1x2x4x4 is one softmax over 32 values; OpenCV 4.6
+// computes 16 softmaxes over 2, so such a node is refused at any opset (here 12, lowered, and
+// 10, as given).
+TEST(OpsetLowering, SoftmaxOverSeveralDimsIsRefusedForWhatOpenCvComputes) {
+  for (int64_t opset : {10, 12}) {
+    SCOPED_TRACE(opset);
+    auto loaded = load(model_of(opset, {node("Softmax", {"x"}, {"y"})}, {}, {"1", "2", "4", "4"}));
+    ASSERT_FALSE(loaded.ok());
+    EXPECT_NE(loaded.error().message().find("node 'Softmax_y' (Softmax): one Softmax over dims 1..3 at once"),
+              std::string::npos)
+        << loaded.error().message();
+  }
+}
+
 void expect_refusal(const onnx::ModelProto& m, const std::string& reason) {
   auto loaded = load(m);
   ASSERT_FALSE(loaded.ok()) << reason;
@@ -261,6 +341,17 @@ TEST(OpsetLowering, WhatOpset10CannotSayIsRefusedNamingTheNode) {
                  "Resize as of opset 13 has no opset-10 form that DISC writes");
   expect_refusal(model_of(13, {node("Clip", {"x", "x"}, {"y"})}, {}, {"1", "2", "4", "4"}),
                  "its min must be a constant fp32 scalar");
+  // Equal-13 compares floats, which Equal-7 does not take.
+  onnx::NodeProto cast = node("Cast", {"same"}, {"y"});
+  set_int(cast, "to", onnx::TensorProto::FLOAT);
+  expect_refusal(model_of(13, {node("Equal", {"x", "x"}, {"same"}), cast}, {}, {"1", "2", "4", "4"}),
+                 "Equal as of opset 13 has no opset-10 form");
+  // An opset-11 model is lowered for its Clip bounds; the error says why it was lowered.
+  expect_refusal(model_of(11, {node("Clip", {"x", "lo"}, {"c"}), node("Range", {"lo", "lo", "lo"}, {"r"}),
+                               node("Relu", {"c"}, {"y"})},
+                          {scalar("lo", 0.0f)}, {"1", "2", "4", "4"}),
+                 "opset 11 model with Clip bounds as inputs (OpenCV 4.6 reads them from attributes only), lowered to "
+                 "opset 10 for OpenCV: node 'Range_r' (Range)");
 }
 
 // The shared models, raised by onnx::version_conversion (the reference for what each newer
