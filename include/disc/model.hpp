@@ -54,8 +54,9 @@ struct SplitModel {
 // thread-safe); a moved-from model may only be destroyed or assigned to. Loading rejects,
 // with a message naming the node: opset > 17 or other domains, a node newer than opset 10
 // that has no opset-10 form, control flow (If/Loop/Scan), more than one input, unresolvable
-// dynamic shapes, and node inputs that are neither produced, nor an initializer, nor the
-// graph input.
+// dynamic shapes, node inputs that are neither produced, nor an initializer, nor the graph
+// input, and what OpenCV 4.6 would compute wrongly (a Gemm with transA = 1 or a non-constant B
+// to rewrite, a Softmax over several dims).
 class OnnxModel {
  public:
   static Result<OnnxModel> load_file(const std::string& path);

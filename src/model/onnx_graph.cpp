@@ -16,12 +16,11 @@
 #include <unordered_set>
 #include <vector>
 
+#include "model/graph_edit.hpp"
 #include "model/opset_lowering.hpp"
 
 namespace disc::model {
 namespace {
-
-std::string describe(const onnx::NodeProto& node) { return "node '" + node.name() + "' (" + node.op_type() + ")"; }
 
 bool is_default_domain(const std::string& domain) { return domain.empty() || domain == "ai.onnx"; }
 
@@ -258,22 +257,25 @@ Status complete_kernel_shapes(onnx::GraphProto& graph) {
 // it takes a missing transB for 1 where ONNX means 0, and with transB = 0 it transposes B but
 // sizes the layer by B's first dim. So it computed x·Bᵀ for a square B without transB, and
 // refused other B. Every constant B is therefore written as Bᵀ with transB = 1 (the form
-// exporters write), alpha and beta are folded into B and C, and transA = 1 is refused. The
-// rewritten operands are new initializers: other nodes may read the old ones.
-Status spell_out_gemms(onnx::GraphProto& graph) {
+// exporters write), alpha and beta are folded into B and C, and transA = 1 is refused. A
+// rewritten operand is a new initializer, shared by the Gemms that read the same rewrite; the
+// old one goes once nothing reads it.
+Status spell_out_gemms(onnx::ModelProto& model) {
+  onnx::GraphProto& graph = *model.mutable_graph();
   const ConstantMap constants = constants_by_name(graph);
-  std::unordered_set<std::string> names;
-  for (const auto& t : graph.initializer()) names.insert(t.name());
-  for (const auto& v : graph.input()) names.insert(v.name());
-  for (const auto& node : graph.node())
-    for (const auto& out : node.output()) names.insert(out);
+  GraphNames names(graph);
   std::vector<onnx::TensorProto> rewritten;
-  std::unordered_set<std::string> replaced;  // operands read through a rewritten copy
-  // A copy of constant input `index` of `node`, fp32, renamed `<input>_<suffix>` and read
-  // instead; `change` rewrites its values (dims as given, row-major).
-  const auto rewrite = [&](onnx::NodeProto& node, int index, const std::string& suffix,
-                           const std::function<void(onnx::TensorProto&, const std::vector<float>&)>& change) -> Status {
-    const std::string& operand = node.input(index);
+  std::unordered_map<std::string, std::string> copies;  // "operand/transposed/factor" -> copy
+  std::unordered_set<std::string> replaced;              // operands now read through a copy
+  // Makes input `index` (B or C) of `node` read a copy of its constant, transposed (if 2-d) and
+  // times `factor`.
+  const auto rewrite = [&](onnx::NodeProto& node, int index, bool transpose, float factor) -> Status {
+    const std::string operand = node.input(index);
+    const std::string key = operand + "/" + std::to_string(transpose) + "/" + std::to_string(factor);
+    if (auto copy = copies.find(key); copy != copies.end()) {
+      node.set_input(index, copy->second);
+      return Status();
+    }
     const auto found = constants.find(operand);
     auto values = tensor_floats(found == constants.end() ? nullptr : found->second, operand);
     if (!values.ok())
@@ -282,20 +284,21 @@ Status spell_out_gemms(onnx::GraphProto& graph) {
     onnx::TensorProto copy = *found->second;
     copy.clear_raw_data();
     copy.clear_float_data();
-    change(copy, *values);
-    std::string name = operand + "_" + suffix;
-    for (int i = 1; names.count(name); ++i) name = operand + "_" + suffix + "_" + std::to_string(i);
-    names.insert(name);
-    copy.set_name(name);
+    if (transpose && copy.dims_size() == 2) {
+      const int64_t rows = copy.dims(0), columns = copy.dims(1);
+      copy.set_dims(0, columns);
+      copy.set_dims(1, rows);
+      for (int64_t c = 0; c < columns; ++c)
+        for (int64_t r = 0; r < rows; ++r) copy.add_float_data((*values)[static_cast<size_t>(r * columns + c)] * factor);
+    } else {  // shape inference refuses a B that is not 2-d
+      for (float v : *values) copy.add_float_data(v * factor);
+    }
+    copy.set_name(names.unused(operand + (transpose ? "_transposed" : "_scaled")));
+    copies[key] = copy.name();
     replaced.insert(operand);
-    node.set_input(index, name);
+    node.set_input(index, copy.name());
     rewritten.push_back(std::move(copy));
     return Status();
-  };
-  const auto remove = [](onnx::NodeProto& node, const std::string& name) {
-    auto* attributes = node.mutable_attribute();
-    for (int i = attributes->size() - 1; i >= 0; --i)
-      if (attributes->Get(i).name() == name) attributes->DeleteSubrange(i, 1);
   };
   const auto factor = [](const onnx::NodeProto& node, const char* name) {
     const auto* a = find_attribute(node, name);
@@ -308,44 +311,15 @@ Status spell_out_gemms(onnx::GraphProto& graph) {
     const auto* trans_b = find_attribute(node, "transB");
     const bool transpose = !trans_b || trans_b->i() == 0;
     const float alpha = factor(node, "alpha"), beta = factor(node, "beta");
-    if (transpose || alpha != 1.0f)
-      DISC_RETURN_IF_ERROR(rewrite(node, 1, transpose ? "transposed" : "scaled",
-                                   [&](onnx::TensorProto& t, const std::vector<float>& v) {
-                                     if (!transpose || t.dims_size() != 2) {  // shape inference refuses a B not 2-d
-                                       for (float x : v) t.add_float_data(x * alpha);
-                                       return;
-                                     }
-                                     const int64_t rows = t.dims(0), columns = t.dims(1);
-                                     t.set_dims(0, columns);
-                                     t.set_dims(1, rows);
-                                     for (int64_t c = 0; c < columns; ++c)
-                                       for (int64_t r = 0; r < rows; ++r)
-                                         t.add_float_data(v[static_cast<size_t>(r * columns + c)] * alpha);
-                                   }));
+    if (transpose || alpha != 1.0f) DISC_RETURN_IF_ERROR(rewrite(node, 1, transpose, alpha));
     if (beta != 1.0f && node.input_size() > 2 && !node.input(2).empty())
-      DISC_RETURN_IF_ERROR(rewrite(node, 2, "scaled", [beta](onnx::TensorProto& t, const std::vector<float>& v) {
-        for (float x : v) t.add_float_data(x * beta);
-      }));
-    for (const char* name : {"transB", "alpha", "beta"}) remove(node, name);
-    auto* a = node.add_attribute();
-    a->set_name("transB");
-    a->set_type(onnx::AttributeProto::INT);
-    a->set_i(1);
+      DISC_RETURN_IF_ERROR(rewrite(node, 2, false, beta));
+    remove_attribute(node, "alpha");
+    remove_attribute(node, "beta");
+    set_attribute(node, "transB", onnx::AttributeProto::INT)->set_i(1);
   }
-  // The operands rewritten away, where nothing reads them any more: the model keeps one copy
-  // of a large weight.
-  std::unordered_set<std::string> read;
-  for (const auto& node : graph.node())
-    for (const auto& in : node.input()) read.insert(in);
-  for (const auto& out : graph.output()) read.insert(out.name());
-  const auto dropped = [&](const std::string& name) { return replaced.count(name) && !read.count(name); };
-  auto* initializers = graph.mutable_initializer();
-  for (int i = initializers->size() - 1; i >= 0; --i)
-    if (dropped(initializers->Get(i).name())) initializers->DeleteSubrange(i, 1);
-  auto* inputs = graph.mutable_input();  // older models list initializers as inputs too
-  for (int i = inputs->size() - 1; i >= 0; --i)
-    if (dropped(inputs->Get(i).name())) inputs->DeleteSubrange(i, 1);
-  for (auto& t : rewritten) *graph.add_initializer() = std::move(t);
+  for (auto& t : rewritten) add_initializer(model, std::move(t));
+  drop_unread(graph, replaced);
   return Status();
 }
 
@@ -420,9 +394,6 @@ Status sort_nodes(onnx::GraphProto& graph) {
   return Status();
 }
 
-// Every tensor whose inferred dims are all known holds at most kDefaultMaxElements values
-// (the decoders' default limit), so that a model of a few hundred bytes cannot make OpenCV
-// allocate gigabytes (a Pad to 26008x26008, or a 30000x30000 input).
 // Softmax, LogSoftmax and Hardmax before opset 13 work on the input flattened at `axis` (one
 // softmax over all dims from it on); OpenCV 4.6 computes along that dim alone. The two agree
 // when every later dim is 1; otherwise OpenCV would answer wrongly without a word.
@@ -448,6 +419,9 @@ Status check_softmax_axes(const onnx::GraphProto& graph) {
   return Status();
 }
 
+// Every tensor whose inferred dims are all known holds at most kDefaultMaxElements values
+// (the decoders' default limit), so that a model of a few hundred bytes cannot make OpenCV
+// allocate gigabytes (a Pad to 26008x26008, or a 30000x30000 input).
 Status check_tensor_sizes(const onnx::GraphProto& graph) {
   const auto check = [](const onnx::ValueInfoProto& value) -> Status {
     if (!value.type().has_tensor_type() || !value.type().tensor_type().has_shape()) return Status();
@@ -527,7 +501,6 @@ Result<onnx::ModelProto> read_onnx(const std::string& path) {
   input.SetCloseOnDelete(true);
   struct stat status {};
   if (::fstat(fd, &status) != 0) return failure("cannot read", errno);
-  if (S_ISREG(status.st_mode) && status.st_size == 0) return Error(path + ": empty ONNX model");
   if (S_ISREG(status.st_mode) && static_cast<uint64_t>(status.st_size) > kMaxOnnxBytes)
     return Error(path + ": " + kTooLarge);
   google::protobuf::io::CodedInputStream coded(&input);
@@ -538,6 +511,8 @@ Result<onnx::ModelProto> read_onnx(const std::string& path) {
     return m.ParseFromCodedStream(&coded) && coded.ConsumedEntireMessage();
   });
   if (input.GetErrno() != 0) return failure("cannot read", input.GetErrno());
+  // Judged by what was read: files of /proc claim a size of 0.
+  if (!model.ok() && coded.CurrentPosition() == 0) return Error(path + ": empty ONNX model");
   if (!model.ok() && static_cast<size_t>(coded.CurrentPosition()) >= kMaxOnnxBytes) return Error(path + ": " + kTooLarge);
   if (!model.ok()) return model.error().with_context(path);
   return model;
@@ -556,10 +531,10 @@ Status normalize_onnx(onnx::ModelProto& model) {
   fold_identity_initializers(graph);
   DISC_RETURN_IF_ERROR(check_weight_dims(graph));
   DISC_RETURN_IF_ERROR(complete_kernel_shapes(graph));
-  DISC_RETURN_IF_ERROR(spell_out_gemms(graph));
+  DISC_RETURN_IF_ERROR(spell_out_gemms(model));
   if (needs_lowering(graph, opset)) {
     DISC_RETURN_IF_ERROR(infer_shapes(model));  // the ranks the lowering renumbers axes in
-    DISC_RETURN_IF_ERROR(lower_to_opset10(model));
+    DISC_RETURN_IF_ERROR(lower_to_opset10(model, opset));
     if (auto inferred = infer_shapes(model); !inferred.ok())
       return inferred.error().with_context("opset " + std::to_string(opset) + " model lowered to opset " +
                                            std::to_string(kLoweredOpset) + " for OpenCV");

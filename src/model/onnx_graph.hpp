@@ -29,8 +29,9 @@ Result<onnx::ModelProto> parse_onnx(const uint8_t* data, size_t size);
 Result<onnx::ModelProto> read_onnx(const std::string& path);
 
 // Brings `model` into normal form, or explains (naming the node) why it cannot be handled:
-// - default-domain opset <= 17 only (a newer opset than OpenCV 4.6 reads is lowered to 10,
-//   see opset_lowering.hpp), no other domains, no control flow (If/Loop/Scan or
+// - Constant values given as value_float(s) or value_int(s) written as `value` tensors;
+// - default-domain opset <= 17 only (opsets 12..17, and opset 11 with Clip bounds as inputs,
+//   are lowered to opset 10, see opset_lowering.hpp), no other domains, no control flow (If/Loop/Scan or
 //   any graph-valued attribute);
 // - every initializer and Constant value holding as many values as its dims say;
 // - exactly one non-initializer graph input, of static shape once a symbolic or unknown
@@ -40,10 +41,11 @@ Result<onnx::ModelProto> read_onnx(const std::string& path);
 // - nodes in topological order, every node input produced, an initializer or the input;
 // - no constant input of a Conv, ConvTranspose, Gemm or MatMul with a dim below 1;
 // - every convolution with a kernel_shape (from its constant weights if it had none);
-// - every Gemm with an explicit transB, alpha and beta folded into constant operands, and
-//   no transA (OpenCV 4.6 reads it as a fully connected layer);
-// - shapes inferred (value_info refreshed), and no tensor of known dims holding more than
-//   kDefaultMaxElements values.
+// - every Gemm with a constant B written for transB = 1, alpha and beta folded into B and C,
+//   and no transA (OpenCV 4.6 reads it as a fully connected layer);
+// - shapes inferred (value_info refreshed), no tensor of known dims holding more than
+//   kDefaultMaxElements values, and no Softmax/LogSoftmax/Hardmax over more than one dim of
+//   size above 1 (OpenCV 4.6 computes along the axis alone).
 Status normalize_onnx(onnx::ModelProto& model);
 
 // Initializers and Constant node values, by name; the pointers live as long as the graph

@@ -9,12 +9,11 @@
 #include <unordered_set>
 #include <vector>
 
+#include "model/graph_edit.hpp"
 #include "model/onnx_graph.hpp"
 
 namespace disc::model {
 namespace {
-
-std::string describe(const onnx::NodeProto& node) { return "node '" + node.name() + "' (" + node.op_type() + ")"; }
 
 // Operators whose newest form (up to opset 17) differs from their opset-10 form only in the
 // element types it accepts or in wording: the same node means the same for fp32 tensors.
@@ -36,10 +35,9 @@ const std::unordered_set<std::string> kAttributeReductions{
 class Lowering {
  public:
   Lowering(const onnx::GraphProto& graph, int64_t opset)
-      : opset_(opset), shapes_(static_shapes(graph)), constants_(constants_by_name(graph)) {
+      : opset_(opset), shapes_(static_shapes(graph)), constants_(constants_by_name(graph)), names_(graph) {
     const auto record = [this](const onnx::ValueInfoProto& info) {
       const auto& type = info.type();
-      names_.insert(info.name());
       if (!type.has_tensor_type()) return;
       element_types_[info.name()] = type.tensor_type().elem_type();
       if (!type.tensor_type().has_shape()) return;
@@ -56,11 +54,6 @@ class Lowering {
       ranks_[t.name()] = t.dims_size();
       dims_[t.name()] = std::vector<int64_t>(t.dims().begin(), t.dims().end());
       element_types_[t.name()] = t.data_type();
-      names_.insert(t.name());
-    }
-    for (const auto& node : graph.node()) {
-      names_.insert(node.name());
-      for (const auto& out : node.output()) names_.insert(out);
     }
   }
 
@@ -111,12 +104,7 @@ class Lowering {
   }
   // Drops the node's inputs from `from` on, noting the constants among them.
   void drop_inputs(onnx::NodeProto& node, int from);
-  std::string unused_name(const std::string& base) {
-    std::string name = base;
-    for (int i = 1; names_.count(name); ++i) name = base + "_" + std::to_string(i);
-    names_.insert(name);
-    return name;
-  }
+  std::string unused_name(const std::string& base) { return names_.unused(base); }
 
   static Status lower_clip(Lowering& l, onnx::NodeProto& node, std::vector<onnx::NodeProto>&);
   static Status lower_pad(Lowering& l, onnx::NodeProto& node, std::vector<onnx::NodeProto>&);
@@ -143,28 +131,10 @@ class Lowering {
   std::unordered_map<std::string, int> element_types_;            // onnx::TensorProto::DataType
   const ShapeMap shapes_;  // static fp32 shapes, for a Gemm's output
   const ConstantMap constants_;
-  std::unordered_set<std::string> names_;  // of nodes and tensors, so new ones do not collide
+  GraphNames names_;  // so that new tensors and nodes collide with none
   std::vector<onnx::TensorProto> new_initializers_;
   std::unordered_set<std::string> detached_;
 };
-
-onnx::AttributeProto* set_attribute(onnx::NodeProto& node, const std::string& name,
-                                    onnx::AttributeProto::AttributeType type) {
-  onnx::AttributeProto* attribute = nullptr;
-  for (auto& a : *node.mutable_attribute())
-    if (a.name() == name) attribute = &a;
-  if (!attribute) attribute = node.add_attribute();
-  attribute->Clear();
-  attribute->set_name(name);
-  attribute->set_type(type);
-  return attribute;
-}
-
-void remove_attribute(onnx::NodeProto& node, const std::string& name) {
-  auto* attributes = node.mutable_attribute();
-  for (int i = attributes->size() - 1; i >= 0; --i)
-    if (attributes->Get(i).name() == name) attributes->DeleteSubrange(i, 1);
-}
 
 // The attribute's integer value, or `fallback` if the node has none.
 int64_t int_attribute(const onnx::NodeProto& node, const std::string& name, int64_t fallback) {
@@ -524,48 +494,28 @@ bool needs_lowering(const onnx::GraphProto& graph, int64_t opset) {
   if (opset > 11) return true;
   if (opset < 11) return false;
   for (const auto& node : graph.node())
-    if (node.op_type() == "Clip" && node.input_size() > 1) return true;
+    if (node.op_type() == "Clip" && node.input_size() > 1) return true;  // even inputs "" (no bound)
   return false;
 }
 
-Status lower_to_opset10(onnx::ModelProto& model) {
-  onnx::OperatorSetIdProto* opset = nullptr;
-  for (auto& o : *model.mutable_opset_import())
-    if (o.domain().empty() || o.domain() == "ai.onnx") opset = &o;
-  if (!opset) return Error("model imports no default-domain opset");
+Status lower_to_opset10(onnx::ModelProto& model, int64_t opset) {
   onnx::GraphProto& graph = *model.mutable_graph();
-  Lowering lowering(graph, opset->version());
+  Lowering lowering(graph, opset);
   google::protobuf::RepeatedPtrField<onnx::NodeProto> nodes;
   for (const auto& node : graph.node()) {
     auto lowered = lowering.lower(node);
     if (!lowered.ok())
       return lowered.error().with_context(
-          "opset " + std::to_string(opset->version()) + " model" +
-          (opset->version() == 11 ? " with Clip bounds as inputs (OpenCV 4.6 reads them from attributes only)" : "") +
+          "opset " + std::to_string(opset) + " model" +
+          (opset == 11 ? " with Clip bounds as inputs (OpenCV 4.6 reads them from attributes only)" : "") +
           ", lowered to opset " + std::to_string(kLoweredOpset) + " for OpenCV");
     for (auto& n : *lowered) *nodes.Add() = std::move(n);
   }
-
-  // Only what a rewrite detached is dropped, once nothing reads it.
-  std::unordered_set<std::string> read;
-  for (const auto& node : nodes)
-    for (const auto& in : node.input()) read.insert(in);
-  for (const auto& out : graph.output()) read.insert(out.name());
-  const auto dropped = [&](const std::string& name) { return lowering.detached().count(name) && !read.count(name); };
-  graph.clear_node();
-  for (auto& node : nodes)
-    if (!(node.op_type() == "Constant" && node.output_size() == 1 && dropped(node.output(0))))
-      *graph.add_node() = std::move(node);
-  auto* initializers = graph.mutable_initializer();
-  for (int i = initializers->size() - 1; i >= 0; --i)
-    if (dropped(initializers->Get(i).name())) initializers->DeleteSubrange(i, 1);
-  auto* inputs = graph.mutable_input();
-  for (int i = inputs->size() - 1; i >= 0; --i)
-    if (dropped(inputs->Get(i).name())) inputs->DeleteSubrange(i, 1);
-  for (auto& t : lowering.new_initializers()) *graph.add_initializer() = std::move(t);
-  opset->set_domain("");
-  opset->set_version(kLoweredOpset);
+  graph.mutable_node()->Swap(&nodes);
+  for (auto& t : lowering.new_initializers()) add_initializer(model, std::move(t));
+  drop_unread(graph, lowering.detached());
+  model.clear_opset_import();
+  model.add_opset_import()->set_version(kLoweredOpset);
   return Status();
 }
-
 }  // namespace disc::model

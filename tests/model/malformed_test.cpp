@@ -153,6 +153,10 @@ TEST(OnnxLoad, FilesAreParsedAsTheyAreRead) {
     ASSERT_FALSE(loaded.ok()) << path;
     EXPECT_EQ(loaded.error().message(), path + ": " + reason);
   }
+  // Files of /proc claim a size of 0 and are read all the same.
+  auto status = OnnxModel::load_file("/proc/self/status");
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().message(), "/proc/self/status: " + invalid);
   auto directory = OnnxModel::load_file(dir.string());
   ASSERT_FALSE(directory.ok());
   EXPECT_EQ(directory.error().message(), "cannot read '" + dir.string() + "': Is a directory");

@@ -175,6 +175,56 @@ TEST(Network, GemmScalesByAlphaAndBeta) {
         8, transposed, 0.5f, -2.0f);
 }
 
+// One rewritten copy per rewrite, however many Gemms read it, and the original dropped once
+// nothing reads it, also when a Constant node gives it.
+TEST(Network, GemmOperandsAreRewrittenOnce) {
+  const std::vector<float> b(32 * 32, 0.5f);
+  onnx::NodeProto constant_b = node("Constant", {}, {"B"});
+  auto* value = constant_b.add_attribute();
+  value->set_name("value");
+  value->set_type(onnx::AttributeProto::TENSOR);
+  *value->mutable_t() = constant("B", {32, 32}, b);
+  const auto m = conv_then({constant_b, node("Flatten", {"a"}, {"flat"}), node("Gemm", {"flat", "B"}, {"g1"}),
+                            node("Gemm", {"g1", "B"}, {"y"})},
+                           {}, {"1", "32"});
+  auto model = load(m);
+  ASSERT_TRUE(model.ok()) << model.error().message();
+  const Bytes bytes = model->serialized();
+  onnx::ModelProto normal;
+  ASSERT_TRUE(normal.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())));
+  std::vector<std::string> weights;
+  for (const auto& t : normal.graph().initializer())
+    if (t.dims_size() == 2) weights.push_back(t.name());
+  EXPECT_EQ(weights, std::vector<std::string>{"B_transposed"});
+  for (const auto& n : normal.graph().node()) EXPECT_NE(n.op_type(), "Constant");
+}
+
+// Below IR version 4 shape inference sizes only the initializers declared as graph inputs: a
+// rewritten B must be declared too, or what follows the Gemm has no shape and is no cut.
+TEST(Network, GemmRewrittenInAnOldModelKeepsTheCutsAfterIt) {
+  onnx::ModelProto m = conv_then({node("Flatten", {"a"}, {"flat"}), node("Gemm", {"flat", "B", "C"}, {"z"}),
+                                  node("Relu", {"z"}, {"r"}), node("Relu", {"r"}, {"y"})},
+                                 {constant("B", {32, 4}, std::vector<float>(128, 0.5f)), constant("C", {4}, {0, 1, 2, 3})},
+                                 {"1", "4"});
+  m.set_ir_version(3);
+  m.mutable_opset_import(0)->set_version(9);
+  for (const char* name : {"W", "B", "C"}) {
+    auto* input = m.mutable_graph()->add_input();
+    for (const auto& t : m.graph().initializer())
+      if (t.name() == name) *input = value_info(name, [&] {
+          std::vector<std::string> dims;
+          for (int64_t d : t.dims()) dims.push_back(std::to_string(d));
+          return dims;
+        }());
+  }
+  auto model = load(m);
+  ASSERT_TRUE(model.ok()) << model.error().message();
+  std::vector<std::string> cuts;
+  for (const CutPoint& cut : model->cuts()) cuts.push_back(cut.tensor);
+  EXPECT_EQ(cuts, (std::vector<std::string>{"a", "flat", "z", "r"}));
+  EXPECT_TRUE(model->unshaped_cuts().empty());
+}
+
 TEST(Network, GemmWithTransposedAIsRefused) {
   onnx::NodeProto gemm = node("Gemm", {"flat", "B"}, {"y"});
   set_int(gemm, "transA", 1);

@@ -202,13 +202,15 @@ TEST(ServeProcessTest, EdgeRefusesOptionsOfAModeItDoesNotRun) {
   EXPECT_EQ(first.rfind("disc: --first-image selects data set images: give --dataset-images N too", 0), 0u) << first;
   // Options of the connection are refused when no plan connects; --server is not (scripts pass
   // it to every mode).
-  for (const std::string option : {"--tls-ca ca.pem", "--deadline-ms 5", "--retries 2"}) {
-    const auto [link, link_status] = run_edge_only("--dataset-images 1 " + option);
-    EXPECT_NE(link_status, 0) << option;
-    EXPECT_EQ(link, "disc: " + option.substr(0, option.find(' ')) +
-                        " shapes the connection to a server, and every plan here is edge-only\n")
-        << option;
-  }
+  for (const std::string option : {"--tls-ca ca.pem", "--deadline-ms 5", "--retries 2"})
+    for (const std::string plans : {"--edge-only", "--compare edge-only"}) {
+      const auto [link, link_status] = run_shell(disc_cli() + " edge --model resnet20_cifar10 --dataset-images 1 " +
+                                                 plans + " " + option);
+      EXPECT_NE(link_status, 0) << option;
+      EXPECT_EQ(link, "disc: " + option.substr(0, option.find(' ')) +
+                          " shapes the connection to a server, and every plan here is edge-only\n")
+          << plans << " " << option;
+    }
   const auto [with_server, with_server_status] = run_edge_only("--dataset-images 1 --server 127.0.0.1:1");
   EXPECT_EQ(with_server_status, 0) << with_server;
 }
