@@ -239,7 +239,8 @@ Status write_file(const std::string& path, std::span<const uint8_t> bytes) {
   };
   std::FILE* out = std::fopen(path.c_str(), "wb");
   if (!out) return failure("cannot create");
-  const bool written = std::fwrite(bytes.data(), 1, bytes.size(), out) == bytes.size();
+  // fwrite's buffer must not be null, which an empty span's data() may be.
+  const bool written = bytes.empty() || std::fwrite(bytes.data(), 1, bytes.size(), out) == bytes.size();
   const int write_errno = errno;
   // A full disk may show only when the buffer is flushed, at close.
   if (std::fclose(out) != 0 || !written) {
