@@ -13,6 +13,8 @@
 #include "disc/assets.hpp"
 #include "disc/model.hpp"
 #include "disc/npy.hpp"
+#include "model/shared_model.hpp"
+#include "model/tensor_difference.hpp"
 #include "model/test_assets.hpp"
 #include "model/tiny_onnx.hpp"
 
@@ -364,13 +366,8 @@ TEST(OpsetLowering, WhatOpset10CannotSayIsRefusedNamingTheNode) {
 // The shared models, raised by onnx::version_conversion (the reference for what each newer
 // form means), load as the originals do: same cuts, same output.
 void expect_raised_model_equals_original(const std::string& name, int opset) {
-  auto catalog = AssetCatalog::load(testing::assets_dir());
-  ASSERT_TRUE(catalog.ok()) << catalog.error().message();
-  auto entry = catalog->find_model(name);
-  ASSERT_TRUE(entry.ok());
-  auto original = OnnxModel::load_file(entry->path);
-  ASSERT_TRUE(original.ok()) << original.error().message();
-  auto bytes = read_file(entry->path);
+  const testing::SharedModel original = testing::load_shared_model(name);
+  auto bytes = read_file(original.entry.path);
   ASSERT_TRUE(bytes.ok());
   onnx::ModelProto proto;
   ASSERT_TRUE(proto.ParseFromArray(bytes->data(), static_cast<int>(bytes->size())));
@@ -384,28 +381,20 @@ void expect_raised_model_equals_original(const std::string& name, int opset) {
   auto lowered = load(raised);
   ASSERT_TRUE(lowered.ok()) << lowered.error().message();
 
-  ASSERT_EQ(lowered->cuts().size(), original->cuts().size());
-  for (size_t i = 0; i < original->cuts().size(); ++i) {
-    EXPECT_EQ(lowered->cuts()[i].tensor, original->cuts()[i].tensor);
-    EXPECT_EQ(lowered->cuts()[i].shape, original->cuts()[i].shape);
+  const std::vector<CutPoint>& cuts = original.model.cuts();
+  ASSERT_EQ(lowered->cuts().size(), cuts.size());
+  for (size_t i = 0; i < cuts.size(); ++i) {
+    EXPECT_EQ(lowered->cuts()[i].tensor, cuts[i].tensor);
+    EXPECT_EQ(lowered->cuts()[i].shape, cuts[i].shape);
   }
-  auto dataset = catalog->load_dataset(entry->dataset);
-  ASSERT_TRUE(dataset.ok());
-  auto image = load_image(dataset->images.at(0).path, entry->preprocessing);
-  ASSERT_TRUE(image.ok());
-  auto expected_net = Network::from_onnx(original->serialized());
+  auto expected_net = Network::from_onnx(original.model.serialized());
   auto lowered_net = Network::from_onnx(lowered->serialized());
   ASSERT_TRUE(expected_net.ok() && lowered_net.ok()) << (lowered_net.ok() ? "" : lowered_net.error().message());
-  auto expected = expected_net->run(*image);
-  auto got = lowered_net->run(*image);
+  auto expected = expected_net->run(original.image);
+  auto got = lowered_net->run(original.image);
   ASSERT_TRUE(expected.ok() && got.ok());
   ASSERT_EQ(got->shape(), expected->shape());
-  float scale = 0, diff = 0;
-  for (size_t i = 0; i < got->size(); ++i) {
-    scale = std::max(scale, std::abs(expected->data()[i]));
-    diff = std::max(diff, std::abs(expected->data()[i] - got->data()[i]));
-  }
-  EXPECT_LE(diff, 1e-5f * scale);
+  EXPECT_LE(testing::relative_difference(*expected, *got), 1e-5f);
 }
 
 TEST(OpsetLowering, MobilenetV2RaisedToOpset11) { expect_raised_model_equals_original("mobilenet_v2_1.0_224", 11); }

@@ -14,34 +14,16 @@
 #include "disc/model.hpp"
 #include "disc/npy.hpp"
 #include "codec/reference_conv.hpp"
+#include "model/shared_model.hpp"
+#include "model/tensor_difference.hpp"
 #include "model/test_assets.hpp"
 #include "model/tiny_onnx.hpp"
 
 namespace disc {
 namespace {
 
-struct Fixture {
-  ModelEntry entry;
-  OnnxModel model;
-  Tensor image;
-};
-
-Fixture load(const std::string& name) {
-  auto catalog = AssetCatalog::load(testing::assets_dir());
-  EXPECT_TRUE(catalog.ok()) << catalog.error().message();
-  auto entry = catalog->find_model(name);
-  EXPECT_TRUE(entry.ok());
-  auto model = OnnxModel::load_file(entry->path);
-  EXPECT_TRUE(model.ok()) << model.error().message();
-  auto dataset = catalog->load_dataset(entry->dataset);
-  EXPECT_TRUE(dataset.ok());
-  auto image = load_image(dataset->images.at(0).path, entry->preprocessing);
-  EXPECT_TRUE(image.ok());
-  return {*entry, std::move(model).value(), std::move(image).value()};
-}
-
 void expect_split_equals_whole(const std::string& name) {
-  Fixture f = load(name);
+  testing::SharedModel f = testing::load_shared_model(name);
   auto whole = Network::from_onnx(f.model.serialized());
   ASSERT_TRUE(whole.ok()) << whole.error().message();
   auto expected = whole->run(f.image);
@@ -60,12 +42,7 @@ void expect_split_equals_whole(const std::string& name) {
     auto logits = tail->run(*features);
     ASSERT_TRUE(logits.ok()) << logits.error().message();
     ASSERT_EQ(logits->shape(), expected->shape());
-    float scale = 0, diff = 0;
-    for (size_t i = 0; i < logits->size(); ++i) {
-      scale = std::max(scale, std::abs(expected->data()[i]));
-      diff = std::max(diff, std::abs(expected->data()[i] - logits->data()[i]));
-    }
-    EXPECT_LE(diff, 1e-5f * scale);
+    EXPECT_LE(testing::relative_difference(*expected, *logits), 1e-5f);
   }
 }
 
@@ -104,8 +81,8 @@ std::set<std::string> separators(const onnx::ModelProto& model) {
 }
 
 TEST(Cuts, Resnet20CutsAreExactlyTheSeparatorsAndExcludeBlockInternals) {
-  Fixture first = load("resnet20_cifar10");
-  Fixture second = load("resnet20_cifar10");
+  testing::SharedModel first = testing::load_shared_model("resnet20_cifar10");
+  testing::SharedModel second = testing::load_shared_model("resnet20_cifar10");
   auto bytes = read_file(first.entry.path);
   ASSERT_TRUE(bytes.ok());
   onnx::ModelProto proto;
@@ -152,7 +129,7 @@ TEST(Cuts, Resnet20CutsAreExactlyTheSeparatorsAndExcludeBlockInternals) {
 }
 
 TEST(Cuts, PlainChainMobilenetCutsAreTheSeparators) {
-  Fixture f = load("mobilenet_v1_0.25_128");
+  testing::SharedModel f = testing::load_shared_model("mobilenet_v1_0.25_128");
   auto bytes = read_file(f.entry.path);
   ASSERT_TRUE(bytes.ok());
   onnx::ModelProto proto;
@@ -218,7 +195,7 @@ TEST(Cuts, RandomGraphsCutsAreExactlyTheSeparators) {
 }
 
 TEST(Split, UnknownCutIsAnError) {
-  Fixture f = load("resnet20_cifar10");
+  testing::SharedModel f = testing::load_shared_model("resnet20_cifar10");
   auto split = f.model.split("no_such_tensor");
   ASSERT_FALSE(split.ok());
   EXPECT_NE(split.error().message().find("no_such_tensor"), std::string::npos);
@@ -228,7 +205,7 @@ TEST(Split, UnknownCutIsAnError) {
 }
 
 TEST(Network, RejectsAnInputOfTheWrongShape) {
-  Fixture f = load("resnet20_cifar10");
+  testing::SharedModel f = testing::load_shared_model("resnet20_cifar10");
   auto net = Network::from_onnx(f.model.serialized());
   ASSERT_TRUE(net.ok());
   auto out = net->run(Tensor({1, 3, 16, 16}));
@@ -243,7 +220,7 @@ namespace disc {
 namespace {
 
 // Head features of dataset image `index` at `cut`.
-Tensor features_at(const Fixture& f, const std::string& cut, size_t index) {
+Tensor features_at(const testing::SharedModel& f, const std::string& cut, size_t index) {
   auto catalog = AssetCatalog::load(testing::assets_dir());
   auto dataset = catalog->load_dataset(f.entry.dataset);
   auto image = load_image(dataset->images.at(index).path, f.entry.preprocessing);
@@ -260,7 +237,7 @@ Tensor features_at(const Fixture& f, const std::string& cut, size_t index) {
 // The reading convolution is the linear part of the layer after the cut: on the difference
 // of two images' maps it gives the difference of that layer's outputs (the bias cancels).
 TEST(ReadingConvolution, IsTheLinearPartOfTheNextLayer) {
-  Fixture f = load("mobilenet_v1_0.25_128");
+  testing::SharedModel f = testing::load_shared_model("mobilenet_v1_0.25_128");
   const auto& cuts = f.model.cuts();
   size_t checked = 0, depthwise = 0, padded = 0;
   for (size_t i = 0; i + 2 < cuts.size(); ++i) {
@@ -293,7 +270,7 @@ TEST(ReadingConvolution, IsTheLinearPartOfTheNextLayer) {
 }
 
 TEST(ReadingConvolution, NamesWhatReadsACutThatNoSingleConvolutionReads) {
-  Fixture f = load("resnet20_cifar10");
+  testing::SharedModel f = testing::load_shared_model("resnet20_cifar10");
   ASSERT_FALSE(f.model.cuts().empty());
   auto kernel = f.model.reading_convolution(f.model.cuts().back().tensor);
   ASSERT_FALSE(kernel.ok());
