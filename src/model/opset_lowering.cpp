@@ -262,16 +262,43 @@ Status Lowering::lower_reduce_sum(Lowering& l, onnx::NodeProto& node, std::vecto
 }
 
 // Softmax, LogSoftmax and Hardmax: up to opset 12 they work on the input flattened to 2-d at
-// `axis` (default 1); from 13 on along `axis` alone (default -1). Both agree when the axis is
-// the last one, which opset 10 is then told explicitly.
-Status Lowering::lower_softmax(Lowering& l, onnx::NodeProto& node, std::vector<onnx::NodeProto>&) {
+// `axis` (default 1); from 13 on along `axis` alone (default -1). Both agree along the last
+// axis, which opset 10 is then told explicitly; along another one the axis is moved last by a
+// Transpose and back by another (the node itself becomes the second, writing its output).
+Status Lowering::lower_softmax(Lowering& l, onnx::NodeProto& node, std::vector<onnx::NodeProto>& before) {
   if (l.opset_ < 13) return l.normalize_axis_attribute(node, node.input(0), 1);
   DISC_ASSIGN_OR_RETURN(const int r, l.rank(node, node.input(0)));
   DISC_ASSIGN_OR_RETURN(const int64_t axis, normal_axis(node, int_attribute(node, "axis", -1), r));
-  if (axis != r - 1)
-    return Error(describe(node) + ": along axis " + std::to_string(axis) + " of " + std::to_string(r) +
-                 " (opset 13 and later) it has no opset-10 form; only along the last axis");
-  set_attribute(node, "axis", onnx::AttributeProto::INT)->set_i(axis);
+  if (axis == r - 1) {
+    set_attribute(node, "axis", onnx::AttributeProto::INT)->set_i(axis);
+    return Status();
+  }
+  std::vector<int64_t> to_last, back(static_cast<size_t>(r));
+  for (int64_t d = 0; d < r; ++d)
+    if (d != axis) to_last.push_back(d);
+  to_last.push_back(axis);
+  for (int64_t i = 0; i < r; ++i) back[static_cast<size_t>(to_last[static_cast<size_t>(i)])] = i;
+  const auto transpose = [](const std::string& name, const std::string& input, const std::string& output,
+                            const std::vector<int64_t>& perm) {
+    onnx::NodeProto t;
+    t.set_op_type("Transpose");
+    t.set_name(name);
+    t.add_input(input);
+    t.add_output(output);
+    auto* attribute = set_attribute(t, "perm", onnx::AttributeProto::INTS);
+    for (int64_t p : perm) attribute->add_ints(p);
+    return t;
+  };
+  const std::string moved = l.unused_name(node.output(0) + "_axis_last");
+  const std::string done = l.unused_name(node.output(0) + "_along_last");
+  before.push_back(transpose(l.unused_name(node.name() + "_axis_last"), node.input(0), moved, to_last));
+  onnx::NodeProto along_last = node;
+  along_last.set_name(l.unused_name(node.name() + "_along_last"));
+  along_last.set_input(0, moved);
+  along_last.set_output(0, done);
+  set_attribute(along_last, "axis", onnx::AttributeProto::INT)->set_i(r - 1);
+  before.push_back(std::move(along_last));
+  node = transpose(node.name(), done, node.output(0), back);
   return Status();
 }
 
