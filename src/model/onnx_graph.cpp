@@ -7,6 +7,7 @@
 #include <onnx/shape_inference/implementation.h>
 #include <sys/stat.h>
 
+#include <bit>
 #include <climits>
 #include <cstring>
 #include <functional>
@@ -98,7 +99,12 @@ Status check_tensor_data(const onnx::TensorProto& t, const std::string& what) {
   return Status();
 }
 
-Status check_nodes(const onnx::GraphProto& graph) {
+// Every node of an operator ONNX knows must fit its schema at the model's opset (input and
+// output counts, attribute names and types): ONNX's shape inference divides by output counts
+// unchecked (a Split without outputs stopped the process with SIGFPE), and a mistyped
+// attribute reads as its default there but as 0 where DISC reads it. An operator ONNX does
+// not know is left to OpenCV.
+Status check_nodes(const onnx::GraphProto& graph, int64_t opset) {
   for (const auto& node : graph.node()) {
     if (!is_default_domain(node.domain()))
       return Error(describe(node) + ": operator domain '" + node.domain() + "' is not supported");
@@ -112,6 +118,12 @@ Status check_nodes(const onnx::GraphProto& graph) {
     for (const auto& attr : node.attribute())
       if (attr.has_t())
         DISC_RETURN_IF_ERROR(check_tensor_data(attr.t(), describe(node) + ": attribute '" + attr.name() + "'"));
+    if (const onnx::OpSchema* schema = onnx::OpSchemaRegistry::Schema(node.op_type(), static_cast<int>(opset), ""))
+      try {
+        schema->Verify(node);
+      } catch (const std::exception& e) {
+        return Error(describe(node) + ": " + e.what());
+      }
   }
   for (const auto& init : graph.initializer())
     DISC_RETURN_IF_ERROR(check_tensor_data(init, "initializer '" + init.name() + "'"));
@@ -147,15 +159,20 @@ void constant_values_as_tensors(onnx::GraphProto& graph) {
   }
 }
 
+// Every node gets a name of its own: an unnamed one "<op>_<index>", a repeated one (which
+// OpenCV refuses as a layer already in the net) "<name>_<n>".
 void name_nodes(onnx::GraphProto& graph) {
   std::unordered_set<std::string> used;
   for (const auto& node : graph.node()) used.insert(node.name());
+  std::unordered_set<std::string> kept;
   for (int i = 0; i < graph.node_size(); ++i) {
     auto* node = graph.mutable_node(i);
-    if (!node->name().empty()) continue;
-    std::string name = node->op_type() + "_" + std::to_string(i);
-    while (used.count(name)) name += "_";
+    if (!node->name().empty() && kept.insert(node->name()).second) continue;
+    const std::string base = node->name().empty() ? node->op_type() + "_" + std::to_string(i) : node->name();
+    std::string name = base;
+    for (int n = 1; used.count(name); ++n) name = base + "_" + std::to_string(n);
     used.insert(name);
+    kept.insert(name);
     node->set_name(name);
   }
 }
@@ -265,13 +282,15 @@ Status spell_out_gemms(onnx::ModelProto& model) {
   const ConstantMap constants = constants_by_name(graph);
   GraphNames names(graph);
   std::vector<onnx::TensorProto> rewritten;
-  std::unordered_map<std::string, std::string> copies;  // "operand/transposed/factor" -> copy
+  std::unordered_map<std::string, std::string> copies;  // "operand/transposed/factor/width" -> copy
   std::unordered_set<std::string> replaced;              // operands now read through a copy
   // Makes input `index` (B or C) of `node` read a copy of its constant, transposed (if 2-d) and
-  // times `factor`.
-  const auto rewrite = [&](onnx::NodeProto& node, int index, bool transpose, float factor) -> Status {
+  // times `factor`; a single value is repeated `width` times if `width` > 0.
+  const auto rewrite = [&](onnx::NodeProto& node, int index, bool transpose, float factor, int64_t width) -> Status {
     const std::string operand = node.input(index);
-    const std::string key = operand + "/" + std::to_string(transpose) + "/" + std::to_string(factor);
+    const std::string key =  // the factor's exact bits: two alphas may differ past any decimals printed
+        operand + "/" + std::to_string(transpose) + "/" + std::to_string(std::bit_cast<uint32_t>(factor)) + "/" +
+        std::to_string(width);
     if (auto copy = copies.find(key); copy != copies.end()) {
       node.set_input(index, copy->second);
       return Status();
@@ -290,6 +309,10 @@ Status spell_out_gemms(onnx::ModelProto& model) {
       copy.set_dims(1, rows);
       for (int64_t c = 0; c < columns; ++c)
         for (int64_t r = 0; r < rows; ++r) copy.add_float_data((*values)[static_cast<size_t>(r * columns + c)] * factor);
+    } else if (width > 0 && values->size() == 1) {
+      copy.clear_dims();
+      copy.add_dims(width);
+      for (int64_t i = 0; i < width; ++i) copy.add_float_data((*values)[0] * factor);
     } else {  // shape inference refuses a B that is not 2-d
       for (float v : *values) copy.add_float_data(v * factor);
     }
@@ -311,9 +334,16 @@ Status spell_out_gemms(onnx::ModelProto& model) {
     const auto* trans_b = find_attribute(node, "transB");
     const bool transpose = !trans_b || trans_b->i() == 0;
     const float alpha = factor(node, "alpha"), beta = factor(node, "beta");
-    if (transpose || alpha != 1.0f) DISC_RETURN_IF_ERROR(rewrite(node, 1, transpose, alpha));
-    if (beta != 1.0f && node.input_size() > 2 && !node.input(2).empty())
-      DISC_RETURN_IF_ERROR(rewrite(node, 2, false, beta));
+    // The output width N, from a constant 2-d B (its rows once transposed for transB = 1).
+    const auto b = constants.find(node.input(1));
+    const int64_t width = b != constants.end() && b->second->dims_size() == 2 ? b->second->dims(transpose ? 1 : 0) : 0;
+    if (transpose || alpha != 1.0f) DISC_RETURN_IF_ERROR(rewrite(node, 1, transpose, alpha, 0));
+    // OpenCV wants N values of C, where ONNX broadcasts a single one.
+    const auto c = node.input_size() > 2 ? constants.find(node.input(2)) : constants.end();
+    const bool single_c = c != constants.end() && c->second->dims_size() <= 1 && width > 1 &&
+                          (c->second->dims_size() == 0 || c->second->dims(0) == 1);
+    if (node.input_size() > 2 && !node.input(2).empty() && (beta != 1.0f || single_c))
+      DISC_RETURN_IF_ERROR(rewrite(node, 2, false, beta, single_c ? width : 0));
     remove_attribute(node, "alpha");
     remove_attribute(node, "beta");
     set_attribute(node, "transB", onnx::AttributeProto::INT)->set_i(1);
@@ -522,7 +552,7 @@ Status normalize_onnx(onnx::ModelProto& model) {
   DISC_ASSIGN_OR_RETURN(const int64_t opset, default_opset(model));
   onnx::GraphProto& graph = *model.mutable_graph();
   constant_values_as_tensors(graph);
-  DISC_RETURN_IF_ERROR(check_nodes(graph));
+  DISC_RETURN_IF_ERROR(check_nodes(graph, opset));
   DISC_ASSIGN_OR_RETURN(onnx::ValueInfoProto * input, real_input(graph));
   DISC_RETURN_IF_ERROR(fix_input_shape(*input));
   forget_symbolic_output_dims(graph);

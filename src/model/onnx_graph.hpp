@@ -33,10 +33,11 @@ Result<onnx::ModelProto> read_onnx(const std::string& path);
 // - default-domain opset <= 17 only (opsets 12..17, and opset 11 with Clip bounds as inputs,
 //   are lowered to opset 10, see opset_lowering.hpp), no other domains, no control flow (If/Loop/Scan or
 //   any graph-valued attribute);
+// - every node of an operator ONNX knows fitting its schema (inputs, outputs, attributes);
 // - every initializer and Constant value holding as many values as its dims say;
 // - exactly one non-initializer graph input, of static shape once a symbolic or unknown
 //   batch dimension is fixed to 1;
-// - every node named (unnamed ones get "<op_type>_<index>"), Identity(initializer) nodes
+// - every node named, uniquely (unnamed ones get "<op_type>_<index>"), Identity(initializer) nodes
 //   removed with their consumers reading the initializer directly;
 // - nodes in topological order, every node input produced, an initializer or the input;
 // - no constant input of a Conv, ConvTranspose, Gemm or MatMul with a dim below 1;

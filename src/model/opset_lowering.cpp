@@ -390,7 +390,7 @@ Status Lowering::lower_slice(Lowering& l, onnx::NodeProto& node, std::vector<onn
 Status Lowering::lower_gather(Lowering& l, onnx::NodeProto& node, std::vector<onnx::NodeProto>&) {
   DISC_RETURN_IF_ERROR(l.normalize_axis_attribute(node, node.input(0), 0));
   const onnx::TensorProto* indices = l.constant(node.input(1));
-  if (!indices) return Status();  // computed indices: as they come
+  if (!indices || indices->data_type() != onnx::TensorProto::INT64) return Status();  // as they come
   auto values = tensor_ints(indices, node.input(1));
   if (!values.ok()) return Error(describe(node) + ": " + values.error().message());
   if (std::none_of(values->begin(), values->end(), [](int64_t i) { return i < 0; })) return Status();

@@ -340,6 +340,31 @@ TEST(OnnxLoad, SortsAndCutsALongChainListedBackwards) {
   ASSERT_TRUE(split.ok()) << split.error().message();
 }
 
+// A node must fit its operator's schema: ONNX's shape inference divided by the output count
+// of a Split without outputs (SIGFPE), and a mistyped attribute read as 0 where DISC reads it.
+TEST(OnnxLoad, RejectsNodesThatDoNotFitTheirSchema) {
+  auto no_outputs = tiny_model();
+  *no_outputs.mutable_graph()->add_node() = node("Split", {"b"}, {"unused"});
+  no_outputs.mutable_graph()->mutable_node(no_outputs.graph().node_size() - 1)->clear_output();
+  expect_error(no_outputs, "(Split): Node (Split_unused) has output size 0 not in range");
+  auto float_axis = tiny_model();
+  onnx::NodeProto softmax = node("Softmax", {"y"}, {"soft"});
+  testing::set_float(softmax, "axis", 1.0f);
+  *float_axis.mutable_graph()->add_node() = softmax;
+  expect_error(float_axis, "Mismatched attribute type in 'Softmax_soft : axis'");
+}
+
+// OpenCV refuses two layers of one name; a repeated node name is made unique.
+TEST(OnnxLoad, RenamesRepeatedNodeNames) {
+  auto m = tiny_model();
+  for (auto& n : *m.mutable_graph()->mutable_node()) n.set_name("same");
+  auto model = load(m);
+  ASSERT_TRUE(model.ok()) << model.error().message();
+  auto network = Network::from_onnx(model->serialized());
+  ASSERT_TRUE(network.ok()) << network.error().message();
+  EXPECT_TRUE(network->run(Tensor({1, 2, 4, 4})).ok());
+}
+
 TEST(OnnxLoad, RejectsACycle) {
   auto m = tiny_model();
   m.mutable_graph()->mutable_node(1)->mutable_input(0)->assign(1, 'y');  // Conv reads the final output
@@ -422,7 +447,10 @@ TEST(ReadingConvolution, RejectsWhatItCannotShapeFor) {
   auto kernel = folded->reading_convolution("b");
   ASSERT_TRUE(kernel.ok()) << kernel.error().message();
   EXPECT_NEAR(kernel->weights[3], 2.0f / std::sqrt(4.0f + 1e-5f), 1e-6f);  // output channel 1 scaled by 1/2
-  expect_reader_error(with_batch_norm({"c_raw", "ones"}, 4.0f), "has 2 inputs (5 expected)");
+  // Loading already refuses a BatchNormalization of 2 inputs (its schema wants 5).
+  expect_error(with_batch_norm({"c_raw", "ones"}, 4.0f),
+               "node 'BatchNormalization_c' (BatchNormalization): Node (BatchNormalization_c) has input size 2 not in "
+               "range [min=5, max=5]");
   expect_reader_error(with_batch_norm({"c_raw", "ones", "zeros", "zeros", "variance"}, -1.0f), "not positive");
 }
 

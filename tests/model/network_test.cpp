@@ -225,6 +225,35 @@ TEST(Network, GemmRewrittenInAnOldModelKeepsTheCutsAfterIt) {
   EXPECT_TRUE(model->unshaped_cuts().empty());
 }
 
+// ONNX broadcasts a single C over the outputs; OpenCV wants one per output.
+TEST(Network, GemmWithASingleBiasValue) {
+  for (const std::vector<int64_t>& c_dims : {std::vector<int64_t>{}, std::vector<int64_t>{1}}) {
+    onnx::NodeProto gemm = node("Gemm", {"flat", "B", "C"}, {"y"});
+    set_int(gemm, "transB", 1);
+    const Result<Tensor> y = run(conv_then({node("Flatten", {"a"}, {"flat"}), gemm},
+                                           {constant("B", {3, 32}, std::vector<float>(96, 0.0f)),
+                                            constant("C", c_dims, {1.5f})},
+                                           {"1", "3"}));
+    ASSERT_TRUE(y.ok()) << y.error().message();
+    ASSERT_EQ(y->size(), 3u);
+    for (size_t j = 0; j < 3; ++j) EXPECT_EQ(y->data()[j], 1.5f);
+  }
+}
+
+// Two Gemms reading one B with alphas that agree to six decimals share no rewritten copy.
+TEST(Network, GemmsSharingBKeepTheirOwnAlpha) {
+  onnx::NodeProto first = node("Gemm", {"flat", "B"}, {"g1"});
+  onnx::NodeProto second = node("Gemm", {"flat", "B"}, {"g2"});
+  set_float(first, "alpha", 1e-7f);
+  set_float(second, "alpha", 3e-7f);
+  const Result<Tensor> y = run(conv_then({node("Flatten", {"a"}, {"flat"}), first, second,
+                                          node("Div", {"g2", "g1"}, {"y"})},
+                                         {constant("B", {32, 2}, std::vector<float>(64, 1.0f))}, {"1", "2"}));
+  ASSERT_TRUE(y.ok()) << y.error().message();
+  ASSERT_EQ(y->size(), 2u);
+  for (size_t j = 0; j < 2; ++j) EXPECT_NEAR(y->data()[j], 3.0f, 1e-4f);
+}
+
 TEST(Network, GemmWithTransposedAIsRefused) {
   onnx::NodeProto gemm = node("Gemm", {"flat", "B"}, {"y"});
   set_int(gemm, "transA", 1);
