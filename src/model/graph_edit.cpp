@@ -56,7 +56,7 @@ namespace {
 
 // Keeps the elements for which `drop` is false, in order, in time linear in their number.
 template <typename T, typename Predicate>
-void remove_if(google::protobuf::RepeatedPtrField<T>* elements, const Predicate& drop) {
+void erase_where(google::protobuf::RepeatedPtrField<T>* elements, const Predicate& drop) {
   google::protobuf::RepeatedPtrField<T> kept;
   for (auto& element : *elements)
     if (!drop(element)) *kept.Add() = std::move(element);
@@ -71,12 +71,12 @@ void drop_unread(onnx::GraphProto& graph, const std::unordered_set<std::string>&
     for (const auto& in : node.input()) read.insert(in);
   for (const auto& out : graph.output()) read.insert(out.name());
   const auto unread = [&](const std::string& name) { return candidates.count(name) && !read.count(name); };
-  remove_if(graph.mutable_node(), [&](const onnx::NodeProto& node) {
+  erase_where(graph.mutable_node(), [&](const onnx::NodeProto& node) {
     return node.op_type() == "Constant" && node.output_size() == 1 && unread(node.output(0));
   });
-  remove_if(graph.mutable_initializer(), [&](const onnx::TensorProto& t) { return unread(t.name()); });
+  erase_where(graph.mutable_initializer(), [&](const onnx::TensorProto& t) { return unread(t.name()); });
   // Older models list initializers as graph inputs too.
-  remove_if(graph.mutable_input(), [&](const onnx::ValueInfoProto& v) { return unread(v.name()); });
+  erase_where(graph.mutable_input(), [&](const onnx::ValueInfoProto& v) { return unread(v.name()); });
 }
 
 }  // namespace disc::model
