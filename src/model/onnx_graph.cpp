@@ -162,18 +162,13 @@ void constant_values_as_tensors(onnx::GraphProto& graph) {
 // Every node gets a name of its own: an unnamed one "<op>_<index>", a repeated one (which
 // OpenCV refuses as a layer already in the net) "<name>_<n>".
 void name_nodes(onnx::GraphProto& graph) {
-  std::unordered_set<std::string> used;
-  for (const auto& node : graph.node()) used.insert(node.name());
-  std::unordered_set<std::string> kept;
+  GraphNames names(graph);
+  std::unordered_set<std::string> kept;  // node names given out so far
   for (int i = 0; i < graph.node_size(); ++i) {
     auto* node = graph.mutable_node(i);
     if (!node->name().empty() && kept.insert(node->name()).second) continue;
-    const std::string base = node->name().empty() ? node->op_type() + "_" + std::to_string(i) : node->name();
-    std::string name = base;
-    for (int n = 1; used.count(name); ++n) name = base + "_" + std::to_string(n);
-    used.insert(name);
-    kept.insert(name);
-    node->set_name(name);
+    node->set_name(names.unused(node->name().empty() ? node->op_type() + "_" + std::to_string(i) : node->name()));
+    kept.insert(node->name());
   }
 }
 

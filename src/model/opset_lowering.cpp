@@ -18,24 +18,23 @@ namespace {
 // Operators whose newest form (up to opset 17) differs from their opset-10 form only in the
 // element types it accepts or in wording: the same node means the same for fp32 tensors.
 const std::unordered_set<std::string> kSameForFloats{
-    "Abs",      "Add",   "AveragePool", "Cast",      "Ceil",    "Conv",       "Div",
-    "Erf",   "Exp",         "Expand",    "Floor",   "Greater",    "Identity",      "IsNaN",
-    "LeakyRelu", "Less", "Log",         "LpPool",    "LRN",     "MatMul",     "Max",           "MaxPool",
-    "Mean",     "Min",   "Mod",         "Mul",       "Neg",     "NonZero",    "PRelu",
-    "Reciprocal", "Relu", "Sigmoid",    "Sign",      "Size",    "SpaceToDepth",  "Sqrt",
-    "Sub",      "Sum",   "Tanh",        "Tile",      "Transpose", "Where"};
+    "Abs", "Add", "AveragePool", "Cast", "Ceil", "Conv", "Div", "Erf", "Exp", "Expand", "Floor",
+    "Greater", "Identity", "IsNaN", "LeakyRelu", "Less", "Log", "LpPool", "LRN", "MatMul", "Max",
+    "MaxPool", "Mean", "Min", "Mod", "Mul", "Neg", "NonZero", "PRelu", "Reciprocal", "Relu",
+    "Sigmoid", "Sign", "Size", "SpaceToDepth", "Sqrt", "Sub", "Sum", "Tanh", "Tile", "Transpose",
+    "Where"};
 
 // Reductions whose axes stay an attribute, negative axes allowed since opset 11.
 const std::unordered_set<std::string> kAttributeReductions{
-    "ReduceL1",  "ReduceL2",  "ReduceLogSum", "ReduceLogSumExp", "ReduceMax",
-    "ReduceMean", "ReduceMin", "ReduceProd",  "ReduceSumSquare"};
+    "ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceMax", "ReduceMean", "ReduceMin",
+    "ReduceProd", "ReduceSumSquare"};
 
-// One lowering pass over a graph: what it held before (constants, ranks, shapes, names) and what the
-// rewritten nodes add.
+// One lowering pass over a graph: what it held before (constants, ranks, dims, names) and what
+// the rewritten nodes add.
 class Lowering {
  public:
   Lowering(const onnx::GraphProto& graph, int64_t opset)
-      : opset_(opset), shapes_(static_shapes(graph)), constants_(constants_by_name(graph)), names_(graph) {
+      : opset_(opset), constants_(constants_by_name(graph)), names_(graph) {
     const auto record = [this](const onnx::ValueInfoProto& info) {
       const auto& type = info.type();
       if (!type.has_tensor_type()) return;
@@ -129,7 +128,6 @@ class Lowering {
   std::unordered_map<std::string, int> ranks_;
   std::unordered_map<std::string, std::vector<int64_t>> dims_;  // of tensors whose dims are all known
   std::unordered_map<std::string, int> element_types_;            // onnx::TensorProto::DataType
-  const ShapeMap shapes_;  // static fp32 shapes, for a Gemm's output
   const ConstantMap constants_;
   GraphNames names_;  // so that new tensors and nodes collide with none
   std::vector<onnx::TensorProto> new_initializers_;
@@ -352,8 +350,8 @@ Status Lowering::lower_constant(Lowering&, onnx::NodeProto& node, std::vector<on
 // Gemm-11..13: C optional; Gemm-9 needs one, here zeros of the output's width.
 Status Lowering::lower_gemm(Lowering& l, onnx::NodeProto& node, std::vector<onnx::NodeProto>&) {
   if (has_input(node, 2)) return Status();
-  auto found = l.shapes_.find(node.output(0));
-  const Shape output = found == l.shapes_.end() ? Shape{} : found->second;
+  const auto found = l.dims_.find(node.output(0));
+  const std::vector<int64_t> output = found == l.dims_.end() ? std::vector<int64_t>{} : found->second;
   if (output.size() != 2)
     return Error(describe(node) + ": without C it needs an output of known 2-d shape for its opset-10 form");
   onnx::TensorProto zeros;
@@ -415,10 +413,11 @@ Status Lowering::lower_gather(Lowering& l, onnx::NodeProto& node, std::vector<on
 Status Lowering::lower_pow(Lowering& l, onnx::NodeProto& node, std::vector<onnx::NodeProto>&) {
   const auto type = l.element_types_.find(node.input(1));
   if (type == l.element_types_.end() || type->second == onnx::TensorProto::FLOAT) return Status();
+  const Error no_form(describe(node) + ": an exponent that is not fp32 (or a constant int64) has no opset-10 form");
   const onnx::TensorProto* exponent = l.constant(node.input(1));
-  auto values = exponent ? tensor_ints(exponent, node.input(1)) : Result<std::vector<int64_t>>(Error(""));
-  if (!values.ok())
-    return Error(describe(node) + ": an exponent that is not fp32 (or a constant int64) has no opset-10 form");
+  if (!exponent) return no_form;
+  auto values = tensor_ints(exponent, node.input(1));
+  if (!values.ok()) return no_form;
   onnx::TensorProto exact = *exponent;
   exact.clear_raw_data();
   exact.clear_int64_data();
@@ -545,4 +544,5 @@ Status lower_to_opset10(onnx::ModelProto& model, int64_t opset) {
   model.add_opset_import()->set_version(kLoweredOpset);
   return Status();
 }
+
 }  // namespace disc::model
