@@ -318,17 +318,13 @@ Status spell_out_gemms(onnx::ModelProto& model) {
     rewritten.push_back(std::move(copy));
     return Status();
   };
-  const auto factor = [](const onnx::NodeProto& node, const char* name) {
-    const auto* a = find_attribute(node, name);
-    return a ? a->f() : 1.0f;
-  };
   for (auto& node : *graph.mutable_node()) {
     if (node.op_type() != "Gemm" || node.input_size() < 2) continue;
     if (const auto* a = find_attribute(node, "transA"); a && a->i() != 0)
       return Error(describe(node) + ": OpenCV 4.6 ignores transA=1 (transpose A before the Gemm instead)");
     const auto* trans_b = find_attribute(node, "transB");
     const bool transpose = !trans_b || trans_b->i() == 0;
-    const float alpha = factor(node, "alpha"), beta = factor(node, "beta");
+    const float alpha = float_attribute(node, "alpha", 1.0f), beta = float_attribute(node, "beta", 1.0f);
     // The output width N, from a constant 2-d B (its rows once transposed for transB = 1).
     const auto b = constants.find(node.input(1));
     const int64_t width = b != constants.end() && b->second->dims_size() == 2 ? b->second->dims(transpose ? 1 : 0) : 0;
@@ -353,11 +349,13 @@ Status spell_out_gemms(onnx::ModelProto& model) {
 // weights hold no values anyway, so a constant input of these ops with a dim below 1 is refused.
 Status check_weight_dims(const onnx::GraphProto& graph) {
   static const std::unordered_set<std::string> kWeighted{"Conv", "ConvTranspose", "Gemm", "MatMul"};
+  const ConstantMap constants = constants_by_name(graph);
   for (const auto& node : graph.node()) {
     if (!kWeighted.count(node.op_type())) continue;
     for (int i = 1; i < node.input_size(); ++i) {
-      const onnx::TensorProto* t = find_constant(graph, node.input(i));
-      if (!t) continue;
+      const auto found = constants.find(node.input(i));
+      if (found == constants.end()) continue;
+      const onnx::TensorProto* t = found->second;
       for (int64_t d : t->dims())
         if (d < 1)
           return Error(describe(node) + ": its constant input '" + node.input(i) + "' has a dim of " +
@@ -432,8 +430,7 @@ Status check_softmax_axes(const onnx::GraphProto& graph) {
     const auto type = types.find(node.input(0));
     if (type == types.end() || !type->second->tensor_type().has_shape()) continue;
     const auto& dims = type->second->tensor_type().shape().dim();
-    const onnx::AttributeProto* axis_attribute = find_attribute(node, "axis");
-    int64_t axis = axis_attribute ? axis_attribute->i() : 1;
+    int64_t axis = int_attribute(node, "axis", 1);
     if (axis < 0) axis += dims.size();
     for (int i = static_cast<int>(axis) + 1; i < dims.size(); ++i)
       if (!dims[i].has_dim_value() || dims[i].dim_value() != 1)
@@ -508,6 +505,13 @@ Result<std::vector<T>> values_of(const onnx::TensorProto& t, const Field& field)
   return v;
 }
 
+// The tensor a Constant node of one output writes, or null for any other node.
+const onnx::TensorProto* constant_value(const onnx::NodeProto& node) {
+  if (node.op_type() != "Constant" || node.output_size() != 1) return nullptr;
+  const onnx::AttributeProto* value = find_attribute(node, "value");
+  return value && value->has_t() ? &value->t() : nullptr;
+}
+
 }  // namespace
 
 Result<onnx::ModelProto> parse_onnx(const uint8_t* data, size_t size) {
@@ -574,9 +578,7 @@ ConstantMap constants_by_name(const onnx::GraphProto& graph) {
   ConstantMap constants;
   for (const auto& t : graph.initializer()) constants[t.name()] = &t;
   for (const auto& node : graph.node())
-    if (node.op_type() == "Constant" && node.output_size() == 1)
-      if (const onnx::AttributeProto* value = find_attribute(node, "value"); value && value->has_t())
-        constants[node.output(0)] = &value->t();
+    if (const onnx::TensorProto* value = constant_value(node)) constants[node.output(0)] = value;
   return constants;
 }
 
@@ -584,10 +586,18 @@ const onnx::TensorProto* find_constant(const onnx::GraphProto& graph, const std:
   for (const auto& init : graph.initializer())
     if (init.name() == name) return &init;
   for (const auto& node : graph.node())
-    if (node.op_type() == "Constant" && node.output_size() == 1 && node.output(0) == name)
-      for (const auto& attribute : node.attribute())
-        if (attribute.name() == "value" && attribute.has_t()) return &attribute.t();
+    if (const onnx::TensorProto* value = constant_value(node); value && node.output(0) == name) return value;
   return nullptr;
+}
+
+int64_t int_attribute(const onnx::NodeProto& node, const std::string& name, int64_t fallback) {
+  const onnx::AttributeProto* a = find_attribute(node, name);
+  return a ? a->i() : fallback;
+}
+
+float float_attribute(const onnx::NodeProto& node, const std::string& name, float fallback) {
+  const onnx::AttributeProto* a = find_attribute(node, name);
+  return a ? a->f() : fallback;
 }
 
 Result<std::vector<float>> tensor_floats(const onnx::TensorProto* t, const std::string& name) {

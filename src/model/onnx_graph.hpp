@@ -67,6 +67,10 @@ Result<std::vector<int64_t>> constant_ints(const onnx::GraphProto& graph, const 
 
 // The node's attribute `name`; null if it has none.
 const onnx::AttributeProto* find_attribute(const onnx::NodeProto& node, const std::string& name);
+// The value of the node's int (float) attribute `name`, or `fallback` if it has none. Nodes of
+// known operators have been checked against their schema, so the type is the one asked for.
+int64_t int_attribute(const onnx::NodeProto& node, const std::string& name, int64_t fallback);
+float float_attribute(const onnx::NodeProto& node, const std::string& name, float fallback);
 
 // The static fp32 shapes recorded in the graph's input, output and value_info.
 ShapeMap static_shapes(const onnx::GraphProto& graph);

@@ -134,12 +134,6 @@ class Lowering {
   std::unordered_set<std::string> detached_;
 };
 
-// The attribute's integer value, or `fallback` if the node has none.
-int64_t int_attribute(const onnx::NodeProto& node, const std::string& name, int64_t fallback) {
-  const onnx::AttributeProto* a = find_attribute(node, name);
-  return a ? a->i() : fallback;
-}
-
 bool has_input(const onnx::NodeProto& node, int index) {
   return node.input_size() > index && !node.input(index).empty();
 }
