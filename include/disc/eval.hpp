@@ -67,7 +67,8 @@ struct EvalRow {
   // mean of p_ref(r) - p_ref(c) (the reference softmax at estimate_temperature, taken as the
   // chance each class is right), in percentage points, and the standard error of the realized
   // loss on these images (each flip is +1 with probability p_ref(r), -1 with p_ref(c), else 0;
-  // never below one image's, 100/N pp).
+  // never below one image's, 100/N pp). A lossless codec's is 0 ± 0: its loss is known, not
+  // estimated.
   // The temperature is fitted: the one at which this estimate and the mean drop in top-1
   // probability (max p_ref - max p_compressed) agree, held within 1/4..4 (doc/EVAL.md, "The
   // estimate"). Where the two agree at no temperature in 1/8..16, the sweep's (from_sweep): the

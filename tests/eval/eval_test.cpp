@@ -73,13 +73,17 @@ TEST_F(EvalTest, LosslessCodecsLoseNothingAndRatiosComeFromRealStreams) {
     EXPECT_NEAR(r.ratio, fp32 / r.mean_bytes, 1e-9);
     if (r.codec_name == "jpeg") {
       EXPECT_GT(r.ratio, 4.0) << r.cut;  // quality 5 must compress hard...
+      EXPECT_GE(r.estimated_loss_se_pp, 100.0 / 50 - 1e-12) << r.cut;  // a lossy setting: at least one image's spread
       continue;
     }
     EXPECT_EQ(r.top1_loss_pp, 0.0) << r.codec << " at " << r.cut;
     EXPECT_EQ(r.top5_loss_pp, 0.0) << r.codec << " at " << r.cut;
     EXPECT_EQ(r.agreement, 1.0) << r.codec << " at " << r.cut;
     EXPECT_NEAR(r.mean_kl, 0.0, 1e-12);
+    // Known, not estimated: no standard error, so that planning on the estimate keeps lossless
+    // offloading within any budget.
     EXPECT_EQ(r.estimated_loss_pp, 0.0);
+    EXPECT_EQ(r.estimated_loss_se_pp, 0.0);
   }
   // raw streams: exactly the fp32 bytes plus the container's fixed overhead.
   const EvalRow& raw = report->rows[0];
