@@ -100,7 +100,7 @@ struct Plan {
   Kind kind = Kind::kEdgeOnly;
   std::string cut;    // kSplit only
   std::string codec;  // kSplit only; "raw" for plain partition offloading
-  double bytes = 0;   // sent over the link (0 for edge-only)
+  double bytes = 0;   // the request message sent over the link (0 for edge-only; doc/PLANNER.md)
   double top1_loss_pp = 0;
   LatencyBreakdown latency;
 

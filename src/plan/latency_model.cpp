@@ -25,14 +25,23 @@ Status check_server_profile(const Profile& edge, const Profile& server) {
   return {};
 }
 
+// A length-delimited protobuf field of a message's first 15 (a one-byte tag) holding `length`
+// bytes; a proto3 string that is empty is not written.
+double delimited_field_bytes(double length) {
+  if (length == 0) return 0;
+  double varint_bytes = 1;
+  for (double rest = length; rest >= 128; rest /= 128) ++varint_bytes;
+  return 1 + varint_bytes + length;
+}
+
 // Encoding runs on the edge, decoding on the server (at the speed `row` was measured).
-Candidate split_candidate(const ProfiledCut& cut, size_t order, const RateRow& row, double edge_speed,
-                          const ServerTimes& server) {
+Candidate split_candidate(const std::string& model, const ProfiledCut& cut, size_t order, const RateRow& row,
+                          double edge_speed, const ServerTimes& server) {
   Candidate c;
   c.plan.kind = Plan::Kind::kSplit;
   c.plan.cut = cut.tensor;
   c.plan.codec = row.codec;
-  c.plan.bytes = row.mean_bytes;
+  c.plan.bytes = request_bytes(model, cut.tensor, row.mean_bytes);
   c.plan.top1_loss_pp = row.top1_loss_pp;
   c.plan.latency.head_ms = cut.head_ms / edge_speed;
   c.plan.latency.encode_ms = row.encode_ms / edge_speed;
@@ -44,6 +53,12 @@ Candidate split_candidate(const ProfiledCut& cut, size_t order, const RateRow& r
 }
 
 }  // namespace
+
+double request_bytes(std::string_view model, std::string_view cut, double payload_bytes) {
+  constexpr double kTopKField = 2;  // tag, and top_k as a one-byte varint
+  return delimited_field_bytes(static_cast<double>(model.size())) +
+         delimited_field_bytes(static_cast<double>(cut.size())) + delimited_field_bytes(payload_bytes) + kTopKField;
+}
 
 double raw_stream_bytes(const ProfiledCut& cut) {
   static const std::unique_ptr<Codec> raw = make_codec("raw").value();
@@ -72,7 +87,7 @@ Result<std::vector<Candidate>> enumerate_candidates(const Profile& profile, cons
 
   Candidate server_only;
   server_only.plan.kind = Plan::Kind::kServerOnly;
-  server_only.plan.bytes = profile.upload_bytes;
+  server_only.plan.bytes = request_bytes(profile.model, "", profile.upload_bytes);
   server_only.plan.latency.tail_ms = server.full_ms();
   server_only.uses_link = true;
   server_only.order = 0;
@@ -86,13 +101,13 @@ Result<std::vector<Candidate>> enumerate_candidates(const Profile& profile, cons
     const size_t index = static_cast<size_t>(cut - profile.cuts.data());
     // However the table spells it (" raw", "raw:"), a measured raw row replaces the built-in one.
     if (CodecSpec::parse(row.codec).value().name == "raw") raw_measured[index] = true;
-    candidates.push_back(split_candidate(*cut, index + 1, row, edge_speed, server));
+    candidates.push_back(split_candidate(profile.model, *cut, index + 1, row, edge_speed, server));
   }
   // Plain partition offloading: lossless, and copying fp32 costs next to nothing.
   for (size_t i = 0; i < cut_count; ++i) {
     if (raw_measured[i]) continue;
     const RateRow raw{profile.cuts[i].tensor, "raw", raw_stream_bytes(profile.cuts[i]), 0, 0, 0};
-    candidates.push_back(split_candidate(profile.cuts[i], i + 1, raw, edge_speed, server));
+    candidates.push_back(split_candidate(profile.model, profile.cuts[i], i + 1, raw, edge_speed, server));
   }
 
   for (Candidate& c : candidates) {

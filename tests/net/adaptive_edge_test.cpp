@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "disc/adaptive_edge.hpp"
+#include "plan/latency_model.hpp"
 #include "shell.hpp"
 #include "test_server.hpp"
 
@@ -142,7 +143,10 @@ TEST_F(AdaptiveEdgeTest, PredictionUsesTheEstimateAndTheRtt) {
   const CutPoint& cut = reference_->middle_cut();
   EXPECT_DOUBLE_EQ(s.bandwidth_bps, 1e9);
   EXPECT_DOUBLE_EQ(s.plan.latency.rtt_ms, kRttMs);
-  EXPECT_DOUBLE_EQ(s.plan.latency.transfer_ms, 8.0 * (cut.fp32_bytes() / 2.0) / 1e9 * 1e3);
+  // The table's stream (half the fp32 bytes) in its request message.
+  const double request = plan_internal::request_bytes(reference_->entry.name, cut.tensor, cut.fp32_bytes() / 2.0);
+  EXPECT_GT(request, cut.fp32_bytes() / 2.0);
+  EXPECT_DOUBLE_EQ(s.plan.latency.transfer_ms, 8.0 * request / 1e9 * 1e3);
 }
 
 TEST_F(AdaptiveEdgeTest, SmallTransfersDoNotMoveTheEstimate) {

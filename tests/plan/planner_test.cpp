@@ -34,6 +34,11 @@ std::vector<OraclePlan> oracle_ranking(const Profile& profile, const RateTable& 
                                        const PlanQuery& q) {
   const Profile& server = machines.server ? *machines.server : profile;
   const double bw = q.link.bandwidth_bps;
+  // The request message around a payload (its size is checked against the protobuf library in
+  // net_tests: RequestBytes.*).
+  auto request = [&](const std::string& cut, double payload) {
+    return plan_internal::request_bytes(profile.model, cut, payload);
+  };
   auto link_ms = [&](double bytes) { return std::max(0.0, bytes - q.link.burst_bytes) * 8 / bw * 1000 + q.link.rtt_ms; };
   const double edge = q.scale.edge / machines.edge_speed, server_scale = q.scale.server;
   auto server_tail = [&](const std::string& cut) {
@@ -46,8 +51,8 @@ std::vector<OraclePlan> oracle_ranking(const Profile& profile, const RateTable& 
   std::vector<OraclePlan> plans;
   plans.push_back({"edge-only", profile.full_ms * edge, 0, 0, profile.cuts.size() + 1, ""});
   if (bw > 0) {
-    plans.push_back({"server-only", link_ms(profile.upload_bytes) + server.full_ms * server_scale, 0,
-                     profile.upload_bytes, 0, ""});
+    const double upload = request("", profile.upload_bytes);
+    plans.push_back({"server-only", link_ms(upload) + server.full_ms * server_scale, 0, upload, 0, ""});
     for (size_t i = 0; i < profile.cuts.size(); ++i) {
       const ProfiledCut& cut = profile.cuts[i];
       bool has_raw = false;
@@ -55,13 +60,15 @@ std::vector<OraclePlan> oracle_ranking(const Profile& profile, const RateTable& 
         if (row.cut != cut.tensor) continue;
         has_raw |= row.codec == "raw";
         if (row.top1_loss_pp > q.top1_budget_pp) continue;
+        const double bytes = request(cut.tensor, row.mean_bytes);
         plans.push_back({cut.tensor + " " + row.codec,
-                         (cut.head_ms + row.encode_ms) * edge + link_ms(row.mean_bytes) +
+                         (cut.head_ms + row.encode_ms) * edge + link_ms(bytes) +
                              (row.decode_ms + server_tail(cut.tensor)) * server_scale,
-                         row.top1_loss_pp, row.mean_bytes, i + 1, row.codec});
+                         row.top1_loss_pp, bytes, i + 1, row.codec});
       }
       if (!has_raw) {
-        const double raw_bytes = static_cast<double>(stream_bytes(cut.shape, *make_codec("raw").value(), 4 * cut.elements));
+        const double raw_bytes =
+            request(cut.tensor, static_cast<double>(stream_bytes(cut.shape, *make_codec("raw").value(), 4 * cut.elements)));
         plans.push_back({cut.tensor + " raw",
                          cut.head_ms * edge + link_ms(raw_bytes) + server_tail(cut.tensor) * server_scale, 0,
                          raw_bytes, i + 1, "raw"});
@@ -154,13 +161,18 @@ SyntheticInputs one_cut(std::vector<RateRow> rows) {
   return in;
 }
 
-// one_cut with `row`, halves of 0.25 ms, a 2 ms whole model and a 100-byte upload: at
+// The bytes a request adds to what it carries, for model "m" and cut "c" (an InferRequest): two
+// 1-byte names with their tags and lengths (3 + 3), the stream's tag and length (2 below 128
+// bytes, 3 below 16384) and top_k (2). An InferImageRequest has no cut: 3 + 2 + 2 below 128.
+constexpr double kSmallStreamRequest = 10, kStreamRequest = 11, kSmallImageRequest = 7;
+
+// one_cut with `row`, halves of 0.25 ms, a 2 ms whole model and a 100-byte upload request: at
 // 1 Mbit/s edge-only, server-only and the split are all a few ms apart.
 SyntheticInputs fast_small_model(RateRow row) {
   auto in = one_cut({std::move(row)});
   in.profile.cuts[0].head_ms = 0.25;
   in.profile.cuts[0].tail_ms = 0.25;
-  in.profile.upload_bytes = 100;
+  in.profile.upload_bytes = 100 - kSmallImageRequest;
   in.profile.full_ms = 2;
   return in;
 }
@@ -231,8 +243,9 @@ TEST(Planner, HugeBandwidthMakesTransferFree) {
 }
 
 TEST(Planner, RoundTripTimeDecidesBetweenOffloadingAndEdgeOnly) {
-  // c disc: 1 + 0 + 10 ms transfer at 100 kbit/s + rtt + 0 + 1 = 12 + rtt; edge-only 100.
-  auto in = one_cut({{"c", "disc:bits=2", 125, 0.5, 0, 0}});
+  // c disc: 1 + 0 + 10 ms transfer (a 125-byte request) at 100 kbit/s + rtt + 0 + 1 = 12 + rtt;
+  // edge-only 100.
+  auto in = one_cut({{"c", "disc:bits=2", 125 - kSmallStreamRequest, 0.5, 0, 0}});
   const Plan near = best_plan(in, query(1e5, 50));
   EXPECT_EQ(near.label(), "c disc:bits=2");
   EXPECT_DOUBLE_EQ(near.latency.rtt_ms, 50);
@@ -241,9 +254,9 @@ TEST(Planner, RoundTripTimeDecidesBetweenOffloadingAndEdgeOnly) {
 }
 
 TEST(Planner, EdgeSpeedScalesEdgeSideWork) {
-  // At 1 Mbit/s: c disc = (0.25 head + 0.25 encode) / speed + 1 transfer + 0.25 tail;
+  // At 1 Mbit/s: c disc = (0.25 head + 0.25 encode) / speed + 1 transfer (125 bytes) + 0.25 tail;
   // edge-only = 2 / speed; server-only = 0.8 upload + 2.
-  auto in = fast_small_model({"c", "disc:bits=2", 125, 0.5, 0.25, 0});
+  auto in = fast_small_model({"c", "disc:bits=2", 125 - kSmallStreamRequest, 0.5, 0.25, 0});
   const PlanQuery q = query(1e6);
   const Plan fast = best_plan(in, q, {4.0});
   EXPECT_EQ(fast.kind, Plan::Kind::kEdgeOnly);
@@ -263,8 +276,8 @@ TEST(Planner, EdgeSpeedScalesEdgeSideWork) {
 }
 
 TEST(Planner, BurstBytesCrossTheLinkWithoutTransferTime) {
-  // 1 Mbit/s: 1000 bytes beyond the burst take 8 ms.
-  auto in = one_cut({{"c", "disc:bits=2", 3000, 0.5, 0, 0}});
+  // 1 Mbit/s: 1000 bytes of a 3000-byte request beyond the burst take 8 ms.
+  auto in = one_cut({{"c", "disc:bits=2", 3000 - kStreamRequest, 0.5, 0, 0}});
   PlanQuery q = query(1e6, 2);
   q.link.burst_bytes = 2000;
   const Plan p = best_plan(in, q);
@@ -277,9 +290,9 @@ TEST(Planner, BurstBytesCrossTheLinkWithoutTransferTime) {
 }
 
 TEST(Planner, ComputeScalesMultiplyEachSidesStages) {
-  // At 1 Mbit/s: c disc = (0.25 head + 0.25 encode) * edge + 1 transfer + (0.5 decode + 0.25 tail) * server;
-  // edge-only = 2 * edge; server-only = 0.8 upload + 2 * server.
-  auto in = fast_small_model({"c", "disc:bits=2", 125, 0.5, 0.25, 0.5});
+  // At 1 Mbit/s: c disc = (0.25 head + 0.25 encode) * edge + 1 transfer (125 bytes) + (0.5 decode +
+  // 0.25 tail) * server; edge-only = 2 * edge; server-only = 0.8 upload + 2 * server.
+  auto in = fast_small_model({"c", "disc:bits=2", 125 - kSmallStreamRequest, 0.5, 0.25, 0.5});
   PlanQuery q = query(1e6);
   EXPECT_EQ(best_plan(in, q).kind, Plan::Kind::kEdgeOnly);  // 2 against c disc 2.25 and server-only 2.8
   q.scale = {2, 1};  // slower edge: c disc 1 + 1 + 0.75 = 2.75, edge-only 4, server-only 2.8
@@ -335,7 +348,7 @@ TEST(Planner, MeasuredRawRowReplacesTheBuiltInOne) {
   auto r = planner->plan(query(1e9));
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->best.label(), "c raw");
-  EXPECT_DOUBLE_EQ(r->best.bytes, 5000);
+  EXPECT_DOUBLE_EQ(r->best.bytes, 5000 + kStreamRequest);  // the measured stream, in its request
   EXPECT_DOUBLE_EQ(r->best.latency.encode_ms, 0.5);
 }
 
