@@ -33,7 +33,7 @@ const CommandRegistration describe_command{{
             for (const RemoteCut& c : m.cuts)
               cuts.push_back({{"tensor", c.tensor}, {"node", c.node}, {"op_type", c.op_type}, {"shape", c.shape},
                               {"fp32_bytes", c.fp32_bytes}});
-            models.push_back({{"name", m.name}, {"dataset", m.dataset}, {"input_shape", m.input_shape},
+            models.push_back({{"name", m.name}, {"sha256", m.sha256}, {"dataset", m.dataset}, {"input_shape", m.input_shape},
                               {"classes", m.classes}, {"cuts", cuts}});
           }
           nlohmann::ordered_json codecs = nlohmann::ordered_json::array();
@@ -47,8 +47,8 @@ const CommandRegistration describe_command{{
           return 0;
         }
         for (const RemoteModel& m : description->models) {
-          std::cout << fmt::format("{} ({}, input {}, {} classes)\n", m.name, m.dataset,
-                                   shape_to_string(m.input_shape), m.classes);
+          std::cout << fmt::format("{} ({}, input {}, {} classes, sha256 {})\n", m.name, m.dataset,
+                                   shape_to_string(m.input_shape), m.classes, m.sha256);
           for (const RemoteCut& c : m.cuts)
             std::cout << fmt::format("  {:<40} {:<14} {:<16} {:>10} B\n", c.tensor, c.op_type, shape_to_string(c.shape),
                                      c.fp32_bytes);

@@ -7,6 +7,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "disc/codec.hpp"
@@ -15,6 +16,26 @@
 #include "disc/tensor.hpp"
 
 namespace disc {
+
+// The SHA-256 of a model's ONNX file, as 64 lowercase hex digits (the form of models.json's
+// "sha256"): what tells an edge and a server whether they hold the same model.
+Result<std::string> model_file_sha256(const std::string& path);
+// The first 64 bits of a SHA-256 given as hex: the model_fingerprint requests carry
+// (proto/disc/v1/inference.proto); 0 for "".
+uint64_t model_fingerprint(const std::string& sha256);
+
+// A model as the edge names it to the server: its models.json name and the SHA-256 of the edge's
+// ONNX file for it (model_file_sha256). A server whose file for `name` differs refuses the
+// request with kFailedPrecondition rather than run the tail of another model on this head's
+// output; an empty sha256 skips that check.
+struct ModelRef {
+  // Implicit: a bare name skips the check.
+  ModelRef(std::string model_name, std::string file_sha256 = "")
+      : name(std::move(model_name)), sha256(std::move(file_sha256)) {}
+  ModelRef(const char* model_name) : name(model_name) {}
+  std::string name;
+  std::string sha256;
+};
 
 struct ClientOptions {
   // host:port of each server; with several, requests are balanced round robin and every
@@ -70,6 +91,7 @@ struct RemoteCut {
 
 struct RemoteModel {
   std::string name;
+  std::string sha256;  // of the server's ONNX file for it
   std::string dataset;
   Shape input_shape;
   int classes = 0;
@@ -90,7 +112,8 @@ struct ServerDescription {
 
 // A failed call's Error has the call's gRPC code as code() (kUnavailable: no server answered
 // after every retry, or the server refused the request for load; kDeadlineExceeded: an attempt ran out of time; kInvalidArgument,
-// kNotFound: the server refused the request; kUnauthenticated: the token), and its message
+// kNotFound: the server refused the request; kFailedPrecondition: the server's model file is not
+// the ModelRef's; kUnauthenticated: the token), and its message
 // starts "<rpc>: <GRPC_CODE>" ("Infer: NOT_FOUND from server 127.0.0.1:50051: unknown model
 // 'x'", "Infer: UNAVAILABLE: server ... unavailable (...) after 3 attempts"). connect() and
 // infer_chunked() refuse bad arguments with kInvalidArgument before anything is sent. A
@@ -102,7 +125,7 @@ class EdgeClient {
 
   Result<ServerDescription> describe();
   // Runs the tail of `model` after `cut` on the server; `stream` is a DISC stream.
-  Result<RemoteAnswer> infer(const std::string& model, const std::string& cut, std::span<const uint8_t> stream,
+  Result<RemoteAnswer> infer(const ModelRef& model, const std::string& cut, std::span<const uint8_t> stream,
                              int top_k, bool return_logits = false);
   // The same with the stream sent as `chunks` chunks (disc/chunks.hpp): `chunk(i)` makes
   // chunk i, in order, while the earlier ones are on the wire. Chunks are kept for retries,
@@ -110,10 +133,10 @@ class EdgeClient {
   // cancels the call and is returned, naming the chunk counted from 1 ("chunk 3" for i = 2).
   // The server places chunk i at slab i of split_slabs(shape, chunks) (disc/chunks.hpp).
   using ChunkSource = std::function<Result<Bytes>(size_t index)>;
-  Result<RemoteAnswer> infer_chunked(const std::string& model, const std::string& cut, size_t chunks,
+  Result<RemoteAnswer> infer_chunked(const ModelRef& model, const std::string& cut, size_t chunks,
                                      const ChunkSource& chunk, int top_k, bool return_logits = false);
   // Server-only: the server decodes `image` (an encoded file) and runs the whole model.
-  Result<RemoteAnswer> infer_image(const std::string& model, std::span<const uint8_t> image, int top_k,
+  Result<RemoteAnswer> infer_image(const ModelRef& model, std::span<const uint8_t> image, int top_k,
                                    bool return_logits = false);
 
  private:

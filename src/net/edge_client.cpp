@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
+#include <cctype>
 #include <exception>
 #include <optional>
 #include <random>
@@ -89,6 +90,13 @@ Status check_options(const ClientOptions& options) {
 }
 
 Error invalid_argument(const Error& e) { return Error(e.message(), ErrorCode::kInvalidArgument); }
+
+Status check_model_ref(const char* rpc, const ModelRef& model) {
+  const bool hex = std::all_of(model.sha256.begin(), model.sha256.end(), [](unsigned char c) { return std::isxdigit(c); });
+  if (model.sha256.empty() || (model.sha256.size() == 64 && hex)) return Status();
+  return Error(std::string(rpc) + ": the sha256 of model '" + model.name + "' must be 64 hex digits or empty",
+               ErrorCode::kInvalidArgument);
+}
 
 // A wait drawn uniformly from [wait / 2, 3 wait / 2], so that clients refused together do not
 // all come back at the same moment.
@@ -181,7 +189,8 @@ Result<ServerDescription> EdgeClient::describe() {
   }));
   ServerDescription description;
   for (const auto& m : response.models()) {
-    RemoteModel model{m.name(), m.dataset(), Shape(m.input_shape().begin(), m.input_shape().end()), m.classes(), {}};
+    RemoteModel model{m.name(), m.sha256(), m.dataset(), Shape(m.input_shape().begin(), m.input_shape().end()),
+                      m.classes(), {}};
     for (const auto& c : m.cuts())
       model.cuts.push_back({c.tensor(), c.node(), c.op_type(), Shape(c.shape().begin(), c.shape().end()),
                             c.fp32_bytes()});
@@ -192,10 +201,12 @@ Result<ServerDescription> EdgeClient::describe() {
   return description;
 }
 
-Result<RemoteAnswer> EdgeClient::infer(const std::string& model, const std::string& cut,
+Result<RemoteAnswer> EdgeClient::infer(const ModelRef& model, const std::string& cut,
                                        std::span<const uint8_t> stream, int top_k, bool return_logits) {
+  DISC_RETURN_IF_ERROR(check_model_ref("Infer", model));
   disc::v1::InferRequest request;
-  request.set_model(model);
+  request.set_model(model.name);
+  request.set_model_fingerprint(model_fingerprint(model.sha256));
   request.set_cut(cut);
   request.set_stream(stream.data(), stream.size());
   request.set_top_k(top_k);
@@ -203,8 +214,9 @@ Result<RemoteAnswer> EdgeClient::infer(const std::string& model, const std::stri
   return impl_->inference("Infer", &disc::v1::Inference::Stub::Infer, request);
 }
 
-Result<RemoteAnswer> EdgeClient::infer_chunked(const std::string& model, const std::string& cut, size_t chunks,
+Result<RemoteAnswer> EdgeClient::infer_chunked(const ModelRef& model, const std::string& cut, size_t chunks,
                                                const ChunkSource& chunk, int top_k, bool return_logits) {
+  DISC_RETURN_IF_ERROR(check_model_ref("InferChunked", model));
   if (chunks == 0) return Error("InferChunked: no chunk to send", ErrorCode::kInvalidArgument);
   if (!chunk) return Error("InferChunked: no chunk source", ErrorCode::kInvalidArgument);
   // Message i, made on first use and kept for retries.
@@ -222,7 +234,8 @@ Result<RemoteAnswer> EdgeClient::infer_chunked(const std::string& model, const s
     if (!stream.ok()) return stream.error().with_context(which);
     disc::v1::InferChunk& message = messages.emplace_back();
     if (i == 0) {
-      message.set_model(model);
+      message.set_model(model.name);
+      message.set_model_fingerprint(model_fingerprint(model.sha256));
       message.set_cut(cut);
       message.set_top_k(top_k);
       message.set_return_logits(return_logits);
@@ -260,10 +273,12 @@ Result<RemoteAnswer> EdgeClient::infer_chunked(const std::string& model, const s
   return answer;
 }
 
-Result<RemoteAnswer> EdgeClient::infer_image(const std::string& model, std::span<const uint8_t> image, int top_k,
+Result<RemoteAnswer> EdgeClient::infer_image(const ModelRef& model, std::span<const uint8_t> image, int top_k,
                                              bool return_logits) {
+  DISC_RETURN_IF_ERROR(check_model_ref("InferImage", model));
   disc::v1::InferImageRequest request;
-  request.set_model(model);
+  request.set_model(model.name);
+  request.set_model_fingerprint(model_fingerprint(model.sha256));
   request.set_image(image.data(), image.size());
   request.set_top_k(top_k);
   request.set_return_logits(return_logits);

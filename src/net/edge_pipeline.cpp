@@ -15,6 +15,7 @@ struct EdgePipeline::Impl {
   EdgeClient* client = nullptr;
   std::optional<Network> local;          // the head (split) or the whole model (edge-only)
   std::unique_ptr<Codec> codec;          // split only
+  std::string sha256;                    // split only: of the model file, for the server to compare
   size_t cut_fp32_bytes = 0;             // split only
 
   // Fills the server-side stages of `result` from a remote answer.
@@ -60,10 +61,10 @@ struct EdgePipeline::Impl {
       const Stopwatch encode;
       DISC_ASSIGN_OR_RETURN(Bytes stream, compress(feature_map, *codec));
       encode_seconds = encode.seconds();
-      return client->infer(model.name, config.cut, stream, config.top_k);
+      return client->infer({model.name, sha256}, config.cut, stream, config.top_k);
     }
     const std::vector<Slab> slabs = split_slabs(feature_map.shape(), static_cast<size_t>(config.chunks));
-    return client->infer_chunked(model.name, config.cut, slabs.size(),
+    return client->infer_chunked({model.name, sha256}, config.cut, slabs.size(),
                                  [&](size_t i) -> Result<Bytes> {
                                    const Stopwatch encode;
                                    auto stream = compress_slab(feature_map, *codec, slabs[i]);
@@ -123,6 +124,8 @@ Result<std::unique_ptr<EdgePipeline>> EdgePipeline::create(const ModelEntry& mod
       if (impl->codec->needs_reader() && config.chunks > 1) return Error(std::string(kWholeMapsOnly));
       DISC_ASSIGN_OR_RETURN(impl->local, Network::from_onnx(split.head));
       impl->cut_fp32_bytes = split.cut.fp32_bytes();
+      // The server runs its tail on this head's output only if its file is this one.
+      DISC_ASSIGN_OR_RETURN(impl->sha256, model_file_sha256(model.path));
     } else {
       DISC_ASSIGN_OR_RETURN(impl->local, Network::from_onnx(onnx.serialized()));
     }

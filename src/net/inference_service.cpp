@@ -1,5 +1,6 @@
 #include "inference_service.hpp"
 
+#include <fmt/format.h>
 #include <grpcpp/alarm.h>
 
 #include <algorithm>
@@ -123,7 +124,7 @@ class InferenceService::ChunkedCall final : public grpc::ServerReadReactor<disc:
  private:
   // The first chunk names the model and cut.
   Status start() {
-    if (Status s = service_.resolve(chunk_.model(), chunk_.top_k(), target_); !s.ok()) return s;
+    if (Status s = service_.resolve(chunk_, target_); !s.ok()) return s;
     auto cut = target_.model->onnx.find_cut(chunk_.cut());
     if (!cut.ok()) return invalid(cut.error().message());
     auto assembler = ChunkAssembler::create(cut->shape);
@@ -217,9 +218,15 @@ class InferenceService::ChunkedCall final : public grpc::ServerReadReactor<disc:
 InferenceService::InferenceService(ModelStore models, const ServiceLimits& limits)
     : models_(std::move(models)), limits_(limits), queue_(std::max(1, limits.workers), limits.max_queued) {}
 
-Status InferenceService::resolve(const std::string& model_name, int top_k, Target& target) const {
+Status InferenceService::resolve(const std::string& model_name, uint64_t fingerprint, int top_k,
+                                 Target& target) const {
   target.model = models_.find(model_name);
   if (!target.model) return {StatusCode::NOT_FOUND, bounded("unknown model '" + model_name + "'")};
+  if (fingerprint != 0 && fingerprint != target.model->fingerprint)
+    return {StatusCode::FAILED_PRECONDITION,
+            bounded(fmt::format("model '{}' differs between edge and server: the SHA-256 of the edge's ONNX file "
+                                "begins {:016x}, the server's {}",
+                                model_name, fingerprint, target.model->sha256.substr(0, 16)))};
   auto k = checked_top_k(top_k, *target.model);
   if (!k.ok()) return invalid(k.error().message());
   target.top_k = *k;
@@ -292,7 +299,7 @@ grpc::ServerUnaryReactor* InferenceService::Infer(grpc::CallbackServerContext* c
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   if (!proceed(reactor, check_bearer_token(*context, limits_.token))) return reactor;
   Target target;
-  if (!proceed(reactor, resolve(request->model(), request->top_k(), target))) return reactor;
+  if (!proceed(reactor, resolve(*request, target))) return reactor;
   auto cut = target.model->onnx.find_cut(request->cut());
   if (!proceed(reactor, cut.ok() ? Status::OK : invalid(cut.error().message()))) return reactor;
 
@@ -327,7 +334,7 @@ grpc::ServerUnaryReactor* InferenceService::InferImage(grpc::CallbackServerConte
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   if (!proceed(reactor, check_bearer_token(*context, limits_.token))) return reactor;
   Target target;
-  if (!proceed(reactor, resolve(request->model(), request->top_k(), target))) return reactor;
+  if (!proceed(reactor, resolve(*request, target))) return reactor;
   const std::string& image = request->image();
   if (!proceed(reactor, image.empty() ? invalid("image: empty") : Status::OK)) return reactor;
   // Before a worker: a decompression bomb is refused from its header.
@@ -355,6 +362,7 @@ grpc::ServerUnaryReactor* InferenceService::Describe(grpc::CallbackServerContext
   for (const auto& model : models_.models()) {
     auto* m = response->add_models();
     m->set_name(model->entry.name);
+    m->set_sha256(model->sha256);
     m->set_dataset(model->entry.dataset);
     m->mutable_input_shape()->Add(model->entry.input_shape.begin(), model->entry.input_shape.end());
     m->set_classes(model->entry.classes);

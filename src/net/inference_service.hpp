@@ -74,8 +74,14 @@ class InferenceService final : public disc::v1::Inference::CallbackService {
  private:
   class ChunkedCall;
 
-  // Fills `target`, or returns NOT_FOUND (unknown model) / INVALID_ARGUMENT (top_k out of range).
-  grpc::Status resolve(const std::string& model_name, int top_k, Target& target) const;
+  // Fills `target` for a request's model, model_fingerprint and top_k, or returns NOT_FOUND
+  // (unknown model), FAILED_PRECONDITION (a fingerprint other than the model file's) or
+  // INVALID_ARGUMENT (top_k out of range).
+  template <class Request>
+  grpc::Status resolve(const Request& request, Target& target) const {
+    return resolve(request.model(), request.model_fingerprint(), request.top_k(), target);
+  }
+  grpc::Status resolve(const std::string& model_name, uint64_t fingerprint, int top_k, Target& target) const;
   // Queues `job`, or finishes it with queue_full().
   void submit(Job job);
   // The refusal of a call for a full queue (UNAVAILABLE, marked busy: server_busy.hpp).

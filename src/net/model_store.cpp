@@ -16,8 +16,11 @@ Result<ModelStore> ModelStore::load(const std::string& assets_dir, const std::ve
     DISC_RETURN_IF_ERROR(check_classes(entry, *dataset));
     auto onnx = OnnxModel::load_file(entry.path);
     if (!onnx.ok()) return onnx.error().with_context(name);
-    store.models_.push_back(std::make_unique<ServedModel>(
-        ServedModel{std::move(entry), std::move(dataset->class_names), std::move(onnx).value()}));
+    auto sha256 = model_file_sha256(entry.path);
+    if (!sha256.ok()) return sha256.error().with_context(name);
+    const uint64_t fingerprint = model_fingerprint(*sha256);
+    store.models_.push_back(std::make_unique<ServedModel>(ServedModel{
+        std::move(entry), std::move(sha256).value(), fingerprint, std::move(dataset->class_names), std::move(onnx).value()}));
   }
   return store;
 }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "disc/assets.hpp"
+#include "disc/edge_client.hpp"
 #include "disc/model.hpp"
 #include "disc/status.hpp"
 
@@ -14,6 +15,8 @@ namespace disc::net {
 
 struct ServedModel {
   ModelEntry entry;
+  std::string sha256;        // of the ONNX file (model_file_sha256)
+  uint64_t fingerprint = 0;  // its first 64 bits, as requests carry it
   std::vector<std::string> class_names;  // of entry.dataset; empty if it has none
   OnnxModel onnx;
 };

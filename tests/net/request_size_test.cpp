@@ -21,6 +21,7 @@ TEST(RequestBytes, InferRequestAroundAStreamIsWhatProtobufWrites) {
         request.set_model(std::string(model, 'm'));
         request.set_cut(std::string(cut, 'c'));
         request.set_stream(std::string(stream, 's'));
+        request.set_model_fingerprint(0x8000000000000001);  // the edge sends one with every stream
         for (int top_k : {1, 5, 127}) {
           request.set_top_k(top_k);
           EXPECT_EQ(plan_internal::request_bytes(request.model(), request.cut(), static_cast<double>(stream)),

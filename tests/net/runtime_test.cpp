@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstdio>
 #include <condition_variable>
+#include <filesystem>
 #include <fstream>
 #include <future>
 #include <mutex>
@@ -176,6 +177,43 @@ TEST_F(RuntimeTest, EdgePipelineModesAgree) {
   expect_same_top(tops[2], tops[1]);
 }
 
+// An edge whose file for the model is another one (here resnet56 under resnet20's name, with the
+// same cut and shape) is refused, not answered by resnet20's tail on resnet56's features; the
+// server's own file passes, and a name without a digest is not checked.
+TEST_F(RuntimeTest, AModelFileOtherThanTheServersIsRefused) {
+  auto edge = client();
+  const std::string cut = reference_->middle_cut().tensor;
+  const Bytes map = stream(cut, 0, "raw");
+  const std::string own = model_file_sha256(reference_->entry.path).value();
+  ModelEntry other = reference_->entry;
+  other.path = std::filesystem::path(other.path).replace_filename("resnet56_cifar10.onnx").string();
+  const std::string others = model_file_sha256(other.path).value();
+  ASSERT_NE(others.substr(0, 16), own.substr(0, 16));
+
+  auto refused = edge->infer({kModel, others}, cut, map, 5);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code(), ErrorCode::kFailedPrecondition) << refused.error().message();
+  EXPECT_NE(refused.error().message().find("differs between edge and server"), std::string::npos)
+      << refused.error().message();
+  EXPECT_NE(refused.error().message().find(own.substr(0, 16)), std::string::npos) << refused.error().message();
+  const auto chunk = [&](size_t) -> Result<Bytes> { return map; };
+  auto chunked = edge->infer_chunked({kModel, others}, cut, 1, chunk, 5);
+  ASSERT_FALSE(chunked.ok());
+  EXPECT_EQ(chunked.error().code(), ErrorCode::kFailedPrecondition) << chunked.error().message();
+  EXPECT_TRUE(edge->infer({kModel, own}, cut, map, 5).ok());
+  EXPECT_TRUE(edge->infer(kModel, cut, map, 5).ok());
+  auto malformed = edge->infer({kModel, "abc"}, cut, map, 5);
+  ASSERT_FALSE(malformed.ok());
+  EXPECT_EQ(malformed.error().code(), ErrorCode::kInvalidArgument);
+
+  EdgeConfig config{EdgeMode::kSplit, cut, "raw", 3};
+  auto pipeline = EdgePipeline::create(other, reference_->dataset.class_names, config, edge.get());
+  ASSERT_TRUE(pipeline.ok()) << pipeline.error().message();
+  auto result = (*pipeline)->run(reference_->dataset.images[0].path);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().code(), ErrorCode::kFailedPrecondition) << result.error().message();
+}
+
 // shape=1 needs one convolution reading the cut (resnet20's cuts also feed a residual
 // addition) and whole maps; the edge refuses at setup instead of failing per image.
 TEST_F(RuntimeTest, EdgePipelineRefusesShapingItCannotDo) {
@@ -247,6 +285,8 @@ TEST_F(RuntimeTest, DescribeListsModelsCutsAndCodecs) {
   ASSERT_EQ(description->models.size(), 1u);
   const RemoteModel& m = description->models[0];
   EXPECT_EQ(m.name, kModel);
+  EXPECT_EQ(m.sha256, model_file_sha256(reference_->entry.path).value());
+  EXPECT_EQ(m.sha256.size(), 64u);
   ASSERT_EQ(m.cuts.size(), reference_->onnx.cuts().size());
   EXPECT_EQ(m.cuts[0].shape, reference_->onnx.cuts()[0].shape);
   EXPECT_EQ(description->codecs.size(), codec_list().size());

@@ -62,12 +62,13 @@ TEST_F(PlanCli, JsonOutputIsTheLibrarysDecision) {
 }
 
 TEST_F(PlanCli, TablePrintsTheChosenPlanAndItsBreakdown) {
-  // Edge at full speed, 2 Mbit/s, 5 ms: b disc:bits=4 = 20 + 0.2 + 0.844 + 5 + 0.2 + 10 = 36.244 ms < 40
-  // edge-only, where the request is the 200-byte stream and 11 bytes: model "m" and cut "b" (3 bytes
-  // each with tag and length), the stream's tag and length (3) and top_k (2).
+  // Edge at full speed, 2 Mbit/s, 5 ms: b disc:bits=4 = 20 + 0.2 + 0.88 + 5 + 0.2 + 10 = 36.28 ms < 40
+  // edge-only, where the request is the 200-byte stream and 20 bytes: model "m" and cut "b" (3 bytes
+  // each with tag and length), the stream's tag and length (3), top_k (2) and the model
+  // fingerprint (9).
   const CliRun run = run_disc(files() + " --bandwidth 2Mbit --rtt 5ms");
   ASSERT_EQ(run.status, 0) << run.output;
-  EXPECT_NE(run.output.find("chosen: b disc:bits=4  (36.244 ms predicted, top-1 loss 0.20 pp, 211 bytes)"),
+  EXPECT_NE(run.output.find("chosen: b disc:bits=4  (36.280 ms predicted, top-1 loss 0.20 pp, 220 bytes)"),
             std::string::npos)
       << run.output;
   EXPECT_NE(run.output.find("edge-only"), std::string::npos) << run.output;
