@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 
 #include <csignal>
+#include <cstdlib>
 #include <iostream>
 
 #include "command.hpp"
@@ -53,11 +54,17 @@ const CommandRegistration serve_command{{
           ->capture_default_str();
       app.add_option("--tls-cert", o->server.tls_cert_file, "PEM certificate chain (TLS on with --tls-key)");
       app.add_option("--tls-key", o->server.tls_key_file, "PEM private key");
-      app.add_option("--token", o->server.token, "require this bearer token (env DISC_TOKEN)")->envname("DISC_TOKEN");
+      CLI::Option* token =
+          app.add_option("--token", o->server.token, "require this bearer token (env DISC_TOKEN)")->envname("DISC_TOKEN");
       app.add_option("--grace-ms", o->grace_ms, "on SIGTERM/SIGINT, time in-flight requests get to finish")
           ->check(CLI::Range(0, 600000))
           ->capture_default_str();
-      return [o] {
+      return [o, token] {
+        // An empty token turns authentication off: when one was asked for (a script expanding an
+        // unset variable), that would open the server without a word.
+        if (o->server.token.empty() && (token->count() > 0 || std::getenv("DISC_TOKEN")))
+          return fail(Error("the bearer token is empty (--token or DISC_TOKEN): give one, or neither to serve "
+                            "without authentication"));
         // Every thread the server starts inherits this mask, so only sigwait() sees the signals.
         sigset_t stop_signals;
         sigemptyset(&stop_signals);

@@ -246,6 +246,18 @@ TEST(ServeProcessTest, TlsServerAnswersOnlyClientsThatTrustItsCertificate) {
   std::filesystem::remove_all(dir);
 }
 
+// An empty token would serve without authentication: refused, whether given as an option or
+// through the environment, before anything listens (a server that starts is stopped by timeout).
+TEST(ServeProcessTest, AnEmptyTokenIsRefused) {
+  for (const std::string how : {" --token ''", ""}) {
+    const std::string env = how.empty() ? "DISC_TOKEN= " : "";
+    const auto [output, status] =
+        run_shell(env + "timeout 20 " + disc_cli() + " serve --model resnet20_cifar10 --listen 127.0.0.1:0" + how);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1) << how << ": " << output;
+    EXPECT_NE(output.find("bearer token is empty"), std::string::npos) << how << ": " << output;
+  }
+}
+
 TEST(ServeProcessTest, EdgeReportsAnUnreachableServerInOneLine) {
   ServeProcess serve({});
   const std::string address = serve.address();
