@@ -73,7 +73,14 @@ Result<std::unique_ptr<AdaptiveEdge>> make_adaptive_edge(AutoSettings settings, 
   if (!initial.ok()) return initial.error().with_context("--initial-bandwidth");
   settings.options.estimator.initial_bps = *initial;
   if (settings.rtt_ms >= 0) settings.options.rtt_ms = settings.rtt_ms;
-  return AdaptiveEdge::create(model, std::move(class_names), profile, table, &client, settings.options);
+  DISC_ASSIGN_OR_RETURN(auto edge,
+                        AdaptiveEdge::create(model, std::move(class_names), profile, table, &client, settings.options));
+  // Not an error (the run goes on edge-only and probes the link), but not to be mistaken for
+  // AGLOP choosing edge-only either: a mistyped address looks just like that.
+  if (const auto& failure = edge->start_failure())
+    std::cerr << "disc edge: the server did not answer (" << failure->message()
+              << "); edge-only until a probe reaches it\n";
+  return edge;
 }
 
 Result<AutoRequest> run_auto_request(AdaptiveEdge& edge, const ImageJob& job, const Stopwatch& clock) {
@@ -108,10 +115,11 @@ void print_auto_table(const std::vector<AutoRequest>& requests, const AdaptiveEd
   std::cout << fmt::format(
       "latency: median {:.2f} ms, mean {:.2f} ms, p95 {:.2f} ms; predicted mean {:.2f} ms\n"
       "prediction error vs measured (load excluded): median {:.1f}%, p95 {:.1f}%\n"
-      "RTT {:.3f} ms; bandwidth samples {}, probes {}, final estimate {:.3f} Mbit/s; "
+      "RTT {}; bandwidth samples {}, probes {}, final estimate {:.3f} Mbit/s; "
       "compute measured/profiled: edge {:.2f}, server {:.2f}\n",
       quantile(s.latency_ms, 0.5), s.mean_latency_ms, quantile(s.latency_ms, 0.95), s.mean_predicted_ms,
-      100 * quantile(s.prediction_errors, 0.5), 100 * quantile(s.prediction_errors, 0.95), edge.rtt_ms(), s.samples,
+      100 * quantile(s.prediction_errors, 0.5), 100 * quantile(s.prediction_errors, 0.95),
+      edge.rtt_measured() ? fmt::format("{:.3f} ms", edge.rtt_ms()) : "not measured (the server never answered)", s.samples,
       s.probes, requests.back().step.bandwidth_after_bps / 1e6, final_scale.edge, final_scale.server);
   if (s.fallbacks) {
     std::cout << fmt::format("{} requests answered here after their remote plan failed; the first failure: {}\n",
@@ -170,7 +178,7 @@ nlohmann::ordered_json auto_run_json(const std::string& model, const AutoSetting
   return nlohmann::ordered_json{{"model", model},
                                 {"mode", "auto"},
                                 {"budget_pp", settings.options.top1_budget_pp},
-                                {"rtt_ms", edge.rtt_ms()},
+                                {"rtt_ms", edge.rtt_measured() ? nlohmann::ordered_json(edge.rtt_ms()) : nullptr},
                                 {"summary", summary},
                                 {"requests", list}};
 }

@@ -100,6 +100,10 @@ class AdaptiveEdge {
   Result<AdaptiveStep> run(const std::string& image_path);
 
   double rtt_ms() const;
+  // Whether rtt_ms() was measured (or given): false while the server has not answered.
+  bool rtt_measured() const;
+  // Why create() could not reach the server, when it started edge-only (local_fallback).
+  const std::optional<Error>& start_failure() const;
   double bandwidth_estimate_bps() const;
   ComputeScale compute_scale() const;
   size_t cached_pipelines() const;

@@ -17,6 +17,7 @@ struct AdaptiveEdge::Impl {
   std::optional<BandwidthEstimator> estimator;
   double rtt_ms = 0;
   bool rtt_known = false;  // false while create() could not reach the server; plans use 0 ms
+  std::optional<Error> start_failure;  // why create() could not
   ComputeScale scale;
   size_t requests_since_sample = 0;
   size_t probe_interval = 0;  // requests without a sample before the next probe
@@ -207,6 +208,7 @@ Result<std::unique_ptr<AdaptiveEdge>> AdaptiveEdge::create(const ModelEntry& mod
     // remote plan's failure; the RTT is measured before the first remote plan runs.
     impl->link_down = true;
     impl->requests_since_sample = 0;
+    impl->start_failure = measured.error();
   }
   return std::unique_ptr<AdaptiveEdge>(new AdaptiveEdge(std::move(impl)));
 }
@@ -263,6 +265,8 @@ Result<AdaptiveStep> AdaptiveEdge::run(const std::string& image_path) {
 }
 
 double AdaptiveEdge::rtt_ms() const { return impl_->rtt_ms; }
+bool AdaptiveEdge::rtt_measured() const { return impl_->rtt_known; }
+const std::optional<Error>& AdaptiveEdge::start_failure() const { return impl_->start_failure; }
 double AdaptiveEdge::bandwidth_estimate_bps() const { return impl_->estimator->estimate_bps(); }
 ComputeScale AdaptiveEdge::compute_scale() const { return impl_->scale; }
 size_t AdaptiveEdge::cached_pipelines() const { return impl_->pipelines.size(); }

@@ -520,6 +520,13 @@ TEST_F(AdaptiveEdgeTest, CliAnswersLocallyWhenTheServerIsUnreachable) {
   EXPECT_EQ(local_status, 0) << local;
   EXPECT_NE(local.find("\"fallbacks\": 1"), std::string::npos) << local;
   EXPECT_NE(local.find("\"edge-only\": 5"), std::string::npos) << local;
+  // ...says so on stderr, not to be taken for AGLOP's choice, and reports no RTT it did not measure.
+  EXPECT_NE(local.find("disc edge: the server did not answer (Describe: UNAVAILABLE"), std::string::npos) << local;
+  EXPECT_NE(local.find("\"rtt_ms\": null"), std::string::npos) << local;
+  const auto [text, text_status] = run_shell(unknown_rtt.substr(0, unknown_rtt.find(" --json")) +
+                                             unknown_rtt.substr(unknown_rtt.find(" --json") + 7));
+  EXPECT_EQ(text_status, 0) << text;
+  EXPECT_NE(text.find("RTT not measured (the server never answered)"), std::string::npos) << text;
 }
 
 }  // namespace
