@@ -40,7 +40,9 @@ void ModelOptions::add_to(CLI::App& app) {
       "preprocessing",
       "for an .onnx path (override a named model's); a path's defaults: rgb, direct resize to the input shape, "
       "scale 1, mean 0, std 1, no labels offset");
-  group->add_option("--size", size_, "input HxW (default: the model's input shape)");
+  group->add_option("--size", size_,
+                    "input HxW: fills a dynamic input height and width; a model of fixed size must match it "
+                    "(default: the model's input shape)");
   group->add_option("--color", color_, "channel order fed to the model")->check(CLI::IsMember({"rgb", "bgr"}));
   group->add_option("--resize", resize_, "direct or center")->check(CLI::IsMember({"direct", "center"}));
   group->add_option("--crop", crop_, "center-crop fraction")->check(kFiniteNotNegative)->check(CLI::Range(0.01f, 1.0f));
@@ -107,11 +109,13 @@ Result<ModelEntry> ModelOptions::entry() const {
 
 Result<LoadedModel> ModelOptions::load() const {
   DISC_ASSIGN_OR_RETURN(ModelEntry e, entry());
-  DISC_ASSIGN_OR_RETURN(OnnxModel model, OnnxModel::load_file(e.path));
+  Preprocessing& pre = e.preprocessing;
+  // --size fills an input's dynamic height and width (a model of fixed size must match it).
+  const Shape sized = app_->count("--size") > 0 ? Shape{1, 3, pre.height, pre.width} : Shape{};
+  DISC_ASSIGN_OR_RETURN(OnnxModel model, OnnxModel::load_file(e.path, sized));
   const Shape& input = model.input_shape();
   if (input.size() != 4 || input[1] != 3)
     return Error("model input '" + model.input_name() + "' is " + shape_to_string(input) + ", expected 1x3xHxW");
-  Preprocessing& pre = e.preprocessing;
   if (pre.height == 0) {
     pre.height = static_cast<int>(input[2]);
     pre.width = static_cast<int>(input[3]);

@@ -59,8 +59,11 @@ struct SplitModel {
 // to rewrite, a Softmax over several dims).
 class OnnxModel {
  public:
-  static Result<OnnxModel> load_file(const std::string& path);
-  static Result<OnnxModel> load_bytes(const uint8_t* data, size_t size);
+  // `input_shape`, when not empty, gives the dims the model's input declares dynamic (an export
+  // with a symbolic height and width); its other dims must be the declared ones. Empty: only the
+  // batch may be dynamic (it becomes 1). A ModelEntry's file loads with its input_shape.
+  static Result<OnnxModel> load_file(const std::string& path, const Shape& input_shape = {});
+  static Result<OnnxModel> load_bytes(const uint8_t* data, size_t size, const Shape& input_shape = {});
   OnnxModel(OnnxModel&&) noexcept;
   OnnxModel& operator=(OnnxModel&&) noexcept;
   ~OnnxModel();
@@ -88,7 +91,7 @@ class OnnxModel {
   struct Impl;
   explicit OnnxModel(std::unique_ptr<Impl> impl);
   // Normalizes impl->model, as parsed, and finds its cuts.
-  static Result<OnnxModel> from_parsed(std::unique_ptr<Impl> impl);
+  static Result<OnnxModel> from_parsed(std::unique_ptr<Impl> impl, const Shape& input_shape);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -65,7 +65,7 @@ class Evaluation {
       : model_(model), dataset_(dataset), options_(options), workers_(static_cast<size_t>(options.threads)) {}
 
   Result<EvalReport> run() {
-    DISC_ASSIGN_OR_RETURN(OnnxModel onnx, OnnxModel::load_file(model_.path));
+    DISC_ASSIGN_OR_RETURN(OnnxModel onnx, OnnxModel::load_file(model_.path, model_.input_shape));
     DISC_RETURN_IF_ERROR(select_images());
     DISC_ASSIGN_OR_RETURN(std::vector<CutPoint> cuts, select_cuts(onnx));
     DISC_RETURN_IF_ERROR(load_inputs());

@@ -186,19 +186,38 @@ Result<onnx::ValueInfoProto*> real_input(onnx::GraphProto& graph) {
   return found;
 }
 
-// Batch (axis 0) may be symbolic or unknown and becomes 1; every other dim must be known.
-Status fix_input_shape(onnx::ValueInfoProto& input) {
+// Batch (axis 0) may be symbolic or unknown and becomes 1; every other dim must be known, or
+// is taken from `requested` (when not empty), whose other dims must be the known ones.
+Status fix_input_shape(onnx::ValueInfoProto& input, const Shape& requested) {
   if (!input.type().has_tensor_type() || !input.type().tensor_type().has_shape())
     return Error("input '" + input.name() + "' has no tensor shape");
   auto* shape = input.mutable_type()->mutable_tensor_type()->mutable_shape();
   if (shape->dim_size() == 0) return Error("input '" + input.name() + "' is a scalar");
+  const auto declared = [&] {
+    std::string text;
+    for (const auto& dim : shape->dim())
+      text += (text.empty() ? "" : "x") + (dim.has_dim_value() && dim.dim_value() > 0 ? std::to_string(dim.dim_value())
+                                                                                      : dim.dim_param().empty() ? "?"
+                                                                                                                : dim.dim_param());
+    return text;
+  };
+  if (!requested.empty() && requested.size() != static_cast<size_t>(shape->dim_size()))
+    return Error("input '" + input.name() + "' is " + declared() + ", not of the " + std::to_string(requested.size()) +
+                 " dims of " + shape_to_string(requested));
   for (int i = 0; i < shape->dim_size(); ++i) {
     auto* dim = shape->mutable_dim(i);
-    if (dim->has_dim_value() && dim->dim_value() > 0) continue;
-    if (i != 0)
+    const bool known = dim->has_dim_value() && dim->dim_value() > 0;
+    if (i == 0) {
+      if (!known) dim->set_dim_value(1);
+    } else if (!requested.empty()) {
+      if (known && dim->dim_value() != requested[static_cast<size_t>(i)])
+        return Error("input '" + input.name() + "' is " + declared() + ", not " + shape_to_string(requested) +
+                     " (a requested size only fills dynamic dims)");
+      dim->set_dim_value(requested[static_cast<size_t>(i)]);
+    } else if (!known) {
       return Error("input '" + input.name() + "' has dynamic dimension '" + dim->dim_param() + "' at axis " +
-                   std::to_string(i));
-    dim->set_dim_value(1);
+                   std::to_string(i) + ": give the input size (--size HxW)");
+    }
   }
   return Status();
 }
@@ -547,13 +566,13 @@ Result<onnx::ModelProto> read_onnx(const std::string& path) {
   return model;
 }
 
-Status normalize_onnx(onnx::ModelProto& model) {
+Status normalize_onnx(onnx::ModelProto& model, const Shape& input_shape) {
   DISC_ASSIGN_OR_RETURN(const int64_t opset, default_opset(model));
   onnx::GraphProto& graph = *model.mutable_graph();
   constant_values_as_tensors(graph);
   DISC_RETURN_IF_ERROR(check_nodes(graph, opset));
   DISC_ASSIGN_OR_RETURN(onnx::ValueInfoProto * input, real_input(graph));
-  DISC_RETURN_IF_ERROR(fix_input_shape(*input));
+  DISC_RETURN_IF_ERROR(fix_input_shape(*input, input_shape));
   forget_symbolic_output_dims(graph);
   name_nodes(graph);
   DISC_RETURN_IF_ERROR(sort_nodes(graph));

@@ -47,7 +47,9 @@ Result<onnx::ModelProto> read_onnx(const std::string& path);
 // - shapes inferred (value_info refreshed), no tensor of known dims holding more than
 //   kDefaultMaxElements values, and no Softmax/LogSoftmax/Hardmax over more than one dim of
 //   size above 1 (OpenCV 4.6 computes along the axis alone).
-Status normalize_onnx(onnx::ModelProto& model);
+// `input_shape`, when not empty, gives the dims the input declares dynamic (symbolic or
+// unknown); its other dims must be the declared ones. Empty: only the batch may be dynamic.
+Status normalize_onnx(onnx::ModelProto& model, const Shape& input_shape = {});
 
 // Initializers and Constant node values, by name; the pointers live as long as the graph
 // keeps those elements.

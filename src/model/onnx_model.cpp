@@ -26,22 +26,22 @@ OnnxModel::OnnxModel(OnnxModel&&) noexcept = default;
 OnnxModel& OnnxModel::operator=(OnnxModel&&) noexcept = default;
 OnnxModel::~OnnxModel() = default;
 
-Result<OnnxModel> OnnxModel::load_file(const std::string& path) {
+Result<OnnxModel> OnnxModel::load_file(const std::string& path, const Shape& input_shape) {
   auto impl = std::make_unique<Impl>();
   DISC_ASSIGN_OR_RETURN(impl->model, model::read_onnx(path));
-  auto model = from_parsed(std::move(impl));
+  auto model = from_parsed(std::move(impl), input_shape);
   if (!model.ok()) return model.error().with_context(path);
   return model;
 }
 
-Result<OnnxModel> OnnxModel::load_bytes(const uint8_t* data, size_t size) {
+Result<OnnxModel> OnnxModel::load_bytes(const uint8_t* data, size_t size, const Shape& input_shape) {
   auto impl = std::make_unique<Impl>();
   DISC_ASSIGN_OR_RETURN(impl->model, model::parse_onnx(data, size));
-  return from_parsed(std::move(impl));
+  return from_parsed(std::move(impl), input_shape);
 }
 
-Result<OnnxModel> OnnxModel::from_parsed(std::unique_ptr<Impl> impl) {
-  DISC_RETURN_IF_ERROR(model::normalize_onnx(impl->model));
+Result<OnnxModel> OnnxModel::from_parsed(std::unique_ptr<Impl> impl, const Shape& input_shape) {
+  DISC_RETURN_IF_ERROR(model::normalize_onnx(impl->model, input_shape));
   impl->index = std::make_unique<model::GraphIndex>(impl->model.graph());
   for (const auto& in : impl->model.graph().input())
     if (!impl->index->is_initializer(in.name())) {

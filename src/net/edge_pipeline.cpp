@@ -115,7 +115,7 @@ Result<std::unique_ptr<EdgePipeline>> EdgePipeline::create(const ModelEntry& mod
   if (model.classes > 0) impl->config.top_k = std::min(config.top_k, model.classes);
   impl->client = client;
   if (config.mode != EdgeMode::kServerOnly) {
-    DISC_ASSIGN_OR_RETURN(OnnxModel onnx, OnnxModel::load_file(model.path));
+    DISC_ASSIGN_OR_RETURN(OnnxModel onnx, OnnxModel::load_file(model.path, model.input_shape));
     if (config.mode == EdgeMode::kSplit) {
       DISC_ASSIGN_OR_RETURN(SplitModel split, onnx.split(config.cut));
       DISC_ASSIGN_OR_RETURN(const CodecSpec spec, CodecSpec::parse(config.codec));

@@ -14,7 +14,7 @@ Result<ModelStore> ModelStore::load(const std::string& assets_dir, const std::ve
     auto dataset = catalog.load_dataset(entry.dataset);
     if (!dataset.ok()) return dataset.error().with_context(name);
     DISC_RETURN_IF_ERROR(check_classes(entry, *dataset));
-    auto onnx = OnnxModel::load_file(entry.path);
+    auto onnx = OnnxModel::load_file(entry.path, entry.input_shape);
     if (!onnx.ok()) return onnx.error().with_context(name);
     auto sha256 = model_file_sha256(entry.path);
     if (!sha256.ok()) return sha256.error().with_context(name);

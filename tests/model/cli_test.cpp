@@ -366,6 +366,49 @@ TEST(Cli, CutsNamesTheSeparatorsWithoutAStaticShape) {
   EXPECT_EQ(whole.status, 0) << whole.output;
 }
 
+// resnet20 exported with a symbolic height and width: refused without --size, which names the
+// option; with --size it is resnet20, in the commands that load the file again from the entry
+// (eval) as in the others.
+TEST(Cli, SizeFillsADynamicInputHeightAndWidth) {
+  auto bytes = read_file(testing::assets_dir() + "/models/resnet20_cifar10.onnx");
+  ASSERT_TRUE(bytes.ok());
+  onnx::ModelProto m;
+  ASSERT_TRUE(m.ParseFromArray(bytes->data(), static_cast<int>(bytes->size())));
+  auto* dims = m.mutable_graph()->mutable_input(0)->mutable_type()->mutable_tensor_type()->mutable_shape();
+  dims->mutable_dim(2)->set_dim_param("height");
+  dims->mutable_dim(3)->set_dim_param("width");
+  const std::string path = (std::filesystem::temp_directory_path() / "disc_cli_dynamic_hw.onnx").string();
+  const std::string serialized = m.SerializeAsString();
+  ASSERT_TRUE(write_file(path, std::vector<uint8_t>(serialized.begin(), serialized.end())).ok());
+  const std::string preprocessing =
+      " --dataset cifar10-test --scale 0.00392156862745098 --mean 0.485,0.456,0.406 --std 0.229,0.224,0.225";
+  CliRun refused = run_disc("cuts " + path);
+  EXPECT_EQ(refused.status, 1);
+  EXPECT_NE(refused.output.find("dynamic dimension 'height' at axis 2: give the input size (--size HxW)"),
+            std::string::npos)
+      << refused.output;
+  CliRun wrong = run_disc("cuts resnet20_cifar10 --size 64x64");
+  EXPECT_EQ(wrong.status, 1);
+  EXPECT_NE(wrong.output.find("is 1x3x32x32, not 1x3x64x64"), std::string::npos) << wrong.output;
+
+  const std::string eval = " --images 8 --codecs raw --cuts /layer2/layer2.0/Relu_1_output_0 --out ";
+  const std::string dir = (std::filesystem::temp_directory_path() / "disc_cli_dynamic_hw").string();
+  CliRun sized = run_disc("eval " + path + " --size 32x32" + preprocessing + eval + dir + "_sized");
+  ASSERT_EQ(sized.status, 0) << sized.output;
+  CliRun named = run_disc("eval resnet20_cifar10" + eval + dir + "_named");
+  ASSERT_EQ(named.status, 0) << named.output;
+  const auto report = [](const std::string& folder) {
+    return nlohmann::json::parse(read_file(folder + "/report.json").value());
+  };
+  const auto a = report(dir + "_sized"), b = report(dir + "_named");
+  EXPECT_EQ(a["rows"][0]["shape"], b["rows"][0]["shape"]);
+  EXPECT_EQ(a["reference_top1"], b["reference_top1"]);
+  EXPECT_EQ(a["rows"][0]["top1_loss_pp"], 0.0);
+  std::filesystem::remove_all(dir + "_sized");
+  std::filesystem::remove_all(dir + "_named");
+  std::remove(path.c_str());
+}
+
 // A model must predict exactly its data set's classes: squeezenet's 1000 outputs read against
 // CIFAR-10's labels would score 0 % without a word.
 TEST(Cli, ModelOutputsMustBeTheDataSetsClasses) {

@@ -286,7 +286,43 @@ TEST(OnnxLoad, RejectsNewOpsetsUnknownDomainsAndSecondInputs) {
   expect_error(two, "more than one input");
   auto dynamic = tiny_model();
   *dynamic.mutable_graph()->mutable_input(0) = value_info("x", {"1", "2", "h", "4"});
-  expect_error(dynamic, "dynamic dimension 'h'");
+  expect_error(dynamic, "dynamic dimension 'h' at axis 2: give the input size (--size HxW)");
+}
+
+// An export with a symbolic height and width loads at the size asked for, and runs there; a
+// size cannot change a dim the model fixes.
+TEST(OnnxLoad, ARequestedSizeFillsDynamicInputDims) {
+  auto dynamic = tiny_model();
+  *dynamic.mutable_graph()->mutable_input(0) = value_info("x", {"batch", "2", "h", "w"});
+  *dynamic.mutable_graph()->mutable_output(0) = value_info("y", {"batch", "2", "h", "w"});
+  const std::string bytes = dynamic.SerializeAsString();
+  const auto* data = reinterpret_cast<const uint8_t*>(bytes.data());
+  auto sized = OnnxModel::load_bytes(data, bytes.size(), {1, 2, 6, 5});
+  ASSERT_TRUE(sized.ok()) << sized.error().message();
+  EXPECT_EQ(sized->input_shape(), (Shape{1, 2, 6, 5}));
+  EXPECT_EQ(sized->output_shape(), (Shape{1, 2, 6, 5}));
+  ASSERT_FALSE(sized->cuts().empty());
+  EXPECT_EQ(sized->cuts().front().shape, (Shape{1, 2, 6, 5}));
+  auto net = Network::from_onnx(sized->serialized());
+  ASSERT_TRUE(net.ok()) << net.error().message();
+  auto out = net->run(Tensor(Shape{1, 2, 6, 5}));
+  ASSERT_TRUE(out.ok()) << out.error().message();
+  EXPECT_EQ(out->shape(), (Shape{1, 2, 6, 5}));
+
+  auto fixed = OnnxModel::load_bytes(data, bytes.size(), {1, 3, 6, 5});
+  ASSERT_FALSE(fixed.ok());
+  EXPECT_NE(fixed.error().message().find("input 'x' is 1x2xhxw, not 1x3x6x5"), std::string::npos)
+      << fixed.error().message();
+  auto rank = OnnxModel::load_bytes(data, bytes.size(), {1, 2, 6});
+  ASSERT_FALSE(rank.ok());
+  EXPECT_NE(rank.error().message().find("not of the 3 dims of 1x2x6"), std::string::npos) << rank.error().message();
+  // A static model is unchanged by its own shape.
+  auto own = load(tiny_model());
+  ASSERT_TRUE(own.ok());
+  const std::string declared = tiny_model().SerializeAsString();
+  auto restated = OnnxModel::load_bytes(reinterpret_cast<const uint8_t*>(declared.data()), declared.size(), {1, 2, 4, 4});
+  ASSERT_TRUE(restated.ok()) << restated.error().message();
+  EXPECT_EQ(restated->serialized(), own->serialized());
 }
 
 TEST(OnnxLoad, RejectsTensorsBeyondTheElementLimit) {
