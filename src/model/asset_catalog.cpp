@@ -75,6 +75,8 @@ Result<Preprocessing> parse_preprocessing(const json& input, const Shape& shape)
   DISC_ASSIGN_OR_RETURN(std::string resize, field<std::string>(input, "resize"));
   if (resize == "direct") {
     pre.resize = Preprocessing::Resize::kDirect;
+    // As --crop: a crop that would be ignored is a mistake in the entry, not a no-op.
+    if (input.contains("crop")) return Error("crop applies to resize 'center' only (this entry's resize is direct)");
   } else if (resize == "center") {
     pre.resize = Preprocessing::Resize::kCenter;
     DISC_ASSIGN_OR_RETURN(pre.crop, field<float>(input, "crop"));
@@ -100,12 +102,18 @@ bool is_sha256(const std::string& text) {
 Result<ModelEntry> parse_model(const json& m, const fs::path& models_dir) {
   ModelEntry e;
   DISC_ASSIGN_OR_RETURN(e.name, field<std::string>(m, "name"));
+  if (e.name.empty()) return Error("model name is empty");
+  // The CLI reads such a MODEL argument as a file path: the entry could never be used.
+  if (names_a_model_file(e.name)) return Error("model name '" + e.name + "' contains '/' or ends in .onnx");
   DISC_ASSIGN_OR_RETURN(std::string file, field<std::string>(m, "file"));
   e.path = (models_dir / file).string();
-  // Only the digest's form is checked: verifying it would read every model at each load.
+  // Only the digest's form is checked here (hashing every model at each load would read them
+  // all); it is compared where a model file is hashed anyway (ModelEntry::sha256).
   if (m.contains("sha256")) {
-    DISC_ASSIGN_OR_RETURN(std::string sha256, field<std::string>(m, "sha256"));
-    if (!is_sha256(sha256)) return Error("sha256 must be 64 hex digits, got '" + sha256 + "'");
+    DISC_ASSIGN_OR_RETURN(e.sha256, field<std::string>(m, "sha256"));
+    if (!is_sha256(e.sha256)) return Error("sha256 must be 64 hex digits, got '" + e.sha256 + "'");
+    std::transform(e.sha256.begin(), e.sha256.end(), e.sha256.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   }
   DISC_ASSIGN_OR_RETURN(e.dataset, field<std::string>(m, "dataset"));
   if (!m.contains("input") || !m["input"].is_object()) return Error("missing object 'input'");

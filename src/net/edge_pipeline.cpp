@@ -5,6 +5,7 @@
 #include "disc/edge.hpp"
 #include "disc/npy.hpp"
 #include "disc/timing.hpp"
+#include "model_fingerprint.hpp"
 
 namespace disc {
 
@@ -125,7 +126,7 @@ Result<std::unique_ptr<EdgePipeline>> EdgePipeline::create(const ModelEntry& mod
       DISC_ASSIGN_OR_RETURN(impl->local, Network::from_onnx(split.head));
       impl->cut_fp32_bytes = split.cut.fp32_bytes();
       // The server runs its tail on this head's output only if its file is this one.
-      DISC_ASSIGN_OR_RETURN(impl->sha256, model_file_sha256(model.path));
+      DISC_ASSIGN_OR_RETURN(impl->sha256, net::entry_file_sha256(model));
     } else {
       DISC_ASSIGN_OR_RETURN(impl->local, Network::from_onnx(onnx.serialized()));
     }

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "disc/edge_client.hpp"
+#include "model_fingerprint.hpp"
 
 namespace disc {
 
@@ -37,4 +38,15 @@ uint64_t model_fingerprint(const std::string& sha256) {
   return fingerprint;
 }
 
+namespace net {
+
+Result<std::string> entry_file_sha256(const ModelEntry& entry) {
+  DISC_ASSIGN_OR_RETURN(std::string sha256, model_file_sha256(entry.path));
+  if (!entry.sha256.empty() && entry.sha256 != sha256)
+    return Error(entry.name + ": the SHA-256 of " + entry.path + " is " + sha256 + ", but models.json gives " +
+                 entry.sha256 + " (is this the file the entry describes?)");
+  return sha256;
+}
+
+}  // namespace net
 }  // namespace disc

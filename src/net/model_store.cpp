@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "model_fingerprint.hpp"
+
 namespace disc::net {
 
 Result<ModelStore> ModelStore::load(const std::string& assets_dir, const std::vector<std::string>& names) {
@@ -16,7 +18,7 @@ Result<ModelStore> ModelStore::load(const std::string& assets_dir, const std::ve
     DISC_RETURN_IF_ERROR(check_classes(entry, *dataset));
     auto onnx = OnnxModel::load_file(entry.path, entry.input_shape);
     if (!onnx.ok()) return onnx.error().with_context(name);
-    auto sha256 = model_file_sha256(entry.path);
+    auto sha256 = entry_file_sha256(entry);
     if (!sha256.ok()) return sha256.error().with_context(name);
     const uint64_t fingerprint = model_fingerprint(*sha256);
     store.models_.push_back(std::make_unique<ServedModel>(ServedModel{

@@ -110,6 +110,29 @@ TEST(Catalog, Sha256MustBe64HexDigitsWhenPresent) {
   EXPECT_TRUE(absent.ok()) << absent.error().message();
 }
 
+// A name the CLI would read as a file path, or none, could never be used.
+TEST(Catalog, ModelNamesMustBeUsable) {
+  for (const auto& [name, message] : {std::pair<std::string, std::string>{"", "model name is empty"},
+                                      {"a/b", "model name 'a/b' contains '/' or ends in .onnx"},
+                                      {"net.ONNX", "model name 'net.ONNX' contains"}}) {
+    auto catalog = load_edited([&](json& d) { d["models"][0]["name"] = name; });
+    ASSERT_FALSE(catalog.ok()) << name;
+    EXPECT_NE(catalog.error().message().find(message), std::string::npos) << catalog.error().message();
+  }
+}
+
+// A crop is refused where it would be ignored, as --crop is: model 0 resizes directly.
+TEST(Catalog, CropGoesWithCenterResizeOnly) {
+  expect_refused({
+      {"crop 1.5", [](json& d) { input(d)["crop"] = 1.5; }, "crop applies to resize 'center' only"},
+      {"crop text", [](json& d) { input(d)["crop"] = "x"; }, "crop applies to resize 'center' only"},
+  });
+  auto centered = load_edited([](json& d) { d["models"][1]["input"]["crop"] = 1.5; });
+  ASSERT_FALSE(centered.ok());
+  EXPECT_NE(centered.error().message().find("crop must be in (0, 1], got 1.5"), std::string::npos)
+      << centered.error().message();
+}
+
 TEST(Catalog, DuplicateModelNamesAreRefused) {
   auto catalog = load_edited([](json& d) { d["models"][3]["name"] = d["models"][1]["name"]; });
   ASSERT_FALSE(catalog.ok());

@@ -9,6 +9,7 @@
 #include <future>
 #include <mutex>
 #include <limits>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 #include <tuple>
@@ -187,6 +188,7 @@ TEST_F(RuntimeTest, AModelFileOtherThanTheServersIsRefused) {
   const std::string own = model_file_sha256(reference_->entry.path).value();
   ModelEntry other = reference_->entry;
   other.path = std::filesystem::path(other.path).replace_filename("resnet56_cifar10.onnx").string();
+  other.sha256.clear();  // an edge whose models.json gives no digest to check its file against
   const std::string others = model_file_sha256(other.path).value();
   ASSERT_NE(others.substr(0, 16), own.substr(0, 16));
 
@@ -207,6 +209,12 @@ TEST_F(RuntimeTest, AModelFileOtherThanTheServersIsRefused) {
   EXPECT_EQ(malformed.error().code(), ErrorCode::kInvalidArgument);
 
   EdgeConfig config{EdgeMode::kSplit, cut, "raw", 3};
+  ModelEntry declared = reference_->entry;  // a file that is not the one models.json describes
+  declared.sha256 = others;
+  auto mismatch = EdgePipeline::create(declared, reference_->dataset.class_names, config, edge.get());
+  ASSERT_FALSE(mismatch.ok());
+  EXPECT_NE(mismatch.error().message().find("but models.json gives " + others), std::string::npos)
+      << mismatch.error().message();
   auto pipeline = EdgePipeline::create(other, reference_->dataset.class_names, config, edge.get());
   ASSERT_TRUE(pipeline.ok()) << pipeline.error().message();
   auto result = (*pipeline)->run(reference_->dataset.images[0].path);
@@ -1077,6 +1085,28 @@ TEST(RuntimeServerTest, UnknownModelDoesNotStart) {
   ServerOptions options = test_server_options();
   options.models = {"no_such_model"};
   EXPECT_FALSE(InferenceServer::start(options).ok());
+}
+
+// models.json's sha256 for a model whose file is another: the server refuses to start.
+TEST(RuntimeServerTest, AFileOtherThanModelsJsonDescribesDoesNotStart) {
+  const std::filesystem::path assets = std::filesystem::temp_directory_path() / "disc_runtime_sha256_assets";
+  std::filesystem::remove_all(assets);
+  std::filesystem::create_directories(assets / "models");
+  const std::filesystem::path shared = DISC_TEST_ASSETS_DIR;
+  std::filesystem::create_directory_symlink(std::filesystem::absolute(shared / "data"), assets / "data");
+  std::filesystem::create_symlink(std::filesystem::absolute(shared / "models" / "resnet56_cifar10.onnx"),
+                                  assets / "models" / "resnet20_cifar10.onnx");
+  std::ifstream in(shared / "models" / "models.json");
+  std::stringstream json;
+  json << in.rdbuf();
+  std::ofstream(assets / "models" / "models.json") << json.str();
+  ServerOptions options = test_server_options();
+  options.assets_dir = assets.string();
+  auto server = InferenceServer::start(options);
+  ASSERT_FALSE(server.ok());
+  EXPECT_NE(server.error().message().find("but models.json gives 227521b7"), std::string::npos)
+      << server.error().message();
+  std::filesystem::remove_all(assets);
 }
 
 }  // namespace
