@@ -153,15 +153,18 @@ struct AdaptiveEdge::Impl {
   }
 
   // Moves each compute scale towards this request's measured / profiled time of that
-  // side (`used` is the scale the plan's prediction was made with). Sides profiled below
-  // kMinProfiledMs are skipped: their measured time is mostly fixed per-request cost
-  // (a 3 us tail measured 0.3 ms on the server and drove the scale to 27 in 9 requests).
+  // side (`used` is the scale the plan's prediction was made with). Sides both profiled and
+  // measured below kMinMs are skipped: their measured time is mostly fixed per-request cost
+  // (a 3 us tail measured 0.3 ms on the server and drove the scale to 27 in 9 requests). A
+  // side measured above it is not: an --edge-speed set far too high predicts microseconds for
+  // what takes milliseconds, and must be corrected.
   void observe_compute(const Plan& plan, const ComputeScale& used, const EdgeTiming& measured) {
     constexpr double kMaxScaleStep = 4;
-    constexpr double kMinProfiledMs = 1;
+    constexpr double kMinMs = 1;
     const auto update = [&](double& scale, double predicted_ms, double used_scale, double measured_seconds) {
       const double profiled_ms = predicted_ms / used_scale;
-      if (!(profiled_ms >= kMinProfiledMs) || !(measured_seconds > 0)) return;
+      if (!(profiled_ms > 0) || !(measured_seconds > 0) || std::max(profiled_ms, 1e3 * measured_seconds) < kMinMs)
+        return;
       const double ratio = std::clamp(1e3 * measured_seconds / profiled_ms, scale / kMaxScaleStep, scale * kMaxScaleStep);
       scale += options.compute_alpha * (ratio - scale);
     };
