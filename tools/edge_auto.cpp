@@ -104,10 +104,21 @@ void print_auto_table(const std::vector<AutoRequest>& requests, const AdaptiveEd
     const Request& r = requests[i];
     std::string name = r.job.path.substr(r.job.path.find_last_of('/') + 1);
     if (r.job.label >= 0) name += fmt::format(" [{}]", r.job.label);
-    const std::string plan = r.step.plan.label() + (r.step.probe ? " (probe)" : "") +
-                             (r.step.fallback_from ? fmt::format(" ({} failed)", r.step.fallback_from->plan.label()) : "");
+    // The marks outlive a long label: the label is shortened to leave them room.
+    constexpr size_t kPlanWidth = 46;
+    const auto fit = [](const std::string& text, size_t width) {
+      return text.size() <= width ? text : text.substr(0, width - 3) + "...";
+    };
+    std::string plan;
+    if (r.step.fallback_from) {
+      const std::string before = r.step.plan.label() + " (", after = " failed)";
+      plan = before + fit(r.step.fallback_from->plan.label(), kPlanWidth - before.size() - after.size()) + after;
+    } else {
+      const std::string mark = r.step.probe ? " (probe)" : "";
+      plan = fit(r.step.plan.label(), kPlanWidth - mark.size()) + mark;
+    }
     std::cout << fmt::format("{:>4} {:>8.3f} {:<28} {:<46} {:>9} {:>9.3f} {:>9.2f} {:>9.2f} {:>6}\n", i + 1,
-                             r.start_seconds, name.substr(0, 28), plan.substr(0, 46), r.step.result.bytes_sent,
+                             r.start_seconds, name.substr(0, 28), plan, r.step.result.bytes_sent,
                              r.step.bandwidth_bps / 1e6, predicted_ms(r), measured_ms(r), top1_of(r.step.result));
   }
   const Summary s = summarize(requests);

@@ -465,7 +465,7 @@ TEST_F(AdaptiveEdgeTest, RejectsInconsistentInputs) {
 }
 
 // The profile and rate table above as the files `disc edge --auto` reads: {profile, table}.
-std::pair<std::string, std::string> write_profile_and_table(const Reference& ref) {
+std::pair<std::string, std::string> write_profile_and_table(const Reference& ref, const std::string& codec = "zstd") {
   const std::string dir = ::testing::TempDir();
   const std::string profile = dir + "/aglop_profile.json", table = dir + "/aglop_table.json";
   const Profile p = make_profile(ref);
@@ -488,9 +488,9 @@ std::pair<std::string, std::string> write_profile_and_table(const Reference& ref
   f = fopen(table.c_str(), "w");
   EXPECT_TRUE(f);
   if (!f) return {};
-  fprintf(f, R"({"model":"%s","rows":[{"cut":"%s","codec":"zstd","mean_bytes":%zu,"top1_loss_pp":0,)"
+  fprintf(f, R"({"model":"%s","rows":[{"cut":"%s","codec":"%s","mean_bytes":%zu,"top1_loss_pp":0,)"
              R"("encode_ms":0.01,"decode_ms":0.01}]})",
-          kModel, c.tensor.c_str(), c.fp32_bytes / 2);
+          kModel, c.tensor.c_str(), codec.c_str(), c.fp32_bytes / 2);
   fclose(f);
   return {profile, table};
 }
@@ -512,6 +512,20 @@ TEST_F(AdaptiveEdgeTest, CliPrintsPlansAndSummary) {
       run_shell(disc_cli() + " edge --auto --edge-only --server 127.0.0.1:1 -m " + kModel + " --dataset-images 1");
   EXPECT_NE(refused_status, 0);
   EXPECT_NE(refusal.find("--auto chooses the plan itself"), std::string::npos) << refusal;
+}
+
+// A plan label longer than the table's column is shortened, not its marks: the fallback's
+// "(... failed)" and a probe's "(probe)" stay readable.
+TEST_F(AdaptiveEdgeTest, CliTableKeepsThePlanMarksOfLongLabels) {
+  const std::string codec = "disc:bits=8,prune=0,clip=6,speed=0,levels=0";
+  const auto [profile, table] = write_profile_and_table(*reference_, codec);
+  const auto [out, status] = run_shell(disc_cli() + " edge --auto --server 127.0.0.1:1 --retries 0 -m " + kModel +
+                                       " --profile " + profile + " --table " + table +
+                                       " --initial-bandwidth 1Gbit --rtt-ms 1 --dataset-images 1");
+  EXPECT_EQ(status, 0) << out;
+  const std::string label = reference_->middle_cut().tensor + " " + codec;
+  ASSERT_GT(label.size(), 46u);
+  EXPECT_NE(out.find("edge-only (" + label.substr(0, 24) + "... failed)"), std::string::npos) << out;
 }
 
 // With no server at all: the requests whose plan tries the link fall back (the first, and the
