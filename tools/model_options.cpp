@@ -115,13 +115,14 @@ Result<LoadedModel> ModelOptions::load() const {
   DISC_ASSIGN_OR_RETURN(OnnxModel model, OnnxModel::load_file(e.path, sized));
   const Shape& input = model.input_shape();
   if (input.size() != 4 || input[1] != 3)
-    return Error("model input '" + model.input_name() + "' is " + shape_to_string(input) + ", expected 1x3xHxW");
+    return Error(e.path + ": model input '" + model.input_name() + "' is " + shape_to_string(input) +
+                 ", expected 1x3xHxW (an image classifier)");
   if (pre.height == 0) {
     pre.height = static_cast<int>(input[2]);
     pre.width = static_cast<int>(input[3]);
   }
   if (pre.height != input[2] || pre.width != input[3])
-    return Error("preprocessing size " + std::to_string(pre.height) + "x" + std::to_string(pre.width) +
+    return Error(e.path + ": preprocessing size " + std::to_string(pre.height) + "x" + std::to_string(pre.width) +
                  " does not match the model input " + shape_to_string(input));
   e.input_name = model.input_name();
   e.input_shape = input;

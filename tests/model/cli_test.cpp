@@ -330,6 +330,14 @@ TEST(Cli, CutsSaysWhenAModelHasNone) {
   CliRun run = run_disc("cuts " + path);
   EXPECT_EQ(run.status, 0) << run.output;
   EXPECT_EQ(run.output.rfind("no valid cut: no tensor alone separates", 0), 0u) << run.output;
+  // Four input channels: not an image classifier, and the error names the file.
+  for (auto* v : {g->mutable_input(0), g->mutable_output(0)})
+    v->mutable_type()->mutable_tensor_type()->mutable_shape()->mutable_dim(1)->set_dim_value(4);
+  const std::string four = m.SerializeAsString();
+  ASSERT_TRUE(write_file(path, std::vector<uint8_t>(four.begin(), four.end())).ok());
+  run = run_disc("cuts " + path);
+  EXPECT_EQ(run.status, 1);
+  EXPECT_EQ(run.output, "disc: " + path + ": model input 'x' is 1x4x4x4, expected 1x3xHxW (an image classifier)\n");
   std::remove(path.c_str());
 }
 
