@@ -63,6 +63,7 @@ Result<RateTable> table_from(const Json& document, LossBasis basis) {
   // planner's one-stream-per-request latency model does not describe.
   if (document.contains("chunks")) {
     DISC_ASSIGN_OR_RETURN(size_t chunks, root.count("chunks"));
+    if (chunks == 0) return Error("chunks: 0; a map is sent in at least 1");
     if (chunks > 1)
       return Error("chunks: the table measured maps sent in " + std::to_string(chunks) +
                    " chunks; the planner models one stream per request (evaluate without --chunks, EvalOptions::chunks = 1)");

@@ -82,6 +82,8 @@ TEST(PlanInputs, TablesOfChunkedMapsAreRefused) {
   EXPECT_NE(table_error(j).find("sent in 8 chunks"), std::string::npos) << table_error(j);
   j["chunks"] = -1;
   EXPECT_NE(table_error(j), "(parsed)");
+  j["chunks"] = 0;
+  EXPECT_NE(table_error(j).find("chunks: 0"), std::string::npos) << table_error(j);
 }
 
 // A table as `disc eval` writes it for a folder of images without labels.
