@@ -57,7 +57,7 @@ struct CodecInfo {
   CodecId id;
   std::string name;
   std::string summary;
-  bool lossless;
+  bool lossless;  // every setting (Codec::lossless() judges one)
   std::vector<ParamInfo> params;
 };
 
@@ -78,6 +78,9 @@ class Codec {
   Result<Tensor> decode_payload(std::span<const uint8_t> payload, const Shape& shape) const;
   // Encoding needs EncoderContext::reader (disc's shape=1|2); decoding never does.
   virtual bool needs_reader() const { return false; }
+  // Whether these settings decode every map bit-exactly: info().lossless (every setting), or
+  // a setting of a lossy codec that is not (disc's bits=0).
+  virtual bool lossless() const { return info().lossless; }
   // An error if encoding with these settings would be refused whatever the tensor (disc refuses
   // parameters its mode would ignore, which decoders accept): lets a sweep or a pipeline refuse
   // a setting before any work rather than at its first encoding. It judges the setting, not

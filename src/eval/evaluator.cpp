@@ -246,7 +246,7 @@ class Evaluation {
       row.top5_loss_pp = 100.0 * (static_cast<double>(ref_top5) - static_cast<double>(top5)) / n;
       row.agreement = agree / n;
       sweep_evidence.push_back(sum_evidence(image_evidence));
-      lossless.push_back(codec->info().lossless);
+      lossless.push_back(codec->lossless());
       report_.rows.push_back(std::move(row));
     }
     const std::vector<LossEstimate> estimates = estimate_sweep(sweep_evidence);

@@ -111,6 +111,20 @@ TEST(DiscLossless, RoundTripsEveryBitPattern) {
   EXPECT_EQ(0, std::memcmp(back.data(), t.data(), t.bytes()));
 }
 
+// Losslessness is a setting's: disc is lossless at bits=0 only, raw and zstd at every one.
+TEST(DiscLossless, IsASettingsProperty) {
+  for (const auto& [spec, lossless] : {std::pair<const char*, bool>{"disc:bits=0", true},
+                                      {"disc:bits=3", false},
+                                      {"disc", false},
+                                      {"raw", true},
+                                      {"zstd:level=1", true},
+                                      {"jpeg:quality=100", false}}) {
+    auto codec = make_codec(spec);
+    ASSERT_TRUE(codec.ok()) << spec;
+    EXPECT_EQ((*codec)->lossless(), lossless) << spec;
+  }
+}
+
 TEST(DiscLossless, RoundTripsOddShapes) {
   for (const Shape& shape : std::vector<Shape>{{1}, {1, 1, 1, 1}, {13}, {3, 17}, {2, 4, 1, 9}, {2, 4, 9, 1}}) {
     const Tensor t = realistic_sparse_map(shape, 0.5, 11);

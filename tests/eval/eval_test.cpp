@@ -63,9 +63,9 @@ Dataset* EvalTest::dataset_ = nullptr;
 std::vector<std::string>* EvalTest::cuts_ = nullptr;
 
 TEST_F(EvalTest, LosslessCodecsLoseNothingAndRatiosComeFromRealStreams) {
-  auto report = evaluate(*model_, *dataset_, options({"raw", "zstd", "jpeg:quality=5"}, 0, 50));
+  auto report = evaluate(*model_, *dataset_, options({"raw", "zstd", "disc:bits=0", "jpeg:quality=5"}, 0, 50));
   ASSERT_TRUE(report.ok()) << report.error().message();
-  ASSERT_EQ(report->rows.size(), 6u);
+  ASSERT_EQ(report->rows.size(), 8u);
   EXPECT_EQ(report->images, 50u);
   EXPECT_GT(report->reference_top1, 0.5);  // resnet20 is ~80% on this set; a broken pipeline is near 10%
   for (const EvalRow& r : report->rows) {

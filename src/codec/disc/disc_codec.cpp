@@ -180,6 +180,7 @@ class DiscCodec final : public Codec {
     return params()[kShape] == 2 ? ShapingMoves::kLevelsAndUnits : ShapingMoves::kLevels;
   }
   bool needs_reader() const override { return shape(); }
+  bool lossless() const override { return bits() == 0; }
   // The encoder refuses parameters its mode would ignore rather than write them into the header
   // as if they acted; decoders read such streams as without them (doc/FORMAT.md, parameters 1,
   // 2, 5 and 7).
