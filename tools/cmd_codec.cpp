@@ -28,8 +28,7 @@ Result<std::unique_ptr<Codec>> codec_for(const CompressOptions& o, const Shape& 
     if (codec->needs_reader()) return Error(spec.to_string() + " needs --model and --cut (the convolution that reads the map)");
     return codec;
   }
-  DISC_ASSIGN_OR_RETURN(const std::string file, model_file(o.model));
-  DISC_ASSIGN_OR_RETURN(const OnnxModel model, OnnxModel::load_file(file));
+  DISC_ASSIGN_OR_RETURN(const OnnxModel model, load_model_file(o.model));
   DISC_ASSIGN_OR_RETURN(const CutPoint cut, model.find_cut(o.cut));
   if (cut.shape != shape)
     return Error("the map is " + shape_to_string(shape) + ", cut " + cut.tensor + " is " + shape_to_string(cut.shape));

@@ -73,9 +73,9 @@ Result<ModelEntry> catalog_entry(const std::string& model) {
 
 }  // namespace
 
-Result<std::string> model_file(const std::string& model) {
+Result<OnnxModel> load_model_file(const std::string& model) {
   DISC_ASSIGN_OR_RETURN(const ModelEntry e, catalog_entry(model));
-  return e.path;
+  return OnnxModel::load_file(e.path, e.input_shape);
 }
 
 Result<ModelEntry> ModelOptions::entry() const {
@@ -110,8 +110,9 @@ Result<ModelEntry> ModelOptions::entry() const {
 Result<LoadedModel> ModelOptions::load() const {
   DISC_ASSIGN_OR_RETURN(ModelEntry e, entry());
   Preprocessing& pre = e.preprocessing;
-  // --size fills an input's dynamic height and width (a model of fixed size must match it).
-  const Shape sized = app_->count("--size") > 0 ? Shape{1, 3, pre.height, pre.width} : Shape{};
+  // The input shape fills an input's dynamic height and width (a model of fixed size must match
+  // it): --size, or a named model's models.json shape.
+  const Shape sized = app_->count("--size") > 0 ? Shape{1, 3, pre.height, pre.width} : e.input_shape;
   DISC_ASSIGN_OR_RETURN(OnnxModel model, OnnxModel::load_file(e.path, sized));
   const Shape& input = model.input_shape();
   if (input.size() != 4 || input[1] != 3)

@@ -38,8 +38,9 @@ class ModelOptions {
   CLI::App* app_ = nullptr;
 };
 
-// The ONNX file of MODEL: the path itself, or the file models.json names.
-Result<std::string> model_file(const std::string& model);
+// MODEL's ONNX file, loaded: the path itself, or the file models.json names, at the input shape
+// its entry gives.
+Result<OnnxModel> load_model_file(const std::string& model);
 
 // A whole model, or the head and tail of one of its cuts run back to back.
 class Inference {

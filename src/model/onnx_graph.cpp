@@ -215,8 +215,9 @@ Status fix_input_shape(onnx::ValueInfoProto& input, const Shape& requested) {
                      " (a requested size only fills dynamic dims)");
       dim->set_dim_value(requested[static_cast<size_t>(i)]);
     } else if (!known) {
-      return Error("input '" + input.name() + "' has dynamic dimension '" + dim->dim_param() + "' at axis " +
-                   std::to_string(i) + ": give the input size (--size HxW)");
+      return Error("input '" + input.name() + "' has dynamic dimension '" +
+                   (dim->dim_param().empty() ? "?" : dim->dim_param()) + "' at axis " + std::to_string(i) +
+                   ": give the input size (--size HxW)");
     }
   }
   return Status();

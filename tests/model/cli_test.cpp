@@ -414,6 +414,30 @@ TEST(Cli, SizeFillsADynamicInputHeightAndWidth) {
   EXPECT_EQ(a["rows"][0]["top1_loss_pp"], 0.0);
   std::filesystem::remove_all(dir + "_sized");
   std::filesystem::remove_all(dir + "_named");
+
+  // The same file as a models.json entry: its input shape fills the dims, in every command.
+  const std::filesystem::path assets = dir + "_assets";
+  std::filesystem::create_directories(assets / "models");
+  std::filesystem::create_directory_symlink(std::filesystem::absolute(testing::assets_dir() + "/data"), assets / "data");
+  std::filesystem::copy_file(path, assets / "models" / "dynamic.onnx");
+  auto catalog = nlohmann::json::parse(read_file(testing::assets_dir() + "/models/models.json").value());
+  nlohmann::json entry;
+  for (const auto& m : catalog["models"])
+    if (m["name"] == "resnet20_cifar10") entry = m;
+  entry["name"] = "r20dyn";
+  entry["file"] = "dynamic.onnx";
+  entry.erase("sha256");
+  std::ofstream(assets / "models" / "models.json") << nlohmann::json{{"models", {entry}}}.dump();
+  const std::string named_dynamic = std::string(DISC_CLI) + " -q --assets '" + assets.string() + "' ";
+  const auto [cuts, cuts_status] = testing::run_shell(named_dynamic + "cuts r20dyn");
+  EXPECT_EQ(cuts_status, 0) << cuts;
+  EXPECT_NE(cuts.find("/layer2/layer2.0/Relu_1_output_0 "), std::string::npos) << cuts;
+  const std::string map = (assets / "map.npy").string(), stream = (assets / "map.disc").string();
+  ASSERT_TRUE(write_npy(map, Tensor(Shape{1, 32, 16, 16})).ok());
+  const auto [compressed, compressed_status] = testing::run_shell(
+      named_dynamic + "compress " + map + " " + stream + " --model r20dyn --cut /layer2/layer2.0/Relu_1_output_0");
+  EXPECT_EQ(compressed_status, 0) << compressed;
+  std::filesystem::remove_all(assets);
   std::remove(path.c_str());
 }
 
