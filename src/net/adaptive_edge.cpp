@@ -152,25 +152,25 @@ struct AdaptiveEdge::Impl {
         confirmed ? std::min(2 * probe_interval, kMaxBackoff * options.probe_every) : options.probe_every;
   }
 
-  // Moves each compute scale towards this request's measured / profiled time of that
-  // side (`used` is the scale the plan's prediction was made with). Sides both profiled and
-  // measured below kMinMs are skipped: their measured time is mostly fixed per-request cost
-  // (a 3 us tail measured 0.3 ms on the server and drove the scale to 27 in 9 requests). A
-  // side measured above it is not: an --edge-speed set far too high predicts microseconds for
-  // what takes milliseconds, and must be corrected.
+  // Moves each compute scale towards this request's measured / predicted-at-scale-1 time of
+  // that side (`used` is the scale the plan's prediction was made with). Sides the profile
+  // timed below kMinProfiledMs are skipped: their measured time is mostly fixed per-request
+  // cost (a 3 us tail measured 0.3 ms on the server and drove the scale to 27 in 9 requests).
+  // The profile's own time, not the prediction: an --edge-speed set far too high predicts
+  // microseconds for the milliseconds a profiled head takes, which is what the scale corrects.
   void observe_compute(const Plan& plan, const ComputeScale& used, const EdgeTiming& measured) {
     constexpr double kMaxScaleStep = 4;
-    constexpr double kMinMs = 1;
-    const auto update = [&](double& scale, double predicted_ms, double used_scale, double measured_seconds) {
+    constexpr double kMinProfiledMs = 1;
+    const auto update = [&](double& scale, double predicted_ms, double used_scale, double speed,
+                            double measured_seconds) {
       const double profiled_ms = predicted_ms / used_scale;
-      if (!(profiled_ms > 0) || !(measured_seconds > 0) || std::max(profiled_ms, 1e3 * measured_seconds) < kMinMs)
-        return;
+      if (!(profiled_ms * speed >= kMinProfiledMs) || !(measured_seconds > 0)) return;
       const double ratio = std::clamp(1e3 * measured_seconds / profiled_ms, scale / kMaxScaleStep, scale * kMaxScaleStep);
       scale += options.compute_alpha * (ratio - scale);
     };
     const LatencyBreakdown& l = plan.latency;
-    update(scale.edge, l.head_ms + l.encode_ms, used.edge, measured.head + measured.encode);
-    update(scale.server, l.decode_ms + l.tail_ms, used.server, measured.server_decode + measured.tail);
+    update(scale.edge, l.head_ms + l.encode_ms, used.edge, options.edge_speed, measured.head + measured.encode);
+    update(scale.server, l.decode_ms + l.tail_ms, used.server, 1, measured.server_decode + measured.tail);
   }
 };
 

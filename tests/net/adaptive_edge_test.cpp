@@ -263,9 +263,9 @@ TEST_F(AdaptiveEdgeTest, LearnsComputeScalesFromMeasuredStageTimes) {
   }
 }
 
-// An edge speed set far too high predicts microseconds for milliseconds of work: the measured
-// time corrects the edge's scale, by at most 4x a request, though the prediction is below the
-// 1 ms under which a side's measurement is mostly fixed cost.
+// An edge speed set far too high predicts microseconds for the 40 ms the profile gave the
+// whole model: the measured time corrects the edge's scale, by at most 4x a request, though the
+// prediction is below the 1 ms under which a profiled side's measurement is mostly fixed cost.
 TEST_F(AdaptiveEdgeTest, AnEdgeSpeedFarTooHighIsCorrected) {
   AdaptiveEdgeOptions options = scripted_options();
   options.edge_speed = 1e5;
@@ -276,7 +276,6 @@ TEST_F(AdaptiveEdgeTest, AnEdgeSpeedFarTooHighIsCorrected) {
   const AdaptiveStep first = run(*edge, 0);
   ASSERT_EQ(first.plan.kind, Plan::Kind::kEdgeOnly);  // all but free, as predicted
   ASSERT_LT(first.plan.latency.total_ms(), 1.0);
-  ASSERT_GE(1e3 * (first.result.timing.head + first.result.timing.encode), 1.0);
   EXPECT_DOUBLE_EQ(edge->compute_scale().edge, 4.0);
   run(*edge, 1);
   EXPECT_DOUBLE_EQ(edge->compute_scale().edge, 16.0);
