@@ -98,7 +98,7 @@ void run_infer(benchmark::State& state, size_t max_queued) {
   double queue = 0, tail = 0, round_trip = 0;
   int64_t answered = 0, refused = 0;
   for (auto _ : state) {
-    auto answer = c->infer(kModel, r.cut, r.stream, 1);
+    auto answer = c->infer(disc::ModelRef(kModel), r.cut, r.stream, 1);
     if (answer.ok()) {
       ++answered;
       queue += answer->server.queue;

@@ -5,6 +5,7 @@
 #include <array>
 #include <limits>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "disc/status.hpp"
@@ -88,6 +89,8 @@ Result<Dataset> load_unlabelled_images(const std::string& dir);
 // Whether a model is given as a file rather than by its models.json name: the text has a
 // '/' or ends in .onnx, in any case.
 bool names_a_model_file(const std::string& model);
+// 64 hex digits, either case: the form of a SHA-256 in models.json and in a ModelRef.
+bool is_sha256_hex(std::string_view text);
 
 class AssetCatalog {
  public:

@@ -20,19 +20,18 @@ namespace disc {
 // The SHA-256 of a model's ONNX file, as 64 lowercase hex digits (the form of models.json's
 // "sha256"): what tells an edge and a server whether they hold the same model.
 Result<std::string> model_file_sha256(const std::string& path);
-// The first 64 bits of a SHA-256 given as hex: the model_fingerprint requests carry
-// (proto/disc/v1/inference.proto); 0 for "".
+// The first 64 bits of a SHA-256 given as 64 hex digits: the model_fingerprint requests carry
+// (proto/disc/v1/inference.proto); 0 (no check) for anything else.
 uint64_t model_fingerprint(const std::string& sha256);
 
 // A model as the edge names it to the server: its models.json name and the SHA-256 of the edge's
 // ONNX file for it (model_file_sha256). A server whose file for `name` differs refuses the
 // request with kFailedPrecondition rather than run the tail of another model on this head's
-// output; an empty sha256 skips that check.
+// output; an empty sha256 skips that check, which a bare name has to ask for explicitly.
 struct ModelRef {
-  // Implicit: a bare name skips the check.
-  ModelRef(std::string model_name, std::string file_sha256 = "")
+  explicit ModelRef(std::string model_name) : name(std::move(model_name)) {}
+  ModelRef(std::string model_name, std::string file_sha256)
       : name(std::move(model_name)), sha256(std::move(file_sha256)) {}
-  ModelRef(const char* model_name) : name(model_name) {}
   std::string name;
   std::string sha256;
 };
@@ -91,11 +90,11 @@ struct RemoteCut {
 
 struct RemoteModel {
   std::string name;
-  std::string sha256;  // of the server's ONNX file for it
   std::string dataset;
   Shape input_shape;
   int classes = 0;
   std::vector<RemoteCut> cuts;
+  std::string sha256;  // of the server's ONNX file for it
 };
 
 struct RemoteCodec {
@@ -115,9 +114,11 @@ struct ServerDescription {
 // kNotFound: the server refused the request; kFailedPrecondition: the server's model file is not
 // the ModelRef's; kUnauthenticated: the token), and its message
 // starts "<rpc>: <GRPC_CODE>" ("Infer: NOT_FOUND from server 127.0.0.1:50051: unknown model
-// 'x'", "Infer: UNAVAILABLE: server ... unavailable (...) after 3 attempts"). connect() and
-// infer_chunked() refuse bad arguments with kInvalidArgument before anything is sent. A
-// `top_k` of 0 asks for the server's default, 5. Thread-safe.
+// 'x'", "Infer: UNAVAILABLE: server ... unavailable (...) after 3 attempts"). connect() and the
+// infer calls refuse bad arguments (a ModelRef sha256 that is not 64 hex digits, no chunk) with
+// kInvalidArgument before anything is sent. `top_k` must be within 1..the model's outputs (the
+// server refuses others with kInvalidArgument); 0 asks for the server's default, 5 (or every
+// output if there are fewer). Thread-safe.
 class EdgeClient {
  public:
   static Result<std::unique_ptr<EdgeClient>> connect(const ClientOptions& options);

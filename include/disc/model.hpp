@@ -151,7 +151,8 @@ std::vector<Prediction> top_k(const Tensor& logits, int k, int label_offset,
 struct ProfileOptions {
   int repeats = 10;  // timed runs per image, after one untimed warm-up run
   int threads = 1;   // OpenCV worker threads (set_inference_threads)
-  // Called after each cut is timed with (cuts done, cuts in all); may be empty.
+  // Called after each cut is timed with (cuts done, cuts in all); may be empty. An exception it
+  // throws ends profiling with an Error.
   std::function<void(size_t done, size_t total)> progress;
 };
 

@@ -11,20 +11,10 @@
 #include <thread>
 #include <vector>
 
+#include "core/exception_error.hpp"
 #include "disc/status.hpp"
 
 namespace disc {
-
-// What an exception that reached `where` says, as an Error.
-inline Error exception_error(const std::string& where) {
-  try {
-    throw;
-  } catch (const std::exception& e) {
-    return Error(where + " threw: " + e.what());
-  } catch (...) {
-    return Error(where + " threw");
-  }
-}
 
 // Calls body(worker, i) for every i in [0, n) on `workers` threads (worker in
 // [0, workers)); each index runs exactly once. Stops early at the first failing index

@@ -95,9 +95,6 @@ std::string name_of(const json& m) {
   return it != m.end() && it->is_string() ? " '" + it->get<std::string>() + "'" : "";
 }
 
-bool is_sha256(const std::string& text) {
-  return text.size() == 64 && std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isxdigit(c); });
-}
 
 Result<ModelEntry> parse_model(const json& m, const fs::path& models_dir) {
   ModelEntry e;
@@ -111,7 +108,7 @@ Result<ModelEntry> parse_model(const json& m, const fs::path& models_dir) {
   // all); it is compared where a model file is hashed anyway (ModelEntry::sha256).
   if (m.contains("sha256")) {
     DISC_ASSIGN_OR_RETURN(e.sha256, field<std::string>(m, "sha256"));
-    if (!is_sha256(e.sha256)) return Error("sha256 must be 64 hex digits, got '" + e.sha256 + "'");
+    if (!is_sha256_hex(e.sha256)) return Error("sha256 must be 64 hex digits, got '" + e.sha256 + "'");
     std::transform(e.sha256.begin(), e.sha256.end(), e.sha256.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   }
@@ -270,6 +267,10 @@ Result<AssetCatalog> AssetCatalog::load(const std::string& assets_dir) {
     catalog.models_.push_back(std::move(entry).value());
   }
   return catalog;
+}
+
+bool is_sha256_hex(std::string_view text) {
+  return text.size() == 64 && std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isxdigit(c); });
 }
 
 bool names_a_model_file(const std::string& model) {

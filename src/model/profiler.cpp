@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "core/exception_error.hpp"
 #include "disc/model.hpp"
 
 namespace disc {
@@ -93,7 +94,13 @@ Result<ModelProfile> profile_model(const std::string& name, const OnnxModel& mod
     all_full.insert(all_full.end(), samples.full.begin(), samples.full.end());
     const double local_full = median(samples.full);
     per_cut.emplace_back(std::move(samples), local_full);
-    if (options.progress) options.progress(per_cut.size(), model.cuts().size());
+    if (options.progress) {
+      try {
+        options.progress(per_cut.size(), model.cuts().size());
+      } catch (...) {
+        return exception_error("progress callback");
+      }
+    }
   }
   if (per_cut.empty()) {  // a model without cuts: the whole model alone
     for (int r = 0; r < options.repeats; ++r)

@@ -3,7 +3,6 @@
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
-#include <cctype>
 #include <exception>
 #include <optional>
 #include <random>
@@ -92,8 +91,7 @@ Status check_options(const ClientOptions& options) {
 Error invalid_argument(const Error& e) { return Error(e.message(), ErrorCode::kInvalidArgument); }
 
 Status check_model_ref(const char* rpc, const ModelRef& model) {
-  const bool hex = std::all_of(model.sha256.begin(), model.sha256.end(), [](unsigned char c) { return std::isxdigit(c); });
-  if (model.sha256.empty() || (model.sha256.size() == 64 && hex)) return Status();
+  if (model.sha256.empty() || is_sha256_hex(model.sha256)) return Status();
   return Error(std::string(rpc) + ": the sha256 of model '" + model.name + "' must be 64 hex digits or empty",
                ErrorCode::kInvalidArgument);
 }
@@ -189,8 +187,8 @@ Result<ServerDescription> EdgeClient::describe() {
   }));
   ServerDescription description;
   for (const auto& m : response.models()) {
-    RemoteModel model{m.name(), m.sha256(), m.dataset(), Shape(m.input_shape().begin(), m.input_shape().end()),
-                      m.classes(), {}};
+    RemoteModel model{m.name(), m.dataset(), Shape(m.input_shape().begin(), m.input_shape().end()), m.classes(), {},
+                      m.sha256()};
     for (const auto& c : m.cuts())
       model.cuts.push_back({c.tensor(), c.node(), c.op_type(), Shape(c.shape().begin(), c.shape().end()),
                             c.fp32_bytes()});

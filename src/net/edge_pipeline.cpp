@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <filesystem>
 #include <optional>
 
 #include "disc/chunks.hpp"
@@ -16,7 +17,7 @@ struct EdgePipeline::Impl {
   EdgeClient* client = nullptr;
   std::optional<Network> local;          // the head (split) or the whole model (edge-only)
   std::unique_ptr<Codec> codec;          // split only
-  std::string sha256;                    // split only: of the model file, for the server to compare
+  std::string sha256;                    // of the model file, for the server to compare; "" for none
   size_t cut_fp32_bytes = 0;             // split only
 
   // Fills the server-side stages of `result` from a remote answer.
@@ -62,10 +63,10 @@ struct EdgePipeline::Impl {
       const Stopwatch encode;
       DISC_ASSIGN_OR_RETURN(Bytes stream, compress(feature_map, *codec));
       encode_seconds = encode.seconds();
-      return client->infer({model.name, sha256}, config.cut, stream, config.top_k);
+      return client->infer(ModelRef(model.name, sha256), config.cut, stream, config.top_k);
     }
     const std::vector<Slab> slabs = split_slabs(feature_map.shape(), static_cast<size_t>(config.chunks));
-    return client->infer_chunked({model.name, sha256}, config.cut, slabs.size(),
+    return client->infer_chunked(ModelRef(model.name, sha256), config.cut, slabs.size(),
                                  [&](size_t i) -> Result<Bytes> {
                                    const Stopwatch encode;
                                    auto stream = compress_slab(feature_map, *codec, slabs[i]);
@@ -93,7 +94,7 @@ struct EdgePipeline::Impl {
     // The server's own check, before the upload rather than after it.
     if (Status uploadable = check_upload_image(file.data(), file.size()); !uploadable.ok())
       return uploadable.error().with_context("image " + path + " (server-only sends the file as it is)");
-    auto answer = client->infer_image(model.name, file, config.top_k);
+    auto answer = client->infer_image(ModelRef(model.name, sha256), file, config.top_k);
     if (!answer.ok()) return answer.error().with_context("image " + path);
     take_remote(*answer, result);
     result.raw_bytes = file.size();
@@ -115,20 +116,33 @@ Result<std::unique_ptr<EdgePipeline>> EdgePipeline::create(const ModelEntry& mod
   // A model with fewer outputs answers with all of them (the server refuses more).
   if (model.classes > 0) impl->config.top_k = std::min(config.top_k, model.classes);
   impl->client = client;
-  if (config.mode != EdgeMode::kServerOnly) {
-    DISC_ASSIGN_OR_RETURN(OnnxModel onnx, OnnxModel::load_file(model.path, model.input_shape));
-    if (config.mode == EdgeMode::kSplit) {
-      DISC_ASSIGN_OR_RETURN(SplitModel split, onnx.split(config.cut));
+  switch (config.mode) {
+    case EdgeMode::kSplit: {
+      // The server runs its tail on this head's output only if its file is the one hashed here.
+      DISC_ASSIGN_OR_RETURN(net::IdentifiedModel loaded, net::load_identified_model(model));
+      DISC_ASSIGN_OR_RETURN(SplitModel split, loaded.onnx.split(config.cut));
       DISC_ASSIGN_OR_RETURN(const CodecSpec spec, CodecSpec::parse(config.codec));
-      DISC_ASSIGN_OR_RETURN(impl->codec, onnx.codec_for_cut(config.cut, spec, config.encode_threads));
+      DISC_ASSIGN_OR_RETURN(impl->codec, loaded.onnx.codec_for_cut(config.cut, spec, config.encode_threads));
       DISC_RETURN_IF_ERROR(impl->codec->check_encodable());
       if (impl->codec->needs_reader() && config.chunks > 1) return Error(std::string(kWholeMapsOnly));
       DISC_ASSIGN_OR_RETURN(impl->local, Network::from_onnx(split.head));
       impl->cut_fp32_bytes = split.cut.fp32_bytes();
-      // The server runs its tail on this head's output only if its file is this one.
-      DISC_ASSIGN_OR_RETURN(impl->sha256, net::entry_file_sha256(model));
-    } else {
+      impl->sha256 = std::move(loaded.sha256);
+      break;
+    }
+    case EdgeMode::kEdgeOnly: {
+      DISC_ASSIGN_OR_RETURN(OnnxModel onnx, OnnxModel::load_file(model.path, model.input_shape));
       DISC_ASSIGN_OR_RETURN(impl->local, Network::from_onnx(onnx.serialized()));
+      break;
+    }
+    case EdgeMode::kServerOnly: {
+      // The answer is the server's model's: an edge that holds the file says which it expects; a
+      // thin edge without it has nothing to compare.
+      std::error_code unknown;
+      if (std::filesystem::exists(model.path, unknown)) {
+        DISC_ASSIGN_OR_RETURN(impl->sha256, net::entry_file_sha256(model));
+      }
+      break;
     }
   }
   return std::unique_ptr<EdgePipeline>(new EdgePipeline(std::move(impl)));

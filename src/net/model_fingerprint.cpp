@@ -1,28 +1,27 @@
-#include <openssl/evp.h>
-
-#include <array>
-#include <charconv>
-#include <cstdio>
-#include <memory>
-
-#include "disc/edge_client.hpp"
 #include "model_fingerprint.hpp"
 
-namespace disc {
+#include <openssl/evp.h>
 
-Result<std::string> model_file_sha256(const std::string& path) {
-  const std::unique_ptr<FILE, int (*)(FILE*)> file(std::fopen(path.c_str(), "rb"), std::fclose);
-  if (!file) return Error("cannot open '" + path + "'");
-  const std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> sha(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-  if (!sha || EVP_DigestInit_ex(sha.get(), EVP_sha256(), nullptr) != 1) return Error("SHA-256 is not available");
-  std::array<unsigned char, 1 << 16> buffer;
-  for (size_t n; (n = std::fread(buffer.data(), 1, buffer.size(), file.get())) > 0;)
-    if (EVP_DigestUpdate(sha.get(), buffer.data(), n) != 1) return Error("SHA-256 of '" + path + "' failed");
-  if (std::ferror(file.get())) return Error("cannot read '" + path + "'");
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <charconv>
+#include <limits>
+
+#include "disc/edge_client.hpp"
+#include "disc/npy.hpp"
+
+namespace disc {
+namespace {
+
+// Protobuf reads no message beyond 2 GiB; read_file's default limit is for tensors.
+constexpr size_t kMaxModelBytes = std::numeric_limits<int>::max();
+
+Result<std::string> sha256_hex(std::span<const uint8_t> bytes) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest;
   unsigned int length = 0;
-  if (EVP_DigestFinal_ex(sha.get(), digest.data(), &length) != 1 || length != 32)
-    return Error("SHA-256 of '" + path + "' failed");
+  if (EVP_Digest(bytes.data(), bytes.size(), digest.data(), &length, EVP_sha256(), nullptr) != 1 || length != 32)
+    return Error("SHA-256 failed");
   static constexpr char kHex[] = "0123456789abcdef";
   std::string hex;
   for (unsigned int i = 0; i < length; ++i) {
@@ -32,20 +31,42 @@ Result<std::string> model_file_sha256(const std::string& path) {
   return hex;
 }
 
+}  // namespace
+
+Result<std::string> model_file_sha256(const std::string& path) {
+  DISC_ASSIGN_OR_RETURN(const Bytes bytes, read_file(path, kMaxModelBytes));
+  return sha256_hex(bytes);
+}
+
 uint64_t model_fingerprint(const std::string& sha256) {
   uint64_t fingerprint = 0;
-  if (sha256.size() >= 16) std::from_chars(sha256.data(), sha256.data() + 16, fingerprint, 16);
+  if (is_sha256_hex(sha256)) std::from_chars(sha256.data(), sha256.data() + 16, fingerprint, 16);
   return fingerprint;
 }
 
 namespace net {
 
+Result<IdentifiedModel> load_identified_model(const ModelEntry& entry) {
+  DISC_ASSIGN_OR_RETURN(const Bytes bytes, read_file(entry.path, kMaxModelBytes));
+  DISC_ASSIGN_OR_RETURN(std::string sha256, sha256_hex(bytes));
+  DISC_RETURN_IF_ERROR(check_declared_sha256(entry, sha256));
+  auto onnx = OnnxModel::load_bytes(bytes.data(), bytes.size(), entry.input_shape);
+  if (!onnx.ok()) return onnx.error().with_context(entry.path);
+  return IdentifiedModel{std::move(onnx).value(), std::move(sha256)};
+}
+
 Result<std::string> entry_file_sha256(const ModelEntry& entry) {
   DISC_ASSIGN_OR_RETURN(std::string sha256, model_file_sha256(entry.path));
-  if (!entry.sha256.empty() && entry.sha256 != sha256)
-    return Error(entry.name + ": the SHA-256 of " + entry.path + " is " + sha256 + ", but models.json gives " +
-                 entry.sha256 + " (is this the file the entry describes?)");
+  DISC_RETURN_IF_ERROR(check_declared_sha256(entry, sha256));
   return sha256;
+}
+
+Status check_declared_sha256(const ModelEntry& entry, const std::string& sha256) {
+  const auto same_digit = [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; };
+  if (entry.sha256.empty() || std::equal(entry.sha256.begin(), entry.sha256.end(), sha256.begin(), sha256.end(), same_digit))
+    return Status();
+  return Error(entry.name + ": the SHA-256 of " + entry.path + " is " + sha256 + ", but models.json gives " +
+               entry.sha256 + " (is this the file the entry describes?)");
 }
 
 }  // namespace net

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "disc/edge_client.hpp"
 #include "model_fingerprint.hpp"
 
 namespace disc::net {
@@ -16,13 +17,12 @@ Result<ModelStore> ModelStore::load(const std::string& assets_dir, const std::ve
     auto dataset = catalog.load_dataset(entry.dataset);
     if (!dataset.ok()) return dataset.error().with_context(name);
     DISC_RETURN_IF_ERROR(check_classes(entry, *dataset));
-    auto onnx = OnnxModel::load_file(entry.path, entry.input_shape);
-    if (!onnx.ok()) return onnx.error().with_context(name);
-    auto sha256 = entry_file_sha256(entry);
-    if (!sha256.ok()) return sha256.error().with_context(name);
-    const uint64_t fingerprint = model_fingerprint(*sha256);
-    store.models_.push_back(std::make_unique<ServedModel>(ServedModel{
-        std::move(entry), std::move(sha256).value(), fingerprint, std::move(dataset->class_names), std::move(onnx).value()}));
+    auto loaded = load_identified_model(entry);
+    if (!loaded.ok()) return loaded.error().with_context(name);
+    const uint64_t fingerprint = model_fingerprint(loaded->sha256);
+    store.models_.push_back(std::make_unique<ServedModel>(ServedModel{std::move(entry), std::move(loaded->sha256),
+                                                                      fingerprint, std::move(dataset->class_names),
+                                                                      std::move(loaded->onnx)}));
   }
   return store;
 }

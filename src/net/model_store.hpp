@@ -1,13 +1,13 @@
 // The models a server was started with, loaded once and immutable afterwards.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "disc/assets.hpp"
-#include "disc/edge_client.hpp"
 #include "disc/model.hpp"
 #include "disc/status.hpp"
 

@@ -57,10 +57,9 @@ Candidate split_candidate(const std::string& model, const ProfiledCut& cut, size
 double request_bytes(std::string_view model, std::string_view cut, double payload_bytes) {
   constexpr double kTopKField = 2;         // tag, and top_k as a one-byte varint
   constexpr double kFingerprintField = 9;  // tag, fixed64
-  const double fingerprint = cut.empty() ? 0 : kFingerprintField;
   return delimited_field_bytes(static_cast<double>(model.size())) +
          delimited_field_bytes(static_cast<double>(cut.size())) + delimited_field_bytes(payload_bytes) + kTopKField +
-         fingerprint;
+         kFingerprintField;
 }
 
 double raw_stream_bytes(const ProfiledCut& cut) {

@@ -26,8 +26,8 @@ double raw_stream_bytes(const ProfiledCut& cut);
 // Size of the message that carries `payload_bytes` to the server (proto/disc/v1/inference.proto):
 // an InferRequest around a stream, or with `cut` empty an InferImageRequest around an image,
 // i.e. the payload, the model and cut names, their protobuf tags and lengths, a top_k of 1..127
-// and, with a stream, the model fingerprint. This is what `disc edge` counts as bytes sent;
-// gRPC's and HTTP/2's own framing is not counted.
+// and the model fingerprint (an edge that holds the model file sends one). This is what `disc
+// edge` counts as bytes sent; gRPC's and HTTP/2's own framing is not counted.
 double request_bytes(std::string_view model, std::string_view cut, double payload_bytes);
 
 // Every candidate, sorted by (top-1 loss, bytes, order, codec): the planner's tie-break

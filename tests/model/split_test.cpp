@@ -8,6 +8,7 @@
 #include <iostream>
 #include <random>
 #include <set>
+#include <stdexcept>
 #include <unordered_map>
 
 #include "disc/assets.hpp"
@@ -284,6 +285,23 @@ TEST(ReadingConvolution, NamesWhatReadsACutThatNoSingleConvolutionReads) {
   ASSERT_FALSE(elsewhere.ok());
   EXPECT_NE(elsewhere.error().message().find("is not a valid cut of this model"), std::string::npos)
       << elsewhere.error().message();
+}
+
+// The progress callback is the caller's code: what it throws ends profiling with an Error, as
+// everything else that goes wrong does.
+TEST(Profile, AThrowingProgressCallbackIsAnError) {
+  const testing::SharedModel shared = testing::load_shared_model("resnet20_cifar10");
+  auto catalog = AssetCatalog::load(testing::assets_dir());
+  ASSERT_TRUE(catalog.ok());
+  auto dataset = catalog->load_dataset(shared.entry.dataset);
+  ASSERT_TRUE(dataset.ok());
+  ProfileOptions options;
+  options.repeats = 1;
+  options.progress = [](size_t, size_t) { throw std::runtime_error("stop"); };
+  auto profile = profile_model(shared.entry.name, shared.model, {dataset->images.at(0).path},
+                               shared.entry.preprocessing, options);
+  ASSERT_FALSE(profile.ok());
+  EXPECT_EQ(profile.error().message(), "progress callback threw: stop");
 }
 
 }  // namespace

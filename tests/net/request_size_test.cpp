@@ -38,6 +38,7 @@ TEST(RequestBytes, InferImageRequestAroundAnImageIsWhatProtobufWrites) {
       request.set_model(std::string(model, 'm'));
       request.set_image(std::string(image, 'i'));
       request.set_top_k(5);
+      request.set_model_fingerprint(1);
       EXPECT_EQ(plan_internal::request_bytes(request.model(), "", static_cast<double>(image)),
                 static_cast<double>(request.ByteSizeLong()))
           << "model " << model << ", image " << image;

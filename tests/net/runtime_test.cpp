@@ -1,6 +1,8 @@
 // Loopback end to end: an in-process server, the EdgeClient and raw gRPC stubs.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <condition_variable>
@@ -121,7 +123,7 @@ TEST_F(RuntimeTest, LosslessCodecsAnswerAsTheLocalModel) {
   for (const std::string codec : {"raw", "zstd", "disc:bits=0"}) {
     for (size_t image : {0, 1, 2}) {
       SCOPED_TRACE(codec + " image " + std::to_string(image));
-      auto answer = edge->infer(kModel, cut, stream(cut, image, codec), 5);
+      auto answer = edge->infer(ModelRef(kModel), cut, stream(cut, image, codec), 5);
       ASSERT_TRUE(answer.ok()) << answer.error().message();
       expect_same_top(answer->top, reference_->local_top(image, 5));
       EXPECT_EQ(CodecSpec::parse(answer->codec)->name, CodecSpec::parse(codec)->name);
@@ -137,7 +139,7 @@ TEST_F(RuntimeTest, EveryCutAnswersAsTheLocalModel) {
   const auto local = reference_->local_top(3, 3);
   for (const CutPoint& cut : reference_->onnx.cuts()) {
     SCOPED_TRACE(cut.tensor);
-    auto answer = edge->infer(kModel, cut.tensor, stream(cut.tensor, 3), 3);
+    auto answer = edge->infer(ModelRef(kModel), cut.tensor, stream(cut.tensor, 3), 3);
     ASSERT_TRUE(answer.ok()) << answer.error().message();
     expect_same_top(answer->top, local);
   }
@@ -147,7 +149,7 @@ TEST_F(RuntimeTest, ServerOnlyUploadsTheImageFile) {
   auto edge = client();
   auto file = read_file(reference_->dataset.images[4].path);
   ASSERT_TRUE(file.ok());
-  auto answer = edge->infer_image(kModel, *file, 5, /*return_logits=*/true);
+  auto answer = edge->infer_image(ModelRef(kModel), *file, 5, /*return_logits=*/true);
   ASSERT_TRUE(answer.ok()) << answer.error().message();
   expect_same_top(answer->top, reference_->local_top(4, 5));
   EXPECT_EQ(answer->logits.size(), static_cast<size_t>(reference_->entry.classes));
@@ -203,7 +205,7 @@ TEST_F(RuntimeTest, AModelFileOtherThanTheServersIsRefused) {
   ASSERT_FALSE(chunked.ok());
   EXPECT_EQ(chunked.error().code(), ErrorCode::kFailedPrecondition) << chunked.error().message();
   EXPECT_TRUE(edge->infer({kModel, own}, cut, map, 5).ok());
-  EXPECT_TRUE(edge->infer(kModel, cut, map, 5).ok());
+  EXPECT_TRUE(edge->infer(ModelRef(kModel), cut, map, 5).ok());
   auto malformed = edge->infer({kModel, "abc"}, cut, map, 5);
   ASSERT_FALSE(malformed.ok());
   EXPECT_EQ(malformed.error().code(), ErrorCode::kInvalidArgument);
@@ -215,11 +217,27 @@ TEST_F(RuntimeTest, AModelFileOtherThanTheServersIsRefused) {
   ASSERT_FALSE(mismatch.ok());
   EXPECT_NE(mismatch.error().message().find("but models.json gives " + others), std::string::npos)
       << mismatch.error().message();
-  auto pipeline = EdgePipeline::create(other, reference_->dataset.class_names, config, edge.get());
-  ASSERT_TRUE(pipeline.ok()) << pipeline.error().message();
-  auto result = (*pipeline)->run(reference_->dataset.images[0].path);
-  ASSERT_FALSE(result.ok());
-  EXPECT_EQ(result.error().code(), ErrorCode::kFailedPrecondition) << result.error().message();
+  std::string upper = own;  // a digest in capitals is the same digest
+  std::transform(upper.begin(), upper.end(), upper.begin(), [](unsigned char c) { return std::toupper(c); });
+  declared = reference_->entry;
+  declared.sha256 = upper;
+  EXPECT_TRUE(EdgePipeline::create(declared, reference_->dataset.class_names, config, edge.get()).ok());
+
+  // Split and server-only pipelines of the other file are refused by the server; a thin edge
+  // without the file sends no fingerprint and gets the server's answer.
+  for (EdgeMode mode : {EdgeMode::kSplit, EdgeMode::kServerOnly}) {
+    config.mode = mode;
+    auto pipeline = EdgePipeline::create(other, reference_->dataset.class_names, config, edge.get());
+    ASSERT_TRUE(pipeline.ok()) << pipeline.error().message();
+    auto result = (*pipeline)->run(reference_->dataset.images[0].path);
+    ASSERT_FALSE(result.ok());
+    EXPECT_EQ(result.error().code(), ErrorCode::kFailedPrecondition) << result.error().message();
+  }
+  ModelEntry thin = other;
+  thin.path = "/nonexistent/resnet20_cifar10.onnx";
+  auto server_only = EdgePipeline::create(thin, reference_->dataset.class_names, config, edge.get());
+  ASSERT_TRUE(server_only.ok()) << server_only.error().message();
+  EXPECT_TRUE((*server_only)->run(reference_->dataset.images[0].path).ok());
 }
 
 // shape=1 needs one convolution reading the cut (resnet20's cuts also feed a residual
@@ -364,7 +382,7 @@ TEST_F(RuntimeTest, ChunkedRequestsAnswerAsTheLocalModel) {
       SCOPED_TRACE(codec + " in " + std::to_string(n) + " chunks");
       const std::vector<Bytes> streams = chunks(cut, 2, codec, n);
       std::vector<size_t> asked;
-      auto answer = edge->infer_chunked(kModel, cut, streams.size(),
+      auto answer = edge->infer_chunked(ModelRef(kModel), cut, streams.size(),
                                         [&](size_t i) -> Result<Bytes> {
                                           asked.push_back(i);
                                           return streams[i];
@@ -412,7 +430,7 @@ TEST_F(RuntimeTest, BadChunkedRequestsGetTheRightStatus) {
 
   // A chunk the edge fails to make cancels the call and is reported as such.
   auto edge = client();
-  auto failed = edge->infer_chunked(kModel, cut, 3, [&](size_t i) -> Result<Bytes> {
+  auto failed = edge->infer_chunked(ModelRef(kModel), cut, 3, [&](size_t i) -> Result<Bytes> {
     if (i == 1) return Error("encoder ran out of memory");
     return good[i];
   }, 5);
@@ -421,14 +439,14 @@ TEST_F(RuntimeTest, BadChunkedRequestsGetTheRightStatus) {
   // So does one that throws (a caller's function; the client's callers expect errors as values),
   // the first chunk or a later one; a missing source is refused before any call.
   for (size_t throwing : {0, 2}) {
-    failed = edge->infer_chunked(kModel, cut, 3, [&](size_t i) -> Result<Bytes> {
+    failed = edge->infer_chunked(ModelRef(kModel), cut, 3, [&](size_t i) -> Result<Bytes> {
       if (i == throwing) throw std::runtime_error("camera unplugged");
       return good[i];
     }, 5);
     ASSERT_FALSE(failed.ok());
     EXPECT_EQ(failed.error().message(), "chunk " + std::to_string(throwing + 1) + ": the chunk source threw: camera unplugged");
   }
-  failed = edge->infer_chunked(kModel, cut, 3, EdgeClient::ChunkSource(), 5);
+  failed = edge->infer_chunked(ModelRef(kModel), cut, 3, EdgeClient::ChunkSource(), 5);
   ASSERT_FALSE(failed.ok());
   EXPECT_EQ(failed.error().message(), "InferChunked: no chunk source");
 
@@ -462,7 +480,7 @@ TEST_F(RuntimeTest, StalledChunkedSendersAreCancelled) {
   client_options.deadline_ms = 5000;
   auto edge = EdgeClient::connect(client_options);
   ASSERT_TRUE(edge.ok());
-  auto answer = (*edge)->infer_chunked(kModel, cut, good.size(), [&](size_t i) -> Result<Bytes> { return good[i]; }, 5);
+  auto answer = (*edge)->infer_chunked(ModelRef(kModel), cut, good.size(), [&](size_t i) -> Result<Bytes> { return good[i]; }, 5);
   ASSERT_TRUE(answer.ok()) << answer.error().message();
   expect_same_top(answer->top, reference_->local_top(0, 5));
 }
@@ -489,7 +507,7 @@ TEST_F(RuntimeTest, StalledChunkedUploadsDoNotHoldWorkers) {
   client_options.deadline_ms = 5000;
   auto edge = EdgeClient::connect(client_options);
   ASSERT_TRUE(edge.ok());
-  auto answer = (*edge)->infer(kModel, cut, stream(cut, 0), 5);
+  auto answer = (*edge)->infer(ModelRef(kModel), cut, stream(cut, 0), 5);
   ASSERT_TRUE(answer.ok()) << answer.error().message();
   expect_same_top(answer->top, reference_->local_top(0, 5));
 
@@ -622,7 +640,7 @@ TEST_F(RuntimeTest, ShutdownEndsQueuedRunningAndUploadingCalls) {
 TEST_F(RuntimeTest, UndecodableImagesAreInvalidArguments) {
   auto edge = client();
   const Bytes garbage = {0xff, 0xd8, 0xff, 0x00, 0x01, 0x02};
-  auto answer = edge->infer_image(kModel, garbage, 3);
+  auto answer = edge->infer_image(ModelRef(kModel), garbage, 3);
   ASSERT_FALSE(answer.ok());
   EXPECT_NE(answer.error().message().find("INVALID_ARGUMENT"), std::string::npos) << answer.error().message();
   EXPECT_EQ(answer.error().code(), ErrorCode::kInvalidArgument);
@@ -632,12 +650,12 @@ TEST_F(RuntimeTest, UndecodableImagesAreInvalidArguments) {
                       0, 0, 0x9c, 0x40, 0, 0, 0x9c, 0x40, 8, 2, 0, 0, 0, 0, 0, 0, 0};
   const Bytes bmp = {'B', 'M', 0, 0, 0, 0, 0, 0, 0, 0, 54, 0, 0, 0};
   for (const auto& [image, says] : {std::pair{bomb, "PNG of 40000x40000 pixels"}, std::pair{bmp, "only JPEG and PNG"}}) {
-    auto refused = edge->infer_image(kModel, image, 3);
+    auto refused = edge->infer_image(ModelRef(kModel), image, 3);
     ASSERT_FALSE(refused.ok());
     EXPECT_EQ(refused.error().code(), ErrorCode::kInvalidArgument);
     EXPECT_NE(refused.error().message().find(says), std::string::npos) << refused.error().message();
   }
-  auto empty = edge->infer_image(kModel, Bytes{}, 3);
+  auto empty = edge->infer_image(ModelRef(kModel), Bytes{}, 3);
   ASSERT_FALSE(empty.ok());
   EXPECT_EQ(empty.error().code(), ErrorCode::kInvalidArgument) << empty.error().message();
 }
@@ -651,7 +669,7 @@ TEST_F(RuntimeTest, ExpiredDeadlineIsReported) {
   // A 1 ms deadline cannot cover a round trip with inference on every attempt.
   bool expired = false;
   for (int i = 0; i < 20 && !expired; ++i) {
-    auto answer = edge->infer(kModel, cut, bytes, 3);
+    auto answer = edge->infer(ModelRef(kModel), cut, bytes, 3);
     expired = !answer.ok() && answer.error().code() == ErrorCode::kDeadlineExceeded &&
               answer.error().message().find("DEADLINE_EXCEEDED: no answer from server") != std::string::npos &&
               answer.error().message().find("within the deadline of 1 ms (--deadline-ms)") != std::string::npos;
@@ -675,7 +693,7 @@ TEST_F(RuntimeTest, ConcurrentClientsAllGetTheirAnswers) {
     threads.emplace_back([&, c] {
       auto edge = client();
       for (int r = 0; r < kRequests; ++r) {
-        auto answer = edge->infer(kModel, cut, streams[c], 1);
+        auto answer = edge->infer(ModelRef(kModel), cut, streams[c], 1);
         if (answer.ok() && answer->top[0].label == expected[c]) ++correct;
       }
     });
@@ -706,7 +724,7 @@ TEST_F(RuntimeTest, CancelledRequestsDoNotDisturbOthers) {
   auto edge = client();
   int correct = 0;
   for (int r = 0; r < 100; ++r) {
-    auto answer = edge->infer(kModel, cut, bytes, 1);
+    auto answer = edge->infer(ModelRef(kModel), cut, bytes, 1);
     correct += answer.ok() && answer->top[0].label == expected;
   }
   done = true;
@@ -787,7 +805,7 @@ TEST(RuntimeLimitsTest, AnOversizedStreamSaysWhichLimitAndWhatToDo) {
   client_options.servers = {address(*server)};
   auto edge = EdgeClient::connect(client_options);
   ASSERT_TRUE(edge.ok()) << edge.error().message();
-  auto answer = (*edge)->infer(kModel, "anything", Bytes(8192, 0), 3);
+  auto answer = (*edge)->infer(ModelRef(kModel), "anything", Bytes(8192, 0), 3);
   ASSERT_FALSE(answer.ok());
   EXPECT_EQ(answer.error().code(), ErrorCode::kResourceExhausted) << answer.error().message();
   EXPECT_NE(answer.error().message().find("such as the server's --max-message-bytes"), std::string::npos)
@@ -948,7 +966,7 @@ TEST(RuntimeClientTest, ErrorsNameTheServer) {
   options.servers = {address(*server)};
   auto edge = EdgeClient::connect(options);
   ASSERT_TRUE(edge.ok()) << edge.error().message();
-  auto answer = (*edge)->infer("no_such_model", "any", Bytes{1, 2, 3}, 1);
+  auto answer = (*edge)->infer(ModelRef("no_such_model"), "any", Bytes{1, 2, 3}, 1);
   ASSERT_FALSE(answer.ok());
   EXPECT_EQ(answer.error().message(),
             "Infer: NOT_FOUND from server " + address(*server) + ": unknown model 'no_such_model'");
@@ -1089,8 +1107,12 @@ TEST(RuntimeServerTest, UnknownModelDoesNotStart) {
 
 // models.json's sha256 for a model whose file is another: the server refuses to start.
 TEST(RuntimeServerTest, AFileOtherThanModelsJsonDescribesDoesNotStart) {
-  const std::filesystem::path assets = std::filesystem::temp_directory_path() / "disc_runtime_sha256_assets";
-  std::filesystem::remove_all(assets);
+  const std::filesystem::path assets =
+      std::filesystem::temp_directory_path() / ("disc_runtime_sha256_assets_" + std::to_string(getpid()));
+  struct RemovedAtExit {
+    std::filesystem::path path;
+    ~RemovedAtExit() { std::filesystem::remove_all(path); }
+  } removed{assets};
   std::filesystem::create_directories(assets / "models");
   const std::filesystem::path shared = DISC_TEST_ASSETS_DIR;
   std::filesystem::create_directory_symlink(std::filesystem::absolute(shared / "data"), assets / "data");
@@ -1106,7 +1128,6 @@ TEST(RuntimeServerTest, AFileOtherThanModelsJsonDescribesDoesNotStart) {
   ASSERT_FALSE(server.ok());
   EXPECT_NE(server.error().message().find("but models.json gives 227521b7"), std::string::npos)
       << server.error().message();
-  std::filesystem::remove_all(assets);
 }
 
 }  // namespace

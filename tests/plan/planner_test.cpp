@@ -164,8 +164,8 @@ SyntheticInputs one_cut(std::vector<RateRow> rows) {
 // The bytes a request adds to what it carries, for model "m" and cut "c" (an InferRequest): two
 // 1-byte names with their tags and lengths (3 + 3), the stream's tag and length (2 below 128
 // bytes, 3 below 16384), top_k (2) and the model fingerprint (9). An InferImageRequest has no
-// cut and no fingerprint: 3 + 2 + 2 below 128.
-constexpr double kSmallStreamRequest = 19, kStreamRequest = 20, kSmallImageRequest = 7;
+// cut: 3 + 2 + 2 + 9 below 128.
+constexpr double kSmallStreamRequest = 19, kStreamRequest = 20, kSmallImageRequest = 16;
 
 // one_cut with `row`, halves of 0.25 ms, a 2 ms whole model and a 100-byte upload request: at
 // 1 Mbit/s edge-only, server-only and the split are all a few ms apart.
