@@ -38,6 +38,9 @@ Result<ProfiledCut> cut_from(const Json& value, std::string path) {
 }
 
 Result<Profile> profile_from(const Json& document) {
+  // The two inputs of `disc plan` are easily swapped.
+  if (document.is_object() && document.contains("rows") && !document.contains("input"))
+    return Error("this is a rate table (disc eval's report.json), not a profile (disc profile's output)");
   DISC_ASSIGN_OR_RETURN(Fields root, Fields::of(document, ""));
   Profile p;
   DISC_ASSIGN_OR_RETURN(p.model, root.string("model"));

@@ -49,6 +49,8 @@ Result<ParsedRow> row_from(const Json& value, std::string path, LossBasis basis)
 }
 
 Result<RateTable> table_from(const Json& document, LossBasis basis) {
+  if (document.is_object() && document.contains("input") && document.contains("cuts") && !document.contains("rows"))
+    return Error("this is a profile (disc profile's output), not a rate table (disc eval's report.json)");
   DISC_ASSIGN_OR_RETURN(Fields root, Fields::of(document, ""));
   RateTable table;
   DISC_ASSIGN_OR_RETURN(table.model, root.string("model"));

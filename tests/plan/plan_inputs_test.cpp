@@ -48,6 +48,15 @@ std::string table_error(const json& j) {
   return t.ok() ? "(parsed)" : t.error().message();
 }
 
+TEST(PlanInputs, AProfileAndATableSwappedAreNamed) {
+  EXPECT_NE(profile_error(valid_table()).find("this is a rate table (disc eval's report.json), not a profile"),
+            std::string::npos)
+      << profile_error(valid_table());
+  EXPECT_NE(table_error(valid_profile()).find("this is a profile (disc profile's output), not a rate table"),
+            std::string::npos)
+      << table_error(valid_profile());
+}
+
 TEST(PlanInputs, ParsesAProfileAndSortsCutsByPosition) {
   auto p = parse_profile(valid_profile().dump());
   ASSERT_TRUE(p.ok()) << p.error().message();
