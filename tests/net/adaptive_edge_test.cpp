@@ -465,8 +465,9 @@ TEST_F(AdaptiveEdgeTest, RejectsInconsistentInputs) {
 
 // The profile and rate table above as the files `disc edge --auto` reads: {profile, table}.
 std::pair<std::string, std::string> write_profile_and_table(const Reference& ref, const std::string& codec = "zstd") {
-  const std::string dir = ::testing::TempDir();
-  const std::string profile = dir + "/aglop_profile.json", table = dir + "/aglop_table.json";
+  // Named by the test: CTest runs tests in parallel processes.
+  const std::string stem = ::testing::TempDir() + "/aglop_" + ::testing::UnitTest::GetInstance()->current_test_info()->name();
+  const std::string profile = stem + "_profile.json", table = stem + "_table.json";
   const Profile p = make_profile(ref);
   const ProfiledCut& c = p.cuts[0];
   std::string shape;

@@ -129,7 +129,8 @@ TEST_F(PlanCli, BadInputsFailWithAMessage) {
   EXPECT_NE(run.output.find("disc: duration '10' has no unit"), std::string::npos) << run.output;
   run = run_disc("plan --profile " + table_ + " --table " + table_ + " --bandwidth 2Mbit");
   EXPECT_EQ(run.status, 1);
-  EXPECT_NE(run.output.find("input is missing"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("this is a rate table (disc eval's report.json), not a profile"), std::string::npos)
+      << run.output;
   run = run_disc(files() + " --bandwidth 2Mbit --server-profile " + dir_ + "/missing.json");
   EXPECT_EQ(run.status, 1);
   EXPECT_NE(run.output.find("cannot open"), std::string::npos) << run.output;
