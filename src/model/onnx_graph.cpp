@@ -193,12 +193,14 @@ Status fix_input_shape(onnx::ValueInfoProto& input, const Shape& requested) {
     return Error("input '" + input.name() + "' has no tensor shape");
   auto* shape = input.mutable_type()->mutable_tensor_type()->mutable_shape();
   if (shape->dim_size() == 0) return Error("input '" + input.name() + "' is a scalar");
+  // The declared dims, a dynamic one by its name ("?" without one): "1x3xheightxwidth".
   const auto declared = [&] {
     std::string text;
-    for (const auto& dim : shape->dim())
-      text += (text.empty() ? "" : "x") + (dim.has_dim_value() && dim.dim_value() > 0 ? std::to_string(dim.dim_value())
-                                                                                      : dim.dim_param().empty() ? "?"
-                                                                                                                : dim.dim_param());
+    for (const auto& dim : shape->dim()) {
+      if (!text.empty()) text += "x";
+      if (dim.has_dim_value() && dim.dim_value() > 0) text += std::to_string(dim.dim_value());
+      else text += dim.dim_param().empty() ? "?" : dim.dim_param();
+    }
     return text;
   };
   if (!requested.empty() && requested.size() != static_cast<size_t>(shape->dim_size()))

@@ -45,6 +45,18 @@ uint64_t model_fingerprint(const std::string& sha256) {
 }
 
 namespace net {
+namespace {
+
+// An Error naming both digests if models.json gives `entry` a digest other than `sha256`.
+Status check_declared_sha256(const ModelEntry& entry, const std::string& sha256) {
+  const auto same_digit = [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; };
+  if (entry.sha256.empty() || std::equal(entry.sha256.begin(), entry.sha256.end(), sha256.begin(), sha256.end(), same_digit))
+    return Status();
+  return Error(entry.name + ": the SHA-256 of " + entry.path + " is " + sha256 + ", but models.json gives " +
+               entry.sha256 + " (is this the file the entry describes?)");
+}
+
+}  // namespace
 
 Result<IdentifiedModel> load_identified_model(const ModelEntry& entry) {
   DISC_ASSIGN_OR_RETURN(const Bytes bytes, read_file(entry.path, kMaxModelBytes));
@@ -59,14 +71,6 @@ Result<std::string> entry_file_sha256(const ModelEntry& entry) {
   DISC_ASSIGN_OR_RETURN(std::string sha256, model_file_sha256(entry.path));
   DISC_RETURN_IF_ERROR(check_declared_sha256(entry, sha256));
   return sha256;
-}
-
-Status check_declared_sha256(const ModelEntry& entry, const std::string& sha256) {
-  const auto same_digit = [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; };
-  if (entry.sha256.empty() || std::equal(entry.sha256.begin(), entry.sha256.end(), sha256.begin(), sha256.end(), same_digit))
-    return Status();
-  return Error(entry.name + ": the SHA-256 of " + entry.path + " is " + sha256 + ", but models.json gives " +
-               entry.sha256 + " (is this the file the entry describes?)");
 }
 
 }  // namespace net

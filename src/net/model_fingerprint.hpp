@@ -19,10 +19,8 @@ struct IdentifiedModel {
 // Error if models.json gives the entry another digest.
 Result<IdentifiedModel> load_identified_model(const ModelEntry& entry);
 
-// The SHA-256 of `entry.path`, checked as above, for an edge that sends without loading.
+// The SHA-256 of `entry.path`, checked against models.json as above, for an edge that sends
+// without loading.
 Result<std::string> entry_file_sha256(const ModelEntry& entry);
-
-// An Error naming both digests if models.json gives `entry` a digest other than `sha256`.
-Status check_declared_sha256(const ModelEntry& entry, const std::string& sha256);
 
 }  // namespace disc::net
