@@ -110,21 +110,17 @@ Result<ModelEntry> ModelOptions::entry() const {
 Result<LoadedModel> ModelOptions::load() const {
   DISC_ASSIGN_OR_RETURN(ModelEntry e, entry());
   Preprocessing& pre = e.preprocessing;
-  // The input shape fills an input's dynamic height and width (a model of fixed size must match
-  // it): --size, or a named model's models.json shape.
+  // The input shape fills an input's dynamic height and width, and a model of fixed size must
+  // match it: --size, or a named model's models.json shape. A path without --size takes its size
+  // from the model.
   const Shape sized = app_->count("--size") > 0 ? Shape{1, 3, pre.height, pre.width} : e.input_shape;
   DISC_ASSIGN_OR_RETURN(OnnxModel model, OnnxModel::load_file(e.path, sized));
   const Shape& input = model.input_shape();
   if (input.size() != 4 || input[1] != 3)
     return Error(e.path + ": model input '" + model.input_name() + "' is " + shape_to_string(input) +
                  ", expected 1x3xHxW (an image classifier)");
-  if (pre.height == 0) {
-    pre.height = static_cast<int>(input[2]);
-    pre.width = static_cast<int>(input[3]);
-  }
-  if (pre.height != input[2] || pre.width != input[3])
-    return Error(e.path + ": preprocessing size " + std::to_string(pre.height) + "x" + std::to_string(pre.width) +
-                 " does not match the model input " + shape_to_string(input));
+  pre.height = static_cast<int>(input[2]);
+  pre.width = static_cast<int>(input[3]);
   e.input_name = model.input_name();
   e.input_shape = input;
   // The class count is the model's output size: models.json states it (and must agree), an

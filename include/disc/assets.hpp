@@ -46,7 +46,7 @@ struct ModelEntry {
   int label_offset = 0;     // output index i is dataset class i - label_offset
   double top1 = 0;          // as measured with OpenCV DNN 4.6 (models.json)
   double top5 = 0;          // 0 when models.json gives none
-  // models.json's SHA-256 of the file, lowercase hex; "" when it gives none. The server, and an
+  // models.json's SHA-256 of the file, hex in either case; "" when it gives none. The server, and an
   // edge's split and server-only pipelines where it holds the file, hash the file to check they
   // hold the same model and refuse one that does not match this.
   std::string sha256;

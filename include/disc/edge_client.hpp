@@ -17,7 +17,7 @@
 
 namespace disc {
 
-// The SHA-256 of a model's ONNX file, as 64 lowercase hex digits (the form of models.json's
+// The SHA-256 of a model's ONNX file, as 64 lowercase hex digits (models.json's
 // "sha256"): what tells an edge and a server whether they hold the same model.
 Result<std::string> model_file_sha256(const std::string& path);
 // The first 64 bits of a SHA-256 given as 64 hex digits: the model_fingerprint requests carry

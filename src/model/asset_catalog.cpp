@@ -109,8 +109,6 @@ Result<ModelEntry> parse_model(const json& m, const fs::path& models_dir) {
   if (m.contains("sha256")) {
     DISC_ASSIGN_OR_RETURN(e.sha256, field<std::string>(m, "sha256"));
     if (!is_sha256_hex(e.sha256)) return Error("sha256 must be 64 hex digits, got '" + e.sha256 + "'");
-    std::transform(e.sha256.begin(), e.sha256.end(), e.sha256.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   }
   DISC_ASSIGN_OR_RETURN(e.dataset, field<std::string>(m, "dataset"));
   if (!m.contains("input") || !m["input"].is_object()) return Error("missing object 'input'");
