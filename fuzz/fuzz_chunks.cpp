@@ -1,12 +1,13 @@
 // Feeds arbitrary chunk sequences to the chunk assembler, as a hostile edge would send them
 // to InferChunked: each chunk is a 2-byte little-endian length and that many bytes. It must
-// return a value or an Error, and an assembled tensor must be the accepted chunks, each
-// decoded on its own, laid end to end.
+// return a value or an Error that blames the bytes or a limit, and an assembled tensor must be
+// the accepted chunks, each decoded on its own, laid end to end.
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
 
+#include "decoder_errors.hpp"
 #include "disc/chunks.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -19,13 +20,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     offset += 2;
     const std::span<const uint8_t> chunk(data + offset, length);
     offset += length;
-    if (!assembler.add(chunk).ok()) return 0;
+    if (const disc::Status added = assembler.add(chunk); !added.ok()) {
+      if (!disc_fuzz::blames_the_bytes(added.error())) std::abort();
+      return 0;
+    }
     auto alone = disc::decompress(chunk, disc::DecodeLimits{60});
     if (!alone.ok()) std::abort();  // the assembler accepted what the decoder refuses
     expected.insert(expected.end(), alone->values().begin(), alone->values().end());
   }
   auto tensor = std::move(assembler).finish();
-  if (!tensor.ok()) return 0;
+  if (!tensor.ok()) {
+    if (!disc_fuzz::blames_the_bytes(tensor.error())) std::abort();
+    return 0;
+  }
   if (tensor->shape() != shape || tensor->size() != expected.size() ||
       std::memcmp(tensor->data(), expected.data(), tensor->bytes()) != 0)
     std::abort();

@@ -32,7 +32,7 @@ struct Preprocessing {
 
 // What preprocessing relies on: height and width in 1..kMaxSide, crop in (0, 1], scale
 // finite and non-zero, mean finite, std finite and positive. The Error names the field and
-// its value.
+// its value (kInvalidArgument, as for the other validations here).
 Status validate(const Preprocessing& pre);
 
 struct ModelEntry {
@@ -80,10 +80,10 @@ struct Dataset {
 // shape inference could not size, a data set without class names) are not checked.
 Status check_classes(const ModelEntry& entry, const Dataset& dataset);
 
-
 // A folder of the user's own images, without labels (label kUnlabelled): its regular files
 // with an image extension (.jpg .jpeg .png .bmp .ppm .pgm .webp .tif .tiff, any case), by
-// name; subfolders and other files are ignored. An error if there are none.
+// name; subfolders and other files are ignored. kNotFound if the folder does not exist or has
+// no such file.
 Result<Dataset> load_unlabelled_images(const std::string& dir);
 
 // Whether a model is given as a file rather than by its models.json name: the text has a
@@ -94,11 +94,15 @@ bool is_sha256_hex(std::string_view text);
 
 class AssetCatalog {
  public:
+  // read_file's errors for models/models.json; kInvalidArgument for an entry it refuses.
   static Result<AssetCatalog> load(const std::string& assets_dir);
 
   const std::string& dir() const { return dir_; }
   const std::vector<ModelEntry>& models() const { return models_; }
+  // kNotFound for a name models.json does not list.
   Result<ModelEntry> find_model(const std::string& name) const;
+  // kNotFound for a data set that is missing or has no images; kInvalidArgument for a name that
+  // is not a folder name or a labels.txt it cannot read.
   Result<Dataset> load_dataset(const std::string& name) const;
 
  private:

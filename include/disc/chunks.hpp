@@ -37,7 +37,8 @@ std::vector<Slab> split_slabs(const Shape& shape, size_t chunks);
 // convolution reads the whole map.
 inline constexpr const char* kWholeMapsOnly = "shape=1|2 codes whole maps only (chunks must be 1)";
 
-// One chunk: the stream of `slab` of `tensor` (an Error if the tensor fails Tensor::check()).
+// One chunk: the stream of `slab` of `tensor` (kInvalidArgument if the tensor fails
+// Tensor::check() or the slab is not within its chunk axis; compress()'s errors).
 Result<Bytes> compress_slab(const Tensor& tensor, const Codec& codec, const Slab& slab);
 
 // Rebuilds a tensor of a known shape from its chunks, validating each one: its shape must
@@ -50,12 +51,14 @@ class ChunkAssembler {
   static Result<ChunkAssembler> create(Shape shape);
 
   // Decodes the next chunk into place. After an error the assembler must not be used further.
+  // kDataLoss for a chunk that is not a stream of the next slab or comes after the last one,
+  // kResourceExhausted for one whose header announces more than is still missing.
   Status add(std::span<const uint8_t> stream);
   // The codec spec of the first chunk (empty before it).
   const CodecSpec& first_codec() const { return first_codec_; }
   size_t chunks() const { return chunks_; }
   bool complete() const { return filled_ == extent_; }
-  // The assembled tensor; an error if chunks are missing.
+  // The assembled tensor; kDataLoss if chunks are missing.
   Result<Tensor> finish() &&;
 
  private:

@@ -3,6 +3,11 @@
 // A stream (doc/FORMAT.md) = header (magic, version, codec id, shape, hyper-parameters)
 // + codec payload + CRC-32. compress() writes one; decompress() validates every byte of
 // one and returns an Error for anything malformed, never crashing or over-allocating.
+//
+// Error codes (status.hpp): kInvalidArgument for what the caller passes (specs, settings,
+// tensors, shapes); kDataLoss for bytes that are not a valid stream or payload, whatever in
+// them is wrong; kResourceExhausted for a tensor over a limit (DecodeLimits, 2^32 elements) or
+// memory a codec library could not get; kInternal for a codec library that failed otherwise.
 #pragma once
 
 #include <cstdint>
@@ -71,10 +76,11 @@ class Codec {
   CodecSpec spec() const;
 
   // The codec-specific payload for `tensor` (no header, no checksum); an Error for settings
-  // check_encodable() refuses or a tensor that fails Tensor::check().
+  // check_encodable() refuses or a tensor that fails Tensor::check() or that the codec cannot
+  // represent (kInvalidArgument).
   Result<Bytes> encode_payload(const Tensor& tensor) const;
-  // Inverse of encode_payload, for a tensor of `shape` (an Error if the shape is invalid). The
-  // payload is untrusted.
+  // Inverse of encode_payload, for a tensor of `shape` (kInvalidArgument if the shape is
+  // invalid). The payload is untrusted: kDataLoss if it does not decode to that shape.
   Result<Tensor> decode_payload(std::span<const uint8_t> payload, const Shape& shape) const;
   // Encoding needs EncoderContext::reader (disc's shape=1|2); decoding never does.
   virtual bool needs_reader() const { return false; }
@@ -85,7 +91,7 @@ class Codec {
   // parameters its mode would ignore, which decoders accept): lets a sweep or a pipeline refuse
   // a setting before any work rather than at its first encoding. It judges the setting, not
   // the context: a codec that needs_reader() but was made without EncoderContext::reader
-  // passes here and refuses every encoding.
+  // passes here and refuses every encoding. Errors are kInvalidArgument.
   virtual Status check_encodable() const { return Status(); }
 
  protected:
@@ -94,7 +100,7 @@ class Codec {
  private:
   // What each codec implements: encode_payload once the settings passed check_encodable() and
   // the tensor Tensor::check(), and decode_payload once the shape is valid (the payload is
-  // unchecked).
+  // unchecked). Their errors may leave the code kUnknown: the callers above give it.
   virtual Result<Bytes> encode_valid(const Tensor& tensor) const = 0;
   virtual Result<Tensor> decode_valid(std::span<const uint8_t> payload, const Shape& shape) const = 0;
 
@@ -111,7 +117,7 @@ struct ConvKernel {
   int pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
   std::vector<float> weights;
   // Rejects inconsistent sizes, non-finite weights, and a map of `shape` (N x C x H x W) that
-  // this convolution cannot read.
+  // this convolution cannot read (kInvalidArgument).
   Status check(const Shape& shape) const;
 };
 
@@ -129,7 +135,8 @@ struct EncoderContext {
 const std::vector<CodecInfo>& codec_list();
 Result<const CodecInfo*> find_codec(std::string_view name);
 
-// Builds a codec from a spec; rejects unknown names, unknown keys and out-of-range values.
+// Builds a codec from a spec; rejects unknown names, unknown keys and out-of-range values
+// (kInvalidArgument, as do CodecSpec::parse and find_codec).
 Result<std::unique_ptr<Codec>> make_codec(const CodecSpec& spec);
 Result<std::unique_ptr<Codec>> make_codec(std::string_view spec_text);
 // The same, for encoding with what `context` knows (disc's shape=1|2 needs context.reader).
@@ -152,7 +159,8 @@ struct DecodeLimits {
   size_t max_elements = kDefaultMaxElements;
 };
 
-// Refuses a tensor of more elements than decompress() accepts by default (DecodeLimits).
+// Refuses a tensor of more elements than decompress() accepts by default (DecodeLimits;
+// kResourceExhausted).
 Result<Bytes> compress(const Tensor& tensor, const Codec& codec);
 // Size of the stream compress() writes with `codec` for a tensor of `shape` whose payload has
 // `payload_bytes` bytes: the container's header and checksum around it. (Dimensions or payloads
@@ -162,7 +170,8 @@ Result<StreamInfo> inspect(std::span<const uint8_t> stream, const DecodeLimits& 
 Result<Tensor> decompress(std::span<const uint8_t> stream, const DecodeLimits& limits = {});
 // Decodes a stream whose header and checksum inspect() has accepted (`inspected` is its result
 // for these same bytes), without reading them again: checking a header before decoding then
-// costs one pass over the stream, not two.
+// costs one pass over the stream, not two. A stream of another size than inspected is
+// kInvalidArgument.
 Result<Tensor> decompress(std::span<const uint8_t> stream, const StreamInfo& inspected);
 
 }  // namespace disc

@@ -62,6 +62,8 @@ class OnnxModel {
   // `input_shape`, when not empty, gives the dims the model's input declares dynamic (an export
   // with a symbolic height and width); its other dims must be the declared ones. Empty: only the
   // batch may be dynamic (it becomes 1). A ModelEntry's file loads with its input_shape.
+  // Errors: read_file's codes for the file (kNotFound, kPermissionDenied), kResourceExhausted
+  // for a model over the size limit, kInvalidArgument for one it refuses.
   static Result<OnnxModel> load_file(const std::string& path, const Shape& input_shape = {});
   static Result<OnnxModel> load_bytes(const uint8_t* data, size_t size, const Shape& input_shape = {});
   OnnxModel(OnnxModel&&) noexcept;
@@ -75,14 +77,19 @@ class OnnxModel {
   const Shape& output_shape() const;
   const std::vector<CutPoint>& cuts() const;  // in topological order
   const std::vector<UnshapedCut>& unshaped_cuts() const;  // not offered as cuts, in topological order
+  // kNotFound for a tensor that is not a cut; kInvalidArgument for one that separates the graph
+  // but has no static shape (unshaped_cuts()).
   Result<CutPoint> find_cut(const std::string& tensor) const;
+  // find_cut's errors; kInternal if the halves cannot be built.
   Result<SplitModel> split(const std::string& cut_tensor) const;
   // The convolution that reads the cut tensor, for disc's shape=1|2: the cut's one consumer
   // is a Conv (possibly behind a zero-padding Pad), whose weights are constant and scaled by a
-  // BatchNormalization that alone reads its output. Otherwise an Error saying what reads it.
+  // BatchNormalization that alone reads its output. Otherwise an Error saying what reads it
+  // (kInvalidArgument), or find_cut's.
   Result<ConvKernel> reading_convolution(const std::string& cut_tensor) const;
   // A codec for the maps of the cut: with its reading convolution if the setting needs it, and
-  // `threads` for its encoder (EncoderContext::threads; 0 = one per hardware thread).
+  // `threads` for its encoder (EncoderContext::threads; 0 = one per hardware thread). Errors:
+  // find_cut's, make_codec's, reading_convolution's.
   Result<std::unique_ptr<Codec>> codec_for_cut(const std::string& cut_tensor, const CodecSpec& spec,
                                                int threads = 1) const;
   Bytes serialized() const;  // the whole normalized model
@@ -100,6 +107,7 @@ class OnnxModel {
 // assigned to.
 class Network {
  public:
+  // kInvalidArgument for a model OpenCV DNN cannot load or that has not one input and one output.
   static Result<Network> from_onnx(const Bytes& onnx);
   Network(Network&&) noexcept;
   Network& operator=(Network&&) noexcept;
@@ -107,7 +115,8 @@ class Network {
 
   // Runs the network; `input` must have the shape the network expects. An output that is not
   // finite (NaN or infinity in the input, or values large enough to overflow) is an Error
-  // with kInvalidArgument: the input's fault, not the network's.
+  // with kInvalidArgument: the input's fault, not the network's, as is an input of another
+  // shape. kInternal when OpenCV DNN fails.
   Result<Tensor> run(const Tensor& input);
 
  private:
@@ -129,11 +138,13 @@ inline constexpr int64_t kMaxImagePixels = int64_t{1} << 26;  // 8192 x 8192
 inline constexpr int kMaxJpegScans = 500;
 inline constexpr int64_t kMaxJpegScanPixels = int64_t{1} << 30;  // 16 scans of the largest image
 // OK for a JPEG or PNG within those limits, whose decoding is bounded in memory and time; the
-// Error says what the header claims otherwise, or that the format is neither.
+// Error (kInvalidArgument) says what the header claims otherwise, or that the format is neither.
 Status check_upload_image(const uint8_t* data, size_t size);
-// Decodes an image file (JPEG, PNG, ...) and applies `pre`: a 1x3xHxW tensor.
+// Decodes an image file (JPEG, PNG, ...) and applies `pre`: a 1x3xHxW tensor. read_file's
+// errors, then decode_image's.
 Result<Tensor> load_image(const std::string& path, const Preprocessing& pre);
-// Same, from encoded image bytes (e.g. an upload).
+// Same, from encoded image bytes (e.g. an upload); kInvalidArgument for bytes it cannot decode
+// or `pre` cannot apply to.
 Result<Tensor> decode_image(const uint8_t* data, size_t size, const Preprocessing& pre);
 
 struct Prediction {

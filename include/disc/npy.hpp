@@ -12,10 +12,13 @@
 
 namespace disc {
 
+// Errors: kInvalidArgument for anything but such a file, kResourceExhausted for an array of
+// more than kDefaultMaxElements.
 Result<Tensor> parse_npy(std::span<const uint8_t> bytes);
 // `tensor` must pass Tensor::check() (write_npy checks it).
 std::vector<uint8_t> serialize_npy(const Tensor& tensor);
 
+// read_file's errors, then parse_npy's.
 Result<Tensor> read_npy(const std::string& path);
 Status write_npy(const std::string& path, const Tensor& tensor);
 
@@ -24,7 +27,9 @@ Status write_npy(const std::string& path, const Tensor& tensor);
 // for headers.
 inline constexpr size_t kMaxFileBytes = kDefaultMaxElements * sizeof(float) + (size_t{1} << 20);
 
-// Whole-file helpers shared by the CLI and the library; their errors name the path.
+// Whole-file helpers shared by the CLI and the library; their errors name the path and carry
+// the system's reason as a code: kNotFound (no such file or directory), kPermissionDenied,
+// kResourceExhausted (out of memory or space, and read_file's limit), kUnknown otherwise.
 // read_file refuses a file of more than `max_bytes` bytes, reading no more than one byte past
 // the limit, so an endless input (/dev/zero, a fifo whose writer never stops) costs at most
 // max_bytes + 1 of memory. A fifo without a writer is waited on, as by any reader.

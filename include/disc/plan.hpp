@@ -65,6 +65,7 @@ struct RateTable {
   std::vector<RateRow> rows;
 };
 
+// Errors: read_file's for a file, kInvalidArgument for its content (as for the parsers below).
 Result<Profile> parse_profile(std::string_view json);
 Result<Profile> load_profile(const std::string& path);
 // `basis` picks each row's loss: "top1_loss_pp", or "estimated_loss_pp" + "estimated_loss_se_pp"
@@ -161,8 +162,9 @@ struct Candidate;  // src/plan/latency_model.hpp
 // plan() returns the feasible plan of minimal predicted total. Equal totals are broken by
 // lower top-1 loss, then fewer bytes, then earlier position (server-only < cuts in
 // profile order < edge-only), then codec text. Edge-only (loss 0, no link) is always
-// feasible, so a plan always exists. Errors: negative or NaN bandwidth, RTT or burst not
-// finite and >= 0, budget negative or NaN, compute scales not finite and > 0.
+// feasible, so a plan always exists. Errors (kInvalidArgument, as are create()'s for inputs
+// that fail the checks parsing applies): negative or NaN bandwidth, RTT or burst not finite
+// and >= 0, budget negative or NaN, compute scales not finite and > 0.
 class Planner {
  public:
   static Result<Planner> create(const Profile& profile, const RateTable& table, const Machines& machines = {});
@@ -191,7 +193,7 @@ struct BandwidthEstimatorOptions {
   size_t window = 3;   // 1..16; 1 disables the filter
 };
 
-// Not thread-safe: feed it from one thread.
+// Not thread-safe: feed it from one thread. Invalid options and samples are kInvalidArgument.
 class BandwidthEstimator {
  public:
   static Result<BandwidthEstimator> create(const BandwidthEstimatorOptions& options = {});

@@ -13,8 +13,11 @@ namespace disc {
 // retry or fall back to local inference on kUnavailable or kDeadlineExceeded, fix the request
 // on kInvalidArgument or kNotFound, the credentials on kUnauthenticated. The values are gRPC's
 // canonical status codes. A remote call's error carries the code the server or the transport
-// reported (EdgeClient); the library's other errors are kInvalidArgument where a function's
-// documentation says so and kUnknown otherwise.
+// reported (EdgeClient). Local calls document theirs: kInvalidArgument for what the caller
+// passed (specs, settings, tensors, model files, JSON), kNotFound for a file, model, data set
+// or cut that is not there, kDataLoss for a stream that does not decode, kResourceExhausted
+// for a size over a limit, kInternal for a third-party library that failed; kUnknown where a
+// function says nothing (evaluate(), profile_model(), writing reports).
 enum class ErrorCode : int {
   kCancelled = 1,
   kUnknown = 2,

@@ -18,7 +18,8 @@ inline constexpr size_t kMaxRank = 8;
 // Largest tensor the decoders allocate by default (DecodeLimits): 256 Mi elements = 1 GiB fp32.
 inline constexpr size_t kDefaultMaxElements = size_t{1} << 28;
 
-// Number of elements of `shape`, or an Error if it is invalid or exceeds `max_elements`.
+// Number of elements of `shape`, or an Error: kInvalidArgument if the shape is invalid,
+// kResourceExhausted if it has more than `max_elements`.
 Result<size_t> element_count(const Shape& shape, size_t max_elements = size_t{1} << 32);
 
 // "1x64x56x56"
@@ -46,7 +47,7 @@ class Tensor {
   // `data` must hold the shape's element count of values (checked by assert and by check()).
   Tensor(Shape shape, std::vector<float> data);
 
-  // Zero-filled tensor of an untrusted shape.
+  // Zero-filled tensor of an untrusted shape; element_count's errors.
   static Result<Tensor> make(Shape shape, size_t max_elements = size_t{1} << 32);
 
   const Shape& shape() const { return shape_; }
@@ -56,7 +57,8 @@ class Tensor {
   const float* data() const { return data_.data(); }
   std::span<float> values() { return data_; }
   std::span<const float> values() const { return data_; }
-  // An Error unless the invariant above holds.
+  // An Error unless the invariant above holds: kInvalidArgument (kResourceExhausted for a shape
+  // of more than 2^32 elements).
   Status check() const;
 
  private:

@@ -41,7 +41,8 @@ Result<Bytes> compress_slab(const Tensor& tensor, const Codec& codec, const Slab
   const size_t extent = static_cast<size_t>(tensor.shape()[axis]);
   if (slab.length == 0 || slab.begin > extent || slab.length > extent - slab.begin)
     return Error("slab " + std::to_string(slab.begin) + "+" + std::to_string(slab.length) +
-                 " is outside the chunk axis (extent " + std::to_string(extent) + ")");
+                     " is outside the chunk axis (extent " + std::to_string(extent) + ")",
+                 ErrorCode::kInvalidArgument);
   if (slab.length == extent) return compress(tensor, codec);
   Shape shape = tensor.shape();
   shape[axis] = static_cast<int64_t>(slab.length);
@@ -64,7 +65,7 @@ ChunkAssembler::ChunkAssembler(Tensor tensor)
 
 Status ChunkAssembler::add(std::span<const uint8_t> stream) {
   const std::string which = "chunk " + std::to_string(chunks_ + 1);
-  if (complete()) return Error(which + ": the feature map is already complete");
+  if (complete()) return Error(which + ": the feature map is already complete", ErrorCode::kDataLoss);
   // A chunk can hold at most what is still missing; the limit stops a hostile header from
   // making the decoder allocate more.
   const DecodeLimits limits{(extent_ - filled_) * slab_elements_};
@@ -75,8 +76,9 @@ Status ChunkAssembler::add(std::span<const uint8_t> stream) {
   for (size_t a = 0; fits && a < expected.size(); ++a)
     if (a != axis_ && info->shape[a] != expected[a]) fits = false;
   if (!fits)
-    return Error(which + ": shape " + shape_to_string(info->shape) + " is not a slab of " +
-                 shape_to_string(expected) + " along axis " + std::to_string(axis_));
+    return Error(which + ": shape " + shape_to_string(info->shape) + " is not a slab of " + shape_to_string(expected) +
+                     " along axis " + std::to_string(axis_),
+                 ErrorCode::kDataLoss);
   auto part = decompress(stream, *info);
   if (!part.ok()) return part.error().with_context(which);
   if (part->size() == tensor_.size())
@@ -91,7 +93,8 @@ Status ChunkAssembler::add(std::span<const uint8_t> stream) {
 Result<Tensor> ChunkAssembler::finish() && {
   if (!complete())
     return Error("chunks cover " + std::to_string(filled_) + " of the " + std::to_string(extent_) +
-                 " indices of axis " + std::to_string(axis_) + " of " + shape_to_string(tensor_.shape()));
+                     " indices of axis " + std::to_string(axis_) + " of " + shape_to_string(tensor_.shape()),
+                 ErrorCode::kDataLoss);
   return std::move(tensor_);
 }
 

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <sstream>
 
+#include "core/error_codes.hpp"
+
 namespace disc {
 namespace {
 
@@ -32,7 +34,8 @@ Result<CodecSpec> CodecSpec::parse(std::string_view text) {
   CodecSpec spec;
   const size_t colon = text.find(':');
   spec.name = std::string(trim(text.substr(0, colon)));
-  if (spec.name.empty()) return Error("codec spec '" + std::string(text) + "' has no codec name");
+  if (spec.name.empty())
+    return Error("codec spec '" + std::string(text) + "' has no codec name", ErrorCode::kInvalidArgument);
   if (colon == std::string_view::npos) return spec;
   std::string_view rest = text.substr(colon + 1);
   while (!rest.empty()) {
@@ -41,20 +44,23 @@ Result<CodecSpec> CodecSpec::parse(std::string_view text) {
     rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
     const size_t eq = item.find('=');
     if (eq == std::string_view::npos)
-      return Error("codec parameter '" + std::string(item) + "' is not key=value");
+      return Error("codec parameter '" + std::string(item) + "' is not key=value", ErrorCode::kInvalidArgument);
     const std::string key(trim(item.substr(0, eq)));
     const std::string value(trim(item.substr(eq + 1)));
     if (std::any_of(spec.params.begin(), spec.params.end(), [&](const auto& p) { return p.first == key; }))
-      return Error("codec parameter '" + key + "' is given twice in '" + std::string(text) + "'");
+      return Error("codec parameter '" + key + "' is given twice in '" + std::string(text) + "'",
+                   ErrorCode::kInvalidArgument);
     float v = 0;
     const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
     const bool whole = end == value.data() + value.size();
     // A number too large (or too small, other than 0) for a float: from_chars matched it all.
     if (ec == std::errc::result_out_of_range && whole)
-      return Error("codec parameter '" + key + "' has an out-of-range value '" + value +
-                   "' (not representable as a float)");
+      return Error(
+          "codec parameter '" + key + "' has an out-of-range value '" + value + "' (not representable as a float)",
+          ErrorCode::kInvalidArgument);
     if (ec != std::errc() || !whole || !std::isfinite(v))
-      return Error("codec parameter '" + key + "' has a non-numeric value '" + value + "'");
+      return Error("codec parameter '" + key + "' has a non-numeric value '" + value + "'",
+                   ErrorCode::kInvalidArgument);
     spec.params.emplace_back(key, v);
   }
   return spec;
@@ -68,14 +74,16 @@ std::string CodecSpec::to_string() const {
 }
 
 Result<Bytes> Codec::encode_payload(const Tensor& tensor) const {
-  DISC_RETURN_IF_ERROR(check_encodable());
+  DISC_RETURN_IF_ERROR(classified(check_encodable(), ErrorCode::kInvalidArgument));
   DISC_RETURN_IF_ERROR(tensor.check());
-  return encode_valid(tensor);
+  return classified(encode_valid(tensor), ErrorCode::kInvalidArgument);
 }
 
 Result<Tensor> Codec::decode_payload(std::span<const uint8_t> payload, const Shape& shape) const {
   DISC_RETURN_IF_ERROR(element_count(shape).status());
-  return decode_valid(payload, shape);
+  auto tensor = decode_valid(payload, shape);
+  if (!tensor.ok()) return decoding_error(tensor.error());
+  return tensor;
 }
 
 CodecSpec Codec::spec() const {
@@ -99,14 +107,16 @@ Result<const CodecInfo*> find_codec(std::string_view name) {
     if (info.name == name) return &info;
   std::string known;
   for (const CodecInfo& info : codec_list()) known += (known.empty() ? "" : ", ") + info.name;
-  return Error("unknown codec '" + std::string(name) + "' (known: " + known + ")");
+  return Error("unknown codec '" + std::string(name) + "' (known: " + known + ")", ErrorCode::kInvalidArgument);
 }
 
 Result<std::unique_ptr<Codec>> make_codec(const CodecSpec& spec) { return make_codec(spec, EncoderContext()); }
 
 Result<std::unique_ptr<Codec>> make_codec(const CodecSpec& spec, const EncoderContext& context) {
   if (context.threads < 0 || context.threads > kMaxEncoderThreads)
-    return Error("encoder threads must be in 0.." + std::to_string(kMaxEncoderThreads) + " (0: one per hardware thread)");
+    return Error(
+        "encoder threads must be in 0.." + std::to_string(kMaxEncoderThreads) + " (0: one per hardware thread)",
+        ErrorCode::kInvalidArgument);
   for (const CodecEntry* e : entries()) {
     const CodecInfo& info = e->info();
     if (info.name != spec.name) continue;
@@ -121,16 +131,19 @@ Result<std::unique_ptr<Codec>> make_codec(const CodecSpec& spec, const EncoderCo
         std::string known;
         for (const ParamInfo& p : info.params) known += (known.empty() ? "" : ", ") + p.name;
         return Error("codec '" + info.name + "' has no parameter '" + key + "'" +
-                     (known.empty() ? " (it takes none)" : " (parameters: " + known + ")"));
+                         (known.empty() ? " (it takes none)" : " (parameters: " + known + ")"),
+                     ErrorCode::kInvalidArgument);
       }
       if (!(value >= it->min && value <= it->max))
-        return Error("codec '" + info.name + "' parameter " + key + "=" + format_value(value) +
-                     " is outside [" + format_value(it->min) + ", " + format_value(it->max) + "]");
+        return Error("codec '" + info.name + "' parameter " + key + "=" + format_value(value) + " is outside [" +
+                         format_value(it->min) + ", " + format_value(it->max) + "]",
+                     ErrorCode::kInvalidArgument);
       if (it->integer && value != std::floor(value))
-        return Error("codec '" + info.name + "' parameter " + key + " must be a whole number");
+        return Error("codec '" + info.name + "' parameter " + key + " must be a whole number",
+                     ErrorCode::kInvalidArgument);
       values[static_cast<size_t>(it - info.params.begin())] = value;
     }
-    return e->make(std::move(values), context);
+    return classified(e->make(std::move(values), context), ErrorCode::kInvalidArgument);
   }
   return find_codec(spec.name).error();
 }

@@ -73,7 +73,7 @@ class JpegCodec final : public Codec {
                            std::span(image).subspan(grid.row_offset(p, y), v.width));
 
     TjHandle handle(tjInitCompress());
-    if (!handle) return Error(std::string("TurboJPEG: ") + tjGetErrorStr2(nullptr));
+    if (!handle) return Error(std::string("TurboJPEG: ") + tjGetErrorStr2(nullptr), ErrorCode::kInternal);
     Bytes out;
     ByteWriter w(&out);
     quantizer.write(w);
@@ -83,7 +83,7 @@ class JpegCodec final : public Codec {
     unsigned char* jpeg = out.data() + header;
     if (tjCompress2(handle.get(), image.data(), static_cast<int>(width), 0, static_cast<int>(height), TJPF_GRAY,
                     &jpeg, &jpeg_size, TJSAMP_GRAY, static_cast<int>(params()[0]), TJFLAG_NOREALLOC) != 0)
-      return tj_error("JPEG compression failed", handle.get());
+      return Error(tj_error("JPEG compression failed", handle.get()).message(), ErrorCode::kInternal);
     out.resize(header + jpeg_size);
     return out;
   }
@@ -98,7 +98,7 @@ class JpegCodec final : public Codec {
       return Error("JPEG image does not end with its EOI marker");
 
     TjHandle handle(tjInitDecompress());
-    if (!handle) return Error(std::string("TurboJPEG: ") + tjGetErrorStr2(nullptr));
+    if (!handle) return Error(std::string("TurboJPEG: ") + tjGetErrorStr2(nullptr), ErrorCode::kInternal);
     // TurboJPEG catches libjpeg's fatal errors itself (setjmp inside each call) and reports
     // them as -1, so corrupt data cannot abort or longjmp out of here.
     int width = 0, height = 0, subsampling = 0, colorspace = 0;

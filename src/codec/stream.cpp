@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "core/bytes.hpp"
+#include "core/error_codes.hpp"
 #include "disc/codec.hpp"
 
 namespace disc {
@@ -145,9 +146,10 @@ Result<Bytes> compress(const Tensor& tensor, const Codec& codec) {
   // No larger than decompress() accepts by default, so that every stream written can be read.
   DISC_RETURN_IF_ERROR(element_count(tensor.shape(), DecodeLimits{}.max_elements).status());
   for (int64_t d : tensor.shape())
-    if (d > UINT32_MAX) return Error("dimension " + std::to_string(d) + " does not fit the stream format");
+    if (d > UINT32_MAX)
+      return Error("dimension " + std::to_string(d) + " does not fit the stream format", ErrorCode::kInvalidArgument);
   DISC_ASSIGN_OR_RETURN(Bytes payload, codec.encode_payload(tensor));
-  if (payload.size() > UINT32_MAX) return Error("payload exceeds 4 GiB");
+  if (payload.size() > UINT32_MAX) return Error("payload exceeds 4 GiB", ErrorCode::kResourceExhausted);
   Bytes out;
   out.reserve(payload.size() + 64);
   ByteWriter w(&out);
@@ -165,24 +167,29 @@ size_t stream_bytes(const Shape& shape, const Codec& codec, size_t payload_bytes
 }
 
 Result<StreamInfo> inspect(std::span<const uint8_t> stream, const DecodeLimits& limits) {
-  DISC_ASSIGN_OR_RETURN(StreamInfo info, parse_header(stream, limits));
-  if (auto codec = make_codec(info.spec); !codec.ok()) return codec.error().with_context("stream parameters");
+  auto info = parse_header(stream, limits);
+  if (!info.ok()) return decoding_error(info.error());
+  if (auto codec = make_codec(info->spec); !codec.ok())
+    return decoding_error(codec.error().with_context("stream parameters"));
   return info;
 }
 
 Result<Tensor> decompress(std::span<const uint8_t> stream, const DecodeLimits& limits) {
-  DISC_ASSIGN_OR_RETURN(StreamInfo info, parse_header(stream, limits));
-  return decompress(stream, info);
+  auto info = parse_header(stream, limits);
+  if (!info.ok()) return decoding_error(info.error());
+  return decompress(stream, *info);
 }
 
 Result<Tensor> decompress(std::span<const uint8_t> stream, const StreamInfo& inspected) {
-  if (stream.size() != inspected.total_bytes) return Error("stream is not the one inspected");
+  if (stream.size() != inspected.total_bytes)
+    return Error("stream is not the one inspected", ErrorCode::kInvalidArgument);
   auto codec = make_codec(inspected.spec);
-  if (!codec.ok()) return codec.error().with_context("stream parameters");
+  if (!codec.ok()) return decoding_error(codec.error().with_context("stream parameters"));
   auto tensor =
       codec.value()->decode_payload(stream.subspan(inspected.header_bytes, inspected.payload_bytes), inspected.shape);
   if (!tensor.ok()) return tensor.error().with_context(inspected.spec.name + " payload");
-  if (tensor->shape() != inspected.shape) return Error(inspected.spec.name + " payload decoded to the wrong shape");
+  if (tensor->shape() != inspected.shape)
+    return Error(inspected.spec.name + " payload decoded to the wrong shape", ErrorCode::kInternal);
   return tensor;
 }
 

@@ -76,7 +76,7 @@ constexpr uint kZfpHeader = ZFP_HEADER_MAGIC | ZFP_HEADER_META;
 
 Status check_header(ZfpStream& s, const zfp_field& expected) {
   std::unique_ptr<zfp_field, ZfpFieldFree> stored(zfp_field_alloc());
-  if (!stored) return Error("zfp: cannot allocate a field");
+  if (!stored) return Error("zfp: cannot allocate a field", ErrorCode::kResourceExhausted);
   if (zfp_read_header(s.zfp.get(), stored.get(), kZfpHeader) == 0) return Error("zfp header is corrupt");
   if (stored->type != expected.type || stored->nx != expected.nx || stored->ny != expected.ny ||
       stored->nz != expected.nz || stored->nw != expected.nw)
@@ -132,7 +132,7 @@ class ZfpCodec final : public Codec {
     // zfp only reads through the field pointer when compressing.
     auto field = make_field(const_cast<float*>(tensor.data()), tensor.shape());
     DISC_ASSIGN_OR_RETURN(ZfpStream s, open_stream(tolerance));
-    if (!field) return Error("zfp: cannot describe the array");
+    if (!field) return Error("zfp: cannot describe the array", ErrorCode::kInternal);
     const size_t max_size = zfp_stream_maximum_size(s.zfp.get(), field.get());
     Bytes out;
     out.reserve(4 + max_size);
@@ -140,9 +140,10 @@ class ZfpCodec final : public Codec {
     const size_t header = out.size();
     out.resize(header + max_size);
     attach(s, std::span(out).subspan(header));
-    if (zfp_write_header(s.zfp.get(), field.get(), kZfpHeader) == 0) return Error("zfp: cannot write its header");
+    if (zfp_write_header(s.zfp.get(), field.get(), kZfpHeader) == 0)
+      return Error("zfp: cannot write its header", ErrorCode::kInternal);
     const size_t n = zfp_compress(s.zfp.get(), field.get());
-    if (n == 0) return Error("zfp compression failed");
+    if (n == 0) return Error("zfp compression failed", ErrorCode::kInternal);
     out.resize(header + n);
     return out;
   }
@@ -155,7 +156,7 @@ class ZfpCodec final : public Codec {
     // the payload, not by the shape, and the output is allocated only after the checks.
     auto field = make_field(nullptr, shape);
     DISC_ASSIGN_OR_RETURN(ZfpStream s, open_stream(tolerance));
-    if (!field) return Error("zfp: cannot describe the array");
+    if (!field) return Error("zfp: cannot describe the array", ErrorCode::kInternal);
     const size_t max_size = zfp_stream_maximum_size(s.zfp.get(), field.get());
     const size_t body_size = r.remaining();
     if (body_size > max_size)

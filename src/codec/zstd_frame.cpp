@@ -10,7 +10,7 @@ namespace disc {
 Result<Bytes> zstd_compress_frame(std::span<const uint8_t> input, int level) {
   Bytes out(ZSTD_compressBound(input.size()));
   const size_t n = ZSTD_compress(out.data(), out.size(), input.data(), input.size(), level);
-  if (ZSTD_isError(n)) return Error(std::string("zstd: ") + ZSTD_getErrorName(n));
+  if (ZSTD_isError(n)) return Error(std::string("zstd: ") + ZSTD_getErrorName(n), ErrorCode::kInternal);
   out.resize(n);
   return out;
 }
@@ -41,7 +41,7 @@ Status zstd_decompress_frame(std::span<const uint8_t> frame, std::span<uint8_t> 
   DISC_RETURN_IF_ERROR(check_zstd_frame(frame, output.size()));
   // One context per thread: creating one per call costs more than decoding a small frame.
   thread_local std::unique_ptr<ZSTD_DCtx, decltype(&ZSTD_freeDCtx)> context(ZSTD_createDCtx(), ZSTD_freeDCtx);
-  if (!context) return Error("zstd: cannot allocate a decompression context");
+  if (!context) return Error("zstd: cannot allocate a decompression context", ErrorCode::kResourceExhausted);
   const size_t n = ZSTD_decompressDCtx(context.get(), output.data(), output.size(), frame.data(), frame.size());
   if (ZSTD_isError(n)) return Error(std::string("zstd: ") + ZSTD_getErrorName(n));
   if (n != output.size()) return Error("zstd frame decoded to " + std::to_string(n) + " bytes");

@@ -13,6 +13,8 @@
 #include <new>
 #include <system_error>
 
+#include "core/error_codes.hpp"
+
 namespace disc {
 namespace {
 
@@ -118,9 +120,8 @@ class HeaderParser {
   size_t pos_ = 0;
 };
 
-}  // namespace
-
-Result<Tensor> parse_npy(std::span<const uint8_t> bytes) {
+// parse_npy before its errors are classified.
+Result<Tensor> decode_npy(std::span<const uint8_t> bytes) {
   if (bytes.size() < 10 || std::memcmp(bytes.data(), kMagic, 6) != 0)
     return Error("not a .npy file (bad magic)");
   const uint8_t major = bytes[6];
@@ -160,6 +161,12 @@ Result<Tensor> parse_npy(std::span<const uint8_t> bytes) {
   return Tensor(std::move(shape), std::move(data));
 }
 
+}  // namespace
+
+Result<Tensor> parse_npy(std::span<const uint8_t> bytes) {
+  return classified(decode_npy(bytes), ErrorCode::kInvalidArgument);
+}
+
 std::vector<uint8_t> serialize_npy(const Tensor& tensor) {
   std::string dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (";
   for (size_t i = 0; i < tensor.shape().size(); ++i) {
@@ -193,10 +200,13 @@ std::vector<uint8_t> serialize_npy(const Tensor& tensor) {
 Result<std::vector<uint8_t>> read_file(const std::string& path, size_t max_bytes) {
   // errno's reason, with the path: "cannot read 'x': Is a directory".
   const auto failure = [&path](const char* what) {
-    return Error(std::string(what) + " '" + path + "': " + std::generic_category().message(errno));
+    const int error_number = errno;
+    return Error(std::string(what) + " '" + path + "': " + std::generic_category().message(error_number),
+                 errno_code(error_number));
   };
   const auto too_large = [&path, max_bytes] {
-    return Error("cannot read '" + path + "': larger than the limit of " + std::to_string(max_bytes) + " bytes");
+    return Error("cannot read '" + path + "': larger than the limit of " + std::to_string(max_bytes) + " bytes",
+                 ErrorCode::kResourceExhausted);
   };
   // Like any reader, open() of a fifo waits for its writer (one that opens later is no error).
   const FileDescriptor file{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
@@ -216,7 +226,7 @@ Result<std::vector<uint8_t>> read_file(const std::string& path, size_t max_bytes
   try {
     bytes.reserve(regular ? static_cast<size_t>(status.st_size) + 1 : limit);
   } catch (const std::bad_alloc&) {
-    return Error("cannot read '" + path + "': out of memory");
+    return Error("cannot read '" + path + "': out of memory", ErrorCode::kResourceExhausted);
   }
   size_t size = 0;
   while (true) {
@@ -235,7 +245,9 @@ Result<std::vector<uint8_t>> read_file(const std::string& path, size_t max_bytes
 Status write_file(const std::string& path, std::span<const uint8_t> bytes) {
   // errno's reason, with the path: "cannot create 'x': No such file or directory".
   const auto failure = [&path](const char* what) {
-    return Error(std::string(what) + " '" + path + "': " + std::generic_category().message(errno));
+    const int error_number = errno;
+    return Error(std::string(what) + " '" + path + "': " + std::generic_category().message(error_number),
+                 errno_code(error_number));
   };
   std::FILE* out = std::fopen(path.c_str(), "wb");
   if (!out) return failure("cannot create");

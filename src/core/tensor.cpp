@@ -7,14 +7,15 @@ namespace disc {
 
 Result<size_t> element_count(const Shape& shape, size_t max_elements) {
   if (shape.empty() || shape.size() > kMaxRank)
-    return Error("tensor rank " + std::to_string(shape.size()) + " is outside 1.." +
-                 std::to_string(kMaxRank));
+    return Error("tensor rank " + std::to_string(shape.size()) + " is outside 1.." + std::to_string(kMaxRank),
+                 ErrorCode::kInvalidArgument);
   size_t n = 1;
   for (int64_t d : shape) {
-    if (d < 1) return Error("tensor dimension " + std::to_string(d) + " is not positive");
+    if (d < 1) return Error("tensor dimension " + std::to_string(d) + " is not positive", ErrorCode::kInvalidArgument);
     if (static_cast<uint64_t>(d) > max_elements / n)
       return Error("tensor of shape " + shape_to_string(shape) + " exceeds the limit of " +
-                   std::to_string(max_elements) + " elements");
+                       std::to_string(max_elements) + " elements",
+                   ErrorCode::kResourceExhausted);
     n *= static_cast<size_t>(d);
   }
   return n;
@@ -54,7 +55,8 @@ Status Tensor::check() const {
   if (!n.ok()) return n.error().with_context("invalid tensor");
   if (*n != data_.size())
     return Error("tensor: shape " + shape_to_string(shape_) + " has " + std::to_string(*n) + " elements but " +
-                 std::to_string(data_.size()) + " values were given");
+                     std::to_string(data_.size()) + " values were given",
+                 ErrorCode::kInvalidArgument);
   return Status();
 }
 

@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 
+#include "core/error_codes.hpp"
 #include "disc/assets.hpp"
 #include "disc/npy.hpp"
 
@@ -199,26 +200,32 @@ Status validate(const Preprocessing& pre) {
   constexpr int kMax = Preprocessing::kMaxSide;
   if (pre.height < 1 || pre.width < 1 || pre.height > kMax || pre.width > kMax)
     return Error("input size " + std::to_string(pre.height) + "x" + std::to_string(pre.width) + " is outside 1.." +
-                 std::to_string(kMax) + " a side");
-  if (!(pre.crop > 0 && pre.crop <= 1)) return Error("crop must be in (0, 1], got " + number(pre.crop));
+                     std::to_string(kMax) + " a side",
+                 ErrorCode::kInvalidArgument);
+  if (!(pre.crop > 0 && pre.crop <= 1))
+    return Error("crop must be in (0, 1], got " + number(pre.crop), ErrorCode::kInvalidArgument);
   if (!std::isfinite(pre.scale) || pre.scale == 0)
-    return Error("scale must be finite and non-zero, got " + number(pre.scale));
+    return Error("scale must be finite and non-zero, got " + number(pre.scale), ErrorCode::kInvalidArgument);
   for (size_t c = 0; c < 3; ++c) {
     const std::string channel = "[" + std::to_string(c) + "]";
-    if (!std::isfinite(pre.mean[c])) return Error("mean" + channel + " must be finite, got " + number(pre.mean[c]));
+    if (!std::isfinite(pre.mean[c]))
+      return Error("mean" + channel + " must be finite, got " + number(pre.mean[c]), ErrorCode::kInvalidArgument);
     if (!std::isfinite(pre.std[c]) || !(pre.std[c] > 0))
-      return Error("std" + channel + " must be finite and positive, got " + number(pre.std[c]));
+      return Error("std" + channel + " must be finite and positive, got " + number(pre.std[c]),
+                   ErrorCode::kInvalidArgument);
   }
   return Status();
 }
 
 Status validate(const ModelEntry& entry) {
   DISC_RETURN_IF_ERROR(validate(entry.preprocessing));
-  if (entry.classes < 1) return Error("classes must be at least 1, got " + std::to_string(entry.classes));
+  if (entry.classes < 1)
+    return Error("classes must be at least 1, got " + std::to_string(entry.classes), ErrorCode::kInvalidArgument);
   if (entry.label_offset < 0 || entry.label_offset >= entry.classes)
     return Error("label_offset " + std::to_string(entry.label_offset) + " must be in 0.." +
-                 std::to_string(entry.classes - 1) + ": output i is class i - label_offset, and the model has " +
-                 std::to_string(entry.classes) + " outputs");
+                     std::to_string(entry.classes - 1) + ": output i is class i - label_offset, and the model has " +
+                     std::to_string(entry.classes) + " outputs",
+                 ErrorCode::kInvalidArgument);
   return Status();
 }
 
@@ -229,29 +236,33 @@ Status check_classes(const ModelEntry& entry, const Dataset& dataset) {
   if (predicted == dataset.class_names.size()) return Status();
   if (entry.label_offset == 0)
     return Error(entry.name + ": " + std::to_string(entry.classes) + " outputs, but data set " + dataset.name +
-                 " has " + classes + " classes" +
-                 (predicted == dataset.class_names.size() + 1
-                      ? " (if output 0 is a background class, as in TensorFlow's ImageNet models, the label "
-                        "offset is 1: --labels-offset 1, or \"label_offset\": 1 in models.json)"
-                      : ""));
+                     " has " + classes + " classes" +
+                     (predicted == dataset.class_names.size() + 1
+                          ? " (if output 0 is a background class, as in TensorFlow's ImageNet models, the label "
+                            "offset is 1: --labels-offset 1, or \"label_offset\": 1 in models.json)"
+                          : ""),
+                 ErrorCode::kInvalidArgument);
   return Error(entry.name + ": " + std::to_string(entry.classes) + " outputs less label offset " +
-               std::to_string(entry.label_offset) + " leave " + std::to_string(predicted) +
-               (predicted == 1 ? " class" : " classes") + ", but data set " +
-               dataset.name + " has " + classes);
+                   std::to_string(entry.label_offset) + " leave " + std::to_string(predicted) +
+                   (predicted == 1 ? " class" : " classes") + ", but data set " + dataset.name + " has " + classes,
+               ErrorCode::kInvalidArgument);
 }
 
 Result<AssetCatalog> AssetCatalog::load(const std::string& assets_dir) {
   const fs::path models_dir = fs::path(assets_dir) / "models";
   const fs::path index = models_dir / "models.json";
   auto text = read_file(index.string());
-  if (!text.ok()) return Error(text.error().message() + " (is that the assets directory? the CLI takes --assets DIR or DISC_ASSETS)");
+  if (!text.ok())
+    return Error(text.error().message() + " (is that the assets directory? the CLI takes --assets DIR or DISC_ASSETS)",
+                 text.error().code());
   json doc;
   try {
     doc = json::parse(text->begin(), text->end());
   } catch (const json::exception& e) {
-    return Error(index.string() + ": invalid JSON: " + e.what());
+    return Error(index.string() + ": invalid JSON: " + e.what(), ErrorCode::kInvalidArgument);
   }
-  if (!doc.contains("models") || !doc["models"].is_array()) return Error(index.string() + ": missing array 'models'");
+  if (!doc.contains("models") || !doc["models"].is_array())
+    return Error(index.string() + ": missing array 'models'", ErrorCode::kInvalidArgument);
   AssetCatalog catalog;
   catalog.dir_ = assets_dir;
   std::set<std::string> names;
@@ -259,9 +270,9 @@ Result<AssetCatalog> AssetCatalog::load(const std::string& assets_dir) {
     const json& m = doc["models"][i];
     const std::string where = index.string() + ": model " + std::to_string(i) + name_of(m);
     auto entry = parse_model(m, models_dir);
-    if (!entry.ok()) return entry.error().with_context(where);
+    if (!entry.ok()) return classified(entry.error().with_context(where), ErrorCode::kInvalidArgument);
     // find_model() returns the first match: a second entry of the same name would be unreachable.
-    if (!names.insert(entry->name).second) return Error(where + ": duplicate model name");
+    if (!names.insert(entry->name).second) return Error(where + ": duplicate model name", ErrorCode::kInvalidArgument);
     catalog.models_.push_back(std::move(entry).value());
   }
   return catalog;
@@ -289,21 +300,22 @@ Result<ModelEntry> AssetCatalog::find_model(const std::string& name) const {
   if (names_a_model_file(name))
     message += ": this takes a models.json name; to use a model file here, give it an entry in "
                "models/models.json of an assets folder of your own (--assets)";
-  return Error(message);
+  return Error(message, ErrorCode::kNotFound);
 }
 
 Result<Dataset> AssetCatalog::load_dataset(const std::string& name) const {
   if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..")
-    return Error("invalid data set name '" + name + "'");
+    return Error("invalid data set name '" + name + "'", ErrorCode::kInvalidArgument);
   const fs::path dir = fs::path(dir_) / "data" / name;
-  if (!fs::is_directory(dir)) return Error("data set folder " + dir.string() + " not found");
+  if (!fs::is_directory(dir)) return Error("data set folder " + dir.string() + " not found", ErrorCode::kNotFound);
   Dataset dataset;
   dataset.name = name;
   try {
     auto loaded = fs::exists(dir / "labels.txt") ? load_listed_dataset(dir, std::move(dataset))
                                                 : load_folder_dataset(dir, std::move(dataset));
-    if (loaded.ok() && loaded->images.empty()) return Error("data set " + name + " has no images");
-    return loaded;
+    if (loaded.ok() && loaded->images.empty())
+      return Error("data set " + name + " has no images", ErrorCode::kNotFound);
+    return classified(std::move(loaded), ErrorCode::kInvalidArgument);
   } catch (const fs::filesystem_error& e) {
     return Error(e.what());
   }
@@ -314,7 +326,8 @@ Result<Dataset> load_unlabelled_images(const std::string& dir) {
                                                          ".pgm", ".webp", ".tif", ".tiff"};
   std::error_code error;
   if (!fs::is_directory(dir, error))
-    return Error("image folder " + dir + (fs::exists(dir, error) ? " is not a folder" : " not found"));
+    return fs::exists(dir, error) ? Error("image folder " + dir + " is not a folder", ErrorCode::kInvalidArgument)
+                                  : Error("image folder " + dir + " not found", ErrorCode::kNotFound);
   Dataset dataset;
   dataset.name = dir;
   try {
@@ -330,7 +343,7 @@ Result<Dataset> load_unlabelled_images(const std::string& dir) {
   } catch (const fs::filesystem_error& e) {
     return Error(e.what());
   }
-  if (dataset.images.empty()) return Error("image folder " + dir + " has no image files");
+  if (dataset.images.empty()) return Error("image folder " + dir + " has no image files", ErrorCode::kNotFound);
   return dataset;
 }
 

@@ -1,11 +1,11 @@
 // Image decoding and preprocessing into a 1x3xHxW fp32 tensor.
+#include <climits>
+#include <cmath>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
-#include <climits>
-#include <cmath>
-
+#include "core/error_codes.hpp"
 #include "disc/model.hpp"
 #include "disc/npy.hpp"
 #include "model/image_header.hpp"
@@ -80,17 +80,8 @@ Status check_header_limits(const ImageHeader& header) {
   return Status();
 }
 
-}  // namespace
-
-Status check_upload_image(const uint8_t* data, size_t size) {
-  DISC_ASSIGN_OR_RETURN(const ImageHeader header, read_image_header(data, size));
-  if (header.format == ImageHeader::Format::kOther)
-    return Error("only JPEG and PNG images are taken (their size is checked before decoding)",
-                 ErrorCode::kInvalidArgument);
-  return check_header_limits(header);
-}
-
-Result<Tensor> decode_image(const uint8_t* data, size_t size, const Preprocessing& pre) {
+// decode_image before its errors are classified.
+Result<Tensor> decode_and_preprocess(const uint8_t* data, size_t size, const Preprocessing& pre) {
   if (size == 0 || size > static_cast<size_t>(INT_MAX)) return Error("image is empty or too large");
   DISC_ASSIGN_OR_RETURN(const ImageHeader header, read_image_header(data, size));
   DISC_RETURN_IF_ERROR(check_header_limits(header));
@@ -104,6 +95,21 @@ Result<Tensor> decode_image(const uint8_t* data, size_t size, const Preprocessin
   } catch (const cv::Exception& e) {
     return Error("cannot decode image: " + e.err);
   }
+}
+
+}  // namespace
+
+Status check_upload_image(const uint8_t* data, size_t size) {
+  DISC_ASSIGN_OR_RETURN(const ImageHeader header,
+                        classified(read_image_header(data, size), ErrorCode::kInvalidArgument));
+  if (header.format == ImageHeader::Format::kOther)
+    return Error("only JPEG and PNG images are taken (their size is checked before decoding)",
+                 ErrorCode::kInvalidArgument);
+  return check_header_limits(header);
+}
+
+Result<Tensor> decode_image(const uint8_t* data, size_t size, const Preprocessing& pre) {
+  return classified(decode_and_preprocess(data, size, pre), ErrorCode::kInvalidArgument);
 }
 
 Result<Tensor> load_image(const std::string& path, const Preprocessing& pre) {

@@ -1,12 +1,12 @@
 // Network: one OpenCV DNN net with one input and one output, fp32 NCHW in and out.
+#include <algorithm>
+#include <cmath>
+#include <mutex>
 #include <opencv2/core.hpp>
 #include <opencv2/core/utils/logger.hpp>
 #include <opencv2/dnn.hpp>
 
-#include <algorithm>
-#include <cmath>
-#include <mutex>
-
+#include "core/error_codes.hpp"
 #include "disc/model.hpp"
 #include "model/onnx_graph.hpp"
 
@@ -90,36 +90,38 @@ Network::~Network() = default;
 
 Result<Network> Network::from_onnx(const Bytes& onnx) {
   // OpenCV reads the shapes it needs from the model but does not expose them: read them here.
-  DISC_ASSIGN_OR_RETURN(onnx::ModelProto model, model::parse_onnx(onnx.data(), onnx.size()));
+  DISC_ASSIGN_OR_RETURN(onnx::ModelProto model,
+                        classified(model::parse_onnx(onnx.data(), onnx.size()), ErrorCode::kInvalidArgument));
   auto impl = std::make_unique<Impl>();
   const auto& graph = model.graph();
-  if (graph.output_size() != 1) return Error("network must have exactly one output");
+  if (graph.output_size() != 1) return Error("network must have exactly one output", ErrorCode::kInvalidArgument);
   for (const auto& in : graph.input()) {
     bool initializer = false;
     for (const auto& init : graph.initializer()) initializer = initializer || init.name() == in.name();
     if (initializer) continue;
-    if (!impl->input_shape.empty()) return Error("network must have exactly one input");
+    if (!impl->input_shape.empty()) return Error("network must have exactly one input", ErrorCode::kInvalidArgument);
     impl->input_shape = model::static_shape(in.type());
-    if (impl->input_shape.empty()) return Error("network input '" + in.name() + "' has no static fp32 shape");
+    if (impl->input_shape.empty())
+      return Error("network input '" + in.name() + "' has no static fp32 shape", ErrorCode::kInvalidArgument);
   }
-  if (impl->input_shape.empty()) return Error("network has no input");
+  if (impl->input_shape.empty()) return Error("network has no input", ErrorCode::kInvalidArgument);
   impl->output_shape = model::static_shape(graph.output(0).type());
   // Failures come back as Errors; OpenCV's own log lines would only duplicate them.
   // setLogLevel is not thread-safe, and networks are built from many threads.
   static std::once_flag silence_opencv;
   std::call_once(silence_opencv, [] { cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT); });
-  DISC_ASSIGN_OR_RETURN(impl->output_layer, guard_output(model));
+  DISC_ASSIGN_OR_RETURN(impl->output_layer, classified(guard_output(model), ErrorCode::kInvalidArgument));
   std::string guarded;
-  if (!model.SerializeToString(&guarded)) return Error("cannot serialize the network's model");
+  if (!model.SerializeToString(&guarded)) return Error("cannot serialize the network's model", ErrorCode::kInternal);
   try {
     impl->net = cv::dnn::readNetFromONNX(guarded.data(), guarded.size());
     impl->net.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
     impl->net.setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
     const std::vector<std::string> layers = impl->net.getLayerNames();
     if (std::find(layers.begin(), layers.end(), impl->output_layer) == layers.end())
-      return Error("OpenCV DNN dropped the output layer '" + impl->output_layer + "'");
+      return Error("OpenCV DNN dropped the output layer '" + impl->output_layer + "'", ErrorCode::kInvalidArgument);
   } catch (const cv::Exception& e) {
-    return Error("OpenCV DNN cannot load the model: " + one_line(e.msg));
+    return Error("OpenCV DNN cannot load the model: " + one_line(e.msg), ErrorCode::kInvalidArgument);
   }
   return Network(std::move(impl));
 }
@@ -127,8 +129,9 @@ Result<Network> Network::from_onnx(const Bytes& onnx) {
 Result<Tensor> Network::run(const Tensor& input) {
   DISC_RETURN_IF_ERROR(input.check());
   if (input.shape() != impl_->input_shape)
-    return Error("network expects input " + shape_to_string(impl_->input_shape) + ", got " +
-                 shape_to_string(input.shape()));
+    return Error(
+        "network expects input " + shape_to_string(impl_->input_shape) + ", got " + shape_to_string(input.shape()),
+        ErrorCode::kInvalidArgument);
   std::vector<int> dims(input.shape().begin(), input.shape().end());
   cv::Mat output;
   try {
@@ -137,9 +140,10 @@ Result<Tensor> Network::run(const Tensor& input) {
     impl_->net.setInput(blob);
     output = impl_->net.forward(impl_->output_layer);
   } catch (const cv::Exception& e) {
-    return Error("OpenCV DNN inference failed: " + one_line(e.msg));
+    return Error("OpenCV DNN inference failed: " + one_line(e.msg), ErrorCode::kInternal);
   }
-  if (output.type() != CV_32F || !output.isContinuous()) return Error("OpenCV DNN returned a non-fp32 output");
+  if (output.type() != CV_32F || !output.isContinuous())
+    return Error("OpenCV DNN returned a non-fp32 output", ErrorCode::kInternal);
   Shape shape;
   for (int i = 0; i < output.dims; ++i) shape.push_back(output.size[i]);
   DISC_ASSIGN_OR_RETURN(size_t elements, element_count(shape));
@@ -148,7 +152,8 @@ Result<Tensor> Network::run(const Tensor& input) {
     DISC_ASSIGN_OR_RETURN(size_t declared, element_count(impl_->output_shape));
     if (declared != elements)
       return Error("OpenCV DNN output " + shape_to_string(shape) + " does not match the declared " +
-                   shape_to_string(impl_->output_shape));
+                       shape_to_string(impl_->output_shape),
+                   ErrorCode::kInternal);
     shape = impl_->output_shape;
   }
   const float* data = output.ptr<float>();

@@ -17,6 +17,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "core/error_codes.hpp"
 #include "model/graph_edit.hpp"
 #include "model/opset_lowering.hpp"
 
@@ -538,13 +539,13 @@ const onnx::TensorProto* constant_value(const onnx::NodeProto& node) {
 
 Result<onnx::ModelProto> parse_onnx(const uint8_t* data, size_t size) {
   if (size == 0) return Error("empty ONNX model");
-  if (size > kMaxOnnxBytes) return Error(kTooLarge);
+  if (size > kMaxOnnxBytes) return Error(kTooLarge, ErrorCode::kResourceExhausted);
   return parse_with([&](onnx::ModelProto& model) { return model.ParseFromArray(data, static_cast<int>(size)); });
 }
 
 Result<onnx::ModelProto> read_onnx(const std::string& path) {
   const auto failure = [&path](const char* what, int error) {
-    return Error(std::string(what) + " '" + path + "': " + std::generic_category().message(error));
+    return Error(std::string(what) + " '" + path + "': " + std::generic_category().message(error), errno_code(error));
   };
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return failure("cannot open", errno);
@@ -553,7 +554,7 @@ Result<onnx::ModelProto> read_onnx(const std::string& path) {
   struct stat status {};
   if (::fstat(fd, &status) != 0) return failure("cannot read", errno);
   if (S_ISREG(status.st_mode) && static_cast<uint64_t>(status.st_size) > kMaxOnnxBytes)
-    return Error(path + ": " + kTooLarge);
+    return Error(path + ": " + kTooLarge, ErrorCode::kResourceExhausted);
   google::protobuf::io::CodedInputStream coded(&input);
   coded.SetTotalBytesLimit(static_cast<int>(kMaxOnnxBytes));
   // A zero or end-group tag ends a message for protobuf's stream parser, so the parse must
@@ -564,7 +565,8 @@ Result<onnx::ModelProto> read_onnx(const std::string& path) {
   if (input.GetErrno() != 0) return failure("cannot read", input.GetErrno());
   // Judged by what was read: files of /proc claim a size of 0.
   if (!model.ok() && coded.CurrentPosition() == 0) return Error(path + ": empty ONNX model");
-  if (!model.ok() && static_cast<size_t>(coded.CurrentPosition()) >= kMaxOnnxBytes) return Error(path + ": " + kTooLarge);
+  if (!model.ok() && static_cast<size_t>(coded.CurrentPosition()) >= kMaxOnnxBytes)
+    return Error(path + ": " + kTooLarge, ErrorCode::kResourceExhausted);
   if (!model.ok()) return model.error().with_context(path);
   return model;
 }

@@ -2,6 +2,7 @@
 // and splitter).
 #include <memory>
 
+#include "core/error_codes.hpp"
 #include "disc/model.hpp"
 #include "model/cut_finder.hpp"
 #include "model/graph_index.hpp"
@@ -28,7 +29,7 @@ OnnxModel::~OnnxModel() = default;
 
 Result<OnnxModel> OnnxModel::load_file(const std::string& path, const Shape& input_shape) {
   auto impl = std::make_unique<Impl>();
-  DISC_ASSIGN_OR_RETURN(impl->model, model::read_onnx(path));
+  DISC_ASSIGN_OR_RETURN(impl->model, classified(model::read_onnx(path), ErrorCode::kInvalidArgument));
   auto model = from_parsed(std::move(impl), input_shape);
   if (!model.ok()) return model.error().with_context(path);
   return model;
@@ -36,19 +37,20 @@ Result<OnnxModel> OnnxModel::load_file(const std::string& path, const Shape& inp
 
 Result<OnnxModel> OnnxModel::load_bytes(const uint8_t* data, size_t size, const Shape& input_shape) {
   auto impl = std::make_unique<Impl>();
-  DISC_ASSIGN_OR_RETURN(impl->model, model::parse_onnx(data, size));
+  DISC_ASSIGN_OR_RETURN(impl->model, classified(model::parse_onnx(data, size), ErrorCode::kInvalidArgument));
   return from_parsed(std::move(impl), input_shape);
 }
 
 Result<OnnxModel> OnnxModel::from_parsed(std::unique_ptr<Impl> impl, const Shape& input_shape) {
-  DISC_RETURN_IF_ERROR(model::normalize_onnx(impl->model, input_shape));
+  DISC_RETURN_IF_ERROR(classified(model::normalize_onnx(impl->model, input_shape), ErrorCode::kInvalidArgument));
   impl->index = std::make_unique<model::GraphIndex>(impl->model.graph());
   for (const auto& in : impl->model.graph().input())
     if (!impl->index->is_initializer(in.name())) {
       impl->input_name = in.name();
       impl->input_shape = model::static_shape(in.type());
     }
-  if (impl->input_shape.empty()) return Error("input '" + impl->input_name + "' is not an fp32 tensor");
+  if (impl->input_shape.empty())
+    return Error("input '" + impl->input_name + "' is not an fp32 tensor", ErrorCode::kInvalidArgument);
   const auto& outputs = impl->model.graph().output();
   if (outputs.size() == 1) impl->output_shape = model::static_shape(outputs[0].type());
   model::Cuts found = model::find_cuts(*impl->index, model::static_shapes(impl->model.graph()));
@@ -69,19 +71,21 @@ Result<CutPoint> OnnxModel::find_cut(const std::string& tensor) const {
   for (const UnshapedCut& unshaped : impl_->unshaped_cuts)
     if (unshaped.tensor == tensor)
       return Error("'" + tensor + "' (output of " + unshaped.op_type + " '" + unshaped.node +
-                   "') separates the graph, but ONNX shape inference could not give it a static shape, which "
-                   "the head's output needs");
-  return Error("'" + tensor + "' is not a valid cut of this model (`disc cuts MODEL` or OnnxModel::cuts() lists them)");
+                       "') separates the graph, but ONNX shape inference could not give it a static shape, which "
+                       "the head's output needs",
+                   ErrorCode::kInvalidArgument);
+  return Error("'" + tensor + "' is not a valid cut of this model (`disc cuts MODEL` or OnnxModel::cuts() lists them)",
+               ErrorCode::kNotFound);
 }
 
 Result<SplitModel> OnnxModel::split(const std::string& cut_tensor) const {
   DISC_ASSIGN_OR_RETURN(CutPoint cut, find_cut(cut_tensor));
-  return model::split_graph(impl_->model, *impl_->index, cut);
+  return classified(model::split_graph(impl_->model, *impl_->index, cut), ErrorCode::kInternal);
 }
 
 Result<ConvKernel> OnnxModel::reading_convolution(const std::string& cut_tensor) const {
   DISC_ASSIGN_OR_RETURN(CutPoint cut, find_cut(cut_tensor));
-  auto kernel = model::reading_convolution(impl_->model.graph(), cut.tensor);
+  auto kernel = classified(model::reading_convolution(impl_->model.graph(), cut.tensor), ErrorCode::kInvalidArgument);
   if (kernel.ok()) {
     const Status fits = kernel->check(cut.shape);
     if (!fits.ok()) return fits.error().with_context(cut.tensor);

@@ -3,10 +3,10 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
-
 #include <string>
 #include <string_view>
 
+#include "core/error_codes.hpp"
 #include "disc/status.hpp"
 #include "disc/tensor.hpp"
 
@@ -53,7 +53,7 @@ std::string element_path(const std::string& array_path, size_t index);
 template <class T, class Convert>
 Result<T> convert_document(Result<Json> document, const std::string& context, Convert convert) {
   Result<T> converted = document.ok() ? convert(*document) : Result<T>(document.error());
-  if (!converted.ok()) return converted.error().with_context(context);
+  if (!converted.ok()) return classified(converted.error().with_context(context), ErrorCode::kInvalidArgument);
   return converted;
 }
 

@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/error_codes.hpp"
 #include "plan/input_checks.hpp"
 #include "plan/latency_model.hpp"
 
@@ -24,11 +25,13 @@ std::string Plan::label() const { return kind == Kind::kSplit ? cut + " " + code
 
 Result<Planner> Planner::create(const Profile& profile, const RateTable& table, const Machines& machines) {
   // Parsed inputs pass these; inputs built in memory may not.
-  DISC_RETURN_IF_ERROR(plan_internal::check_profile(profile, "profile"));
-  if (machines.server) DISC_RETURN_IF_ERROR(plan_internal::check_profile(*machines.server, "server profile"));
-  DISC_RETURN_IF_ERROR(plan_internal::check_rate_table(table));
+  constexpr ErrorCode kInvalid = ErrorCode::kInvalidArgument;
+  DISC_RETURN_IF_ERROR(classified(plan_internal::check_profile(profile, "profile"), kInvalid));
+  if (machines.server)
+    DISC_RETURN_IF_ERROR(classified(plan_internal::check_profile(*machines.server, "server profile"), kInvalid));
+  DISC_RETURN_IF_ERROR(classified(plan_internal::check_rate_table(table), kInvalid));
   DISC_ASSIGN_OR_RETURN(std::vector<Candidate> candidates,
-                        plan_internal::enumerate_candidates(profile, table, machines));
+                        classified(plan_internal::enumerate_candidates(profile, table, machines), kInvalid));
   return Planner(std::make_shared<const Candidates>(std::move(candidates)));
 }
 
@@ -36,15 +39,17 @@ size_t Planner::candidate_count() const { return candidates_->size(); }
 
 Result<PlanResult> Planner::plan(const PlanQuery& query) const {
   const double bandwidth = query.link.bandwidth_bps;
-  if (std::isnan(bandwidth) || bandwidth < 0) return Error("bandwidth must be >= 0 bits/s");
-  if (!std::isfinite(query.link.rtt_ms) || query.link.rtt_ms < 0) return Error("RTT must be a finite number >= 0");
+  if (std::isnan(bandwidth) || bandwidth < 0)
+    return Error("bandwidth must be >= 0 bits/s", ErrorCode::kInvalidArgument);
+  if (!std::isfinite(query.link.rtt_ms) || query.link.rtt_ms < 0)
+    return Error("RTT must be a finite number >= 0", ErrorCode::kInvalidArgument);
   if (!std::isfinite(query.link.burst_bytes) || query.link.burst_bytes < 0)
-    return Error("link burst must be a finite number of bytes >= 0");
+    return Error("link burst must be a finite number of bytes >= 0", ErrorCode::kInvalidArgument);
   const ComputeScale scale = query.scale;
   if (!(std::isfinite(scale.edge) && scale.edge > 0 && std::isfinite(scale.server) && scale.server > 0))
-    return Error("compute scales must be finite numbers > 0");
+    return Error("compute scales must be finite numbers > 0", ErrorCode::kInvalidArgument);
   if (std::isnan(query.top1_budget_pp) || query.top1_budget_pp < 0)
-    return Error("top-1 loss budget must be >= 0 percentage points");
+    return Error("top-1 loss budget must be >= 0 percentage points", ErrorCode::kInvalidArgument);
 
   // Candidates are sorted by loss first, so the feasible ones are a prefix.
   const Candidates& all = *candidates_;

@@ -92,19 +92,19 @@ TEST(Chunks, LossyChunksDecodeTheirOwnSlab) {
 }
 
 TEST(Chunks, AssemblersOfInvalidShapesAreNotMade) {
-  EXPECT_FALSE(ChunkAssembler::create({}).ok());
-  EXPECT_FALSE(ChunkAssembler::create({1, -5, 4, 4}).ok());
+  EXPECT_EQ(ChunkAssembler::create({}).error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(ChunkAssembler::create({1, -5, 4, 4}).error().code(), ErrorCode::kInvalidArgument);
   auto huge = ChunkAssembler::create({1, 1 << 20, 1 << 10});
   ASSERT_FALSE(huge.ok());
   EXPECT_NE(huge.error().message().find("exceeds"), std::string::npos) << huge.error().message();
-  EXPECT_FALSE(compress_slab(Tensor(), *codec("raw"), {0, 1}).ok());
+  EXPECT_EQ(huge.error().code(), ErrorCode::kResourceExhausted);
+  EXPECT_EQ(compress_slab(Tensor(), *codec("raw"), {0, 1}).error().code(), ErrorCode::kInvalidArgument);
 }
 
 TEST(Chunks, SlabOutsideTheAxisIsAnError) {
   const Tensor map = random_map({1, 4, 2, 2});
-  EXPECT_FALSE(compress_slab(map, *codec("raw"), {3, 2}).ok());
-  EXPECT_FALSE(compress_slab(map, *codec("raw"), {0, 0}).ok());
-  EXPECT_FALSE(compress_slab(map, *codec("raw"), {5, 1}).ok());
+  for (const Slab& outside : {Slab{3, 2}, Slab{0, 0}, Slab{5, 1}})
+    EXPECT_EQ(compress_slab(map, *codec("raw"), outside).error().code(), ErrorCode::kInvalidArgument);
 }
 
 TEST(Chunks, ChunksThatDoNotFitAreRejected) {
@@ -115,11 +115,13 @@ TEST(Chunks, ChunksThatDoNotFitAreRejected) {
     const Status s = a.add(chunk(other, "raw", {0, 2}));  // wrong width
     ASSERT_FALSE(s.ok());
     EXPECT_NE(s.error().message().find("not a slab"), std::string::npos) << s.error().message();
+    EXPECT_EQ(s.error().code(), ErrorCode::kDataLoss);
   }
   {
     ChunkAssembler a = ChunkAssembler::create(map.shape()).value();
     ASSERT_TRUE(a.add(chunk(map, "raw", {0, 3})).ok());
-    EXPECT_FALSE(a.add(chunk(map, "raw", {0, 2})).ok());  // 3 + 2 > 4 planes
+    // 3 + 2 > 4 planes: the header asks for more than is missing.
+    EXPECT_EQ(a.add(chunk(map, "raw", {0, 2})).error().code(), ErrorCode::kResourceExhausted);
   }
   {
     ChunkAssembler a = ChunkAssembler::create(map.shape()).value();
@@ -127,6 +129,7 @@ TEST(Chunks, ChunksThatDoNotFitAreRejected) {
     const Status s = a.add(chunk(map, "raw", {0, 1}));
     ASSERT_FALSE(s.ok());
     EXPECT_NE(s.error().message().find("already complete"), std::string::npos);
+    EXPECT_EQ(s.error().code(), ErrorCode::kDataLoss);
   }
   {
     ChunkAssembler a = ChunkAssembler::create(map.shape()).value();
@@ -134,6 +137,7 @@ TEST(Chunks, ChunksThatDoNotFitAreRejected) {
     auto out = std::move(a).finish();
     ASSERT_FALSE(out.ok());
     EXPECT_NE(out.error().message().find("cover 3 of the 4"), std::string::npos) << out.error().message();
+    EXPECT_EQ(out.error().code(), ErrorCode::kDataLoss);
   }
   {
     ChunkAssembler a = ChunkAssembler::create(map.shape()).value();
@@ -169,6 +173,7 @@ TEST(Chunks, CorruptOrTruncatedChunksAreErrors) {
     const Status s = a.add(bad);
     ASSERT_FALSE(s.ok());
     EXPECT_EQ(s.error().message().rfind("chunk 1: ", 0), 0u) << s.error().message();
+    EXPECT_EQ(s.error().code(), ErrorCode::kDataLoss) << s.error().message();
   }
 }
 

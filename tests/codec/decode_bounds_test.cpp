@@ -49,6 +49,7 @@ constexpr size_t kSmall = size_t{1} << 20;
 
 struct Decoded {
   bool ok = false;
+  ErrorCode code = ErrorCode::kUnknown;
   std::string message;
   size_t largest_allocation = 0;
 };
@@ -64,7 +65,10 @@ Decoded decode(const std::string& spec, const Bytes& payload, const Shape& shape
   Decoded d;
   d.ok = r.ok();
   d.largest_allocation = g_largest;
-  if (!r.ok()) d.message = r.error().message();
+  if (!r.ok()) {
+    d.code = r.error().code();
+    d.message = r.error().message();
+  }
   return d;
 }
 
@@ -96,6 +100,7 @@ void expect_refused(const std::string& spec, const Bytes& payload, const Shape& 
   const Decoded d = decode(spec, payload, shape);
   ASSERT_FALSE(d.ok) << spec;
   EXPECT_NE(d.message.find(message), std::string::npos) << spec << ": " << d.message;
+  EXPECT_EQ(d.code, ErrorCode::kDataLoss) << spec << ": " << d.message;
   EXPECT_LT(d.largest_allocation, kSmall) << spec << ": " << d.message;
 }
 

@@ -5,6 +5,7 @@
 #include <bit>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <random>
 
 #include "disc/codec.hpp"
@@ -36,10 +37,8 @@ TEST(CodecSpec, ParsesAndPrints) {
   EXPECT_EQ(s->params[1].first, "prune");
   EXPECT_FLOAT_EQ(s->params[1].second, 0.05f);
   EXPECT_EQ(s->to_string(), "disc:bits=4,prune=0.05");
-  EXPECT_FALSE(CodecSpec::parse(":bits=4").ok());
-  EXPECT_FALSE(CodecSpec::parse("disc:bits").ok());
-  EXPECT_FALSE(CodecSpec::parse("disc:bits=four").ok());
-  EXPECT_FALSE(CodecSpec::parse("disc:bits=nan").ok());
+  for (const char* bad : {":bits=4", "disc:bits", "disc:bits=four", "disc:bits=nan", "disc:bits=1e99"})
+    EXPECT_EQ(CodecSpec::parse(bad).error().code(), ErrorCode::kInvalidArgument) << bad;
 }
 
 // Which of two values would win is not for the parser to guess.
@@ -72,10 +71,16 @@ TEST(CodecSpec, MakeCodecValidatesNamesKeysAndRanges) {
   auto unknown = make_codec("nope");
   ASSERT_FALSE(unknown.ok());
   EXPECT_NE(unknown.error().message().find("known:"), std::string::npos);
-  EXPECT_FALSE(make_codec("zstd:speed=1").ok());
-  EXPECT_FALSE(make_codec("zstd:level=99").ok());
-  EXPECT_FALSE(make_codec("zstd:level=2.5").ok());
-  EXPECT_FALSE(make_codec("raw:level=1").ok());
+  EXPECT_EQ(find_codec("nope").error().code(), ErrorCode::kInvalidArgument);
+  for (const char* bad : {"nope", "zstd:speed=1", "zstd:level=99", "zstd:level=2.5", "raw:level=1", "disc:bits"})
+    EXPECT_EQ(make_codec(bad).error().code(), ErrorCode::kInvalidArgument) << bad;
+  // Settings the codec refuses to encode with (disc: a transform-only parameter in element-wise
+  // mode, which a decoder would ignore).
+  const auto ignored = make_codec("disc:hf=2").value();
+  EXPECT_EQ(ignored->check_encodable().error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(compress(Tensor({1, 1, 2, 2}), *ignored).error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(make_codec(*CodecSpec::parse("raw"), EncoderContext{nullptr, -1}).error().code(),
+            ErrorCode::kInvalidArgument);
 }
 
 TEST(Stream, LosslessCodecsRoundTripBitExactly) {
@@ -114,12 +119,29 @@ TEST(Stream, EveryCodecRefusesATensorThatBreaksItsInvariant) {
         auto payload = codec->encode_payload(t);
         ASSERT_FALSE(payload.ok()) << spec;
         EXPECT_EQ(payload.error().message(), t.check().error().message());
+        EXPECT_EQ(stream.error().code(), ErrorCode::kInvalidArgument) << spec;
+        EXPECT_EQ(payload.error().code(), ErrorCode::kInvalidArgument) << spec;
       }
     }
   }
   auto codec = make_codec("raw").value();
-  EXPECT_FALSE(codec->decode_payload({}, Shape{}).ok());
-  EXPECT_FALSE(codec->decode_payload({}, Shape{1, -4}).ok());
+  EXPECT_EQ(codec->decode_payload({}, Shape{}).error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(codec->decode_payload({}, Shape{1, -4}).error().code(), ErrorCode::kInvalidArgument);
+}
+
+// A value the codec cannot represent is the caller's to fix, like a broken tensor.
+TEST(Stream, ValuesACodecCannotHoldAreInvalidArguments) {
+  Tensor t({1, 1, 2, 2});
+  t.values()[1] = 1e6f;  // beyond fp16's 65504
+  auto fp16 = compress(t, *make_codec("fp16").value());
+  ASSERT_FALSE(fp16.ok());
+  EXPECT_EQ(fp16.error().code(), ErrorCode::kInvalidArgument) << fp16.error().message();
+  t.values()[1] = std::numeric_limits<float>::quiet_NaN();
+  for (const char* quantizing : {"q8zstd", "jpeg", "zfp", "disc"}) {
+    auto stream = compress(t, *make_codec(quantizing).value());
+    ASSERT_FALSE(stream.ok()) << quantizing;
+    EXPECT_EQ(stream.error().code(), ErrorCode::kInvalidArgument) << quantizing << ": " << stream.error().message();
+  }
 }
 
 TEST(Stream, InspectReportsHeaderFields) {
@@ -161,18 +183,24 @@ TEST(Stream, EveryTruncationAndBitFlipIsRejected) {
     auto stream = compress(t, *make_codec(info.name).value());
     ASSERT_TRUE(stream.ok()) << info.name;
     const Bytes& s = *stream;
+    // Whatever is wrong with the bytes, the code says the data is damaged; a flip may also make
+    // the header announce a larger tensor than the limit allows.
+    const auto damaged = [](const Result<Tensor>& r) {
+      return !r.ok() && (r.error().code() == ErrorCode::kDataLoss || r.error().code() == ErrorCode::kResourceExhausted);
+    };
     for (size_t n = 0; n < s.size(); ++n)
-      ASSERT_FALSE(decompress(std::span(s).first(n)).ok()) << info.name << " prefix " << n;
+      ASSERT_EQ(decompress(std::span(s).first(n)).error().code(), ErrorCode::kDataLoss) << info.name << " prefix " << n;
     for (size_t bit = 0; bit < s.size() * 8; ++bit) {
       Bytes flipped = s;
       flipped[bit / 8] ^= static_cast<uint8_t>(1u << (bit % 8));
-      ASSERT_FALSE(decompress(flipped).ok()) << info.name << " bit " << bit;
+      ASSERT_TRUE(damaged(decompress(flipped))) << info.name << " bit " << bit;
     }
     Bytes longer = s;
     longer.push_back(0);
-    EXPECT_FALSE(decompress(longer).ok()) << info.name;
+    EXPECT_EQ(decompress(longer).error().code(), ErrorCode::kDataLoss) << info.name;
   }
   EXPECT_EQ(inspect({}).error().message(), "empty stream (0 bytes): not a DISC stream");
+  EXPECT_EQ(inspect({}).error().code(), ErrorCode::kDataLoss);
 }
 
 TEST(Stream, RefusesShapesOverTheAllocationLimit) {
@@ -182,6 +210,10 @@ TEST(Stream, RefusesShapesOverTheAllocationLimit) {
   auto r = decompress(*stream, DecodeLimits{1000});
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message().find("limit"), std::string::npos);
+  EXPECT_EQ(r.error().code(), ErrorCode::kResourceExhausted);
+  EXPECT_EQ(inspect(*stream, DecodeLimits{1000}).error().code(), ErrorCode::kResourceExhausted);
+  const StreamInfo info = inspect(*stream).value();
+  EXPECT_EQ(decompress(std::span(*stream).first(stream->size() - 1), info).error().code(), ErrorCode::kInvalidArgument);
 }
 
 // A container written field by field, independently of the library's writer (doc/FORMAT.md,
@@ -306,8 +338,9 @@ TEST(Stream, InspectRejectsOutOfRangeParameters) {
     Fields f = fields_of(good, *codec, version, 0);
     f.params = {version == 1 ? f32_bytes(99) : v2_param(99)};
     const Bytes s = build_stream(f);
-    EXPECT_FALSE(inspect(s).ok()) << int{version};
-    EXPECT_FALSE(decompress(s).ok()) << int{version};
+    // Parameters make_codec would call invalid arguments are damaged data in a stream.
+    EXPECT_EQ(inspect(s).error().code(), ErrorCode::kDataLoss) << int{version};
+    EXPECT_EQ(decompress(s).error().code(), ErrorCode::kDataLoss) << int{version};
   }
 }
 

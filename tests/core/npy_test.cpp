@@ -87,6 +87,7 @@ TEST(Npy, RejectsWhatItCannotRepresent) {
     ASSERT_FALSE(t.ok()) << c.dict;
     EXPECT_NE(t.error().message().find(c.expected_fragment), std::string::npos)
         << c.dict << " -> " << t.error().message();
+    EXPECT_EQ(t.error().code(), ErrorCode::kInvalidArgument) << c.dict;
   }
 }
 
@@ -99,13 +100,19 @@ TEST(Npy, RejectsBadMagicVersionAndTruncatedHeader) {
   EXPECT_NE(r.error().message().find("version 3.0"), std::string::npos);
   auto good = serialize_npy(Tensor({4}));
   for (size_t n = 0; n < good.size(); ++n)
-    EXPECT_FALSE(parse_npy(std::span(good).first(n)).ok()) << "prefix of " << n << " bytes";
+    EXPECT_EQ(parse_npy(std::span(good).first(n)).error().code(), ErrorCode::kInvalidArgument)
+        << "prefix of " << n << " bytes";
+  EXPECT_EQ(parse_npy(not_npy).error().code(), ErrorCode::kInvalidArgument);
 }
 
 TEST(Npy, MissingFileIsAnError) {
   auto t = read_npy("/nonexistent/feature.npy");
   ASSERT_FALSE(t.ok());
   EXPECT_EQ(t.error().message(), "cannot open '/nonexistent/feature.npy': No such file or directory");
+  EXPECT_EQ(t.error().code(), ErrorCode::kNotFound);
+  const Status unwritable = write_file("/nonexistent/feature.npy", {});
+  ASSERT_FALSE(unwritable.ok());
+  EXPECT_EQ(unwritable.error().code(), ErrorCode::kNotFound) << unwritable.error().message();
 }
 
 // ---- read_file: errors name the path; reading is bounded (bad-input audit) ----
@@ -129,6 +136,7 @@ TEST(ReadFile, ReadsUpToTheLimitAndRefusesMore) {
   auto over = read_file(path, 999);
   ASSERT_FALSE(over.ok());
   EXPECT_EQ(over.error().message(), "cannot read '" + path + "': larger than the limit of 999 bytes");
+  EXPECT_EQ(over.error().code(), ErrorCode::kResourceExhausted);
   ASSERT_TRUE(write_file(path, {}).ok());
   EXPECT_TRUE(read_file(path, 0).value().empty());
   std::remove(path.c_str());

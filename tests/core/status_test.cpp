@@ -50,13 +50,17 @@ TEST(Status, AMoveOnlyValueComesOutOfAnExpiringResult) {
   EXPECT_EQ(*taken, 3);
 }
 
+// An invalid shape is the caller's mistake; a shape over the limit asks for too much.
 TEST(Tensor, ElementCountValidatesShapes) {
   EXPECT_EQ(element_count({2, 3, 4}).value(), 24u);
-  EXPECT_FALSE(element_count({}).ok());
-  EXPECT_FALSE(element_count({2, -1}).ok());
-  EXPECT_FALSE(element_count({1, 1, 1, 1, 1, 1, 1, 1, 1}).ok());
-  EXPECT_FALSE(element_count({1 << 20, 1 << 20}, size_t{1} << 32).ok());
-  EXPECT_FALSE(element_count({int64_t{1} << 40, int64_t{1} << 40, int64_t{1} << 40}).ok());
+  for (const Shape& invalid : {Shape{}, Shape{2, -1}, Shape{2, 0}, Shape{1, 1, 1, 1, 1, 1, 1, 1, 1}})
+    EXPECT_EQ(element_count(invalid).error().code(), ErrorCode::kInvalidArgument) << shape_to_string(invalid);
+  EXPECT_EQ(element_count({1 << 20, 1 << 20}, size_t{1} << 32).error().code(), ErrorCode::kResourceExhausted);
+  EXPECT_EQ(element_count({int64_t{1} << 40, int64_t{1} << 40, int64_t{1} << 40}).error().code(),
+            ErrorCode::kResourceExhausted);
+  EXPECT_EQ(element_count({5, 5}, 24).error().code(), ErrorCode::kResourceExhausted);
+  EXPECT_EQ(Tensor::make({5, 5}, 24).error().code(), ErrorCode::kResourceExhausted);
+  EXPECT_EQ(Tensor().check().error().code(), ErrorCode::kInvalidArgument);
 }
 
 TEST(Tensor, PlaneViewFoldsLeadingDims) {

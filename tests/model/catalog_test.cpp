@@ -47,6 +47,7 @@ void expect_refused(const std::vector<Case>& cases) {
     const std::string& message = catalog.error().message();
     EXPECT_NE(message.find("models.json: model 0 'squeezenet_v1.1': "), std::string::npos) << c.what << ": " << message;
     EXPECT_NE(message.find(c.message), std::string::npos) << c.what << ": " << message;
+    EXPECT_EQ(catalog.error().code(), ErrorCode::kInvalidArgument) << c.what;
   }
 }
 
@@ -55,6 +56,12 @@ json& input(json& doc) { return doc["models"][0]["input"]; }
 TEST(Catalog, TheSharedModelsJsonLoads) {
   auto catalog = load_edited([](json&) {});
   ASSERT_TRUE(catalog.ok()) << catalog.error().message();
+  // What is looked up by name and is not there is not found; a bad name is an invalid argument.
+  EXPECT_EQ(catalog->find_model("no_such_model").error().code(), ErrorCode::kNotFound);
+  EXPECT_EQ(catalog->load_dataset("no_such_set").error().code(), ErrorCode::kNotFound);
+  EXPECT_EQ(catalog->load_dataset("../data").error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(AssetCatalog::load("/nonexistent").error().code(), ErrorCode::kNotFound);
+  EXPECT_EQ(load_unlabelled_images("/nonexistent").error().code(), ErrorCode::kNotFound);
   EXPECT_EQ(catalog->models().size(), shared_models_json()["models"].size());
   auto mobilenet = catalog->find_model("mobilenet_v2_1.0_224");
   ASSERT_TRUE(mobilenet.ok());

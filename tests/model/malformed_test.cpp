@@ -93,6 +93,7 @@ TEST(OnnxLoad, ASeparatorWithoutAStaticShapeIsNoCutButTheModelLoads) {
   EXPECT_EQ(unshaped, (std::vector<std::string>{"b_again Reshape", "c Conv"}));  // c reads b_again
   auto refused = model->split("b_again");
   ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code(), ErrorCode::kInvalidArgument);
   EXPECT_NE(refused.error().message().find("could not give it a static shape"), std::string::npos)
       << refused.error().message();
   EXPECT_TRUE(model->split("b").ok());
@@ -105,8 +106,9 @@ TEST(OnnxLoad, RejectsRandomBytesAndEmptyInput) {
   std::mt19937 rng(1);
   std::vector<uint8_t> noise(4096);
   for (auto& b : noise) b = static_cast<uint8_t>(rng());
-  EXPECT_FALSE(OnnxModel::load_bytes(noise.data(), noise.size()).ok());
-  EXPECT_FALSE(OnnxModel::load_bytes(noise.data(), 0).ok());
+  EXPECT_EQ(OnnxModel::load_bytes(noise.data(), noise.size()).error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(OnnxModel::load_bytes(noise.data(), 0).error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(Network::from_onnx(noise).error().code(), ErrorCode::kInvalidArgument);
 }
 
 TEST(OnnxLoad, RejectsEveryTruncationOfARealModel) {
@@ -114,9 +116,10 @@ TEST(OnnxLoad, RejectsEveryTruncationOfARealModel) {
   ASSERT_TRUE(bytes.ok());
   for (size_t keep : {size_t{1}, size_t{100}, bytes->size() / 3, bytes->size() / 2, bytes->size() - 1}) {
     auto model = OnnxModel::load_bytes(bytes->data(), keep);
-    EXPECT_FALSE(model.ok()) << "kept " << keep << " bytes";
+    ASSERT_FALSE(model.ok()) << "kept " << keep << " bytes";
+    EXPECT_EQ(model.error().code(), ErrorCode::kInvalidArgument) << "kept " << keep << " bytes";
   }
-  EXPECT_FALSE(OnnxModel::load_file("/nonexistent/model.onnx").ok());
+  EXPECT_EQ(OnnxModel::load_file("/nonexistent/model.onnx").error().code(), ErrorCode::kNotFound);
 }
 
 // A file is parsed as it is read: /dev/zero, which no model starts like, is refused at once

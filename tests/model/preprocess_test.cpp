@@ -93,10 +93,11 @@ TEST(Preprocess, CenterCropRefusesExtremeAspectRatiosBeforeResizing) {
 TEST(Preprocess, RejectsUndecodableImages) {
   const uint8_t junk[] = {1, 2, 3, 4, 5};
   Preprocessing pre = make(Preprocessing::Color::kRgb, Preprocessing::Resize::kDirect, 4, 1);
-  EXPECT_FALSE(decode_image(junk, sizeof junk, pre).ok());
-  EXPECT_FALSE(load_image("/nonexistent.png", pre).ok());
+  EXPECT_EQ(decode_image(junk, sizeof junk, pre).error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(check_upload_image(junk, sizeof junk).error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(load_image("/nonexistent.png", pre).error().code(), ErrorCode::kNotFound);
   pre.height = 0;
-  EXPECT_FALSE(load_image(block_image(4, 4), pre).ok());
+  EXPECT_EQ(load_image(block_image(4, 4), pre).error().code(), ErrorCode::kInvalidArgument);
 }
 
 // Decompression bombs are refused from their headers, before a pixel is allocated; a server

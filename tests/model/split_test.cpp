@@ -200,9 +200,11 @@ TEST(Split, UnknownCutIsAnError) {
   auto split = f.model.split("no_such_tensor");
   ASSERT_FALSE(split.ok());
   EXPECT_NE(split.error().message().find("no_such_tensor"), std::string::npos);
+  EXPECT_EQ(split.error().code(), ErrorCode::kNotFound);
   // A tensor inside a residual block exists but is no cut.
   auto inside = f.model.split("/layer1/layer1.0/conv1/Conv_output_0");
-  EXPECT_FALSE(inside.ok());
+  ASSERT_FALSE(inside.ok());
+  EXPECT_EQ(inside.error().code(), ErrorCode::kNotFound);
 }
 
 TEST(Network, RejectsAnInputOfTheWrongShape) {
@@ -212,6 +214,7 @@ TEST(Network, RejectsAnInputOfTheWrongShape) {
   auto out = net->run(Tensor({1, 3, 16, 16}));
   ASSERT_FALSE(out.ok());
   EXPECT_NE(out.error().message().find("1x3x32x32"), std::string::npos);
+  EXPECT_EQ(out.error().code(), ErrorCode::kInvalidArgument);
 }
 
 }  // namespace
@@ -276,8 +279,10 @@ TEST(ReadingConvolution, NamesWhatReadsACutThatNoSingleConvolutionReads) {
   auto kernel = f.model.reading_convolution(f.model.cuts().back().tensor);
   ASSERT_FALSE(kernel.ok());
   EXPECT_NE(kernel.error().message().find("not by one convolution"), std::string::npos) << kernel.error().message();
+  EXPECT_EQ(kernel.error().code(), ErrorCode::kInvalidArgument);
   auto codec = f.model.codec_for_cut(f.model.cuts().back().tensor, *CodecSpec::parse("disc:shape=1,bits=1"));
-  EXPECT_FALSE(codec.ok());
+  ASSERT_FALSE(codec.ok());
+  EXPECT_EQ(codec.error().code(), ErrorCode::kInvalidArgument);
   EXPECT_TRUE(f.model.codec_for_cut(f.model.cuts().back().tensor, *CodecSpec::parse("disc:bits=1")).ok());
   EXPECT_FALSE(f.model.reading_convolution("no_such_tensor").ok());
   // Whether or not the setting needs the reader, a codec is only for a cut of the model.

@@ -75,16 +75,16 @@ TEST(BandwidthEstimator, RejectsBadSamplesAndOptions) {
   const double inf = std::numeric_limits<double>::infinity();
   for (auto [bytes, seconds] :
        {std::pair{0.0, 1.0}, {-1.0, 1.0}, {1.0, 0.0}, {1.0, -1.0}, {nan, 1.0}, {1.0, nan}, {inf, 1.0}, {1e300, 1e-300}})
-    EXPECT_FALSE(e->add_sample(bytes, seconds).ok()) << bytes << " / " << seconds;
+    EXPECT_EQ(e->add_sample(bytes, seconds).error().code(), ErrorCode::kInvalidArgument) << bytes << " / " << seconds;
   EXPECT_EQ(e->sample_count(), 0u);
   EXPECT_DOUBLE_EQ(e->estimate_bps(), BandwidthEstimatorOptions{}.initial_bps);
-  EXPECT_FALSE(BandwidthEstimator::create({.initial_bps = 0}).ok());
-  EXPECT_FALSE(BandwidthEstimator::create({.initial_bps = nan}).ok());
-  EXPECT_FALSE(BandwidthEstimator::create({.alpha = 0}).ok());
-  EXPECT_FALSE(BandwidthEstimator::create({.alpha = 1.5}).ok());
-  EXPECT_FALSE(BandwidthEstimator::create({.alpha = nan}).ok());
-  EXPECT_FALSE(BandwidthEstimator::create({.window = 0}).ok());
-  EXPECT_FALSE(BandwidthEstimator::create({.window = 17}).ok());
+  EXPECT_EQ(BandwidthEstimator::create({.initial_bps = 0}).error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(BandwidthEstimator::create({.initial_bps = nan}).error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(BandwidthEstimator::create({.alpha = 0}).error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(BandwidthEstimator::create({.alpha = 1.5}).error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(BandwidthEstimator::create({.alpha = nan}).error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(BandwidthEstimator::create({.window = 0}).error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(BandwidthEstimator::create({.window = 17}).error().code(), ErrorCode::kInvalidArgument);
 }
 
 TEST(BandwidthEstimator, AlphaOneWithoutFilterFollowsTheLastSample) {

@@ -238,11 +238,14 @@ TEST(PlanInputs, RejectsMalformedJsonAndUnreadableFiles) {
   auto p = parse_profile("{\"model\": \"m\",");
   ASSERT_FALSE(p.ok());
   EXPECT_EQ(p.error().message().rfind("profile: invalid JSON: ", 0), 0u) << p.error().message();
-  EXPECT_FALSE(parse_rate_table("").ok());
-  EXPECT_FALSE(parse_rate_table("{\"model\": \"m\", \"rows\": [{\"cut\": 1e999}]}").ok());
+  EXPECT_EQ(parse_rate_table("").error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(parse_rate_table("{\"model\": \"m\", \"rows\": [{\"cut\": 1e999}]}").error().code(),
+            ErrorCode::kInvalidArgument);
   auto missing = load_profile(::testing::TempDir() + "/no-such-profile.json");
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(missing.error().message().find("cannot open"), std::string::npos);
+  EXPECT_EQ(missing.error().code(), ErrorCode::kNotFound);
+  EXPECT_EQ(p.error().code(), ErrorCode::kInvalidArgument);
 }
 
 TEST(PlanInputs, LoadsFilesAndPrefixesErrorsWithThePath) {

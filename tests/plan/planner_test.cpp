@@ -373,27 +373,28 @@ TEST(Planner, RejectsInvalidQueriesAndMachines) {
   ASSERT_TRUE(planner.ok());
   const double nan = std::numeric_limits<double>::quiet_NaN();
   const double inf = std::numeric_limits<double>::infinity();
-  EXPECT_FALSE(planner->plan(query(-1)).ok());
-  EXPECT_FALSE(planner->plan(query(nan)).ok());
-  EXPECT_FALSE(planner->plan(query(1e6, -1)).ok());
-  EXPECT_FALSE(planner->plan(query(1e6, nan)).ok());
-  EXPECT_FALSE(planner->plan(query(1e6, inf)).ok());
-  EXPECT_FALSE(planner->plan(query(1e6, 0, -0.5)).ok());
-  EXPECT_FALSE(planner->plan(query(1e6, 0, nan)).ok());
+  EXPECT_EQ(planner->plan(query(-1)).error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(planner->plan(query(nan)).error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(planner->plan(query(1e6, -1)).error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(planner->plan(query(1e6, nan)).error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(planner->plan(query(1e6, inf)).error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(planner->plan(query(1e6, 0, -0.5)).error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(planner->plan(query(1e6, 0, nan)).error().code(), ErrorCode::kInvalidArgument);
   EXPECT_TRUE(planner->plan(query(1e6, 0, inf)).ok());
   for (double burst : {-1.0, nan, inf}) {
     PlanQuery q = query(1e6);
     q.link.burst_bytes = burst;
-    EXPECT_FALSE(planner->plan(q).ok()) << burst;
+    EXPECT_EQ(planner->plan(q).error().code(), ErrorCode::kInvalidArgument) << burst;
   }
   for (double scale : {0.0, -1.0, nan, inf}) {
     PlanQuery q = query(1e6);
     q.scale = {scale, 1};
-    EXPECT_FALSE(planner->plan(q).ok()) << scale;
+    EXPECT_EQ(planner->plan(q).error().code(), ErrorCode::kInvalidArgument) << scale;
     q.scale = {1, scale};
-    EXPECT_FALSE(planner->plan(q).ok()) << scale;
+    EXPECT_EQ(planner->plan(q).error().code(), ErrorCode::kInvalidArgument) << scale;
   }
-  for (double speed : {0.0, -1.0, nan, inf}) EXPECT_FALSE(Planner::create(in.profile, in.table, {speed}).ok());
+  for (double speed : {0.0, -1.0, nan, inf})
+    EXPECT_EQ(Planner::create(in.profile, in.table, {speed}).error().code(), ErrorCode::kInvalidArgument) << speed;
 }
 
 TEST(Planner, RejectsTablesThatDoNotMatchTheProfile) {
@@ -401,6 +402,7 @@ TEST(Planner, RejectsTablesThatDoNotMatchTheProfile) {
   auto planner = Planner::create(in.profile, in.table);
   ASSERT_FALSE(planner.ok());
   EXPECT_EQ(planner.error().message(), "rate table rows[1]: cut 'x' is not in the profile");
+  EXPECT_EQ(planner.error().code(), ErrorCode::kInvalidArgument);
   in.table.rows.pop_back();
   in.table.model = "other";
   ASSERT_FALSE(Planner::create(in.profile, in.table).ok());

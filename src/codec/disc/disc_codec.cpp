@@ -187,14 +187,18 @@ class DiscCodec final : public Codec {
   Status check_encodable() const override {
     const int centroid_mask = static_cast<int>(params()[kCentroid]);
     if (bits() == 0 && (params()[kPrune] != 0 || params()[kClip] != disc_info().params[kClip].default_value))
-      return Error("codec 'disc': prune and clip apply with bits >= 1 only (bits=0 keeps every value; they would be "
-                   "ignored)");
+      return Error(
+          "codec 'disc': prune and clip apply with bits >= 1 only (bits=0 keeps every value; they would be "
+          "ignored)",
+          ErrorCode::kInvalidArgument);
     if (params()[kHighFrequency] != disc_info().params[kHighFrequency].default_value && !transform())
-      return Error("codec 'disc': hf applies to transform=1 only (it would be ignored)");
+      return Error("codec 'disc': hf applies to transform=1 only (it would be ignored)", ErrorCode::kInvalidArgument);
     if (centroid_mask != 0 && (bits() == 0 || transform()))
-      return Error("codec 'disc': centroid applies with bits >= 1 and transform=0 only (it would be ignored)");
+      return Error("codec 'disc': centroid applies with bits >= 1 and transform=0 only (it would be ignored)",
+                   ErrorCode::kInvalidArgument);
     if ((centroid_mask & 2) && fast())
-      return Error("codec 'disc': centroid=2|3 (zero-level offsets) applies with speed=0 only (it would be ignored)");
+      return Error("codec 'disc': centroid=2|3 (zero-level offsets) applies with speed=0 only (it would be ignored)",
+                   ErrorCode::kInvalidArgument);
     return Status();
   }
   TransformQuantizer transform_quantizer(const Quantizer& quantizer, const PlaneView& view) const {

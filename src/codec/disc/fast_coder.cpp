@@ -43,12 +43,12 @@ Status encode_fast(const Quantizer& quantizer, std::span<const float> values, st
   if (packs_nibbles(quantizer))
     for (size_t i = 0; i < packed; ++i) codes[i] = static_cast<uint8_t>(codes[2 * i] | codes[2 * i + 1] << 4);
   thread_local std::unique_ptr<ZSTD_CCtx, ContextDeleter> context(ZSTD_createCCtx());
-  if (!context) return Error("zstd: cannot allocate a compression context");
+  if (!context) return Error("zstd: cannot allocate a compression context", ErrorCode::kResourceExhausted);
   const size_t start = out->size();
   out->resize(start + ZSTD_compressBound(packed));
   const size_t n =
       ZSTD_compressCCtx(context.get(), out->data() + start, out->size() - start, codes.data(), packed, kZstdLevel);
-  if (ZSTD_isError(n)) return Error(std::string("zstd: ") + ZSTD_getErrorName(n));
+  if (ZSTD_isError(n)) return Error(std::string("zstd: ") + ZSTD_getErrorName(n), ErrorCode::kInternal);
   out->resize(start + n);
   return Status();
 }

@@ -21,25 +21,28 @@ Status ConvKernel::check(const Shape& shape) const {
   if (out_channels < 1 || in_per_group < 1 || groups < 1 || out_channels % groups != 0 ||
       out_channels > kMaxChannels || in_per_group > kMaxChannels || groups > kMaxChannels)
     return Error("convolution: " + std::to_string(out_channels) + " outputs in " + std::to_string(groups) +
-                 " groups of " + std::to_string(in_per_group) + " inputs are not consistent");
+                     " groups of " + std::to_string(in_per_group) + " inputs are not consistent",
+                 ErrorCode::kInvalidArgument);
   if (kernel_h < 1 || kernel_w < 1 || stride_h < 1 || stride_w < 1 || pad_top < 0 || pad_left < 0 ||
       pad_bottom < 0 || pad_right < 0 || kernel_h > 64 || kernel_w > 64 || pad_top >= kernel_h ||
       pad_bottom >= kernel_h || pad_left >= kernel_w || pad_right >= kernel_w)
-    return Error("convolution: kernel, stride or padding out of range");
+    return Error("convolution: kernel, stride or padding out of range", ErrorCode::kInvalidArgument);
   const size_t expected = static_cast<size_t>(out_channels) * in_per_group * kernel_h * kernel_w;
   if (weights.size() != expected)
-    return Error("convolution: " + std::to_string(weights.size()) + " weights where the shape needs " +
-                 std::to_string(expected));
+    return Error(
+        "convolution: " + std::to_string(weights.size()) + " weights where the shape needs " + std::to_string(expected),
+        ErrorCode::kInvalidArgument);
   for (float w : weights)
-    if (!std::isfinite(w)) return Error("convolution: a weight is not finite");
+    if (!std::isfinite(w)) return Error("convolution: a weight is not finite", ErrorCode::kInvalidArgument);
   if (shape.size() != 4)
-    return Error("convolution: needs an N x C x H x W map, not one of " + std::to_string(shape.size()) + " dims");
+    return Error("convolution: needs an N x C x H x W map, not one of " + std::to_string(shape.size()) + " dims",
+                 ErrorCode::kInvalidArgument);
   if (shape[1] != static_cast<int64_t>(in_per_group) * groups)
     return Error("convolution: reads " + std::to_string(static_cast<int64_t>(in_per_group) * groups) +
-                 " channels, the map has " +
-                 std::to_string(shape[1]));
+                     " channels, the map has " + std::to_string(shape[1]),
+                 ErrorCode::kInvalidArgument);
   if (shape[2] + pad_top + pad_bottom < kernel_h || shape[3] + pad_left + pad_right < kernel_w)
-    return Error("convolution: the kernel is larger than the padded map");
+    return Error("convolution: the kernel is larger than the padded map", ErrorCode::kInvalidArgument);
   return Status();
 }
 
