@@ -56,7 +56,8 @@ struct SplitModel {
 // that has no opset-10 form, control flow (If/Loop/Scan), more than one input, unresolvable
 // dynamic shapes, node inputs that are neither produced, nor an initializer, nor the graph
 // input, and what OpenCV 4.6 would compute wrongly (a Gemm with transA = 1 or a non-constant B
-// to rewrite, a Softmax over several dims).
+// to rewrite, a Softmax over several dims, padded AveragePools that disagree on
+// count_include_pad, which OpenCV takes from the producer name; doc/DESIGN.md step 9).
 class OnnxModel {
  public:
   // `input_shape`, when not empty, gives the dims the model's input declares dynamic (an export

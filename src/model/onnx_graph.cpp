@@ -464,6 +464,47 @@ Status check_softmax_axes(const onnx::GraphProto& graph) {
   return Status();
 }
 
+// Whether an AveragePool's windows reach into padding: explicit pads, or auto_pad SAME_*.
+bool pools_padding(const onnx::NodeProto& node) {
+  if (const onnx::AttributeProto* pads = find_attribute(node, "pads"))
+    for (int64_t p : pads->ints())
+      if (p != 0) return true;
+  const onnx::AttributeProto* auto_pad = find_attribute(node, "auto_pad");
+  return auto_pad && auto_pad->s() != "NOTSET" && auto_pad->s() != "VALID";
+}
+
+// OpenCV 4.6 ignores AveragePool's count_include_pad: it counts the padding in a window's
+// divisor iff the model's producer_name is "pytorch", a name that also switches its linear
+// Resize to PyTorch's. So the producer is set to give the padded pools their own rule, and a
+// model is refused where no producer can: its padded pools disagree, or the name would change
+// how a linear Resize or Upsample computes.
+Status match_average_pool_padding(onnx::ModelProto& model) {
+  constexpr const char* kPyTorch = "pytorch";
+  const onnx::NodeProto* counting = nullptr;  // a padded pool with count_include_pad = 1
+  const onnx::NodeProto* excluding = nullptr;
+  const onnx::NodeProto* interpolating = nullptr;
+  for (const auto& node : model.graph().node()) {
+    const std::string& op = node.op_type();
+    if (op == "AveragePool" && pools_padding(node))
+      (int_attribute(node, "count_include_pad", 0) != 0 ? counting : excluding) = &node;
+    const onnx::AttributeProto* mode = find_attribute(node, "mode");
+    if ((op == "Resize" || op == "Upsample") && mode && mode->s() != "nearest") interpolating = &node;
+  }
+  if (counting && excluding)
+    return Error(describe(*counting) + " counts padding (count_include_pad=1) and " + describe(*excluding) +
+                 " does not: OpenCV 4.6 applies one rule to every AveragePool of a model");
+  if (!counting && !excluding) return Status();
+  const bool opencv_counts = model.producer_name() == kPyTorch;
+  if (opencv_counts == (counting != nullptr)) return Status();
+  const onnx::NodeProto& pool = counting ? *counting : *excluding;
+  if (interpolating)
+    return Error(describe(pool) + " needs producer_name " + (counting ? "'pytorch'" : "other than 'pytorch'") +
+                 " for OpenCV 4.6 to compute its padded windows as count_include_pad says, which would change " +
+                 describe(*interpolating) + "'s interpolation");
+  model.set_producer_name(counting ? kPyTorch : model.producer_name() + " (AveragePool without padding counted)");
+  return Status();
+}
+
 // Every tensor whose inferred dims are all known holds at most kDefaultMaxElements values
 // (the decoders' default limit), so that a model of a few hundred bytes cannot make OpenCV
 // allocate gigabytes (a Pad to 26008x26008, or a 30000x30000 input).
@@ -595,6 +636,7 @@ Status normalize_onnx(onnx::ModelProto& model, const Shape& input_shape) {
     DISC_RETURN_IF_ERROR(infer_shapes(model));
   }
   DISC_RETURN_IF_ERROR(check_softmax_axes(model.graph()));
+  DISC_RETURN_IF_ERROR(match_average_pool_padding(model));
   return check_tensor_sizes(model.graph());
 }
 

@@ -264,5 +264,85 @@ TEST(Network, GemmWithTransposedAIsRefused) {
       << y.error().message();
 }
 
+// ---- AveragePool's count_include_pad, which OpenCV 4.6 takes from the producer name ----
+
+// A 3x3 AveragePool of stride 1 padded by `pad` on every side.
+onnx::NodeProto average_pool(const std::string& in, const std::string& out, int64_t pad, int64_t count_include_pad) {
+  onnx::NodeProto pool = node("AveragePool", {in}, {out});
+  testing::add_ints(&pool, "kernel_shape", {3, 3});
+  testing::add_ints(&pool, "pads", {pad, pad, pad, pad});
+  set_int(pool, "count_include_pad", count_include_pad);
+  return pool;
+}
+
+// Conv -> AveragePool(3x3, stride 1, pads 1, count_include_pad) -> y, as written by `producer`.
+onnx::ModelProto padded_average_pool(int64_t count_include_pad, const std::string& producer) {
+  onnx::ModelProto m = conv_then({average_pool("a", "y", 1, count_include_pad)}, {}, {"1", "2", "4", "4"});
+  m.set_producer_name(producer);
+  return m;
+}
+
+// The 3x3 mean around element p of channel c of the Conv's output, over the window's elements
+// inside the map, divided by 9 (padding counted) or by their number.
+float padded_mean(size_t c, size_t p, bool count_padding) {
+  const int y = static_cast<int>(p / 4), x = static_cast<int>(p % 4);
+  const Tensor input = test_input();
+  float sum = 0;
+  int inside = 0;
+  for (int dy = -1; dy <= 1; ++dy)
+    for (int dx = -1; dx <= 1; ++dx) {
+      if (y + dy < 0 || y + dy > 3 || x + dx < 0 || x + dx > 3) continue;
+      sum += conv_at(input, c, static_cast<size_t>((y + dy) * 4 + x + dx));
+      ++inside;
+    }
+  return sum / static_cast<float>(count_padding ? 9 : inside);
+}
+
+// Before, a PyTorch export with count_include_pad=0 (timm's Inception models) divided its
+// border windows by 9, and any other producer's count_include_pad=1 by the elements inside.
+TEST(Network, AveragePoolCountsPaddingAsTheNodeSaysWhateverTheProducer) {
+  for (const std::string producer : {"pytorch", "tf2onnx", ""})
+    for (int64_t count : {0, 1}) {
+      SCOPED_TRACE(producer + ", count_include_pad=" + std::to_string(count));
+      expect_values(
+          run(padded_average_pool(count, producer)),
+          [count](size_t c, size_t p) { return padded_mean(c, p, count != 0); }, 2);
+    }
+}
+
+TEST(Network, AveragePoolsThatCountPaddingDifferentlyAreRefused) {
+  onnx::ModelProto m = padded_average_pool(1, "pytorch");
+  *m.mutable_graph()->add_node() = average_pool("y", "z", 1, 0);
+  m.mutable_graph()->mutable_output(0)->set_name("z");
+  auto refused = load(m);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(refused.error().message().find("OpenCV 4.6 applies one rule to every AveragePool"), std::string::npos)
+      << refused.error().message();
+  // Unpadded windows have no padding to count: such a pool agrees with either rule.
+  *m.mutable_graph()->mutable_node(m.graph().node_size() - 1) = average_pool("y", "z", 0, 0);
+  *m.mutable_graph()->mutable_output(0) = value_info("z", {"1", "2", "2", "2"});
+  EXPECT_TRUE(load(m).ok()) << load(m).error().message();
+}
+
+// The producer name that would fix the pools would also change a linear Resize.
+TEST(Network, AveragePoolPaddingThatWouldChangeAResizeIsRefused) {
+  onnx::ModelProto m = padded_average_pool(1, "tf2onnx");
+  onnx::NodeProto resize = node("Resize", {"y", "roi", "scales"}, {"z"});
+  onnx::AttributeProto* mode = resize.add_attribute();
+  mode->set_name("mode");
+  mode->set_type(onnx::AttributeProto::STRING);
+  mode->set_s("linear");
+  *m.mutable_graph()->add_initializer() = constant("roi", {0}, {});
+  *m.mutable_graph()->add_initializer() = constant("scales", {4}, {1, 1, 2, 2});
+  *m.mutable_graph()->add_node() = resize;
+  *m.mutable_graph()->mutable_output(0) = value_info("z", {"1", "2", "8", "8"});
+  auto refused = load(m);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message().find("would change node"), std::string::npos) << refused.error().message();
+  m.set_producer_name("pytorch");  // the pool's rule already: nothing to change
+  EXPECT_TRUE(load(m).ok()) << load(m).error().message();
+}
+
 }  // namespace
 }  // namespace disc
