@@ -53,7 +53,7 @@ struct SplitModel {
 // 4.6 reads (doc/DESIGN.md, "Opset lowering"). Immutable after load (const members are
 // thread-safe); a moved-from model may only be destroyed or assigned to. Loading rejects,
 // with a message naming the node: opset > 17 or other domains, a node newer than opset 10
-// that has no opset-10 form, control flow (If/Loop/Scan), more than one input, unresolvable
+// that has no opset-10 form, control flow (If/Loop/Scan), more than one input or output, unresolvable
 // dynamic shapes, node inputs that are neither produced, nor an initializer, nor the graph
 // input, and what OpenCV 4.6 would compute wrongly (a Gemm with transA = 1 or a non-constant B
 // to rewrite, a Softmax over several dims, padded AveragePools that disagree on
@@ -73,8 +73,7 @@ class OnnxModel {
 
   const std::string& input_name() const;
   const Shape& input_shape() const;
-  // The static shape of the graph's output; empty if it has several or shape inference
-  // could not fix it.
+  // The static shape of the graph's output; empty if shape inference could not fix it.
   const Shape& output_shape() const;
   const std::vector<CutPoint>& cuts() const;  // in topological order
   const std::vector<UnshapedCut>& unshaped_cuts() const;  // not offered as cuts, in topological order

@@ -187,6 +187,17 @@ Result<onnx::ValueInfoProto*> real_input(onnx::GraphProto& graph) {
   return found;
 }
 
+// A tail runs to one output, which the edge's answer is read from: a model of several
+// (logits and probabilities, features and logits) is refused at once, naming them, rather
+// than listing cuts that no split could serve.
+Status check_one_output(const onnx::GraphProto& graph) {
+  if (graph.output_size() == 1) return Status();
+  std::string names;
+  for (const auto& output : graph.output()) names += (names.empty() ? "'" : ", '") + output.name() + "'";
+  return Error("model has " + std::to_string(graph.output_size()) + " outputs (" + names +
+               "); DISC splits models of one output (export the one the edge should answer with)");
+}
+
 // Batch (axis 0) may be symbolic or unknown and becomes 1; every other dim must be known, or
 // is taken from `requested` (when not empty), whose other dims must be the known ones.
 Status fix_input_shape(onnx::ValueInfoProto& input, const Shape& requested) {
@@ -618,6 +629,7 @@ Status normalize_onnx(onnx::ModelProto& model, const Shape& input_shape) {
   constant_values_as_tensors(graph);
   DISC_RETURN_IF_ERROR(check_nodes(graph, opset));
   DISC_ASSIGN_OR_RETURN(onnx::ValueInfoProto * input, real_input(graph));
+  DISC_RETURN_IF_ERROR(check_one_output(graph));
   DISC_RETURN_IF_ERROR(fix_input_shape(*input, input_shape));
   forget_symbolic_output_dims(graph);
   name_nodes(graph);

@@ -52,7 +52,7 @@ Result<OnnxModel> OnnxModel::from_parsed(std::unique_ptr<Impl> impl, const Shape
   if (impl->input_shape.empty())
     return Error("input '" + impl->input_name + "' is not an fp32 tensor", ErrorCode::kInvalidArgument);
   const auto& outputs = impl->model.graph().output();
-  if (outputs.size() == 1) impl->output_shape = model::static_shape(outputs[0].type());
+  impl->output_shape = model::static_shape(outputs[0].type());
   model::Cuts found = model::find_cuts(*impl->index, model::static_shapes(impl->model.graph()));
   impl->cuts = std::move(found.cuts);
   impl->unshaped_cuts = std::move(found.unshaped);

@@ -287,6 +287,13 @@ TEST(OnnxLoad, RejectsNewOpsetsUnknownDomainsAndSecondInputs) {
   auto two = tiny_model();
   *two.mutable_graph()->add_input() = value_info("x2", {"1", "2", "4", "4"});
   expect_error(two, "more than one input");
+  // Logits and features both: no split could answer with both, so no cut is listed for it.
+  auto two_outputs = tiny_model();
+  *two_outputs.mutable_graph()->add_output() = value_info("b", {"batch", "2", "4", "4"});
+  expect_error(two_outputs, "model has 2 outputs ('y', 'b'); DISC splits models of one output");
+  auto no_output = tiny_model();
+  no_output.mutable_graph()->clear_output();
+  expect_error(no_output, "no outputs");
   auto dynamic = tiny_model();
   *dynamic.mutable_graph()->mutable_input(0) = value_info("x", {"1", "2", "h", "4"});
   expect_error(dynamic, "dynamic dimension 'h' at axis 2: give the input size (--size HxW)");
