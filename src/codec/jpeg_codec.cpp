@@ -53,7 +53,9 @@ struct TjDestroy {
 };
 using TjHandle = std::unique_ptr<void, TjDestroy>;
 
-Error tj_error(const char* what, void* handle) { return Error(std::string(what) + ": " + tjGetErrorStr2(handle)); }
+Error tj_error(const char* what, void* handle, ErrorCode code = ErrorCode::kUnknown) {
+  return Error(std::string(what) + ": " + tjGetErrorStr2(handle), code);
+}
 
 class JpegCodec final : public Codec {
  public:
@@ -83,7 +85,7 @@ class JpegCodec final : public Codec {
     unsigned char* jpeg = out.data() + header;
     if (tjCompress2(handle.get(), image.data(), static_cast<int>(width), 0, static_cast<int>(height), TJPF_GRAY,
                     &jpeg, &jpeg_size, TJSAMP_GRAY, static_cast<int>(params()[0]), TJFLAG_NOREALLOC) != 0)
-      return Error(tj_error("JPEG compression failed", handle.get()).message(), ErrorCode::kInternal);
+      return tj_error("JPEG compression failed", handle.get(), ErrorCode::kInternal);
     out.resize(header + jpeg_size);
     return out;
   }

@@ -5,6 +5,8 @@
 #pragma once
 
 #include <cerrno>
+#include <string>
+#include <system_error>
 
 #include "disc/status.hpp"
 
@@ -49,6 +51,12 @@ inline ErrorCode errno_code(int error_number) {
     default:
       return ErrorCode::kUnknown;
   }
+}
+
+// A failed system call on `path`, with errno's reason and code: "cannot read 'x': Is a
+// directory".
+inline Error system_call_error(const std::string& what, const std::string& path, int error_number) {
+  return Error(what + " '" + path + "': " + std::generic_category().message(error_number), errno_code(error_number));
 }
 
 }  // namespace disc

@@ -11,7 +11,6 @@
 #include <cstdio>
 #include <cstring>
 #include <new>
-#include <system_error>
 
 #include "core/error_codes.hpp"
 
@@ -198,12 +197,7 @@ std::vector<uint8_t> serialize_npy(const Tensor& tensor) {
 }
 
 Result<std::vector<uint8_t>> read_file(const std::string& path, size_t max_bytes) {
-  // errno's reason, with the path: "cannot read 'x': Is a directory".
-  const auto failure = [&path](const char* what) {
-    const int error_number = errno;
-    return Error(std::string(what) + " '" + path + "': " + std::generic_category().message(error_number),
-                 errno_code(error_number));
-  };
+  const auto failure = [&path](const char* what) { return system_call_error(what, path, errno); };
   const auto too_large = [&path, max_bytes] {
     return Error("cannot read '" + path + "': larger than the limit of " + std::to_string(max_bytes) + " bytes",
                  ErrorCode::kResourceExhausted);
@@ -243,12 +237,7 @@ Result<std::vector<uint8_t>> read_file(const std::string& path, size_t max_bytes
 }
 
 Status write_file(const std::string& path, std::span<const uint8_t> bytes) {
-  // errno's reason, with the path: "cannot create 'x': No such file or directory".
-  const auto failure = [&path](const char* what) {
-    const int error_number = errno;
-    return Error(std::string(what) + " '" + path + "': " + std::generic_category().message(error_number),
-                 errno_code(error_number));
-  };
+  const auto failure = [&path](const char* what) { return system_call_error(what, path, errno); };
   std::FILE* out = std::fopen(path.c_str(), "wb");
   if (!out) return failure("cannot create");
   // fwrite's buffer must not be null, which an empty span's data() may be.

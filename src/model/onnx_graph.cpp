@@ -12,7 +12,6 @@
 #include <cstring>
 #include <functional>
 #include <queue>
-#include <system_error>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -596,9 +595,7 @@ Result<onnx::ModelProto> parse_onnx(const uint8_t* data, size_t size) {
 }
 
 Result<onnx::ModelProto> read_onnx(const std::string& path) {
-  const auto failure = [&path](const char* what, int error) {
-    return Error(std::string(what) + " '" + path + "': " + std::generic_category().message(error), errno_code(error));
-  };
+  const auto failure = [&path](const char* what, int error) { return system_call_error(what, path, error); };
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return failure("cannot open", errno);
   google::protobuf::io::FileInputStream input(fd);
