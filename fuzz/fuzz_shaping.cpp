@@ -1,8 +1,9 @@
 // Feeds arbitrary convolution geometries, weights and maps to disc's shaped encoder
-// (shape=1|2): a kernel the map cannot feed must be refused with a message, any other must
-// encode to a stream that decodes to finite values of the map's shape, whose error under the
-// convolution is no larger than that of the unshaped levels the descent starts from, and which
-// is the same when the kernel's groups are shaped on several threads. The
+// (shape=1|2, of levels or, with cells=1, of cell counts): a kernel the map cannot feed must be
+// refused with a message, any other must encode to a stream that decodes to finite values of
+// the map's shape, whose error under the convolution is no larger than that of the unshaped
+// levels (counts) the descent starts from, and which is the same when the kernel's groups are
+// shaped on several threads. The
 // descent's footprint, neighbour and skipping bookkeeping is where strides larger than the
 // kernel, one-sided padding and 1-wide maps would go wrong (under ASan and UBSan).
 #include <cmath>
@@ -62,7 +63,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const bool non_negative = in.small(0, 1) == 1;
   for (size_t i = 0; i < map->size(); ++i) map->data()[i] = non_negative ? std::fabs(in.value()) : in.value();
 
-  const std::string spec = "disc:shape=" + std::to_string(shaping) + ",bits=" + std::to_string(bits) + ",clip=3";
+  // Read last, so that inputs from before cells=1 keep their meaning.
+  const std::string cells = in.small(0, 1) == 1 ? "cells=1," : "";
+  const std::string levels = cells + "bits=" + std::to_string(bits) + ",clip=3";
+  const std::string spec = "disc:shape=" + std::to_string(shaping) + "," + levels;
   auto shaped = disc::make_codec(*disc::CodecSpec::parse(spec), disc::EncoderContext{kernel});
   if (!shaped.ok()) std::abort();
   auto stream = disc::compress(*map, **shaped);
@@ -78,7 +82,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!decoded.ok() || decoded->shape() != map->shape()) std::abort();
   for (float v : decoded->values())
     if (!std::isfinite(v)) std::abort();
-  auto plain = disc::decompress(*disc::compress(*map, **disc::make_codec("disc:bits=" + std::to_string(bits) + ",clip=3")));
+  auto plain = disc::decompress(*disc::compress(*map, **disc::make_codec("disc:" + levels)));
   if (!plain.ok()) std::abort();
   const std::vector<double> target = disc::testing::reference_conv(*kernel, *map);
   const auto error = [&](const disc::Tensor& t) {

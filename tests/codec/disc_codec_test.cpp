@@ -1086,13 +1086,28 @@ TEST(DiscRobustness, DamagedPayloadsNeverCrash) {
   const Tensor sparse = realistic_sparse_map({1, 4, 9, 11}, 0.6, 31);
   const Tensor dense = dense_signed_map({1, 4, 9, 11}, 32);
   std::mt19937 rng(33);
-  for (const char* spec : {"disc", "disc:bits=1", "disc:bits=8,clip=0", "disc:speed=1", "disc:bits=0",
-                           "disc:transform=1", "disc:transform=1,bits=8,clip=0,hf=0", "disc:transform=1,bits=1,hf=4",
-                           "disc:bits=2,clip=3,centroid=1", "disc:bits=3,chs=1", "disc:bits=8,clip=0,chs=0.5,centroid=1",
-                           "disc:bits=3,centroid=1,speed=1", "disc:bits=2,clip=3,mean=1",
-                           "disc:bits=2,clip=4,centroid=3,chs=0.5,mean=1", "disc:transform=1,gain=1",
-                           "disc:bits=2,clip=3,centroid=3,mean=1,gain=1", "disc:transform=1,tile=1",
-                           "disc:transform=1,bits=8,clip=0,hf=0,tile=1", "disc:transform=1,bits=5,hf=2,gain=1,tile=1"}) {
+  for (const char* spec : {"disc",
+                           "disc:bits=1",
+                           "disc:bits=8,clip=0",
+                           "disc:speed=1",
+                           "disc:bits=0",
+                           "disc:transform=1",
+                           "disc:transform=1,bits=8,clip=0,hf=0",
+                           "disc:transform=1,bits=1,hf=4",
+                           "disc:bits=2,clip=3,centroid=1",
+                           "disc:bits=3,chs=1",
+                           "disc:bits=8,clip=0,chs=0.5,centroid=1",
+                           "disc:bits=3,centroid=1,speed=1",
+                           "disc:bits=2,clip=3,mean=1",
+                           "disc:bits=2,clip=4,centroid=3,chs=0.5,mean=1",
+                           "disc:transform=1,gain=1",
+                           "disc:bits=2,clip=3,centroid=3,mean=1,gain=1",
+                           "disc:transform=1,tile=1",
+                           "disc:transform=1,bits=8,clip=0,hf=0,tile=1",
+                           "disc:transform=1,bits=5,hf=2,gain=1,tile=1",
+                           "disc:cells=1,bits=2,clip=3",
+                           "disc:cells=1,bits=1",
+                           "disc:cells=1,bits=6,clip=0"}) {
     const auto c = codec(spec);
     for (const Tensor* t : {&sparse, &dense}) {
       const Bytes payload = c->encode_payload(*t).value();
@@ -1813,6 +1828,142 @@ TEST(DiscShape, ComesWithPlainLevelsOnly) {
                            "disc:shape=2,speed=1", "disc:shape=3", "disc:shape=1.5"})
     EXPECT_FALSE(make_codec(spec).ok()) << spec;
   EXPECT_TRUE(make_codec("disc:shape=2,bits=1").ok());
+}
+
+}  // namespace
+}  // namespace disc
+
+// --- cells=1: counts of level units per 2x2 cell ----------------------------------------
+
+namespace disc {
+namespace {
+
+// The decoded map's levels (value / step) of a cells=1 stream, and the cell sums it was coded
+// from: each cell's levels hold the nearest count to the cell's sum in steps, spread so that
+// they differ by at most one unit, with the count's sign. Odd sides make cells of 2 and 1.
+TEST(DiscCells, DecodesEachCellsSumSpreadOverItsElements) {
+  struct Case {
+    Tensor map;
+    const char* spec;
+    int max_level;
+  };
+  const Case cases[] = {{realistic_sparse_map({2, 5, 9, 7}, 0.5, 51), "disc:cells=1,bits=2,clip=3", 3},
+                        {dense_signed_map({1, 4, 8, 11}, 52), "disc:cells=1,bits=3,clip=2", 3},
+                        {realistic_sparse_map({1, 3, 1, 5}, 0.3, 53), "disc:cells=1,bits=1,clip=0", 1}};
+  for (const Case& test : cases) {
+    SCOPED_TRACE(test.spec);
+    const Tensor decoded = round_trip(test.map, *codec(test.spec));
+    const float step = smallest_magnitude(decoded);
+    ASSERT_GT(step, 0);
+    const Shape& s = test.map.shape();
+    size_t cells = 0, spread = 0;
+    for (int64_t plane = 0; plane < s[0] * s[1]; ++plane)
+      for (int64_t row = 0; row < s[2]; row += 2)
+        for (int64_t col = 0; col < s[3]; col += 2) {
+          double sum = 0;
+          int units = 0, low = 1 << 20, high = -(1 << 20), k = 0;
+          for (int64_t y = row; y < std::min(row + 2, s[2]); ++y)
+            for (int64_t x = col; x < std::min(col + 2, s[3]); ++x, ++k) {
+              const size_t i = static_cast<size_t>((plane * s[2] + y) * s[3] + x);
+              const float level = decoded.data()[i] / step;
+              ASSERT_NEAR(level, std::round(level), 1e-4);
+              const int q = static_cast<int>(std::round(level));
+              EXPECT_LE(std::abs(q), test.max_level);
+              units += q;
+              low = std::min(low, q);
+              high = std::max(high, q);
+              sum += test.map.data()[i];
+            }
+          const int nearest =
+              static_cast<int>(std::clamp(std::round(sum / step), -test.max_level * k * 1.0, test.max_level * k * 1.0));
+          // The step is the smallest decoded magnitude, so an fp32 rounding of sum / step may
+          // differ from the encoder's by one unit where the sum lies half-way.
+          EXPECT_LE(std::abs(units - nearest), std::fabs(sum / step - std::round(sum / step)) > 0.499 ? 1 : 0);
+          EXPECT_LE(high - low, 1);
+          EXPECT_TRUE(low >= 0 || high <= 0) << "a cell's units all have its count's sign";
+          ++cells;
+          spread += high > low;
+        }
+    EXPECT_GT(spread, cells / 10) << "some counts are not multiples of the cell size";
+  }
+}
+
+// A cell holds a quarter of the symbols: on smooth maps its stream is smaller than the levels'
+// at the same step, and what it decodes stays near the map.
+TEST(DiscCells, CodesFewerBytesThanTheLevelsOfTheSameStep) {
+  const Tensor x = realistic_sparse_map({1, 16, 28, 28}, 0.4, 54);
+  for (const char* levels : {"bits=2,clip=3", "bits=3,clip=4"}) {
+    SCOPED_TRACE(levels);
+    EXPECT_LT(compressed_size(x, std::string("disc:cells=1,") + levels),
+              0.7 * compressed_size(x, std::string("disc:") + levels));
+    EXPECT_LT(relative_mse(x, round_trip(x, *codec(std::string("disc:cells=1,") + levels))), 0.5);
+  }
+}
+
+// With shape=1|2 the counts descend on the reading convolution's error from the unshaped
+// ones, which it must lower (E never rises), shape=2 more than shape=1 under a low-pass reader
+// whose neighbouring cells' footprints overlap.
+TEST(DiscCells, ShapedCountsLowerTheReadingConvolutionsError) {
+  const Tensor x = realistic_sparse_map({2, 8, 16, 15}, 0.5, 55);
+  const std::pair<ConvKernel, bool> readers[] = {{low_pass_kernel(8, 2, 56), true},
+                                                 {random_kernel(8, 1, 8, 3, 2, 57), false},
+                                                 {random_kernel(3, 8, 1, 1, 1, 58), false},
+                                                 {random_kernel(4, 8, 1, 3, 1, 59), false}};
+  for (const auto& [k, low_pass] : readers) {
+    SCOPED_TRACE(k.out_channels * 10 + k.stride_h);
+    for (const char* levels : {"bits=2,clip=3", "bits=1,clip=2"}) {
+      SCOPED_TRACE(levels);
+      const double plain = reader_error(x, k, std::string("disc:cells=1,") + levels);
+      const double single = reader_error(x, k, std::string("disc:cells=1,shape=1,") + levels);
+      const double units = reader_error(x, k, std::string("disc:cells=1,shape=2,") + levels);
+      EXPECT_LT(single, 0.8 * plain);
+      EXPECT_LE(units, single * (1 + 1e-6));
+      if (low_pass) EXPECT_LT(units, 0.95 * single);
+    }
+  }
+}
+
+TEST(DiscCells, ShapedStreamsAreTheSameForEveryThreadCount) {
+  const Tensor x = realistic_sparse_map({2, 12, 30, 27}, 0.5, 60);
+  for (const ConvKernel& k : {low_pass_kernel(12, 2, 61), random_kernel(8, 3, 4, 3, 1, 62)}) {
+    SCOPED_TRACE(k.groups);
+    const auto stream = [&](int threads) {
+      auto c = make_codec(*CodecSpec::parse("disc:cells=1,shape=2,bits=2,clip=3"),
+                          EncoderContext{std::make_shared<const ConvKernel>(k), threads});
+      EXPECT_TRUE(c.ok()) << c.error().message();
+      return compress(x, **c).value();
+    };
+    const Bytes one = stream(1);
+    for (int threads : {2, 3, 16}) EXPECT_EQ(stream(threads), one) << threads << " threads";
+  }
+}
+
+// A count above what its cell's elements can hold is refused, not clamped: the body of a 4x4
+// plane whose cells are full, read as a 3x3 plane (the same 2x2 cells), puts 4 units in the
+// corner cell of one element.
+TEST(DiscCells, RefusesACountItsCellCannotHold) {
+  const auto c = codec("disc:cells=1,bits=1,clip=0");
+  Tensor full({1, 1, 4, 4});
+  std::fill(full.values().begin(), full.values().end(), 1.0f);
+  const Bytes payload = c->encode_payload(full).value();
+  const auto back = c->decode_payload(payload, {1, 1, 4, 4});
+  ASSERT_TRUE(back.ok()) << back.error().message();
+  EXPECT_EQ(back->values()[15], 1.0f);
+  const auto r = c->decode_payload(payload, {1, 1, 3, 3});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message(), "a cell count exceeds 1 units per element of its cell");
+}
+
+TEST(DiscCells, ComesWithPlainLevelsOfAtMost63) {
+  for (const char* spec :
+       {"disc:cells=1,bits=0", "disc:cells=1,bits=7", "disc:cells=1,bits=8", "disc:cells=1,prune=0.1",
+        "disc:cells=1,speed=1", "disc:cells=1,transform=1", "disc:cells=1,chs=0.5", "disc:cells=1,centroid=1",
+        "disc:cells=1,mean=1", "disc:cells=1,diffuse=0.5", "disc:cells=1,gain=1", "disc:cells=2", "disc:cells=0.5"})
+    EXPECT_FALSE(make_codec(spec).ok()) << spec;
+  for (const char* spec : {"disc:cells=1,bits=6", "disc:cells=1,bits=8,levels=63", "disc:cells=1,shape=2,bits=1"})
+    EXPECT_TRUE(make_codec(spec).ok()) << spec;
+  EXPECT_FALSE(codec("disc:cells=1,bits=2")->needs_reader());
+  EXPECT_TRUE(codec("disc:cells=1,shape=1,bits=2")->needs_reader());
 }
 
 }  // namespace

@@ -79,7 +79,7 @@ struct GoldenStream {
   int flags = -1;  // the payload's flags byte (doc/FORMAT.md), -1 for the lossless mode, which has none
   bool encoder_pinned = true;  // false where the bytes come from a third-party compressor
   bool empty_planes = false;   // coded from golden_map_with_empty_planes
-  int reader = 0;              // shape=1|2: the golden_reader() the encoder shapes for
+  int reader = 0;              // shape=1|2: the golden_reader() the encoder shapes for (cells=1 too)
 };
 
 // Reading convolutions for the shaped streams (the descent's levels are what they pin), with
@@ -141,6 +141,8 @@ const std::vector<GoldenStream>& golden_streams() {
       {"empty_planes_default_unsigned", false, "disc", 8 | 64, true, true},
       {"shaped_depthwise_unsigned", false, "disc:shape=2,bits=1,clip=2", 8 | 64, true, false, 1},
       {"shaped_groups_signed", true, "disc:shape=1,bits=2,clip=3", 1 | 8 | 64, true, false, 2},
+      {"cells_shaped_depthwise_unsigned", false, "disc:cells=1,shape=2,bits=2,clip=2.5", 8 | 64, true, false, 1},
+      {"cells_empty_planes_signed", true, "disc:cells=1,bits=3", 1 | 8 | 64, true, true},
   };
   return streams;
 }

@@ -413,12 +413,12 @@ TEST(Stream, ReadsVersionOne) {
 TEST(Stream, FewerParametersTakeTheirDefaults) {
   const Tensor t = sample_tensor();
   // Non-default up to gain, the 11th; tile, the 12th, needs transform=1 and is left out as a
-  // trailing default, and so are levels, the 13th, and shape, the 14th.
+  // trailing default, and so are levels, the 13th, shape, the 14th, and cells, the 15th.
   const auto codec = make_codec("disc:bits=3,clip=4,centroid=1,mean=1,diffuse=0.5,gain=1").value();
   const Bytes full = compress(t, *codec).value();
   const Tensor expected = decompress(full).value();
   const size_t params = codec->info().params.size();
-  ASSERT_EQ(params, 14u);
+  ASSERT_EQ(params, 15u);
   ASSERT_EQ(full[7], 11);
   for (uint8_t version : {1, 2}) {
     for (const size_t kept : {size_t{4}, size_t{6}, size_t{8}, size_t{9}, size_t{10}}) {

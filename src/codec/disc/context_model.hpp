@@ -28,6 +28,8 @@ inline constexpr int kMaxPrefix = 8;
 inline constexpr int kSignContexts = 9;
 // Binary tree over the 16 plane step exponents (nodes 1..15).
 inline constexpr int kPlaneExponentTree = 16;
+// Nodes 1..3 of the 2-bit tree of a plane's cell order (0..3).
+inline constexpr int kCellOrderTree = 4;
 
 // The parts of an element's contexts that come from the row above (b, c, d) and from the
 // previous plane (e), prepared for a whole row before its elements are coded (the loops
@@ -100,6 +102,7 @@ struct SymbolContexts {
   BitModel plane_exponent[kPlaneExponentTree];     // per-plane step exponent, binary tree
   BitModel mean_prefix[kMaxPrefix];                // Exp-Golomb prefix of a plane's mean correction
   BitModel mean_suffix[kMaxPrefix + 1][kMaxPrefix];  // and its suffix bits
+  BitModel cell_order[kCellOrderTree];               // per-plane cell order (cells=1), binary tree
 };
 
 }  // namespace disc::codec_disc

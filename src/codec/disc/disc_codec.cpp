@@ -1,7 +1,8 @@
 // "disc": the DISC feature-map codec. Lossy: prune, clip, quantize to `bits`-bit levels,
 // then context-model and range-code them (or, with speed=1, pack them into bytes and zstd them;
-// or, with transform=1, quantize and range-code 8x8 DCT coefficients with the same step); with
-// gain=1 the decoder then restores the original's energy about the plane means.
+// or, with transform=1, quantize and range-code 8x8 DCT coefficients with the same step; or,
+// with cells=1, range-code the sum of the levels of each 2x2 cell); with gain=1 the decoder
+// then restores the original's energy about the plane means.
 // Lossless (bits=0): context-model and range-code the fp32 bit patterns.
 // Payload layout in doc/FORMAT.md ("Payload: disc").
 #include <algorithm>
@@ -13,6 +14,8 @@
 #include <thread>
 
 #include "codec/codec_registry.hpp"
+#include "codec/disc/cell_grid.hpp"
+#include "codec/disc/cell_shaping.hpp"
 #include "codec/disc/energy_gain.hpp"
 #include "codec/disc/fast_coder.hpp"
 #include "codec/disc/lossless_coder.hpp"
@@ -29,7 +32,7 @@ using namespace codec_disc;
 
 enum Param {
   kBits, kPrune, kClip, kSpeed, kTransform, kHighFrequency, kChannelSteps, kCentroid, kMean, kDiffuse, kGain, kTile,
-  kLevels, kShape
+  kLevels, kShape, kCells
 };
 
 const CodecInfo& disc_info() {
@@ -74,6 +77,11 @@ const CodecInfo& disc_info() {
                     "between neighbours (at 1 bit lower error at the same ratio, 2-4x the encoding time of 1); needs "
                     "bits >= 1, speed=0, transform=0, chs=0, centroid=0, mean=0, diffuse=0, gain=0",
            0, 0, 2, true},
+          {"cells", "1 = send per 2x2 cell the count of level units, which the decoder spreads over the cell in one "
+                    "of 4 orders chosen per plane (a quarter of the symbols; with shape=1|2 the counts are chosen "
+                    "for the reading convolution; doc/CODEC.md); needs bits 1..6 with at most 63 levels, prune=0, "
+                    "speed=0, transform=0, chs=0, centroid=0, mean=0, diffuse=0, gain=0",
+           0, 0, 1, true},
       }};
   return info;
 }
@@ -97,6 +105,18 @@ Adaptation adaptation(uint8_t flags) { return flags & kWarmUpFlag ? Adaptation::
 // byte it writes and the decoder from the byte it reads, so the two cannot disagree.
 SymbolFormat symbol_format(const Quantizer& quantizer, uint8_t flags) {
   return {quantizer.max_level, quantizer.is_signed, (flags & kDensityFlag) != 0, adaptation(flags)};
+}
+
+// With cells=1 the symbols are the counts of 2x2 cells, up to 4 M each.
+constexpr int kMaxCellLevel = 63;  // so that 4 M fits the symbol coder's magnitudes (<= 255)
+SymbolFormat cell_format(const Quantizer& quantizer, uint8_t flags) {
+  SymbolFormat format = symbol_format(quantizer, flags);
+  format.max_magnitude = 4 * quantizer.max_level;
+  return format;
+}
+PlaneView cell_view(const PlaneView& view) {
+  const CellPlane grid{view.height, view.width};
+  return {view.planes, grid.rows(), grid.cols()};
 }
 
 // Mean corrections are in units of step / kMeanUnit.
@@ -176,6 +196,7 @@ class DiscCodec final : public Codec {
   int mean() const { return transform() || fast() ? 0 : static_cast<int>(params()[kMean]); }
   bool gain() const { return params()[kGain] != 0; }
   bool shape() const { return params()[kShape] != 0; }
+  bool cells() const { return params()[kCells] != 0; }
   ShapingMoves shaping_moves() const {
     return params()[kShape] == 2 ? ShapingMoves::kLevelsAndUnits : ShapingMoves::kLevels;
   }
@@ -260,6 +281,10 @@ class DiscCodec final : public Codec {
     }
     DISC_ASSIGN_OR_RETURN(const Quantizer quantizer,
                           fit_quantizer(tensor.values(), {bits(), params()[kPrune], params()[kClip], levels()}));
+    if (cells()) {
+      DISC_RETURN_IF_ERROR(encode_cells(tensor, quantizer, &out));
+      return out;
+    }
     ByteWriter w(&out);
     if (transform()) {
       const uint8_t flags = (quantizer.is_signed ? kSignedFlag : 0) | kWarmUpFlag;
@@ -333,6 +358,31 @@ class DiscCodec final : public Codec {
     return out;
   }
 
+  // cells=1: the counts of each plane's 2x2 cells, started at the cell sums, spread in the order
+  // nearest the plane, then (shape=1|2) moved for the reading convolution.
+  Status encode_cells(const Tensor& tensor, const Quantizer& quantizer, Bytes* out) const {
+    const PlaneView view = plane_view(tensor.shape());
+    const CellPlane grid{view.height, view.width};
+    std::vector<int16_t> counts(view.planes * grid.cells());
+    std::vector<uint8_t> orders(view.planes);
+    for (size_t p = 0; p < view.planes; ++p) {
+      const float* plane = tensor.data() + p * view.plane_size();
+      int16_t* plane_counts = counts.data() + p * grid.cells();
+      cell_counts(quantizer, grid, plane, plane_counts);
+      orders[p] = static_cast<uint8_t>(nearest_cell_order(quantizer, grid, plane, plane_counts));
+    }
+    if (shape())
+      shape_cell_counts(*reader_, quantizer, tensor.shape(), tensor.data(), orders.data(), counts.data(),
+                        shaping_moves(), threads_);
+    const uint8_t flags = (quantizer.is_signed ? kSignedFlag : 0) | kDensityFlag | kWarmUpFlag;
+    ByteWriter w(out);
+    w.u8(flags);
+    w.f32(quantizer.step);
+    // Fails only if a count left its range, which cell_counts and the moves rule out.
+    return encode_symbols(cell_view(view), cell_format(quantizer, flags), counts.data(), out, nullptr, nullptr,
+                          orders.data());
+  }
+
   // A range-coded section that must decode at least `bits` bits (one per unit `what` of the
   // shape) is at least min_section_bytes(bits) long (range_coder.hpp states the invariant).
   static Status check_section(size_t bytes, uint64_t bits, const char* what) {
@@ -365,6 +415,8 @@ class DiscCodec final : public Codec {
       return Error("plane steps, density contexts, zero-level offsets, mean corrections, warm-up adaptation and "
                    "the energy gain are not valid with speed=1");
     if (transform() && (flags & kMeanFlag)) return Error("mean corrections are not valid in transform mode");
+    if (cells() && (flags & (kCentroidFlag | kPlaneStepFlag | kZeroFlag | kMeanFlag | kGainFlag)))
+      return Error("flags " + std::to_string(flags) + " are not valid with cells=1");
     DISC_ASSIGN_OR_RETURN(const float step, r.f32("quantization step"));
     DISC_ASSIGN_OR_RETURN(h.quantizer, make_decoder_quantizer(bits(), flags & kSignedFlag, levels(), step));
     if (flags & kGainFlag) {
@@ -392,7 +444,7 @@ class DiscCodec final : public Codec {
                               ((view.width + block.width - 1) / block.width);
       DISC_RETURN_IF_ERROR(check_section(h.body.size(), blocks, "blocks"));
     } else {
-      // Every plane codes at least its "plane is all zero" bit.
+      // Every plane codes at least its "plane is all zero" bit (cells=1 too: the planes are the same).
       DISC_RETURN_IF_ERROR(check_section(h.body.size(), view.planes, "planes"));
     }
     return h;
@@ -408,6 +460,21 @@ class DiscCodec final : public Codec {
     if (transform())
       return decode_transform(body, view, transform_quantizer(quantizer, view), adaptation(flags), values);
     std::vector<int16_t> levels(values.size());
+    if (cells()) {
+      const CellPlane grid{view.height, view.width};
+      std::vector<int16_t> counts(view.planes * grid.cells());
+      std::vector<uint8_t> orders(view.planes);
+      DISC_RETURN_IF_ERROR(decode_symbols(body, cell_view(view), cell_format(quantizer, flags), counts.data(), nullptr,
+                                          nullptr, orders.data()));
+      for (size_t p = 0; p < view.planes; ++p) {
+        int16_t* plane_levels = levels.data() + p * view.plane_size();
+        if (!spread_cells(grid, counts.data() + p * grid.cells(), orders[p], quantizer.max_level, plane_levels))
+          return Error("a cell count exceeds " + std::to_string(quantizer.max_level) +
+                       " units per element of its cell");
+        reconstruct_plane(quantizer, plane_levels, view, nullptr, nullptr, 0, values.data() + p * view.plane_size());
+      }
+      return Status();
+    }
     std::vector<int8_t> exponents(flags & kPlaneStepFlag ? view.planes : 0);
     std::vector<int8_t> corrections(flags & kMeanFlag ? view.planes : 0);
     DISC_RETURN_IF_ERROR(decode_symbols(body, view, symbol_format(quantizer, flags), levels.data(),
@@ -454,6 +521,14 @@ Result<std::unique_ptr<Codec>> make_disc(std::vector<float> params, const Encode
                               params[kDiffuse] != 0 || params[kGain] != 0))
     return Error("codec 'disc': shape=1|2 needs bits >= 1, speed=0, transform=0, chs=0, centroid=0, mean=0, "
                  "diffuse=0 and gain=0");
+  if (params[kCells] != 0 &&
+      (lossless ||
+       max_level(static_cast<int>(params[kBits]), false, static_cast<int>(params[kLevels])) > kMaxCellLevel ||
+       params[kPrune] != 0 || params[kSpeed] != 0 || params[kTransform] != 0 || params[kChannelSteps] != 0 ||
+       params[kCentroid] != 0 || params[kMean] != 0 || params[kDiffuse] != 0 || params[kGain] != 0))
+    return Error(
+        "codec 'disc': cells=1 needs bits 1..6 (or levels <= 63), prune=0, speed=0, transform=0, chs=0, "
+        "centroid=0, mean=0, diffuse=0 and gain=0");
   return std::unique_ptr<Codec>(new DiscCodec(std::move(params), context));
 }
 

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "codec/disc/cell_grid.hpp"
 #include "codec/disc/context_model.hpp"
 #include "codec/disc/exp_golomb.hpp"
 #include "codec/disc/plane_traversal.hpp"
@@ -35,10 +36,19 @@ bool code_mean_correction(Coder& coder, SymbolContexts& ctx, int& correction) {
   return correction >= kMinMeanCorrection && correction <= kMaxMeanCorrection;
 }
 
+// A plane's cell order (0..3) as its 2 bits, MSB first, down a binary tree of adaptive models.
+template <class Coder>
+int code_cell_order(Coder& coder, BitModel (&tree)[kCellOrderTree], int order) {
+  static_assert(kCellOrders == 4, "two bits per order");
+  int node = 1;
+  for (int i = 1; i >= 0; --i) node = 2 * node + coder.bit(tree[node], (order >> i) & 1);
+  return node - kCellOrderTree;
+}
+
 template <class Coder>
 bool code_symbols(Coder& shared_coder, const PlaneView& view, const SymbolFormat& format,
                   CodedPointer<Coder, int16_t> symbols, CodedPointer<Coder, int8_t> plane_exponents,
-                  CodedPointer<Coder, int8_t> mean_corrections) {
+                  CodedPointer<Coder, int8_t> mean_corrections, CodedPointer<Coder, uint8_t> cell_orders) {
   // A local copy whose address never leaves this function (everything that codes with it is
   // inlined), so that the compiler keeps the coder's state in registers; copied back at the end.
   Coder coder = shared_coder;
@@ -46,6 +56,7 @@ bool code_symbols(Coder& shared_coder, const PlaneView& view, const SymbolFormat
   if constexpr (!kIsEncoder<Coder>) {
     if (plane_exponents) std::fill(plane_exponents, plane_exponents + view.planes, int8_t{0});
     if (mean_corrections) std::fill(mean_corrections, mean_corrections + view.planes, int8_t{0});
+    if (cell_orders) std::fill(cell_orders, cell_orders + view.planes, uint8_t{0});
   }
   // Plane density (flags bit 3): how many of the plane's elements coded so far are non-zero.
   unsigned coded = 0, nonzero = 0;
@@ -59,6 +70,10 @@ bool code_symbols(Coder& shared_coder, const PlaneView& view, const SymbolFormat
       int d = kIsEncoder<Coder> ? mean_corrections[p] : 0;
       if (!code_mean_correction(coder, *ctx, d)) return false;
       if constexpr (!kIsEncoder<Coder>) mean_corrections[p] = static_cast<int8_t>(d);
+    }
+    if (cell_orders) {
+      const int order = code_cell_order(coder, ctx->cell_order, kIsEncoder<Coder> ? cell_orders[p] : 0);
+      if constexpr (!kIsEncoder<Coder>) cell_orders[p] = static_cast<uint8_t>(order);
     }
     return true;
   };
@@ -91,24 +106,26 @@ bool code_symbols(Coder& shared_coder, const PlaneView& view, const SymbolFormat
 }  // namespace
 
 Status encode_symbols(const PlaneView& view, const SymbolFormat& format, const int16_t* symbols,
-                      std::vector<uint8_t>* out, const int8_t* plane_exponents, const int8_t* mean_corrections) {
+                      std::vector<uint8_t>* out, const int8_t* plane_exponents, const int8_t* mean_corrections,
+                      const uint8_t* cell_orders) {
   for (size_t p = 0; p < view.planes; ++p) {
     if (plane_exponents && (plane_exponents[p] < kMinPlaneExponent || plane_exponents[p] > kMaxPlaneExponent))
       return Error("plane step exponent out of range");
     if (mean_corrections && (mean_corrections[p] < kMinMeanCorrection || mean_corrections[p] > kMaxMeanCorrection))
       return Error("plane mean correction out of range");
+    if (cell_orders && cell_orders[p] >= kCellOrders) return Error("plane cell order out of range");
   }
   RangeEncoder coder(out, format.adaptation);
-  if (!code_symbols(coder, view, format, symbols, plane_exponents, mean_corrections))
+  if (!code_symbols(coder, view, format, symbols, plane_exponents, mean_corrections, cell_orders))
     return Error("level magnitude exceeds " + std::to_string(format.max_magnitude));
   coder.finish();
   return Status();
 }
 
-Status decode_symbols(std::span<const uint8_t> in, const PlaneView& view, const SymbolFormat& format,
-                      int16_t* symbols, int8_t* plane_exponents, int8_t* mean_corrections) {
+Status decode_symbols(std::span<const uint8_t> in, const PlaneView& view, const SymbolFormat& format, int16_t* symbols,
+                      int8_t* plane_exponents, int8_t* mean_corrections, uint8_t* cell_orders) {
   RangeDecoder coder(in, format.adaptation);
-  if (!code_symbols(coder, view, format, symbols, plane_exponents, mean_corrections))
+  if (!code_symbols(coder, view, format, symbols, plane_exponents, mean_corrections, cell_orders))
     return coder.overran() ? Error("range-coded data ends early")
                            : Error("coded symbol is malformed or its magnitude exceeds " +
                                    std::to_string(format.max_magnitude));

@@ -1,0 +1,139 @@
+#include "codec/disc/cell_shaping.hpp"
+
+#include <cstdlib>
+#include <vector>
+
+#include "codec/disc/cell_grid.hpp"
+#include "codec/disc/output_residual.hpp"
+
+namespace disc::codec_disc {
+namespace {
+
+// The one element whose level differs when a cell's count goes from `from` to `to` (|from -
+// to| = 1): its index in the plane and its levels before and after.
+struct ElementChange {
+  size_t index;
+  int from, to;
+};
+
+ElementChange element_change(const size_t (&index)[4], int k, int from, int to) {
+  for (int j = 0; j < k; ++j) {
+    const int before = cell_element_level(from, k, j), after = cell_element_level(to, k, j);
+    if (before != after) return {index[j], before, after};
+  }
+  return {index[0], 0, 0};  // unreachable for |from - to| = 1
+}
+
+}  // namespace
+
+void shape_cell_counts(const ConvKernel& kernel, const Quantizer& quantizer, const Shape& shape, const float* values,
+                       const uint8_t* orders, int16_t* counts, ShapingMoves moves, int threads) {
+  const size_t channels = static_cast<size_t>(shape[1]), height = static_cast<size_t>(shape[2]),
+               width = static_cast<size_t>(shape[3]);
+  const CellPlane grid{height, width};
+  const size_t plane_size = height * width, sample_size = channels * plane_size;
+  const size_t sample_cells = channels * grid.cells();
+  const auto in_range = [&](int count, int k) {
+    const int highest = quantizer.max_level * k;
+    return count <= highest && count >= (quantizer.is_signed ? -highest : 0);
+  };
+  const auto error_change = [&](const ElementChange& e) {
+    return static_cast<double>(quantizer.value(e.from)) - quantizer.value(e.to);
+  };
+  OutputResidual residual(kernel, height, width);
+  std::vector<int16_t> levels(sample_size);
+  const float* x = nullptr;
+  int16_t* q = nullptr;
+  const uint8_t* order = nullptr;
+  const auto descend = [&](size_t group) {
+    const size_t first_channel = group * static_cast<size_t>(kernel.in_per_group);
+    const size_t end_channel = first_channel + static_cast<size_t>(kernel.in_per_group);
+    for (size_t c = first_channel; c < end_channel; ++c) {
+      spread_cells(grid, q + c * grid.cells(), order[c], quantizer.max_level, levels.data() + c * plane_size);
+      for (size_t i = 0; i < plane_size; ++i) {
+        const float e = x[c * plane_size + i] - quantizer.value(levels[c * plane_size + i]);
+        if (e != 0) residual.add(c, i / width, i % width, e);
+      }
+    }
+    for (int pass = 0; pass < max_shaping_passes(moves); ++pass) {
+      bool changed = false;
+      for (size_t c = first_channel; c < end_channel; ++c) {
+        int16_t* plane_counts = q + c * grid.cells();
+        // E changes by 2 d <R, t> + d^2 |t|^2 when an element's error changes by d, and for
+        // two elements by the sum of those plus 2 d d2 <t, t2>.
+        const auto single = [&](const ElementChange& e, double& energy) {
+          const auto [dot, norm] = residual.correlation_and_energy(c, e.index / width, e.index % width);
+          const double d = error_change(e);
+          energy = d * d * norm;
+          return 2 * d * dot + energy;
+        };
+        for (size_t row = 0; row < grid.rows(); ++row)
+          for (size_t col = 0; col < grid.cols(); ++col) {
+            size_t index[4];
+            const int k = grid.elements(row, col, order[c], index);
+            const int count = plane_counts[row * grid.cols() + col];
+            double best = 0;
+            int best_own = 0;
+            long best_partner = -1;  // a neighbouring cell that takes -own
+            for (const int own : {-1, 1}) {
+              if (!in_range(count + own, k)) continue;
+              double energy;
+              const double change = single(element_change(index, k, count, count + own), energy);
+              if (change < best) best = change, best_own = own, best_partner = -1;
+            }
+            if (moves == ShapingMoves::kLevelsAndUnits)
+              for (int dy = -1; dy <= 1; ++dy)
+                for (int dx = -1; dx <= 1; ++dx) {
+                  const long row2 = static_cast<long>(row) + dy, col2 = static_cast<long>(col) + dx;
+                  if ((dy == 0 && dx == 0) || row2 < 0 || col2 < 0 || row2 >= static_cast<long>(grid.rows()) ||
+                      col2 >= static_cast<long>(grid.cols()))
+                    continue;
+                  const size_t cell2 = static_cast<size_t>(row2) * grid.cols() + static_cast<size_t>(col2);
+                  size_t index2[4];
+                  const int k2 = grid.elements(static_cast<size_t>(row2), static_cast<size_t>(col2), order[c], index2);
+                  const int count2 = plane_counts[cell2];
+                  for (const int own : {-1, 1}) {
+                    if (!in_range(count + own, k) || !in_range(count2 - own, k2) ||
+                        std::abs(count + own) + std::abs(count2 - own) > std::abs(count) + std::abs(count2))
+                      continue;
+                    const ElementChange a = element_change(index, k, count, count + own);
+                    const ElementChange b = element_change(index2, k2, count2, count2 - own);
+                    double energy_a, energy_b;
+                    const double change = single(a, energy_a) + single(b, energy_b) +
+                                          2 * error_change(a) * error_change(b) *
+                                              residual.cross_energy_at(c, a.index / width, a.index % width,
+                                                                       b.index / width, b.index % width);
+                    if (change < best && unit_move_lowers(change, energy_a + energy_b))
+                      best = change, best_own = own, best_partner = static_cast<long>(cell2);
+                  }
+                }
+            if (best_own == 0) continue;
+            changed = true;
+            const auto move = [&](size_t cell, const size_t(&cell_index)[4], int cell_k, int to) {
+              const ElementChange e = element_change(cell_index, cell_k, plane_counts[cell], to);
+              residual.add(c, e.index / width, e.index % width, static_cast<float>(error_change(e)));
+              levels[c * plane_size + e.index] = static_cast<int16_t>(e.to);
+              plane_counts[cell] = static_cast<int16_t>(to);
+            };
+            if (best_partner >= 0) {
+              const size_t cell2 = static_cast<size_t>(best_partner);
+              size_t index2[4];
+              const int k2 = grid.elements(cell2 / grid.cols(), cell2 % grid.cols(), order[c], index2);
+              move(cell2, index2, k2, plane_counts[cell2] - best_own);
+            }
+            move(row * grid.cols() + col, index, k, count + best_own);
+          }
+      }
+      if (!changed) break;
+    }
+  };
+  for (int64_t n = 0; n < shape[0]; ++n) {
+    x = values + n * sample_size;
+    q = counts + n * sample_cells;
+    order = orders + n * channels;
+    residual.clear();
+    descend_groups(static_cast<size_t>(kernel.groups), threads, descend);
+  }
+}
+
+}  // namespace disc::codec_disc
