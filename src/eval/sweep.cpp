@@ -27,7 +27,10 @@ namespace {
 // levels shaped for the convolution that reads the cut (left out at cuts no single
 // convolution reads) from 46x to 97x on tuning images, with level units moved between
 // neighbours (shape=2), which lowered the KL by a third at equal ratio where the reader's
-// footprints overlap (doc/CODEC.md "Shaping for the convolution that reads the map"). A codec without an entry is evaluated at its defaults only.
+// footprints overlap (doc/CODEC.md "Shaping for the convolution that reads the map"); and cell
+// counts shaped the same way, which under a stride-2 depthwise reader halved the KL of those
+// halftones at equal ratio, and lose to them under a 1x1 one (doc/CODEC.md "Cell counts"). A
+// codec without an entry is evaluated at its defaults only.
 const std::map<std::string, std::vector<std::string>>& default_grids() {
   static const std::map<std::string, std::vector<std::string>> grids = {
       {"disc",
@@ -40,7 +43,8 @@ const std::map<std::string, std::vector<std::string>>& default_grids() {
         "disc:transform=1,bits=4,hf=0.5|1|1.25|1.5|2,gain=1", "disc:transform=1,bits=5,hf=0.5|1|2,gain=1",
         "disc:transform=1,tile=1,gain=1,bits=4,hf=0.5|1", "disc:transform=1,tile=1,gain=1,bits=5,hf=1|1.5|2|2.5|3",
         "disc:transform=1,tile=1,gain=1,bits=6,hf=4",
-        "disc:shape=2,bits=1,clip=1.5|2|2.5|3|4", "disc:shape=2,bits=2,levels=2,clip=3|4", "disc:shape=2,bits=2,clip=4"}},
+        "disc:shape=2,bits=1,clip=1.5|2|2.5|3|4", "disc:shape=2,bits=2,levels=2,clip=3|4", "disc:shape=2,bits=2,clip=4",
+        "disc:cells=1,shape=2,bits=2,clip=2.25|2.7|3.3|4", "disc:cells=1,shape=2,bits=2,levels=2,clip=2|2.5|3"}},
       {"jpeg", {"jpeg:quality=10|20|30|40|50|60|70|80|90"}},
       {"zfp", {"zfp:tolerance=0.2|0.1|0.05|0.02"}},
   };

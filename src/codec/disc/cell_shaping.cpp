@@ -42,6 +42,14 @@ void shape_cell_counts(const ConvKernel& kernel, const Quantizer& quantizer, con
   };
   OutputResidual residual(kernel, height, width);
   std::vector<int16_t> levels(sample_size);
+  // Per output position, 1 + the visit (pass · sample_cells + cell) of the last move that
+  // reached it; 0: none yet. A cell's decision depends only on its own and (kLevelsAndUnits) its
+  // neighbours' counts and on R at the footprints of their elements, and every move stamps the
+  // footprint of the element it changes. So a cell none of whose footprint positions in that
+  // block of elements a move reached since its visit in the previous pass is in the state it
+  // last decided in (not to move: moving would have stamped it) and is not visited.
+  std::vector<uint64_t> changed_at(residual.positions());
+  const long reach = moves == ShapingMoves::kLevelsAndUnits ? 2 : 0;  // elements around the cell's 2x2
   const float* x = nullptr;
   int16_t* q = nullptr;
   const uint8_t* order = nullptr;
@@ -57,6 +65,7 @@ void shape_cell_counts(const ConvKernel& kernel, const Quantizer& quantizer, con
     }
     for (int pass = 0; pass < max_shaping_passes(moves); ++pass) {
       bool changed = false;
+      const uint64_t pass_start = static_cast<uint64_t>(pass) * sample_cells;
       for (size_t c = first_channel; c < end_channel; ++c) {
         int16_t* plane_counts = q + c * grid.cells();
         // E changes by 2 d <R, t> + d^2 |t|^2 when an element's error changes by d, and for
@@ -69,6 +78,16 @@ void shape_cell_counts(const ConvKernel& kernel, const Quantizer& quantizer, con
         };
         for (size_t row = 0; row < grid.rows(); ++row)
           for (size_t col = 0; col < grid.cols(); ++col) {
+            const uint64_t visit = pass_start + c * grid.cells() + row * grid.cols() + col;
+            if (pass > 0) {
+              const long top = 2 * static_cast<long>(row), left = 2 * static_cast<long>(col);
+              bool footprint_changed = false;
+              residual.for_each_position_in(c, top - reach, top + 1 + reach, left - reach, left + 1 + reach,
+                                            [&](size_t position) {
+                                              footprint_changed |= changed_at[position] > visit - sample_cells;
+                                            });
+              if (!footprint_changed) continue;
+            }
             size_t index[4];
             const int k = grid.elements(row, col, order[c], index);
             const int count = plane_counts[row * grid.cols() + col];
@@ -112,6 +131,8 @@ void shape_cell_counts(const ConvKernel& kernel, const Quantizer& quantizer, con
             const auto move = [&](size_t cell, const size_t(&cell_index)[4], int cell_k, int to) {
               const ElementChange e = element_change(cell_index, cell_k, plane_counts[cell], to);
               residual.add(c, e.index / width, e.index % width, static_cast<float>(error_change(e)));
+              residual.for_each_reach(c, e.index / width, e.index % width,
+                                      [&](size_t position, size_t) { changed_at[position] = visit + 1; });
               levels[c * plane_size + e.index] = static_cast<int16_t>(e.to);
               plane_counts[cell] = static_cast<int16_t>(to);
             };
@@ -132,6 +153,7 @@ void shape_cell_counts(const ConvKernel& kernel, const Quantizer& quantizer, con
     q = counts + n * sample_cells;
     order = orders + n * channels;
     residual.clear();
+    std::fill(changed_at.begin(), changed_at.end(), 0);
     descend_groups(static_cast<size_t>(kernel.groups), threads, descend);
   }
 }

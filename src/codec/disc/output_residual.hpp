@@ -131,6 +131,18 @@ class OutputResidual {
       for (long ox = left; ox <= right; ++ox) fn((g * out_h_ + oy) * out_w_ + ox);
   }
 
+  // Calls fn(position) for every output position in the bounding box of the footprints of the
+  // elements (c, y, x) with first_row <= y <= last_row and first_col <= x <= last_col (the part
+  // of that range inside the plane): a superset of those positions.
+  template <typename Fn>
+  void for_each_position_in(size_t c, long first_row, long last_row, long first_col, long last_col, Fn&& fn) const {
+    const auto [top, bottom] = output_span(rows_, first_row, last_row);
+    const auto [left, right] = output_span(cols_, first_col, last_col);
+    const size_t g = c / k_.in_per_group;
+    for (long oy = top; oy <= bottom; ++oy)
+      for (long ox = left; ox <= right; ++ox) fn((g * out_h_ + oy) * out_w_ + ox);
+  }
+
   void clear() { std::fill(residual_.begin(), residual_.end(), 0.0f); }
 
  private:
@@ -179,6 +191,17 @@ class OutputResidual {
         axis[i].span[r] = {first, last};
       }
     return axis;
+  }
+
+  // The first and last output reached from inputs first..last of an axis (first > last: none).
+  static std::pair<long, long> output_span(const std::vector<AxisInput>& axis, long first, long last) {
+    long lowest = std::numeric_limits<long>::max(), highest = -1;
+    for (long i = std::max(first, 0L); i <= std::min(last, static_cast<long>(axis.size()) - 1); ++i)
+      for (const AxisTap& t : axis[static_cast<size_t>(i)].taps) {
+        lowest = std::min(lowest, t.output);
+        highest = std::max(highest, t.output);
+      }
+    return {lowest, highest};
   }
 
   const ConvKernel& k_;
