@@ -94,11 +94,17 @@ void shape_cell_counts(const ConvKernel& kernel, const Quantizer& quantizer, con
             double best = 0;
             int best_own = 0;
             long best_partner = -1;  // a neighbouring cell that takes -own
+            // The cell's own move for own = -1 and +1 (index own > 0), shared by the unit moves.
+            ElementChange own_change[2];
+            double own_delta[2], own_energy[2];
+            bool own_ok[2];
             for (const int own : {-1, 1}) {
-              if (!in_range(count + own, k)) continue;
-              double energy;
-              const double change = single(element_change(index, k, count, count + own), energy);
-              if (change < best) best = change, best_own = own, best_partner = -1;
+              const int side = own > 0;
+              own_ok[side] = in_range(count + own, k);
+              if (!own_ok[side]) continue;
+              own_change[side] = element_change(index, k, count, count + own);
+              own_delta[side] = single(own_change[side], own_energy[side]);
+              if (own_delta[side] < best) best = own_delta[side], best_own = own, best_partner = -1;
             }
             if (moves == ShapingMoves::kLevelsAndUnits)
               for (int dy = -1; dy <= 1; ++dy)
@@ -112,17 +118,20 @@ void shape_cell_counts(const ConvKernel& kernel, const Quantizer& quantizer, con
                   const int k2 = grid.elements(static_cast<size_t>(row2), static_cast<size_t>(col2), order[c], index2);
                   const int count2 = plane_counts[cell2];
                   for (const int own : {-1, 1}) {
-                    if (!in_range(count + own, k) || !in_range(count2 - own, k2) ||
+                    const int side = own > 0;
+                    if (!own_ok[side] || !in_range(count2 - own, k2) ||
                         std::abs(count + own) + std::abs(count2 - own) > std::abs(count) + std::abs(count2))
                       continue;
-                    const ElementChange a = element_change(index, k, count, count + own);
+                    const ElementChange& a = own_change[side];
                     const ElementChange b = element_change(index2, k2, count2, count2 - own);
-                    double energy_a, energy_b;
-                    const double change = single(a, energy_a) + single(b, energy_b) +
+                    // Elements of neighbouring cells lie at most 3 apart along each axis.
+                    const int ey = static_cast<int>(b.index / width) - static_cast<int>(a.index / width);
+                    const int ex = static_cast<int>(b.index % width) - static_cast<int>(a.index % width);
+                    double energy_b;
+                    const double change = own_delta[side] + single(b, energy_b) +
                                           2 * error_change(a) * error_change(b) *
-                                              residual.cross_energy_at(c, a.index / width, a.index % width,
-                                                                       b.index / width, b.index % width);
-                    if (change < best && unit_move_lowers(change, energy_a + energy_b))
+                                              residual.cross_energy(c, a.index / width, a.index % width, ey, ex);
+                    if (change < best && unit_move_lowers(change, own_energy[side] + energy_b))
                       best = change, best_own = own, best_partner = static_cast<long>(cell2);
                   }
                 }

@@ -20,6 +20,9 @@ namespace disc::codec_disc {
 // ([group][oy][ox][out in group]), and the impulse responses it is updated with.
 class OutputResidual {
  public:
+  // The largest offset along an axis between two elements whose cross energy is asked for.
+  static constexpr int kMaxOffset = 3;
+
   OutputResidual(const ConvKernel& k, size_t height, size_t width)
       : k_(k),
         out_per_group_(k.out_channels / k.groups),
@@ -82,14 +85,15 @@ class OutputResidual {
     return {dot, energy};
   }
 
-  // <response of (c, y, x), response of (c, y + dy, x + dx)>, |dy|, |dx| <= 1: the two
-  // responses meet at the output positions both elements reach. 0 if there are none.
+  // <response of (c, y, x), response of (c, y + dy, x + dx)>, |dy|, |dx| <= kMaxOffset (the
+  // farthest elements of two neighbouring 2x2 cells): the two responses meet at the output
+  // positions both elements reach. 0 if there are none.
   double cross_energy(size_t c, size_t y, size_t x, int dy, int dx) const {
     const int m = out_per_group_;
     const int g = static_cast<int>(c) / k_.in_per_group, ci = static_cast<int>(c) % k_.in_per_group;
     double sum = 0;
-    for (const auto& [ky, ky2] : rows_[y].shared[dy + 1])
-      for (const auto& [kx, kx2] : cols_[x].shared[dx + 1]) {
+    for (const auto& [ky, ky2] : rows_[y].shared[dy + kMaxOffset])
+      for (const auto& [kx, kx2] : cols_[x].shared[dx + kMaxOffset]) {
         const float* t = &taps_[tap_index(g, ci, ky, kx) * m];
         const float* u = &taps_[tap_index(g, ci, ky2, kx2) * m];
         for (int o = 0; o < m; ++o) sum += static_cast<double>(t[o]) * u[o];
@@ -97,27 +101,10 @@ class OutputResidual {
     return sum;
   }
 
-  // <response of (c, y, x), response of (c, y2, x2)> for any two elements of one plane: the
-  // sum over the output positions both reach. 0 if there are none.
-  double cross_energy_at(size_t c, size_t y, size_t x, size_t y2, size_t x2) const {
-    const int m = out_per_group_;
-    std::vector<std::pair<size_t, size_t>> reach;  // (position, tap) of (y2, x2): at most kernel_h · kernel_w
-    for_each_reach(c, y2, x2, [&](size_t position, size_t tap) { reach.emplace_back(position, tap); });
-    double sum = 0;
-    for_each_reach(c, y, x, [&](size_t position, size_t tap) {
-      for (const auto& [position2, tap2] : reach) {
-        if (position2 != position) continue;
-        const float* t = &taps_[tap * m];
-        const float* u = &taps_[tap2 * m];
-        for (int o = 0; o < m; ++o) sum += static_cast<double>(t[o]) * u[o];
-      }
-    });
-    return sum;
-  }
-
-  // Whether the footprints of (y, x) and (y + dy, x + dx) share an output position.
+  // Whether the footprints of (y, x) and (y + dy, x + dx), |dy|, |dx| <= kMaxOffset, share an
+  // output position.
   bool footprints_overlap(size_t y, size_t x, int dy, int dx) const {
-    return !rows_[y].shared[dy + 1].empty() && !cols_[x].shared[dx + 1].empty();
+    return !rows_[y].shared[dy + kMaxOffset].empty() && !cols_[x].shared[dx + kMaxOffset].empty();
   }
 
   // Calls fn(position) for every output position in the bounding box of the footprints of
@@ -159,9 +146,9 @@ class OutputResidual {
   };
   struct AxisInput {
     std::vector<AxisTap> taps;
-    // shared[d + 1]: the pairs (k, k2) of taps through which this input and input i + d reach
-    // the same output, d = -1, 0, 1.
-    std::array<std::vector<std::pair<int, int>>, 3> shared;
+    // shared[d + kMaxOffset]: the pairs (k, k2) of taps through which this input and input
+    // i + d reach the same output, |d| <= kMaxOffset.
+    std::array<std::vector<std::pair<int, int>>, 2 * kMaxOffset + 1> shared;
     // span[r]: the first and last output reached from inputs i - r .. i + r (first > last: none).
     std::array<std::pair<long, long>, 2> span;
   };
@@ -173,12 +160,12 @@ class OutputResidual {
         if (t >= 0 && t % stride == 0 && t / stride < outputs) axis[i].taps.push_back({k, t / stride});
       }
     for (size_t i = 0; i < inputs; ++i)
-      for (int d = -1; d <= 1; ++d) {
+      for (int d = -kMaxOffset; d <= kMaxOffset; ++d) {
         const long other = static_cast<long>(i) + d;
         if (other < 0 || other >= static_cast<long>(inputs)) continue;
         for (const AxisTap& a : axis[i].taps)
           for (const AxisTap& b : axis[other].taps)
-            if (a.output == b.output) axis[i].shared[d + 1].emplace_back(a.kernel, b.kernel);
+            if (a.output == b.output) axis[i].shared[d + kMaxOffset].emplace_back(a.kernel, b.kernel);
       }
     for (size_t i = 0; i < inputs; ++i)
       for (int r = 0; r <= 1; ++r) {
