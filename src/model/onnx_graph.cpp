@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/error_codes.hpp"
+#include "model/constant_folding.hpp"
 #include "model/graph_edit.hpp"
 #include "model/opset_lowering.hpp"
 
@@ -635,14 +636,20 @@ Status normalize_onnx(onnx::ModelProto& model, const Shape& input_shape) {
   DISC_RETURN_IF_ERROR(check_weight_dims(graph));
   DISC_RETURN_IF_ERROR(complete_kernel_shapes(graph));
   DISC_RETURN_IF_ERROR(spell_out_gemms(model));
+  // The static dims that folding reads, and the ranks that the lowering renumbers axes in.
+  DISC_RETURN_IF_ERROR(infer_shapes(model));
+  // Shapes, pads and axes computed from constants and static dims become initializers: shape
+  // inference then sizes what reads them, and the lowering finds Pad's pads constant. A Shape
+  // of a tensor that only a folded shape sizes folds in the next round (ShuffleNet's second
+  // channel shuffle measures the output of its first); each round removes nodes, so it ends.
+  while (fold_constant_subgraphs(model) > 0)
+    if (auto inferred = infer_shapes(model); !inferred.ok())
+      return inferred.error().with_context("model with its constant subgraphs folded");
   if (needs_lowering(graph, opset)) {
-    DISC_RETURN_IF_ERROR(infer_shapes(model));  // the ranks the lowering renumbers axes in
     DISC_RETURN_IF_ERROR(lower_to_opset10(model, opset));
     if (auto inferred = infer_shapes(model); !inferred.ok())
       return inferred.error().with_context("opset " + std::to_string(opset) + " model lowered to opset " +
                                            std::to_string(kLoweredOpset) + " for OpenCV");
-  } else {
-    DISC_RETURN_IF_ERROR(infer_shapes(model));
   }
   DISC_RETURN_IF_ERROR(check_softmax_axes(model.graph()));
   DISC_RETURN_IF_ERROR(match_average_pool_padding(model));
