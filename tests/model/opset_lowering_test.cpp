@@ -23,6 +23,9 @@ namespace {
 
 using testing::add_ints;
 using testing::constant;
+using testing::constant_node;
+using testing::count_ops;
+using testing::int64s;
 using testing::load;
 using testing::node;
 using testing::set_float;
@@ -54,26 +57,7 @@ onnx::ModelProto model_of(int64_t opset, const std::vector<onnx::NodeProto>& nod
   return m;
 }
 
-onnx::TensorProto int64s(const std::string& name, const std::vector<int64_t>& values) {
-  onnx::TensorProto t;
-  t.set_name(name);
-  t.set_data_type(onnx::TensorProto::INT64);
-  t.add_dims(static_cast<int64_t>(values.size()));
-  for (int64_t v : values) t.add_int64_data(v);
-  return t;
-}
-
 onnx::TensorProto scalar(const std::string& name, float value) { return constant(name, {}, {value}); }
-
-// A Constant node writing `value` to `name`, as exporters write bounds and axes.
-onnx::NodeProto constant_node(const std::string& name, const onnx::TensorProto& value) {
-  onnx::NodeProto n = node("Constant", {}, {name});
-  auto* a = n.add_attribute();
-  a->set_name("value");
-  a->set_type(onnx::AttributeProto::TENSOR);
-  *a->mutable_t() = value;
-  return n;
-}
 
 // The normalized model as loaded, and its whole-model output on test_input().
 struct Lowered {
@@ -92,11 +76,6 @@ Result<Lowered> lower_and_run(const onnx::ModelProto& m) {
 }
 
 int64_t opset_of(const onnx::ModelProto& m) { return m.opset_import(0).version(); }
-
-size_t count_ops(const onnx::ModelProto& m, const std::string& op) {
-  return static_cast<size_t>(std::count_if(m.graph().node().begin(), m.graph().node().end(),
-                                           [&](const onnx::NodeProto& n) { return n.op_type() == op; }));
-}
 
 void expect_output(const Tensor& got, const std::vector<int64_t>& shape, const std::function<float(size_t)>& expected) {
   ASSERT_EQ(got.shape(), Shape(shape.begin(), shape.end()));

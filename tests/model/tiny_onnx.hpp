@@ -3,6 +3,7 @@
 
 #include <onnx/onnx_pb.h>
 
+#include <algorithm>
 #include <cctype>
 #include <string>
 #include <vector>
@@ -43,6 +44,33 @@ inline onnx::TensorProto constant(const std::string& name, const std::vector<int
   for (int64_t d : dims) t.add_dims(d);
   for (float v : values) t.add_float_data(v);
   return t;
+}
+
+// A constant 1-d int64 tensor named `name`.
+inline onnx::TensorProto int64s(const std::string& name, const std::vector<int64_t>& values) {
+  onnx::TensorProto t;
+  t.set_name(name);
+  t.set_data_type(onnx::TensorProto::INT64);
+  t.add_dims(static_cast<int64_t>(values.size()));
+  for (int64_t v : values) t.add_int64_data(v);
+  return t;
+}
+
+// A constant int64 scalar (no dims) named `name`, as exporters write a Gather's index.
+inline onnx::TensorProto int64_scalar(const std::string& name, int64_t value) {
+  onnx::TensorProto t = int64s(name, {value});
+  t.clear_dims();
+  return t;
+}
+
+// A Constant node writing `value` to `name`, as exporters write bounds and axes.
+inline onnx::NodeProto constant_node(const std::string& name, const onnx::TensorProto& value) {
+  onnx::NodeProto n = node("Constant", {}, {name});
+  auto* a = n.add_attribute();
+  a->set_name("value");
+  a->set_type(onnx::AttributeProto::TENSOR);
+  *a->mutable_t() = value;
+  return n;
 }
 
 inline onnx::AttributeProto* add_ints(onnx::NodeProto* n, const std::string& name, std::vector<int64_t> values) {
@@ -89,6 +117,12 @@ inline onnx::ModelProto tiny_model() {
   *g->add_node() = conv("b", "W", "c");
   *g->add_node() = node("Relu", {"c"}, {"y"});
   return m;
+}
+
+// How many nodes of operator `op` the graph holds.
+inline size_t count_ops(const onnx::ModelProto& m, const std::string& op) {
+  return static_cast<size_t>(std::count_if(m.graph().node().begin(), m.graph().node().end(),
+                                           [&](const onnx::NodeProto& n) { return n.op_type() == op; }));
 }
 
 inline Result<OnnxModel> load(const onnx::ModelProto& m) {
