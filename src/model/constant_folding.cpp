@@ -111,65 +111,27 @@ class Folder {
     for (const auto& t : graph.initializer()) dims_[t.name()] = Dims(t.dims().begin(), t.dims().end());
   }
 
-  // The node's value, or an Error saying why it is left to compute.
-  Result<Value> evaluate(const onnx::NodeProto& node);
-  void set(const std::string& name, Value value) { folded_[name] = std::move(value); }
-  const std::unordered_map<std::string, Value>& folded() const { return folded_; }
-
- private:
-  using Rule = Result<Value> (Folder::*)(const onnx::NodeProto&);
-  static const std::unordered_map<std::string, Rule>& rules();
-
   // The known value of input `index` of `node` (a constant or a folded output).
   Result<const Value*> input(const onnx::NodeProto& node, int index);
   // The int64 values of input `index`, or of the ints attribute `attribute` where the node
   // has it (operators that took an attribute before taking an input); `absent` if neither.
   Result<std::vector<int64_t>> ints_operand(const onnx::NodeProto& node, int index, const std::string& attribute,
                                             std::vector<int64_t> absent = {});
+  // The static dims of `tensor` (a folded value's, or as inferred), or null.
+  const Dims* dims_of(const std::string& tensor) const {
+    if (const auto f = folded_.find(tensor); f != folded_.end()) return &f->second.dims;
+    const auto d = dims_.find(tensor);
+    return d == dims_.end() ? nullptr : &d->second;
+  }
+  void set(const std::string& name, Value value) { folded_[name] = std::move(value); }
+  const std::unordered_map<std::string, Value>& folded() const { return folded_; }
 
-  Result<Value> shape(const onnx::NodeProto& node);
-  Result<Value> gather(const onnx::NodeProto& node);
-  Result<Value> unsqueeze(const onnx::NodeProto& node);
-  Result<Value> squeeze(const onnx::NodeProto& node);
-  Result<Value> concat(const onnx::NodeProto& node);
-  Result<Value> slice(const onnx::NodeProto& node);
-  Result<Value> transpose(const onnx::NodeProto& node);
-  Result<Value> reshape(const onnx::NodeProto& node);
-  Result<Value> identity(const onnx::NodeProto& node);
-  Result<Value> cast(const onnx::NodeProto& node);
-  Result<Value> constant_of_shape(const onnx::NodeProto& node);
-  Result<Value> range(const onnx::NodeProto& node);
-  Result<Value> arithmetic(const onnx::NodeProto& node);
-
+ private:
   const ConstantMap constants_;
   std::unordered_map<std::string, Dims> dims_;         // static dims of any element type
   std::unordered_map<std::string, Value> folded_;      // outputs of folded nodes
   std::unordered_map<std::string, Value> decoded_;     // constants read so far
 };
-
-const std::unordered_map<std::string, Folder::Rule>& Folder::rules() {
-  static const std::unordered_map<std::string, Rule> rules{
-      {"Shape", &Folder::shape},         {"Gather", &Folder::gather},
-      {"Unsqueeze", &Folder::unsqueeze}, {"Squeeze", &Folder::squeeze},
-      {"Concat", &Folder::concat},       {"Slice", &Folder::slice},
-      {"Transpose", &Folder::transpose}, {"Reshape", &Folder::reshape},
-      {"Identity", &Folder::identity},   {"Cast", &Folder::cast},
-      {"ConstantOfShape", &Folder::constant_of_shape}, {"Range", &Folder::range},
-      {"Add", &Folder::arithmetic},      {"Sub", &Folder::arithmetic},
-      {"Mul", &Folder::arithmetic},      {"Div", &Folder::arithmetic},
-  };
-  return rules;
-}
-
-Result<Value> Folder::evaluate(const onnx::NodeProto& node) {
-  const auto rule = rules().find(node.op_type());
-  if (rule == rules().end()) return Error("not an operator the folder evaluates");
-  if (node.output_size() != 1) return Error("not one output");
-  DISC_ASSIGN_OR_RETURN(Value value, (this->*rule->second)(node));
-  DISC_ASSIGN_OR_RETURN(const size_t count, count_of(value.dims));
-  if (count != value.size()) return Error("internal: values do not match the dims");  // cannot happen
-  return value;
-}
 
 Result<const Value*> Folder::input(const onnx::NodeProto& node, int index) {
   if (index >= node.input_size() || node.input(index).empty()) return Error("input " + std::to_string(index) + " absent");
@@ -204,11 +166,9 @@ Result<std::vector<int64_t>> Folder::ints_operand(const onnx::NodeProto& node, i
 }
 
 // Shape-1 and -15 (start, end): the dims of a tensor whose shape is known.
-Result<Value> Folder::shape(const onnx::NodeProto& node) {
+Result<Value> shape(Folder& f, const onnx::NodeProto& node) {
   const std::string& of = node.input(0);
-  const Dims* dims = nullptr;
-  if (const auto f = folded_.find(of); f != folded_.end()) dims = &f->second.dims;
-  else if (const auto d = dims_.find(of); d != dims_.end()) dims = &d->second;
+  const Dims* dims = f.dims_of(of);
   if (!dims) return Error("the shape of '" + of + "' is not static");
   const int64_t rank = static_cast<int64_t>(dims->size());
   const auto clamped = [rank](int64_t i) { return std::clamp(i < 0 ? i + rank : i, int64_t{0}, rank); };
@@ -220,9 +180,9 @@ Result<Value> Folder::shape(const onnx::NodeProto& node) {
 }
 
 // Gather: out[outer, j..., inner] = data[outer, indices[j...], inner].
-Result<Value> Folder::gather(const onnx::NodeProto& node) {
-  DISC_ASSIGN_OR_RETURN(const Value* data, input(node, 0));
-  DISC_ASSIGN_OR_RETURN(const Value* indices, input(node, 1));
+Result<Value> gather(Folder& f, const onnx::NodeProto& node) {
+  DISC_ASSIGN_OR_RETURN(const Value* data, f.input(node, 0));
+  DISC_ASSIGN_OR_RETURN(const Value* indices, f.input(node, 1));
   if (indices->type != TensorProto::INT64) return Error("indices are not int64");
   DISC_ASSIGN_OR_RETURN(const size_t axis, normal_axis(int_attribute(node, "axis", 0), data->dims.size()));
   Dims dims(data->dims.begin(), data->dims.begin() + static_cast<std::ptrdiff_t>(axis));
@@ -244,9 +204,9 @@ Result<Value> Folder::gather(const onnx::NodeProto& node) {
 
 // Unsqueeze-1/11 (axes attribute) and -13 (axes input): unit dims inserted at the axes, which
 // count in the output's rank.
-Result<Value> Folder::unsqueeze(const onnx::NodeProto& node) {
-  DISC_ASSIGN_OR_RETURN(const Value* data, input(node, 0));
-  DISC_ASSIGN_OR_RETURN(const std::vector<int64_t> axes, ints_operand(node, 1, "axes"));
+Result<Value> unsqueeze(Folder& f, const onnx::NodeProto& node) {
+  DISC_ASSIGN_OR_RETURN(const Value* data, f.input(node, 0));
+  DISC_ASSIGN_OR_RETURN(const std::vector<int64_t> axes, f.ints_operand(node, 1, "axes"));
   const size_t rank = data->dims.size() + axes.size();
   std::vector<bool> inserted(rank, false);
   for (int64_t a : axes) {
@@ -262,9 +222,9 @@ Result<Value> Folder::unsqueeze(const onnx::NodeProto& node) {
 
 // Squeeze-1/11 (axes attribute) and -13 (axes input): the unit dims at the axes removed, or
 // every unit dim without axes.
-Result<Value> Folder::squeeze(const onnx::NodeProto& node) {
-  DISC_ASSIGN_OR_RETURN(const Value* data, input(node, 0));
-  DISC_ASSIGN_OR_RETURN(const std::vector<int64_t> axes, ints_operand(node, 1, "axes"));
+Result<Value> squeeze(Folder& f, const onnx::NodeProto& node) {
+  DISC_ASSIGN_OR_RETURN(const Value* data, f.input(node, 0));
+  DISC_ASSIGN_OR_RETURN(const std::vector<int64_t> axes, f.ints_operand(node, 1, "axes"));
   std::vector<bool> removed(data->dims.size(), axes.empty());
   for (size_t i = 0; i < removed.size(); ++i) removed[i] = removed[i] && data->dims[i] == 1;
   for (int64_t a : axes) {
@@ -280,10 +240,10 @@ Result<Value> Folder::squeeze(const onnx::NodeProto& node) {
 }
 
 // Concat along `axis` of values of one type and rank, equal in every other dim.
-Result<Value> Folder::concat(const onnx::NodeProto& node) {
+Result<Value> concat(Folder& f, const onnx::NodeProto& node) {
   std::vector<const Value*> parts;
   for (int i = 0; i < node.input_size(); ++i) {
-    DISC_ASSIGN_OR_RETURN(const Value* part, input(node, i));
+    DISC_ASSIGN_OR_RETURN(const Value* part, f.input(node, i));
     parts.push_back(part);
   }
   if (parts.empty()) return Error("no inputs");
@@ -310,16 +270,16 @@ Result<Value> Folder::concat(const onnx::NodeProto& node) {
 
 // Slice-1 (starts, ends, axes attributes) and -10/11/13 (inputs, with steps): along each axis
 // the elements start, start + step, ... before end, with ONNX's clamping of start and end.
-Result<Value> Folder::slice(const onnx::NodeProto& node) {
-  DISC_ASSIGN_OR_RETURN(const Value* data, input(node, 0));
+Result<Value> slice(Folder& f, const onnx::NodeProto& node) {
+  DISC_ASSIGN_OR_RETURN(const Value* data, f.input(node, 0));
   const size_t rank = data->dims.size();
-  DISC_ASSIGN_OR_RETURN(const std::vector<int64_t> starts, ints_operand(node, 1, "starts"));
-  DISC_ASSIGN_OR_RETURN(const std::vector<int64_t> ends, ints_operand(node, 2, "ends"));
+  DISC_ASSIGN_OR_RETURN(const std::vector<int64_t> starts, f.ints_operand(node, 1, "starts"));
+  DISC_ASSIGN_OR_RETURN(const std::vector<int64_t> ends, f.ints_operand(node, 2, "ends"));
   std::vector<int64_t> every_axis(starts.size());
   for (size_t i = 0; i < every_axis.size(); ++i) every_axis[i] = static_cast<int64_t>(i);
-  DISC_ASSIGN_OR_RETURN(const std::vector<int64_t> axes, ints_operand(node, 3, "axes", every_axis));
+  DISC_ASSIGN_OR_RETURN(const std::vector<int64_t> axes, f.ints_operand(node, 3, "axes", every_axis));
   DISC_ASSIGN_OR_RETURN(const std::vector<int64_t> steps,
-                        ints_operand(node, 4, "steps", std::vector<int64_t>(starts.size(), 1)));
+                        f.ints_operand(node, 4, "steps", std::vector<int64_t>(starts.size(), 1)));
   if (ends.size() != starts.size() || axes.size() != starts.size() || steps.size() != starts.size())
     return Error("starts, ends, axes and steps differ in length");
   Dims first(rank, 0), step(rank, 1), dims = data->dims;
@@ -350,12 +310,12 @@ Result<Value> Folder::slice(const onnx::NodeProto& node) {
 }
 
 // Transpose: output dim i is input dim perm[i] (reversed dims without perm).
-Result<Value> Folder::transpose(const onnx::NodeProto& node) {
-  DISC_ASSIGN_OR_RETURN(const Value* data, input(node, 0));
+Result<Value> transpose(Folder& f, const onnx::NodeProto& node) {
+  DISC_ASSIGN_OR_RETURN(const Value* data, f.input(node, 0));
   const size_t rank = data->dims.size();
   std::vector<int64_t> reversed(rank);
   for (size_t i = 0; i < rank; ++i) reversed[i] = static_cast<int64_t>(rank - 1 - i);
-  DISC_ASSIGN_OR_RETURN(const std::vector<int64_t> perm, ints_operand(node, -1, "perm", reversed));
+  DISC_ASSIGN_OR_RETURN(const std::vector<int64_t> perm, f.ints_operand(node, -1, "perm", reversed));
   if (perm.size() != rank) return Error("perm is not of the input's rank");
   std::vector<bool> seen(rank, false);
   Dims dims(rank);
@@ -376,9 +336,9 @@ Result<Value> Folder::transpose(const onnx::NodeProto& node) {
 }
 
 // Reshape: 0 copies the input's dim (unless allowzero), one -1 takes what remains.
-Result<Value> Folder::reshape(const onnx::NodeProto& node) {
-  DISC_ASSIGN_OR_RETURN(const Value* data, input(node, 0));
-  DISC_ASSIGN_OR_RETURN(const Value* shape, input(node, 1));
+Result<Value> reshape(Folder& f, const onnx::NodeProto& node) {
+  DISC_ASSIGN_OR_RETURN(const Value* data, f.input(node, 0));
+  DISC_ASSIGN_OR_RETURN(const Value* shape, f.input(node, 1));
   if (shape->type != TensorProto::INT64) return Error("the shape is not int64");
   const bool allow_zero = int_attribute(node, "allowzero", 0) != 0;
   Dims dims = shape->ints;
@@ -406,15 +366,15 @@ Result<Value> Folder::reshape(const onnx::NodeProto& node) {
   return v;
 }
 
-Result<Value> Folder::identity(const onnx::NodeProto& node) {
-  DISC_ASSIGN_OR_RETURN(const Value* data, input(node, 0));
+Result<Value> identity(Folder& f, const onnx::NodeProto& node) {
+  DISC_ASSIGN_OR_RETURN(const Value* data, f.input(node, 0));
   return *data;
 }
 
 // Cast between int64 and fp32 (fp32 to int64 truncates; NaN, infinities and values past the
 // int64 range are left to compute).
-Result<Value> Folder::cast(const onnx::NodeProto& node) {
-  DISC_ASSIGN_OR_RETURN(const Value* data, input(node, 0));
+Result<Value> cast(Folder& f, const onnx::NodeProto& node) {
+  DISC_ASSIGN_OR_RETURN(const Value* data, f.input(node, 0));
   const int64_t to = int_attribute(node, "to", 0);
   if (to != TensorProto::INT64 && to != TensorProto::FLOAT) return Error("a cast to neither int64 nor fp32");
   Value v = data->empty_like(data->dims);
@@ -432,8 +392,8 @@ Result<Value> Folder::cast(const onnx::NodeProto& node) {
 }
 
 // ConstantOfShape: its `value` (one int64 or fp32; fp32 0 by default) in every element.
-Result<Value> Folder::constant_of_shape(const onnx::NodeProto& node) {
-  DISC_ASSIGN_OR_RETURN(const Value* shape, input(node, 0));
+Result<Value> constant_of_shape(Folder& f, const onnx::NodeProto& node) {
+  DISC_ASSIGN_OR_RETURN(const Value* shape, f.input(node, 0));
   if (shape->type != TensorProto::INT64 || shape->dims.size() != 1) return Error("the shape is not a 1-d int64 tensor");
   DISC_ASSIGN_OR_RETURN(const size_t count, count_of(shape->ints));
   Value fill;
@@ -456,10 +416,10 @@ Result<Value> Folder::constant_of_shape(const onnx::NodeProto& node) {
 }
 
 // Range of int64 scalars: start, start + delta, ... before limit.
-Result<Value> Folder::range(const onnx::NodeProto& node) {
+Result<Value> range(Folder& f, const onnx::NodeProto& node) {
   int64_t bounds[3];
   for (int i = 0; i < 3; ++i) {
-    DISC_ASSIGN_OR_RETURN(const Value* v, input(node, i));
+    DISC_ASSIGN_OR_RETURN(const Value* v, f.input(node, i));
     if (v->type != TensorProto::INT64 || v->size() != 1) return Error("an operand that is no int64 scalar");
     bounds[i] = v->ints[0];
   }
@@ -475,9 +435,9 @@ Result<Value> Folder::range(const onnx::NodeProto& node) {
 }
 
 // Add, Sub, Mul and Div of int64 tensors, broadcast as numpy does.
-Result<Value> Folder::arithmetic(const onnx::NodeProto& node) {
-  DISC_ASSIGN_OR_RETURN(const Value* a, input(node, 0));
-  DISC_ASSIGN_OR_RETURN(const Value* b, input(node, 1));
+Result<Value> arithmetic(Folder& f, const onnx::NodeProto& node) {
+  DISC_ASSIGN_OR_RETURN(const Value* a, f.input(node, 0));
+  DISC_ASSIGN_OR_RETURN(const Value* b, f.input(node, 1));
   if (a->type != TensorProto::INT64 || b->type != TensorProto::INT64) return Error("operands that are not int64");
   const size_t rank = std::max(a->dims.size(), b->dims.size());
   // Each operand's dims padded in front to `rank`, and its strides with 0 where it broadcasts.
@@ -525,6 +485,25 @@ Result<Value> Folder::arithmetic(const onnx::NodeProto& node) {
   return v;
 }
 
+// The node's value, or an Error saying why it is left to compute.
+Result<Value> evaluate(Folder& f, const onnx::NodeProto& node) {
+  using Rule = Result<Value> (*)(Folder&, const onnx::NodeProto&);
+  static const std::unordered_map<std::string, Rule> rules{
+      {"Shape", shape},         {"Gather", gather},   {"Unsqueeze", unsqueeze}, {"Squeeze", squeeze},
+      {"Concat", concat},       {"Slice", slice},     {"Transpose", transpose}, {"Reshape", reshape},
+      {"Identity", identity},   {"Cast", cast},       {"ConstantOfShape", constant_of_shape},
+      {"Range", range},         {"Add", arithmetic},  {"Sub", arithmetic},     {"Mul", arithmetic},
+      {"Div", arithmetic},
+  };
+  const auto rule = rules.find(node.op_type());
+  if (rule == rules.end()) return Error("not an operator the folder evaluates");
+  if (node.output_size() != 1) return Error("not one output");
+  DISC_ASSIGN_OR_RETURN(Value value, rule->second(f, node));
+  DISC_ASSIGN_OR_RETURN(const size_t count, count_of(value.dims));
+  if (count != value.size()) return Error("internal: values do not match the dims");  // cannot happen
+  return value;
+}
+
 // The tensor an initializer of `value` under `name` holds.
 TensorProto as_tensor(const std::string& name, const Value& value) {
   TensorProto t;
@@ -564,7 +543,7 @@ size_t fold_constant_subgraphs(onnx::ModelProto& model) {
   for (size_t i = 0; i < count; ++i) {
     const onnx::NodeProto& node = graph.node(static_cast<int>(i));
     if (node.output_size() != 1 || outputs.count(node.output(0))) continue;
-    auto value = folder.evaluate(node);
+    auto value = evaluate(folder, node);
     if (!value.ok()) continue;  // left to compute, as before
     folder.set(node.output(0), std::move(*value));
     folded[i] = true;
