@@ -18,16 +18,7 @@
 namespace disc {
 namespace {
 
-using testing::add_ints;
-using testing::constant;
-using testing::constant_node;
-using testing::count_ops;
-using testing::int64_scalar;
-using testing::int64s;
-using testing::load;
-using testing::node;
-using testing::set_int;
-using testing::value_info;
+using namespace disc::testing;  // the tiny-graph builders of tiny_onnx.hpp
 
 float input_at(size_t i) { return static_cast<float>(i % 11) - 5.0f; }
 
@@ -69,15 +60,7 @@ struct Graph {
     add(n);
   }
   onnx::ModelProto model(const std::vector<std::string>& y_dims) const {
-    onnx::ModelProto m;
-    m.set_ir_version(7);
-    m.add_opset_import()->set_version(opset);
-    auto* g = m.mutable_graph();
-    g->set_name("folding");
-    *g->add_input() = value_info("x", {"batch", "4", "4", "4"});
-    *g->add_output() = value_info("y", y_dims);
-    for (const auto& n : nodes) *g->add_node() = n;
-    return m;
+    return testing::model_of(opset, {"batch", "4", "4", "4"}, y_dims, nodes);
   }
 };
 

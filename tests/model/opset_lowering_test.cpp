@@ -45,16 +45,7 @@ Tensor test_input() {
 // x[1,2,4,4] -> `nodes` -> y of `y_dims`, at default-domain `opset`.
 onnx::ModelProto model_of(int64_t opset, const std::vector<onnx::NodeProto>& nodes,
                           const std::vector<onnx::TensorProto>& constants, const std::vector<std::string>& y_dims) {
-  onnx::ModelProto m;
-  m.set_ir_version(8);
-  m.add_opset_import()->set_version(opset);
-  auto* g = m.mutable_graph();
-  g->set_name("lowering");
-  *g->add_input() = value_info("x", {"1", "2", "4", "4"});
-  *g->add_output() = value_info("y", y_dims);
-  for (const auto& c : constants) *g->add_initializer() = c;
-  for (const auto& n : nodes) *g->add_node() = n;
-  return m;
+  return testing::model_of(opset, {"1", "2", "4", "4"}, y_dims, nodes, constants);
 }
 
 onnx::TensorProto scalar(const std::string& name, float value) { return constant(name, {}, {value}); }

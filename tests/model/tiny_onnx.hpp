@@ -125,6 +125,22 @@ inline size_t count_ops(const onnx::ModelProto& m, const std::string& op) {
                                            [&](const onnx::NodeProto& n) { return n.op_type() == op; }));
 }
 
+// x of `x_dims` -> `nodes` (reading `constants`) -> y of `y_dims`, at default-domain `opset`.
+inline onnx::ModelProto model_of(int64_t opset, const std::vector<std::string>& x_dims,
+                                 const std::vector<std::string>& y_dims, const std::vector<onnx::NodeProto>& nodes,
+                                 const std::vector<onnx::TensorProto>& constants = {}) {
+  onnx::ModelProto m;
+  m.set_ir_version(8);
+  m.add_opset_import()->set_version(opset);
+  auto* g = m.mutable_graph();
+  g->set_name("tiny");
+  *g->add_input() = value_info("x", x_dims);
+  *g->add_output() = value_info("y", y_dims);
+  for (const auto& c : constants) *g->add_initializer() = c;
+  for (const auto& n : nodes) *g->add_node() = n;
+  return m;
+}
+
 inline Result<OnnxModel> load(const onnx::ModelProto& m) {
   std::string bytes = m.SerializeAsString();
   return OnnxModel::load_bytes(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
