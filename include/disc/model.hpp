@@ -48,7 +48,9 @@ struct SplitModel {
 };
 
 // A loaded, normalized ONNX model: Identity(initializer) nodes folded, symbolic batch
-// dimensions fixed to 1, nodes topologically sorted and named, shapes inferred; a model of
+// dimensions fixed to 1, nodes topologically sorted and named, shapes inferred, values computed
+// from constants and static shapes alone (Shape → Gather → Concat chains, computed pads) folded
+// into initializers; a model of
 // opset 12..17 (or opset 11 with Clip bounds as inputs) rewritten into opset 10, which OpenCV
 // 4.6 reads (doc/DESIGN.md, "Opset lowering"). Immutable after load (const members are
 // thread-safe); a moved-from model may only be destroyed or assigned to. Loading rejects,
@@ -57,7 +59,7 @@ struct SplitModel {
 // dynamic shapes, node inputs that are neither produced, nor an initializer, nor the graph
 // input, and what OpenCV 4.6 would compute wrongly (a Gemm with transA = 1 or a non-constant B
 // to rewrite, a Softmax over several dims, padded AveragePools that disagree on
-// count_include_pad, which OpenCV takes from the producer name; doc/DESIGN.md step 9).
+// count_include_pad, which OpenCV takes from the producer name; doc/DESIGN.md step 10).
 class OnnxModel {
  public:
   // `input_shape`, when not empty, gives the dims the model's input declares dynamic (an export

@@ -2,7 +2,7 @@
 // Exporters compute shapes and pads at run time (Shape → Gather → Unsqueeze → Concat → Reshape
 // in a dynamic-axes PyTorch export or torchvision's channel_shuffle; a Pad whose pads are
 // built by ConstantOfShape, Concat, Slice, Transpose and Cast). Once the input's shape is fixed
-// (normalize_onnx step 2) every such value is known before any input arrives: folding it into
+// (doc/DESIGN.md, normalization step 2) every such value is known before any input arrives: folding it into
 // an initializer lets shape inference size what follows (so those tensors can be cuts), keeps
 // the Shape nodes from reading the tensor they measure (which hid every cut between it and
 // the Reshape), and gives the opset lowering the constant pads it needs.

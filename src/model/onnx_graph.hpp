@@ -44,6 +44,9 @@ Result<onnx::ModelProto> read_onnx(const std::string& path);
 // - every convolution with a kernel_shape (from its constant weights if it had none);
 // - every Gemm with a constant B written for transB = 1, alpha and beta folded into B and C,
 //   and no transA (OpenCV 4.6 reads it as a fully connected layer);
+// - values computed from constants and static dims alone (a Reshape's shape from Shape, Gather,
+//   Unsqueeze and Concat; a Pad's pads) folded into initializers, the nodes that computed them
+//   removed (constant_folding.hpp; what cannot be evaluated stays);
 // - shapes inferred (value_info refreshed), no tensor of known dims holding more than
 //   kDefaultMaxElements values, and no Softmax/LogSoftmax/Hardmax over more than one dim of
 //   size above 1 (OpenCV 4.6 computes along the axis alone).
