@@ -32,7 +32,8 @@ struct CutPoint {
 };
 
 // A tensor that separates the graph like a cut but that ONNX shape inference could not give a
-// static shape (e.g. Reshape(x, Shape(x))): the head's output needs one, so it is no cut.
+// static shape (e.g. a Reshape whose shape passes through a cast to int32, which constant
+// folding does not evaluate): the head's output needs one, so it is no cut.
 struct UnshapedCut {
   std::string tensor;
   std::string node;

@@ -341,7 +341,7 @@ TEST(Cli, CutsSaysWhenAModelHasNone) {
   std::remove(path.c_str());
 }
 
-// resnet20 with t = Reshape(s, Shape(s)) after its last block: shape inference sizes nothing
+// resnet20 with t, an unsized Reshape of s (tiny_onnx.hpp), after its last block: shape inference sizes nothing
 // from t on, and `disc cuts` says which separators that leaves without a shape.
 TEST(Cli, CutsNamesTheSeparatorsWithoutAStaticShape) {
   auto bytes = read_file(testing::assets_dir() + "/models/resnet20_cifar10.onnx");
@@ -352,8 +352,7 @@ TEST(Cli, CutsNamesTheSeparatorsWithoutAStaticShape) {
   for (auto& n : *m.mutable_graph()->mutable_node())
     for (auto& in : *n.mutable_input())
       if (in == s) in = t;
-  *m.mutable_graph()->add_node() = testing::node("Shape", {s}, {"s_shape"});
-  *m.mutable_graph()->add_node() = testing::node("Reshape", {s, "s_shape"}, {t});
+  for (auto& n : testing::unsized_reshape(s, t)) *m.mutable_graph()->add_node() = n;
   const std::string path = (std::filesystem::temp_directory_path() / "disc_cli_unsized.onnx").string();
   const std::string serialized = m.SerializeAsString();
   ASSERT_TRUE(write_file(path, std::vector<uint8_t>(serialized.begin(), serialized.end())).ok());

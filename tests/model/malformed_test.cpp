@@ -62,12 +62,11 @@ TEST(OnnxLoad, NormalizesTinyModelAndSplitsIt) {
 }
 
 TEST(OnnxLoad, AnOutputShapeInferenceCannotSizeLeavesTheOutputShapeEmpty) {
-  // y = Reshape(c, Shape(c)): without data propagation, inference knows y's rank, not its dims.
+  // y = an unsized Reshape of d: inference knows y's rank, not its dims.
   onnx::ModelProto m = tiny_model();
   auto* g = m.mutable_graph();
   g->mutable_node(4)->set_output(0, "d");
-  *g->add_node() = node("Shape", {"d"}, {"d_shape"});
-  *g->add_node() = node("Reshape", {"d", "d_shape"}, {"y"});
+  for (auto& n : testing::unsized_reshape("d", "y")) *g->add_node() = n;
   g->mutable_output(0)->mutable_type()->mutable_tensor_type()->clear_shape();
   auto model = load(m);
   ASSERT_TRUE(model.ok()) << model.error().message();
@@ -75,15 +74,14 @@ TEST(OnnxLoad, AnOutputShapeInferenceCannotSizeLeavesTheOutputShapeEmpty) {
 }
 
 // A separator that shape inference cannot size is no cut, but the model still loads, runs and
-// splits elsewhere (it was refused whole). Here b_again = Reshape(b, Shape(b)) comes between
+// splits elsewhere (it was refused whole). Here b_again, an unsized Reshape of b, comes between
 // the Relu and the second Conv: inference sizes neither b_again nor c after it.
 TEST(OnnxLoad, ASeparatorWithoutAStaticShapeIsNoCutButTheModelLoads) {
   onnx::ModelProto m = tiny_model();
   auto* g = m.mutable_graph();
   for (auto& n : *g->mutable_node())
     if (n.op_type() == "Conv" && n.output(0) == "c") n.set_input(0, "b_again");
-  *g->add_node() = node("Shape", {"b"}, {"b_shape"});
-  *g->add_node() = node("Reshape", {"b", "b_shape"}, {"b_again"});
+  for (auto& n : testing::unsized_reshape("b", "b_again")) *g->add_node() = n;
   auto model = load(m);
   ASSERT_TRUE(model.ok()) << model.error().message();
   std::vector<std::string> cuts, unshaped;

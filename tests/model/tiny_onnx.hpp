@@ -119,6 +119,19 @@ inline onnx::ModelProto tiny_model() {
   return m;
 }
 
+// `out` = Reshape(`in`, Cast<int64>(Cast<int32>(Shape(`in`)))): the same tensor, which no step
+// sizes: constant folding evaluates the Shape but not a cast to int32, and ONNX shape inference
+// does not follow the casts. OpenCV runs it.
+inline std::vector<onnx::NodeProto> unsized_reshape(const std::string& in, const std::string& out) {
+  std::vector<onnx::NodeProto> nodes{node("Shape", {in}, {in + "_shape"}),
+                                     node("Cast", {in + "_shape"}, {in + "_shape_int32"}),
+                                     node("Cast", {in + "_shape_int32"}, {in + "_shape_int64"}),
+                                     node("Reshape", {in, in + "_shape_int64"}, {out})};
+  set_int(nodes[1], "to", onnx::TensorProto::INT32);
+  set_int(nodes[2], "to", onnx::TensorProto::INT64);
+  return nodes;
+}
+
 // How many nodes of operator `op` the graph holds.
 inline size_t count_ops(const onnx::ModelProto& m, const std::string& op) {
   return static_cast<size_t>(std::count_if(m.graph().node().begin(), m.graph().node().end(),
