@@ -1,6 +1,8 @@
 #include "codec/disc/cell_shaping.hpp"
 
+#include <algorithm>
 #include <cstdlib>
+#include <limits>
 #include <vector>
 
 #include "codec/disc/cell_grid.hpp"
@@ -24,10 +26,20 @@ ElementChange element_change(const size_t (&index)[4], int k, int from, int to) 
   return {index[0], 0, 0};  // unreachable for |from - to| = 1
 }
 
-}  // namespace
-
+// Starting from `counts` (per sample, planes x ceil(H/2) x ceil(W/2), each within its cell's
+// range) spread in each plane's `orders` (per sample, one per plane), makes single moves
+// wherever that lowers E = ||conv(values - spread reconstruction)||^2: a count +-1 (kLevels),
+// and with kLevelsAndUnits also one unit moved to one of the 8 neighbouring cells in the plane
+// (the plane keeps its sum; never raising the pair's sum of magnitudes). Cells are visited in
+// raster order, plane by plane, the move that lowers E most taken, until a pass changes nothing
+// or after max_shaping_passes(moves) passes; E never rises. A count change changes exactly one
+// element's level by 1, so E is tracked as in shape_levels. `kernel.check(shape)` must have
+// passed; the quantizer has no centroids. Groups descend independently on up to `threads`
+// threads; the counts do not depend on the count of threads.
+// `group_errors`, if given (per sample, one per group), receives E of each group at the end.
 void shape_cell_counts(const ConvKernel& kernel, const Quantizer& quantizer, const Shape& shape, const float* values,
-                       const uint8_t* orders, int16_t* counts, ShapingMoves moves, int threads) {
+                       const uint8_t* orders, int16_t* counts, ShapingMoves moves, int threads,
+                       double* group_errors = nullptr) {
   const size_t channels = static_cast<size_t>(shape[1]), height = static_cast<size_t>(shape[2]),
                width = static_cast<size_t>(shape[3]);
   const CellPlane grid{height, width};
@@ -53,6 +65,7 @@ void shape_cell_counts(const ConvKernel& kernel, const Quantizer& quantizer, con
   const float* x = nullptr;
   int16_t* q = nullptr;
   const uint8_t* order = nullptr;
+  size_t sample = 0;
   const auto descend = [&](size_t group) {
     const size_t first_channel = group * static_cast<size_t>(kernel.in_per_group);
     const size_t end_channel = first_channel + static_cast<size_t>(kernel.in_per_group);
@@ -156,14 +169,45 @@ void shape_cell_counts(const ConvKernel& kernel, const Quantizer& quantizer, con
       }
       if (!changed) break;
     }
+    if (group_errors) group_errors[sample * static_cast<size_t>(kernel.groups) + group] = residual.group_energy(group);
   };
   for (int64_t n = 0; n < shape[0]; ++n) {
     x = values + n * sample_size;
     q = counts + n * sample_cells;
     order = orders + n * channels;
+    sample = static_cast<size_t>(n);
     residual.clear();
     std::fill(changed_at.begin(), changed_at.end(), 0);
     descend_groups(static_cast<size_t>(kernel.groups), threads, descend);
+  }
+}
+
+}  // namespace
+
+void shape_cells(const ConvKernel& kernel, const Quantizer& quantizer, const Shape& shape, const float* values,
+                 uint8_t* orders, int16_t* counts, ShapingMoves moves, int threads) {
+  if (kernel.in_per_group != 1) {
+    shape_cell_counts(kernel, quantizer, shape, values, orders, counts, moves, threads);
+    return;
+  }
+  // One group per plane: plane p of sample n is group p of that sample.
+  const CellPlane grid{static_cast<size_t>(shape[2]), static_cast<size_t>(shape[3])};
+  const size_t planes = static_cast<size_t>(shape[0] * shape[1]);
+  const std::vector<int16_t> start(counts, counts + planes * grid.cells());
+  std::vector<int16_t> trial(start.size());
+  std::vector<uint8_t> trial_orders(planes);
+  std::vector<double> best(planes, std::numeric_limits<double>::infinity()), errors(planes);
+  for (int order = 0; order < kCellOrders; ++order) {
+    trial = start;
+    std::fill(trial_orders.begin(), trial_orders.end(), static_cast<uint8_t>(order));
+    shape_cell_counts(kernel, quantizer, shape, values, trial_orders.data(), trial.data(), moves, threads,
+                      errors.data());
+    for (size_t p = 0; p < planes; ++p) {
+      if (!(errors[p] < best[p])) continue;
+      best[p] = errors[p];
+      orders[p] = static_cast<uint8_t>(order);
+      std::copy_n(trial.begin() + p * grid.cells(), grid.cells(), counts + p * grid.cells());
+    }
   }
 }
 

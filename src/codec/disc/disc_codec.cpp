@@ -359,7 +359,8 @@ class DiscCodec final : public Codec {
   }
 
   // cells=1: the counts of each plane's 2x2 cells, started at the cell sums, spread in the order
-  // nearest the plane, then (shape=1|2) moved for the reading convolution.
+  // nearest the plane, then (shape=1|2) moved for the reading convolution, which may choose
+  // other orders (shape_cells).
   Status encode_cells(const Tensor& tensor, const Quantizer& quantizer, Bytes* out) const {
     const PlaneView view = plane_view(tensor.shape());
     const CellPlane grid{view.height, view.width};
@@ -372,8 +373,8 @@ class DiscCodec final : public Codec {
       orders[p] = static_cast<uint8_t>(nearest_cell_order(quantizer, grid, plane, plane_counts));
     }
     if (shape())
-      shape_cell_counts(*reader_, quantizer, tensor.shape(), tensor.data(), orders.data(), counts.data(),
-                        shaping_moves(), threads_);
+      shape_cells(*reader_, quantizer, tensor.shape(), tensor.data(), orders.data(), counts.data(), shaping_moves(),
+                  threads_);
     const uint8_t flags = (quantizer.is_signed ? kSignedFlag : 0) | kDensityFlag | kWarmUpFlag;
     ByteWriter w(out);
     w.u8(flags);

@@ -132,6 +132,14 @@ class OutputResidual {
 
   void clear() { std::fill(residual_.begin(), residual_.end(), 0.0f); }
 
+  // ||R||^2 over the output positions of group g.
+  double group_energy(size_t g) const {
+    const size_t size = static_cast<size_t>(out_h_) * out_w_ * out_per_group_;
+    double sum = 0;
+    for (size_t i = g * size; i < (g + 1) * size; ++i) sum += static_cast<double>(residual_[i]) * residual_[i];
+    return sum;
+  }
+
  private:
   size_t tap_index(int g, int ci, int ky, int kx) const {
     return ((static_cast<size_t>(g) * k_.in_per_group + ci) * k_.kernel_h + ky) * k_.kernel_w + kx;
