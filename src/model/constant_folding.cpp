@@ -290,6 +290,10 @@ Result<Value> slice(Folder& f, const onnx::NodeProto& node) {
     sliced[axis] = true;
     const int64_t size = data->dims[axis], s = steps[i];
     if (s == 0 || s == INT64_MIN) return Error("a step of " + std::to_string(s));
+    if (size == 0) {  // nothing to take (and the clamps below need size >= 1)
+      dims[axis] = 0;
+      continue;
+    }
     // |start|, |end| may be near INT64_MAX; size is small, so adding it cannot overflow.
     int64_t b = starts[i] < 0 ? starts[i] + size : starts[i], e = ends[i] < 0 ? ends[i] + size : ends[i];
     b = s > 0 ? std::clamp(b, int64_t{0}, size) : std::clamp(b, int64_t{0}, size - 1);
@@ -425,11 +429,13 @@ Result<Value> range(Folder& f, const onnx::NodeProto& node) {
   }
   const int64_t start = bounds[0], limit = bounds[1], delta = bounds[2];
   if (delta == 0) return Error("a delta of 0");
-  // Past the limit of values, or far enough to overflow, the count is refused below.
-  const double span = (static_cast<double>(limit) - static_cast<double>(start)) / static_cast<double>(delta);
-  if (span > static_cast<double>(kMaxFoldedValues)) return Error("more than " + std::to_string(kMaxFoldedValues) + " values");
+  // The count max(0, ceil((limit - start) / delta)), exact in 128 bits; every value it admits
+  // lies between start and limit, so none overflows.
+  const __int128 span = static_cast<__int128>(limit) - start;
+  const __int128 count = span == 0 || (span > 0) != (delta > 0) ? 0 : (span + delta - (delta > 0 ? 1 : -1)) / delta;
+  if (count > kMaxFoldedValues) return Error("more than " + std::to_string(kMaxFoldedValues) + " values");
   Value v;
-  for (int64_t x = start; delta > 0 ? x < limit : x > limit; x += delta) v.ints.push_back(x);
+  for (__int128 i = 0; i < count; ++i) v.ints.push_back(static_cast<int64_t>(start + i * delta));
   v.dims = {static_cast<int64_t>(v.ints.size())};
   return v;
 }

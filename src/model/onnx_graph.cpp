@@ -645,6 +645,8 @@ Status normalize_onnx(onnx::ModelProto& model, const Shape& input_shape) {
   while (fold_constant_subgraphs(model) > 0)
     if (auto inferred = infer_shapes(model); !inferred.ok())
       return inferred.error().with_context("model with its constant subgraphs folded");
+  // Folding can make weights constant that were computed before: they must pass the same check.
+  DISC_RETURN_IF_ERROR(check_weight_dims(graph));
   if (needs_lowering(graph, opset)) {
     DISC_RETURN_IF_ERROR(lower_to_opset10(model, opset));
     if (auto inferred = infer_shapes(model); !inferred.ok())

@@ -243,6 +243,36 @@ TEST_P(ConstantFolding, AChainTheFolderCannotEvaluateStaysAndComputesAsBefore) {
   EXPECT_EQ(count_ops(loaded->proto, "Shape"), 0u);
 }
 
+// Range's values are counted exactly before any is made: start INT64_MAX - 1 with delta
+// INT64_MAX has one value, and the second step, which would overflow, is never taken (the
+// count was once judged in double and the loop then wrapped around INT64_MAX, filling memory).
+TEST(ConstantFoldingLimits, ARangeNearTheInt64LimitFoldsToItsValues) {
+  Graph g{11};
+  g.add_constant(int64_scalar("start", INT64_MAX - 1));
+  g.add_constant(int64_scalar("limit", INT64_MAX));
+  g.add_constant(int64_scalar("delta", INT64_MAX));
+  g.add(node("Range", {"start", "limit", "delta"}, {"r"}));
+  g.add(node("Neg", {"r"}, {"unread"}));
+  g.add(node("Relu", {"b"}, {"y"}));
+  auto model = load(g.model({"batch", "4", "4", "4"}));
+  ASSERT_TRUE(model.ok()) << model.error().message();
+  EXPECT_FALSE(cut_names(*model).empty());
+}
+
+// A weight that only folding makes constant passes the check every constant weight passes:
+// OpenCV 4.6 divides by its dims (SIGFPE on a dim of 0).
+TEST(ConstantFoldingLimits, AFoldedWeightWithADimOfZeroIsRefused) {
+  Graph g{11};
+  g.add_constant(constant("w0", {0}, {}));
+  g.add_constant(int64s("w_shape", {0, 4, 1, 1}));
+  g.add(node("Reshape", {"w0", "w_shape"}, {"w"}));
+  g.add(conv("b", "w", "y"));
+  auto model = load(g.model({"batch", "0", "4", "4"}));
+  ASSERT_FALSE(model.ok());
+  EXPECT_NE(model.error().message().find("its constant input 'w' has a dim of 0"), std::string::npos)
+      << model.error().message();
+}
+
 INSTANTIATE_TEST_SUITE_P(Opsets, ConstantFolding, ::testing::Values(11, 13),
                          [](const ::testing::TestParamInfo<int64_t>& info) { return "Opset" + std::to_string(info.param); });
 
