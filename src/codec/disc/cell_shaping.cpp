@@ -54,14 +54,17 @@ void shape_cell_counts(const ConvKernel& kernel, const Quantizer& quantizer, con
   };
   OutputResidual residual(kernel, height, width);
   std::vector<int16_t> levels(sample_size);
-  // Per output position, 1 + the visit (pass · sample_cells + cell) of the last move that
-  // reached it; 0: none yet. A cell's decision depends only on its own and (kLevelsAndUnits) its
-  // neighbours' counts and on R at the footprints of their elements, and every move stamps the
-  // footprint of the element it changes. So a cell none of whose footprint positions in that
-  // block of elements a move reached since its visit in the previous pass is in the state it
-  // last decided in (not to move: moving would have stamped it) and is not visited.
-  std::vector<uint64_t> changed_at(residual.positions());
-  const long reach = moves == ShapingMoves::kLevelsAndUnits ? 2 : 0;  // elements around the cell's 2x2
+  // Per output position and per cell, 1 + the visit (pass · sample_cells + cell) of the last
+  // move that reached the position or changed the cell's count; 0: none yet. A cell's decision
+  // depends only on its own and (kLevelsAndUnits) its 8 neighbours' counts and on R at the
+  // footprints of their elements, and every move stamps the cells it changes and the footprints
+  // of their changed elements (an element no output reads has none: so the cells are stamped
+  // too). So a cell none of whose neighbourhood's cells or footprint positions a move reached
+  // since its visit in the previous pass is in the state it last decided in (not to move:
+  // moving would have stamped it) and is not visited.
+  std::vector<uint64_t> changed_at(residual.positions()), cell_changed_at(sample_cells);
+  const long radius = moves == ShapingMoves::kLevelsAndUnits ? 1 : 0;  // in cells
+  const long reach = 2 * radius;  // in elements around the cell's 2x2
   const float* x = nullptr;
   int16_t* q = nullptr;
   const uint8_t* order = nullptr;
@@ -94,11 +97,16 @@ void shape_cell_counts(const ConvKernel& kernel, const Quantizer& quantizer, con
             const uint64_t visit = pass_start + c * grid.cells() + row * grid.cols() + col;
             if (pass > 0) {
               const long top = 2 * static_cast<long>(row), left = 2 * static_cast<long>(col);
-              bool footprint_changed = false;
+              bool footprint_changed = false;  // or a count in the neighbourhood
               residual.for_each_position_in(c, top - reach, top + 1 + reach, left - reach, left + 1 + reach,
                                             [&](size_t position) {
                                               footprint_changed |= changed_at[position] > visit - sample_cells;
                                             });
+              for (long r = static_cast<long>(row) - radius; r <= static_cast<long>(row) + radius; ++r)
+                for (long k = static_cast<long>(col) - radius; k <= static_cast<long>(col) + radius; ++k)
+                  if (r >= 0 && k >= 0 && r < static_cast<long>(grid.rows()) && k < static_cast<long>(grid.cols()))
+                    footprint_changed |= cell_changed_at[c * grid.cells() + static_cast<size_t>(r) * grid.cols() +
+                                                         static_cast<size_t>(k)] > visit - sample_cells;
               if (!footprint_changed) continue;
             }
             size_t index[4];
@@ -138,12 +146,13 @@ void shape_cell_counts(const ConvKernel& kernel, const Quantizer& quantizer, con
                     const ElementChange& a = own_change[side];
                     const ElementChange b = element_change(index2, k2, count2, count2 - own);
                     // Elements of neighbouring cells lie at most 3 apart along each axis.
-                    const int ey = static_cast<int>(b.index / width) - static_cast<int>(a.index / width);
-                    const int ex = static_cast<int>(b.index % width) - static_cast<int>(a.index % width);
+                    const long ey = static_cast<long>(b.index / width) - static_cast<long>(a.index / width);
+                    const long ex = static_cast<long>(b.index % width) - static_cast<long>(a.index % width);
                     double energy_b;
                     const double change = own_delta[side] + single(b, energy_b) +
                                           2 * error_change(a) * error_change(b) *
-                                              residual.cross_energy(c, a.index / width, a.index % width, ey, ex);
+                                              residual.cross_energy(c, a.index / width, a.index % width, static_cast<int>(ey),
+                                                                    static_cast<int>(ex));
                     if (change < best && unit_move_lowers(change, own_energy[side] + energy_b))
                       best = change, best_own = own, best_partner = static_cast<long>(cell2);
                   }
@@ -157,6 +166,7 @@ void shape_cell_counts(const ConvKernel& kernel, const Quantizer& quantizer, con
                                       [&](size_t position, size_t) { changed_at[position] = visit + 1; });
               levels[c * plane_size + e.index] = static_cast<int16_t>(e.to);
               plane_counts[cell] = static_cast<int16_t>(to);
+              cell_changed_at[c * grid.cells() + cell] = visit + 1;
             };
             if (best_partner >= 0) {
               const size_t cell2 = static_cast<size_t>(best_partner);
@@ -178,6 +188,7 @@ void shape_cell_counts(const ConvKernel& kernel, const Quantizer& quantizer, con
     sample = static_cast<size_t>(n);
     residual.clear();
     std::fill(changed_at.begin(), changed_at.end(), 0);
+    std::fill(cell_changed_at.begin(), cell_changed_at.end(), 0);
     descend_groups(static_cast<size_t>(kernel.groups), threads, descend);
   }
 }

@@ -14,8 +14,8 @@ namespace disc::codec_disc {
 // Counts and orders chosen for the reading convolution. Under a reader whose groups are single
 // planes (a depthwise convolution), the counts descend from `counts` once per order, all planes
 // spread in that order, and each plane keeps the order, and the counts, of least E (the first
-// of equals): 2-4x the time of one descent for a quarter less E on real maps (doc/CODEC.md).
-// Otherwise the planes keep `orders` and the counts descend once.
+// of equals; if no order's E is finite, the planes keep `orders` and `counts`). Otherwise the
+// planes keep `orders` and the counts descend once.
 void shape_cells(const ConvKernel& kernel, const Quantizer& quantizer, const Shape& shape, const float* values,
                  uint8_t* orders, int16_t* counts, ShapingMoves moves, int threads);
 

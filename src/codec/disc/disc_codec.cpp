@@ -245,8 +245,9 @@ class DiscCodec final : public Codec {
 
   // Everything that does not depend on N is read and checked first, and the body must be long
   // enough for the shape (lossy_header, check_section) before the output is allocated. The payload
-  // is decoded straight into the output; the only other buffer of the map's size is the
-  // element-wise mode's levels (int16_t, half the output).
+  // is decoded straight into the output; the only other buffers of the map's size are the
+  // element-wise and cell modes' levels (int16_t, half the output; cells=1 adds its counts, a
+  // quarter of those).
   Result<Tensor> decode_valid(std::span<const uint8_t> payload, const Shape& shape) const override {
     const PlaneView view = plane_view(shape);
     if (bits() == 0) {
