@@ -39,8 +39,10 @@ struct Value {
   }
   // Appends element `i` of `from` (of this type).
   void push(const Value& from, size_t i) {
-    if (type == TensorProto::INT64) ints.push_back(from.ints[i]);
-    else floats.push_back(from.floats[i]);
+    if (type == TensorProto::INT64)
+      ints.push_back(from.ints[i]);
+    else
+      floats.push_back(from.floats[i]);
   }
 };
 
@@ -128,13 +130,14 @@ class Folder {
 
  private:
   const ConstantMap constants_;
-  std::unordered_map<std::string, Dims> dims_;         // static dims of any element type
-  std::unordered_map<std::string, Value> folded_;      // outputs of folded nodes
-  std::unordered_map<std::string, Value> decoded_;     // constants read so far
+  std::unordered_map<std::string, Dims> dims_;      // static dims of any element type
+  std::unordered_map<std::string, Value> folded_;   // outputs of folded nodes
+  std::unordered_map<std::string, Value> decoded_;  // constants read so far
 };
 
 Result<const Value*> Folder::input(const onnx::NodeProto& node, int index) {
-  if (index >= node.input_size() || node.input(index).empty()) return Error("input " + std::to_string(index) + " absent");
+  if (index >= node.input_size() || node.input(index).empty())
+    return Error("input " + std::to_string(index) + " absent");
   const std::string& name = node.input(index);
   if (const auto f = folded_.find(name); f != folded_.end()) return &f->second;
   if (const auto d = decoded_.find(name); d != decoded_.end()) return &d->second;
@@ -252,7 +255,8 @@ Result<Value> concat(Folder& f, const onnx::NodeProto& node) {
   Dims dims = first.dims;
   dims[axis] = 0;
   for (const Value* part : parts) {
-    if (part->type != first.type || part->dims.size() != first.dims.size()) return Error("inputs differ in type or rank");
+    if (part->type != first.type || part->dims.size() != first.dims.size())
+      return Error("inputs differ in type or rank");
     for (size_t d = 0; d < dims.size(); ++d)
       if (d != axis && part->dims[d] != first.dims[d]) return Error("inputs differ in dim " + std::to_string(d));
     dims[axis] += part->dims[axis];
@@ -353,9 +357,12 @@ Result<Value> reshape(Folder& f, const onnx::NodeProto& node) {
       if (i >= data->dims.size()) return Error("a 0 past the input's rank");
       dims[i] = data->dims[i];
     }
-    if (dims[i] == -1 && inferred == dims.size()) inferred = i;
-    else if (dims[i] < 0) return Error("a dim of " + std::to_string(dims[i]));
-    else if (dims[i] > static_cast<int64_t>(kMaxFoldedValues) || (known *= dims[i]) > static_cast<int64_t>(kMaxFoldedValues))
+    if (dims[i] == -1 && inferred == dims.size())
+      inferred = i;
+    else if (dims[i] < 0)
+      return Error("a dim of " + std::to_string(dims[i]));
+    else if (dims[i] > static_cast<int64_t>(kMaxFoldedValues) ||
+             (known *= dims[i]) > static_cast<int64_t>(kMaxFoldedValues))
       return Error("more than " + std::to_string(kMaxFoldedValues) + " values");  // so known cannot overflow
   }
   const int64_t count = static_cast<int64_t>(data->size());
@@ -476,14 +483,20 @@ Result<Value> arithmetic(Folder& f, const onnx::NodeProto& node) {
     const int64_t x = a->ints[i], y = b->ints[j];
     int64_t r = 0;
     bool overflow = false;
-    if (op == "Add") overflow = __builtin_add_overflow(x, y, &r);
-    else if (op == "Sub") overflow = __builtin_sub_overflow(x, y, &r);
-    else if (op == "Mul") overflow = __builtin_mul_overflow(x, y, &r);
-    else if (y == 0 || (x == INT64_MIN && y == -1)) overflow = true;
+    if (op == "Add")
+      overflow = __builtin_add_overflow(x, y, &r);
+    else if (op == "Sub")
+      overflow = __builtin_sub_overflow(x, y, &r);
+    else if (op == "Mul")
+      overflow = __builtin_mul_overflow(x, y, &r);
+    else if (y == 0 || (x == INT64_MIN && y == -1))
+      overflow = true;
     // C++ truncates, floor division rounds down: they differ only for an inexact quotient of
     // operands of opposite signs, which ONNX runtimes do not agree on either.
-    else if (x % y != 0 && ((x < 0) != (y < 0))) failure = "an inexact division of a negative quotient";
-    else r = x / y;
+    else if (x % y != 0 && ((x < 0) != (y < 0)))
+      failure = "an inexact division of a negative quotient";
+    else
+      r = x / y;
     if (overflow) failure = "an overflow or a division by zero";
     v.ints.push_back(r);
   });
@@ -496,10 +509,21 @@ Result<Value> arithmetic(Folder& f, const onnx::NodeProto& node) {
 Result<Value> evaluate(Folder& f, const onnx::NodeProto& node) {
   using Rule = Result<Value> (*)(Folder&, const onnx::NodeProto&);
   static const std::unordered_map<std::string, Rule> rules{
-      {"Shape", shape},         {"Gather", gather},   {"Unsqueeze", unsqueeze}, {"Squeeze", squeeze},
-      {"Concat", concat},       {"Slice", slice},     {"Transpose", transpose}, {"Reshape", reshape},
-      {"Identity", identity},   {"Cast", cast},       {"ConstantOfShape", constant_of_shape},
-      {"Range", range},         {"Add", arithmetic},  {"Sub", arithmetic},     {"Mul", arithmetic},
+      {"Shape", shape},
+      {"Gather", gather},
+      {"Unsqueeze", unsqueeze},
+      {"Squeeze", squeeze},
+      {"Concat", concat},
+      {"Slice", slice},
+      {"Transpose", transpose},
+      {"Reshape", reshape},
+      {"Identity", identity},
+      {"Cast", cast},
+      {"ConstantOfShape", constant_of_shape},
+      {"Range", range},
+      {"Add", arithmetic},
+      {"Sub", arithmetic},
+      {"Mul", arithmetic},
       {"Div", arithmetic},
   };
   const auto rule = rules.find(node.op_type());
@@ -530,7 +554,8 @@ std::vector<bool> live_nodes(const onnx::GraphProto& graph, const std::vector<bo
   for (int i = graph.node_size() - 1; i >= 0; --i) {
     const onnx::NodeProto& node = graph.node(i);
     if (removed[static_cast<size_t>(i)]) continue;
-    for (const auto& out : node.output()) live[static_cast<size_t>(i)] = live[static_cast<size_t>(i)] || needed.count(out);
+    for (const auto& out : node.output())
+      live[static_cast<size_t>(i)] = live[static_cast<size_t>(i)] || needed.count(out);
     if (!live[static_cast<size_t>(i)]) continue;
     for (const auto& in : node.input()) needed.insert(in);
   }

@@ -167,7 +167,8 @@ struct Loaded {
 
 // Runs `model`, checks its whole output against `expected` (of `shape`), and that head then tail
 // gives that output at every cut.
-Result<Loaded> expect_runs_as(const OnnxModel& model, const Shape& shape, const std::function<float(size_t)>& expected) {
+Result<Loaded> expect_runs_as(const OnnxModel& model, const Shape& shape,
+                              const std::function<float(size_t)>& expected) {
   Loaded loaded;
   const Bytes bytes = model.serialized();
   if (!loaded.proto.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return Error("unparsable");
@@ -274,7 +275,9 @@ TEST(ConstantFoldingLimits, AFoldedWeightWithADimOfZeroIsRefused) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Opsets, ConstantFolding, ::testing::Values(11, 13),
-                         [](const ::testing::TestParamInfo<int64_t>& info) { return "Opset" + std::to_string(info.param); });
+                         [](const ::testing::TestParamInfo<int64_t>& info) {
+                           return "Opset" + std::to_string(info.param);
+                         });
 
 }  // namespace
 }  // namespace disc

@@ -64,7 +64,7 @@ void shape_cell_counts(const ConvKernel& kernel, const Quantizer& quantizer, con
   // moving would have stamped it) and is not visited.
   std::vector<uint64_t> changed_at(residual.positions()), cell_changed_at(sample_cells);
   const long radius = moves == ShapingMoves::kLevelsAndUnits ? 1 : 0;  // in cells
-  const long reach = 2 * radius;  // in elements around the cell's 2x2
+  const long reach = 2 * radius;                                       // in elements around the cell's 2x2
   const float* x = nullptr;
   int16_t* q = nullptr;
   const uint8_t* order = nullptr;
@@ -97,17 +97,16 @@ void shape_cell_counts(const ConvKernel& kernel, const Quantizer& quantizer, con
             const uint64_t visit = pass_start + c * grid.cells() + row * grid.cols() + col;
             if (pass > 0) {
               const long top = 2 * static_cast<long>(row), left = 2 * static_cast<long>(col);
-              bool footprint_changed = false;  // or a count in the neighbourhood
-              residual.for_each_position_in(c, top - reach, top + 1 + reach, left - reach, left + 1 + reach,
-                                            [&](size_t position) {
-                                              footprint_changed |= changed_at[position] > visit - sample_cells;
-                                            });
+              bool changed_since = false;  // a footprint position or a count in the neighbourhood
+              residual.for_each_position_in(
+                  c, top - reach, top + 1 + reach, left - reach, left + 1 + reach,
+                  [&](size_t position) { changed_since |= changed_at[position] > visit - sample_cells; });
               for (long r = static_cast<long>(row) - radius; r <= static_cast<long>(row) + radius; ++r)
                 for (long k = static_cast<long>(col) - radius; k <= static_cast<long>(col) + radius; ++k)
                   if (r >= 0 && k >= 0 && r < static_cast<long>(grid.rows()) && k < static_cast<long>(grid.cols()))
-                    footprint_changed |= cell_changed_at[c * grid.cells() + static_cast<size_t>(r) * grid.cols() +
-                                                         static_cast<size_t>(k)] > visit - sample_cells;
-              if (!footprint_changed) continue;
+                    changed_since |= cell_changed_at[c * grid.cells() + static_cast<size_t>(r) * grid.cols() +
+                                                     static_cast<size_t>(k)] > visit - sample_cells;
+              if (!changed_since) continue;
             }
             size_t index[4];
             const int k = grid.elements(row, col, order[c], index);
@@ -151,8 +150,8 @@ void shape_cell_counts(const ConvKernel& kernel, const Quantizer& quantizer, con
                     double energy_b;
                     const double change = own_delta[side] + single(b, energy_b) +
                                           2 * error_change(a) * error_change(b) *
-                                              residual.cross_energy(c, a.index / width, a.index % width, static_cast<int>(ey),
-                                                                    static_cast<int>(ex));
+                                              residual.cross_energy(c, a.index / width, a.index % width,
+                                                                    static_cast<int>(ey), static_cast<int>(ex));
                     if (change < best && unit_move_lowers(change, own_energy[side] + energy_b))
                       best = change, best_own = own, best_partner = static_cast<long>(cell2);
                   }
