@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -19,7 +20,11 @@ using testing::run_disc;
 class PlanCli : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = ::testing::TempDir();
+    // One folder per test: ctest runs the tests of this fixture as parallel processes, and a
+    // shared file rewritten by one test's SetUp while another's `disc plan` read it failed the
+    // other at random.
+    dir_ = ::testing::TempDir() + "/plan_cli_" + ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::filesystem::create_directories(dir_);
     profile_ = dir_ + "/plan_cli_profile.json";
     table_ = dir_ + "/plan_cli_table.json";
     std::ofstream(profile_) << R"({"model": "m", "input": {"name": "x", "shape": [1, 3, 8, 8], "fp32_bytes": 768,
