@@ -111,11 +111,7 @@ class OutputResidual {
   // the elements (c, y + dy, x + dx), |dy|, |dx| <= radius (0 or 1): a superset of those positions.
   template <typename Fn>
   void for_each_position_near(size_t c, size_t y, size_t x, int radius, Fn&& fn) const {
-    const auto [top, bottom] = rows_[y].span[radius];
-    const auto [left, right] = cols_[x].span[radius];
-    const size_t g = c / k_.in_per_group;
-    for (long oy = top; oy <= bottom; ++oy)
-      for (long ox = left; ox <= right; ++ox) fn((g * out_h_ + oy) * out_w_ + ox);
+    for_each_position_of(c, rows_[y].span[radius], cols_[x].span[radius], fn);
   }
 
   // Calls fn(position) for every output position in the bounding box of the footprints of the
@@ -123,11 +119,7 @@ class OutputResidual {
   // of that range inside the plane): a superset of those positions.
   template <typename Fn>
   void for_each_position_in(size_t c, long first_row, long last_row, long first_col, long last_col, Fn&& fn) const {
-    const auto [top, bottom] = output_span(rows_, first_row, last_row);
-    const auto [left, right] = output_span(cols_, first_col, last_col);
-    const size_t g = c / k_.in_per_group;
-    for (long oy = top; oy <= bottom; ++oy)
-      for (long ox = left; ox <= right; ++ox) fn((g * out_h_ + oy) * out_w_ + ox);
+    for_each_position_of(c, output_span(rows_, first_row, last_row), output_span(cols_, first_col, last_col), fn);
   }
 
   void clear() { std::fill(residual_.begin(), residual_.end(), 0.0f); }
@@ -176,16 +168,18 @@ class OutputResidual {
             if (a.output == b.output) axis[i].shared[d + kMaxOffset].emplace_back(a.kernel, b.kernel);
       }
     for (size_t i = 0; i < inputs; ++i)
-      for (int r = 0; r <= 1; ++r) {
-        long first = std::numeric_limits<long>::max(), last = -1;
-        for (size_t j = i >= static_cast<size_t>(r) ? i - r : 0; j <= std::min(inputs - 1, i + r); ++j)
-          for (const AxisTap& t : axis[j].taps) {
-            first = std::min(first, t.output);
-            last = std::max(last, t.output);
-          }
-        axis[i].span[r] = {first, last};
-      }
+      for (int r = 0; r <= 1; ++r)
+        axis[i].span[r] = output_span(axis, static_cast<long>(i) - r, static_cast<long>(i) + r);
     return axis;
+  }
+
+  // Calls fn(position) for every output position of channel c's group with oy in rows and ox in
+  // cols (closed spans; first > last: none).
+  template <typename Fn>
+  void for_each_position_of(size_t c, std::pair<long, long> rows, std::pair<long, long> cols, Fn&& fn) const {
+    const size_t g = c / k_.in_per_group;
+    for (long oy = rows.first; oy <= rows.second; ++oy)
+      for (long ox = cols.first; ox <= cols.second; ++ox) fn((g * out_h_ + oy) * out_w_ + ox);
   }
 
   // The first and last output reached from inputs first..last of an axis (first > last: none).
