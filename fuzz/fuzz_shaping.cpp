@@ -2,15 +2,17 @@
 // (shape=1|2, of levels or, with cells=1, of cell counts): a kernel the map cannot feed must be
 // refused with a message, any other must encode to a stream that decodes to finite values of
 // the map's shape, whose error under the convolution is no larger than that of the unshaped
-// levels (counts) the descent starts from, and which is the same when the kernel's groups are
-// shaped on several threads. The
+// levels (counts) the descent starts from (with cells=1, after the activation the kernel may
+// declare), and which is the same when the kernel's groups are shaped on several threads. The
 // descent's footprint, neighbour and skipping bookkeeping is where strides larger than the
 // kernel, one-sided padding and 1-wide maps would go wrong (under ASan and UBSan).
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <limits>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "codec/reference_conv.hpp"
@@ -65,6 +67,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   // Read last, so that inputs from before cells=1 keep their meaning.
   const std::string cells = in.small(0, 1) == 1 ? "cells=1," : "";
+  // Then what follows the convolution (after cells=1 for the same reason): nothing known, a
+  // clamp from 0 up, or one between two bounds (in either order, so that refusals are tried).
+  if (const int activation = in.small(0, 2); activation > 0) {
+    disc::ConvActivation a;
+    for (int o = 0; o < kernel->out_channels; ++o) a.bias.push_back(in.value());
+    a.min = activation == 1 ? 0.0f : in.value();
+    a.max = activation == 1 ? std::numeric_limits<float>::infinity() : in.value();
+    kernel->activation = std::move(a);
+  }
   const std::string levels = cells + "bits=" + std::to_string(bits) + ",clip=3";
   const std::string spec = "disc:shape=" + std::to_string(shaping) + "," + levels;
   auto shaped = disc::make_codec(*disc::CodecSpec::parse(spec), disc::EncoderContext{kernel});
@@ -84,9 +95,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!std::isfinite(v)) std::abort();
   auto plain = disc::decompress(*disc::compress(*map, **disc::make_codec("disc:" + levels)));
   if (!plain.ok()) std::abort();
-  const std::vector<double> target = disc::testing::reference_conv(*kernel, *map);
+  // What the descent measures: with cells=1 the error after a known activation, else that of
+  // the convolution's output.
+  disc::ConvKernel measured = *kernel;
+  if (cells.empty()) measured.activation.reset();
+  const std::vector<double> target = disc::testing::reference_reader_outputs(measured, *map);
   const auto error = [&](const disc::Tensor& t) {
-    const std::vector<double> out = disc::testing::reference_conv(*kernel, t);
+    const std::vector<double> out = disc::testing::reference_reader_outputs(measured, t);
     double e = 0;
     for (size_t i = 0; i < out.size(); ++i) e += (out[i] - target[i]) * (out[i] - target[i]);
     return e;

@@ -11,7 +11,9 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -107,6 +109,17 @@ class Codec {
   std::vector<float> params_;
 };
 
+// What follows a convolution before anything else reads its output: output channel o, plus
+// bias[o], is clamped to [min, max] (ReLU: [0, +inf); ReLU6: [0, 6]; none: (-inf, +inf)).
+struct ConvActivation {
+  std::vector<float> bias;  // one per output channel, finite
+  float min = -std::numeric_limits<float>::infinity();
+  float max = std::numeric_limits<float>::infinity();
+  // Rejects a bias that is not `outputs` finite values and bounds that are NaN or not ordered
+  // (min <= max) (kInvalidArgument).
+  Status check(int outputs) const;
+};
+
 // The convolution that reads a feature map, which disc's `shape=1|2` encoder shapes its
 // quantization error for (doc/CODEC.md, "Shaping for the convolution that reads the map").
 // Weights are [out_channels][in_per_group][kernel_h][kernel_w] with any following
@@ -116,8 +129,11 @@ struct ConvKernel {
   int kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1;
   int pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
   std::vector<float> weights;
-  // Rejects inconsistent sizes, non-finite weights, and a map of `shape` (N x C x H x W) that
-  // this convolution cannot read (kInvalidArgument).
+  // If known (the bias with any batch normalization's shift folded in): `cells=1` with
+  // `shape=1|2` then measures the error after it (doc/CODEC.md, "Cell counts").
+  std::optional<ConvActivation> activation;
+  // Rejects inconsistent sizes, non-finite weights, an activation its check() rejects, and a
+  // map of `shape` (N x C x H x W) that this convolution cannot read (kInvalidArgument).
   Status check(const Shape& shape) const;
 };
 

@@ -1,6 +1,10 @@
 #include "model/reading_convolution.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
+#include <optional>
+#include <utility>
 #include <vector>
 
 #include "model/onnx_graph.hpp"
@@ -51,6 +55,40 @@ Result<std::vector<int64_t>> zero_padding(const onnx::GraphProto& graph, const o
   return std::vector<int64_t>{pads[2], pads[3], pads[6], pads[7]};
 }
 
+// The clamp of a Relu or Clip node ({lowest, highest}), or nothing for any other node or a
+// Clip whose bounds are not constant scalars.
+std::optional<std::pair<float, float>> clamp_of(const onnx::GraphProto& graph, const onnx::NodeProto& node) {
+  constexpr float kInfinity = std::numeric_limits<float>::infinity();
+  if (node.op_type() == "Relu") return std::pair{0.0f, kInfinity};
+  if (node.op_type() != "Clip") return std::nullopt;
+  std::pair<float, float> bounds{-kInfinity, kInfinity};
+  if (const auto* a = find_attribute(node, "min")) bounds.first = a->f();  // opset <= 10
+  if (const auto* a = find_attribute(node, "max")) bounds.second = a->f();
+  for (int i = 1; i <= 2 && i < node.input_size(); ++i) {  // opset >= 11: optional inputs
+    if (node.input(i).empty()) continue;
+    const Result<std::vector<float>> v = constant_floats(graph, node.input(i));
+    if (!v.ok() || v->size() != 1) return std::nullopt;
+    (i == 1 ? bounds.first : bounds.second) = (*v)[0];
+  }
+  return bounds;
+}
+
+bool is_graph_output(const onnx::GraphProto& graph, const std::string& tensor) {
+  return std::any_of(graph.output().begin(), graph.output().end(),
+                     [&](const onnx::ValueInfoProto& v) { return v.name() == tensor; });
+}
+
+// What follows the convolution (`output`: its output, or that of the batch normalization folded
+// into it) when a Relu or Clip is its only reader; `bias` has that normalization folded in.
+std::optional<ConvActivation> activation_after(const onnx::GraphProto& graph, const std::string& output,
+                                               std::vector<float> bias) {
+  const std::vector<const onnx::NodeProto*> next = readers(graph, output);
+  if (next.size() != 1 || is_graph_output(graph, output) || next[0]->input(0) != output) return std::nullopt;
+  const auto bounds = clamp_of(graph, *next[0]);
+  if (!bounds) return std::nullopt;
+  return ConvActivation{std::move(bias), bounds->first, bounds->second};
+}
+
 }  // namespace
 
 Result<ConvKernel> reading_convolution(const onnx::GraphProto& graph, const std::string& tensor) {
@@ -96,6 +134,13 @@ Result<ConvKernel> reading_convolution(const onnx::GraphProto& graph, const std:
   k.pad_left = static_cast<int>(pads[1] + padding[1]);
   k.pad_bottom = static_cast<int>(pads[2] + padding[2]);
   k.pad_right = static_cast<int>(pads[3] + padding[3]);
+  // The bias, if a constant of one value per output (else what follows stays unknown).
+  std::optional<std::vector<float>> bias = std::vector<float>(static_cast<size_t>(k.out_channels), 0.0f);
+  if (conv.input_size() > 2 && !conv.input(2).empty()) {
+    Result<std::vector<float>> b = constant_floats(graph, conv.input(2));
+    bias = b.ok() && b->size() == bias->size() ? std::optional(std::move(*b)) : std::nullopt;
+  }
+  std::string output = conv.output(0);
   const std::vector<const onnx::NodeProto*> next = readers(graph, conv.output(0));
   if (next.size() == 1 && next[0]->op_type() == "BatchNormalization" && next[0]->input(0) == conv.output(0)) {
     const onnx::NodeProto& bn = *next[0];
@@ -114,6 +159,19 @@ Result<ConvKernel> reading_convolution(const onnx::GraphProto& graph, const std:
     const size_t per_output = k.weights.size() / static_cast<size_t>(std::max(1, k.out_channels));
     for (size_t o = 0; o < scale.size(); ++o)
       for (size_t i = 0; i < per_output; ++i) k.weights[o * per_output + i] *= scale[o] / std::sqrt(variance[o] + epsilon);
+    const Result<std::vector<float>> shift = constant_floats(graph, bn.input(2));
+    const Result<std::vector<float>> mean = constant_floats(graph, bn.input(3));
+    if (bias && shift.ok() && mean.ok() && shift->size() == scale.size() && mean->size() == scale.size()) {
+      for (size_t o = 0; o < scale.size(); ++o)
+        (*bias)[o] = ((*bias)[o] - (*mean)[o]) * scale[o] / std::sqrt(variance[o] + epsilon) + (*shift)[o];
+    } else {
+      bias.reset();
+    }
+    output = bn.output_size() == 1 ? bn.output(0) : std::string();
+  }
+  if (bias && !output.empty()) {
+    k.activation = activation_after(graph, output, std::move(*bias));
+    if (k.activation && !k.activation->check(k.out_channels).ok()) k.activation.reset();
   }
   return k;
 }

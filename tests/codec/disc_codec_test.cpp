@@ -1549,9 +1549,11 @@ float smallest_magnitude(const Tensor& t) {
   return step;
 }
 
-// ||conv(x) - conv(decoded)||^2 of the reading convolution k.
+// ||conv(x) - conv(decoded)||^2 of the reading convolution k, or the same after its activation
+// if it has one.
 double reader_output_error(const ConvKernel& k, const Tensor& x, const Tensor& decoded) {
-  const std::vector<double> a = testing::reference_conv(k, x), b = testing::reference_conv(k, decoded);
+  const std::vector<double> a = testing::reference_reader_outputs(k, x),
+                            b = testing::reference_reader_outputs(k, decoded);
   double e = 0;
   for (size_t i = 0; i < a.size(); ++i) e += (a[i] - b[i]) * (a[i] - b[i]);
   return e;
@@ -1688,6 +1690,30 @@ ConvKernel low_pass_kernel(int channels, int stride, uint32_t seed) {
   return k;
 }
 
+// k followed by a ReLU6-like clamp to [0, top], with biases that put each output channel's
+// median on `x` at 0 and top at the channels' median distance from there to their 90th
+// percentile: half of the outputs are clamped at 0, some at top.
+ConvKernel with_activation(ConvKernel k, const Tensor& x) {
+  const std::vector<double> out = testing::reference_conv(k, x);
+  const size_t per_channel = out.size() / static_cast<size_t>(x.shape()[0]) / static_cast<size_t>(k.out_channels);
+  ConvActivation a;
+  std::vector<double> spans;
+  for (int o = 0; o < k.out_channels; ++o) {
+    std::vector<double> values;
+    for (size_t i = 0; i < out.size(); ++i)
+      if (i / per_channel % static_cast<size_t>(k.out_channels) == static_cast<size_t>(o)) values.push_back(out[i]);
+    std::sort(values.begin(), values.end());
+    const double median = values[values.size() / 2];
+    a.bias.push_back(static_cast<float>(-median));
+    spans.push_back(values[values.size() * 9 / 10] - median);
+  }
+  std::sort(spans.begin(), spans.end());
+  a.min = 0;
+  a.max = static_cast<float>(spans[spans.size() / 2]);
+  k.activation = std::move(a);
+  return k;
+}
+
 // Where footprints overlap, the unit moves reach lower errors than single steps alone; where
 // they do not (a 1x1 reader), shape=2 chooses the same levels as shape=1 (given that shape=1
 // settles within its 8 passes, as it does on these maps, where shape=2 may take 12).
@@ -1815,6 +1841,20 @@ TEST(DiscShape, RejectsAConvolutionThatCannotReadTheMap) {
   k = random_kernel(6, 4, 2, 3, 0, 5);  // stride 0
   EXPECT_FALSE(encode(k).ok());
   EXPECT_FALSE(random_kernel(4, 8, 1, 1, 1, 5).check({8, 6, 6}).ok());  // not N x C x H x W
+  // An activation needs one finite bias per output and ordered bounds.
+  k = random_kernel(4, 8, 1, 1, 1, 5);
+  k.activation = ConvActivation{{0.5f, -1.0f, 0.0f, 2.0f}, 0.0f, 6.0f};
+  EXPECT_TRUE(encode(k).ok());
+  for (const auto& broken :
+       {ConvActivation{{0.5f, -1.0f, 0.0f}, 0.0f, 6.0f},
+        ConvActivation{{0.5f, std::numeric_limits<float>::infinity(), 0.0f, 2.0f}, 0.0f, 6.0f},
+        ConvActivation{{0.5f, -1.0f, 0.0f, 2.0f}, 6.0f, 0.0f},
+        ConvActivation{{0.5f, -1.0f, 0.0f, 2.0f}, std::numeric_limits<float>::quiet_NaN(), 6.0f}}) {
+    k.activation = broken;
+    auto stream = encode(k);
+    ASSERT_FALSE(stream.ok());
+    EXPECT_EQ(stream.error().code(), ErrorCode::kInvalidArgument);
+  }
   // Sizes whose product wraps to 0 in 64 bits, which an empty weight list would match.
   k = ConvKernel{};
   k.out_channels = k.in_per_group = 1 << 30;
@@ -1919,7 +1959,9 @@ TEST(DiscCells, ShapedCountsLowerTheReadingConvolutionsError) {
       const double units = reader_error(x, k, std::string("disc:cells=1,shape=2,") + levels);
       EXPECT_LT(single, 0.8 * plain);
       EXPECT_LE(units, single * (1 + 1e-6));
-      if (low_pass) EXPECT_LT(units, 0.95 * single);
+      if (low_pass) {
+        EXPECT_LT(units, 0.95 * single);
+      }
     }
   }
 }
@@ -1942,13 +1984,17 @@ TEST(DiscCells, TwoEndsWhereNoCountOrUnitMoveLowersTheError) {
   strided.weights = {1.0f};
   ConvKernel uncovered = random_kernel(3, 1, 3, 3, 3, 65);  // stride 3 over 3x3, last row and column unread
   uncovered.pad_bottom = uncovered.pad_right = 0;
+  const Tensor map = realistic_sparse_map({1, 3, 8, 9}, 0.4, 63);
   const Case cases[] = {
       {Tensor({1, 1, 2, 5}, {1, 0, 0.25f, 0.5f, 0.5f, 0.25f, 1, 0.75f, 0.75f, 0.75f}), strided},
-      {realistic_sparse_map({1, 3, 8, 9}, 0.4, 63), low_pass_kernel(3, 2, 64)},
+      {map, low_pass_kernel(3, 2, 64)},
       {realistic_sparse_map({1, 3, 10, 10}, 0.4, 66), uncovered},
+      // The error after an activation (reader_output_error measures that one).
+      {map, with_activation(low_pass_kernel(3, 2, 64), map)},
+      {map, with_activation(random_kernel(3, 1, 3, 3, 2, 67), map)},
   };
   for (const Case& test : cases) {
-    SCOPED_TRACE(test.reader.stride_w * 10 + test.reader.kernel_w);
+    SCOPED_TRACE(test.reader.stride_w * 10 + test.reader.kernel_w + (test.reader.activation ? 100 : 0));
     for (const char* levels : {"bits=1,clip=0", "bits=2,clip=3"}) {
       SCOPED_TRACE(levels);
       const int max_level = std::string(levels) == "bits=1,clip=0" ? 1 : 3;
@@ -2021,9 +2067,37 @@ TEST(DiscCells, TwoEndsWhereNoCountOrUnitMoveLowersTheError) {
   }
 }
 
+// Where the reader's activation is known, the counts descend on the error after it: it ends
+// lower there than where the descent measured the convolution's output, outputs that the
+// activation clamps either way included (they cost nothing), under depthwise, grouped and 1x1
+// readers (one and several outputs per position).
+TEST(DiscCells, ShapingAfterTheActivationLowersTheErrorThere) {
+  const Tensor x = realistic_sparse_map({2, 8, 16, 15}, 0.5, 68);
+  for (const ConvKernel& linear : {low_pass_kernel(8, 2, 69), random_kernel(8, 1, 8, 3, 2, 70),
+                                   random_kernel(4, 4, 2, 3, 1, 71), random_kernel(3, 8, 1, 1, 1, 72)}) {
+    SCOPED_TRACE(linear.groups * 10 + linear.stride_h);
+    const ConvKernel activated = with_activation(linear, x);
+    for (const char* levels : {"bits=2,clip=3", "bits=2,levels=2,clip=2.5"}) {
+      SCOPED_TRACE(levels);
+      const auto error_after_activation = [&](const ConvKernel& shaped_for, const std::string& spec) {
+        auto c = make_codec(*CodecSpec::parse(spec), EncoderContext{std::make_shared<const ConvKernel>(shaped_for)});
+        EXPECT_TRUE(c.ok()) << c.error().message();
+        return reader_output_error(activated, x, round_trip(x, **c));
+      };
+      const std::string shaped = std::string("disc:cells=1,shape=2,") + levels;
+      const double unshaped = error_after_activation(activated, std::string("disc:cells=1,") + levels);
+      const double for_convolution = error_after_activation(linear, shaped);
+      const double for_activation = error_after_activation(activated, shaped);
+      EXPECT_LT(for_activation, 0.9 * for_convolution);
+      EXPECT_LT(for_activation, 0.5 * unshaped);
+    }
+  }
+}
+
 TEST(DiscCells, ShapedStreamsAreTheSameForEveryThreadCount) {
   const Tensor x = realistic_sparse_map({2, 12, 30, 27}, 0.5, 60);
-  for (const ConvKernel& k : {low_pass_kernel(12, 2, 61), random_kernel(8, 3, 4, 3, 1, 62)}) {
+  for (const ConvKernel& k :
+       {low_pass_kernel(12, 2, 61), random_kernel(8, 3, 4, 3, 1, 62), with_activation(low_pass_kernel(12, 2, 61), x)}) {
     SCOPED_TRACE(k.groups);
     const auto stream = [&](int threads) {
       auto c = make_codec(*CodecSpec::parse("disc:cells=1,shape=2,bits=2,clip=3"),

@@ -1,6 +1,7 @@
-// A direct, slow convolution without bias, for checking what shape=1 optimizes against.
+// A direct, slow convolution, for checking what shape=1|2 optimizes against.
 #pragma once
 
+#include <algorithm>
 #include <vector>
 
 #include "disc/codec.hpp"
@@ -33,6 +34,19 @@ inline std::vector<double> reference_conv(const ConvKernel& k, const Tensor& x) 
               }
           out[static_cast<size_t>(((b * k.out_channels + o) * oh + y) * ow + z)] = sum;
         }
+  return out;
+}
+
+// What the layer passes on: reference_conv(k, x), and with k.activation its bias added and the
+// sum clamped to its bounds.
+inline std::vector<double> reference_reader_outputs(const ConvKernel& k, const Tensor& x) {
+  std::vector<double> out = reference_conv(k, x);
+  if (!k.activation) return out;
+  const size_t per_channel = out.size() / static_cast<size_t>(x.shape()[0]) / static_cast<size_t>(k.out_channels);
+  for (size_t i = 0; i < out.size(); ++i) {
+    const double y = out[i] + k.activation->bias[i / per_channel % static_cast<size_t>(k.out_channels)];
+    out[i] = std::clamp(y, double{k.activation->min}, double{k.activation->max});
+  }
   return out;
 }
 

@@ -7,7 +7,9 @@
 
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
+#include <limits>
 #include <random>
 
 #include "disc/model.hpp"
@@ -447,6 +449,84 @@ TEST(ReadingConvolution, OfTheTinyModel) {
   auto relu = model->reading_convolution("a");  // read by a Relu
   ASSERT_FALSE(relu.ok());
   EXPECT_NE(relu.error().message().find("Relu"), std::string::npos) << relu.error().message();
+}
+
+// What follows the reading convolution: a Relu or Clip (bounds as attributes up to opset 10,
+// as constant inputs from 11) that is its only reader, with the convolution's bias and any
+// batch normalization's shift folded in. Anything else leaves it unknown.
+TEST(ReadingConvolution, KnowsTheActivationThatFollows) {
+  constexpr float kInfinity = std::numeric_limits<float>::infinity();
+  const auto activation_of = [](const onnx::ModelProto& m) {
+    auto model = load(m);
+    EXPECT_TRUE(model.ok()) << model.error().message();
+    auto kernel = model->reading_convolution("b");
+    EXPECT_TRUE(kernel.ok()) << kernel.error().message();
+    return kernel->activation;
+  };
+  const auto last_relu = [](onnx::ModelProto& m) { return m.mutable_graph()->mutable_node(4); };
+  auto relu = activation_of(tiny_model());  // Conv without bias, then Relu
+  ASSERT_TRUE(relu);
+  EXPECT_EQ(relu->bias, (std::vector<float>{0.0f, 0.0f}));
+  EXPECT_EQ(relu->min, 0.0f);
+  EXPECT_EQ(relu->max, kInfinity);
+
+  // A bias, and a Clip with constant inputs (opset 11).
+  onnx::ModelProto m = tiny_model();
+  reading_conv(m)->add_input("B");
+  *m.mutable_graph()->add_initializer() = testing::constant("B", {2}, {0.5f, -1.0f});
+  *m.mutable_graph()->add_initializer() = testing::constant("low", {}, {0.0f});
+  *m.mutable_graph()->add_initializer() = testing::constant("high", {}, {6.0f});
+  *last_relu(m) = node("Clip", {"c", "low", "high"}, {"y"});
+  auto clip = activation_of(m);
+  ASSERT_TRUE(clip);
+  EXPECT_EQ(clip->bias, (std::vector<float>{0.5f, -1.0f}));
+  EXPECT_EQ(clip->min, 0.0f);
+  EXPECT_EQ(clip->max, 6.0f);
+  *last_relu(m) = node("Clip", {"c", "", "high"}, {"y"});  // no lower bound
+  clip = activation_of(m);
+  ASSERT_TRUE(clip);
+  EXPECT_EQ(clip->min, -kInfinity);
+  EXPECT_EQ(clip->max, 6.0f);
+
+  // A Clip with attributes (opset 10).
+  m = tiny_model();
+  m.mutable_opset_import(0)->set_version(10);
+  *last_relu(m) = node("Clip", {"c"}, {"y"});
+  testing::set_float(*last_relu(m), "min", -1.0f);
+  testing::set_float(*last_relu(m), "max", 3.0f);
+  clip = activation_of(m);
+  ASSERT_TRUE(clip);
+  EXPECT_EQ(clip->min, -1.0f);
+  EXPECT_EQ(clip->max, 3.0f);
+
+  // A batch normalization between them: bias b becomes (b - mean) * scale / sqrt(variance +
+  // epsilon) + shift.
+  m = tiny_model();
+  reading_conv(m)->add_input("B");
+  reading_conv(m)->set_output(0, "c_raw");
+  *m.mutable_graph()->add_initializer() = testing::constant("B", {2}, {0.5f, -1.0f});
+  *m.mutable_graph()->add_initializer() = testing::constant("scale", {2}, {1.0f, 2.0f});
+  *m.mutable_graph()->add_initializer() = testing::constant("shift", {2}, {0.25f, 0.0f});
+  *m.mutable_graph()->add_initializer() = testing::constant("mean", {2}, {1.5f, 0.0f});
+  *m.mutable_graph()->add_initializer() = testing::constant("variance", {2}, {1.0f, 4.0f});
+  *m.mutable_graph()->add_node() = node("BatchNormalization", {"c_raw", "scale", "shift", "mean", "variance"}, {"c"});
+  auto folded = activation_of(m);
+  ASSERT_TRUE(folded);
+  EXPECT_NEAR(folded->bias[0], -1.0f / std::sqrt(1.0f + 1e-5f) + 0.25f, 1e-6f);
+  EXPECT_NEAR(folded->bias[1], -2.0f / std::sqrt(4.0f + 1e-5f), 1e-6f);
+
+  // Unknown: another operator, a second reader, or the output itself leaving the graph.
+  m = tiny_model();
+  *last_relu(m) = node("Sigmoid", {"c"}, {"y"});
+  EXPECT_FALSE(activation_of(m));
+  m = tiny_model();
+  *last_relu(m) = node("Relu", {"c"}, {"r"});
+  *m.mutable_graph()->add_node() = node("Add", {"r", "c"}, {"y"});
+  EXPECT_FALSE(activation_of(m));
+  m = tiny_model();  // the model answers with the convolution's output; a Relu of it leads nowhere
+  reading_conv(m)->set_output(0, "y");
+  *last_relu(m) = node("Relu", {"y"}, {"unused"});
+  EXPECT_FALSE(activation_of(m));
 }
 
 TEST(ReadingConvolution, RejectsWhatItCannotShapeFor) {

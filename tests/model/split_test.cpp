@@ -273,6 +273,32 @@ TEST(ReadingConvolution, IsTheLinearPartOfTheNextLayer) {
   std::cout << checked << " cuts checked, " << depthwise << " depthwise, " << padded << " behind a Pad\n";
 }
 
+// Where the layer after the cut ends in an activation, the reader knows it: with its bias and
+// clamp, the reading convolution gives that activation's output (OpenCV's) from the map.
+TEST(ReadingConvolution, WithItsActivationGivesTheLayersOutput) {
+  testing::SharedModel f = testing::load_shared_model("mobilenet_v1_0.25_128");
+  const auto& cuts = f.model.cuts();
+  size_t checked = 0;
+  for (size_t i = 0; i + 3 < cuts.size(); ++i) {
+    auto kernel = f.model.reading_convolution(cuts[i].tensor);
+    if (!kernel.ok()) continue;
+    ASSERT_TRUE(kernel->activation) << cuts[i].tensor;  // every convolution here is followed by a ReLU6
+    const size_t next = (cuts[i + 1].op_type == "Pad" ? i + 2 : i + 1) + 1;  // the Clip after the Conv
+    ASSERT_EQ(cuts[next].op_type, "Clip") << cuts[i].tensor;
+    SCOPED_TRACE(cuts[i].tensor);
+    EXPECT_EQ(kernel->activation->min, 0.0f);
+    EXPECT_EQ(kernel->activation->max, 6.0f);
+    const std::vector<double> predicted = testing::reference_reader_outputs(*kernel, features_at(f, cuts[i].tensor, 0));
+    const Tensor expected = features_at(f, cuts[next].tensor, 0);
+    ASSERT_EQ(predicted.size(), expected.size());
+    double error = 0;
+    for (size_t k = 0; k < predicted.size(); ++k) error = std::max(error, std::fabs(predicted[k] - expected.data()[k]));
+    EXPECT_LT(error, 1e-3);
+    ++checked;
+  }
+  EXPECT_GE(checked, 4u);
+}
+
 TEST(ReadingConvolution, NamesWhatReadsACutThatNoSingleConvolutionReads) {
   testing::SharedModel f = testing::load_shared_model("resnet20_cifar10");
   ASSERT_FALSE(f.model.cuts().empty());

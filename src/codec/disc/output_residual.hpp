@@ -62,6 +62,23 @@ class OutputResidual {
            tap_index(g, ci, row.kernel, col.kernel));
   }
 
+  // Through which tap element (c, y, x) reaches `position` (of c's group), or -1 if it does not.
+  long tap_reaching(size_t c, size_t y, size_t x, size_t position) const {
+    const long oy = static_cast<long>(position / out_w_ % out_h_), ox = static_cast<long>(position % out_w_);
+    const long ky = static_cast<long>(y) + k_.pad_top - oy * k_.stride_h;
+    const long kx = static_cast<long>(x) + k_.pad_left - ox * k_.stride_w;
+    if (ky < 0 || ky >= k_.kernel_h || kx < 0 || kx >= k_.kernel_w) return -1;
+    const int g = static_cast<int>(c) / k_.in_per_group, ci = static_cast<int>(c) % k_.in_per_group;
+    return static_cast<long>(tap_index(g, ci, static_cast<int>(ky), static_cast<int>(kx)));
+  }
+
+  // Outputs per position (out_channels / groups); a position's outputs and a tap's response.
+  int outputs_per_position() const { return out_per_group_; }
+  const float* outputs(size_t position) const { return &residual_[position * out_per_group_]; }
+  const float* response(size_t tap) const { return &taps_[tap * out_per_group_]; }
+  // Group g's positions are g * group_positions() .. (g + 1) * group_positions() - 1.
+  size_t group_positions() const { return static_cast<size_t>(out_h_) * out_w_; }
+
   // R += e · (the response of element (c, y, x)).
   void add(size_t c, size_t y, size_t x, float e) {
     const int m = out_per_group_;
@@ -70,6 +87,13 @@ class OutputResidual {
       const float* t = &taps_[tap * m];
       for (int o = 0; o < m; ++o) r[o] += e * t[o];
     });
+  }
+
+  // |response|^2 of element (c, y, x).
+  double response_energy(size_t c, size_t y, size_t x) const {
+    double energy = 0;
+    for_each_reach(c, y, x, [&](size_t, size_t tap) { energy += tap_energy_[tap]; });
+    return energy;
   }
 
   // <R, response> and |response|^2 of element (c, y, x).

@@ -12,6 +12,17 @@
 
 namespace disc {
 
+Status ConvActivation::check(int outputs) const {
+  if (bias.size() != static_cast<size_t>(std::max(outputs, 0)))
+    return Error("convolution: " + std::to_string(bias.size()) + " biases for " + std::to_string(outputs) + " outputs",
+                 ErrorCode::kInvalidArgument);
+  for (float b : bias)
+    if (!std::isfinite(b)) return Error("convolution: a bias is not finite", ErrorCode::kInvalidArgument);
+  if (!(min <= max))
+    return Error("convolution: the activation's bounds are NaN or not ordered", ErrorCode::kInvalidArgument);
+  return Status();
+}
+
 Status ConvKernel::check(const Shape& shape) const {
   // At most 2^20 channels each way, so that no size computed below overflows.
   constexpr int kMaxChannels = 1 << 20;
@@ -31,6 +42,7 @@ Status ConvKernel::check(const Shape& shape) const {
         ErrorCode::kInvalidArgument);
   for (float w : weights)
     if (!std::isfinite(w)) return Error("convolution: a weight is not finite", ErrorCode::kInvalidArgument);
+  if (activation) DISC_RETURN_IF_ERROR(activation->check(out_channels));
   if (shape.size() != 4)
     return Error("convolution: needs an N x C x H x W map, not one of " + std::to_string(shape.size()) + " dims",
                  ErrorCode::kInvalidArgument);
