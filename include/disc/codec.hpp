@@ -115,8 +115,8 @@ struct ConvActivation {
   std::vector<float> bias;  // one per output channel, finite
   float min = -std::numeric_limits<float>::infinity();
   float max = std::numeric_limits<float>::infinity();
-  // Rejects a bias that is not `outputs` finite values and bounds that are NaN or not ordered
-  // (min <= max) (kInvalidArgument).
+  // Rejects a bias that is not `outputs` finite values and bounds that are NaN, not ordered
+  // (min <= max) or both +inf or both -inf (kInvalidArgument).
   Status check(int outputs) const;
 };
 

@@ -55,21 +55,15 @@ Result<std::vector<int64_t>> zero_padding(const onnx::GraphProto& graph, const o
   return std::vector<int64_t>{pads[2], pads[3], pads[6], pads[7]};
 }
 
-// The clamp of a Relu or Clip node ({lowest, highest}), or nothing for any other node or a
-// Clip whose bounds are not constant scalars.
-std::optional<std::pair<float, float>> clamp_of(const onnx::GraphProto& graph, const onnx::NodeProto& node) {
+// The clamp of a Relu or Clip node ({lowest, highest}), or nothing for any other node. Loading
+// has lowered every Clip to opset 10's attributes (their defaults: no bound).
+std::optional<std::pair<float, float>> clamp_of(const onnx::NodeProto& node) {
   constexpr float kInfinity = std::numeric_limits<float>::infinity();
   if (node.op_type() == "Relu") return std::pair{0.0f, kInfinity};
   if (node.op_type() != "Clip") return std::nullopt;
   std::pair<float, float> bounds{-kInfinity, kInfinity};
-  if (const auto* a = find_attribute(node, "min")) bounds.first = a->f();  // opset <= 10
+  if (const auto* a = find_attribute(node, "min")) bounds.first = a->f();
   if (const auto* a = find_attribute(node, "max")) bounds.second = a->f();
-  for (int i = 1; i <= 2 && i < node.input_size(); ++i) {  // opset >= 11: optional inputs
-    if (node.input(i).empty()) continue;
-    const Result<std::vector<float>> v = constant_floats(graph, node.input(i));
-    if (!v.ok() || v->size() != 1) return std::nullopt;
-    (i == 1 ? bounds.first : bounds.second) = (*v)[0];
-  }
   return bounds;
 }
 
@@ -84,8 +78,11 @@ std::optional<ConvActivation> activation_after(const onnx::GraphProto& graph, co
                                                std::vector<float> bias) {
   const std::vector<const onnx::NodeProto*> next = readers(graph, output);
   if (next.size() != 1 || is_graph_output(graph, output) || next[0]->input(0) != output) return std::nullopt;
-  const auto bounds = clamp_of(graph, *next[0]);
-  if (!bounds) return std::nullopt;
+  const auto bounds = clamp_of(*next[0]);
+  // A clamp that clamps nothing is no activation (the convolution's own error is the same).
+  if (!bounds || (bounds->first == -std::numeric_limits<float>::infinity() &&
+                  bounds->second == std::numeric_limits<float>::infinity()))
+    return std::nullopt;
   return ConvActivation{std::move(bias), bounds->first, bounds->second};
 }
 
@@ -142,7 +139,8 @@ Result<ConvKernel> reading_convolution(const onnx::GraphProto& graph, const std:
   }
   std::string output = conv.output(0);
   const std::vector<const onnx::NodeProto*> next = readers(graph, conv.output(0));
-  if (next.size() == 1 && next[0]->op_type() == "BatchNormalization" && next[0]->input(0) == conv.output(0)) {
+  if (next.size() == 1 && next[0]->op_type() == "BatchNormalization" && next[0]->input(0) == conv.output(0) &&
+      !is_graph_output(graph, conv.output(0))) {
     const onnx::NodeProto& bn = *next[0];
     if (bn.input_size() != 5)
       return Error("BatchNormalization '" + bn.name() + "' has " + std::to_string(bn.input_size()) +

@@ -10,10 +10,13 @@
 #include <map>
 #include <random>
 #include <set>
+#include <tuple>
 
+#include "codec/disc/activated_error.hpp"
 #include "codec/disc/block_dct.hpp"
 #include "codec/disc/cell_grid.hpp"
 #include "codec/disc/exp_golomb.hpp"
+#include "codec/disc/output_residual.hpp"
 #include "codec/disc/quantizer.hpp"
 #include "codec/disc/range_coder.hpp"
 #include "codec/plane_fill.hpp"
@@ -1690,6 +1693,11 @@ ConvKernel low_pass_kernel(int channels, int stride, uint32_t seed) {
   return k;
 }
 
+ConvKernel padded_on_every_side(ConvKernel k) {
+  k.pad_top = k.pad_left = k.kernel_h / 2;
+  return k;
+}
+
 // k followed by a ReLU6-like clamp to [0, top], with biases that put each output channel's
 // median on `x` at 0 and top at the channels' median distance from there to their 90th
 // percentile: half of the outputs are clamped at 0, some at top.
@@ -1845,11 +1853,11 @@ TEST(DiscShape, RejectsAConvolutionThatCannotReadTheMap) {
   k = random_kernel(4, 8, 1, 1, 1, 5);
   k.activation = ConvActivation{{0.5f, -1.0f, 0.0f, 2.0f}, 0.0f, 6.0f};
   EXPECT_TRUE(encode(k).ok());
+  const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
   for (const auto& broken :
-       {ConvActivation{{0.5f, -1.0f, 0.0f}, 0.0f, 6.0f},
-        ConvActivation{{0.5f, std::numeric_limits<float>::infinity(), 0.0f, 2.0f}, 0.0f, 6.0f},
-        ConvActivation{{0.5f, -1.0f, 0.0f, 2.0f}, 6.0f, 0.0f},
-        ConvActivation{{0.5f, -1.0f, 0.0f, 2.0f}, std::numeric_limits<float>::quiet_NaN(), 6.0f}}) {
+       {ConvActivation{{0.5f, -1.0f, 0.0f}, 0.0f, 6.0f}, ConvActivation{{0.5f, inf, 0.0f, 2.0f}, 0.0f, 6.0f},
+        ConvActivation{{0.5f, -1.0f, 0.0f, 2.0f}, 6.0f, 0.0f}, ConvActivation{{0.5f, -1.0f, 0.0f, 2.0f}, nan, 6.0f},
+        ConvActivation{{0.5f, -1.0f, 0.0f, 2.0f}, inf, inf}, ConvActivation{{0.5f, -1.0f, 0.0f, 2.0f}, -inf, -inf}}) {
     k.activation = broken;
     auto stream = encode(k);
     ASSERT_FALSE(stream.ok());
@@ -1992,6 +2000,7 @@ TEST(DiscCells, TwoEndsWhereNoCountOrUnitMoveLowersTheError) {
       // The error after an activation (reader_output_error measures that one).
       {map, with_activation(low_pass_kernel(3, 2, 64), map)},
       {map, with_activation(random_kernel(3, 1, 3, 3, 2, 67), map)},
+      {map, with_activation(padded_on_every_side(random_kernel(3, 1, 3, 3, 1, 73)), map)},
   };
   for (const Case& test : cases) {
     SCOPED_TRACE(test.reader.stride_w * 10 + test.reader.kernel_w + (test.reader.activation ? 100 : 0));
@@ -2065,6 +2074,78 @@ TEST(DiscCells, TwoEndsWhereNoCountOrUnitMoveLowersTheError) {
       }
     }
   }
+}
+
+// ActivatedError's E over a group and its changes for one element, and for two whose footprints
+// overlap or not, are those of the direct sums (reference_reader_outputs) under readers padded on
+// every side, strided, grouped, with several outputs per position and bounds on one or two sides.
+TEST(ActivatedError, IsTheErrorAfterTheActivationOfTheDirectConvolution) {
+  std::mt19937 rng(74);
+  std::normal_distribution<float> normal(0, 1);
+  const float infinity = std::numeric_limits<float>::infinity();
+  const std::pair<float, float> bounds[] = {{0.0f, infinity}, {-0.5f, 1.0f}, {-infinity, 0.5f}};
+  size_t pairs = 0, overlapping = 0;
+  for (int trial = 0; trial < 60; ++trial) {
+    SCOPED_TRACE(trial);
+    ConvKernel k = random_kernel(2 * (1 + trial % 2), 1 + trial % 3 / 2, 2, 2 + trial % 3, 1 + trial % 3, 75 + trial);
+    k.pad_top = trial % k.kernel_h;
+    k.pad_left = (trial / 2) % k.kernel_w;
+    k.pad_bottom = (trial / 3) % k.kernel_h;
+    k.pad_right = (trial / 5) % k.kernel_w;
+    ConvActivation a;
+    for (int o = 0; o < k.out_channels; ++o) a.bias.push_back(normal(rng));
+    std::tie(a.min, a.max) = bounds[trial % 3];
+    k.activation = a;
+    const size_t height = 5 + trial % 4, width = 4 + trial % 5;
+    const size_t channels = static_cast<size_t>(k.groups * k.in_per_group), plane = height * width;
+    const Shape shape{1, static_cast<int64_t>(channels), static_cast<int64_t>(height), static_cast<int64_t>(width)};
+    ASSERT_TRUE(k.check(shape).ok());
+    Tensor x(shape), reconstruction(shape);
+    for (size_t i = 0; i < x.size(); ++i) {
+      x.data()[i] = normal(rng);
+      reconstruction.data()[i] = x.data()[i] - 0.5f * normal(rng);
+    }
+    const std::vector<double> target = testing::reference_reader_outputs(k, x);
+    const auto direct_error = [&](const Tensor& r) {
+      const std::vector<double> out = testing::reference_reader_outputs(k, r);
+      double e = 0;
+      for (size_t i = 0; i < out.size(); ++i) e += (out[i] - target[i]) * (out[i] - target[i]);
+      return e;
+    };
+    codec_disc::OutputResidual residual(k, height, width);
+    codec_disc::ActivatedError activated(k, height, width);
+    for (size_t i = 0; i < x.size(); ++i)
+      residual.add(i / plane, i % plane / width, i % width, x.data()[i] - reconstruction.data()[i]);
+    activated.clear();
+    double summed = 0;
+    for (size_t g = 0; g < static_cast<size_t>(k.groups); ++g) {
+      activated.set_group(g, x.data());
+      summed += activated.group_error(residual, g);
+    }
+    const double before = direct_error(reconstruction);
+    EXPECT_NEAR(summed, before, 1e-4 * (1 + before));
+    for (int move = 0; move < 20; ++move) {
+      const size_t c = rng() % channels, ay = rng() % height, ax = rng() % width;
+      const size_t by = std::min(height - 1, ay + rng() % 3), bx = (ax + 1 + rng() % 2) % width;
+      const double da = normal(rng), db = normal(rng);
+      // The error x - reconstruction grows by d: the reconstruction falls by d.
+      Tensor one = reconstruction;
+      one.data()[c * plane + ay * width + ax] -= static_cast<float>(da);
+      Tensor two = one;
+      two.data()[c * plane + by * width + bx] -= static_cast<float>(db);
+      const double single = activated.change(residual, c, {ay, ax, da});
+      const double pair = activated.change(residual, c, {ay, ax, da}, {by, bx, db});
+      EXPECT_NEAR(single, direct_error(one) - before, 1e-4 * (1 + before));
+      EXPECT_NEAR(pair, direct_error(two) - before, 1e-4 * (1 + before));
+      ++pairs;
+      for (size_t p = 0; p < residual.positions(); ++p)
+        if (residual.tap_reaching(c, ay, ax, p) >= 0 && residual.tap_reaching(c, by, bx, p) >= 0) {
+          ++overlapping;
+          break;
+        }
+    }
+  }
+  EXPECT_GT(overlapping, pairs / 4);
 }
 
 // Where the reader's activation is known, the counts descend on the error after it: it ends

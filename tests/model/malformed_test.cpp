@@ -470,7 +470,8 @@ TEST(ReadingConvolution, KnowsTheActivationThatFollows) {
   EXPECT_EQ(relu->min, 0.0f);
   EXPECT_EQ(relu->max, kInfinity);
 
-  // A bias, and a Clip with constant inputs (opset 11).
+  // A bias, and a Clip with constant inputs (opset 11; loading lowers its bounds to opset 10's
+  // attributes).
   onnx::ModelProto m = tiny_model();
   reading_conv(m)->add_input("B");
   *m.mutable_graph()->add_initializer() = testing::constant("B", {2}, {0.5f, -1.0f});
@@ -515,6 +516,15 @@ TEST(ReadingConvolution, KnowsTheActivationThatFollows) {
   EXPECT_NEAR(folded->bias[0], -1.0f / std::sqrt(1.0f + 1e-5f) + 0.25f, 1e-6f);
   EXPECT_NEAR(folded->bias[1], -2.0f / std::sqrt(4.0f + 1e-5f), 1e-6f);
 
+  // Unknown: a Clip that clamps nothing or whose bounds are out of order.
+  m = tiny_model();
+  m.mutable_opset_import(0)->set_version(10);
+  *last_relu(m) = node("Clip", {"c"}, {"y"});
+  EXPECT_FALSE(activation_of(m));
+  testing::set_float(*last_relu(m), "min", 3.0f);
+  testing::set_float(*last_relu(m), "max", -1.0f);
+  EXPECT_FALSE(activation_of(m));
+
   // Unknown: another operator, a second reader, or the output itself leaving the graph.
   m = tiny_model();
   *last_relu(m) = node("Sigmoid", {"c"}, {"y"});
@@ -527,6 +537,18 @@ TEST(ReadingConvolution, KnowsTheActivationThatFollows) {
   reading_conv(m)->set_output(0, "y");
   *last_relu(m) = node("Relu", {"y"}, {"unused"});
   EXPECT_FALSE(activation_of(m));
+  m = tiny_model();  // the same behind a batch normalization, which then is not folded in either
+  reading_conv(m)->set_output(0, "y");
+  *last_relu(m) = node("BatchNormalization", {"y", "scale", "shift", "shift", "scale"}, {"normalized"});
+  *m.mutable_graph()->add_node() = node("Relu", {"normalized"}, {"unused"});
+  *m.mutable_graph()->add_initializer() = testing::constant("scale", {2}, {2.0f, 2.0f});
+  *m.mutable_graph()->add_initializer() = testing::constant("shift", {2}, {0.0f, 0.0f});
+  auto model = load(m);
+  ASSERT_TRUE(model.ok()) << model.error().message();
+  auto kernel = model->reading_convolution("b");
+  ASSERT_TRUE(kernel.ok()) << kernel.error().message();
+  EXPECT_FALSE(kernel->activation);
+  EXPECT_EQ(kernel->weights, (std::vector<float>{1.0f, -0.5f, 0.25f, 2.0f}));
 }
 
 TEST(ReadingConvolution, RejectsWhatItCannotShapeFor) {

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <limits>
 #include <string>
 #include <utility>
 #include <vector>
@@ -18,8 +19,9 @@ Status ConvActivation::check(int outputs) const {
                  ErrorCode::kInvalidArgument);
   for (float b : bias)
     if (!std::isfinite(b)) return Error("convolution: a bias is not finite", ErrorCode::kInvalidArgument);
-  if (!(min <= max))
-    return Error("convolution: the activation's bounds are NaN or not ordered", ErrorCode::kInvalidArgument);
+  if (!(min <= max) || min == std::numeric_limits<float>::infinity() || max == -std::numeric_limits<float>::infinity())
+    return Error("convolution: the activation's bounds are NaN, not ordered, or both one infinity",
+                 ErrorCode::kInvalidArgument);
   return Status();
 }
 
