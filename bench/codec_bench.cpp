@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <limits>
 #include <memory>
 
 #include "disc/codec.hpp"
@@ -140,8 +141,9 @@ void bench_decode(benchmark::State& state, const disc::Tensor* t, std::string sp
 
 // The two kinds of reading convolution shaping (shape=1|2) gains most with (doc/CODEC.md): a stride-2 3x3
 // depthwise one (mobilenet_v2) and a 1x1 one to an eighth of the channels (squeezenet's
-// squeeze layers); and the depthwise one followed by a ReLU6 (no bias), which only cell counts
-// measure their error after. Weights are seeded pseudo-random: the cost depends on the shape only.
+// squeeze layers); and each followed by its activation (a ReLU6 and a ReLU, no bias), which the
+// descents then measure their error after. Weights are seeded pseudo-random: the cost depends on
+// the shape only.
 std::vector<std::pair<std::string, std::shared_ptr<const disc::ConvKernel>>> reading_convolutions(const disc::Shape& shape) {
   if (shape.size() != 4) return {};
   const int channels = static_cast<int>(shape[1]);
@@ -159,11 +161,14 @@ std::vector<std::pair<std::string, std::shared_ptr<const disc::ConvKernel>>> rea
     k->weights.resize(static_cast<size_t>(k->out_channels) * k->in_per_group * k->kernel_h * k->kernel_w);
     for (float& w : k->weights) w = static_cast<float>((state = state * 1664525u + 1013904223u) >> 8) / 16777216.0f - 0.5f;
   }
-  disc::ConvKernel activated = depthwise;
-  activated.activation = disc::ConvActivation{std::vector<float>(static_cast<size_t>(channels), 0.0f), 0.0f, 6.0f};
+  disc::ConvKernel depthwise_relu6 = depthwise, squeeze_relu = squeeze;
+  depthwise_relu6.activation = disc::ConvActivation{std::vector<float>(static_cast<size_t>(channels), 0.0f), 0.0f, 6.0f};
+  squeeze_relu.activation = disc::ConvActivation{std::vector<float>(static_cast<size_t>(squeeze.out_channels), 0.0f),
+                                                 0.0f, std::numeric_limits<float>::infinity()};
   return {{"depthwise3x3s2", std::make_shared<const disc::ConvKernel>(std::move(depthwise))},
           {"squeeze1x1", std::make_shared<const disc::ConvKernel>(std::move(squeeze))},
-          {"depthwise3x3s2relu6", std::make_shared<const disc::ConvKernel>(std::move(activated))}};
+          {"depthwise3x3s2relu6", std::make_shared<const disc::ConvKernel>(std::move(depthwise_relu6))},
+          {"squeeze1x1relu", std::make_shared<const disc::ConvKernel>(std::move(squeeze_relu))}};
 }
 
 }  // namespace
@@ -195,7 +200,6 @@ int main(int argc, char** argv) {
       for (const std::string shaping : {"shape=1,", "shape=2,"})
         for (const auto& [name, reader] : reading_convolutions(t->shape()))
           for (const int threads : {1, 2}) {
-            if (reader->activation && levels.find("cells=1") == std::string::npos) continue;  // levels ignore it
             if (threads > 1 && reader->groups == 1) continue;
             const std::string label = threads > 1 ? name + ",threads=" + std::to_string(threads) : name;
             benchmark::RegisterBenchmark(("encode/disc:" + shaping + levels + "[" + label + "]" + suffix).c_str(),

@@ -129,8 +129,8 @@ struct ConvKernel {
   int kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1;
   int pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
   std::vector<float> weights;
-  // If known (the bias with any batch normalization's shift folded in): `cells=1` with
-  // `shape=1|2` then measures the error after it (doc/CODEC.md, "Cell counts").
+  // If known (the bias with any batch normalization's shift folded in): `shape=1|2` then
+  // measures the error after it (doc/CODEC.md, "Cell counts").
   std::optional<ConvActivation> activation;
   // Rejects inconsistent sizes, non-finite weights, an activation its check() rejects, and a
   // map of `shape` (N x C x H x W) that this convolution cannot read (kInvalidArgument).

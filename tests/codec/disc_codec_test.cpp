@@ -1569,6 +1569,43 @@ double reader_error(const Tensor& x, const ConvKernel& k, const std::string& spe
   return reader_output_error(k, x, round_trip(x, **c));
 }
 
+// A kernel of positive weights, low-pass like many trained depthwise kernels: neighbours'
+// responses are alike, which the unit moves of shape=2 exploit.
+ConvKernel low_pass_kernel(int channels, int stride, uint32_t seed) {
+  ConvKernel k = random_kernel(channels, 1, channels, 3, stride, seed);
+  for (float& w : k.weights) w = 0.5f + std::fabs(w);
+  return k;
+}
+
+ConvKernel padded_on_every_side(ConvKernel k) {
+  k.pad_top = k.pad_left = k.kernel_h / 2;
+  return k;
+}
+
+// k followed by a ReLU6-like clamp to [0, top], with biases that put each output channel's
+// median on `x` at 0 and top at the channels' median distance from there to their 90th
+// percentile: half of the outputs are clamped at 0, some at top.
+ConvKernel with_activation(ConvKernel k, const Tensor& x) {
+  const std::vector<double> out = testing::reference_conv(k, x);
+  const size_t per_channel = out.size() / static_cast<size_t>(x.shape()[0]) / static_cast<size_t>(k.out_channels);
+  ConvActivation a;
+  std::vector<double> spans;
+  for (int o = 0; o < k.out_channels; ++o) {
+    std::vector<double> values;
+    for (size_t i = 0; i < out.size(); ++i)
+      if (i / per_channel % static_cast<size_t>(k.out_channels) == static_cast<size_t>(o)) values.push_back(out[i]);
+    std::sort(values.begin(), values.end());
+    const double median = values[values.size() / 2];
+    a.bias.push_back(static_cast<float>(-median));
+    spans.push_back(values[values.size() * 9 / 10] - median);
+  }
+  std::sort(spans.begin(), spans.end());
+  a.min = 0;
+  a.max = static_cast<float>(spans[spans.size() / 2]);
+  k.activation = std::move(a);
+  return k;
+}
+
 TEST(DiscShape, LowersTheReadingConvolutionsError) {
   const Tensor x = realistic_sparse_map({2, 8, 13, 12}, 0.5, 41);
   // A strided depthwise convolution (mobilenet_v2's, which sees a quarter of the positions)
@@ -1590,10 +1627,12 @@ TEST(DiscShape, LowersTheReadingConvolutionsError) {
 // because these small maps settle within max_shaping_passes.
 TEST(DiscShape, EndsWhereNoSingleStepLowersTheError) {
   const Tensor x = realistic_sparse_map({2, 8, 10, 9}, 0.5, 43);
-  // Depthwise stride 2, a squeeze to fewer channels, and a full 3x3 convolution.
-  for (const ConvKernel& k : {random_kernel(8, 1, 8, 3, 2, 5), random_kernel(3, 8, 1, 1, 1, 6),
-                              random_kernel(4, 8, 1, 3, 1, 7)}) {
-    SCOPED_TRACE(k.out_channels);
+  // Depthwise stride 2, a squeeze to fewer channels, and a full 3x3 convolution; the first two
+  // also with an activation (reader_output_error then measures the error after it).
+  for (const ConvKernel& k :
+       {random_kernel(8, 1, 8, 3, 2, 5), random_kernel(3, 8, 1, 1, 1, 6), random_kernel(4, 8, 1, 3, 1, 7),
+        with_activation(random_kernel(8, 1, 8, 3, 2, 5), x), with_activation(random_kernel(3, 8, 1, 1, 1, 6), x)}) {
+    SCOPED_TRACE(k.out_channels + (k.activation ? 100 : 0));
     for (const char* shaping : {"shape=1,", "shape=2,"}) {
       for (const auto& [levels, max_level] : {std::pair{"bits=1,clip=2", 1}, std::pair{"bits=2,clip=3", 3}}) {
         SCOPED_TRACE(std::string(shaping) + levels);
@@ -1635,91 +1674,57 @@ TEST(DiscShape, TwoEndsWhereNoLevelUnitMovedToANeighbourLowersTheError) {
   const Case cases[] = {{realistic_sparse_map({1, 6, 10, 9}, 0.5, 44), "bits=1,clip=2", 1},
                         {realistic_sparse_map({1, 6, 10, 9}, 0.5, 44), "bits=2,clip=3", 3},
                         {dense_signed_map({1, 6, 10, 9}, 47), "bits=3,clip=2", 3}};
-  for (const ConvKernel& k : {random_kernel(6, 1, 6, 3, 2, 8), random_kernel(6, 1, 6, 3, 1, 9)}) {
-    SCOPED_TRACE(k.stride_h);
-    for (const Case& test : cases) {
-      SCOPED_TRACE(test.levels);
-      const Tensor& x = test.map;
-      auto c = make_codec(*CodecSpec::parse(std::string("disc:shape=2,") + test.levels),
-                          EncoderContext{std::make_shared<const ConvKernel>(k)});
-      ASSERT_TRUE(c.ok());
-      Tensor decoded = round_trip(x, **c);
-      const float step = smallest_magnitude(decoded);
-      ASSERT_GT(step, 0);
-      const bool is_signed = std::any_of(decoded.values().begin(), decoded.values().end(), [](float v) { return v < 0; });
-      const float lowest = is_signed ? -test.max_level * step : 0;
-      const auto in_range = [&](float v) {
-        return v > lowest - 1e-3f * step && v < (test.max_level + 1e-3f) * step;
-      };
-      const double reached = reader_output_error(k, x, decoded);
-      const Tensor before = decoded;
-      const Shape& s = x.shape();
-      size_t better = 0, tried = 0;
-      for (int64_t plane = 0; plane < s[1]; ++plane)
-        for (int64_t row = 0; row < s[2]; ++row)
-          for (int64_t column = 0; column < s[3]; ++column)
-            for (const auto& [dy, dx] : {std::pair{0, 1}, std::pair{1, -1}, std::pair{1, 0}, std::pair{1, 1}}) {
-              if (row + dy >= s[2] || column + dx < 0 || column + dx >= s[3]) continue;
-              float& a = decoded.data()[(plane * s[2] + row) * s[3] + column];
-              float& b = decoded.data()[(plane * s[2] + row + dy) * s[3] + column + dx];
-              const float kept_a = a, kept_b = b;
-              for (const float unit : {step, -step}) {
-                if (!in_range(kept_a + unit) || !in_range(kept_b - unit)) continue;
-                if (std::fabs(kept_a + unit) + std::fabs(kept_b - unit) > std::fabs(kept_a) + std::fabs(kept_b) + 1e-3f * step)
-                  continue;
-                ++tried;
-                a = kept_a + unit;
-                const double own_a = reader_output_error(k, before, decoded);
-                a = kept_a;
-                b = kept_b - unit;
-                const double own_b = reader_output_error(k, before, decoded);
-                a = kept_a + unit;
-                better += reached - reader_output_error(k, x, decoded) > 1e-3 * (own_a + own_b);
-                a = kept_a;
-                b = kept_b;
+  for (const ConvKernel& reader : {random_kernel(6, 1, 6, 3, 2, 8), random_kernel(6, 1, 6, 3, 1, 9)})
+    for (const bool activated : {false, true})
+      for (const Case& test : cases) {
+        SCOPED_TRACE(std::string(test.levels) + (activated ? ", activated" : "") + ", stride " +
+                     std::to_string(reader.stride_h));
+        const Tensor& x = test.map;
+        const ConvKernel k = activated ? with_activation(reader, x) : reader;
+        // The encoder's tolerance scales with the units' energies in the convolution's output.
+        const ConvKernel linear = reader;
+        auto c = make_codec(*CodecSpec::parse(std::string("disc:shape=2,") + test.levels),
+                            EncoderContext{std::make_shared<const ConvKernel>(k)});
+        ASSERT_TRUE(c.ok());
+        Tensor decoded = round_trip(x, **c);
+        const float step = smallest_magnitude(decoded);
+        ASSERT_GT(step, 0);
+        const bool is_signed =
+            std::any_of(decoded.values().begin(), decoded.values().end(), [](float v) { return v < 0; });
+        const float lowest = is_signed ? -test.max_level * step : 0;
+        const auto in_range = [&](float v) { return v > lowest - 1e-3f * step && v < (test.max_level + 1e-3f) * step; };
+        const double reached = reader_output_error(k, x, decoded);
+        const Tensor before = decoded;
+        const Shape& s = x.shape();
+        size_t better = 0, tried = 0;
+        for (int64_t plane = 0; plane < s[1]; ++plane)
+          for (int64_t row = 0; row < s[2]; ++row)
+            for (int64_t column = 0; column < s[3]; ++column)
+              for (const auto& [dy, dx] : {std::pair{0, 1}, std::pair{1, -1}, std::pair{1, 0}, std::pair{1, 1}}) {
+                if (row + dy >= s[2] || column + dx < 0 || column + dx >= s[3]) continue;
+                float& a = decoded.data()[(plane * s[2] + row) * s[3] + column];
+                float& b = decoded.data()[(plane * s[2] + row + dy) * s[3] + column + dx];
+                const float kept_a = a, kept_b = b;
+                for (const float unit : {step, -step}) {
+                  if (!in_range(kept_a + unit) || !in_range(kept_b - unit)) continue;
+                  if (std::fabs(kept_a + unit) + std::fabs(kept_b - unit) >
+                      std::fabs(kept_a) + std::fabs(kept_b) + 1e-3f * step)
+                    continue;
+                  ++tried;
+                  a = kept_a + unit;
+                  const double own_a = reader_output_error(linear, before, decoded);
+                  a = kept_a;
+                  b = kept_b - unit;
+                  const double own_b = reader_output_error(linear, before, decoded);
+                  a = kept_a + unit;
+                  better += reached - reader_output_error(k, x, decoded) > 1e-3 * (own_a + own_b);
+                  a = kept_a;
+                  b = kept_b;
+                }
               }
-            }
-      EXPECT_GT(tried, 100u);
-      EXPECT_EQ(better, 0u);
-    }
-  }
-}
-
-// A kernel of positive weights, low-pass like many trained depthwise kernels: neighbours'
-// responses are alike, which the unit moves of shape=2 exploit.
-ConvKernel low_pass_kernel(int channels, int stride, uint32_t seed) {
-  ConvKernel k = random_kernel(channels, 1, channels, 3, stride, seed);
-  for (float& w : k.weights) w = 0.5f + std::fabs(w);
-  return k;
-}
-
-ConvKernel padded_on_every_side(ConvKernel k) {
-  k.pad_top = k.pad_left = k.kernel_h / 2;
-  return k;
-}
-
-// k followed by a ReLU6-like clamp to [0, top], with biases that put each output channel's
-// median on `x` at 0 and top at the channels' median distance from there to their 90th
-// percentile: half of the outputs are clamped at 0, some at top.
-ConvKernel with_activation(ConvKernel k, const Tensor& x) {
-  const std::vector<double> out = testing::reference_conv(k, x);
-  const size_t per_channel = out.size() / static_cast<size_t>(x.shape()[0]) / static_cast<size_t>(k.out_channels);
-  ConvActivation a;
-  std::vector<double> spans;
-  for (int o = 0; o < k.out_channels; ++o) {
-    std::vector<double> values;
-    for (size_t i = 0; i < out.size(); ++i)
-      if (i / per_channel % static_cast<size_t>(k.out_channels) == static_cast<size_t>(o)) values.push_back(out[i]);
-    std::sort(values.begin(), values.end());
-    const double median = values[values.size() / 2];
-    a.bias.push_back(static_cast<float>(-median));
-    spans.push_back(values[values.size() * 9 / 10] - median);
-  }
-  std::sort(spans.begin(), spans.end());
-  a.min = 0;
-  a.max = static_cast<float>(spans[spans.size() / 2]);
-  k.activation = std::move(a);
-  return k;
+        EXPECT_GT(tried, 100u);
+        EXPECT_EQ(better, 0u);
+      }
 }
 
 // Where footprints overlap, the unit moves reach lower errors than single steps alone; where
@@ -1754,8 +1759,9 @@ TEST(DiscShape, TwoLowersTheErrorWhereFootprintsOverlap) {
 TEST(DiscShape, StreamsAreTheSameForEveryThreadCount) {
   const Tensor x = realistic_sparse_map({2, 12, 40, 37}, 0.5, 47);
   // Depthwise, stride 2 and 1; groups of 3 channels; one group (threads unused).
-  for (const ConvKernel& k : {low_pass_kernel(12, 2, 15), low_pass_kernel(12, 1, 16), random_kernel(8, 3, 4, 3, 1, 17),
-                              random_kernel(5, 12, 1, 1, 1, 18)}) {
+  for (const ConvKernel& k :
+       {low_pass_kernel(12, 2, 15), low_pass_kernel(12, 1, 16), random_kernel(8, 3, 4, 3, 1, 17),
+        random_kernel(5, 12, 1, 1, 1, 18), with_activation(random_kernel(8, 3, 4, 3, 1, 17), x)}) {
     SCOPED_TRACE(k.groups);
     for (const char* spec : {"disc:shape=1,bits=2,clip=3", "disc:shape=2,bits=1,clip=2"}) {
       SCOPED_TRACE(spec);
@@ -2148,30 +2154,31 @@ TEST(ActivatedError, IsTheErrorAfterTheActivationOfTheDirectConvolution) {
   EXPECT_GT(overlapping, pairs / 4);
 }
 
-// Where the reader's activation is known, the counts descend on the error after it: it ends
-// lower there than where the descent measured the convolution's output, outputs that the
-// activation clamps either way included (they cost nothing), under depthwise, grouped and 1x1
-// readers (one and several outputs per position).
-TEST(DiscCells, ShapingAfterTheActivationLowersTheErrorThere) {
+// Where the reader's activation is known, the levels and the cell counts descend on the error
+// after it: it ends lower there than where the descent measured the convolution's output,
+// outputs that the activation clamps either way included (they cost nothing), under depthwise,
+// grouped and 1x1 readers (one and several outputs per position).
+TEST(DiscShape, AfterTheActivationLowersTheErrorThere) {
   const Tensor x = realistic_sparse_map({2, 8, 16, 15}, 0.5, 68);
   for (const ConvKernel& linear : {low_pass_kernel(8, 2, 69), random_kernel(8, 1, 8, 3, 2, 70),
                                    random_kernel(4, 4, 2, 3, 1, 71), random_kernel(3, 8, 1, 1, 1, 72)}) {
     SCOPED_TRACE(linear.groups * 10 + linear.stride_h);
     const ConvKernel activated = with_activation(linear, x);
-    for (const char* levels : {"bits=2,clip=3", "bits=2,levels=2,clip=2.5"}) {
-      SCOPED_TRACE(levels);
-      const auto error_after_activation = [&](const ConvKernel& shaped_for, const std::string& spec) {
-        auto c = make_codec(*CodecSpec::parse(spec), EncoderContext{std::make_shared<const ConvKernel>(shaped_for)});
-        EXPECT_TRUE(c.ok()) << c.error().message();
-        return reader_output_error(activated, x, round_trip(x, **c));
-      };
-      const std::string shaped = std::string("disc:cells=1,shape=2,") + levels;
-      const double unshaped = error_after_activation(activated, std::string("disc:cells=1,") + levels);
-      const double for_convolution = error_after_activation(linear, shaped);
-      const double for_activation = error_after_activation(activated, shaped);
-      EXPECT_LT(for_activation, 0.9 * for_convolution);
-      EXPECT_LT(for_activation, 0.5 * unshaped);
-    }
+    for (const char* mode : {"cells=1,", ""})
+      for (const char* levels : {"bits=2,clip=3", "bits=2,levels=2,clip=2.5", "bits=1,clip=2"}) {
+        SCOPED_TRACE(std::string(mode) + levels);
+        const auto error_after_activation = [&](const ConvKernel& shaped_for, const std::string& spec) {
+          auto c = make_codec(*CodecSpec::parse(spec), EncoderContext{std::make_shared<const ConvKernel>(shaped_for)});
+          EXPECT_TRUE(c.ok()) << c.error().message();
+          return reader_output_error(activated, x, round_trip(x, **c));
+        };
+        const std::string shaped = std::string("disc:shape=2,") + mode + levels;
+        const double unshaped = error_after_activation(activated, std::string("disc:") + mode + levels);
+        const double for_convolution = error_after_activation(linear, shaped);
+        const double for_activation = error_after_activation(activated, shaped);
+        EXPECT_LT(for_activation, 0.9 * for_convolution);
+        EXPECT_LT(for_activation, 0.5 * unshaped);
+      }
   }
 }
 

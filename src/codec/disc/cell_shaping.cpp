@@ -3,12 +3,11 @@
 #include <algorithm>
 #include <cstdlib>
 #include <limits>
-#include <optional>
 #include <vector>
 
-#include "codec/disc/activated_error.hpp"
 #include "codec/disc/cell_grid.hpp"
 #include "codec/disc/output_residual.hpp"
+#include "codec/disc/shaping_error.hpp"
 
 namespace disc::codec_disc {
 namespace {
@@ -56,9 +55,8 @@ void shape_cell_counts(const ConvKernel& kernel, const Quantizer& quantizer, con
   const auto error_change = [&](const ElementChange& e) {
     return static_cast<double>(quantizer.value(e.from)) - quantizer.value(e.to);
   };
-  OutputResidual residual(kernel, height, width);
-  std::optional<ActivatedError> activated;
-  if (kernel.activation) activated.emplace(kernel, height, width);
+  ShapingError error(kernel, height, width);
+  OutputResidual& residual = error.residual();
   std::vector<int16_t> levels(sample_size);
   // Per output position and per cell, 1 + the visit (pass · sample_cells + cell) of the last
   // move that reached the position or changed the cell's count; 0: none yet. A cell's decision
@@ -78,7 +76,7 @@ void shape_cell_counts(const ConvKernel& kernel, const Quantizer& quantizer, con
   const auto descend = [&](size_t group) {
     const size_t first_channel = group * static_cast<size_t>(kernel.in_per_group);
     const size_t end_channel = first_channel + static_cast<size_t>(kernel.in_per_group);
-    if (activated) activated->set_group(group, x);
+    error.set_group(group, x);
     for (size_t c = first_channel; c < end_channel; ++c) {
       spread_cells(grid, q + c * grid.cells(), order[c], quantizer.max_level, levels.data() + c * plane_size);
       for (size_t i = 0; i < plane_size; ++i) {
@@ -91,21 +89,8 @@ void shape_cell_counts(const ConvKernel& kernel, const Quantizer& quantizer, con
       const uint64_t pass_start = static_cast<uint64_t>(pass) * sample_cells;
       for (size_t c = first_channel; c < end_channel; ++c) {
         int16_t* plane_counts = q + c * grid.cells();
-        // Without an activation E changes by 2 d <R, t> + d^2 |t|^2 when an element's error
-        // changes by d, and for two elements by the sum of those plus 2 d d2 <t, t2>. `energy`
-        // (d^2 |t|^2) scales the unit moves' rounding tolerance either way.
         const auto as_error_change = [&](const ElementChange& e) {
           return ErrorChange{e.index / width, e.index % width, error_change(e)};
-        };
-        const auto single = [&](const ElementChange& e, double& energy) {
-          const double d = error_change(e);
-          if (activated) {
-            energy = d * d * residual.response_energy(c, e.index / width, e.index % width);
-            return activated->change(residual, c, as_error_change(e));
-          }
-          const auto [dot, norm] = residual.correlation_and_energy(c, e.index / width, e.index % width);
-          energy = d * d * norm;
-          return 2 * d * dot + energy;
         };
         for (size_t row = 0; row < grid.rows(); ++row)
           for (size_t col = 0; col < grid.cols(); ++col) {
@@ -138,7 +123,7 @@ void shape_cell_counts(const ConvKernel& kernel, const Quantizer& quantizer, con
               own_ok[side] = in_range(count + own, k);
               if (!own_ok[side]) continue;
               own_change[side] = element_change(index, k, count, count + own);
-              own_delta[side] = single(own_change[side], own_energy[side]);
+              own_delta[side] = error.single(c, as_error_change(own_change[side]), own_energy[side]);
               if (own_delta[side] < best) best = own_delta[side], best_own = own, best_partner = -1;
             }
             if (moves == ShapingMoves::kLevelsAndUnits)
@@ -157,22 +142,10 @@ void shape_cell_counts(const ConvKernel& kernel, const Quantizer& quantizer, con
                     if (!own_ok[side] || !in_range(count2 - own, k2) ||
                         std::abs(count + own) + std::abs(count2 - own) > std::abs(count) + std::abs(count2))
                       continue;
-                    const ElementChange& a = own_change[side];
                     const ElementChange b = element_change(index2, k2, count2, count2 - own);
-                    // Elements of neighbouring cells lie at most 3 apart along each axis.
-                    const long ey = static_cast<long>(b.index / width) - static_cast<long>(a.index / width);
-                    const long ex = static_cast<long>(b.index % width) - static_cast<long>(a.index % width);
-                    double energy_b, change;
-                    if (activated) {
-                      const double d = error_change(b);
-                      energy_b = d * d * residual.response_energy(c, b.index / width, b.index % width);
-                      change = activated->change(residual, c, as_error_change(a), as_error_change(b));
-                    } else {
-                      change = own_delta[side] + single(b, energy_b) +
-                               2 * error_change(a) * error_change(b) *
-                                   residual.cross_energy(c, a.index / width, a.index % width, static_cast<int>(ey),
-                                                         static_cast<int>(ex));
-                    }
+                    double energy_b;
+                    const double change =
+                        error.pair(c, as_error_change(own_change[side]), own_delta[side], as_error_change(b), energy_b);
                     if (change < best && unit_move_lowers(change, own_energy[side] + energy_b))
                       best = change, best_own = own, best_partner = static_cast<long>(cell2);
                   }
@@ -199,17 +172,14 @@ void shape_cell_counts(const ConvKernel& kernel, const Quantizer& quantizer, con
       }
       if (!changed) break;
     }
-    if (group_errors)
-      group_errors[sample * static_cast<size_t>(kernel.groups) + group] =
-          activated ? activated->group_error(residual, group) : residual.group_energy(group);
+    if (group_errors) group_errors[sample * static_cast<size_t>(kernel.groups) + group] = error.group_error(group);
   };
   for (int64_t n = 0; n < shape[0]; ++n) {
     x = values + n * sample_size;
     q = counts + n * sample_cells;
     order = orders + n * channels;
     sample = static_cast<size_t>(n);
-    residual.clear();
-    if (activated) activated->clear();
+    error.clear();
     std::fill(changed_at.begin(), changed_at.end(), 0);
     std::fill(cell_changed_at.begin(), cell_changed_at.end(), 0);
     descend_groups(static_cast<size_t>(kernel.groups), threads, descend);

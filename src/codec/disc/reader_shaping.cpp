@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "codec/disc/output_residual.hpp"
+#include "codec/disc/shaping_error.hpp"
 
 namespace disc {
 
@@ -82,7 +83,8 @@ void shape_levels(const ConvKernel& kernel, const Quantizer& quantizer, const Sh
   const auto error_change = [&](int from, int to) {  // of an element whose level goes from -> to
     return static_cast<double>(quantizer.value(from)) - quantizer.value(to);
   };
-  OutputResidual residual(kernel, height, width);
+  ShapingError error(kernel, height, width);
+  OutputResidual& residual = error.residual();
   // The in-plane neighbours (dy, dx) whose footprints overlap, per position: only for those can
   // moving a level unit lower E where neither single move does (otherwise the pair's change of
   // E is the sum of the two single moves').
@@ -113,6 +115,7 @@ void shape_levels(const ConvKernel& kernel, const Quantizer& quantizer, const Sh
   const auto descend = [&](size_t group) {
     const size_t first_channel = group * static_cast<size_t>(kernel.in_per_group);
     const size_t end_channel = first_channel + static_cast<size_t>(kernel.in_per_group);
+    error.set_group(group, x);
     for (size_t c = first_channel, i = c * height * width; c < end_channel; ++c)
       for (size_t y = 0; y < height; ++y)
         for (size_t col = 0; col < width; ++col, ++i) {
@@ -134,32 +137,30 @@ void shape_levels(const ConvKernel& kernel, const Quantizer& quantizer, const Sh
               });
               if (!footprint_changed) continue;
             }
-            // E changes by 2 d <R, t> + d^2 |t|^2 when the element's error changes by d, and
-            // for two elements by the sum of those plus 2 d d2 <t, t2>.
-            const auto [dot, norm] = residual.correlation_and_energy(c, y, col);
             const int level = q[i];
             Move best;
+            // The element's own move for own = -1 and +1 (index own > 0), shared by the unit moves.
+            ErrorChange own_change[2];
+            double own_delta[2], own_energy[2];
             for (const int own : {-1, 1}) {
+              const int side = own > 0;
               if (!in_range(level + own)) continue;
-              const double d = error_change(level, level + own);
-              const double change = 2 * d * dot + d * d * norm;
-              if (change < best.change) best = {change, own, -1};
+              own_change[side] = {y, col, error_change(level, level + own)};
+              own_delta[side] = error.single(c, own_change[side], own_energy[side]);
+              if (own_delta[side] < best.change) best = {own_delta[side], own, -1};
             }
             for (const auto& [dy, dx] : near) {
               const size_t y2 = y + dy, x2 = col + dx, j = i + dy * static_cast<long>(width) + dx;
-              const auto carries = [&](int own) {  // a unit, within range, not creating a +1/-1 pair
-                return in_range(level + own) && in_range(q[j] - own) &&
-                       std::abs(level + own) + std::abs(q[j] - own) <= std::abs(level) + std::abs(q[j]);
-              };
-              const bool down = carries(-1), up = carries(1);
-              if (!down && !up) continue;
-              const auto [dot2, norm2] = residual.correlation_and_energy(c, y2, x2);
-              const double cross = residual.cross_energy(c, y, col, dy, dx);
               for (const int own : {-1, 1}) {
-                if (!(own < 0 ? down : up)) continue;
-                const double d = error_change(level, level + own), d2 = error_change(q[j], q[j] - own);
-                const double change = 2 * d * dot + d * d * norm + 2 * d2 * dot2 + d2 * d2 * norm2 + 2 * d * d2 * cross;
-                if (change < best.change && unit_move_lowers(change, d * d * norm + d2 * d2 * norm2))
+                // A unit, within range, not creating a +1/-1 pair.
+                if (!in_range(level + own) || !in_range(q[j] - own) ||
+                    std::abs(level + own) + std::abs(q[j] - own) > std::abs(level) + std::abs(q[j]))
+                  continue;
+                const int side = own > 0;
+                double energy_b;
+                const double change = error.pair(c, own_change[side], own_delta[side],
+                                                 {y2, x2, error_change(q[j], q[j] - own)}, energy_b);
+                if (change < best.change && unit_move_lowers(change, own_energy[side] + energy_b))
                   best = {change, own, static_cast<long>(j)};
               }
             }
@@ -182,7 +183,7 @@ void shape_levels(const ConvKernel& kernel, const Quantizer& quantizer, const Sh
   for (int64_t n = 0; n < shape[0]; ++n) {
     x = values + n * sample_size;
     q = levels + n * sample_size;
-    residual.clear();
+    error.clear();
     std::fill(changed_at.begin(), changed_at.end(), 0);
     descend_groups(static_cast<size_t>(kernel.groups), threads, descend);
   }

@@ -22,9 +22,10 @@ constexpr int max_shaping_passes(ShapingMoves moves) { return moves == ShapingMo
 
 // Starting from `levels` (the quantized `values` of a map of `shape`, N x C x H x W), makes
 // single moves within the quantizer's range wherever that lowers E = ||conv(values -
-// reconstruction)||^2, the squared error of the convolution's output (its bias cancels),
-// visiting the elements in raster order and taking the move that lowers E most, until a pass
-// changes nothing or after max_shaping_passes(moves) passes. E never rises. Unit moves are
+// reconstruction)||^2, the squared error of the convolution's output (its bias cancels), or
+// the error after the convolution's activation if the kernel has one (ShapingError), visiting
+// the elements in raster order and taking the move that lowers E most, until a pass changes
+// nothing or after max_shaping_passes(moves) passes. E never rises. Unit moves are
 // tried only between 8-connected neighbours whose footprints in the output overlap: for
 // others the pair's change of E is the sum of two single moves'. `kernel.check(shape)` must
 // have passed; the quantizer has no centroids (reconstruction = level x step). The kernel's
