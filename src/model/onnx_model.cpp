@@ -1,6 +1,9 @@
 // OnnxModel: a normalized ONNX model with its cuts (public face of onnx_graph, cut_finder
 // and splitter).
 #include <memory>
+#include <string>
+#include <unordered_set>
+#include <vector>
 
 #include "core/error_codes.hpp"
 #include "disc/model.hpp"
@@ -42,6 +45,11 @@ Result<OnnxModel> OnnxModel::load_bytes(const uint8_t* data, size_t size, const 
 }
 
 Result<OnnxModel> OnnxModel::from_parsed(std::unique_ptr<Impl> impl, const Shape& input_shape) {
+  // Cuts are tensors the user's model computes: those normalization adds (the Transposes around
+  // a lowered Softmax, ...) are computed on the way and are never offered.
+  std::unordered_set<std::string> computed;
+  for (const auto& node : impl->model.graph().node())
+    for (const std::string& output : node.output()) computed.insert(output);
   DISC_RETURN_IF_ERROR(classified(model::normalize_onnx(impl->model, input_shape), ErrorCode::kInvalidArgument));
   impl->index = std::make_unique<model::GraphIndex>(impl->model.graph());
   for (const auto& in : impl->model.graph().input())
@@ -54,6 +62,8 @@ Result<OnnxModel> OnnxModel::from_parsed(std::unique_ptr<Impl> impl, const Shape
   const auto& outputs = impl->model.graph().output();
   impl->output_shape = model::static_shape(outputs[0].type());
   model::Cuts found = model::find_cuts(*impl->index, model::static_shapes(impl->model.graph()));
+  std::erase_if(found.cuts, [&](const CutPoint& cut) { return !computed.contains(cut.tensor); });
+  std::erase_if(found.unshaped, [&](const UnshapedCut& cut) { return !computed.contains(cut.tensor); });
   impl->cuts = std::move(found.cuts);
   impl->unshaped_cuts = std::move(found.unshaped);
   return OnnxModel(std::move(impl));

@@ -149,6 +149,19 @@ TEST(OpsetLowering, SoftmaxAlongAnotherAxis) {
   });
 }
 
+// The tensors the lowering adds between its Transposes are not the user's, so they are no
+// cuts: only r is.
+TEST(OpsetLowering, TheTensorsALoweringAddsAreNoCuts) {
+  onnx::NodeProto softmax = node("Softmax", {"r"}, {"y"});
+  set_int(softmax, "axis", 1);
+  auto model = load(model_of(13, {node("Relu", {"x"}, {"r"}), softmax}, {}, {"1", "2", "4", "4"}));
+  ASSERT_TRUE(model.ok()) << model.error().message();
+  ASSERT_EQ(model->cuts().size(), 1u);
+  EXPECT_EQ(model->cuts()[0].tensor, "r");
+  EXPECT_TRUE(model->unshaped_cuts().empty());
+  EXPECT_EQ(model->find_cut("y_axis_last").error().code(), ErrorCode::kNotFound);
+}
+
 // Pad-13: pads and value as inputs. Padding H and W by one on each side with 0.5.
 TEST(OpsetLowering, PadInputsBecomeAttributes) {
   const auto m = model_of(13, {node("Pad", {"x", "pads", "value"}, {"y"})},
