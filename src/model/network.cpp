@@ -5,6 +5,9 @@
 #include <opencv2/core.hpp>
 #include <opencv2/core/utils/logger.hpp>
 #include <opencv2/dnn.hpp>
+#include <string>
+#include <string_view>
+#include <unordered_map>
 
 #include "core/error_codes.hpp"
 #include "disc/model.hpp"
@@ -25,6 +28,21 @@ std::string one_line(const std::string& text) {
   }
   while (!line.empty() && line.back() == ' ') line.pop_back();
   return line;
+}
+
+// OpenCV names the layer of ONNX node N "onnx_node!N".
+constexpr std::string_view kLayerPrefix = "onnx_node!";
+
+// The first of the net's layers, in OpenCV's order (the model's nodes, sorted), that OpenCV
+// fails to compute from the input set, or "" if each computes (then only the whole net fails).
+// For the error path only: each forward computes the layer's ancestors again.
+std::string first_failing_layer(cv::dnn::Net& net) {
+  for (const std::string& layer : net.getLayerNames()) try {
+      net.forward(layer);
+    } catch (const cv::Exception&) {
+      return layer;
+    }
+  return "";
 }
 
 // A name for a new node or tensor that no node, tensor or initializer of `graph` uses.
@@ -71,7 +89,7 @@ Result<std::string> guard_output(onnx::ModelProto& model) {
   reshape.add_input(dims.name());
   reshape.add_output(unused_name(graph, node_name + "_out"));
   output.set_name(reshape.output(0));
-  return "onnx_node!" + node_name;
+  return std::string(kLayerPrefix) + node_name;
 }
 
 }  // namespace
@@ -81,6 +99,7 @@ struct Network::Impl {
   std::string output_layer;
   Shape input_shape;
   Shape output_shape;  // empty when the model does not declare a static one
+  std::unordered_map<std::string, std::string> op_types;  // by node name
 };
 
 Network::Network(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -106,6 +125,7 @@ Result<Network> Network::from_onnx(const Bytes& onnx) {
   }
   if (impl->input_shape.empty()) return Error("network has no input", ErrorCode::kInvalidArgument);
   impl->output_shape = model::static_shape(graph.output(0).type());
+  for (const auto& node : graph.node()) impl->op_types[node.name()] = node.op_type();
   // Failures come back as Errors; OpenCV's own log lines would only duplicate them.
   // setLogLevel is not thread-safe, and networks are built from many threads.
   static std::once_flag silence_opencv;
@@ -140,7 +160,14 @@ Result<Tensor> Network::run(const Tensor& input) {
     impl_->net.setInput(blob);
     output = impl_->net.forward(impl_->output_layer);
   } catch (const cv::Exception& e) {
-    return Error("OpenCV DNN inference failed: " + one_line(e.msg), ErrorCode::kInternal);
+    std::string node = first_failing_layer(impl_->net);
+    if (node.empty()) return Error("OpenCV DNN inference failed: " + one_line(e.msg), ErrorCode::kInternal);
+    if (node.starts_with(kLayerPrefix)) node.erase(0, kLayerPrefix.size());
+    const auto op = impl_->op_types.find(node);
+    return Error("OpenCV DNN 4.6 cannot compute node '" + node + "'" +
+                     (op != impl_->op_types.end() ? " (" + op->second + ")" : "") +
+                     " of this model: " + one_line(e.msg),
+                 ErrorCode::kInvalidArgument);
   }
   if (output.type() != CV_32F || !output.isContinuous())
     return Error("OpenCV DNN returned a non-fp32 output", ErrorCode::kInternal);

@@ -344,5 +344,33 @@ TEST(Network, AveragePoolPaddingThatWouldChangeAResizeIsRefused) {
   EXPECT_TRUE(load(m).ok()) << load(m).error().message();
 }
 
+// OpenCV 4.6 imports a Mul of a channels-last map by a per-channel constant (the weight of a
+// LayerNorm over channels, as ConvNeXt computes it) but cannot compute it: the error names the
+// node, where it once gave OpenCV's assertion alone at the first inference.
+TEST(Network, NamesTheNodeOpenCvCannotCompute) {
+  onnx::NodeProto to_last = node("Transpose", {"a"}, {"t"});
+  testing::add_ints(&to_last, "perm", {0, 2, 3, 1});
+  onnx::NodeProto back = node("Transpose", {"scaled"}, {"y"});
+  testing::add_ints(&back, "perm", {0, 3, 1, 2});
+  const onnx::ModelProto m = conv_then({to_last, node("Mul", {"t", "gamma"}, {"scaled"}), back},
+                                       {constant("gamma", {2}, {1.0f, 2.0f})}, {"1", "2", "4", "4"});
+  const Result<Tensor> failed = run(m);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(failed.error().message().rfind("OpenCV DNN 4.6 cannot compute node 'Mul_scaled' (Mul) of this model: ", 0),
+            0u)
+      << failed.error().message();
+  // Up to the Transpose before it, the same model computes: value j of the channels-last map is
+  // channel j % 2 at position j / 2.
+  const Tensor x = test_input();
+  expect_values(
+      run(m, "t"),
+      [&](size_t c, size_t p) {
+        const size_t j = c * kPlane + p;
+        return conv_at(x, j % 2, j / 2);
+      },
+      2);
+}
+
 }  // namespace
 }  // namespace disc
