@@ -130,7 +130,7 @@ struct ConvKernel {
   int pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
   std::vector<float> weights;
   // If known (the bias with any batch normalization's shift folded in): `shape=1|2` then
-  // measures the error after it (doc/CODEC.md, "Cell counts").
+  // measures the error after it (doc/FORMAT.md, "Encoder").
   std::optional<ConvActivation> activation;
   // Rejects inconsistent sizes, non-finite weights, an activation its check() rejects, and a
   // map of `shape` (N x C x H x W) that this convolution cannot read (kInvalidArgument).

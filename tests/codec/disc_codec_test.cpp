@@ -17,6 +17,7 @@
 #include "codec/disc/cell_grid.hpp"
 #include "codec/disc/exp_golomb.hpp"
 #include "codec/disc/output_residual.hpp"
+#include "codec/disc/shaping_error.hpp"
 #include "codec/disc/quantizer.hpp"
 #include "codec/disc/range_coder.hpp"
 #include "codec/plane_fill.hpp"
@@ -2152,6 +2153,78 @@ TEST(ActivatedError, IsTheErrorAfterTheActivationOfTheDirectConvolution) {
     }
   }
   EXPECT_GT(overlapping, pairs / 4);
+}
+
+// What ShapingError charges a descent's moves is what the direct sums give, with and without
+// the activation: the change of E for both directions of one element and of two elements up to
+// 3 apart along each axis, and each unit's tolerance energy d^2 |t|^2 in the convolution's
+// output (the same in both modes).
+TEST(ShapingError, CostsAreThoseOfTheDirectSums) {
+  std::mt19937 rng(76);
+  std::normal_distribution<float> normal(0, 1);
+  for (int trial = 0; trial < 40; ++trial) {
+    SCOPED_TRACE(trial);
+    ConvKernel linear = random_kernel(2 * (1 + trial % 2), 1 + trial % 3 / 2, 2, 2 + trial % 3, 1 + trial % 3, 77 + trial);
+    linear.pad_top = trial % linear.kernel_h;
+    linear.pad_left = (trial / 2) % linear.kernel_w;
+    ConvKernel k = linear;
+    if (trial % 2) {
+      ConvActivation a;
+      for (int o = 0; o < k.out_channels; ++o) a.bias.push_back(normal(rng));
+      a.min = 0;
+      a.max = 1.5f;
+      k.activation = a;
+    }
+    const size_t height = 6 + trial % 3, width = 5 + trial % 4;
+    const size_t channels = static_cast<size_t>(k.groups * k.in_per_group), plane = height * width;
+    const Shape shape{1, static_cast<int64_t>(channels), static_cast<int64_t>(height), static_cast<int64_t>(width)};
+    ASSERT_TRUE(k.check(shape).ok());
+    Tensor x(shape), reconstruction(shape);
+    for (size_t i = 0; i < x.size(); ++i) {
+      x.data()[i] = normal(rng);
+      reconstruction.data()[i] = x.data()[i] - 0.5f * normal(rng);
+    }
+    // E of a reconstruction under `reader`, measured against x.
+    const auto direct_error = [&](const ConvKernel& reader, const Tensor& r) {
+      const std::vector<double> target = testing::reference_reader_outputs(reader, x),
+                                out = testing::reference_reader_outputs(reader, r);
+      double e = 0;
+      for (size_t i = 0; i < out.size(); ++i) e += (out[i] - target[i]) * (out[i] - target[i]);
+      return e;
+    };
+    codec_disc::ShapingError error(k, height, width);
+    error.clear();
+    for (size_t i = 0; i < x.size(); ++i)
+      error.residual().add(i / plane, i % plane / width, i % width, x.data()[i] - reconstruction.data()[i]);
+    for (size_t g = 0; g < static_cast<size_t>(k.groups); ++g) error.set_group(g, x.data());
+    const double before = direct_error(k, reconstruction);
+    const auto near = [&](double got, double expected) { EXPECT_NEAR(got, expected, 1e-4 * (1 + std::fabs(before))); };
+    for (int move = 0; move < 10; ++move) {
+      const size_t c = rng() % channels, ay = rng() % height, ax = rng() % width;
+      const long dy = static_cast<long>(rng() % 7) - 3, dx = static_cast<long>(rng() % 7) - 3;
+      const long by = static_cast<long>(ay) + dy, bx = static_cast<long>(ax) + dx;
+      if ((dy == 0 && dx == 0) || by < 0 || bx < 0 || by >= static_cast<long>(height) || bx >= static_cast<long>(width))
+        continue;
+      const size_t a = c * plane + ay * width + ax, b = c * plane + static_cast<size_t>(by) * width + static_cast<size_t>(bx);
+      const double da[2] = {normal(rng), normal(rng)}, db[2] = {normal(rng), normal(rng)};
+      codec_disc::ShapingError::Cost singles[2], pairs[2];
+      error.singles(c, ay, ax, da, singles);
+      error.pairs(c, {ay, ax}, da, singles, {static_cast<size_t>(by), static_cast<size_t>(bx)}, db, pairs);
+      for (int side = 0; side < 2; ++side) {
+        // The error x - reconstruction grows by d: the reconstruction falls by d.
+        Tensor one = reconstruction, alone_a = x, alone_b = x;
+        one.data()[a] -= static_cast<float>(da[side]);
+        alone_a.data()[a] -= static_cast<float>(da[side]);
+        alone_b.data()[b] -= static_cast<float>(db[side]);
+        Tensor two = one;
+        two.data()[b] -= static_cast<float>(db[side]);
+        near(singles[side].change, direct_error(k, one) - before);
+        near(pairs[side].change, direct_error(k, two) - before);
+        near(singles[side].energy, direct_error(linear, alone_a));
+        near(pairs[side].energy, direct_error(linear, alone_b));
+      }
+    }
+  }
 }
 
 // Where the reader's activation is known, the levels and the cell counts descend on the error

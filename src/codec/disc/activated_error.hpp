@@ -1,5 +1,6 @@
 // The error a descent measures after the reading convolution's activation, where the model
-// says what follows the convolution (ConvKernel::activation; doc/CODEC.md, "Cell counts").
+// says what follows the convolution (ConvKernel::activation; doc/FORMAT.md, "Encoder", and
+// doc/CODEC.md, "The error after the reader's activation").
 //
 // Output o at a position reads y = conv(values) + bias before the activation, and y - R from
 // the reconstruction (R: the OutputResidual). Its error is (act(y - R) - act(y))^2 with act the

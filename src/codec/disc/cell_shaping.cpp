@@ -89,9 +89,6 @@ void shape_cell_counts(const ConvKernel& kernel, const Quantizer& quantizer, con
       const uint64_t pass_start = static_cast<uint64_t>(pass) * sample_cells;
       for (size_t c = first_channel; c < end_channel; ++c) {
         int16_t* plane_counts = q + c * grid.cells();
-        const auto as_error_change = [&](const ElementChange& e) {
-          return ErrorChange{e.index / width, e.index % width, error_change(e)};
-        };
         for (size_t row = 0; row < grid.rows(); ++row)
           for (size_t col = 0; col < grid.cols(); ++col) {
             const uint64_t visit = pass_start + c * grid.cells() + row * grid.cols() + col;
@@ -115,16 +112,20 @@ void shape_cell_counts(const ConvKernel& kernel, const Quantizer& quantizer, con
             int best_own = 0;
             long best_partner = -1;  // a neighbouring cell that takes -own
             // The cell's own move for own = -1 and +1 (index own > 0), shared by the unit moves.
+            // Each side changes a different element of the cell.
             ElementChange own_change[2];
-            double own_delta[2], own_energy[2];
+            double own_delta[2];
+            ShapingError::Cost own_cost[2];
             bool own_ok[2];
             for (const int own : {-1, 1}) {
               const int side = own > 0;
               own_ok[side] = in_range(count + own, k);
               if (!own_ok[side]) continue;
               own_change[side] = element_change(index, k, count, count + own);
-              own_delta[side] = error.single(c, as_error_change(own_change[side]), own_energy[side]);
-              if (own_delta[side] < best) best = own_delta[side], best_own = own, best_partner = -1;
+              own_delta[side] = error_change(own_change[side]);
+              error.singles(c, own_change[side].index / width, own_change[side].index % width, {&own_delta[side], 1},
+                            {&own_cost[side], 1});
+              if (own_cost[side].change < best) best = own_cost[side].change, best_own = own, best_partner = -1;
             }
             if (moves == ShapingMoves::kLevelsAndUnits)
               for (int dy = -1; dy <= 1; ++dy)
@@ -139,15 +140,16 @@ void shape_cell_counts(const ConvKernel& kernel, const Quantizer& quantizer, con
                   const int count2 = plane_counts[cell2];
                   for (const int own : {-1, 1}) {
                     const int side = own > 0;
-                    if (!own_ok[side] || !in_range(count2 - own, k2) ||
-                        std::abs(count + own) + std::abs(count2 - own) > std::abs(count) + std::abs(count2))
+                    if (!own_ok[side] || !in_range(count2 - own, k2) || !unit_move_keeps_magnitudes(count, count2, own))
                       continue;
                     const ElementChange b = element_change(index2, k2, count2, count2 - own);
-                    double energy_b;
-                    const double change =
-                        error.pair(c, as_error_change(own_change[side]), own_delta[side], as_error_change(b), energy_b);
-                    if (change < best && unit_move_lowers(change, own_energy[side] + energy_b))
-                      best = change, best_own = own, best_partner = static_cast<long>(cell2);
+                    const double b_delta = error_change(b);
+                    ShapingError::Cost cost;
+                    error.pairs(c, {own_change[side].index / width, own_change[side].index % width},
+                                {&own_delta[side], 1}, {&own_cost[side], 1}, {b.index / width, b.index % width},
+                                {&b_delta, 1}, {&cost, 1});
+                    if (cost.change < best && unit_move_lowers(cost.change, own_cost[side].energy + cost.energy))
+                      best = cost.change, best_own = own, best_partner = static_cast<long>(cell2);
                   }
                 }
             if (best_own == 0) continue;

@@ -6,6 +6,7 @@
 #include <array>
 #include <atomic>
 #include <cstddef>
+#include <cstdlib>
 #include <exception>
 #include <limits>
 #include <thread>
@@ -232,6 +233,13 @@ class OutputResidual {
 // 0 in exact arithmetic (neighbours with equal responses) can undo each other pass after pass.
 inline constexpr double kRoundingTolerance = 1e-4;
 inline bool unit_move_lowers(double change, double energy) { return change < -kRoundingTolerance * energy; }
+
+// Whether moving a unit from b to a (a + own, b - own, own = +-1) keeps the sum of their
+// magnitudes from rising: on a signed map a unit moved between two zeros would make a +1/-1
+// pair that a low-pass reader barely sees but that costs rate.
+inline bool unit_move_keeps_magnitudes(int a, int b, int own) {
+  return std::abs(a + own) + std::abs(b - own) <= std::abs(a) + std::abs(b);
+}
 
 // Runs descend(g) for every group g < groups on up to `threads` threads (this one included),
 // each group once. A descent writes only its own group's part of the residual and levels, so

@@ -9,7 +9,6 @@
 #include <utility>
 #include <vector>
 
-#include "codec/disc/output_residual.hpp"
 #include "codec/disc/shaping_error.hpp"
 
 namespace disc {
@@ -139,30 +138,40 @@ void shape_levels(const ConvKernel& kernel, const Quantizer& quantizer, const Sh
             }
             const int level = q[i];
             Move best;
-            // The element's own move for own = -1 and +1 (index own > 0), shared by the unit moves.
-            ErrorChange own_change[2];
-            double own_delta[2], own_energy[2];
-            for (const int own : {-1, 1}) {
-              const int side = own > 0;
-              if (!in_range(level + own)) continue;
-              own_change[side] = {y, col, error_change(level, level + own)};
-              own_delta[side] = error.single(c, own_change[side], own_energy[side]);
-              if (own_delta[side] < best.change) best = {own_delta[side], own, -1};
-            }
+            // The element's own moves (own = -1, +1, within range), shared by the unit moves.
+            int own_side[2];
+            double own_delta[2];
+            ShapingError::Cost own_cost[2];
+            size_t sides = 0;
+            for (const int own : {-1, 1})
+              if (in_range(level + own)) {
+                own_side[sides] = own;
+                own_delta[sides++] = error_change(level, level + own);
+              }
+            error.singles(c, y, col, {own_delta, sides}, {own_cost, sides});
+            for (size_t s = 0; s < sides; ++s)
+              if (own_cost[s].change < best.change) best = {own_cost[s].change, own_side[s], -1};
             for (const auto& [dy, dx] : near) {
               const size_t y2 = y + dy, x2 = col + dx, j = i + dy * static_cast<long>(width) + dx;
-              for (const int own : {-1, 1}) {
-                // A unit, within range, not creating a +1/-1 pair.
-                if (!in_range(level + own) || !in_range(q[j] - own) ||
-                    std::abs(level + own) + std::abs(q[j] - own) > std::abs(level) + std::abs(q[j]))
-                  continue;
-                const int side = own > 0;
-                double energy_b;
-                const double change = error.pair(c, own_change[side], own_delta[side],
-                                                 {y2, x2, error_change(q[j], q[j] - own)}, energy_b);
-                if (change < best.change && unit_move_lowers(change, own_energy[side] + energy_b))
-                  best = {change, own, static_cast<long>(j)};
-              }
+              // The moves of a unit between the two, one per side the element may move to.
+              int unit_side[2];
+              double a_delta[2], b_delta[2];
+              ShapingError::Cost a_cost[2], pair_cost[2];
+              size_t units = 0;
+              for (size_t s = 0; s < sides; ++s)
+                if (in_range(q[j] - own_side[s]) && unit_move_keeps_magnitudes(level, q[j], own_side[s])) {
+                  unit_side[units] = own_side[s];
+                  a_delta[units] = own_delta[s];
+                  a_cost[units] = own_cost[s];
+                  b_delta[units++] = error_change(q[j], q[j] - own_side[s]);
+                }
+              if (units == 0) continue;
+              error.pairs(c, {y, col}, {a_delta, units}, {a_cost, units}, {y2, x2}, {b_delta, units},
+                          {pair_cost, units});
+              for (size_t u = 0; u < units; ++u)
+                if (pair_cost[u].change < best.change &&
+                    unit_move_lowers(pair_cost[u].change, a_cost[u].energy + pair_cost[u].energy))
+                  best = {pair_cost[u].change, unit_side[u], static_cast<long>(j)};
             }
             if (best.own == 0) continue;
             changed = true;

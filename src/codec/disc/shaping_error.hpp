@@ -5,14 +5,22 @@
 // error of one element, or of two elements of one plane, would make.
 #pragma once
 
+#include <cassert>
 #include <cstddef>
+#include <cstdlib>
 #include <optional>
+#include <span>
 
 #include "codec/disc/activated_error.hpp"
 #include "codec/disc/output_residual.hpp"
 #include "disc/codec.hpp"
 
 namespace disc::codec_disc {
+
+// An element of a plane.
+struct ElementAt {
+  size_t y, x;
+};
 
 class ShapingError {
  public:
@@ -22,7 +30,6 @@ class ShapingError {
   }
 
   OutputResidual& residual() { return residual_; }
-  const OutputResidual& residual() const { return residual_; }
 
   // Before the first group of a sample.
   void clear() {
@@ -34,28 +41,52 @@ class ShapingError {
     if (activated_) activated_->set_group(g, values);
   }
 
-  // The change of E when element a of plane c changes its error by a.delta. `energy` receives
-  // a.delta^2 |t|^2 (t: the element's response), which scales a unit move's rounding tolerance.
-  double single(size_t c, const ErrorChange& a, double& energy) const {
+  // What each of up to two candidate moves of one element, or of one pair of elements, costs:
+  // the change of E, and the unit's tolerance energy d^2 |t|^2 in the convolution's output
+  // (d: the element's error change, t: its response), which scales a unit move's rounding
+  // tolerance in either mode.
+  struct Cost {
+    double change = 0, energy = 0;
+  };
+
+  // The costs of changing the error of element (y, x) of plane c by each of `deltas`.
+  void singles(size_t c, size_t y, size_t x, std::span<const double> deltas, std::span<Cost> costs) const {
     if (activated_) {
-      energy = a.delta * a.delta * residual_.response_energy(c, a.y, a.x);
-      return activated_->change(residual_, c, a);
+      const double response = residual_.response_energy(c, y, x);
+      for (size_t i = 0; i < deltas.size(); ++i)
+        costs[i] = {activated_->change(residual_, c, {y, x, deltas[i]}), deltas[i] * deltas[i] * response};
+      return;
     }
-    const auto [dot, norm] = residual_.correlation_and_energy(c, a.y, a.x);
-    energy = a.delta * a.delta * norm;
-    return 2 * a.delta * dot + energy;
+    // E changes by 2 d <R, t> + d^2 |t|^2.
+    const auto [dot, norm] = residual_.correlation_and_energy(c, y, x);
+    for (size_t i = 0; i < deltas.size(); ++i) {
+      const double energy = deltas[i] * deltas[i] * norm;
+      costs[i] = {2 * deltas[i] * dot + energy, energy};
+    }
   }
 
-  // The change of E when elements a and b of plane c (at most OutputResidual::kMaxOffset apart
-  // along each axis) change together; `single_a` is single(c, a). `energy_b` as in single.
-  double pair(size_t c, const ErrorChange& a, double single_a, const ErrorChange& b, double& energy_b) const {
-    if (activated_) {
-      energy_b = b.delta * b.delta * residual_.response_energy(c, b.y, b.x);
-      return activated_->change(residual_, c, a, b);
-    }
+  // The costs of changing the errors of elements a and b of plane c (at most
+  // OutputResidual::kMaxOffset apart along each axis) together, by a_deltas[i] and b_deltas[i];
+  // a_costs[i] are a's singles, and costs[i].energy is b's unit's.
+  void pairs(size_t c, ElementAt a, std::span<const double> a_deltas, std::span<const Cost> a_costs, ElementAt b,
+             std::span<const double> b_deltas, std::span<Cost> costs) const {
     const int dy = static_cast<int>(static_cast<long>(b.y) - static_cast<long>(a.y));
     const int dx = static_cast<int>(static_cast<long>(b.x) - static_cast<long>(a.x));
-    return single_a + single(c, b, energy_b) + 2 * a.delta * b.delta * residual_.cross_energy(c, a.y, a.x, dy, dx);
+    assert(std::abs(dy) <= OutputResidual::kMaxOffset && std::abs(dx) <= OutputResidual::kMaxOffset);
+    if (activated_) {
+      const double response = residual_.response_energy(c, b.y, b.x);
+      for (size_t i = 0; i < a_deltas.size(); ++i)
+        costs[i] = {activated_->change(residual_, c, {a.y, a.x, a_deltas[i]}, {b.y, b.x, b_deltas[i]}),
+                    b_deltas[i] * b_deltas[i] * response};
+      return;
+    }
+    // The sum of the two singles plus 2 d d2 <t, t2>.
+    const auto [dot, norm] = residual_.correlation_and_energy(c, b.y, b.x);
+    const double cross = residual_.cross_energy(c, a.y, a.x, dy, dx);
+    for (size_t i = 0; i < a_deltas.size(); ++i) {
+      const double energy = b_deltas[i] * b_deltas[i] * norm;
+      costs[i] = {a_costs[i].change + (2 * b_deltas[i] * dot + energy) + 2 * a_deltas[i] * b_deltas[i] * cross, energy};
+    }
   }
 
   // E over group g's outputs.
