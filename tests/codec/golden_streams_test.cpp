@@ -19,6 +19,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <map>
 #include <memory>
 #include <set>
@@ -83,9 +84,22 @@ struct GoldenStream {
 };
 
 // Reading convolutions for the shaped streams (the descent's levels are what they pin), with
-// weights in 1/64 units from integer arithmetic: 1, a stride-2 3x3 depthwise one (one group
-// per plane); 2, a stride-1 3x3 one in 2 groups of 3 planes and 2 outputs each.
+// weights and biases in 1/64 units from integer arithmetic: 1, a stride-2 3x3 depthwise one
+// (one group per plane); 2, a stride-1 3x3 one in 2 groups of 3 planes and 2 outputs each; 3
+// and 4, the same followed by a bias and a clamp to [0, 1.5] (3) or a ReLU (4), which the
+// descents then measure their error after.
 std::shared_ptr<const ConvKernel> golden_reader(int kind) {
+  if (kind > 2) {
+    auto k = std::make_shared<ConvKernel>(*golden_reader(kind - 2));
+    ConvActivation a;
+    for (int o = 0; o < k->out_channels; ++o)
+      a.bias.push_back(
+          static_cast<float>(static_cast<int>(mix(static_cast<uint64_t>(o) | uint64_t{4} << 48) % 129) - 64) / 64.0f);
+    a.min = 0;
+    a.max = kind == 3 ? 1.5f : std::numeric_limits<float>::infinity();
+    k->activation = std::move(a);
+    return k;
+  }
   auto k = std::make_shared<ConvKernel>();
   k->kernel_h = k->kernel_w = 3;
   if (kind == 1) {
@@ -143,6 +157,10 @@ const std::vector<GoldenStream>& golden_streams() {
       {"shaped_groups_signed", true, "disc:shape=1,bits=2,clip=3", 1 | 8 | 64, true, false, 2},
       {"cells_shaped_depthwise_unsigned", false, "disc:cells=1,shape=2,bits=2,clip=2.5", 8 | 64, true, false, 1},
       {"cells_empty_planes_signed", true, "disc:cells=1,bits=3", 1 | 8 | 64, true, true},
+      {"shaped_activated_depthwise_unsigned", false, "disc:shape=2,bits=1,clip=2", 8 | 64, true, false, 3},
+      {"shaped_activated_groups_signed", true, "disc:shape=2,bits=2,clip=3", 1 | 8 | 64, true, false, 4},
+      {"cells_shaped_activated_depthwise_unsigned", false, "disc:cells=1,shape=2,bits=2,clip=2.5", 8 | 64, true, false,
+       3},
   };
   return streams;
 }
