@@ -2083,6 +2083,23 @@ TEST(DiscCells, TwoEndsWhereNoCountOrUnitMoveLowersTheError) {
   }
 }
 
+// A map of one sample for reader k, its values normal, and a reconstruction of it off by
+// normal errors of half that spread.
+struct MapAndReconstruction {
+  Tensor x, reconstruction;
+};
+MapAndReconstruction map_and_reconstruction(const ConvKernel& k, size_t height, size_t width, std::mt19937& rng) {
+  std::normal_distribution<float> normal(0, 1);
+  const Shape shape{1, static_cast<int64_t>(k.groups) * k.in_per_group, static_cast<int64_t>(height),
+                    static_cast<int64_t>(width)};
+  MapAndReconstruction m{Tensor(shape), Tensor(shape)};
+  for (size_t i = 0; i < m.x.size(); ++i) {
+    m.x.data()[i] = normal(rng);
+    m.reconstruction.data()[i] = m.x.data()[i] - 0.5f * normal(rng);
+  }
+  return m;
+}
+
 // ActivatedError's E over a group and its changes for one element, and for two whose footprints
 // overlap or not, are those of the direct sums (reference_reader_outputs) under readers padded on
 // every side, strided, grouped, with several outputs per position and bounds on one or two sides.
@@ -2105,13 +2122,8 @@ TEST(ActivatedError, IsTheErrorAfterTheActivationOfTheDirectConvolution) {
     k.activation = a;
     const size_t height = 5 + trial % 4, width = 4 + trial % 5;
     const size_t channels = static_cast<size_t>(k.groups * k.in_per_group), plane = height * width;
-    const Shape shape{1, static_cast<int64_t>(channels), static_cast<int64_t>(height), static_cast<int64_t>(width)};
-    ASSERT_TRUE(k.check(shape).ok());
-    Tensor x(shape), reconstruction(shape);
-    for (size_t i = 0; i < x.size(); ++i) {
-      x.data()[i] = normal(rng);
-      reconstruction.data()[i] = x.data()[i] - 0.5f * normal(rng);
-    }
+    const auto [x, reconstruction] = map_and_reconstruction(k, height, width, rng);
+    ASSERT_TRUE(k.check(x.shape()).ok());
     const std::vector<double> target = testing::reference_reader_outputs(k, x);
     const auto direct_error = [&](const Tensor& r) {
       const std::vector<double> out = testing::reference_reader_outputs(k, r);
@@ -2177,13 +2189,8 @@ TEST(ShapingError, CostsAreThoseOfTheDirectSums) {
     }
     const size_t height = 6 + trial % 3, width = 5 + trial % 4;
     const size_t channels = static_cast<size_t>(k.groups * k.in_per_group), plane = height * width;
-    const Shape shape{1, static_cast<int64_t>(channels), static_cast<int64_t>(height), static_cast<int64_t>(width)};
-    ASSERT_TRUE(k.check(shape).ok());
-    Tensor x(shape), reconstruction(shape);
-    for (size_t i = 0; i < x.size(); ++i) {
-      x.data()[i] = normal(rng);
-      reconstruction.data()[i] = x.data()[i] - 0.5f * normal(rng);
-    }
+    const auto [x, reconstruction] = map_and_reconstruction(k, height, width, rng);
+    ASSERT_TRUE(k.check(x.shape()).ok());
     // E of a reconstruction under `reader`, measured against x.
     const auto direct_error = [&](const ConvKernel& reader, const Tensor& r) {
       const std::vector<double> target = testing::reference_reader_outputs(reader, x),
