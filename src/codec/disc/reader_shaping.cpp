@@ -61,9 +61,8 @@ namespace codec_disc {
 namespace {
 
 // One visit's best move: the element's level changes by `own`, and if `partner` >= 0 that
-// element's level by -own (a level unit moved between the two; the plane keeps its sum). A
-// unit move never raises the sum of the two magnitudes: on a signed map it would otherwise
-// create +1/-1 pairs that a low-pass reader barely sees but that cost rate.
+// element's level by -own (a level unit moved between the two; the plane keeps its sum; never
+// raising the sum of the two magnitudes, unit_move_keeps_magnitudes).
 struct Move {
   double change = 0;  // of E; only a decrease is taken
   int own = 0;
