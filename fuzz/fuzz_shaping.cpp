@@ -55,7 +55,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   kernel->pad_right = in.small(0, kernel->kernel_w);
   const int64_t channels = kernel->groups * kernel->in_per_group + in.small(0, 1) - in.small(0, 1);
   const int64_t height = in.small(1, 12), width = in.small(1, 12);
-  const int shaping = in.small(1, 2), bits = in.small(1, 3);
+  const int shaping = in.small(1, 3), bits = in.small(1, 3);
   kernel->weights.resize(static_cast<size_t>(kernel->out_channels) * kernel->in_per_group * kernel->kernel_h *
                          kernel->kernel_w);
   for (float& w : kernel->weights) w = in.value();
@@ -105,6 +105,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return e;
   };
   // The descent sums its residual in floats, so it may misjudge a move by that rounding.
+  // shape=3 lowers E plus a rate term, so its E may end above the plain levels'.
+  if (shaping == 3) return 0;
   const double shaped_error = error(*decoded), plain_error = error(*plain);
   if (shaped_error > plain_error * (1 + 1e-3) + 1e-6) std::abort();
   return 0;

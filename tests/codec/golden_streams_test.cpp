@@ -161,6 +161,9 @@ const std::vector<GoldenStream>& golden_streams() {
       {"shaped_activated_groups_signed", true, "disc:shape=2,bits=2,clip=3", 1 | 8 | 64, true, false, 4},
       {"cells_shaped_activated_depthwise_unsigned", false, "disc:cells=1,shape=2,bits=2,clip=2.5", 8 | 64, true, false,
        3},
+      {"rate_shaped_activated_groups_unsigned", false, "disc:shape=3,bits=1,clip=2", 8 | 64, true, false, 4},
+      {"cells_rate_shaped_activated_depthwise_unsigned", false, "disc:cells=1,shape=3,bits=2,clip=2.5", 8 | 64, true,
+       false, 3},
   };
   return streams;
 }

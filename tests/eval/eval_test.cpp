@@ -316,9 +316,9 @@ TEST_F(EvalTest, BadThreadCountsAndThrowingCallbacksAreErrors) {
 TEST(EvalSweep, DefaultDiscGridCoversBothModes) {
   auto specs = expand_sweep({"disc"});
   ASSERT_TRUE(specs.ok()) << specs.error().message();
-  // The default sweep of scripts/eval-results stays within two and a half hours (shape=2 runs
-  // only where one convolution reads the cut).
-  EXPECT_LE(specs->size(), 78u);
+  // The default sweep of scripts/eval-results took two and a half hours at 78 settings; the 8
+  // shape=3 ones added since run only where one convolution reads the cut, as shape=2 does.
+  EXPECT_LE(specs->size(), 86u);
   size_t transform = 0, gain = 0, tile = 0, capped = 0, shaped = 0, cells = 0;
   for (const CodecSpec& spec : *specs) {
     for (const auto& [key, value] : spec.params) {

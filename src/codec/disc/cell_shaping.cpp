@@ -41,7 +41,7 @@ ElementChange element_change(const size_t (&index)[4], int k, int from, int to) 
 // threads; the counts do not depend on the count of threads.
 // `group_errors`, if given (per sample, one per group), receives E of each group at the end.
 void shape_cell_counts(const ConvKernel& kernel, const Quantizer& quantizer, const Shape& shape, const float* values,
-                       const uint8_t* orders, int16_t* counts, ShapingMoves moves, int threads,
+                       const uint8_t* orders, int16_t* counts, ShapingMoves moves, double rate_weight, int threads,
                        double* group_errors = nullptr) {
   const size_t channels = static_cast<size_t>(shape[1]), height = static_cast<size_t>(shape[2]),
                width = static_cast<size_t>(shape[3]);
@@ -57,6 +57,9 @@ void shape_cell_counts(const ConvKernel& kernel, const Quantizer& quantizer, con
   };
   ShapingError error(kernel, height, width);
   OutputResidual& residual = error.residual();
+  const auto rate = [&](double energy, int from, int to) {
+    return rate_weight * energy * (std::abs(to) - std::abs(from));
+  };
   std::vector<int16_t> levels(sample_size);
   // Per output position and per cell, 1 + the visit (pass · sample_cells + cell) of the last
   // move that reached the position or changed the cell's count; 0: none yet. A cell's decision
@@ -125,7 +128,9 @@ void shape_cell_counts(const ConvKernel& kernel, const Quantizer& quantizer, con
               own_delta[side] = error_change(own_change[side]);
               error.singles(c, own_change[side].index / width, own_change[side].index % width, {&own_delta[side], 1},
                             {&own_cost[side], 1});
-              if (own_cost[side].change < best) best = own_cost[side].change, best_own = own, best_partner = -1;
+              // J's change: E's, plus the rate term of the count's magnitude.
+              const double change = own_cost[side].change + rate(own_cost[side].energy, count, count + own);
+              if (change < best) best = change, best_own = own, best_partner = -1;
             }
             if (moves == ShapingMoves::kLevelsAndUnits)
               for (int dy = -1; dy <= 1; ++dy)
@@ -148,8 +153,10 @@ void shape_cell_counts(const ConvKernel& kernel, const Quantizer& quantizer, con
                     error.pairs(c, {own_change[side].index / width, own_change[side].index % width},
                                 {&own_delta[side], 1}, {&own_cost[side], 1}, {b.index / width, b.index % width},
                                 {&b_delta, 1}, {&cost, 1});
-                    if (cost.change < best && unit_move_lowers(cost.change, own_cost[side].energy + cost.energy))
-                      best = cost.change, best_own = own, best_partner = static_cast<long>(cell2);
+                    const double change = cost.change + rate(own_cost[side].energy, count, count + own) +
+                                          rate(cost.energy, count2, count2 - own);
+                    if (change < best && unit_move_lowers(change, own_cost[side].energy + cost.energy))
+                      best = change, best_own = own, best_partner = static_cast<long>(cell2);
                   }
                 }
             if (best_own == 0) continue;
@@ -191,9 +198,9 @@ void shape_cell_counts(const ConvKernel& kernel, const Quantizer& quantizer, con
 }  // namespace
 
 void shape_cells(const ConvKernel& kernel, const Quantizer& quantizer, const Shape& shape, const float* values,
-                 uint8_t* orders, int16_t* counts, ShapingMoves moves, int threads) {
+                 uint8_t* orders, int16_t* counts, ShapingMoves moves, double rate_weight, int threads) {
   if (kernel.in_per_group != 1) {
-    shape_cell_counts(kernel, quantizer, shape, values, orders, counts, moves, threads);
+    shape_cell_counts(kernel, quantizer, shape, values, orders, counts, moves, rate_weight, threads);
     return;
   }
   // One group per plane: plane p of sample n is group p of that sample.
@@ -206,7 +213,7 @@ void shape_cells(const ConvKernel& kernel, const Quantizer& quantizer, const Sha
   for (int order = 0; order < kCellOrders; ++order) {
     trial = start;
     std::fill(trial_orders.begin(), trial_orders.end(), static_cast<uint8_t>(order));
-    shape_cell_counts(kernel, quantizer, shape, values, trial_orders.data(), trial.data(), moves, threads,
+    shape_cell_counts(kernel, quantizer, shape, values, trial_orders.data(), trial.data(), moves, rate_weight, threads,
                       errors.data());
     for (size_t p = 0; p < planes; ++p) {
       if (!(errors[p] < best[p])) continue;

@@ -46,41 +46,55 @@ const CodecInfo& disc_info() {
           {"bits", "bits per quantized level, 1..8 (signed maps: sign included); 0 = lossless", 4, 0, 8, true},
           {"prune", "magnitudes below prune x clip value become exactly 0", 0, 0, 1, false},
           {"clip", "clip magnitudes at clip x RMS of the non-zero values; 0 = no clipping", 6, 0, 1000, false},
-          {"speed", "1 = fast entropy stage (levels packed into bytes + zstd) instead of the range coder", 0, 0, 1, true},
+          {"speed", "1 = fast entropy stage (levels packed into bytes + zstd) instead of the range coder", 0, 0, 1,
+           true},
           {"transform", "1 = quantize the DCT coefficients of each plane's blocks (needs bits >= 1, speed=0, prune=0)",
            0, 0, 1, true},
           {"hf", "transform=1: coefficient (u,v) step = step x (1 + hf x (u+v))", 1, 0, 8, false},
-          {"chs", "per-plane steps: plane c uses step x 2^(e_c/2), e_c = round(2 chs log2(plane RMS / RMS)); "
-                  "0 = one step (needs speed=0, transform=0 when > 0)", 0, 0, 1, false},
-          {"centroid", "bit mask: 1 = levels >= 1 decode to the mean of the values they hold (element-wise modes); "
-                       "2 = level 0 of unsigned maps decodes to the mean of its values by neighbourhood (speed=0, "
-                       "transform=0)", 0, 0, 3, true},
-          {"mean", "1 = per-plane mean correction: every element of a plane is shifted so that the plane decodes "
-                   "to its mean (to step/128; needs speed=0, transform=0)", 0, 0, 1, true},
-          {"diffuse", "error diffusion: each element is quantized with this share of the error its coded "
-                      "neighbours passed on added (Floyd-Steinberg), so mass that rounding and pruning drop "
-                      "reappears nearby; 0 = plain rounding (needs speed=0, transform=0, chs=0 when > 0)",
+          {"chs",
+           "per-plane steps: plane c uses step x 2^(e_c/2), e_c = round(2 chs log2(plane RMS / RMS)); "
+           "0 = one step (needs speed=0, transform=0 when > 0)",
            0, 0, 1, false},
-          {"gain", "1 = energy gain: every plane's deviation from its decoded mean is scaled by one factor, "
-                   "fitted so that the decoded energy matches the original's (1 byte; encoding then also "
-                   "decodes; needs bits >= 1, speed=0)",
+          {"centroid",
+           "bit mask: 1 = levels >= 1 decode to the mean of the values they hold (element-wise modes); "
+           "2 = level 0 of unsigned maps decodes to the mean of its values by neighbourhood (speed=0, "
+           "transform=0)",
+           0, 0, 3, true},
+          {"mean",
+           "1 = per-plane mean correction: every element of a plane is shifted so that the plane decodes "
+           "to its mean (to step/128; needs speed=0, transform=0)",
            0, 0, 1, true},
-          {"tile", "transform=1: 1 = one DCT block per plane (a side over 32 split into equal tiles of at most 32), "
-                   "0 = 8x8 blocks",
+          {"diffuse",
+           "error diffusion: each element is quantized with this share of the error its coded "
+           "neighbours passed on added (Floyd-Steinberg), so mass that rounding and pruning drop "
+           "reappears nearby; 0 = plain rounding (needs speed=0, transform=0, chs=0 when > 0)",
+           0, 0, 1, false},
+          {"gain",
+           "1 = energy gain: every plane's deviation from its decoded mean is scaled by one factor, "
+           "fitted so that the decoded energy matches the original's (1 byte; encoding then also "
+           "decodes; needs bits >= 1, speed=0)",
            0, 0, 1, true},
-          {"levels", "largest level M, 1..2^bits - 1 (signed maps: at most 2^(bits-1) - 1), so that the step "
-                     "clip value / M can lie between two bit depths' steps without clipping harder; "
-                     "0 = 2^bits - 1",
+          {"tile",
+           "transform=1: 1 = one DCT block per plane (a side over 32 split into equal tiles of at most 32), "
+           "0 = 8x8 blocks",
+           0, 0, 1, true},
+          {"levels",
+           "largest level M, 1..2^bits - 1 (signed maps: at most 2^(bits-1) - 1), so that the step "
+           "clip value / M can lie between two bit depths' steps without clipping harder; "
+           "0 = 2^bits - 1",
            0, 0, 255, true},
-          {"shape", "1 = levels moved by +-1 wherever that lowers the squared error of the convolution that reads "
-                    "the map (the encoder needs it: the model and cut; doc/CODEC.md); 2 = also level units moved "
-                    "between neighbours (at 1 bit lower error at the same ratio, 2-4x the encoding time of 1); needs "
-                    "bits >= 1, speed=0, transform=0, chs=0, centroid=0, mean=0, diffuse=0, gain=0",
-           0, 0, 2, true},
-          {"cells", "1 = send per 2x2 cell the count of level units, which the decoder spreads over the cell in one "
-                    "of 4 orders chosen per plane (a quarter of the symbols; with shape=1|2 the counts are chosen "
-                    "for the reading convolution; doc/CODEC.md); needs bits 1..6 with at most 63 levels, prune=0, "
-                    "speed=0, transform=0, chs=0, centroid=0, mean=0, diffuse=0, gain=0",
+          {"shape",
+           "1 = levels moved by +-1 wherever that lowers the squared error of the convolution that reads "
+           "the map (the encoder needs it: the model and cut; doc/CODEC.md); 2 = also level units moved "
+           "between neighbours (at 1 bit lower error at the same ratio, 2-4x the encoding time of 1); 3 = "
+           "as 2, trading a little of that error for rate (smaller levels where the reader barely sees "
+           "them); needs bits >= 1, speed=0, transform=0, chs=0, centroid=0, mean=0, diffuse=0, gain=0",
+           0, 0, 3, true},
+          {"cells",
+           "1 = send per 2x2 cell the count of level units, which the decoder spreads over the cell in one "
+           "of 4 orders chosen per plane (a quarter of the symbols; with shape=1|2 the counts are chosen "
+           "for the reading convolution; doc/CODEC.md); needs bits 1..6 with at most 63 levels, prune=0, "
+           "speed=0, transform=0, chs=0, centroid=0, mean=0, diffuse=0, gain=0",
            0, 0, 1, true},
       }};
   return info;
@@ -98,6 +112,10 @@ constexpr uint8_t kKnownFlags =
     kSignedFlag | kCentroidFlag | kPlaneStepFlag | kDensityFlag | kZeroFlag | kMeanFlag | kWarmUpFlag | kGainFlag;
 // Offset of the energy-gain code in the payload: after the flags byte and the step.
 constexpr size_t kGainOffset = 5;
+// shape=3's weight of the rate term (shape_levels): measured on tuning images at mobilenet_v1
+// /Clip_10_output_0 (0.02 and 0.08), squeezenet /Concat_4_output_0 and mobilenet_v2
+// /Clip_12_output_0 (doc/CODEC.md, "A rate term in the descents").
+constexpr double kShapingRateWeight = 0.08;
 
 Adaptation adaptation(uint8_t flags) { return flags & kWarmUpFlag ? Adaptation::kWarmUp : Adaptation::kFixed; }
 
@@ -198,8 +216,10 @@ class DiscCodec final : public Codec {
   bool shape() const { return params()[kShape] != 0; }
   bool cells() const { return params()[kCells] != 0; }
   ShapingMoves shaping_moves() const {
-    return params()[kShape] == 2 ? ShapingMoves::kLevelsAndUnits : ShapingMoves::kLevels;
+    return params()[kShape] >= 2 ? ShapingMoves::kLevelsAndUnits : ShapingMoves::kLevels;
   }
+  // The weight of the rate term of the descents (shape_levels): shape=3 only.
+  double shaping_rate_weight() const { return params()[kShape] == 3 ? kShapingRateWeight : 0.0; }
   bool needs_reader() const override { return shape(); }
   bool lossless() const override { return bits() == 0; }
   // The encoder refuses parameters its mode would ignore rather than write them into the header
@@ -309,8 +329,9 @@ class DiscCodec final : public Codec {
                           params()[kDiffuse], levels.data() + p * view.plane_size());
       } else if (exponents.empty()) {
         for (size_t i = 0; i < levels.size(); ++i) levels[i] = static_cast<int16_t>(quantizer.level(tensor.data()[i]));
-        if (shape()) shape_levels(*reader_, quantizer, tensor.shape(), tensor.data(), levels.data(), shaping_moves(),
-                                 threads_);
+        if (shape())
+          shape_levels(*reader_, quantizer, tensor.shape(), tensor.data(), levels.data(), shaping_moves(),
+                       shaping_rate_weight(), threads_);
       } else {
         for (size_t p = 0; p < view.planes; ++p) {
           DISC_ASSIGN_OR_RETURN(const Quantizer plane, plane_quantizer(quantizer, exponents[p]));
@@ -375,7 +396,7 @@ class DiscCodec final : public Codec {
     }
     if (shape())
       shape_cells(*reader_, quantizer, tensor.shape(), tensor.data(), orders.data(), counts.data(), shaping_moves(),
-                  threads_);
+                  shaping_rate_weight(), threads_);
     const uint8_t flags = (quantizer.is_signed ? kSignedFlag : 0) | kDensityFlag | kWarmUpFlag;
     ByteWriter w(out);
     w.u8(flags);

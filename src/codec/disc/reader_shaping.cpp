@@ -64,7 +64,7 @@ namespace {
 // element's level by -own (a level unit moved between the two; the plane keeps its sum; never
 // raising the sum of the two magnitudes, unit_move_keeps_magnitudes).
 struct Move {
-  double change = 0;  // of E; only a decrease is taken
+  double change = 0;  // of J (E with rate_weight 0); only a decrease is taken
   int own = 0;
   long partner = -1;
 };
@@ -72,7 +72,7 @@ struct Move {
 }  // namespace
 
 void shape_levels(const ConvKernel& kernel, const Quantizer& quantizer, const Shape& shape, const float* values,
-                  int16_t* levels, ShapingMoves moves, int threads) {
+                  int16_t* levels, ShapingMoves moves, double rate_weight, int threads) {
   const size_t channels = static_cast<size_t>(shape[1]), height = static_cast<size_t>(shape[2]),
                width = static_cast<size_t>(shape[3]);
   const size_t sample_size = channels * height * width;
@@ -148,8 +148,14 @@ void shape_levels(const ConvKernel& kernel, const Quantizer& quantizer, const Sh
                 own_delta[sides++] = error_change(level, level + own);
               }
             error.singles(c, y, col, {own_delta, sides}, {own_cost, sides});
-            for (size_t s = 0; s < sides; ++s)
-              if (own_cost[s].change < best.change) best = {own_cost[s].change, own_side[s], -1};
+            // J's change: E's, plus the rate term of each unit whose magnitude changes.
+            const auto rate = [&](double energy, int from, int to) {
+              return rate_weight * energy * (std::abs(to) - std::abs(from));
+            };
+            for (size_t s = 0; s < sides; ++s) {
+              const double change = own_cost[s].change + rate(own_cost[s].energy, level, level + own_side[s]);
+              if (change < best.change) best = {change, own_side[s], -1};
+            }
             for (const auto& [dy, dx] : near) {
               const size_t y2 = y + dy, x2 = col + dx, j = i + dy * static_cast<long>(width) + dx;
               // The moves of a unit between the two, one per side the element may move to.
@@ -167,10 +173,12 @@ void shape_levels(const ConvKernel& kernel, const Quantizer& quantizer, const Sh
               if (units == 0) continue;
               error.pairs(c, {y, col}, {a_delta, units}, {a_cost, units}, {y2, x2}, {b_delta, units},
                           {pair_cost, units});
-              for (size_t u = 0; u < units; ++u)
-                if (pair_cost[u].change < best.change &&
-                    unit_move_lowers(pair_cost[u].change, a_cost[u].energy + pair_cost[u].energy))
-                  best = {pair_cost[u].change, unit_side[u], static_cast<long>(j)};
+              for (size_t u = 0; u < units; ++u) {
+                const double change = pair_cost[u].change + rate(a_cost[u].energy, level, level + unit_side[u]) +
+                                      rate(pair_cost[u].energy, q[j], q[j] - unit_side[u]);
+                if (change < best.change && unit_move_lowers(change, a_cost[u].energy + pair_cost[u].energy))
+                  best = {change, unit_side[u], static_cast<long>(j)};
+              }
             }
             if (best.own == 0) continue;
             changed = true;

@@ -31,7 +31,12 @@ constexpr int max_shaping_passes(ShapingMoves moves) { return moves == ShapingMo
 // have passed; the quantizer has no centroids (reconstruction = level x step). The kernel's
 // groups (the planes of a depthwise convolution) descend independently, on up to `threads`
 // threads; the levels do not depend on the count.
+//
+// With `rate_weight` w > 0 the descent lowers J = E + w Σ e_i |q_i| instead (shape=3): e_i is
+// the energy d^2 |t|^2 in the convolution's output of a unit of element i, so w is scale-free;
+// a move that leaves E as it is but shrinks a level is then taken, and one that raises E a
+// little may be. J never rises.
 void shape_levels(const ConvKernel& kernel, const Quantizer& quantizer, const Shape& shape, const float* values,
-                  int16_t* levels, ShapingMoves moves, int threads);
+                  int16_t* levels, ShapingMoves moves, double rate_weight, int threads);
 
 }  // namespace disc::codec_disc
