@@ -35,8 +35,8 @@ ElementChange element_change(const size_t (&index)[4], int k, int from, int to) 
 // and with kLevelsAndUnits also one unit moved to one of the 8 neighbouring cells in the plane
 // (the plane keeps its sum; never raising the pair's sum of magnitudes). Cells are visited in
 // raster order, plane by plane, the move that lowers E most taken, until a pass changes nothing
-// or after max_shaping_passes(moves) passes; E never rises. A count change changes exactly one
-// element's level by 1, so E is tracked as in shape_levels. `kernel.check(shape)` must have
+// or after max_shaping_passes(moves) passes; E (J, with a rate weight) never rises. A count
+// change changes exactly one element's level by 1, so E is tracked as in shape_levels. `kernel.check(shape)` must have
 // passed; the quantizer has no centroids. Groups descend independently on up to `threads`
 // threads; the counts do not depend on the count of threads.
 // `group_errors`, if given (per sample, one per group), receives E of each group at the end.
