@@ -1,5 +1,5 @@
 // Feeds arbitrary convolution geometries, weights and maps to disc's shaped encoder
-// (shape=1|2, of levels or, with cells=1, of cell counts): a kernel the map cannot feed must be
+// (shape=1..3, of levels or, with cells=1, of cell counts): a kernel the map cannot feed must be
 // refused with a message, any other must encode to a stream that decodes to finite values of
 // the map's shape, whose error under the convolution is no larger than that of the unshaped
 // levels (counts) the descent starts from (with cells=1, after the activation the kernel may

@@ -84,7 +84,7 @@ class Codec {
   // Inverse of encode_payload, for a tensor of `shape` (kInvalidArgument if the shape is
   // invalid). The payload is untrusted: kDataLoss if it does not decode to that shape.
   Result<Tensor> decode_payload(std::span<const uint8_t> payload, const Shape& shape) const;
-  // Encoding needs EncoderContext::reader (disc's shape=1|2); decoding never does.
+  // Encoding needs EncoderContext::reader (disc's shape=1..3); decoding never does.
   virtual bool needs_reader() const { return false; }
   // Whether these settings decode every map bit-exactly: info().lossless (every setting), or
   // a setting of a lossy codec that is not (disc's bits=0).
@@ -120,7 +120,7 @@ struct ConvActivation {
   Status check(int outputs) const;
 };
 
-// The convolution that reads a feature map, which disc's `shape=1|2` encoder shapes its
+// The convolution that reads a feature map, which disc's `shape=1..3` encoder shapes its
 // quantization error for (doc/CODEC.md, "Shaping for the convolution that reads the map").
 // Weights are [out_channels][in_per_group][kernel_h][kernel_w] with any following
 // per-channel scale (batch normalization) folded in; padding is with zeros; no dilation.
@@ -129,7 +129,7 @@ struct ConvKernel {
   int kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1;
   int pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
   std::vector<float> weights;
-  // If known (the bias with any batch normalization's shift folded in): `shape=1|2` then
+  // If known (the bias with any batch normalization's shift folded in): `shape=1..3` then
   // measures the error after it (doc/FORMAT.md, "Encoder").
   std::optional<ConvActivation> activation;
   // Rejects inconsistent sizes, non-finite weights, an activation its check() rejects, and a
@@ -142,7 +142,7 @@ inline constexpr int kMaxEncoderThreads = 256;
 struct EncoderContext {
   std::shared_ptr<const ConvKernel> reader;  // the convolution that reads the map, if known
   // Threads one encoding may use, 0..kMaxEncoderThreads; 0 = one per hardware thread. Only
-  // disc's shape=1|2 under a grouped reader (a depthwise convolution) uses more than one; its
+  // disc's shape=1..3 under a grouped reader (a depthwise convolution) uses more than one; its
   // streams are the same for every count.
   int threads = 1;
 };
@@ -155,7 +155,7 @@ Result<const CodecInfo*> find_codec(std::string_view name);
 // (kInvalidArgument, as do CodecSpec::parse and find_codec).
 Result<std::unique_ptr<Codec>> make_codec(const CodecSpec& spec);
 Result<std::unique_ptr<Codec>> make_codec(std::string_view spec_text);
-// The same, for encoding with what `context` knows (disc's shape=1|2 needs context.reader).
+// The same, for encoding with what `context` knows (disc's shape=1..3 needs context.reader).
 Result<std::unique_ptr<Codec>> make_codec(const CodecSpec& spec, const EncoderContext& context);
 
 // What a stream's header says, without decoding the payload.

@@ -100,7 +100,7 @@ Result<ConvKernel> reading_convolution(const onnx::GraphProto& graph, const std:
   if (nodes.size() != 1 || nodes[0]->op_type() != "Conv" || nodes[0]->input(0) != conv_input)
     return Error("'" + tensor + "' is read by " + describe(readers(graph, tensor)) +
                  (conv_input == tensor ? "" : " and that by " + describe(nodes)) +
-                 ", not by one convolution (shape=1|2 needs one)");
+                 ", not by one convolution (shape=1..3 needs one)");
   const onnx::NodeProto& conv = *nodes[0];
   const std::string where = "Conv '" + conv.name() + "'";
   if (conv.input_size() < 2) return Error(where + " has no weights");

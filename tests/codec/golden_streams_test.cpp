@@ -80,7 +80,7 @@ struct GoldenStream {
   int flags = -1;  // the payload's flags byte (doc/FORMAT.md), -1 for the lossless mode, which has none
   bool encoder_pinned = true;  // false where the bytes come from a third-party compressor
   bool empty_planes = false;   // coded from golden_map_with_empty_planes
-  int reader = 0;              // shape=1|2: the golden_reader() the encoder shapes for (cells=1 too)
+  int reader = 0;              // shape=1..3: the golden_reader() the encoder shapes for (cells=1 too)
 };
 
 // Reading convolutions for the shaped streams (the descent's levels are what they pin), with

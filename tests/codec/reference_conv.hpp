@@ -1,4 +1,4 @@
-// A direct, slow convolution, for checking what shape=1|2 optimizes against.
+// A direct, slow convolution, for checking what shape=1..3 optimizes against.
 #pragma once
 
 #include <algorithm>

@@ -31,7 +31,8 @@ ElementChange element_change(const size_t (&index)[4], int k, int from, int to) 
 // range) spread in each plane's `orders` (per sample, one per plane), makes single moves
 // wherever that lowers E, the squared error of the convolution's output from the spread
 // reconstruction (||conv(values - reconstruction)||^2), or after its activation if the kernel
-// has one (ActivatedError): a count +-1 (kLevels),
+// has one (ActivatedError), or J = E + rate_weight Σ e |count| (shape_levels's J: the spread
+// keeps a cell's sum of |levels| equal to |count|): a count +-1 (kLevels),
 // and with kLevelsAndUnits also one unit moved to one of the 8 neighbouring cells in the plane
 // (the plane keeps its sum; never raising the pair's sum of magnitudes). Cells are visited in
 // raster order, plane by plane, the move that lowers E most taken, until a pass changes nothing

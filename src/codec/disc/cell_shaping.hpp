@@ -1,4 +1,4 @@
-// Cell counts chosen for the convolution that reads the map (disc cells=1 with shape=1|2;
+// Cell counts chosen for the convolution that reads the map (disc cells=1 with shape=1..3;
 // doc/CODEC.md, "Cell counts"). An encoder choice: the decoder spreads the counts as always.
 #pragma once
 

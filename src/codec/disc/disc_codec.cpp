@@ -92,7 +92,7 @@ const CodecInfo& disc_info() {
            0, 0, 3, true},
           {"cells",
            "1 = send per 2x2 cell the count of level units, which the decoder spreads over the cell in one "
-           "of 4 orders chosen per plane (a quarter of the symbols; with shape=1|2 the counts are chosen "
+           "of 4 orders chosen per plane (a quarter of the symbols; with shape=1..3 the counts are chosen "
            "for the reading convolution; doc/CODEC.md); needs bits 1..6 with at most 63 levels, prune=0, "
            "speed=0, transform=0, chs=0, centroid=0, mean=0, diffuse=0, gain=0",
            0, 0, 1, true},
@@ -381,7 +381,7 @@ class DiscCodec final : public Codec {
   }
 
   // cells=1: the counts of each plane's 2x2 cells, started at the cell sums, spread in the order
-  // nearest the plane, then (shape=1|2) moved for the reading convolution, which may choose
+  // nearest the plane, then (shape=1..3) moved for the reading convolution, which may choose
   // other orders (shape_cells).
   Status encode_cells(const Tensor& tensor, const Quantizer& quantizer, Bytes* out) const {
     const PlaneView view = plane_view(tensor.shape());
@@ -517,8 +517,8 @@ class DiscCodec final : public Codec {
     return Status();
   }
 
-  std::shared_ptr<const ConvKernel> reader_;  // for shape=1|2; null if the caller knows none
-  int threads_;                                // for shape=1|2, >= 1
+  std::shared_ptr<const ConvKernel> reader_;  // for shape=1..3; null if the caller knows none
+  int threads_;                                // for shape=1..3, >= 1
 };
 
 Result<std::unique_ptr<Codec>> make_disc(std::vector<float> params, const EncoderContext& context) {
@@ -542,7 +542,7 @@ Result<std::unique_ptr<Codec>> make_disc(std::vector<float> params, const Encode
   if (params[kShape] != 0 && (lossless || params[kSpeed] != 0 || params[kTransform] != 0 ||
                               params[kChannelSteps] != 0 || params[kCentroid] != 0 || params[kMean] != 0 ||
                               params[kDiffuse] != 0 || params[kGain] != 0))
-    return Error("codec 'disc': shape=1|2 needs bits >= 1, speed=0, transform=0, chs=0, centroid=0, mean=0, "
+    return Error("codec 'disc': shape=1..3 needs bits >= 1, speed=0, transform=0, chs=0, centroid=0, mean=0, "
                  "diffuse=0 and gain=0");
   if (params[kCells] != 0 &&
       (lossless ||

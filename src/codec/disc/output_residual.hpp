@@ -1,5 +1,5 @@
 // The output residual of the convolution that reads a map, kept up to date while an encoder
-// changes levels one element at a time (disc shape=1|2 and cells=1; doc/CODEC.md).
+// changes levels one element at a time (disc shape=1..3 and cells=1; doc/CODEC.md).
 #pragma once
 
 #include <algorithm>
@@ -227,7 +227,8 @@ class OutputResidual {
   const std::vector<AxisInput> rows_, cols_;
 };
 
-// Whether a move of two elements whose own energies sum to `energy` lowers E by more than R's
+// Whether a move of two elements whose own energies sum to `energy` lowers E (or J, with the
+// descents' rate term) by more than R's
 // rounding can fake: R is summed in floats, and relative to a move's own energy d^2 |t|^2 its
 // rounding stays far below kRoundingTolerance. Without the margin two moves whose changes are
 // 0 in exact arithmetic (neighbours with equal responses) can undo each other pass after pass.

@@ -1,4 +1,4 @@
-// Levels chosen for the convolution that reads the map (disc `shape=1|2`; doc/CODEC.md,
+// Levels chosen for the convolution that reads the map (disc `shape=1..3`; doc/CODEC.md,
 // "Shaping for the convolution that reads the map"). An encoder choice: the decoder
 // reconstructs the levels as usual.
 #pragma once
@@ -13,7 +13,7 @@ namespace disc::codec_disc {
 
 enum class ShapingMoves {
   kLevels,          // shape=1: a level moved by +-1
-  kLevelsAndUnits,  // shape=2: also one level unit moved to an in-plane neighbour (the plane keeps its sum)
+  kLevelsAndUnits,  // shape=2|3: also one level unit moved to an in-plane neighbour (the plane keeps its sum)
 };
 
 // Passes over the map at most. On real maps the descent with kLevels settles in 3-8 passes,
@@ -25,7 +25,8 @@ constexpr int max_shaping_passes(ShapingMoves moves) { return moves == ShapingMo
 // reconstruction)||^2, the squared error of the convolution's output (its bias cancels), or
 // the error after the convolution's activation if the kernel has one (ShapingError), visiting
 // the elements in raster order and taking the move that lowers E most, until a pass changes
-// nothing or after max_shaping_passes(moves) passes. E never rises. Unit moves are
+// nothing or after max_shaping_passes(moves) passes. E never rises (with a rate weight, read J
+// for E throughout, below). Unit moves are
 // tried only between 8-connected neighbours whose footprints in the output overlap: for
 // others the pair's change of E is the sum of two single moves'. `kernel.check(shape)` must
 // have passed; the quantizer has no centroids (reconstruction = level x step). The kernel's
