@@ -197,7 +197,7 @@ int main(int argc, char** argv) {
         benchmark::RegisterBenchmark(("encode/disc:" + levels + suffix).c_str(), bench_encode, t, "disc:" + levels,
                                      nullptr, 1)
             ->UseRealTime();
-      for (const std::string shaping : {"shape=1,", "shape=2,"})
+      for (const std::string shaping : {"shape=1,", "shape=2,", "shape=3,"})
         for (const auto& [name, reader] : reading_convolutions(t->shape()))
           for (const int threads : {1, 2}) {
             if (threads > 1 && reader->groups == 1) continue;
