@@ -37,9 +37,9 @@ ElementChange element_change(const size_t (&index)[4], int k, int from, int to) 
 // (the plane keeps its sum; never raising the pair's sum of magnitudes). Cells are visited in
 // raster order, plane by plane, the move that lowers E most taken, until a pass changes nothing
 // or after max_shaping_passes(moves) passes; E (J, with a rate weight) never rises. A count
-// change changes exactly one element's level by 1, so E is tracked as in shape_levels. `kernel.check(shape)` must have
-// passed; the quantizer has no centroids. Groups descend independently on up to `threads`
-// threads; the counts do not depend on the count of threads.
+// change changes exactly one element's level by 1, so E is tracked as in shape_levels.
+// `kernel.check(shape)` must have passed; the quantizer has no centroids. Groups descend
+// independently on up to `threads` threads; the counts do not depend on the count of threads.
 // `group_errors`, if given (per sample, one per group), receives E of each group at the end.
 void shape_cell_counts(const ConvKernel& kernel, const Quantizer& quantizer, const Shape& shape, const float* values,
                        const uint8_t* orders, int16_t* counts, ShapingMoves moves, double rate_weight, int threads,
@@ -58,9 +58,6 @@ void shape_cell_counts(const ConvKernel& kernel, const Quantizer& quantizer, con
   };
   ShapingError error(kernel, height, width);
   OutputResidual& residual = error.residual();
-  const auto rate = [&](double energy, int from, int to) {
-    return rate_weight * energy * (std::abs(to) - std::abs(from));
-  };
   std::vector<int16_t> levels(sample_size);
   // Per output position and per cell, 1 + the visit (pass · sample_cells + cell) of the last
   // move that reached the position or changed the cell's count; 0: none yet. A cell's decision
@@ -130,7 +127,8 @@ void shape_cell_counts(const ConvKernel& kernel, const Quantizer& quantizer, con
               error.singles(c, own_change[side].index / width, own_change[side].index % width, {&own_delta[side], 1},
                             {&own_cost[side], 1});
               // J's change: E's, plus the rate term of the count's magnitude.
-              const double change = own_cost[side].change + rate(own_cost[side].energy, count, count + own);
+              const double change =
+                  own_cost[side].change + rate_change(rate_weight, own_cost[side].energy, count, count + own);
               if (change < best) best = change, best_own = own, best_partner = -1;
             }
             if (moves == ShapingMoves::kLevelsAndUnits)
@@ -154,8 +152,9 @@ void shape_cell_counts(const ConvKernel& kernel, const Quantizer& quantizer, con
                     error.pairs(c, {own_change[side].index / width, own_change[side].index % width},
                                 {&own_delta[side], 1}, {&own_cost[side], 1}, {b.index / width, b.index % width},
                                 {&b_delta, 1}, {&cost, 1});
-                    const double change = cost.change + rate(own_cost[side].energy, count, count + own) +
-                                          rate(cost.energy, count2, count2 - own);
+                    const double change = cost.change +
+                                          rate_change(rate_weight, own_cost[side].energy, count, count + own) +
+                                          rate_change(rate_weight, cost.energy, count2, count2 - own);
                     if (change < best && unit_move_lowers(change, own_cost[side].energy + cost.energy))
                       best = change, best_own = own, best_partner = static_cast<long>(cell2);
                   }

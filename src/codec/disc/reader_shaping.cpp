@@ -149,11 +149,9 @@ void shape_levels(const ConvKernel& kernel, const Quantizer& quantizer, const Sh
               }
             error.singles(c, y, col, {own_delta, sides}, {own_cost, sides});
             // J's change: E's, plus the rate term of each unit whose magnitude changes.
-            const auto rate = [&](double energy, int from, int to) {
-              return rate_weight * energy * (std::abs(to) - std::abs(from));
-            };
             for (size_t s = 0; s < sides; ++s) {
-              const double change = own_cost[s].change + rate(own_cost[s].energy, level, level + own_side[s]);
+              const double change =
+                  own_cost[s].change + rate_change(rate_weight, own_cost[s].energy, level, level + own_side[s]);
               if (change < best.change) best = {change, own_side[s], -1};
             }
             for (const auto& [dy, dx] : near) {
@@ -174,8 +172,9 @@ void shape_levels(const ConvKernel& kernel, const Quantizer& quantizer, const Sh
               error.pairs(c, {y, col}, {a_delta, units}, {a_cost, units}, {y2, x2}, {b_delta, units},
                           {pair_cost, units});
               for (size_t u = 0; u < units; ++u) {
-                const double change = pair_cost[u].change + rate(a_cost[u].energy, level, level + unit_side[u]) +
-                                      rate(pair_cost[u].energy, q[j], q[j] - unit_side[u]);
+                const double change = pair_cost[u].change +
+                                      rate_change(rate_weight, a_cost[u].energy, level, level + unit_side[u]) +
+                                      rate_change(rate_weight, pair_cost[u].energy, q[j], q[j] - unit_side[u]);
                 if (change < best.change && unit_move_lowers(change, a_cost[u].energy + pair_cost[u].energy))
                   best = {change, unit_side[u], static_cast<long>(j)};
               }

@@ -17,6 +17,12 @@
 
 namespace disc::codec_disc {
 
+// J's rate term (shape=3: J = E + weight Σ e_i |q_i|) changes by this when a unit of energy
+// `energy` goes from magnitude |from| to |to|.
+inline double rate_change(double weight, double energy, int from, int to) {
+  return weight * energy * (std::abs(to) - std::abs(from));
+}
+
 // An element of a plane.
 struct ElementAt {
   size_t y, x;
